@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The hypervisor driver interface, split into facets the way the wire groups its calls.
+//
+// Every method may be called from any worker thread at any time after the driver was created;
+// drivers do their own locking (per-domain mutex plus job slot, see docs/internals/locking.md).
+// Failures are libvirt errors (code + domain + message) that the daemon copies onto the wire.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "objects/domain_state.hpp"
+#include "util/result.hpp"
+#include "util/uuid.hpp"
+
+namespace corral::drivers {
+
+/// What the wire calls remote_nonnull_domain: enough to find the domain again.
+/// `id` is -1 while the domain is inactive (virsh relies on that).
+struct DomainRef {
+    std::string name;
+    Uuid uuid;
+    int id = -1;
+};
+
+/// virDomainInfo.
+struct DomainInfo {
+    objects::DomainState state = objects::DomainState::Shutoff;
+    std::uint64_t maxMemKiB = 0;
+    std::uint64_t memoryKiB = 0;
+    unsigned vcpus = 0;
+    std::uint64_t cpuTimeNs = 0;
+};
+
+/// virNodeInfo.
+struct NodeInfo {
+    std::string model;
+    std::uint64_t memoryKiB = 0;
+    unsigned cpus = 0;
+    unsigned mhz = 0;
+    unsigned nodes = 1;
+    unsigned sockets = 1;
+    unsigned cores = 1;
+    unsigned threads = 1;
+};
+
+/// Flags of virConnectListAllDomains (the public bit values).
+namespace list_flags {
+inline constexpr unsigned kActive = 1u << 0;
+inline constexpr unsigned kInactive = 1u << 1;
+inline constexpr unsigned kPersistent = 1u << 2;
+inline constexpr unsigned kTransient = 1u << 3;
+inline constexpr unsigned kRunning = 1u << 4;
+inline constexpr unsigned kPaused = 1u << 5;
+inline constexpr unsigned kShutoff = 1u << 6;
+inline constexpr unsigned kOther = 1u << 7;
+inline constexpr unsigned kManagedSave = 1u << 8;
+inline constexpr unsigned kNoManagedSave = 1u << 9;
+inline constexpr unsigned kAutostart = 1u << 10;
+inline constexpr unsigned kNoAutostart = 1u << 11;
+inline constexpr unsigned kHasSnapshot = 1u << 12;
+inline constexpr unsigned kNoSnapshot = 1u << 13;
+inline constexpr unsigned kHasCheckpoint = 1u << 14;
+inline constexpr unsigned kNoCheckpoint = 1u << 15;
+inline constexpr unsigned kAll = (1u << 16) - 1;
+}  // namespace list_flags
+
+/// Flags of virDomainGetXMLDesc.
+namespace xml_flags {
+inline constexpr unsigned kSecure = 1u << 0;
+inline constexpr unsigned kInactive = 1u << 1;
+inline constexpr unsigned kUpdateCpu = 1u << 2;
+inline constexpr unsigned kMigratable = 1u << 3;
+}  // namespace xml_flags
+
+/// Flags of virDomainDefineXMLFlags / virDomainCreateXML.
+namespace define_flags {
+inline constexpr unsigned kValidate = 1u << 0;
+}
+namespace create_flags {
+inline constexpr unsigned kPaused = 1u << 0;
+inline constexpr unsigned kAutodestroy = 1u << 1;
+inline constexpr unsigned kBypassCache = 1u << 2;
+inline constexpr unsigned kForceBoot = 1u << 3;
+inline constexpr unsigned kValidate = 1u << 4;
+inline constexpr unsigned kResetNvram = 1u << 5;
+}  // namespace create_flags
+
+/// Facet: finding domains.
+class DomainLookup {
+public:
+    virtual ~DomainLookup() = default;
+    /// Errors: NoDomain "no domain with matching name 'NAME'".
+    virtual Result<DomainRef> lookupByName(const std::string& name) = 0;
+    /// Errors: NoDomain "no domain with matching uuid 'UUID'".
+    virtual Result<DomainRef> lookupByUuid(const Uuid& uuid) = 0;
+    /// Errors: NoDomain "no domain with matching id N".
+    virtual Result<DomainRef> lookupById(int id) = 0;
+    /// Domains matching virConnectListAllDomains `flags`; a snapshot, no per-domain locks.
+    /// Errors: InvalidArg for unknown flag bits.
+    virtual Result<std::vector<DomainRef>> listAll(unsigned flags) = 0;
+};
+
+/// Facet: persistent configuration.
+class DomainConfig {
+public:
+    virtual ~DomainConfig() = default;
+    /// Parses, post-parses, validates and stores a persistent definition, or updates the
+    /// existing one with the same name and UUID. Committed to the store before it returns.
+    /// Errors: XmlError/XmlDetail (naming line and element), OperationFailed for a name or UUID
+    /// clash.
+    virtual Result<DomainRef> defineXml(const std::string& xml, unsigned flags) = 0;
+    /// Removes the persistent definition; a running domain becomes transient.
+    virtual Result<void> undefine(const DomainRef& dom, unsigned flags) = 0;
+    /// The live (or, with xml_flags::kInactive, the persistent) definition as XML.
+    virtual Result<std::string> getXmlDesc(const DomainRef& dom, unsigned flags) = 0;
+    virtual Result<bool> getAutostart(const DomainRef& dom) = 0;
+    /// Errors: OperationInvalid "cannot set autostart for transient domain".
+    virtual Result<void> setAutostart(const DomainRef& dom, bool autostart) = 0;
+};
+
+/// Facet: starting, stopping, pausing.
+class DomainLifecycle {
+public:
+    virtual ~DomainLifecycle() = default;
+    /// Starts a defined, inactive domain. Errors: OperationInvalid "domain is already running".
+    virtual Result<DomainRef> create(const DomainRef& dom, unsigned flags) = 0;
+    /// Defines a transient domain and starts it.
+    virtual Result<DomainRef> createXml(const std::string& xml, unsigned flags) = 0;
+    virtual Result<void> destroy(const DomainRef& dom, unsigned flags) = 0;
+    virtual Result<void> shutdown(const DomainRef& dom, unsigned flags) = 0;
+    virtual Result<void> reboot(const DomainRef& dom, unsigned flags) = 0;
+    virtual Result<void> suspend(const DomainRef& dom) = 0;
+    virtual Result<void> resume(const DomainRef& dom) = 0;
+};
+
+/// Facet: queries that never modify.
+class DomainQueries {
+public:
+    virtual ~DomainQueries() = default;
+    virtual Result<DomainInfo> getInfo(const DomainRef& dom) = 0;
+    virtual Result<objects::StateAndReason> getState(const DomainRef& dom) = 0;
+    virtual Result<std::string> getOsType(const DomainRef& dom) = 0;
+    virtual Result<bool> isActive(const DomainRef& dom) = 0;
+    virtual Result<bool> isPersistent(const DomainRef& dom) = 0;
+    /// Whether a managed-save image exists (false for drivers without managed save).
+    virtual Result<bool> hasManagedSaveImage(const DomainRef& dom) = 0;
+    /// Live or configured vCPU count per virDomainGetVcpusFlags flags.
+    virtual Result<int> getVcpusFlags(const DomainRef& dom, unsigned flags) = 0;
+    virtual Result<std::uint64_t> getMaxMemory(const DomainRef& dom) = 0;
+};
+
+/// Facet: host facts.
+class HostInfo {
+public:
+    virtual ~HostInfo() = default;
+    /// "QEMU", "LXC" or "Test", as virConnectGetType.
+    virtual std::string type() const = 0;
+    /// Hypervisor version, major * 1,000,000 + minor * 1,000 + micro.
+    virtual std::uint64_t version() const = 0;
+    /// The canonical URI of the driver ("qemu:///system").
+    virtual std::string uri() const = 0;
+    virtual Result<std::string> capabilitiesXml() = 0;
+    virtual Result<NodeInfo> nodeInfo() = 0;
+    /// Maximum vCPUs for a domain type (virConnectGetMaxVcpus).
+    virtual Result<int> maxVcpus(const std::string& type) = 0;
+};
+
+/// A lifecycle event as it leaves a driver; the daemon fans it out to registered clients.
+struct DomainLifecycleEvent {
+    DomainRef dom;
+    objects::LifecycleEvent event = objects::LifecycleEvent::Defined;
+    int detail = 0;
+};
+
+/// Receives every event a driver emits, in order, from whatever thread caused it.
+/// Must not block and must not call back into the driver.
+using DomainEventSink = std::function<void(const DomainLifecycleEvent&)>;
+
+/// A hypervisor driver: each facet it does not support is nullptr, which the daemon's
+/// dispatcher turns into VIR_ERR_NO_SUPPORT in one place.
+class HypervisorDriver {
+public:
+    virtual ~HypervisorDriver() = default;
+    /// Short name: "qemu", "lxc", "test".
+    virtual std::string name() const = 0;
+
+    virtual HostInfo* host() = 0;
+    virtual DomainLookup* lookup() = 0;
+    virtual DomainConfig* config() { return nullptr; }
+    virtual DomainLifecycle* lifecycle() { return nullptr; }
+    virtual DomainQueries* queries() { return nullptr; }
+
+    /// Adds a subscriber; returns an id for removeEventSink. Thread-safe.
+    virtual int addEventSink(DomainEventSink sink) = 0;
+    virtual void removeEventSink(int id) = 0;
+};
+
+}  // namespace corral::drivers

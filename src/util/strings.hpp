@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Small string helpers shared by every layer: splitting, trimming, number parsing, glob matching.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace corral {
+
+std::vector<std::string> splitString(std::string_view text, char sep);
+std::string_view trimString(std::string_view text);
+bool startsWith(std::string_view text, std::string_view prefix);
+bool endsWith(std::string_view text, std::string_view suffix);
+
+/// Parses a whole string as a decimal (or 0x hex) unsigned number; nullopt on junk or overflow.
+std::optional<std::uint64_t> parseUnsigned(std::string_view text);
+/// Parses a whole string as a decimal signed number; nullopt on junk or overflow.
+std::optional<std::int64_t> parseSigned(std::string_view text);
+
+/// Shell-style glob with '*' and '?' (no classes), as GLib's g_pattern_match_simple which
+/// libvirt uses for tls_allowed_dn_list and sasl_allowed_username_list.
+bool globMatch(std::string_view pattern, std::string_view text);
+
+}  // namespace corral
