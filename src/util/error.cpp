@@ -24,7 +24,7 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::OperationFailed: return "operation failed";
         case ErrorCode::OsType: return "unknown OS type";
         case ErrorCode::NoName: return "missing name information";
-        case ErrorCode::XmlError: return "XML description is invalid or not well formed";
+        case ErrorCode::XmlError: return "XML error";
         case ErrorCode::DomExist: return "operation failed";
         case ErrorCode::OperationDenied: return "operation forbidden";
         case ErrorCode::OpenFailed: return "failed to open configuration file";
@@ -32,7 +32,7 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::ParseFailed: return "failed to parse configuration file";
         case ErrorCode::ConfSyntax: return "configuration file syntax error";
         case ErrorCode::WriteFailed: return "failed to write configuration file";
-        case ErrorCode::XmlDetail: return "XML error";
+        case ErrorCode::XmlDetail: return "";  // libxml2 messages carry their own location
         case ErrorCode::SystemError: return "";
         case ErrorCode::Rpc: return "";
         case ErrorCode::NoDomain: return "Domain not found";

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Builds Corral and runs every test: unit, golden, integration (real corrald, virsh,
+# python3-libvirt) and a bounded run of each libFuzzer target. This is the README's test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+jobs=$(nproc)
+cmake --preset ci >/dev/null
+cmake --build build -j "$jobs"
+
+# Fuzz targets: clang + libFuzzer, a separate build tree; each target runs for a bounded time.
+fuzz_seconds=${CORRAL_FUZZ_SECONDS:-20}
+if [ "$fuzz_seconds" -gt 0 ] && [ -f tests/fuzz/CMakeLists.txt ]; then
+    cmake --preset fuzz >/dev/null
+    cmake --build build-fuzz -j "$jobs"
+    for target in build-fuzz/bin/fuzz/*; do
+        [ -x "$target" ] || continue
+        corpus="build-fuzz/corpus/$(basename "$target")"
+        mkdir -p "$corpus"
+        echo "fuzz: $(basename "$target") for ${fuzz_seconds}s"
+        "$target" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$corpus" 2>build-fuzz/"$(basename "$target")".log \
+            || { tail -40 build-fuzz/"$(basename "$target")".log; exit 1; }
+    done
+fi
+
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 1500

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// DomainDef: a libvirt domain definition. The fields Corral acts on are typed; every other
+// element the schema knows is kept as a parsed XmlNode and formatted back in libvirt's order,
+// and elements the schema does not know are kept verbatim and reported.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/xml_node.hpp"
+#include "util/result.hpp"
+#include "util/uuid.hpp"
+
+namespace corral::conf {
+
+struct OsDef {
+    std::string type;     ///< "hvm", "exe", "linux", "xen"
+    std::string arch;     ///< <type arch=...>
+    std::string machine;  ///< <type machine=...>
+    std::vector<XmlNode> elements;  ///< loader, nvram, kernel, initrd, cmdline, init, initarg, boot...
+
+    /// Text of the first child element `name` (kernel, init, cmdline...), or "".
+    [[nodiscard]] std::string value(std::string_view name) const;
+    /// All texts of the repeated child `name` (initarg).
+    [[nodiscard]] std::vector<std::string> values(std::string_view name) const;
+};
+
+struct DomainDef {
+    std::string type;  ///< <domain type=...>: qemu, kvm, lxc, test
+    std::string name;
+    Uuid uuid;
+    std::string title;
+    std::string description;
+    std::uint64_t memoryKiB = 0;         ///< <memory>, any unit converted to KiB
+    std::string memoryDumpCore;          ///< <memory dumpCore=...>
+    std::uint64_t currentMemoryKiB = 0;  ///< <currentMemory>; post-parse defaults it to memoryKiB
+    unsigned vcpus = 0;                  ///< <vcpu> maximum
+    unsigned vcpuCurrent = 0;            ///< <vcpu current=...>; 0 = all
+    std::string vcpuPlacement;           ///< static | auto
+    std::string vcpuCpuset;
+    OsDef os;
+    std::string onPoweroff, onReboot, onCrash;
+    std::string emulator;  ///< <devices><emulator>
+
+    /// Other top-level elements the schema knows (features, cpu, clock, memtune, cputune, ...),
+    /// in document order; formatted in libvirt's order.
+    std::vector<XmlNode> elements;
+    /// Devices in document order (<emulator> excepted); formatted grouped in libvirt's order.
+    std::vector<XmlNode> devices;
+    /// Top-level elements the schema does not know: kept verbatim, reported, formatted last.
+    std::vector<XmlNode> unknown;
+    /// Attributes of <domain> other than type and id (xmlns:qemu ...), kept verbatim.
+    std::vector<std::pair<std::string, std::string>> rootAttrs;
+
+    /// MAC addresses of all <interface> devices (lower case).
+    [[nodiscard]] std::vector<std::string> macAddresses() const;
+    [[nodiscard]] const XmlNode* element(std::string_view elementName) const;
+};
+
+struct ParseOptions {
+    /// `define --validate`: elements outside the schema become errors instead of warnings.
+    bool validateSchemaStrict = false;
+};
+
+/// Parses domain XML. Errors: XmlDetail for malformed XML (with line and caret), XmlError
+/// naming the element and attribute for bad values.
+Result<std::unique_ptr<DomainDef>> parseDomainXml(std::string_view xml, const ParseOptions& opts = {});
+
+struct PostParseContext {
+    std::function<Uuid()> generateUuid;
+    std::function<bool(const std::string& mac)> macInUse;
+    std::function<std::uint32_t()> random32;
+};
+
+/// Fills in what libvirt fills in: UUID, MACs (52:54:00:xx:xx:xx, unique on the host),
+/// currentMemory, on_* actions, vcpu placement, console/serial pairing, os defaults.
+Result<void> postParseDomainDef(DomainDef& def, const PostParseContext& ctx);
+
+/// Checks a post-parsed definition: name, sizes, counts, duplicate disk targets, actions.
+Result<void> validateDomainDef(const DomainDef& def);
+
+struct FormatOptions {
+    bool secure = false;    ///< include secrets (graphics passwd): dumpxml --security-info
+    bool inactive = false;  ///< the persistent form: no runtime-only attributes
+};
+
+/// libvirt's canonical layout. `liveId` >= 0 adds id='N' to <domain>.
+std::string formatDomainXml(const DomainDef& def, const FormatOptions& opts = {}, int liveId = -1);
+
+/// Human descriptions of the unknown elements kept verbatim ("element 'foo' (line 12)").
+std::vector<std::string> describeUnknownElements(const DomainDef& def);
+
+/// Converts `value` with a libvirt scaled-integer `unit` (b, KiB, KB, MiB, M, ...) to KiB.
+Result<std::uint64_t> scaledToKiB(std::string_view value, std::string_view unit, std::string_view element);
+
+}  // namespace corral::conf

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Post-parse: the defaults libvirt fills in after parsing.
+#include <cstdio>
+#include <set>
+
+#include "conf/domain_def.hpp"
+
+namespace corral::conf {
+
+namespace {
+
+std::string formatMac(std::uint32_t r) {
+    char buf[18];
+    // 52:54:00 is the locally administered prefix libvirt and QEMU use for guests.
+    std::snprintf(buf, sizeof buf, "52:54:00:%02x:%02x:%02x", (r >> 16) & 0xff, (r >> 8) & 0xff, r & 0xff);
+    return buf;
+}
+
+Result<void> assignMacs(DomainDef& def, const PostParseContext& ctx) {
+    std::set<std::string> taken;
+    for (const auto& m : def.macAddresses()) {
+        taken.insert(m);
+    }
+    for (auto& d : def.devices) {
+        if (d.name != "interface") {
+            continue;
+        }
+        XmlNode* mac = d.child("mac");
+        if (mac != nullptr && mac->attr("address") != nullptr) {
+            continue;
+        }
+        std::string chosen;
+        // 2^24 addresses: a free one is found in a few tries unless the host is absurdly full.
+        for (int attempt = 0; attempt < 1000 && chosen.empty(); ++attempt) {
+            std::string candidate = formatMac(ctx.random32 ? ctx.random32() : 0);
+            if (taken.count(candidate) == 0 && !(ctx.macInUse && ctx.macInUse(candidate))) {
+                chosen = candidate;
+            }
+        }
+        if (chosen.empty()) {
+            return fail(ErrorCode::InternalError, "cannot find a free MAC address for an interface");
+        }
+        taken.insert(chosen);
+        if (mac == nullptr) {
+            XmlNode node;
+            node.name = "mac";
+            d.children.insert(d.children.begin(), std::move(node));
+            mac = &d.children.front();
+        }
+        mac->setAttr("address", chosen);
+    }
+    return {};
+}
+
+/// libvirt pairs the first console with a serial port on hvm guests: a console of target type
+/// serial gets a matching <serial> when none exists, and both carry port 0.
+void pairConsoles(DomainDef& def) {
+    bool hvm = def.os.type == "hvm";
+    bool hasSerial = false;
+    for (const auto& d : def.devices) {
+        hasSerial = hasSerial || d.name == "serial";
+    }
+    std::vector<XmlNode> added;
+    for (auto& d : def.devices) {
+        if (d.name != "console") {
+            continue;
+        }
+        XmlNode* target = d.child("target");
+        if (target == nullptr) {
+            XmlNode t;
+            t.name = "target";
+            d.children.push_back(std::move(t));
+            target = &d.children.back();
+        }
+        if (target->attr("type") == nullptr) {
+            target->setAttr("type", def.type == "lxc" ? "lxc" : (hvm ? "serial" : "virtio"));
+        }
+        if (target->attr("port") == nullptr) {
+            target->setAttr("port", "0");
+        }
+        if (hvm && *target->attr("type") == "serial" && !hasSerial) {
+            XmlNode serial = d;
+            serial.name = "serial";
+            XmlNode* st = serial.child("target");
+            st->removeAttr("type");
+            added.push_back(std::move(serial));
+            hasSerial = true;
+        }
+    }
+    for (auto& s : added) {
+        def.devices.push_back(std::move(s));
+    }
+}
+
+}  // namespace
+
+Result<void> postParseDomainDef(DomainDef& def, const PostParseContext& ctx) {
+    if (def.uuid.isNull()) {
+        def.uuid = ctx.generateUuid ? ctx.generateUuid() : Uuid::generate();
+    }
+    if (def.currentMemoryKiB == 0 || def.currentMemoryKiB > def.memoryKiB) {
+        def.currentMemoryKiB = def.memoryKiB;
+    }
+    if (def.vcpus == 0 && def.element("vcpus") == nullptr) {
+        def.vcpus = 1;
+    }
+    if (def.vcpuPlacement.empty()) {
+        def.vcpuPlacement = "static";
+    }
+    if (def.os.type.empty()) {
+        def.os.type = def.type == "lxc" ? "exe" : "hvm";
+    }
+    if (def.onPoweroff.empty()) {
+        def.onPoweroff = "destroy";
+    }
+    if (def.onReboot.empty()) {
+        def.onReboot = "restart";
+    }
+    if (def.onCrash.empty()) {
+        def.onCrash = "destroy";
+    }
+    CORRAL_TRY(assignMacs(def, ctx));
+    pairConsoles(def);
+    return {};
+}
+
+}  // namespace corral::conf

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// XmlNode: an owned, copyable XML element tree. Parsing goes through libxml2 with network,
+// DTD and entity features refused; formatting is libvirt's style (2-space indent, ' quotes).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace corral::conf {
+
+struct XmlNode {
+    std::string name;  ///< with its prefix when namespaced ("qemu:commandline")
+    std::vector<std::pair<std::string, std::string>> attrs;  ///< in document order
+    std::vector<XmlNode> children;
+    std::string text;  ///< character data of a leaf element (empty when it has children)
+    int line = 0;      ///< where it started in the parsed document
+
+    [[nodiscard]] const std::string* attr(std::string_view key) const;
+    void setAttr(const std::string& key, std::string value);
+    void removeAttr(std::string_view key);
+    [[nodiscard]] const XmlNode* child(std::string_view childName) const;
+    XmlNode* child(std::string_view childName);
+    /// Child element's text, or "" when absent.
+    [[nodiscard]] std::string childText(std::string_view childName) const;
+};
+
+/// Parses a whole document. `documentName` appears in error messages as libvirt does:
+/// "(domain_definition):3: Opening and ending tag mismatch: ...". Documents with a DTD or
+/// entity references are refused (no XXE, no entity expansion), as are documents over 32 MiB.
+Result<XmlNode> parseXmlDocument(std::string_view text, std::string_view documentName);
+
+/// Appends `node` at `indent` spaces, then a newline.
+void formatXmlNode(const XmlNode& node, int indent, std::string& out);
+
+/// Escapes text for an attribute value in single quotes, or element content.
+std::string xmlEscape(std::string_view text);
+
+}  // namespace corral::conf

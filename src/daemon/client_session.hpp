@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// ClientSession: one connected client: its socket, output queue, identity, opened driver,
+// keepalive state and event registrations.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers/interfaces/hypervisor.hpp"
+#include "util/unique_fd.hpp"
+#include "util/uuid.hpp"
+
+namespace corral::daemon {
+
+/// Who is on the other end, as the kernel tells it (SO_PEERCRED) for unix sockets.
+struct PeerIdentity {
+    pid_t pid = -1;
+    uid_t uid = static_cast<uid_t>(-1);
+    gid_t gid = static_cast<gid_t>(-1);
+    std::string address;  ///< "unix:PATH" or "ip:port"
+};
+
+/// One event registration of a client (virConnectDomainEventRegisterAny).
+struct EventCallback {
+    int eventId = 0;
+    std::optional<Uuid> domain;  ///< only events of this domain
+    bool legacy = false;         ///< registered with the pre-callback procedures (167)
+};
+
+class ClientSession {
+public:
+    /// `wakeIo` asks the I/O thread to flush this client's output (called from workers).
+    ClientSession(UniqueFd fd, bool readOnlySocket, PeerIdentity peer, std::function<void()> wakeIo);
+    ~ClientSession();
+
+    [[nodiscard]] int fd() const { return fd_.get(); }
+    [[nodiscard]] std::uint64_t id() const { return id_; }
+    [[nodiscard]] const PeerIdentity& peer() const { return peer_; }
+
+    /// Queues a whole packet. Tries to write it at once when nothing is queued; the rest goes
+    /// out from the I/O thread. Thread-safe; silently drops data once the client is closed.
+    void send(std::vector<std::uint8_t> packet);
+    /// Writes as much queued output as the socket takes (I/O thread). False on a fatal error.
+    bool flush();
+    [[nodiscard]] bool wantsWrite() const;
+    /// Bytes waiting in the output queue (to stop reading from a client that does not read).
+    [[nodiscard]] std::size_t queuedBytes() const;
+
+    /// Marks the session dead: later sends are dropped; the socket is shut down so a blocked peer
+    /// wakes up. The fd itself is closed when the last reference goes away.
+    void markClosed();
+    [[nodiscard]] bool closed() const { return closed_.load(); }
+
+    // --- protocol state (guarded by stateMutex()) ---
+    std::mutex& stateMutex() const { return stateMutex_; }
+    bool readOnly = false;
+    drivers::HypervisorDriver* driver = nullptr;
+    bool closeCallbackRegistered = false;
+
+    // --- events. Lock order: a driver's event bus may call in with eventMutex() taken after its
+    // own lock, so nothing holding eventMutex() may call into a driver. ---
+    std::mutex& eventMutex() const { return eventMutex_; }
+    std::map<int, EventCallback> eventCallbacks;  ///< by callbackID, guarded by eventMutex()
+    std::mutex& subscriptionMutex() const { return subscriptionMutex_; }
+    drivers::HypervisorDriver* eventDriver = nullptr;  ///< guarded by subscriptionMutex()
+    int eventSinkId = 0;                               ///< guarded by subscriptionMutex()
+
+    // --- keepalive (I/O thread only, except `keepaliveEnabled`) ---
+    std::atomic<bool> keepaliveEnabled{false};
+    std::chrono::steady_clock::time_point lastReceived;
+    unsigned pingsUnanswered = 0;
+
+    /// Calls queued or running on workers, for max_client_requests.
+    std::atomic<unsigned> inFlight{0};
+
+private:
+    UniqueFd fd_;
+    const std::uint64_t id_;
+    PeerIdentity peer_;
+    std::function<void()> wakeIo_;
+    mutable std::mutex outMutex_;
+    std::deque<std::vector<std::uint8_t>> out_;
+    std::size_t outOffset_ = 0;  ///< bytes of out_.front() already written
+    std::size_t outBytes_ = 0;
+    std::atomic<bool> closed_{false};
+    mutable std::mutex stateMutex_;
+    mutable std::mutex eventMutex_;
+    mutable std::mutex subscriptionMutex_;
+};
+
+}  // namespace corral::daemon

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Daemon: start-up order and the sockets of section 2 of DESIGN.md.
+#include "daemon/daemon.hpp"
+
+#include <grp.h>
+
+#include "daemon/dispatcher.hpp"
+#include "daemon/server.hpp"
+#include "drivers/registry.hpp"
+#include "objects/store.hpp"
+#include "util/logging.hpp"
+#include "util/strings.hpp"
+
+namespace corral::daemon {
+
+namespace {
+
+Result<mode_t> parsePerms(const std::string& text, const char* key) {
+    // Validated by the config parser already; this only converts.
+    mode_t mode = 0;
+    for (char c : text) {
+        if (c < '0' || c > '7') {
+            return fail(ErrorCode::ConfSyntax, std::string("invalid octal permissions '") + text +
+                                                   "' for key '" + key + "'");
+        }
+        mode = static_cast<mode_t>(mode * 8 + static_cast<mode_t>(c - '0'));
+    }
+    return mode;
+}
+
+}  // namespace
+
+Daemon::~Daemon() = default;
+
+Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
+    std::unique_ptr<Daemon> d(new Daemon());
+    d->paths_ = DaemonPaths::forRoot(options.root);
+    std::string configFile = options.configFile.empty() ? d->paths_.configFile : options.configFile;
+    CORRAL_ASSIGN_OR_RETURN(d->config_, loadDaemonConfig(configFile));
+    if (d->config_.logLevel >= 1 && d->config_.logLevel <= 4) {
+        setLogLevel(static_cast<LogLevel>(d->config_.logLevel));
+    }
+    if (!d->config_.unixSockDir.empty()) {
+        d->paths_.runDir = d->config_.unixSockDir;
+        d->paths_.rwSocket = d->paths_.runDir + "/corral-sock";
+        d->paths_.roSocket = d->paths_.runDir + "/corral-sock-ro";
+    }
+    CORRAL_TRY(d->paths_.createDirectories());
+
+    CORRAL_ASSIGN_OR_RETURN(d->store_, objects::Store::open(d->paths_.storeFile));
+    CORRAL_ASSIGN_OR_RETURN(d->registry_, drivers::DriverRegistry::create(d->store_.get()));
+    d->dispatcher_ = std::make_unique<Dispatcher>(*d->registry_);
+
+    ServerLimits limits;
+    limits.maxClients = d->config_.maxClients;
+    limits.maxClientRequests = std::max(1u, d->config_.maxClientRequests);
+    limits.workers = std::max(1u, d->config_.maxWorkers);
+    limits.prioWorkers = std::max(1u, d->config_.prioWorkers);
+    limits.keepaliveInterval = d->config_.keepaliveInterval;
+    limits.keepaliveCount = d->config_.keepaliveCount;
+    CORRAL_ASSIGN_OR_RETURN(d->server_, Server::create(*d->dispatcher_, limits));
+
+    gid_t group = static_cast<gid_t>(-1);
+    if (!d->config_.unixSockGroup.empty()) {
+        if (auto numeric = parseUnsigned(d->config_.unixSockGroup)) {
+            group = static_cast<gid_t>(*numeric);
+        } else {
+            struct group* gr = getgrnam(d->config_.unixSockGroup.c_str());
+            if (gr == nullptr) {
+                return fail(ErrorCode::ConfSyntax, "unix_sock_group '" + d->config_.unixSockGroup +
+                                                       "' in '" + configFile + "' is not a known group");
+            }
+            group = gr->gr_gid;
+        }
+    }
+    CORRAL_ASSIGN_OR_RETURN(mode_t rwMode, parsePerms(d->config_.unixSockRwPerms, "unix_sock_rw_perms"));
+    CORRAL_ASSIGN_OR_RETURN(mode_t roMode, parsePerms(d->config_.unixSockRoPerms, "unix_sock_ro_perms"));
+    CORRAL_TRY(d->server_->listenUnix(d->paths_.rwSocket, rwMode, false, group));
+    CORRAL_TRY(d->server_->listenUnix(d->paths_.roSocket, roMode, true, group));
+    return d;
+}
+
+void Daemon::run() { server_->run(); }
+
+void Daemon::stop() { server_->stop(); }
+
+}  // namespace corral::daemon

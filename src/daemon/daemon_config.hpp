@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// DaemonConfig: corrald.conf, with libvirtd.conf's key names, types and defaults.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "util/conf_file.hpp"
+#include "util/result.hpp"
+
+namespace corral::daemon {
+
+struct DaemonConfig {
+    bool listenTls = false;
+    bool listenTcp = false;
+    std::string tcpPort = "16509";
+    std::string tlsPort = "16514";
+    std::string listenAddr = "0.0.0.0";
+    std::string unixSockGroup;
+    std::string unixSockRoPerms = "0777";
+    std::string unixSockRwPerms = "0700";
+    std::string unixSockAdminPerms = "0700";
+    std::string unixSockDir;
+    std::string authUnixRo = "none";
+    std::string authUnixRw = "none";
+    std::string authTcp = "sasl";
+    std::string authTls = "none";
+    std::vector<std::string> accessDrivers;
+    std::string keyFile, certFile, caFile, crlFile;
+    bool tlsNoSanityCertificate = false;
+    bool tlsNoVerifyCertificate = false;
+    std::vector<std::string> tlsAllowedDnList;
+    std::string tlsPriority = "NORMAL";
+    std::vector<std::string> saslAllowedUsernameList;
+    unsigned tcpMinSsf = 56;
+    unsigned maxClients = 5000;
+    unsigned maxQueuedClients = 1000;
+    unsigned maxAnonymousClients = 20;
+    unsigned minWorkers = 5;
+    unsigned maxWorkers = 20;
+    unsigned prioWorkers = 5;
+    unsigned maxClientRequests = 5;
+    int keepaliveInterval = 5;
+    unsigned keepaliveCount = 5;
+    int logLevel = 3;
+    std::string logFilters;
+    std::string logOutputs;
+    int auditLevel = 1;
+    bool auditLogging = false;
+    std::string hostUuid;
+};
+
+/// Applies every entry of `file` over the defaults. An unknown key, a value of the wrong type
+/// or an invalid value is a ConfSyntax error naming the file, the line and the key.
+Result<DaemonConfig> parseDaemonConfig(const ConfFile& file);
+/// Reads `path` (missing: defaults) and parses it.
+Result<DaemonConfig> loadDaemonConfig(const std::string& path);
+
+}  // namespace corral::daemon

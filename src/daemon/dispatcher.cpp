@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Dispatcher: program/procedure routing, the checks every call passes, error replies.
+#include "daemon/dispatcher.hpp"
+
+#include <cctype>
+
+#include "rpc/generated/lxc_protocol.hpp"
+#include "rpc/generated/qemu_protocol.hpp"
+#include "util/logging.hpp"
+
+namespace corral::daemon {
+
+namespace proto = rpc::proto;
+
+bool CallContext::readOnly() const {
+    std::lock_guard lock(session->stateMutex());
+    return session->readOnly;
+}
+
+Result<void> CallContext::denyReadOnly(std::string_view api) const {
+    if (readOnly()) {
+        return fail(ErrorCode::OperationDenied, "read only access prevents " + std::string(api),
+                    ErrorDomain::Domain);
+    }
+    return {};
+}
+
+std::string apiNameOf(std::string_view procName) {
+    // libvirt spells these acronyms in capitals inside its API names (virDomainGetXMLDesc).
+    static const char* const kAcronyms[] = {"XML", "UUID", "ID", "OS", "URI", "CPU", "SASL", "MAC",
+                                            "IO", "FS", "PCI", "USB", "TLS", "NUMA", "SEV", "LXC"};
+    std::string out = "vir";
+    std::size_t start = 0;
+    while (start < procName.size()) {
+        std::size_t end = procName.find('_', start);
+        if (end == std::string_view::npos) {
+            end = procName.size();
+        }
+        std::string word(procName.substr(start, end - start));
+        bool acronym = false;
+        for (const char* a : kAcronyms) {
+            if (word == a) {
+                acronym = true;
+                break;
+            }
+        }
+        if (!acronym) {
+            for (std::size_t i = 1; i < word.size(); ++i) {
+                word[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(word[i])));
+            }
+        }
+        out += word;
+        start = end + 1;
+    }
+    return out;
+}
+
+Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) {
+    registerConnectHandlers(*this);
+    registerDomainHandlers(*this);
+    registerEventHandlers(*this);
+}
+
+bool Dispatcher::isHighPriority(const rpc::MessageHeader& header) const {
+    if (header.prog != proto::REMOTE_PROGRAM) {
+        return false;
+    }
+    const proto::ProcedureInfo* info = proto::findRemoteProcedure(header.proc);
+    return info != nullptr && info->highPriority;
+}
+
+Result<std::vector<std::uint8_t>> Dispatcher::dispatchRemote(CallContext& ctx,
+                                                             std::span<const std::uint8_t> payload) {
+    const auto& h = ctx.header;
+    const proto::ProcedureInfo* info = proto::findRemoteProcedure(h.proc);
+    if (info == nullptr) {
+        return fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(h.proc), ErrorDomain::Rpc);
+    }
+    bool opened = false;
+    {
+        std::lock_guard lock(ctx.session->stateMutex());
+        opened = ctx.session->driver != nullptr;
+    }
+    // Only these may run before CONNECT_OPEN: virsh asks for keepalive support first.
+    bool preOpen = h.proc == proto::REMOTE_PROC_CONNECT_OPEN ||
+                   h.proc == proto::REMOTE_PROC_AUTH_LIST ||
+                   h.proc == proto::REMOTE_PROC_CONNECT_SUPPORTS_FEATURE ||
+                   h.proc == proto::REMOTE_PROC_AUTH_SASL_INIT ||
+                   h.proc == proto::REMOTE_PROC_AUTH_SASL_START ||
+                   h.proc == proto::REMOTE_PROC_AUTH_SASL_STEP ||
+                   h.proc == proto::REMOTE_PROC_AUTH_POLKIT;
+    if (!opened && !preOpen) {
+        return fail(ErrorCode::InternalError, "hypervisor connection not open", ErrorDomain::Rpc);
+    }
+    if (!info->readonlyAllowed) {
+        CORRAL_TRY(ctx.denyReadOnly(apiNameOf(info->name)));
+    }
+    auto handler = handlers_.find(h.proc);
+    if (handler == handlers_.end()) {
+        return fail(ErrorCode::NoSupport, apiNameOf(info->name), ErrorDomain::Rpc);
+    }
+    return handler->second(ctx, payload);
+}
+
+void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::Packet packet) {
+    const rpc::MessageHeader& h = packet.header;
+    rpc::MessageHeader reply = h;
+    reply.type = rpc::MessageType::Reply;
+    reply.status = rpc::MessageStatus::Ok;
+
+    Result<std::vector<std::uint8_t>> result = fail(ErrorCode::InternalError, "unhandled call");
+    if (h.type == rpc::MessageType::CallWithFds) {
+        // No procedure we serve takes descriptors from the client.
+        result = fail(ErrorCode::Rpc, "file descriptor passing to the daemon is not supported",
+                      ErrorDomain::Rpc);
+    } else if (h.prog == proto::REMOTE_PROGRAM && h.vers == proto::REMOTE_PROTOCOL_VERSION) {
+        CallContext ctx{session, h, registry_};
+        result = dispatchRemote(ctx, packet.payload);
+    } else if (h.prog == proto::LXC_PROGRAM && h.vers == proto::LXC_PROTOCOL_VERSION) {
+        const proto::ProcedureInfo* info = proto::findLxcProcedure(h.proc);
+        result = info == nullptr
+                     ? fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(h.proc), ErrorDomain::Rpc)
+                     : fail(ErrorCode::NoSupport, "virDomainLxcOpenNamespace", ErrorDomain::Rpc);
+    } else if (h.prog == proto::QEMU_PROGRAM && h.vers == proto::QEMU_PROTOCOL_VERSION) {
+        const proto::ProcedureInfo* info = proto::findQemuProcedure(h.proc);
+        result = info == nullptr
+                     ? fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(h.proc), ErrorDomain::Rpc)
+                     : fail(ErrorCode::NoSupport, apiNameOf(info->name), ErrorDomain::Rpc);
+    } else {
+        result = fail(ErrorCode::Rpc,
+                      "Cannot find program " + std::to_string(h.prog) + " version " + std::to_string(h.vers),
+                      ErrorDomain::Rpc);
+    }
+
+    if (result) {
+        session->send(rpc::buildPacket(reply, std::span<const std::uint8_t>(*result)));
+    } else {
+        logDebug("call " + std::to_string(h.proc) + " failed: " + result.error().wireMessage());
+        session->send(rpc::buildErrorReply(h, result.error()));
+    }
+}
+
+}  // namespace corral::daemon

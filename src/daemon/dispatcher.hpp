@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Dispatcher: maps an RPC call to its handler, enforces what every call must pass (connection
+// opened, read-only rules, known procedure) and turns every failure into a libvirt error reply.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "daemon/client_session.hpp"
+#include "drivers/registry.hpp"
+#include "rpc/generated/remote_protocol.hpp"
+#include "rpc/packet.hpp"
+#include "rpc/xdr.hpp"
+#include "util/result.hpp"
+
+namespace corral::daemon {
+
+/// What a handler sees of the call it serves.
+struct CallContext {
+    std::shared_ptr<ClientSession> session;
+    const rpc::MessageHeader& header;
+    drivers::DriverRegistry& registry;
+
+    /// The driver opened by CONNECT_OPEN (never null inside handlers that need one).
+    drivers::HypervisorDriver& driver() const { return *session->driver; }
+    bool readOnly() const;
+    /// Refuses a call on a read-only connection: "operation forbidden: read only access
+    /// prevents virDomainXxx" (VIR_ERR_OPERATION_DENIED).
+    Result<void> denyReadOnly(std::string_view api) const;
+};
+
+class Dispatcher {
+public:
+    explicit Dispatcher(drivers::DriverRegistry& registry);
+
+    /// Serves one CALL on a worker thread and sends the reply (or error) to the session.
+    void handleCall(const std::shared_ptr<ClientSession>& session, rpc::Packet packet);
+    /// Whether the call goes to the high-priority pool (lookups and other quick calls).
+    bool isHighPriority(const rpc::MessageHeader& header) const;
+    /// The I/O thread closed `session`: drop its event subscriptions.
+    void clientClosed(ClientSession& session);
+
+    using Handler =
+        std::function<Result<std::vector<std::uint8_t>>(CallContext&, std::span<const std::uint8_t>)>;
+
+    /// Registers the handler of REMOTE procedure P: `fn(CallContext&, const Args&) -> Result<Ret>`.
+    template <std::int32_t P, class Fn>
+    void add(Fn fn) {
+        using Proc = rpc::proto::RemoteProc<P>;
+        handlers_[P] = [fn = std::move(fn)](CallContext& ctx, std::span<const std::uint8_t> in)
+            -> Result<std::vector<std::uint8_t>> {
+            typename Proc::Args args{};
+            if (!rpc::proto::decodeFromBytes(in, args)) {
+                return fail(ErrorCode::Rpc,
+                            "Unable to decode message payload of procedure " + std::string(Proc::name),
+                            ErrorDomain::Rpc);
+            }
+            CORRAL_ASSIGN_OR_RETURN(typename Proc::Ret ret, fn(ctx, args));
+            return rpc::proto::encodeToBytes(ret);
+        };
+    }
+
+    /// Sends lifecycle events of `session`'s driver to it per its registrations (events.cpp).
+    void subscribeEvents(const std::shared_ptr<ClientSession>& session);
+
+private:
+    Result<std::vector<std::uint8_t>> dispatchRemote(CallContext& ctx, std::span<const std::uint8_t> payload);
+
+    drivers::DriverRegistry& registry_;
+    std::unordered_map<std::int32_t, Handler> handlers_;
+};
+
+/// "DOMAIN_GET_XML_DESC" -> "virDomainGetXmlDesc"-style public API name for messages.
+std::string apiNameOf(std::string_view procName);
+
+// Handler families, each in its own file.
+void registerConnectHandlers(Dispatcher& d);
+void registerDomainHandlers(Dispatcher& d);
+void registerEventHandlers(Dispatcher& d);
+
+}  // namespace corral::daemon

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Server: the epoll loop, listeners, packet assembly, keepalive and hand-off to workers.
+#include "daemon/server.hpp"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/dispatcher.hpp"
+#include "rpc/generated/keepalive_protocol.hpp"
+#include "util/logging.hpp"
+
+namespace corral::daemon {
+
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+// epoll user data: listeners and the two service fds are told apart by a tag in the top bits.
+constexpr std::uint64_t kTagClient = 0;
+constexpr std::uint64_t kTagListener = 1ull << 32;
+constexpr std::uint64_t kTagWake = 2ull << 32;
+constexpr std::uint64_t kTagTimer = 3ull << 32;
+
+std::vector<std::uint8_t> keepalivePacket(std::int32_t proc) {
+    rpc::MessageHeader h{};
+    h.prog = rpc::proto::KEEPALIVE_PROGRAM;
+    h.vers = rpc::proto::KEEPALIVE_PROTOCOL_VERSION;
+    h.proc = proc;
+    h.type = rpc::MessageType::Message;
+    h.serial = 0;
+    h.status = rpc::MessageStatus::Ok;
+    return rpc::buildPacket(h, std::span<const std::uint8_t>{});
+}
+
+}  // namespace
+
+Server::Server(Dispatcher& dispatcher, ServerLimits limits)
+    : dispatcher_(dispatcher),
+      limits_(limits),
+      workers_("corrald-worker", limits.workers),
+      prioWorkers_("corrald-prio", limits.prioWorkers) {}
+
+Server::~Server() {
+    workers_.stop();
+    prioWorkers_.stop();
+    for (auto& l : listeners_) {
+        if (!l.path.empty()) {
+            ::unlink(l.path.c_str());
+        }
+    }
+}
+
+Result<std::unique_ptr<Server>> Server::create(Dispatcher& dispatcher, ServerLimits limits) {
+    std::unique_ptr<Server> server(new Server(dispatcher, limits));
+    server->epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+    if (!server->epoll_) {
+        return failErrno(errno, "cannot create epoll instance");
+    }
+    server->wakeFd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!server->wakeFd_) {
+        return failErrno(errno, "cannot create eventfd");
+    }
+    server->timerFd_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (!server->timerFd_) {
+        return failErrno(errno, "cannot create timerfd");
+    }
+    itimerspec tick{};
+    tick.it_interval.tv_sec = 1;
+    tick.it_value.tv_sec = 1;
+    if (timerfd_settime(server->timerFd_.get(), 0, &tick, nullptr) != 0) {
+        return failErrno(errno, "cannot arm keepalive timer");
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kTagWake;
+    epoll_ctl(server->epoll_.get(), EPOLL_CTL_ADD, server->wakeFd_.get(), &ev);
+    ev.data.u64 = kTagTimer;
+    epoll_ctl(server->epoll_.get(), EPOLL_CTL_ADD, server->timerFd_.get(), &ev);
+    return server;
+}
+
+Result<void> Server::listenUnix(const std::string& path, mode_t mode, bool readOnly, gid_t group) {
+    sockaddr_un addr{};
+    if (path.size() >= sizeof addr.sun_path) {
+        return fail(ErrorCode::InvalidArg, "socket path '" + path + "' is too long");
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) {
+        return failErrno(errno, "cannot create socket '" + path + "'");
+    }
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            return fail(ErrorCode::OperationFailed,
+                        "'" + path + "' exists and is not a socket; refusing to replace it");
+        }
+        // A socket file nobody answers on is left over from a killed daemon: replace it.
+        UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+            return fail(ErrorCode::OperationFailed,
+                        "another daemon is already listening on '" + path + "'");
+        }
+        ::unlink(path.c_str());
+    }
+    // Create the socket with no access at all, then open it up: no window where it is wider.
+    mode_t old = ::umask(0777);
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int bindErrno = errno;
+    ::umask(old);
+    if (rc != 0) {
+        return failErrno(bindErrno, "cannot bind socket '" + path + "'");
+    }
+    if (group != static_cast<gid_t>(-1) && ::chown(path.c_str(), static_cast<uid_t>(-1), group) != 0) {
+        return failErrno(errno, "cannot change group of socket '" + path + "'");
+    }
+    if (::chmod(path.c_str(), mode) != 0) {
+        return failErrno(errno, "cannot set mode of socket '" + path + "'");
+    }
+    if (::listen(fd.get(), 256) != 0) {
+        return failErrno(errno, "cannot listen on socket '" + path + "'");
+    }
+    Listener l;
+    l.fd = std::move(fd);
+    l.path = path;
+    l.readOnly = readOnly;
+    listeners_.push_back(std::move(l));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kTagListener | (listeners_.size() - 1);
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_.back().fd.get(), &ev) != 0) {
+        return failErrno(errno, "cannot watch socket '" + path + "'");
+    }
+    return {};
+}
+
+Result<void> Server::adoptClient(UniqueFd fd, bool readOnly) {
+    int flags = fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+        return failErrno(errno, "cannot make client socket non-blocking");
+    }
+    {
+        std::lock_guard lock(adoptMutex_);
+        adopted_.emplace_back(std::move(fd), readOnly);
+    }
+    wake();
+    return {};
+}
+
+void Server::wake() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wakeFd_.get(), &one, sizeof one);
+}
+
+void Server::stop() {
+    stopping_ = true;
+    wake();
+}
+
+std::size_t Server::clientCount() const { return clientCount_.load(); }
+
+void Server::addClient(UniqueFd fd, bool readOnly, PeerIdentity peer) {
+    if (clients_.size() >= limits_.maxClients) {
+        logWarning("too many active clients (" + std::to_string(clients_.size()) +
+                   "), dropping connection from " + peer.address);
+        return;  // fd closes here
+    }
+    int raw = fd.get();
+    auto session = std::make_shared<ClientSession>(std::move(fd), readOnly, std::move(peer),
+                                                   [this] { wake(); });
+    ClientIo io;
+    io.session = std::move(session);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = kTagClient | static_cast<std::uint32_t>(raw);
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, raw, &ev) != 0) {
+        logError(std::string("cannot watch client socket: ") + std::strerror(errno));
+        return;
+    }
+    clients_.emplace(raw, std::move(io));
+    clientCount_ = clients_.size();
+}
+
+void Server::acceptClients(Listener& listener) {
+    while (true) {
+        int raw = ::accept4(listener.fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (raw < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                logWarning(std::string("accept failed on '") + listener.path + "': " + std::strerror(errno));
+            }
+            return;
+        }
+        UniqueFd fd(raw);
+        PeerIdentity peer;
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (getsockopt(raw, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+            peer.pid = cred.pid;
+            peer.uid = cred.uid;
+            peer.gid = cred.gid;
+        }
+        peer.address = "unix:" + listener.path;
+        addClient(std::move(fd), listener.readOnly, std::move(peer));
+    }
+}
+
+void Server::updateInterest(ClientIo& io) {
+    epoll_event ev{};
+    ev.events = EPOLLRDHUP;
+    if (!io.readingPaused) {
+        ev.events |= EPOLLIN;
+    }
+    if (io.writeArmed) {
+        ev.events |= EPOLLOUT;
+    }
+    ev.data.u64 = kTagClient | static_cast<std::uint32_t>(io.session->fd());
+    epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, io.session->fd(), &ev);
+}
+
+void Server::closeClient(int fd, const char* why) {
+    auto it = clients_.find(fd);
+    if (it == clients_.end()) {
+        return;
+    }
+    logDebug(std::string("closing client ") + std::to_string(it->second.session->id()) + ": " + why);
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    auto session = it->second.session;
+    clients_.erase(it);
+    clientCount_ = clients_.size();
+    session->markClosed();
+    dispatcher_.clientClosed(*session);
+    // The fd closes when the last worker holding `session` finishes: never reused under them.
+}
+
+void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
+    auto& session = io.session;
+    const auto& h = packet.header;
+    if (h.prog == rpc::proto::KEEPALIVE_PROGRAM) {
+        if (h.proc == rpc::proto::KEEPALIVE_PROC_PING && h.type == rpc::MessageType::Message) {
+            session->send(keepalivePacket(rpc::proto::KEEPALIVE_PROC_PONG));
+        }
+        return;  // a PONG needs nothing beyond the receive time already recorded
+    }
+    if (h.type != rpc::MessageType::Call && h.type != rpc::MessageType::CallWithFds) {
+        // Streams are not served yet; replies and messages from a client mean nothing to us.
+        logDebug("ignoring packet of type " + std::to_string(static_cast<unsigned>(h.type)) +
+                 " from client " + std::to_string(session->id()));
+        return;
+    }
+    session->inFlight++;
+    bool high = dispatcher_.isHighPriority(h);
+    auto job = [this, session, p = std::move(packet)]() mutable {
+        dispatcher_.handleCall(session, std::move(p));
+        if (session->inFlight-- >= limits_.maxClientRequests) {
+            wake();  // the I/O thread may resume reading this client
+        }
+    };
+    (high ? prioWorkers_ : workers_).submit(std::move(job));
+}
+
+void Server::drainPackets(ClientIo& io) {
+    while (io.session->inFlight.load() < limits_.maxClientRequests) {
+        auto packet = io.assembler.next();
+        if (!packet) {
+            break;
+        }
+        handlePacket(io, std::move(*packet));
+    }
+}
+
+void Server::readClient(ClientIo& io) {
+    std::uint8_t buf[kReadChunk];
+    int fd = io.session->fd();
+    while (true) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n == 0) {
+            closeClient(fd, "end of file");
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            closeClient(fd, "read error");
+            return;
+        }
+        io.session->lastReceived = std::chrono::steady_clock::now();
+        io.session->pingsUnanswered = 0;
+        auto fed = io.assembler.feed(std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n)));
+        if (!fed) {
+            // A bad length word means we can no longer find packet boundaries: drop the client.
+            logWarning("client " + std::to_string(io.session->id()) + " sent a malformed packet: " +
+                       fed.error().wireMessage());
+            closeClient(fd, "malformed packet");
+            return;
+        }
+        drainPackets(io);
+        if (io.session->closed()) {
+            return;
+        }
+        if (io.session->inFlight.load() >= limits_.maxClientRequests ||
+            io.session->queuedBytes() > limits_.maxQueuedOutput) {
+            io.readingPaused = true;
+            updateInterest(io);
+            return;
+        }
+        if (static_cast<std::size_t>(n) < sizeof buf) {
+            break;
+        }
+    }
+}
+
+void Server::serviceWakeups() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto n = ::read(wakeFd_.get(), &count, sizeof count);
+    std::vector<std::pair<UniqueFd, bool>> adopted;
+    {
+        std::lock_guard lock(adoptMutex_);
+        adopted.swap(adopted_);
+    }
+    for (auto& [fd, readOnly] : adopted) {
+        PeerIdentity peer;
+        peer.pid = getpid();
+        peer.uid = getuid();
+        peer.gid = getgid();
+        peer.address = "embedded";
+        addClient(std::move(fd), readOnly, std::move(peer));
+    }
+    std::vector<int> dead;
+    for (auto& [fd, io] : clients_) {
+        if (io.session->closed()) {
+            dead.push_back(fd);
+            continue;
+        }
+        if (io.readingPaused && io.session->inFlight.load() < limits_.maxClientRequests &&
+            io.session->queuedBytes() <= limits_.maxQueuedOutput) {
+            drainPackets(io);
+            if (io.session->inFlight.load() < limits_.maxClientRequests) {
+                io.readingPaused = false;
+                updateInterest(io);
+            }
+        }
+        bool wants = io.session->wantsWrite();
+        if (wants != io.writeArmed) {
+            io.writeArmed = wants;
+            updateInterest(io);
+        }
+    }
+    for (int fd : dead) {
+        closeClient(fd, "closed by the daemon");
+    }
+}
+
+void Server::keepaliveTick() {
+    std::uint64_t expirations = 0;
+    [[maybe_unused]] auto n = ::read(timerFd_.get(), &expirations, sizeof expirations);
+    if (limits_.keepaliveInterval <= 0) {
+        return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    auto interval = std::chrono::seconds(limits_.keepaliveInterval);
+    std::vector<int> dead;
+    for (auto& [fd, io] : clients_) {
+        auto& s = *io.session;
+        // Only clients that asked for keepalive (SUPPORTS_FEATURE 10) are ever pinged.
+        if (!s.keepaliveEnabled.load()) {
+            continue;
+        }
+        if (now - s.lastReceived < interval * (s.pingsUnanswered + 1)) {
+            continue;
+        }
+        if (s.pingsUnanswered >= limits_.keepaliveCount) {
+            dead.push_back(fd);
+            continue;
+        }
+        s.pingsUnanswered++;
+        s.send(keepalivePacket(rpc::proto::KEEPALIVE_PROC_PING));
+    }
+    for (int fd : dead) {
+        logWarning("closing client: no keepalive response");
+        closeClient(fd, "keepalive timeout");
+    }
+}
+
+void Server::run() {
+    epoll_event events[64];
+    while (!stopping_.load()) {
+        int n = epoll_wait(epoll_.get(), events, 64, -1);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            logError(std::string("epoll_wait failed: ") + std::strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; ++i) {
+            std::uint64_t data = events[i].data.u64;
+            std::uint64_t tag = data & 0xFFFFFFFF00000000ull;
+            if (tag == kTagWake) {
+                serviceWakeups();
+            } else if (tag == kTagTimer) {
+                keepaliveTick();
+            } else if (tag == kTagListener) {
+                acceptClients(listeners_[data & 0xFFFFFFFFu]);
+            } else {
+                int fd = static_cast<int>(data & 0xFFFFFFFFu);
+                auto it = clients_.find(fd);
+                if (it == clients_.end()) {
+                    continue;
+                }
+                if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+                    readClient(it->second);
+                    it = clients_.find(fd);
+                    if (it == clients_.end()) {
+                        continue;
+                    }
+                }
+                if (events[i].events & EPOLLOUT) {
+                    if (!it->second.session->flush()) {
+                        closeClient(fd, "write error");
+                        continue;
+                    }
+                    bool wants = it->second.session->wantsWrite();
+                    if (wants != it->second.writeArmed) {
+                        it->second.writeArmed = wants;
+                        updateInterest(it->second);
+                    }
+                }
+            }
+        }
+    }
+    std::vector<int> all;
+    for (auto& [fd, io] : clients_) {
+        all.push_back(fd);
+    }
+    for (int fd : all) {
+        closeClient(fd, "daemon stopping");
+    }
+}
+
+}  // namespace corral::daemon

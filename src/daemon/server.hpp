@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Server: corrald's single I/O thread. It owns the listening sockets and every client socket
+// (epoll), assembles packets, answers keepalive itself and hands calls to the worker pools.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "daemon/client_session.hpp"
+#include "daemon/worker_pool.hpp"
+#include "rpc/packet.hpp"
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+namespace corral::daemon {
+
+class Dispatcher;
+
+struct ServerLimits {
+    unsigned maxClients = 5000;
+    unsigned maxClientRequests = 5;
+    unsigned workers = 20;
+    unsigned prioWorkers = 5;
+    int keepaliveInterval = 5;  ///< seconds; <= 0 disables server pings
+    unsigned keepaliveCount = 5;
+    /// A client whose unsent output exceeds this is not read from until it catches up.
+    std::size_t maxQueuedOutput = 8u << 20;
+};
+
+class Server {
+public:
+    static Result<std::unique_ptr<Server>> create(Dispatcher& dispatcher, ServerLimits limits);
+    ~Server();
+
+    /// Binds a unix socket at `path` (replacing a stale socket file, refusing a live one),
+    /// chmods it to `mode` and, if `group` is set, chowns it to that group.
+    Result<void> listenUnix(const std::string& path, mode_t mode, bool readOnly, gid_t group);
+
+    /// Adopts an already-connected socket (the embedded server's socketpair end).
+    Result<void> adoptClient(UniqueFd fd, bool readOnly);
+
+    /// Runs the I/O loop until stop(). Call from one thread only.
+    void run();
+    /// Asks run() to return. Safe from any thread and from a signal handler.
+    void stop();
+
+    /// Number of connected clients (for tests and metrics).
+    std::size_t clientCount() const;
+
+private:
+    Server(Dispatcher& dispatcher, ServerLimits limits);
+
+    struct Listener {
+        UniqueFd fd;
+        std::string path;
+        bool readOnly = false;
+    };
+    struct ClientIo {
+        std::shared_ptr<ClientSession> session;
+        rpc::PacketAssembler assembler;
+        bool readingPaused = false;
+        bool writeArmed = false;
+    };
+
+    void acceptClients(Listener& listener);
+    void addClient(UniqueFd fd, bool readOnly, PeerIdentity peer);
+    void readClient(ClientIo& io);
+    /// Dispatches assembled packets while the client is under its request limit.
+    void drainPackets(ClientIo& io);
+    void handlePacket(ClientIo& io, rpc::Packet packet);
+    void closeClient(int fd, const char* why);
+    void updateInterest(ClientIo& io);
+    void keepaliveTick();
+    void serviceWakeups();
+    void wake();
+
+    Dispatcher& dispatcher_;
+    ServerLimits limits_;
+    UniqueFd epoll_;
+    UniqueFd wakeFd_;
+    UniqueFd timerFd_;
+    std::vector<Listener> listeners_;
+    std::map<int, ClientIo> clients_;  ///< I/O thread only
+    std::atomic<std::size_t> clientCount_{0};
+    std::atomic<bool> stopping_{false};
+    WorkerPool workers_;
+    WorkerPool prioWorkers_;
+    std::mutex adoptMutex_;
+    std::vector<std::pair<UniqueFd, bool>> adopted_;  ///< handed over by adoptClient()
+};
+
+}  // namespace corral::daemon

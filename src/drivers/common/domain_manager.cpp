@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// DomainManager: registry, persistence, state machine and events shared by every driver.
+#include "drivers/common/domain_manager.hpp"
+
+#include "conf/domain_def.hpp"
+#include "objects/store.hpp"
+#include "util/logging.hpp"
+
+namespace corral::drivers {
+
+using objects::DomainObjPtr;
+using objects::DomainState;
+using objects::LifecycleEvent;
+
+namespace {
+
+constexpr unsigned kUndefineKnownFlags = 1 | 2 | 4 | 8 | 16 | 32 | 64;
+constexpr unsigned kCreateKnownFlags = create_flags::kPaused | create_flags::kAutodestroy |
+                                       create_flags::kBypassCache | create_flags::kForceBoot |
+                                       create_flags::kValidate | create_flags::kResetNvram;
+
+Unexpected unsupportedFlags(unsigned flags, const char* function) {
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "0x%x", flags);
+    return fail(ErrorCode::InvalidArg,
+                std::string("unsupported flags (") + hex + ") in function " + function,
+                ErrorDomain::Domain);
+}
+
+Unexpected notRunning() {
+    return fail(ErrorCode::OperationInvalid, "domain is not running", ErrorDomain::Domain);
+}
+
+}  // namespace
+
+DomainManager::DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend)
+    : options_(std::move(options)), backend_(std::move(backend)) {}
+
+DomainRef DomainManager::refOf(const objects::DomainObj& dom) {
+    return DomainRef{dom.name(), dom.uuid(), dom.id()};
+}
+
+void DomainManager::emit(const DomainObjPtr& dom, LifecycleEvent event, int detail) {
+    events_.emit(DomainLifecycleEvent{refOf(*dom), event, detail});
+}
+
+Result<DomainObjPtr> DomainManager::find(const DomainRef& ref) const {
+    // The handle's UUID is authoritative, as in libvirt; the name is only for the message.
+    DomainObjPtr dom = domains_.findByUuid(ref.uuid);
+    if (!dom) {
+        return fail(ErrorCode::NoDomain,
+                    "no domain with matching uuid '" + ref.uuid.toString() + "' (" + ref.name + ")",
+                    ErrorDomain::Domain);
+    }
+    return dom;
+}
+
+bool DomainManager::usesMac(const std::string& mac) const {
+    for (const auto& dom : domains_.snapshot()) {
+        std::lock_guard lock(dom->mutex());
+        for (const auto* def : {dom->def.get(), dom->newDef.get()}) {
+            if (def == nullptr) {
+                continue;
+            }
+            for (const auto& used : def->macAddresses()) {
+                if (used == mac) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std::string& xml,
+                                                                       bool strict) {
+    conf::ParseOptions parseOptions;
+    parseOptions.validateSchemaStrict = strict;
+    CORRAL_ASSIGN_OR_RETURN(std::unique_ptr<conf::DomainDef> def,
+                            conf::parseDomainXml(xml, parseOptions));
+    conf::PostParseContext ctx;
+    ctx.generateUuid = [] { return Uuid::generate(); };
+    ctx.macInUse = [this](const std::string& mac) {
+        return options_.macInUseOnHost ? options_.macInUseOnHost(mac) : usesMac(mac);
+    };
+    ctx.random32 = [] {
+        Uuid u = Uuid::generate();
+        return static_cast<std::uint32_t>(u.bytes[0]) << 24 | static_cast<std::uint32_t>(u.bytes[1]) << 16 |
+               static_cast<std::uint32_t>(u.bytes[2]) << 8 | u.bytes[3];
+    };
+    CORRAL_TRY(conf::postParseDomainDef(*def, ctx));
+    CORRAL_TRY(conf::validateDomainDef(*def));
+    CORRAL_TRY(backend_->checkDefinition(*def));
+    for (const auto& note : conf::describeUnknownElements(*def)) {
+        logWarning("domain '" + def->name + "': kept unmodelled XML verbatim: " + note);
+    }
+    return std::shared_ptr<conf::DomainDef>(std::move(def));
+}
+
+Result<void> DomainManager::loadFromStore() {
+    if (options_.store == nullptr) {
+        return {};
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto records, options_.store->loadDefinitions(options_.driverName));
+    for (const auto& rec : records) {
+        conf::ParseOptions parseOptions;
+        auto parsed = conf::parseDomainXml(rec.xml, parseOptions);
+        if (!parsed) {
+            logError("stored definition of domain '" + rec.name + "' (" + rec.uuid.toString() +
+                     ") no longer parses, left in the store untouched: " +
+                     parsed.error().wireMessage());
+            continue;
+        }
+        std::shared_ptr<conf::DomainDef> def(std::move(*parsed));
+        auto added = domains_.add(def->uuid, def->name);
+        if (!added) {
+            logError("stored definition of domain '" + rec.name + "' clashes: " +
+                     added.error().wireMessage());
+            continue;
+        }
+        DomainObjPtr dom = *added;
+        std::lock_guard lock(dom->mutex());
+        dom->def = def;
+        dom->setPersistent(true);
+        dom->setAutostart(rec.autostart);
+        dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Unknown));
+    }
+    return {};
+}
+
+Result<DomainRef> DomainManager::seedDomain(const std::string& xml, bool persistent, bool running) {
+    CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, false));
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, domains_.add(def->uuid, def->name));
+    std::unique_lock lock(dom->mutex());
+    dom->def = def;
+    dom->setPersistent(persistent);
+    dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Unknown));
+    if (running) {
+        CORRAL_TRY(dom->beginJob(lock, "start"));
+        auto started = startLocked(dom, lock, false);
+        dom->endJob();
+        CORRAL_TRY(std::move(started));
+    }
+    return refOf(*dom);
+}
+
+// --- lookup -------------------------------------------------------------------------------------
+
+Result<DomainRef> DomainManager::lookupByName(const std::string& name) {
+    DomainObjPtr dom = domains_.findByName(name);
+    if (!dom) {
+        return fail(ErrorCode::NoDomain, "no domain with matching name '" + name + "'",
+                    ErrorDomain::Domain);
+    }
+    return refOf(*dom);
+}
+
+Result<DomainRef> DomainManager::lookupByUuid(const Uuid& uuid) {
+    DomainObjPtr dom = domains_.findByUuid(uuid);
+    if (!dom) {
+        return fail(ErrorCode::NoDomain, "no domain with matching uuid '" + uuid.toString() + "'",
+                    ErrorDomain::Domain);
+    }
+    return refOf(*dom);
+}
+
+Result<DomainRef> DomainManager::lookupById(int id) {
+    DomainObjPtr dom = id >= 0 ? domains_.findById(id) : nullptr;
+    if (!dom) {
+        return fail(ErrorCode::NoDomain, "no domain with matching id " + std::to_string(id),
+                    ErrorDomain::Domain);
+    }
+    return refOf(*dom);
+}
+
+Result<std::vector<DomainRef>> DomainManager::listAll(unsigned flags) {
+    using namespace list_flags;
+    if ((flags & ~kAll) != 0) {
+        return unsupportedFlags(flags, "listAllDomains");
+    }
+    auto wants = [flags](unsigned yes, unsigned no, bool value) {
+        // A filter group applies only when one of its two bits is set; both set = no filter.
+        if ((flags & (yes | no)) == 0 || (flags & (yes | no)) == (yes | no)) {
+            return true;
+        }
+        return value ? (flags & yes) != 0 : (flags & no) != 0;
+    };
+    std::vector<DomainRef> out;
+    for (const auto& dom : domains_.snapshot()) {
+        // Summary fields are atomics: no per-domain lock, as DESIGN.md asks of list.
+        DomainState state = dom->state();
+        if (!wants(kActive, kInactive, dom->isActive()) ||
+            !wants(kPersistent, kTransient, dom->persistent()) ||
+            !wants(kManagedSave, kNoManagedSave, dom->hasManagedSave()) ||
+            !wants(kAutostart, kNoAutostart, dom->autostart()) ||
+            !wants(kHasSnapshot, kNoSnapshot, false) || !wants(kHasCheckpoint, kNoCheckpoint, false)) {
+            continue;
+        }
+        unsigned stateBits = flags & (kRunning | kPaused | kShutoff | kOther);
+        if (stateBits != 0) {
+            bool match = (state == DomainState::Running && (flags & kRunning)) ||
+                         (state == DomainState::Paused && (flags & kPaused)) ||
+                         (state == DomainState::Shutoff && (flags & kShutoff)) ||
+                         (state != DomainState::Running && state != DomainState::Paused &&
+                          state != DomainState::Shutoff && (flags & kOther));
+            if (!match) {
+                continue;
+            }
+        }
+        out.push_back(refOf(*dom));
+    }
+    return out;
+}
+
+// --- config -------------------------------------------------------------------------------------
+
+Result<DomainRef> DomainManager::defineXml(const std::string& xml, unsigned flags) {
+    if ((flags & ~define_flags::kValidate) != 0) {
+        return unsupportedFlags(flags, "domainDefineXMLFlags");
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & define_flags::kValidate) != 0));
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, domains_.checkIdentity(def->uuid, def->name));
+
+    if (options_.store != nullptr) {
+        // Durable before anyone can see it, so an acknowledged define survives kill -9.
+        CORRAL_TRY(options_.store->putDefinition(options_.driverName, def->uuid, def->name,
+                                                 conf::formatDomainXml(*def, {.secure = true, .inactive = true})));
+    }
+
+    DomainObjPtr dom = existing;
+    bool wasPersistent = false;
+    if (!dom) {
+        auto added = domains_.add(def->uuid, def->name);
+        if (!added) {
+            if (options_.store != nullptr) {
+                (void)options_.store->removeDefinition(options_.driverName, def->uuid);
+            }
+            return unexpected(std::move(added).error());
+        }
+        dom = *added;
+    }
+    {
+        std::lock_guard lock(dom->mutex());
+        wasPersistent = dom->persistent();
+        if (dom->isActive()) {
+            dom->newDef = def;
+        } else {
+            dom->def = def;
+            if (!existing) {
+                dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Unknown));
+            }
+        }
+        dom->setPersistent(true);
+        emit(dom, LifecycleEvent::Defined,
+             static_cast<int>(wasPersistent ? objects::DefinedDetail::Updated
+                                            : objects::DefinedDetail::Added));
+    }
+    return refOf(*dom);
+}
+
+Result<void> DomainManager::undefine(const DomainRef& ref, unsigned flags) {
+    if ((flags & ~kUndefineKnownFlags) != 0) {
+        return unsupportedFlags(flags, "domainUndefineFlags");
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    if (!dom->persistent()) {
+        return fail(ErrorCode::OperationInvalid, "cannot undefine transient domain",
+                    ErrorDomain::Domain);
+    }
+    if (options_.store != nullptr) {
+        CORRAL_TRY(options_.store->removeDefinition(options_.driverName, dom->uuid()));
+    }
+    dom->setPersistent(false);
+    dom->setAutostart(false);
+    dom->newDef.reset();
+    emit(dom, LifecycleEvent::Undefined, static_cast<int>(objects::UndefinedDetail::Removed));
+    if (!dom->isActive()) {
+        // Mark first so that a job waiting on this object fails instead of resurrecting it.
+        dom->removed = true;
+        lock.unlock();
+        domains_.remove(dom);
+    }
+    return {};
+}
+
+Result<std::string> DomainManager::getXmlDesc(const DomainRef& ref, unsigned flags) {
+    constexpr unsigned kKnown =
+        xml_flags::kSecure | xml_flags::kInactive | xml_flags::kUpdateCpu | xml_flags::kMigratable;
+    if ((flags & ~kKnown) != 0) {
+        return unsupportedFlags(flags, "domainGetXMLDesc");
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::lock_guard lock(dom->mutex());
+    bool inactive = (flags & xml_flags::kInactive) != 0 || (flags & xml_flags::kMigratable) != 0;
+    const conf::DomainDef* def = dom->def.get();
+    if (inactive && dom->newDef) {
+        def = dom->newDef.get();
+    }
+    conf::FormatOptions options;
+    options.secure = (flags & xml_flags::kSecure) != 0;
+    options.inactive = inactive;
+    return conf::formatDomainXml(*def, options, (!inactive && dom->isActive()) ? dom->id() : -1);
+}
+
+Result<bool> DomainManager::getAutostart(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    return dom->autostart();
+}
+
+Result<void> DomainManager::setAutostart(const DomainRef& ref, bool autostart) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::lock_guard lock(dom->mutex());
+    if (!dom->persistent()) {
+        return fail(ErrorCode::OperationInvalid, "cannot set autostart for transient domain",
+                    ErrorDomain::Domain);
+    }
+    if (dom->autostart() == autostart) {
+        return {};
+    }
+    if (options_.store != nullptr) {
+        CORRAL_TRY(options_.store->setAutostart(options_.driverName, dom->uuid(), autostart));
+    }
+    dom->setAutostart(autostart);
+    return {};
+}
+
+// --- lifecycle ----------------------------------------------------------------------------------
+
+Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
+                                        bool paused) {
+    if (dom->isActive()) {
+        return fail(ErrorCode::OperationInvalid, "domain is already running", ErrorDomain::Domain);
+    }
+    // The live definition is a private copy: runtime facts (ports, aliases) go into it, never
+    // into the persistent definition.
+    auto persistentDef = dom->def;
+    auto liveDef = std::make_shared<conf::DomainDef>(*persistentDef);
+    lock.unlock();
+    auto started = backend_->start(*dom, *liveDef, paused);
+    lock.lock();
+    CORRAL_TRY(std::move(started).withContext("starting domain '" + dom->name() + "'"));
+
+    int id = domains_.allocateId();
+    domains_.setRunningId(dom, id);
+    dom->def = liveDef;
+    if (dom->persistent() && !dom->newDef) {
+        dom->newDef = persistentDef;
+    }
+    dom->startedAt = std::chrono::steady_clock::now();
+    if (paused) {
+        dom->setState(DomainState::Paused, static_cast<int>(objects::PausedReason::User));
+    } else {
+        dom->setState(DomainState::Running, static_cast<int>(objects::RunningReason::Booted));
+    }
+    saveStatusLocked(dom);
+    emit(dom, LifecycleEvent::Started, static_cast<int>(objects::StartedDetail::Booted));
+    if (paused) {
+        emit(dom, LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Paused));
+    }
+    return {};
+}
+
+void DomainManager::saveStatusLocked(const DomainObjPtr& dom) {
+    if (options_.store == nullptr) {
+        return;
+    }
+    Result<void> saved;
+    if (dom->isActive()) {
+        saved = options_.store->putStatus(options_.driverName, dom->uuid(), dom->name(),
+                                          conf::formatDomainXml(*dom->def, {.secure = true}, dom->id()));
+    } else {
+        saved = options_.store->removeStatus(options_.driverName, dom->uuid());
+    }
+    if (!saved) {
+        // The guest's state already changed; the reply cannot undo it. Report loudly.
+        logError("cannot record runtime status of domain '" + dom->name() +
+                 "': " + saved.error().wireMessage());
+    }
+}
+
+void DomainManager::markStoppedLocked(const DomainObjPtr& dom, objects::ShutoffReason reason,
+                                      objects::StoppedDetail detail) {
+    domains_.setRunningId(dom, -1);
+    dom->setState(DomainState::Shutoff, static_cast<int>(reason));
+    if (dom->newDef) {
+        dom->def = dom->newDef;
+        dom->newDef.reset();
+    }
+    saveStatusLocked(dom);
+    emit(dom, LifecycleEvent::Stopped, static_cast<int>(detail));
+    if (!dom->persistent()) {
+        dom->removed = true;
+        domains_.remove(dom);
+    }
+}
+
+Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned flags) {
+    if ((flags & ~kCreateKnownFlags) != 0) {
+        return unsupportedFlags(flags, "domainCreateWithFlags");
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "start"));
+    auto started = startLocked(dom, lock, (flags & create_flags::kPaused) != 0);
+    dom->endJob();
+    CORRAL_TRY(std::move(started));
+    return refOf(*dom);
+}
+
+Result<DomainRef> DomainManager::createXml(const std::string& xml, unsigned flags) {
+    if ((flags & ~kCreateKnownFlags) != 0) {
+        return unsupportedFlags(flags, "domainCreateXML");
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & create_flags::kValidate) != 0));
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, domains_.checkIdentity(def->uuid, def->name));
+    DomainObjPtr dom = existing;
+    if (!dom) {
+        CORRAL_ASSIGN_OR_RETURN(dom, domains_.add(def->uuid, def->name));
+    }
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "start"));
+    if (dom->isActive()) {
+        dom->endJob();
+        return fail(ErrorCode::OperationInvalid,
+                    "domain '" + dom->name() + "' is already active", ErrorDomain::Domain);
+    }
+    // createXml of a defined domain runs the given XML once and keeps the persistent one.
+    auto persistentDef = dom->def;
+    dom->def = def;
+    if (existing && persistentDef) {
+        dom->newDef = persistentDef;
+    }
+    auto started = startLocked(dom, lock, (flags & create_flags::kPaused) != 0);
+    if (!started) {
+        dom->def = persistentDef;
+        dom->newDef.reset();
+        if (!existing) {
+            dom->removed = true;
+            dom->endJob();
+            lock.unlock();
+            domains_.remove(dom);
+            return unexpected(std::move(started).error());
+        }
+    }
+    dom->endJob();
+    CORRAL_TRY(std::move(started));
+    return refOf(*dom);
+}
+
+Result<void> DomainManager::destroy(const DomainRef& ref, unsigned flags) {
+    if ((flags & ~1u) != 0) {
+        return unsupportedFlags(flags, "domainDestroyFlags");
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "destroy"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    lock.unlock();
+    auto destroyed = backend_->destroy(*dom, (flags & 1u) != 0);
+    lock.lock();
+    if (destroyed && dom->isActive()) {
+        markStoppedLocked(dom, objects::ShutoffReason::Destroyed, objects::StoppedDetail::Destroyed);
+    }
+    dom->endJob();
+    return destroyed;
+}
+
+Result<void> DomainManager::shutdown(const DomainRef& ref, unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "shutdown"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    lock.unlock();
+    auto gone = backend_->shutdown(*dom, flags);
+    lock.lock();
+    if (gone && *gone && dom->isActive()) {
+        markStoppedLocked(dom, objects::ShutoffReason::Shutdown, objects::StoppedDetail::Shutdown);
+    }
+    dom->endJob();
+    CORRAL_TRY(std::move(gone));
+    return {};
+}
+
+Result<void> DomainManager::reboot(const DomainRef& ref, unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "reboot"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    lock.unlock();
+    auto rebooted = backend_->reboot(*dom, flags);
+    lock.lock();
+    dom->endJob();
+    return rebooted;
+}
+
+Result<void> DomainManager::suspend(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "suspend"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    if (dom->state() == DomainState::Paused) {
+        dom->endJob();
+        return {};
+    }
+    lock.unlock();
+    auto paused = backend_->suspend(*dom);
+    lock.lock();
+    if (paused) {
+        dom->setState(DomainState::Paused, static_cast<int>(objects::PausedReason::User));
+        saveStatusLocked(dom);
+        emit(dom, LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Paused));
+    }
+    dom->endJob();
+    return paused;
+}
+
+Result<void> DomainManager::resume(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "resume"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    if (dom->state() != DomainState::Paused) {
+        dom->endJob();
+        return fail(ErrorCode::OperationInvalid, "domain is not paused", ErrorDomain::Domain);
+    }
+    lock.unlock();
+    auto resumed = backend_->resume(*dom);
+    lock.lock();
+    if (resumed) {
+        dom->setState(DomainState::Running, static_cast<int>(objects::RunningReason::Unpaused));
+        saveStatusLocked(dom);
+        emit(dom, LifecycleEvent::Resumed, static_cast<int>(objects::ResumedDetail::Unpaused));
+    }
+    dom->endJob();
+    return resumed;
+}
+
+void DomainManager::guestStopped(const Uuid& uuid, objects::ShutoffReason reason,
+                                 objects::StoppedDetail detail) {
+    DomainObjPtr dom = domains_.findByUuid(uuid);
+    if (!dom) {
+        return;
+    }
+    std::lock_guard lock(dom->mutex());
+    if (dom->isActive()) {
+        markStoppedLocked(dom, reason, detail);
+    }
+}
+
+// --- queries ------------------------------------------------------------------------------------
+
+Result<DomainInfo> DomainManager::getInfo(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::lock_guard lock(dom->mutex());
+    DomainInfo info;
+    info.state = dom->state();
+    info.maxMemKiB = dom->def->memoryKiB;
+    info.memoryKiB = dom->def->currentMemoryKiB;
+    info.vcpus = dom->def->vcpuCurrent != 0 ? dom->def->vcpuCurrent : dom->def->vcpus;
+    info.cpuTimeNs = dom->isActive() ? backend_->cpuTimeNs(*dom) : 0;
+    return info;
+}
+
+Result<objects::StateAndReason> DomainManager::getState(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    return objects::StateAndReason{dom->state(), dom->reason()};
+}
+
+Result<std::string> DomainManager::getOsType(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::lock_guard lock(dom->mutex());
+    return backend_->osType(*dom->def);
+}
+
+Result<bool> DomainManager::isActive(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    return dom->isActive();
+}
+
+Result<bool> DomainManager::isPersistent(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    return dom->persistent();
+}
+
+Result<bool> DomainManager::hasManagedSaveImage(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    return dom->hasManagedSave();
+}
+
+Result<int> DomainManager::getVcpusFlags(const DomainRef& ref, unsigned flags) {
+    // virDomainVcpuFlags: LIVE 1, CONFIG 2, MAXIMUM 4, GUEST 8, HOTPLUGGABLE 16.
+    constexpr unsigned kLive = 1, kConfig = 2, kMaximum = 4;
+    if ((flags & ~(kLive | kConfig | kMaximum)) != 0) {
+        return unsupportedFlags(flags, "domainGetVcpusFlags");
+    }
+    if ((flags & kLive) && (flags & kConfig)) {
+        return fail(ErrorCode::InvalidArg, "flags 'live' and 'config' are mutually exclusive",
+                    ErrorDomain::Domain);
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::lock_guard lock(dom->mutex());
+    const conf::DomainDef* def = dom->def.get();
+    if (flags & kLive) {
+        if (!dom->isActive()) {
+            return notRunning();
+        }
+    } else if (flags & kConfig) {
+        if (!dom->persistent()) {
+            return fail(ErrorCode::OperationInvalid, "transient domains do not have any persistent config",
+                        ErrorDomain::Domain);
+        }
+        if (dom->newDef) {
+            def = dom->newDef.get();
+        }
+    }
+    if (flags & kMaximum) {
+        return static_cast<int>(def->vcpus);
+    }
+    return static_cast<int>(def->vcpuCurrent != 0 ? def->vcpuCurrent : def->vcpus);
+}
+
+Result<std::uint64_t> DomainManager::getMaxMemory(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::lock_guard lock(dom->mutex());
+    return dom->def->memoryKiB;
+}
+
+}  // namespace corral::drivers

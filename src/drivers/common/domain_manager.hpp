@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// DomainManager: the driver-independent half of a hypervisor driver. It implements the lookup,
+// config, lifecycle and query facets over a DomainObjList, an optional persistent Store and a
+// GuestBackend that does the hypervisor-specific work.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "drivers/common/event_bus.hpp"
+#include "drivers/common/guest_backend.hpp"
+#include "drivers/interfaces/hypervisor.hpp"
+#include "objects/domain_obj_list.hpp"
+
+namespace corral::objects {
+class Store;
+}
+
+namespace corral::drivers {
+
+struct DomainManagerOptions {
+    /// Name under which definitions are stored ("qemu", "lxc"); also used in messages.
+    std::string driverName;
+    /// Persistent store; nullptr keeps everything in memory (the test driver).
+    objects::Store* store = nullptr;
+    /// True when `mac` is used by an interface of any domain on the host (all drivers).
+    std::function<bool(const std::string& mac)> macInUseOnHost;
+};
+
+class DomainManager final : public DomainLookup,
+                            public DomainConfig,
+                            public DomainLifecycle,
+                            public DomainQueries {
+public:
+    DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend);
+
+    /// Loads persistent definitions from the store. Definitions that no longer parse are kept
+    /// in the store untouched and reported as warnings, never deleted.
+    Result<void> loadFromStore();
+
+    /// Adds a domain from already-trusted XML (driver fixtures) and optionally starts it.
+    Result<DomainRef> seedDomain(const std::string& xml, bool persistent, bool running);
+
+    /// For backends: the guest stopped on its own (shutdown finished, crash). Records the state,
+    /// emits the event, applies a pending definition, drops transient domains.
+    void guestStopped(const Uuid& uuid, objects::ShutoffReason reason, objects::StoppedDetail detail);
+
+    /// True when an interface of a domain of this driver uses `mac`.
+    bool usesMac(const std::string& mac) const;
+
+    EventBus& events() { return events_; }
+    objects::DomainObjList& domains() { return domains_; }
+
+    // DomainLookup
+    Result<DomainRef> lookupByName(const std::string& name) override;
+    Result<DomainRef> lookupByUuid(const Uuid& uuid) override;
+    Result<DomainRef> lookupById(int id) override;
+    Result<std::vector<DomainRef>> listAll(unsigned flags) override;
+
+    // DomainConfig
+    Result<DomainRef> defineXml(const std::string& xml, unsigned flags) override;
+    Result<void> undefine(const DomainRef& dom, unsigned flags) override;
+    Result<std::string> getXmlDesc(const DomainRef& dom, unsigned flags) override;
+    Result<bool> getAutostart(const DomainRef& dom) override;
+    Result<void> setAutostart(const DomainRef& dom, bool autostart) override;
+
+    // DomainLifecycle
+    Result<DomainRef> create(const DomainRef& dom, unsigned flags) override;
+    Result<DomainRef> createXml(const std::string& xml, unsigned flags) override;
+    Result<void> destroy(const DomainRef& dom, unsigned flags) override;
+    Result<void> shutdown(const DomainRef& dom, unsigned flags) override;
+    Result<void> reboot(const DomainRef& dom, unsigned flags) override;
+    Result<void> suspend(const DomainRef& dom) override;
+    Result<void> resume(const DomainRef& dom) override;
+
+    // DomainQueries
+    Result<DomainInfo> getInfo(const DomainRef& dom) override;
+    Result<objects::StateAndReason> getState(const DomainRef& dom) override;
+    Result<std::string> getOsType(const DomainRef& dom) override;
+    Result<bool> isActive(const DomainRef& dom) override;
+    Result<bool> isPersistent(const DomainRef& dom) override;
+    Result<bool> hasManagedSaveImage(const DomainRef& dom) override;
+    Result<int> getVcpusFlags(const DomainRef& dom, unsigned flags) override;
+    Result<std::uint64_t> getMaxMemory(const DomainRef& dom) override;
+
+private:
+    Result<objects::DomainObjPtr> find(const DomainRef& ref) const;
+    Result<std::shared_ptr<conf::DomainDef>> parseForDriver(const std::string& xml, bool strict);
+    Result<void> startLocked(const objects::DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
+                             bool paused);
+    /// Records a stop with the lock held: state, id, events, pending definition, transient removal.
+    void markStoppedLocked(const objects::DomainObjPtr& dom, objects::ShutoffReason reason,
+                           objects::StoppedDetail detail);
+    void saveStatusLocked(const objects::DomainObjPtr& dom);
+    void emit(const objects::DomainObjPtr& dom, objects::LifecycleEvent event, int detail);
+    static DomainRef refOf(const objects::DomainObj& dom);
+
+    DomainManagerOptions options_;
+    std::unique_ptr<GuestBackend> backend_;
+    objects::DomainObjList domains_;
+    EventBus events_;
+};
+
+}  // namespace corral::drivers

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// GuestBackend: the part of a hypervisor driver that touches real guests (processes, cgroups,
+// monitors). DomainManager owns everything else: the registry, the store, state and events.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "objects/domain_obj.hpp"
+#include "util/result.hpp"
+
+namespace corral::conf {
+struct DomainDef;
+}
+
+namespace corral::drivers {
+
+/// Every method is called with the domain's job held and its mutex NOT held, so a backend may
+/// block (spawn, wait for a monitor) without stalling queries of the same domain.
+class GuestBackend {
+public:
+    virtual ~GuestBackend() = default;
+
+    /// Accepts or refuses a parsed, post-parsed definition for this driver (domain type, devices
+    /// the backend cannot run). Called at define and create time. Errors: ConfigUnsupported
+    /// naming the element.
+    virtual Result<void> checkDefinition(const conf::DomainDef& def) = 0;
+
+    /// Starts the guest. `liveDef` is the domain's private live copy: the backend records runtime
+    /// facts in it (allocated ports, aliases). `paused` leaves the vCPUs stopped.
+    virtual Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) = 0;
+
+    /// Stops the guest at once (virsh destroy); `graceful` allows only a polite SIGTERM.
+    virtual Result<void> destroy(objects::DomainObj& dom, bool graceful) = 0;
+
+    /// Asks the guest to power off. Returns true when the guest is already gone on return (the
+    /// manager then records the stop itself); false when the stop arrives later through
+    /// DomainManager::guestStopped().
+    virtual Result<bool> shutdown(objects::DomainObj& dom, unsigned flags) = 0;
+
+    /// Asks the guest to reboot.
+    virtual Result<void> reboot(objects::DomainObj& dom, unsigned flags) = 0;
+
+    virtual Result<void> suspend(objects::DomainObj& dom) = 0;
+    virtual Result<void> resume(objects::DomainObj& dom) = 0;
+
+    /// CPU time the guest consumed, in nanoseconds; called with the mutex held, must be quick.
+    virtual std::uint64_t cpuTimeNs(const objects::DomainObj& dom) = 0;
+
+    /// The OS type virDomainGetOSType reports ("hvm", "exe"; libvirt's test driver says "linux").
+    virtual std::string osType(const conf::DomainDef& def) = 0;
+};
+
+}  // namespace corral::drivers

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// HostHypervisorDriver: a HypervisorDriver for a real host (qemu, lxc): DomainManager over the
+// persistent store, host facts from the kernel, capabilities built from them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "drivers/common/domain_manager.hpp"
+
+namespace corral::drivers {
+
+/// What distinguishes the QEMU and LXC drivers at this level.
+struct HostHypervisorTraits {
+    std::string name;             ///< "qemu", "lxc": store namespace and driver name
+    std::string type;             ///< virConnectGetType: "QEMU", "LXC"
+    std::string uri;              ///< canonical URI: "qemu:///system", "lxc:///system"
+    std::string guestOsType;      ///< capabilities <os_type>: "hvm", "exe"
+    std::vector<std::string> domainTypes;  ///< capabilities <domain type=...>: {"qemu","kvm"}
+    std::uint64_t version = 0;    ///< virConnectGetVersion
+    int maxVcpus = 255;
+};
+
+class HostHypervisorDriver final : public HypervisorDriver, private HostInfo {
+public:
+    HostHypervisorDriver(HostHypervisorTraits traits, DomainManagerOptions options,
+                         std::unique_ptr<GuestBackend> backend);
+
+    /// Loads the persistent definitions of this driver from the store.
+    Result<void> load() { return manager_.loadFromStore(); }
+    DomainManager& manager() { return manager_; }
+
+    std::string name() const override { return traits_.name; }
+    HostInfo* host() override { return this; }
+    DomainLookup* lookup() override { return &manager_; }
+    DomainConfig* config() override { return &manager_; }
+    DomainLifecycle* lifecycle() override { return &manager_; }
+    DomainQueries* queries() override { return &manager_; }
+    int addEventSink(DomainEventSink sink) override { return manager_.events().subscribe(std::move(sink)); }
+    void removeEventSink(int id) override { manager_.events().unsubscribe(id); }
+
+private:
+    // HostInfo
+    std::string type() const override { return traits_.type; }
+    std::uint64_t version() const override { return traits_.version; }
+    std::string uri() const override { return traits_.uri; }
+    Result<std::string> capabilitiesXml() override;
+    Result<NodeInfo> nodeInfo() override;
+    Result<int> maxVcpus(const std::string& type) override;
+
+    HostHypervisorTraits traits_;
+    DomainManager manager_;
+};
+
+}  // namespace corral::drivers

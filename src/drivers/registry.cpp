@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The driver registry: builds the drivers and maps URIs to them.
+#include "drivers/registry.hpp"
+
+#include "drivers/common/host_hypervisor.hpp"
+#include "drivers/common/unstartable_backend.hpp"
+#include "drivers/test/test_driver.hpp"
+#include "host/node_info.hpp"
+#include "util/strings.hpp"
+
+namespace corral::drivers {
+
+namespace {
+
+std::unique_ptr<HostHypervisorDriver> makeHostDriver(HostHypervisorTraits traits,
+                                                     objects::Store* store,
+                                                     const DriverRegistry* registry) {
+    DomainManagerOptions options;
+    options.driverName = traits.name;
+    options.store = store;
+    options.macInUseOnHost = [registry](const std::string& mac) { return registry->macInUse(mac); };
+    auto backend = std::make_unique<UnstartableBackend>(traits.name, traits.domainTypes,
+                                                        traits.guestOsType);
+    return std::make_unique<HostHypervisorDriver>(std::move(traits), std::move(options),
+                                                  std::move(backend));
+}
+
+/// Strips the query string and a trailing slash so "qemu:///system?x" matches "qemu:///system".
+std::string canonicalUri(std::string uri) {
+    auto q = uri.find('?');
+    if (q != std::string::npos) {
+        uri.resize(q);
+    }
+    while (uri.size() > 4 && uri.back() == '/' && !endsWith(uri, ":///")) {
+        uri.pop_back();
+    }
+    return uri;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* store, bool testOnly) {
+    auto registry = std::make_unique<DriverRegistry>();
+    CORRAL_ASSIGN_OR_RETURN(auto test, createTestDriver());
+    if (testOnly) {
+        registry->drivers_.push_back(std::move(test));
+        return registry;
+    }
+
+    HostHypervisorTraits qemu;
+    qemu.name = "qemu";
+    qemu.type = "QEMU";
+    qemu.uri = "qemu:///system";
+    qemu.guestOsType = "hvm";
+    qemu.domainTypes = {"qemu", "kvm"};
+    qemu.version = host::probeProgramVersion("qemu-system-x86_64");
+    qemu.maxVcpus = 255;
+    auto qemuDriver = makeHostDriver(std::move(qemu), store, registry.get());
+    CORRAL_TRY(qemuDriver->load().withContext("loading QEMU domain definitions"));
+
+    HostHypervisorTraits lxc;
+    lxc.name = "lxc";
+    lxc.type = "LXC";
+    lxc.uri = "lxc:///system";
+    lxc.guestOsType = "exe";
+    lxc.domainTypes = {"lxc"};
+    if (auto facts = host::readHostFacts()) {
+        unsigned major = 0, minor = 0, micro = 0;
+        std::sscanf(facts->kernelRelease.c_str(), "%u.%u.%u", &major, &minor, &micro);
+        lxc.version = static_cast<std::uint64_t>(major) * 1000000 + minor * 1000 + micro;
+    }
+    lxc.maxVcpus = 4096;
+    auto lxcDriver = makeHostDriver(std::move(lxc), store, registry.get());
+    CORRAL_TRY(lxcDriver->load().withContext("loading LXC domain definitions"));
+
+    registry->drivers_.push_back(std::move(qemuDriver));
+    registry->drivers_.push_back(std::move(lxcDriver));
+    registry->drivers_.push_back(std::move(test));
+    return registry;
+}
+
+Result<HypervisorDriver*> DriverRegistry::driverForUri(const std::string& rawUri) const {
+    std::string uri = canonicalUri(rawUri);
+    std::string wanted;
+    if (uri == "qemu:///system") {
+        wanted = "qemu";
+    } else if (uri == "lxc:///" || uri == "lxc:///system" || uri == "lxc://") {
+        wanted = "lxc";
+    } else if (uri == "test:///default") {
+        wanted = "test";
+    } else if (uri == "qemu:///session") {
+        return fail(ErrorCode::NoConnect,
+                    "no connection driver available for qemu:///session: corrald serves system "
+                    "URIs only (use qemu:///system)",
+                    ErrorDomain::None);
+    } else {
+        return fail(ErrorCode::NoConnect, "no connection driver available for " + rawUri);
+    }
+    for (const auto& d : drivers_) {
+        if (d->name() == wanted) {
+            return d.get();
+        }
+    }
+    return fail(ErrorCode::NoConnect, "no connection driver available for " + rawUri);
+}
+
+HypervisorDriver* DriverRegistry::defaultDriver() const { return drivers_.front().get(); }
+
+bool DriverRegistry::macInUse(const std::string& mac) const {
+    for (const auto& d : drivers_) {
+        if (auto* host = dynamic_cast<HostHypervisorDriver*>(d.get())) {
+            if (host->manager().usesMac(mac)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+}  // namespace corral::drivers

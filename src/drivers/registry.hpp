@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The built-in drivers, registered explicitly: which URI opens which driver.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "drivers/interfaces/hypervisor.hpp"
+
+namespace corral::objects {
+class Store;
+}
+
+namespace corral::drivers {
+
+/// Owns every hypervisor driver of the daemon.
+class DriverRegistry {
+public:
+    /// Creates test, qemu and lxc drivers; qemu and lxc load their definitions from `store`.
+    /// With `testOnly` only the test driver exists (the CLI's embedded test:///default).
+    static Result<std::unique_ptr<DriverRegistry>> create(objects::Store* store, bool testOnly = false);
+
+    /// The driver a CONNECT_OPEN name selects: "test:///default", "qemu:///system",
+    /// "qemu:///session" (refused: no session daemon), "lxc:///", "lxc:///system".
+    /// Errors: NoConnect naming the URI.
+    Result<HypervisorDriver*> driverForUri(const std::string& uri) const;
+
+    /// The driver used when CONNECT_OPEN names no URI (virsh without -c): qemu.
+    HypervisorDriver* defaultDriver() const;
+
+    /// True when any domain of any driver uses `mac` on one of its interfaces.
+    bool macInUse(const std::string& mac) const;
+
+    const std::vector<std::unique_ptr<HypervisorDriver>>& all() const { return drivers_; }
+
+private:
+    std::vector<std::unique_ptr<HypervisorDriver>> drivers_;
+};
+
+}  // namespace corral::drivers

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Packet framing of libvirt's RPC: a 4-byte length (counting itself), a 24-byte header, an XDR
+// payload; and the assembler that cuts a byte stream into packets.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "rpc/xdr.hpp"
+#include "util/result.hpp"
+
+namespace corral::rpc {
+
+enum class MessageType : std::uint32_t {
+    Call = 0,
+    Reply = 1,
+    Message = 2,
+    Stream = 3,
+    CallWithFds = 4,
+    ReplyWithFds = 5,
+    StreamHole = 6,
+};
+
+enum class MessageStatus : std::uint32_t { Ok = 0, Error = 1, Continue = 2 };
+
+struct MessageHeader {
+    std::uint32_t prog = 0;
+    std::uint32_t vers = 0;
+    std::int32_t proc = 0;
+    MessageType type = MessageType::Call;
+    std::uint32_t serial = 0;
+    MessageStatus status = MessageStatus::Ok;
+};
+
+inline constexpr std::size_t kPacketMax = 33554432;  ///< VIR_NET_MESSAGE_MAX, length word included
+inline constexpr std::size_t kLengthSize = 4;
+inline constexpr std::size_t kHeaderSize = 24;
+
+struct Packet {
+    MessageHeader header;
+    std::vector<std::uint8_t> payload;
+};
+
+/// Length word + header + payload, ready for the socket.
+std::vector<std::uint8_t> buildPacket(const MessageHeader& header, std::span<const std::uint8_t> payload);
+
+template <class T>
+std::vector<std::uint8_t> buildPacket(const MessageHeader& header, const T& body) {
+    std::vector<std::uint8_t> payload = proto::encodeToBytes(body);
+    return buildPacket(header, std::span<const std::uint8_t>(payload));
+}
+
+/// The REPLY/ERROR answering `call`: same program, version, procedure and serial, and a
+/// remote_error with the code, domain and libvirt-style message of `err`.
+std::vector<std::uint8_t> buildErrorReply(const MessageHeader& call, const Error& err);
+
+/// Decodes the 24 header bytes. Errors: Rpc for unknown type or status values.
+Result<MessageHeader> parseHeader(std::span<const std::uint8_t> bytes);
+
+/// Cuts a byte stream into packets. Bytes are fed as they arrive; next() yields whole packets.
+class PacketAssembler {
+public:
+    /// Appends bytes. Fails (and stays failed) when a length word is outside [28, 32 MiB] or a
+    /// header is malformed: the stream can no longer be trusted and the peer must be dropped.
+    Result<void> feed(std::span<const std::uint8_t> bytes);
+    /// The next complete packet, if one has arrived.
+    std::optional<Packet> next();
+
+private:
+    Result<void> extract();
+
+    std::vector<std::uint8_t> buffer_;
+    std::size_t consumed_ = 0;
+    std::vector<Packet> ready_;
+    std::size_t readyPos_ = 0;
+    bool failed_ = false;
+};
+
+}  // namespace corral::rpc

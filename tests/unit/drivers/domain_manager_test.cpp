@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// DomainManager through the test driver: identity rules, state machine, events, list filters.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "drivers/test/test_driver.hpp"
+
+using namespace corral;
+using namespace corral::drivers;
+using objects::DomainState;
+using objects::LifecycleEvent;
+
+namespace {
+
+std::string domainXml(const std::string& name, const std::string& uuid = "") {
+    std::string xml = "<domain type='test'><name>" + name + "</name>";
+    if (!uuid.empty()) {
+        xml += "<uuid>" + uuid + "</uuid>";
+    }
+    xml += "<memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>";
+    return xml;
+}
+
+class TestDriverFixture : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto created = createTestDriver();
+        ASSERT_TRUE(created) << created.error().wireMessage();
+        driver = std::move(*created);
+        driver->addEventSink([this](const DomainLifecycleEvent& ev) {
+            events.push_back(ev.dom.name + ":" + std::to_string(static_cast<int>(ev.event)) + "/" +
+                             std::to_string(ev.detail));
+        });
+    }
+    std::unique_ptr<HypervisorDriver> driver;
+    std::vector<std::string> events;
+};
+
+}  // namespace
+
+TEST_F(TestDriverFixture, SeedsRunningTestDomainWithIdOne) {
+    auto ref = driver->lookup()->lookupByName("test");
+    ASSERT_TRUE(ref);
+    EXPECT_EQ(ref->id, 1);
+    EXPECT_EQ(ref->uuid.toString(), "6695eb01-f6a4-8304-79aa-97f2502e193f");
+    auto st = driver->queries()->getState(*ref);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->state, DomainState::Running);
+}
+
+TEST_F(TestDriverFixture, DefinedDomainIsInactiveWithIdMinusOne) {
+    auto ref = driver->config()->defineXml(domainXml("web1"), 0);
+    ASSERT_TRUE(ref) << ref.error().wireMessage();
+    EXPECT_EQ(ref->id, -1);
+    auto looked = driver->lookup()->lookupByName("web1");
+    ASSERT_TRUE(looked);
+    EXPECT_EQ(looked->id, -1);
+    EXPECT_EQ(events.back(), "web1:0/0");  // Defined Added
+}
+
+TEST_F(TestDriverFixture, RedefineSameIdentityIsAnUpdate) {
+    auto first = driver->config()->defineXml(domainXml("web1"), 0);
+    ASSERT_TRUE(first);
+    auto again = driver->config()->defineXml(domainXml("web1", first->uuid.toString()), 0);
+    ASSERT_TRUE(again) << again.error().wireMessage();
+    EXPECT_EQ(events.back(), "web1:0/1");  // Defined Updated
+}
+
+TEST_F(TestDriverFixture, RefusesDuplicateNameWithOtherUuid) {
+    ASSERT_TRUE(driver->config()->defineXml(domainXml("web1"), 0));
+    auto dup = driver->config()->defineXml(domainXml("web1", "11111111-2222-3333-4444-555555555555"), 0);
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().code, ErrorCode::OperationFailed);
+    EXPECT_NE(dup.error().message.find("already exists with uuid"), std::string::npos);
+}
+
+TEST_F(TestDriverFixture, RefusesDuplicateUuidWithOtherName) {
+    auto dup = driver->config()->defineXml(domainXml("other", "6695eb01-f6a4-8304-79aa-97f2502e193f"), 0);
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().code, ErrorCode::OperationFailed);
+    EXPECT_NE(dup.error().message.find("is already defined with uuid"), std::string::npos);
+}
+
+TEST_F(TestDriverFixture, LifecycleEmitsEventsInOrder) {
+    auto ref = driver->config()->defineXml(domainXml("vm"), 0);
+    ASSERT_TRUE(ref);
+    auto started = driver->lifecycle()->create(*ref, 0);
+    ASSERT_TRUE(started) << started.error().wireMessage();
+    EXPECT_GE(started->id, 2);
+    ASSERT_TRUE(driver->lifecycle()->suspend(*ref));
+    EXPECT_EQ(driver->queries()->getState(*ref)->state, DomainState::Paused);
+    ASSERT_TRUE(driver->lifecycle()->resume(*ref));
+    ASSERT_TRUE(driver->lifecycle()->destroy(*ref, 0));
+    auto st = driver->queries()->getState(*ref);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->state, DomainState::Shutoff);
+    EXPECT_EQ(st->reason, static_cast<int>(objects::ShutoffReason::Destroyed));
+    ASSERT_TRUE(driver->config()->undefine(*ref, 0));
+    std::vector<std::string> expected = {"vm:0/0", "vm:2/0", "vm:3/0", "vm:4/0", "vm:5/1", "vm:1/0"};
+    EXPECT_EQ(events, expected);
+    EXPECT_FALSE(driver->lookup()->lookupByName("vm"));
+}
+
+TEST_F(TestDriverFixture, StartingARunningDomainFails) {
+    auto ref = driver->lookup()->lookupByName("test");
+    auto again = driver->lifecycle()->create(*ref, 0);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, ErrorCode::OperationInvalid);
+}
+
+TEST_F(TestDriverFixture, UndefineOfRunningDomainMakesItTransient) {
+    auto ref = driver->lookup()->lookupByName("test");
+    ASSERT_TRUE(driver->config()->undefine(*ref, 0));
+    EXPECT_FALSE(*driver->queries()->isPersistent(*ref));
+    EXPECT_TRUE(*driver->queries()->isActive(*ref));
+    ASSERT_TRUE(driver->lifecycle()->destroy(*ref, 0));
+    EXPECT_FALSE(driver->lookup()->lookupByName("test"));
+}
+
+TEST_F(TestDriverFixture, TransientCreateDisappearsWhenStopped) {
+    auto ref = driver->lifecycle()->createXml(domainXml("tmp"), 0);
+    ASSERT_TRUE(ref) << ref.error().wireMessage();
+    EXPECT_GE(ref->id, 1);
+    EXPECT_FALSE(*driver->queries()->isPersistent(*ref));
+    ASSERT_TRUE(driver->lifecycle()->shutdown(*ref, 0));
+    EXPECT_FALSE(driver->lookup()->lookupByName("tmp"));
+}
+
+TEST_F(TestDriverFixture, ListFlagsFilter) {
+    ASSERT_TRUE(driver->config()->defineXml(domainXml("off"), 0));
+    auto names = [&](unsigned flags) {
+        std::vector<std::string> out;
+        for (const auto& r : *driver->lookup()->listAll(flags)) {
+            out.push_back(r.name);
+        }
+        return out;
+    };
+    EXPECT_EQ(names(list_flags::kActive), std::vector<std::string>{"test"});
+    EXPECT_EQ(names(list_flags::kInactive), std::vector<std::string>{"off"});
+    EXPECT_EQ(names(list_flags::kActive | list_flags::kInactive).size(), 2u);
+    EXPECT_EQ(names(list_flags::kShutoff), std::vector<std::string>{"off"});
+    EXPECT_EQ(names(list_flags::kRunning), std::vector<std::string>{"test"});
+    EXPECT_TRUE(names(list_flags::kPaused).empty());
+    EXPECT_TRUE(names(list_flags::kTransient).empty());
+    EXPECT_TRUE(names(list_flags::kAutostart).empty());
+    auto off = driver->lookup()->lookupByName("off");
+    ASSERT_TRUE(driver->config()->setAutostart(*off, true));
+    EXPECT_EQ(names(list_flags::kAutostart), std::vector<std::string>{"off"});
+    EXPECT_FALSE(driver->lookup()->listAll(1u << 20));
+}
+
+TEST_F(TestDriverFixture, LiveXmlCarriesIdAndInactiveDoesNot) {
+    auto ref = driver->lookup()->lookupByName("test");
+    auto live = driver->config()->getXmlDesc(*ref, 0);
+    ASSERT_TRUE(live);
+    EXPECT_NE(live->find("id='1'"), std::string::npos);
+    auto inactive = driver->config()->getXmlDesc(*ref, xml_flags::kInactive);
+    ASSERT_TRUE(inactive);
+    EXPECT_EQ(inactive->find("id='1'"), std::string::npos);
+}
+
+TEST_F(TestDriverFixture, MalformedXmlIsRefusedAndNothingChanges) {
+    auto bad = driver->config()->defineXml("<domain type='test'><name>x</name><memory>", 0);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, ErrorCode::XmlError);
+    EXPECT_EQ(driver->lookup()->listAll(list_flags::kAll)->size(), 1u);
+}
+
+TEST_F(TestDriverFixture, WrongDomainTypeIsRefused) {
+    std::string xml = domainXml("q");
+    xml.replace(xml.find("'test'"), 6, "'kvm'");
+    auto r = driver->config()->defineXml(xml, 0);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::ConfigUnsupported);
+}
