@@ -17,7 +17,7 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::InternalError: return "internal error";
         case ErrorCode::NoMemory: return "out of memory";
         case ErrorCode::NoSupport: return "this function is not supported by the connection driver";
-        case ErrorCode::NoConnect: return "no connection driver available";
+        case ErrorCode::NoConnect: return "";  // messages say "no connection driver available for URI"
         case ErrorCode::InvalidConn: return "invalid connection pointer in";
         case ErrorCode::InvalidDomain: return "invalid domain pointer in";
         case ErrorCode::InvalidArg: return "invalid argument";
@@ -55,7 +55,7 @@ std::string_view errorCodePrefix(ErrorCode code) {
 }
 
 std::string Error::wireMessage() const {
-    std::string_view prefix = errorCodePrefix(code);
+    std::string_view prefix = verbatim ? std::string_view() : errorCodePrefix(code);
     if (prefix.empty()) {
         return message;
     }

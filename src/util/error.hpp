@@ -78,6 +78,8 @@ struct Error {
     std::string message;
     int sysErrno = 0;
     std::source_location where = std::source_location::current();
+    /// The message is already complete (a daemon's error received by a client): no prefix.
+    bool verbatim = false;
 
     /// Prepends `context` ("starting domain 'web1'") to the message: "context: message".
     Error& withContext(std::string_view context);

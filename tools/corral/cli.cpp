@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// CLI framework: option parsing, lookups, messages shared by all commands.
+#include "cli.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "util/strings.hpp"
+#include "util/uuid.hpp"
+
+namespace corral::cli {
+
+namespace proto = rpc::proto;
+
+namespace {
+std::vector<Command>& table() {
+    static std::vector<Command> t;
+    return t;
+}
+}  // namespace
+
+const std::vector<Command>& commandTable() { return table(); }
+void registerCommand(Command c) { table().push_back(std::move(c)); }
+
+Result<Args> parseArgs(const Command& spec, const std::vector<std::string>& argv) {
+    Args args;
+    std::size_t nextPositional = 0;
+    std::vector<const OptSpec*> positionals;
+    for (const auto& o : spec.options) {
+        if (o.positional) {
+            positionals.push_back(&o);
+        }
+    }
+    auto find = [&](const std::string& name) -> const OptSpec* {
+        for (const auto& o : spec.options) {
+            if (o.name == name) {
+                return &o;
+            }
+        }
+        return nullptr;
+    };
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        const std::string& a = argv[i];
+        if (startsWith(a, "--") && a.size() > 2) {
+            std::string name = a.substr(2);
+            std::optional<std::string> inlineValue;
+            auto eq = name.find('=');
+            if (eq != std::string::npos) {
+                inlineValue = name.substr(eq + 1);
+                name.resize(eq);
+            }
+            const OptSpec* o = find(name);
+            if (o == nullptr) {
+                return fail(ErrorCode::InvalidArg, "command '" + spec.name + "' doesn't support option --" + name);
+            }
+            if (o->kind == OptKind::Bool) {
+                args.flags_[name] = true;
+            } else if (inlineValue) {
+                args.values_[name] = *inlineValue;
+            } else if (i + 1 < argv.size()) {
+                args.values_[name] = argv[++i];
+            } else {
+                return fail(ErrorCode::InvalidArg, "expected syntax: --" + name + " <string>");
+            }
+        } else {
+            while (nextPositional < positionals.size() && args.values_.count(positionals[nextPositional]->name) != 0) {
+                ++nextPositional;
+            }
+            if (nextPositional >= positionals.size()) {
+                return fail(ErrorCode::InvalidArg, "unexpected data '" + a + "'");
+            }
+            args.values_[positionals[nextPositional++]->name] = a;
+        }
+    }
+    for (const auto& o : spec.options) {
+        if (o.required && args.values_.count(o.name) == 0) {
+            return fail(ErrorCode::InvalidArg, "command '" + spec.name + "' requires <" + o.name + "> option");
+        }
+    }
+    return args;
+}
+
+void printError(const std::string& message) { std::fprintf(stderr, "error: %s\n", message.c_str()); }
+
+void printError(const std::string& context, const Error& err) {
+    if (!context.empty()) {
+        printError(context);
+    }
+    printError(err.wireMessage());
+}
+
+std::optional<proto::remote_nonnull_domain> lookupDomain(client::Connection& conn, const std::string& text,
+                                                         bool tryId) {
+    if (tryId) {
+        if (auto id = parseUnsigned(text); id && *id <= INT32_MAX && text.find_first_not_of("0123456789") == std::string::npos) {
+            proto::remote_domain_lookup_by_id_args a{};
+            a.id = static_cast<std::int32_t>(*id);
+            if (auto r = conn.call<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_ID>(a)) {
+                return r->dom;
+            }
+        }
+    }
+    if (text.size() == 36) {
+        if (auto uuid = Uuid::parse(text)) {
+            proto::remote_domain_lookup_by_uuid_args a{};
+            a.uuid = uuid->bytes;
+            if (auto r = conn.call<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID>(a)) {
+                return r->dom;
+            }
+        }
+    }
+    proto::remote_domain_lookup_by_name_args a;
+    a.name = text;
+    if (auto r = conn.call<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME>(a)) {
+        return r->dom;
+    }
+    printError("failed to get domain '" + text + "'");
+    return std::nullopt;
+}
+
+std::string stateName(int state) {
+    static const char* const kNames[] = {"no state", "running", "idle", "paused", "in shutdown",
+                                         "shut off", "crashed", "pmsuspended"};
+    if (state < 0 || state > 7) {
+        return "no state";
+    }
+    return kNames[state];
+}
+
+std::string stateReasonName(int state, int reason) {
+    // The texts virsh prints for each virDomain*Reason.
+    static const std::vector<std::vector<const char*>> kReasons = {
+        {"unknown"},
+        {"unknown", "booted", "migrated", "restored", "from snapshot", "unpaused", "migration canceled",
+         "save canceled", "event wakeup", "crashed", "post-copy"},
+        {"unknown"},
+        {"unknown", "user", "migrating", "saving", "dumping", "I/O error", "watchdog", "from snapshot",
+         "shutting down", "creating snapshot", "crashed", "starting up", "post-copy", "post-copy failed"},
+        {"unknown", "user"},
+        {"unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from snapshot", "daemon"},
+        {"unknown", "panicked"},
+        {"unknown"},
+    };
+    if (state < 0 || state > 7) {
+        return "unknown";
+    }
+    const auto& list = kReasons[static_cast<std::size_t>(state)];
+    if (reason < 0 || static_cast<std::size_t>(reason) >= list.size()) {
+        return "unknown";
+    }
+    return list[static_cast<std::size_t>(reason)];
+}
+
+std::string uuidText(const std::array<std::uint8_t, 16>& bytes) {
+    Uuid u;
+    u.bytes = bytes;
+    return u.toString();
+}
+
+Result<std::string> readFile(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        return failErrno(errno, "Failed to open file '" + path + "'");
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace corral::cli

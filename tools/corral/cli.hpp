@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The corral CLI's command framework: virsh-style option parsing, the command table, and the
+// helpers commands share (domain lookup as virsh does it, error printing, state names).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/connection.hpp"
+#include "util/result.hpp"
+
+namespace corral::cli {
+
+enum class OptKind { Bool, String };
+
+struct OptSpec {
+    std::string name;
+    OptKind kind = OptKind::Bool;
+    bool positional = false;  ///< may be given without --name, in declaration order
+    bool required = false;
+    std::string help;
+};
+
+class Args {
+public:
+    [[nodiscard]] bool flag(const std::string& name) const { return flags_.count(name) != 0; }
+    [[nodiscard]] std::optional<std::string> get(const std::string& name) const {
+        auto it = values_.find(name);
+        if (it == values_.end()) {
+            return std::nullopt;
+        }
+        return it->second;
+    }
+    std::map<std::string, std::string> values_;
+    std::map<std::string, bool> flags_;
+};
+
+/// What a command gets: its parsed arguments and a lazily opened connection.
+struct Context {
+    Args args;
+    bool json = false;
+    bool quiet = false;
+    std::function<Result<client::Connection*>()> connect;
+};
+
+struct Command {
+    std::string name;
+    std::string summary;
+    std::vector<OptSpec> options;
+    /// Returns the exit status; prints its own output and errors.
+    std::function<int(Context&)> run;
+    bool needsConnection = true;
+};
+
+/// Parses `argv` (after the command name) against `spec`. Errors name the bad option as virsh.
+Result<Args> parseArgs(const Command& spec, const std::vector<std::string>& argv);
+
+/// Every command, in `help` order.
+const std::vector<Command>& commandTable();
+void registerCommand(Command c);
+
+/// Prints "error: MSG" lines to stderr, virsh style: first `context` (if any), then the error.
+void printError(const std::string& context, const Error& err);
+void printError(const std::string& message);
+
+/// virsh's domain lookup: by id when numeric, then by UUID when 36 chars, then by name.
+/// On failure prints "error: failed to get domain 'X'" and returns nullopt.
+std::optional<rpc::proto::remote_nonnull_domain> lookupDomain(client::Connection& conn, const std::string& text,
+                                                              bool tryId = true);
+
+std::string stateName(int state);
+std::string stateReasonName(int state, int reason);
+std::string uuidText(const std::array<std::uint8_t, 16>& bytes);
+Result<std::string> readFile(const std::string& path);
+
+// Registration hooks of each command family (called from main).
+void registerDomainListCommands();
+void registerDomainInfoCommands();
+void registerDomainConfigCommands();
+void registerDomainLifecycleCommands();
+void registerHostCommands();
+void registerEventCommands();
+
+}  // namespace corral::cli

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Lifecycle: create, start, destroy, shutdown, reboot, suspend, resume.
+#include <cstdio>
+
+#include "../cli.hpp"
+
+namespace corral::cli {
+
+namespace proto = rpc::proto;
+
+namespace {
+
+int create(Context& ctx) {
+    std::string file = *ctx.args.get("file");
+    auto xml = readFile(file);
+    if (!xml) {
+        printError("", xml.error());
+        return 1;
+    }
+    auto conn = ctx.connect();
+    if (!conn) {
+        printError("", conn.error());
+        return 1;
+    }
+    proto::remote_domain_create_xml_args a;
+    a.xml_desc = *xml;
+    // virDomainCreateFlags: PAUSED 1, AUTODESTROY 2, VALIDATE 16.
+    a.flags = (ctx.args.flag("paused") ? 1u : 0u) | (ctx.args.flag("autodestroy") ? 2u : 0u) |
+              (ctx.args.flag("validate") ? 16u : 0u);
+    auto r = (*conn)->call<proto::REMOTE_PROC_DOMAIN_CREATE_XML>(a);
+    if (!r) {
+        printError("Failed to create domain from " + file, r.error());
+        return 1;
+    }
+    std::printf("Domain '%s' created from %s\n\n", r->dom.name.c_str(), file.c_str());
+    return 0;
+}
+
+int start(Context& ctx) {
+    auto conn = ctx.connect();
+    if (!conn) {
+        printError("", conn.error());
+        return 1;
+    }
+    std::string name = *ctx.args.get("domain");
+    auto dom = lookupDomain(**conn, name, /*tryId=*/false);  // virsh start: name or UUID only
+    if (!dom) {
+        return 1;
+    }
+    if (dom->id != -1) {
+        printError("Domain is already active");
+        return 1;
+    }
+    proto::remote_domain_create_with_flags_args a{};
+    a.dom = *dom;
+    a.flags = (ctx.args.flag("paused") ? 1u : 0u) | (ctx.args.flag("autodestroy") ? 2u : 0u) |
+              (ctx.args.flag("bypass-cache") ? 4u : 0u) | (ctx.args.flag("force-boot") ? 8u : 0u) |
+              (ctx.args.flag("reset-nvram") ? 32u : 0u);
+    auto r = (*conn)->call<proto::REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS>(a);
+    if (!r) {
+        printError("Failed to start domain '" + name + "'", r.error());
+        return 1;
+    }
+    std::printf("Domain '%s' started\n\n", dom->name.c_str());
+    return 0;
+}
+
+/// The shape shared by destroy/shutdown/reboot/suspend/resume: look up, call, report.
+template <std::int32_t P, class Args>
+int simple(Context& ctx, const char* failVerb, const char* doneText, unsigned flags) {
+    auto conn = ctx.connect();
+    if (!conn) {
+        printError("", conn.error());
+        return 1;
+    }
+    std::string name = *ctx.args.get("domain");
+    auto dom = lookupDomain(**conn, name);
+    if (!dom) {
+        return 1;
+    }
+    Args a{};
+    a.dom = *dom;
+    if constexpr (requires { a.flags; }) {
+        a.flags = flags;
+    }
+    auto r = (*conn)->template call<P>(a);
+    if (!r) {
+        printError(std::string("Failed to ") + failVerb + " domain '" + name + "'", r.error());
+        return 1;
+    }
+    std::printf("Domain '%s' %s\n\n", name.c_str(), doneText);
+    return 0;
+}
+
+std::vector<std::string> splitModes(const std::string& text) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : text) {
+        if (c == ',') {
+            out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    out.push_back(cur);
+    return out;
+}
+
+unsigned modeBits(const std::optional<std::string>& mode) {
+    static const char* const kModes[] = {"acpi", "agent", "initctl", "signal", "paravirt"};
+    unsigned flags = 0;
+    if (!mode) {
+        return 0;
+    }
+    for (const auto& m : splitModes(*mode)) {
+        for (unsigned i = 0; i < 5; ++i) {
+            if (m == kModes[i]) {
+                flags |= 1u << i;
+            }
+        }
+    }
+    return flags;
+}
+
+}  // namespace
+
+void registerDomainLifecycleCommands() {
+    OptSpec domain{"domain", OptKind::String, true, true, "domain name, id or uuid"};
+    OptSpec mode{"mode", OptKind::String, false, false, "acpi, agent, initctl, signal or paravirt"};
+    registerCommand({"create", "create a domain from an XML file",
+                     {{"file", OptKind::String, true, true, ""},
+                      {"console", OptKind::Bool, false, false, ""},
+                      {"paused", OptKind::Bool, false, false, ""},
+                      {"autodestroy", OptKind::Bool, false, false, ""},
+                      {"validate", OptKind::Bool, false, false, ""}},
+                     create});
+    registerCommand({"start", "start a (previously defined) inactive domain",
+                     {domain,
+                      {"console", OptKind::Bool, false, false, ""},
+                      {"paused", OptKind::Bool, false, false, ""},
+                      {"autodestroy", OptKind::Bool, false, false, ""},
+                      {"bypass-cache", OptKind::Bool, false, false, ""},
+                      {"force-boot", OptKind::Bool, false, false, ""},
+                      {"reset-nvram", OptKind::Bool, false, false, ""}},
+                     start});
+    registerCommand({"destroy", "destroy (stop) a domain", {domain, {"graceful", OptKind::Bool, false, false, ""}},
+                     [](Context& ctx) {
+                         return simple<proto::REMOTE_PROC_DOMAIN_DESTROY_FLAGS, proto::remote_domain_destroy_flags_args>(
+                             ctx, "destroy", "destroyed", ctx.args.flag("graceful") ? 1u : 0u);
+                     }});
+    registerCommand({"shutdown", "gracefully shutdown a domain", {domain, mode},
+                     [](Context& ctx) {
+                         return simple<proto::REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS, proto::remote_domain_shutdown_flags_args>(
+                             ctx, "shutdown", "is being shutdown", modeBits(ctx.args.get("mode")));
+                     }});
+    registerCommand({"reboot", "reboot a domain", {domain, mode},
+                     [](Context& ctx) {
+                         return simple<proto::REMOTE_PROC_DOMAIN_REBOOT, proto::remote_domain_reboot_args>(
+                             ctx, "reboot", "is being rebooted", modeBits(ctx.args.get("mode")));
+                     }});
+    registerCommand({"suspend", "suspend a domain", {domain},
+                     [](Context& ctx) {
+                         return simple<proto::REMOTE_PROC_DOMAIN_SUSPEND, proto::remote_domain_suspend_args>(
+                             ctx, "suspend", "suspended", 0);
+                     }});
+    registerCommand({"resume", "resume a domain", {domain},
+                     [](Context& ctx) {
+                         return simple<proto::REMOTE_PROC_DOMAIN_RESUME, proto::remote_domain_resume_args>(
+                             ctx, "resume", "resumed", 0);
+                     }});
+}
+
+}  // namespace corral::cli
