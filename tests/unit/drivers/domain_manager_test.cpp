@@ -132,7 +132,8 @@ TEST_F(TestDriverFixture, ListFlagsFilter) {
     ASSERT_TRUE(driver->config()->defineXml(domainXml("off"), 0));
     auto names = [&](unsigned flags) {
         std::vector<std::string> out;
-        for (const auto& r : *driver->lookup()->listAll(flags)) {
+        auto listed = driver->lookup()->listAll(flags);
+        for (const auto& r : *listed) {
             out.push_back(r.name);
         }
         return out;
@@ -164,7 +165,7 @@ TEST_F(TestDriverFixture, LiveXmlCarriesIdAndInactiveDoesNot) {
 TEST_F(TestDriverFixture, MalformedXmlIsRefusedAndNothingChanges) {
     auto bad = driver->config()->defineXml("<domain type='test'><name>x</name><memory>", 0);
     ASSERT_FALSE(bad);
-    EXPECT_EQ(bad.error().code, ErrorCode::XmlError);
+    EXPECT_EQ(bad.error().code, ErrorCode::XmlDetail);
     EXPECT_EQ(driver->lookup()->listAll(list_flags::kAll)->size(), 1u);
 }
 

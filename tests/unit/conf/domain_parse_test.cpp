@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Domain XML: errors that name what is wrong, post-parse defaults, validation, escaping.
+#include <gtest/gtest.h>
+
+#include "conf/domain_def.hpp"
+
+using namespace corral;
+using namespace corral::conf;
+
+namespace {
+const char* kMinimal =
+    "<domain type='kvm'><name>web1</name><memory unit='GiB'>1</memory><vcpu>2</vcpu>"
+    "<os><type arch='x86_64' machine='q35'>hvm</type><boot dev='hd'/></os></domain>";
+
+PostParseContext fixedContext() {
+    PostParseContext ctx;
+    ctx.generateUuid = [] { return *Uuid::parse("00000000-0000-4000-8000-000000000001"); };
+    std::uint32_t counter = 0;
+    ctx.random32 = [counter]() mutable { return 0x000a0b00u + counter++; };
+    ctx.macInUse = [](const std::string&) { return false; };
+    return ctx;
+}
+}  // namespace
+
+TEST(DomainParse, ParsesCoreFieldsAndUnits) {
+    auto def = parseDomainXml(kMinimal);
+    ASSERT_TRUE(def) << def.error().wireMessage();
+    EXPECT_EQ((*def)->type, "kvm");
+    EXPECT_EQ((*def)->name, "web1");
+    EXPECT_EQ((*def)->memoryKiB, 1048576u);
+    EXPECT_EQ((*def)->vcpus, 2u);
+    EXPECT_EQ((*def)->os.type, "hvm");
+    EXPECT_EQ((*def)->os.machine, "q35");
+}
+
+TEST(DomainParse, UnitsFollowLibvirt) {
+    EXPECT_EQ(*scaledToKiB("1", "KB", "memory"), 1u);     // 1000 bytes rounds up
+    EXPECT_EQ(*scaledToKiB("1", "MB", "memory"), 977u);   // 1,000,000 bytes
+    EXPECT_EQ(*scaledToKiB("1", "M", "memory"), 1024u);
+    EXPECT_EQ(*scaledToKiB("2048", "b", "memory"), 2u);
+    auto bad = scaledToKiB("1", "furlongs", "memory");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().wireMessage(), "XML error: unknown unit 'furlongs' for element 'memory'");
+    EXPECT_FALSE(scaledToKiB("-5", "KiB", "memory"));
+    EXPECT_FALSE(scaledToKiB("99999999999999999", "EiB", "memory"));
+}
+
+TEST(DomainParse, MalformedXmlNamesTheLineAndElement) {
+    auto def = parseDomainXml("<domain type='kvm'>\n  <name>x</name>\n  <memory>1</memroy>\n</domain>\n");
+    ASSERT_FALSE(def);
+    EXPECT_EQ(def.error().code, ErrorCode::XmlDetail);
+    std::string msg = def.error().wireMessage();
+    EXPECT_NE(msg.find("(domain_definition):3:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("memory"), std::string::npos) << msg;
+}
+
+TEST(DomainParse, WrongRootAndMissingPieces) {
+    auto root = parseDomainXml("<network/>");
+    ASSERT_FALSE(root);
+    EXPECT_EQ(root.error().wireMessage(), "XML error: unexpected root element <network>, expecting <domain>");
+    auto type = parseDomainXml("<domain><name>x</name></domain>");
+    ASSERT_FALSE(type);
+    auto badType = parseDomainXml("<domain type='warp'><name>x</name></domain>");
+    ASSERT_FALSE(badType);
+    EXPECT_NE(badType.error().message.find("'warp'"), std::string::npos);
+    auto uuid = parseDomainXml("<domain type='kvm'><name>x</name><uuid>nope</uuid></domain>");
+    ASSERT_FALSE(uuid);
+    EXPECT_NE(uuid.error().message.find("malformed uuid"), std::string::npos);
+    auto action = parseDomainXml("<domain type='kvm'><name>x</name><on_crash>explode</on_crash></domain>");
+    ASSERT_FALSE(action);
+    EXPECT_NE(action.error().message.find("'explode' for element 'on_crash'"), std::string::npos);
+}
+
+TEST(DomainParse, EntitiesAndDoctypesAreRefused) {
+    auto xxe = parseDomainXml(
+        "<!DOCTYPE domain [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>"
+        "<domain type='kvm'><name>&x;</name></domain>");
+    ASSERT_FALSE(xxe);
+    auto laughs = parseDomainXml(
+        "<!DOCTYPE d [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>]>"
+        "<domain type='kvm'><name>&b;</name></domain>");
+    ASSERT_FALSE(laughs);
+}
+
+TEST(DomainParse, StrictModeRefusesUnknownElements) {
+    std::string xml = "<domain type='kvm'><name>x</name><memory>1024</memory><frobnicate/></domain>";
+    auto lax = parseDomainXml(xml);
+    ASSERT_TRUE(lax);
+    ASSERT_EQ(describeUnknownElements(**lax).size(), 1u);
+    ParseOptions strict;
+    strict.validateSchemaStrict = true;
+    auto refused = parseDomainXml(xml, strict);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("'frobnicate'"), std::string::npos);
+}
+
+TEST(DomainPostParse, FillsLibvirtDefaults) {
+    auto def = parseDomainXml(
+        "<domain type='kvm'><name>x</name><memory unit='MiB'>512</memory><currentMemory unit='MiB'>1024</currentMemory>"
+        "<devices><interface type='network'><source network='default'/></interface>"
+        "<interface type='bridge'><mac address='52:54:00:0a:0b:00'/><source bridge='br0'/></interface>"
+        "<console type='pty'/></devices></domain>");
+    ASSERT_TRUE(def);
+    ASSERT_TRUE(postParseDomainDef(**def, fixedContext()));
+    EXPECT_EQ((*def)->uuid.toString(), "00000000-0000-4000-8000-000000000001");
+    EXPECT_EQ((*def)->currentMemoryKiB, 524288u);  // clamped to memory
+    EXPECT_EQ((*def)->vcpus, 1u);
+    EXPECT_EQ((*def)->onPoweroff, "destroy");
+    EXPECT_EQ((*def)->onReboot, "restart");
+    EXPECT_EQ((*def)->os.type, "hvm");
+    auto macs = (*def)->macAddresses();
+    ASSERT_EQ(macs.size(), 2u);
+    // The first generated candidate equals the second interface's MAC: it must be skipped.
+    EXPECT_EQ(macs[0], "52:54:00:0a:0b:01");
+    std::string xml = formatDomainXml(**def);
+    EXPECT_NE(xml.find("<serial type='pty'>"), std::string::npos) << xml;
+    EXPECT_NE(xml.find("<target type='serial' port='0'/>"), std::string::npos) << xml;
+}
+
+TEST(DomainPostParse, AvoidsMacsUsedOnTheHost) {
+    auto def = parseDomainXml("<domain type='kvm'><name>x</name><memory>1024</memory><devices>"
+                              "<interface type='network'><source network='default'/></interface></devices></domain>");
+    ASSERT_TRUE(def);
+    auto ctx = fixedContext();
+    ctx.macInUse = [](const std::string& mac) { return mac == "52:54:00:0a:0b:00"; };
+    ASSERT_TRUE(postParseDomainDef(**def, ctx));
+    EXPECT_EQ((*def)->macAddresses()[0], "52:54:00:0a:0b:01");
+}
+
+TEST(DomainValidate, RefusesBadDefinitions) {
+    auto check = [](const std::string& xml) {
+        auto def = parseDomainXml(xml);
+        EXPECT_TRUE(def) << xml;
+        EXPECT_TRUE(postParseDomainDef(**def, fixedContext()));
+        return validateDomainDef(**def);
+    };
+    auto noName = check("<domain type='kvm'><memory>1024</memory></domain>");
+    ASSERT_FALSE(noName);
+    EXPECT_EQ(noName.error().code, ErrorCode::NoName);
+    EXPECT_FALSE(check("<domain type='kvm'><name>a/b</name><memory>1024</memory></domain>"));
+    EXPECT_FALSE(check("<domain type='kvm'><name>a</name></domain>"));
+    EXPECT_FALSE(check("<domain type='kvm'><name>a</name><memory>1</memory><vcpu current='4'>2</vcpu></domain>"));
+    auto dup = check(
+        "<domain type='kvm'><name>a</name><memory>1</memory><devices>"
+        "<disk type='file'><source file='/a.img'/><target dev='vda'/></disk>"
+        "<disk type='file'><source file='/b.img'/><target dev='vda'/></disk></devices></domain>");
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().message, "target 'vda' duplicated for disk sources '/a.img' and '/b.img'");
+    EXPECT_FALSE(check("<domain type='kvm'><name>a</name><memory>1</memory><devices>"
+                       "<graphics type='vnc' port='99999'/></devices></domain>"));
+}
+
+TEST(DomainFormat, EscapesAndHidesSecrets) {
+    auto def = parseDomainXml(
+        "<domain type='kvm'><name>a&amp;b</name><title>it's &lt;here&gt;</title><memory>1024</memory>"
+        "<devices><graphics type='vnc' passwd='s3cret' autoport='yes' port='5901'/></devices></domain>");
+    ASSERT_TRUE(def);
+    ASSERT_TRUE(postParseDomainDef(**def, fixedContext()));
+    std::string plain = formatDomainXml(**def);
+    EXPECT_NE(plain.find("<name>a&amp;b</name>"), std::string::npos);
+    EXPECT_NE(plain.find("<title>it&apos;s &lt;here&gt;</title>"), std::string::npos);
+    EXPECT_EQ(plain.find("s3cret"), std::string::npos);
+    EXPECT_NE(plain.find("port='5901'"), std::string::npos);
+    FormatOptions secure;
+    secure.secure = true;
+    EXPECT_NE(formatDomainXml(**def, secure).find("passwd='s3cret'"), std::string::npos);
+    FormatOptions inactive;
+    inactive.inactive = true;
+    EXPECT_NE(formatDomainXml(**def, inactive).find("port='-1'"), std::string::npos);
+    EXPECT_NE(formatDomainXml(**def, {}, 7).find("<domain type='kvm' id='7'>"), std::string::npos);
+    // What we format parses back to the same thing.
+    auto again = parseDomainXml(formatDomainXml(**def, secure));
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)->name, "a&b");
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// corrald.conf: libvirt's syntax and keys, errors naming file, line and key.
+#include "daemon/daemon_config.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace corral;
+using namespace corral::daemon;
+
+namespace {
+Result<DaemonConfig> parse(const std::string& text) {
+    auto file = parseConfText(text, "/etc/corral/corrald.conf");
+    if (!file) {
+        return unexpected(file.error());
+    }
+    return parseDaemonConfig(*file);
+}
+}  // namespace
+
+TEST(DaemonConfig, DefaultsMatchLibvirtd) {
+    auto c = parse("");
+    ASSERT_TRUE(c);
+    EXPECT_FALSE(c->listenTls);
+    EXPECT_EQ(c->tlsPort, "16514");
+    EXPECT_EQ(c->tcpPort, "16509");
+    EXPECT_EQ(c->authTcp, "sasl");
+    EXPECT_EQ(c->unixSockRoPerms, "0777");
+    EXPECT_EQ(c->unixSockRwPerms, "0700");
+    EXPECT_EQ(c->maxClientRequests, 5u);
+    EXPECT_EQ(c->keepaliveInterval, 5);
+}
+
+TEST(DaemonConfig, ParsesLibvirtSyntax) {
+    auto c = parse(
+        "# comment\n"
+        "listen_tls = 1\n"
+        "tls_port = \"26514\"  # trailing comment\n"
+        "tls_allowed_dn_list = [\"C=GB,O=Test,CN=client*\",\n"
+        "                       \"CN=admin\" ]\n"
+        "max_clients = 42\n"
+        "keepalive_interval = -1\n"
+        "unix_sock_rw_perms = '0770'\n");
+    ASSERT_TRUE(c) << c.error().wireMessage();
+    EXPECT_TRUE(c->listenTls);
+    EXPECT_EQ(c->tlsPort, "26514");
+    ASSERT_EQ(c->tlsAllowedDnList.size(), 2u);
+    EXPECT_EQ(c->tlsAllowedDnList[1], "CN=admin");
+    EXPECT_EQ(c->maxClients, 42u);
+    EXPECT_EQ(c->keepaliveInterval, -1);
+    EXPECT_EQ(c->unixSockRwPerms, "0770");
+}
+
+TEST(DaemonConfig, UnknownKeyNamesFileLineAndKey) {
+    auto c = parse("listen_tls = 0\n\nlisten_tsl = 1\n");
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().code, ErrorCode::ConfSyntax);
+    EXPECT_EQ(c.error().wireMessage(),
+              "configuration file syntax error: /etc/corral/corrald.conf:3: key 'listen_tsl': unknown key");
+}
+
+TEST(DaemonConfig, BadValuesAreRefused) {
+    auto wrongType = parse("listen_tls = \"yes\"\n");
+    ASSERT_FALSE(wrongType);
+    EXPECT_NE(wrongType.error().message.find(":1: key 'listen_tls': expected 0 or 1"), std::string::npos);
+    auto badAuth = parse("auth_tcp = \"bogus\"\n");
+    ASSERT_FALSE(badAuth);
+    EXPECT_NE(badAuth.error().message.find("invalid value 'bogus'"), std::string::npos);
+    auto badPerms = parse("unix_sock_rw_perms = \"0799\"\n");
+    ASSERT_FALSE(badPerms);
+    auto negative = parse("max_clients = -3\n");
+    ASSERT_FALSE(negative);
+    auto badPort = parse("tcp_port = \"70000\"\n");
+    ASSERT_FALSE(badPort);
+}
+
+TEST(DaemonConfig, SyntaxErrorsNameTheLine) {
+    auto noValue = parse("listen_tls =\n");
+    ASSERT_FALSE(noValue);
+    EXPECT_NE(noValue.error().message.find("corrald.conf:1: key 'listen_tls': expected a value"), std::string::npos);
+    auto unterminated = parse("a = 1\nkey_file = \"/x\n");
+    ASSERT_FALSE(unterminated);
+    EXPECT_NE(unterminated.error().message.find(":2: key 'key_file': unterminated string"), std::string::npos);
+    auto badList = parse("tls_allowed_dn_list = [ 1 ]\n");
+    ASSERT_FALSE(badList);
+}

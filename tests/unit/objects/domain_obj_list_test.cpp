@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// DomainObjList identity rules and the job slot.
+#include "objects/domain_obj_list.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+using namespace corral;
+using namespace corral::objects;
+
+TEST(DomainObjList, IndexesByUuidNameAndId) {
+    DomainObjList list;
+    Uuid a = Uuid::generate();
+    auto dom = list.add(a, "a");
+    ASSERT_TRUE(dom);
+    EXPECT_EQ(list.findByName("a"), *dom);
+    EXPECT_EQ(list.findByUuid(a), *dom);
+    EXPECT_EQ(list.findById(1), nullptr);
+    int id = list.allocateId();
+    list.setRunningId(*dom, id);
+    EXPECT_EQ(list.findById(id), *dom);
+    list.setRunningId(*dom, -1);
+    EXPECT_EQ(list.findById(id), nullptr);
+    EXPECT_EQ((*dom)->id(), -1);
+    list.remove(*dom);
+    EXPECT_EQ(list.findByName("a"), nullptr);
+}
+
+TEST(DomainObjList, RefusesClashes) {
+    DomainObjList list;
+    Uuid a = Uuid::generate();
+    ASSERT_TRUE(list.add(a, "a"));
+    auto sameName = list.add(Uuid::generate(), "a");
+    ASSERT_FALSE(sameName);
+    EXPECT_NE(sameName.error().message.find("already exists with uuid"), std::string::npos);
+    auto sameUuid = list.add(a, "b");
+    ASSERT_FALSE(sameUuid);
+    EXPECT_NE(sameUuid.error().message.find("is already defined with uuid"), std::string::npos);
+    auto again = list.add(a, "a");
+    ASSERT_TRUE(again);  // same identity: the existing object
+}
+
+TEST(DomainObj, SecondJobWaitsAndTimesOutNamingTheFirst) {
+    DomainObj dom(Uuid::generate(), "busy");
+    std::unique_lock lock(dom.mutex());
+    ASSERT_TRUE(dom.beginJob(lock, "start"));
+    auto second = dom.beginJob(lock, "destroy", std::chrono::milliseconds(10));
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().message, "domain 'busy' is busy with 'start'");
+    dom.endJob();
+    EXPECT_TRUE(dom.beginJob(lock, "destroy", std::chrono::milliseconds(10)));
+}
