@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Running the real virsh and the corral CLI and capturing what they print.
+import os
+import subprocess
+from dataclasses import dataclass
+
+
+@dataclass
+class Run:
+    rc: int
+    out: str
+    err: str
+
+
+def run(argv, timeout=60, env=None, input=None):
+    full_env = dict(os.environ)
+    full_env.pop('LIBVIRT_DEFAULT_URI', None)
+    full_env.pop('CORRAL_DEFAULT_URI', None)
+    for key, value in (env or {}).items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=full_env, input=input)
+    return Run(p.returncode, p.stdout, p.stderr)
+
+
+def virsh(uri, *args, readonly=False, **kw):
+    argv = ['virsh', '-c', uri] + (['-r'] if readonly else []) + list(args)
+    return run(argv, **kw)
+
+
+def corral(bin_dir, uri, *args, readonly=False, **kw):
+    argv = [os.path.join(bin_dir, 'corral'), '-c', uri] + (['-r'] if readonly else []) + list(args)
+    return run(argv, **kw)
+
+
+def domain_xml(name, dtype='test', uuid=None, memory_mib=128, extra_devices=''):
+    uuid_el = f'<uuid>{uuid}</uuid>' if uuid else ''
+    return (f"<domain type='{dtype}'><name>{name}</name>{uuid_el}"
+            f"<memory unit='MiB'>{memory_mib}</memory><vcpu>1</vcpu>"
+            f"<os><type>{'exe' if dtype == 'lxc' else 'hvm'}</type>"
+            f"{'<init>/sbin/init</init>' if dtype == 'lxc' else ''}</os>"
+            f"<devices>{extra_devices}</devices></domain>")

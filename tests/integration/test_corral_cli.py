@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# corral prints what virsh prints, for the same daemon and the same commands.
+import json
+
+from framework.tools import corral, domain_xml, virsh
+
+
+def same(daemon, bin_dir, *args):
+    v = virsh(daemon.uri('test'), *args)
+    c = corral(bin_dir, daemon.uri('test'), *args)
+    return v, c
+
+
+def test_queries_match_virsh(daemon, bin_dir):
+    for args in (['list'], ['list', '--all'], ['domstate', 'test'], ['domstate', 'test', '--reason'],
+                 ['domid', 'test'], ['domname', '1'], ['domuuid', 'test'], ['dumpxml', 'test'],
+                 ['dumpxml', 'test', '--inactive'], ['nodeinfo'], ['uri'], ['list', '--all', '--name'],
+                 ['list', '--uuid']):
+        v, c = same(daemon, bin_dir, *args)
+        assert (c.rc, c.out) == (v.rc, v.out), args
+
+
+def test_lifecycle_messages_match_virsh(daemon, bin_dir, write_file):
+    path = write_file('cli.xml', domain_xml('cli'))
+    steps = [['define', path], ['list', '--all'], ['list', '--inactive', '--name'], ['start', 'cli'],
+             ['suspend', 'cli'], ['domstate', 'cli', '--reason'], ['resume', 'cli'], ['reboot', 'cli'],
+             ['destroy', 'cli'], ['autostart', 'cli'], ['autostart', 'cli', '--disable'], ['start', 'cli'],
+             ['shutdown', 'cli'], ['undefine', 'cli']]
+
+    def transcript(tool):
+        out = []
+        for step in steps:
+            r = tool(*step)
+            out.append((step, r.rc, r.out, r.err))
+        return out
+
+    # Each sequence ends where it began (undefined), so both tools see the same states.
+    by_virsh = transcript(lambda *a: virsh(daemon.uri('test'), *a))
+    by_corral = transcript(lambda *a: corral(bin_dir, daemon.uri('test'), *a))
+    assert by_corral == by_virsh
+
+
+def test_dominfo_matches_virsh_except_cpu_time(daemon, bin_dir):
+    v, c = same(daemon, bin_dir, 'dominfo', 'test')
+    strip = lambda t: [l for l in t.splitlines() if not l.startswith('CPU time')]
+    assert strip(c.out) == strip(v.out)
+
+
+def test_errors_match_virsh(daemon, bin_dir, write_file):
+    for args in (['dominfo', 'nope'], ['start', 'nope'], ['define', '/nonexistent.xml']):
+        v, c = same(daemon, bin_dir, *args)
+        assert c.rc == v.rc == 1
+        assert c.err.splitlines()[0] == v.err.splitlines()[0], args
+    bad = write_file('bad.xml', "<domain type='test'><name>x</name>")
+    v, c = same(daemon, bin_dir, 'define', bad)
+    assert c.err.splitlines()[0] == v.err.splitlines()[0] == f'error: Failed to define domain from {bad}'
+    v, c = same(daemon, bin_dir, 'start', 'test')
+    assert c.err.strip() == v.err.strip() == 'error: Domain is already active'
+
+
+def test_json_output(daemon, bin_dir):
+    listed = json.loads(corral(bin_dir, daemon.uri('test'), '--json', 'list', '--all').out)
+    assert listed == [{'id': 1, 'name': 'test', 'uuid': '6695eb01-f6a4-8304-79aa-97f2502e193f', 'state': 'running'}]
+    info = json.loads(corral(bin_dir, daemon.uri('test'), 'dominfo', 'test', '--json').out)
+    assert info['max_memory_kib'] == 8388608 and info['persistent'] is True
+    state = json.loads(corral(bin_dir, daemon.uri('test'), 'domstate', 'test', '--json').out)
+    assert state == {'state': 'running', 'reason': 'booted'}
+    node = json.loads(corral(bin_dir, daemon.uri('test'), 'nodeinfo', '--json').out)
+    assert node['cpus'] == 16
+
+
+def test_embedded_test_driver_needs_no_daemon(bin_dir):
+    c = corral(bin_dir, 'test:///default', 'list', '--all')
+    v = virsh('test:///default', 'list', '--all')
+    assert c.rc == 0 and c.out == v.out
+
+
+def test_default_uri_from_environment(daemon, bin_dir):
+    import os
+    from framework.tools import run
+    r = run([os.path.join(bin_dir, 'corral'), 'domname', '1'], env={'LIBVIRT_DEFAULT_URI': daemon.uri('test')})
+    assert r.out.strip() == 'test'
+    r = run([os.path.join(bin_dir, 'corral'), 'uri'],
+            env={'LIBVIRT_DEFAULT_URI': 'qemu:///nowhere', 'CORRAL_DEFAULT_URI': daemon.uri('test')})
+    assert r.out.strip() == daemon.uri('test')
+
+
+def test_corral_events(daemon, bin_dir, write_file):
+    import subprocess
+    import os
+    import time
+    watcher = subprocess.Popen([os.path.join(bin_dir, 'corral'), '-c', daemon.uri('test'), 'event', '--all',
+                                '--loop', '--timeout', '4'], stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    virsh(daemon.uri('test'), 'suspend', 'test')
+    virsh(daemon.uri('test'), 'resume', 'test')
+    out, _ = watcher.communicate(timeout=30)
+    assert "event 'lifecycle' for domain 'test': Suspended Paused" in out
+    assert "event 'lifecycle' for domain 'test': Resumed Unpaused" in out
+    assert 'events received: 2' in out
+
+
+def test_read_only_flag(daemon, bin_dir):
+    c = corral(bin_dir, daemon.uri('test'), 'destroy', 'test', readonly=True)
+    assert c.rc == 1
+    assert 'operation forbidden: read only access prevents virDomainDestroyFlags' in c.err

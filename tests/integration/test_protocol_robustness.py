@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Hostile and malformed input: clean errors or closed connections, never a crash, never a
+# stuck client, never a corrupted store; the daemon keeps serving.
+import struct
+
+import pytest
+
+from framework.rawclient import RawClient, error_of, xdr_string
+from framework.tools import domain_xml, virsh
+
+
+def still_serving(daemon):
+    assert daemon.alive(), daemon.stderr()
+    r = virsh(daemon.uri('test'), 'list')
+    assert r.rc == 0, r.err
+
+
+def test_unknown_procedure_is_error_39(daemon):
+    c = RawClient(daemon.socket)
+    c.open()
+    code, msg = error_of(c.call(9999))
+    assert code == 39 and msg == 'unknown procedure: 9999'
+    still_serving(daemon)
+
+
+def test_known_unimplemented_procedure_is_no_support(daemon):
+    c = RawClient(daemon.socket)
+    c.open()
+    code, msg = error_of(c.call(211))  # DOMAIN_SCREENSHOT
+    assert code == 3, msg
+    assert msg.startswith('this function is not supported by the connection driver')
+
+
+def test_call_before_open_and_second_open(daemon):
+    c = RawClient(daemon.socket)
+    code, msg = error_of(c.call(3))  # CONNECT_GET_TYPE
+    assert code == 1 and 'hypervisor connection not open' in msg
+    assert c.open()[0][5] == 0
+    code, msg = error_of(c.open())
+    assert code == 1 and 'connection already open' in msg
+
+
+def test_wrong_program_and_version(daemon):
+    c = RawClient(daemon.socket)
+    code, msg = error_of(c.call(1, prog=0x12345678))
+    assert code == 39 and 'Cannot find program 305419896 version 1' in msg
+    code, msg = error_of(c.call(1, vers=7))
+    assert code == 39
+    still_serving(daemon)
+
+
+def test_ro_socket_is_enforced_by_the_daemon_itself(daemon):
+    # Flags 0 in CONNECT_OPEN: only the socket says read-only, as a hostile client would do.
+    c = RawClient(daemon.socket_ro)
+    c.open(flags=0)
+    lookup = c.call(23, xdr_string('test'))
+    dom = lookup[1]
+    code, msg = error_of(c.call(12, dom))  # DOMAIN_DESTROY
+    assert code == 29
+    assert msg == 'operation forbidden: read only access prevents virDomainDestroy'
+    code, _ = error_of(c.call(14, dom + struct.pack('>I', 1)))  # GET_XML_DESC with SECURE
+    assert code == 29
+    assert c.call(14, dom + struct.pack('>I', 0))[0][5] == 0
+
+
+@pytest.mark.parametrize('data', [
+    struct.pack('>I', 8) + b'\0' * 4,                    # length below 28
+    struct.pack('>I', 32 * 1024 * 1024 + 1) + b'\0' * 24,  # above 32 MiB
+    b'GET / HTTP/1.1\r\nHost: x\r\n\r\n',                # garbage
+    struct.pack('>I', 28) + struct.pack('>IIiIII', 0x20008086, 1, 1, 9, 0, 0),  # bad type
+])
+def test_malformed_packets_close_the_connection(daemon, data):
+    c = RawClient(daemon.socket)
+    c.send_raw(data)
+    assert c.is_closed()
+    still_serving(daemon)
+
+
+def test_truncated_packet_then_close(daemon):
+    c = RawClient(daemon.socket)
+    c.send_raw(struct.pack('>I', 1000) + b'\0' * 100)
+    c.close()
+    still_serving(daemon)
+
+
+def test_truncated_arguments_get_an_error_reply(daemon):
+    c = RawClient(daemon.socket)
+    c.open()
+    code, _ = error_of(c.call(23, struct.pack('>I', 100) + b'ab'))
+    assert code == 39
+    still_serving(daemon)
+
+
+def test_malformed_xml_names_line_and_element(daemon, write_file):
+    path = write_file('bad.xml', "<domain type='test'>\n  <name>bad</name>\n  <memory>1</memroy>\n</domain>\n")
+    r = virsh(daemon.uri('test'), 'define', path)
+    assert r.rc == 1
+    assert '(domain_definition):3:' in r.err and 'memory' in r.err, r.err
+    wrong_root = write_file('root.xml', '<network><name>n</name></network>')
+    r = virsh(daemon.uri('test'), 'define', wrong_root)
+    assert 'unexpected root element <network>, expecting <domain>' in r.err
+    still_serving(daemon)
+
+
+def test_duplicates_are_refused(daemon, write_file):
+    uri = daemon.uri('qemu')
+    a = domain_xml('dup', dtype='qemu', uuid='11111111-2222-3333-4444-555555555555')
+    assert virsh(uri, 'define', write_file('a.xml', a)).rc == 0
+    same_name = domain_xml('dup', dtype='qemu', uuid='11111111-2222-3333-4444-666666666666')
+    r = virsh(uri, 'define', write_file('b.xml', same_name))
+    assert r.rc == 1 and "domain 'dup' already exists with uuid" in r.err, r.err
+    same_uuid = domain_xml('other', dtype='qemu', uuid='11111111-2222-3333-4444-555555555555')
+    r = virsh(uri, 'define', write_file('c.xml', same_uuid))
+    assert r.rc == 1 and "is already defined with uuid" in r.err, r.err
+    listed = virsh(uri, 'list', '--all', '--name').out.split()
+    assert listed == ['dup']
+
+
+def test_many_unauthenticated_idle_connections_do_not_block_others(daemon):
+    idle = [RawClient(daemon.socket) for _ in range(100)]
+    try:
+        still_serving(daemon)
+    finally:
+        for c in idle:
+            c.close()
