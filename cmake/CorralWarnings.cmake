@@ -6,5 +6,5 @@ add_library(corral_warnings INTERFACE)
 target_compile_options(corral_warnings INTERFACE
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
     # g++ 12 reports false maybe-uninitialized positives inside std::variant (GCC PR 105593 family).
-    -Wno-maybe-uninitialized
+    $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>
     $<$<BOOL:${CORRAL_WERROR}>:-Werror>)

@@ -18,8 +18,13 @@ if [ "$fuzz_seconds" -gt 0 ] && [ -f tests/fuzz/CMakeLists.txt ]; then
     cmake --build build-fuzz -j "$jobs"
     for target in build-fuzz/bin/fuzz/*; do
         [ -x "$target" ] || continue
-        corpus="build-fuzz/corpus/$(basename "$target")"
+        name=$(basename "$target")
+        corpus="build-fuzz/corpus/$name"
         mkdir -p "$corpus"
+        # Seeds live in the repo; what the fuzzer learns stays in the build tree.
+        if [ -d "tests/fuzz/corpus/${name#fuzz_}" ]; then
+            cp -n tests/fuzz/corpus/"${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true
+        fi
         echo "fuzz: $(basename "$target") for ${fuzz_seconds}s"
         "$target" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$corpus" 2>build-fuzz/"$(basename "$target")".log \
             || { tail -40 build-fuzz/"$(basename "$target")".log; exit 1; }

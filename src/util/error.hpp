@@ -2,7 +2,7 @@
 // The one error type of Corral: a libvirt error code and domain, a message and where it came from.
 #pragma once
 
-#include <source_location>
+#include "util/source_location.hpp"
 #include <string>
 #include <string_view>
 
@@ -77,7 +77,7 @@ struct Error {
     ErrorDomain domain = ErrorDomain::None;
     std::string message;
     int sysErrno = 0;
-    std::source_location where = std::source_location::current();
+    SourceLocation where = SourceLocation::current();
     /// The message is already complete (a daemon's error received by a client): no prefix.
     bool verbatim = false;
 

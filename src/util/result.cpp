@@ -7,7 +7,7 @@
 
 namespace corral {
 
-Unexpected failErrno(int err, std::string message, std::source_location where) {
+Unexpected failErrno(int err, std::string message, SourceLocation where) {
     message += ": ";
     message += std::strerror(err);
     return Unexpected{Error{ErrorCode::SystemError, ErrorDomain::None, std::move(message), err, where}};

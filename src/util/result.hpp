@@ -22,14 +22,14 @@ inline Unexpected unexpected(Error e) { return Unexpected{std::move(e)}; }
 /// Builds a failure: `return fail(ErrorCode::NoDomain, "no domain with matching name 'x'");`
 inline Unexpected fail(ErrorCode code, std::string message,
                        ErrorDomain domain = ErrorDomain::None,
-                       std::source_location where = std::source_location::current()) {
+                       SourceLocation where = SourceLocation::current()) {
     return Unexpected{Error{code, domain, std::move(message), 0, where}};
 }
 
 /// A failure carrying errno: the message gets ": <strerror>" appended, as libvirt's
 /// virReportSystemError does.
 Unexpected failErrno(int err, std::string message,
-                     std::source_location where = std::source_location::current());
+                     SourceLocation where = SourceLocation::current());
 
 [[noreturn]] void resultAccessFailure(const char* what);
 
