@@ -154,7 +154,7 @@ int eventCommand(Context& ctx) {
         (void)(*conn)->call<proto::REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY>(a);
     }
     std::printf("events received: %d\n\n", received);
-    return 0;
+    return received > 0 ? 0 : 1;  // virsh: success only if something arrived
 }
 
 }  // namespace
