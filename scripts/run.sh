@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-cmake --preset dev >/dev/null
+cmake --preset ci >/dev/null
 cmake --build build -j "$(nproc)"
 
 root=$(mktemp -d /tmp/corral-run.XXXXXX)

@@ -15,7 +15,7 @@ cmake --build build -j "$jobs"
 fuzz_seconds=${CORRAL_FUZZ_SECONDS:-20}
 if [ "$fuzz_seconds" -gt 0 ] && [ -f tests/fuzz/CMakeLists.txt ]; then
     cmake --preset fuzz >/dev/null
-    cmake --build build-fuzz -j "$jobs"
+    cmake --build build-fuzz -j "$jobs" --target fuzz_all
     for target in build-fuzz/bin/fuzz/*; do
         [ -x "$target" ] || continue
         name=$(basename "$target")

@@ -81,6 +81,27 @@ Result<Args> parseArgs(const Command& spec, const std::vector<std::string>& argv
     return args;
 }
 
+client::Connection* openConnection(Context& ctx) {
+    auto conn = ctx.connect();
+    if (!conn) {
+        printError("", conn.error());
+        return nullptr;
+    }
+    return *conn;
+}
+
+std::optional<Target> openTarget(Context& ctx, bool tryId) {
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
+        return std::nullopt;
+    }
+    auto dom = lookupDomain(*conn, *ctx.args.get("domain"), tryId);
+    if (!dom) {
+        return std::nullopt;
+    }
+    return Target{conn, *dom};
+}
+
 void printError(const std::string& message) { std::fprintf(stderr, "error: %s\n", message.c_str()); }
 
 void printError(const std::string& context, const Error& err) {

@@ -64,6 +64,17 @@ Result<Args> parseArgs(const Command& spec, const std::vector<std::string>& argv
 const std::vector<Command>& commandTable();
 void registerCommand(Command c);
 
+/// The context's connection, or nullptr after printing why it could not be opened.
+client::Connection* openConnection(Context& ctx);
+
+/// A connection and the domain named by the command's `domain` argument.
+struct Target {
+    client::Connection* conn;
+    rpc::proto::remote_nonnull_domain dom;
+};
+/// Connects and looks the domain up as virsh does; nullopt after printing the error.
+std::optional<Target> openTarget(Context& ctx, bool tryId = true);
+
 /// Prints "error: MSG" lines to stderr, virsh style: first `context` (if any), then the error.
 void printError(const std::string& context, const Error& err);
 void printError(const std::string& message);

@@ -23,9 +23,8 @@ int define(Context& ctx) {
         printError("", xml.error());
         return 1;
     }
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
         return 1;
     }
     Result<proto::remote_nonnull_domain> dom = fail(ErrorCode::InternalError, "");
@@ -33,12 +32,12 @@ int define(Context& ctx) {
         proto::remote_domain_define_xml_flags_args a;
         a.xml = *xml;
         a.flags = 1;  // VIR_DOMAIN_DEFINE_VALIDATE
-        auto r = (*conn)->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS>(a);
+        auto r = conn->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS>(a);
         dom = r ? Result<proto::remote_nonnull_domain>(r->dom) : unexpected(r.error());
     } else {
         proto::remote_domain_define_xml_args a;
         a.xml = *xml;
-        auto r = (*conn)->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML>(a);
+        auto r = conn->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML>(a);
         dom = r ? Result<proto::remote_nonnull_domain>(r->dom) : unexpected(r.error());
     }
     if (!dom) {
@@ -50,16 +49,13 @@ int define(Context& ctx) {
 }
 
 int undefine(Context& ctx) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
-        return 1;
-    }
     std::string name = *ctx.args.get("domain");
-    auto dom = lookupDomain(**conn, name);
-    if (!dom) {
+    auto target = openTarget(ctx);
+    if (!target) {
         return 1;
     }
+    client::Connection* conn = target->conn;
+    const auto* dom = &target->dom;
     // virDomainUndefineFlagsValues
     unsigned flags = (ctx.args.flag("managed-save") ? 1u : 0u) | (ctx.args.flag("snapshots-metadata") ? 2u : 0u) |
                      (ctx.args.flag("nvram") ? 4u : 0u) | (ctx.args.flag("keep-nvram") ? 8u : 0u) |
@@ -68,12 +64,12 @@ int undefine(Context& ctx) {
     proto::remote_domain_undefine_flags_args a{};
     a.dom = *dom;
     a.flags = flags;
-    auto r = (*conn)->call<proto::REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS>(a);
+    auto r = conn->call<proto::REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS>(a);
     if (!r && (r.error().code == ErrorCode::NoSupport || r.error().code == ErrorCode::InvalidArg) &&
         !ctx.args.flag("nvram")) {
         proto::remote_domain_undefine_args old{};
         old.dom = *dom;
-        auto r2 = (*conn)->call<proto::REMOTE_PROC_DOMAIN_UNDEFINE>(old);
+        auto r2 = conn->call<proto::REMOTE_PROC_DOMAIN_UNDEFINE>(old);
         r = r2 ? Result<proto::xdr_void>(proto::xdr_void{}) : unexpected(r2.error());
     }
     if (!r) {
@@ -85,21 +81,18 @@ int undefine(Context& ctx) {
 }
 
 int autostart(Context& ctx) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
-        return 1;
-    }
     std::string name = *ctx.args.get("domain");
-    auto dom = lookupDomain(**conn, name);
-    if (!dom) {
+    auto target = openTarget(ctx);
+    if (!target) {
         return 1;
     }
+    client::Connection* conn = target->conn;
+    const auto* dom = &target->dom;
     bool disable = ctx.args.flag("disable");
     proto::remote_domain_set_autostart_args a{};
     a.dom = *dom;
     a.autostart = disable ? 0 : 1;
-    auto r = (*conn)->call<proto::REMOTE_PROC_DOMAIN_SET_AUTOSTART>(a);
+    auto r = conn->call<proto::REMOTE_PROC_DOMAIN_SET_AUTOSTART>(a);
     if (!r) {
         printError(std::string(disable ? "Failed to unmark" : "Failed to mark") + " domain '" + name +
                        "' as autostarted",
@@ -130,20 +123,17 @@ bool runEditor(const std::string& path) {
 }
 
 int edit(Context& ctx) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
-        return 1;
-    }
     std::string name = *ctx.args.get("domain");
-    auto dom = lookupDomain(**conn, name);
-    if (!dom) {
+    auto target = openTarget(ctx);
+    if (!target) {
         return 1;
     }
+    client::Connection* conn = target->conn;
+    const auto* dom = &target->dom;
     proto::remote_domain_get_xml_desc_args get{};
     get.dom = *dom;
     get.flags = 1 | 2;  // SECURE | INACTIVE: the persistent definition, secrets included
-    auto original = (*conn)->call<proto::REMOTE_PROC_DOMAIN_GET_XML_DESC>(get);
+    auto original = conn->call<proto::REMOTE_PROC_DOMAIN_GET_XML_DESC>(get);
     if (!original) {
         printError("", original.error());
         return 1;
@@ -182,7 +172,7 @@ int edit(Context& ctx) {
         proto::remote_domain_define_xml_flags_args def;
         def.xml = *edited;
         def.flags = validate ? 1u : 0u;
-        auto r = (*conn)->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS>(def);
+        auto r = conn->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS>(def);
         if (r) {
             std::printf("Domain '%s' XML configuration edited.\n\n", r->dom.name.c_str());
             return 0;
@@ -207,7 +197,7 @@ int edit(Context& ctx) {
                 validate = false;
                 if (answer == "f") {
                     def.flags = 0;
-                    auto forced = (*conn)->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS>(def);
+                    auto forced = conn->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS>(def);
                     if (forced) {
                         std::printf("Domain '%s' XML configuration edited.\n\n", forced->dom.name.c_str());
                         return 0;

@@ -11,24 +11,10 @@ namespace proto = rpc::proto;
 
 namespace {
 
-/// Connects and looks up the domain named by the `domain` argument; prints errors itself.
-std::optional<std::pair<client::Connection*, proto::remote_nonnull_domain>> target(Context& ctx, bool tryId = true) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
-        return std::nullopt;
-    }
-    auto dom = lookupDomain(**conn, *ctx.args.get("domain"), tryId);
-    if (!dom) {
-        return std::nullopt;
-    }
-    return std::make_pair(*conn, *dom);
-}
-
 void field(const char* label, const std::string& value) { std::printf("%-15s %s\n", label, value.c_str()); }
 
 int dominfo(Context& ctx) {
-    auto t = target(ctx);
+    auto t = openTarget(ctx);
     if (!t) {
         return 1;
     }
@@ -108,7 +94,7 @@ int dominfo(Context& ctx) {
 }
 
 int domstate(Context& ctx) {
-    auto t = target(ctx);
+    auto t = openTarget(ctx);
     if (!t) {
         return 1;
     }
@@ -135,11 +121,11 @@ int domstate(Context& ctx) {
 }
 
 int domid(Context& ctx) {
-    auto t = target(ctx);
+    auto t = openTarget(ctx);
     if (!t) {
         return 1;
     }
-    auto& dom = t->second;
+    auto& dom = t->dom;
     if (ctx.json) {
         JsonWriter w;
         w.beginObject().key("id");
@@ -157,37 +143,37 @@ int domid(Context& ctx) {
 }
 
 int domname(Context& ctx) {
-    auto t = target(ctx);
+    auto t = openTarget(ctx);
     if (!t) {
         return 1;
     }
     if (ctx.json) {
         JsonWriter w;
-        w.beginObject().key("name").value(t->second.name).endObject();
+        w.beginObject().key("name").value(t->dom.name).endObject();
         std::printf("%s\n", w.str().c_str());
         return 0;
     }
-    std::printf("%s\n\n", t->second.name.c_str());
+    std::printf("%s\n\n", t->dom.name.c_str());
     return 0;
 }
 
 int domuuid(Context& ctx) {
-    auto t = target(ctx);
+    auto t = openTarget(ctx);
     if (!t) {
         return 1;
     }
     if (ctx.json) {
         JsonWriter w;
-        w.beginObject().key("uuid").value(uuidText(t->second.uuid)).endObject();
+        w.beginObject().key("uuid").value(uuidText(t->dom.uuid)).endObject();
         std::printf("%s\n", w.str().c_str());
         return 0;
     }
-    std::printf("%s\n\n", uuidText(t->second.uuid).c_str());
+    std::printf("%s\n\n", uuidText(t->dom.uuid).c_str());
     return 0;
 }
 
 int dumpxml(Context& ctx) {
-    auto t = target(ctx);
+    auto t = openTarget(ctx);
     if (!t) {
         return 1;
     }

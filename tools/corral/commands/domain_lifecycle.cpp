@@ -17,9 +17,8 @@ int create(Context& ctx) {
         printError("", xml.error());
         return 1;
     }
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
         return 1;
     }
     proto::remote_domain_create_xml_args a;
@@ -27,7 +26,7 @@ int create(Context& ctx) {
     // virDomainCreateFlags: PAUSED 1, AUTODESTROY 2, VALIDATE 16.
     a.flags = (ctx.args.flag("paused") ? 1u : 0u) | (ctx.args.flag("autodestroy") ? 2u : 0u) |
               (ctx.args.flag("validate") ? 16u : 0u);
-    auto r = (*conn)->call<proto::REMOTE_PROC_DOMAIN_CREATE_XML>(a);
+    auto r = conn->call<proto::REMOTE_PROC_DOMAIN_CREATE_XML>(a);
     if (!r) {
         printError("Failed to create domain from " + file, r.error());
         return 1;
@@ -37,16 +36,13 @@ int create(Context& ctx) {
 }
 
 int start(Context& ctx) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
-        return 1;
-    }
     std::string name = *ctx.args.get("domain");
-    auto dom = lookupDomain(**conn, name, /*tryId=*/false);  // virsh start: name or UUID only
-    if (!dom) {
+    auto target = openTarget(ctx, /*tryId=*/false);  // virsh start: name or UUID only
+    if (!target) {
         return 1;
     }
+    client::Connection* conn = target->conn;
+    const auto* dom = &target->dom;
     if (dom->id != -1) {
         printError("Domain is already active");
         return 1;
@@ -56,7 +52,7 @@ int start(Context& ctx) {
     a.flags = (ctx.args.flag("paused") ? 1u : 0u) | (ctx.args.flag("autodestroy") ? 2u : 0u) |
               (ctx.args.flag("bypass-cache") ? 4u : 0u) | (ctx.args.flag("force-boot") ? 8u : 0u) |
               (ctx.args.flag("reset-nvram") ? 32u : 0u);
-    auto r = (*conn)->call<proto::REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS>(a);
+    auto r = conn->call<proto::REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS>(a);
     if (!r) {
         printError("Failed to start domain '" + name + "'", r.error());
         return 1;
@@ -68,22 +64,19 @@ int start(Context& ctx) {
 /// The shape shared by destroy/shutdown/reboot/suspend/resume: look up, call, report.
 template <std::int32_t P, class Args>
 int simple(Context& ctx, const char* failVerb, const char* doneText, unsigned flags) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
-        return 1;
-    }
     std::string name = *ctx.args.get("domain");
-    auto dom = lookupDomain(**conn, name);
-    if (!dom) {
+    auto target = openTarget(ctx);
+    if (!target) {
         return 1;
     }
+    client::Connection* conn = target->conn;
+    const auto* dom = &target->dom;
     Args a{};
     a.dom = *dom;
     if constexpr (requires { a.flags; }) {
         a.flags = flags;
     }
-    auto r = (*conn)->template call<P>(a);
+    auto r = conn->template call<P>(a);
     if (!r) {
         printError(std::string("Failed to ") + failVerb + " domain '" + name + "'", r.error());
         return 1;

@@ -86,14 +86,13 @@ int eventCommand(Context& ctx) {
         printError("one of --list, --all, or --event <type> is required");
         return 1;
     }
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
         return 1;
     }
     std::optional<proto::remote_nonnull_domain> dom;
     if (auto d = ctx.args.get("domain")) {
-        dom = lookupDomain(**conn, *d);
+        dom = lookupDomain(*conn, *d);
         if (!dom) {
             return 1;
         }
@@ -102,7 +101,7 @@ int eventCommand(Context& ctx) {
     bool stamps = ctx.args.flag("timestamp");
     int received = 0;
     std::map<int, int> callbackToEvent;
-    (*conn)->setMessageHandler([&](const rpc::Packet& p) {
+    conn->setMessageHandler([&](const rpc::Packet& p) {
         if (p.header.proc == proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE) {
             proto::remote_domain_event_callback_lifecycle_msg m{};
             if (proto::decodeFromBytes(p.payload, m)) {
@@ -118,7 +117,7 @@ int eventCommand(Context& ctx) {
         proto::remote_connect_domain_event_callback_register_any_args a{};
         a.eventID = id;
         a.dom = dom;
-        auto r = (*conn)->call<proto::REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY>(a);
+        auto r = conn->call<proto::REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY>(a);
         if (!r) {
             // virsh: once one registration worked, later failures are ignored.
             if (callbacks.empty()) {
@@ -140,7 +139,7 @@ int eventCommand(Context& ctx) {
         }
         deadline = std::chrono::steady_clock::now() + std::chrono::seconds(*seconds);
     }
-    auto pumped = (*conn)->pump(deadline, [&] { return gInterrupted != 0 || (!loop && received > 0); });
+    auto pumped = conn->pump(deadline, [&] { return gInterrupted != 0 || (!loop && received > 0); });
     if (!pumped) {
         printError("", pumped.error());
         return 1;
@@ -151,7 +150,7 @@ int eventCommand(Context& ctx) {
     for (int cb : callbacks) {
         proto::remote_connect_domain_event_callback_deregister_any_args a{};
         a.callbackID = cb;
-        (void)(*conn)->call<proto::REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY>(a);
+        (void)conn->call<proto::REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY>(a);
     }
     std::printf("events received: %d\n\n", received);
     return received > 0 ? 0 : 1;  // virsh: success only if something arrived

@@ -16,18 +16,17 @@ std::string versionText(std::uint64_t v) {
 }
 
 int version(Context& ctx) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
         return 1;
     }
-    auto type = (*conn)->call<proto::REMOTE_PROC_CONNECT_GET_TYPE>(proto::xdr_void{});
+    auto type = conn->call<proto::REMOTE_PROC_CONNECT_GET_TYPE>(proto::xdr_void{});
     if (!type) {
         printError("failed to get hypervisor type", type.error());
         return 1;
     }
-    auto hv = (*conn)->call<proto::REMOTE_PROC_CONNECT_GET_VERSION>(proto::xdr_void{});
-    auto lib = (*conn)->call<proto::REMOTE_PROC_CONNECT_GET_LIB_VERSION>(proto::xdr_void{});
+    auto hv = conn->call<proto::REMOTE_PROC_CONNECT_GET_VERSION>(proto::xdr_void{});
+    auto lib = conn->call<proto::REMOTE_PROC_CONNECT_GET_LIB_VERSION>(proto::xdr_void{});
     if (ctx.json) {
         JsonWriter w;
         w.beginObject().key("client").value("corral 0.1.0").key("hypervisor_type").value(type->type);
@@ -53,12 +52,11 @@ int version(Context& ctx) {
 }
 
 int hostname(Context& ctx) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
         return 1;
     }
-    auto r = (*conn)->call<proto::REMOTE_PROC_CONNECT_GET_HOSTNAME>(proto::xdr_void{});
+    auto r = conn->call<proto::REMOTE_PROC_CONNECT_GET_HOSTNAME>(proto::xdr_void{});
     if (!r) {
         printError("failed to get hostname", r.error());
         return 1;
@@ -74,29 +72,27 @@ int hostname(Context& ctx) {
 }
 
 int uri(Context& ctx) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
         return 1;
     }
     // virsh prints the client-side URI without asking the daemon.
     if (ctx.json) {
         JsonWriter w;
-        w.beginObject().key("uri").value((*conn)->uriText()).endObject();
+        w.beginObject().key("uri").value(conn->uriText()).endObject();
         std::printf("%s\n", w.str().c_str());
         return 0;
     }
-    std::printf("%s\n\n", (*conn)->uriText().c_str());
+    std::printf("%s\n\n", conn->uriText().c_str());
     return 0;
 }
 
 int nodeinfo(Context& ctx) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
         return 1;
     }
-    auto r = (*conn)->call<proto::REMOTE_PROC_NODE_GET_INFO>(proto::xdr_void{});
+    auto r = conn->call<proto::REMOTE_PROC_NODE_GET_INFO>(proto::xdr_void{});
     if (!r) {
         printError("failed to get node information", r.error());
         return 1;
@@ -123,12 +119,11 @@ int nodeinfo(Context& ctx) {
 }
 
 int capabilities(Context& ctx) {
-    auto conn = ctx.connect();
-    if (!conn) {
-        printError("", conn.error());
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
         return 1;
     }
-    auto r = (*conn)->call<proto::REMOTE_PROC_CONNECT_GET_CAPABILITIES>(proto::xdr_void{});
+    auto r = conn->call<proto::REMOTE_PROC_CONNECT_GET_CAPABILITIES>(proto::xdr_void{});
     if (!r) {
         printError("failed to get capabilities", r.error());
         return 1;
