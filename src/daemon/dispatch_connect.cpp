@@ -166,10 +166,11 @@ void registerConnectHandlers(Dispatcher& d) {
 
     d.add<proto::REMOTE_PROC_NODE_GET_SECURITY_MODEL>(
         [](CallContext&, const xdr_void&) -> Result<proto::remote_node_get_security_model_ret> {
-            // No security driver is active yet: an empty model tells virsh to print none.
+            // No security driver is active yet (issue 6): libvirt reports the "none" model then,
+            // matching the <secmodel> of the capabilities XML.
             proto::remote_node_get_security_model_ret ret;
-            ret.model = toCharArrayWithNul("");
-            ret.doi = toCharArrayWithNul("");
+            ret.model = toCharArrayWithNul("none");
+            ret.doi = toCharArrayWithNul("0");
             return ret;
         });
 

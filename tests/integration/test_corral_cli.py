@@ -104,3 +104,20 @@ def test_read_only_flag(daemon, bin_dir):
     c = corral(bin_dir, daemon.uri('test'), 'destroy', 'test', readonly=True)
     assert c.rc == 1
     assert 'operation forbidden: read only access prevents virDomainDestroyFlags' in c.err
+
+
+def test_edit_reoffers_after_an_error(daemon, bin_dir, write_file):
+    import os
+    uri = daemon.uri('test')
+    assert virsh(uri, 'define', write_file('ed.xml', domain_xml('ed'))).rc == 0
+    before = virsh(uri, 'dumpxml', 'ed', '--inactive').out
+    breaker = write_file('break.sh', "#!/bin/sh\nsed -i 's|</name>|</nam>|' \"$1\"\n")
+    os.chmod(breaker, 0o755)
+    r = corral(bin_dir, uri, 'edit', 'ed', env={'EDITOR': breaker, 'VISUAL': None}, input='n\n')
+    assert r.rc == 1
+    assert 'Failed. Try again? [y,n,i,f,?]:' in r.out
+    assert '(domain_definition):' in r.err
+    assert virsh(uri, 'dumpxml', 'ed', '--inactive').out == before
+    # 'y' runs the editor again: a second editor run that repairs nothing fails again, then 'n'.
+    r = corral(bin_dir, uri, 'edit', 'ed', env={'EDITOR': breaker, 'VISUAL': None}, input='y\nn\n')
+    assert r.out.count('Failed. Try again?') == 2
