@@ -95,3 +95,20 @@ def test_second_daemon_on_same_root_is_refused(daemon, bin_dir):
 def test_sigterm_stops_cleanly(daemon):
     assert daemon.stop() == 0
     assert not os.path.exists(daemon.socket)
+
+
+def test_daemonize_reports_ready_and_errors(bin_dir, tmpdir_path):
+    import signal
+    root = os.path.join(tmpdir_path, 'bg')
+    corrald = os.path.join(bin_dir, 'corrald')
+    p = subprocess.run([corrald, '-d', '--root', root], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    pid = int(open(os.path.join(root, 'run', 'corral', 'corrald.pid')).read())
+    try:
+        uri = f'test+unix:///default?socket={root}/run/corral/corral-sock'
+        assert virsh(uri, 'list').rc == 0  # serving with its worker threads after the fork
+        again = subprocess.run([corrald, '-d', '--root', root], capture_output=True, text=True, timeout=30)
+        assert again.returncode == 1
+        assert again.stderr.count('another daemon is already listening') == 1
+    finally:
+        os.kill(pid, signal.SIGTERM)

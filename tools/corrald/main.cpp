@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -38,15 +39,38 @@ void usage(FILE* out) {
         out);
 }
 
-bool daemonize() {
+/// Forks before any thread exists (threads do not survive fork). The parent waits on a pipe
+/// until the child reports that it is serving, or why it could not start, and exits with that.
+/// Returns the write end the child reports on, or -1 in the parent's failure case.
+int detach() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
-        return false;
+        return -1;
     }
     if (pid > 0) {
-        _exit(0);
+        close(fds[1]);
+        std::string report;
+        char buf[512];
+        ssize_t n = 0;
+        while ((n = read(fds[0], buf, sizeof buf)) > 0) {
+            report.append(buf, static_cast<std::size_t>(n));
+        }
+        if (report == "ready") {
+            _exit(0);
+        }
+        std::fprintf(stderr, "%s", report.empty() ? "corrald: error: the daemon died while starting\n" : report.c_str());
+        _exit(1);
     }
+    close(fds[0]);
     setsid();
+    return fds[1];
+}
+
+void finishDetach(int reportFd) {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
         dup2(null, STDIN_FILENO);
@@ -56,7 +80,8 @@ bool daemonize() {
             close(null);
         }
     }
-    return true;
+    [[maybe_unused]] auto n = write(reportFd, "ready", 5);
+    close(reportFd);
 }
 
 }  // namespace
@@ -90,17 +115,29 @@ int main(int argc, char** argv) {
     }
 
     signal(SIGPIPE, SIG_IGN);
+    int reportFd = -1;
+    if (background) {
+        // A detached daemon must not hold its parent's pipes or files open (a shell waiting on
+        // a pipe would never see EOF): drop every inherited descriptor but stdio first.
+        close_range(3, ~0U, 0);
+        reportFd = detach();
+        if (reportFd < 0) {
+            std::fprintf(stderr, "corrald: error: cannot fork: %s\n", std::strerror(errno));
+            return 1;
+        }
+    }
     auto daemon = corral::daemon::Daemon::create(options);
     if (!daemon) {
-        std::fprintf(stderr, "corrald: error: %s\n", daemon.error().wireMessage().c_str());
+        std::string msg = "corrald: error: " + daemon.error().wireMessage() + "\n";
+        if (reportFd >= 0) {
+            [[maybe_unused]] auto n = write(reportFd, msg.data(), msg.size());  // the parent prints it
+        } else {
+            std::fprintf(stderr, "%s", msg.c_str());
+        }
         return 1;
     }
     if (verbose) {
         corral::setLogLevel(corral::LogLevel::Debug);
-    }
-    if (background && !daemonize()) {
-        std::fprintf(stderr, "corrald: error: cannot fork: %s\n", std::strerror(errno));
-        return 1;
     }
     std::string pidPath = pidFile.empty() ? (*daemon)->paths().pidFile : pidFile;
     if (FILE* f = std::fopen(pidPath.c_str(), "we")) {
@@ -115,6 +152,9 @@ int main(int argc, char** argv) {
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
 
+    if (reportFd >= 0) {
+        finishDetach(reportFd);
+    }
     corral::logInfo("corrald ready on " + (*daemon)->paths().rwSocket);
     (*daemon)->run();
     gDaemon = nullptr;
