@@ -3,6 +3,7 @@
 #include <map>
 
 #include "conf/domain_def.hpp"
+#include "conf/domain_validate_elements.hpp"
 #include "util/strings.hpp"
 
 namespace corral::conf {
@@ -43,6 +44,7 @@ Result<void> validateDomainDef(const DomainDef& def) {
         return invalid("current vcpus count '" + std::to_string(def.vcpuCurrent) +
                        "' must not exceed the maximum '" + std::to_string(def.vcpus) + "'");
     }
+    CORRAL_TRY(validateKeptElements(def));
     std::map<std::string, std::string> targets;
     for (const auto& d : def.devices) {
         if (d.name == "disk") {

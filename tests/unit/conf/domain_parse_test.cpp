@@ -173,3 +173,47 @@ TEST(DomainFormat, EscapesAndHidesSecrets) {
     ASSERT_TRUE(again);
     EXPECT_EQ((*again)->name, "a&b");
 }
+
+namespace {
+Result<void> validateWith(const std::string& body) {
+    auto def = parseDomainXml("<domain type='kvm'><name>v</name><memory>1024</memory><vcpu>2</vcpu>" + body +
+                              "</domain>");
+    if (!def) {
+        return unexpected(def.error());
+    }
+    CORRAL_TRY(postParseDomainDef(**def, fixedContext()));
+    return validateDomainDef(**def);
+}
+
+void expectRefused(const std::string& body, const std::string& fragment) {
+    auto r = validateWith(body);
+    ASSERT_FALSE(r) << body;
+    EXPECT_NE(r.error().wireMessage().find(fragment), std::string::npos) << r.error().wireMessage();
+}
+}  // namespace
+
+TEST(DomainValidate, KeptElementsAreChecked) {
+    EXPECT_TRUE(validateWith("<devices><interface type='network'><mac address='52:54:00:12:34:56'/>"
+                             "<filterref filter='clean-traffic'><parameter name='IP' value='10.0.0.1'/></filterref>"
+                             "</interface></devices>"));
+    expectRefused("<devices><interface type='warp'/></devices>", "invalid value 'warp' for attribute 'type' of element 'interface'");
+    expectRefused("<devices><interface type='network'><mac address='52:54:00:zz:34:56'/></interface></devices>",
+                  "unable to parse mac address '52:54:00:zz:34:56'");
+    expectRefused("<devices><interface type='network'><mac address='01:00:5e:00:00:01'/></interface></devices>",
+                  "expected unicast mac address, found multicast '01:00:5e:00:00:01'");
+    expectRefused("<devices><interface type='network'><filterref/></interface></devices>", "missing attribute 'filter'");
+    expectRefused("<devices><disk type='file'><target dev='vda' bus='warp'/></disk></devices>",
+                  "invalid value 'warp' for attribute 'bus' of element 'target'");
+    expectRefused("<devices><graphics type='hologram'/></devices>", "'hologram'");
+    expectRefused("<devices><graphics type='vnc' port='70000'/></devices>", "'70000' for attribute 'port'");
+    expectRefused("<devices><filesystem type='mount'><source dir='/x'/></filesystem></devices>", "missing target dir");
+    expectRefused("<devices><console type='teleport'/></devices>", "'teleport'");
+    expectRefused("<cputune><shares>lots</shares></cputune>", "invalid value 'lots' for element 'shares'");
+    expectRefused("<cputune><vcpupin vcpu='5' cpuset='0'/></cputune>", "'5' for attribute 'vcpu' of element 'vcpupin'");
+    expectRefused("<cputune><emulatorpin cpuset='zero'/></cputune>", "'zero' for attribute 'cpuset'");
+    expectRefused("<blkiotune><weight>5000</weight></blkiotune>", "invalid value '5000' for element 'weight'");
+    expectRefused("<idmap><uid start='0' target='1000'/></idmap>", "missing attribute 'count'");
+    expectRefused("<seclabel type='static' model='selinux'/>", "a static seclabel needs <label>");
+    expectRefused("<clock offset='mars'/>", "'mars' for attribute 'offset' of element 'clock'");
+    expectRefused("<memtune><hard_limit unit='KiB'>many</hard_limit></memtune>", "'many'");
+}
