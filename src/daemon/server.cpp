@@ -199,7 +199,11 @@ void Server::acceptClients(Listener& listener) {
             if (errno == EINTR) {
                 continue;
             }
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            if (errno == EMFILE || errno == ENFILE) {
+                logWarning(std::string("out of file descriptors accepting on '") + listener.path +
+                           "': not accepting for a second");
+                pauseListeners();
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 logWarning(std::string("accept failed on '") + listener.path + "': " + std::strerror(errno));
             }
             return;
@@ -368,9 +372,33 @@ void Server::serviceWakeups() {
     }
 }
 
+void Server::pauseListeners() {
+    if (listenersPaused_) {
+        return;
+    }
+    for (auto& l : listeners_) {
+        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l.fd.get(), nullptr);
+    }
+    listenersPaused_ = true;
+}
+
+void Server::resumeListeners() {
+    if (!listenersPaused_) {
+        return;
+    }
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kTagListener | i;
+        epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_[i].fd.get(), &ev);
+    }
+    listenersPaused_ = false;
+}
+
 void Server::keepaliveTick() {
     std::uint64_t expirations = 0;
     [[maybe_unused]] auto n = ::read(timerFd_.get(), &expirations, sizeof expirations);
+    resumeListeners();
     if (limits_.keepaliveInterval <= 0) {
         return;
     }

@@ -77,6 +77,10 @@ private:
     void closeClient(int fd, const char* why);
     void updateInterest(ClientIo& io);
     void keepaliveTick();
+    /// Out of descriptors: stop watching the listeners (a pending connection that cannot be
+    /// accepted would otherwise wake the loop forever) until the next timer tick.
+    void pauseListeners();
+    void resumeListeners();
     void serviceWakeups();
     void wake();
 
@@ -89,6 +93,7 @@ private:
     std::map<int, ClientIo> clients_;  ///< I/O thread only
     std::atomic<std::size_t> clientCount_{0};
     std::atomic<bool> stopping_{false};
+    bool listenersPaused_ = false;
     WorkerPool workers_;
     WorkerPool prioWorkers_;
     std::mutex adoptMutex_;

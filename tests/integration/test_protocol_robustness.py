@@ -123,3 +123,31 @@ def test_many_unauthenticated_idle_connections_do_not_block_others(daemon):
     finally:
         for c in idle:
             c.close()
+
+
+def test_running_out_of_descriptors_does_not_spin_or_wedge(bin_dir, tmpdir_path):
+    import os
+    import time
+    from framework.daemon import CorralDaemon
+    d = CorralDaemon(bin_dir, os.path.join(tmpdir_path, 'fd'), max_files=48)
+    d.start()
+    try:
+        clients = []
+        for _ in range(80):
+            try:
+                clients.append(RawClient(d.socket, timeout=2))
+            except OSError:
+                break
+        before = d.cpu_seconds()
+        time.sleep(3)
+        # A loop woken forever by an unacceptable connection would burn ~3 s of CPU here.
+        assert d.cpu_seconds() - before < 1.5
+        for c in clients:
+            c.close()
+        deadline = time.monotonic() + 20
+        while virsh(d.uri('test'), 'list').rc != 0:
+            assert time.monotonic() < deadline, d.stderr()
+            time.sleep(0.5)
+        assert d.alive()
+    finally:
+        d.stop()

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <linux/close_range.h>
 #include <unistd.h>
@@ -115,6 +116,12 @@ int main(int argc, char** argv) {
     }
 
     signal(SIGPIPE, SIG_IGN);
+    // One descriptor per client: take the hard limit rather than the 1024 soft default.
+    struct rlimit files {};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     int reportFd = -1;
     if (background) {
         // A detached daemon must not hold its parent's pipes or files open (a shell waiting on

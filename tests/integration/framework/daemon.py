@@ -8,7 +8,8 @@ import time
 
 
 class CorralDaemon:
-    def __init__(self, bin_dir, root):
+    def __init__(self, bin_dir, root, max_files=None):
+        self.max_files = max_files
         self.bin_dir = bin_dir
         self.root = root
         self.proc = None
@@ -35,9 +36,15 @@ class CorralDaemon:
 
     def start(self, wait=True):
         assert self.proc is None or self.proc.poll() is not None, 'daemon already running'
+        os.makedirs(self.root, exist_ok=True)
         self._stderr = open(self.stderr_path, 'a')
+        preexec = None
+        if self.max_files:
+            import resource
+            limit = self.max_files
+            preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))  # noqa: E731
         self.proc = subprocess.Popen([os.path.join(self.bin_dir, 'corrald'), '--root', self.root],
-                                     stdout=subprocess.DEVNULL, stderr=self._stderr)
+                                     stdout=subprocess.DEVNULL, stderr=self._stderr, preexec_fn=preexec)
         if wait:
             self.wait_ready()
         return self
@@ -90,6 +97,11 @@ class CorralDaemon:
 
     def fd_count(self):
         return len(os.listdir(f'/proc/{self.pid}/fd'))
+
+    def cpu_seconds(self):
+        with open(f'/proc/{self.pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
     def rss_kib(self):
         with open(f'/proc/{self.pid}/status') as f:
