@@ -88,6 +88,12 @@ void Dispatcher::subscribeEvents(const std::shared_ptr<ClientSession>& session) 
             deliver(*s, ev);
         }
     });
+    // The client may have gone while this registration ran; clientClosed() has then already
+    // looked for a subscription and found none, so drop it here.
+    if (session->closed()) {
+        driver->removeEventSink(session->eventSinkId);
+        session->eventSinkId = 0;
+    }
 }
 
 void Dispatcher::clientClosed(ClientSession& session) {

@@ -461,14 +461,22 @@ void Server::run() {
                     }
                 }
                 if (events[i].events & EPOLLOUT) {
-                    if (!it->second.session->flush()) {
+                    ClientIo& io = it->second;
+                    if (!io.session->flush()) {
                         closeClient(fd, "write error");
                         continue;
                     }
-                    bool wants = it->second.session->wantsWrite();
-                    if (wants != it->second.writeArmed) {
-                        it->second.writeArmed = wants;
-                        updateInterest(it->second);
+                    bool wants = io.session->wantsWrite();
+                    bool resume = io.readingPaused && io.session->queuedBytes() <= limits_.maxQueuedOutput &&
+                                  io.session->inFlight.load() < limits_.maxClientRequests;
+                    if (resume) {
+                        // The client caught up with its output: read its requests again.
+                        drainPackets(io);
+                        io.readingPaused = io.session->inFlight.load() >= limits_.maxClientRequests;
+                    }
+                    if (wants != io.writeArmed || resume) {
+                        io.writeArmed = wants;
+                        updateInterest(io);
                     }
                 }
             }
