@@ -23,12 +23,6 @@ Result<drivers::DomainQueries*> queriesFacet(CallContext& ctx, std::string_view 
     return requireFacet(ctx.driver().queries(), api);
 }
 
-proto::remote_domain_lookup_by_name_ret domRet(const drivers::DomainRef& ref) {
-    proto::remote_domain_lookup_by_name_ret ret;
-    ret.dom = toWire(ref);
-    return ret;
-}
-
 template <class Ret>
 Ret withDom(const drivers::DomainRef& ref) {
     Ret ret;
@@ -42,7 +36,7 @@ void registerLookups(Dispatcher& d) {
             -> Result<proto::remote_domain_lookup_by_name_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, lookupFacet(ctx, "virDomainLookupByName"));
             CORRAL_ASSIGN_OR_RETURN(auto ref, f->lookupByName(a.name));
-            return domRet(ref);
+            return withDom<proto::remote_domain_lookup_by_name_ret>(ref);
         });
     d.add<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID>(
         [](CallContext& ctx, const proto::remote_domain_lookup_by_uuid_args& a)
