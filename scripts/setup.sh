@@ -12,6 +12,8 @@ packages=(
     clang libclang-rt-14-dev
     # integration tests: the real clients
     libvirt-clients python3-libvirt python3-pytest
+    # libvirtd itself, as the reference the integration tests compare corrald with
+    libvirt-daemon
     # code generator
     python3
 )
