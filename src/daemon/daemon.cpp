@@ -77,6 +77,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     CORRAL_ASSIGN_OR_RETURN(mode_t roMode, parsePerms(d->config_.unixSockRoPerms, "unix_sock_ro_perms"));
     CORRAL_TRY(d->server_->listenUnix(d->paths_.rwSocket, rwMode, false, group));
     CORRAL_TRY(d->server_->listenUnix(d->paths_.roSocket, roMode, true, group));
+    // Like libvirtd: guests marked autostart start once the drivers are loaded.
+    d->registry_->autostartAll();
     return d;
 }
 

@@ -106,6 +106,14 @@ Result<HypervisorDriver*> DriverRegistry::driverForUri(const std::string& rawUri
 
 HypervisorDriver* DriverRegistry::defaultDriver() const { return drivers_.front().get(); }
 
+void DriverRegistry::autostartAll() {
+    for (const auto& d : drivers_) {
+        if (auto* host = dynamic_cast<HostHypervisorDriver*>(d.get())) {
+            host->manager().autostartAll();
+        }
+    }
+}
+
 bool DriverRegistry::macInUse(const std::string& mac) const {
     for (const auto& d : drivers_) {
         if (auto* host = dynamic_cast<HostHypervisorDriver*>(d.get())) {

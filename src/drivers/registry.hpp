@@ -29,6 +29,9 @@ public:
     /// The driver used when CONNECT_OPEN names no URI (virsh without -c): qemu.
     HypervisorDriver* defaultDriver() const;
 
+    /// Starts the autostart domains of the host drivers (at daemon start).
+    void autostartAll();
+
     /// True when any domain of any driver uses `mac` on one of its interfaces.
     bool macInUse(const std::string& mac) const;
 

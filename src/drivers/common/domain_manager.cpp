@@ -97,37 +97,6 @@ Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std
     return std::shared_ptr<conf::DomainDef>(std::move(def));
 }
 
-Result<void> DomainManager::loadFromStore() {
-    if (options_.store == nullptr) {
-        return {};
-    }
-    CORRAL_ASSIGN_OR_RETURN(auto records, options_.store->loadDefinitions(options_.driverName));
-    for (const auto& rec : records) {
-        conf::ParseOptions parseOptions;
-        auto parsed = conf::parseDomainXml(rec.xml, parseOptions);
-        if (!parsed) {
-            logError("stored definition of domain '" + rec.name + "' (" + rec.uuid.toString() +
-                     ") no longer parses, left in the store untouched: " +
-                     parsed.error().wireMessage());
-            continue;
-        }
-        std::shared_ptr<conf::DomainDef> def(std::move(*parsed));
-        auto added = domains_.add(def->uuid, def->name);
-        if (!added) {
-            logError("stored definition of domain '" + rec.name + "' clashes: " +
-                     added.error().wireMessage());
-            continue;
-        }
-        DomainObjPtr dom = *added;
-        std::lock_guard lock(dom->mutex());
-        dom->def = def;
-        dom->setPersistent(true);
-        dom->setAutostart(rec.autostart);
-        dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Unknown));
-    }
-    return {};
-}
-
 Result<DomainRef> DomainManager::seedDomain(const std::string& xml, bool persistent, bool running) {
     CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, false));
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, domains_.add(def->uuid, def->name));
@@ -367,8 +336,7 @@ void DomainManager::saveStatusLocked(const DomainObjPtr& dom) {
     }
     Result<void> saved;
     if (dom->isActive()) {
-        saved = options_.store->putStatus(options_.driverName, dom->uuid(), dom->name(),
-                                          conf::formatDomainXml(*dom->def, {.secure = true}, dom->id()));
+        saved = options_.store->putStatus(options_.driverName, dom->uuid(), dom->name(), encodeStatus(*dom));
     } else {
         saved = options_.store->removeStatus(options_.driverName, dom->uuid());
     }

@@ -15,6 +15,7 @@
 
 namespace corral::objects {
 class Store;
+struct StatusRecord;
 }
 
 namespace corral::drivers {
@@ -35,9 +36,15 @@ class DomainManager final : public DomainLookup,
 public:
     DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend);
 
-    /// Loads persistent definitions from the store. Definitions that no longer parse are kept
-    /// in the store untouched and reported as warnings, never deleted.
+    /// Loads persistent definitions from the store, then the runtime status of guests that were
+    /// running when the daemon stopped, asking the backend to reconnect to each: a live guest is
+    /// running again with its id and state; a vanished one is marked shut off (reason daemon).
+    /// Definitions that no longer parse are left in the store untouched and logged.
     Result<void> loadFromStore();
+
+    /// Starts every inactive persistent domain marked autostart (at daemon start). Failures are
+    /// logged per domain and do not stop the others.
+    void autostartAll();
 
     /// Adds a domain from already-trusted XML (driver fixtures) and optionally starts it.
     Result<DomainRef> seedDomain(const std::string& xml, bool persistent, bool running);
@@ -93,6 +100,9 @@ private:
     void markStoppedLocked(const objects::DomainObjPtr& dom, objects::ShutoffReason reason,
                            objects::StoppedDetail detail);
     void saveStatusLocked(const objects::DomainObjPtr& dom);
+    /// The store's status record of a running domain: "id state reason" then the live XML.
+    static std::string encodeStatus(const objects::DomainObj& dom);
+    void restoreStatus(const objects::StatusRecord& rec);
     void emit(const objects::DomainObjPtr& dom, objects::LifecycleEvent event, int detail);
     static DomainRef refOf(const objects::DomainObj& dom);
 

@@ -47,6 +47,10 @@ public:
     /// CPU time the guest consumed, in nanoseconds; called with the mutex held, must be quick.
     virtual std::uint64_t cpuTimeNs(const objects::DomainObj& dom) = 0;
 
+    /// After a daemon restart: finds the guest described by `liveDef` (pid, sockets recorded in
+    /// it at start) and takes it over. True when it is still running; false when it is gone.
+    virtual Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) = 0;
+
     /// The OS type virDomainGetOSType reports ("hvm", "exe"; libvirt's test driver says "linux").
     virtual std::string osType(const conf::DomainDef& def) = 0;
 };

@@ -25,6 +25,8 @@ public:
     Result<void> reboot(objects::DomainObj& dom, unsigned flags) override;
     Result<void> suspend(objects::DomainObj& dom) override;
     Result<void> resume(objects::DomainObj& dom) override;
+    /// Nothing this backend could have started is running.
+    Result<bool> reconnect(objects::DomainObj&, conf::DomainDef&) override { return false; }
     std::uint64_t cpuTimeNs(const objects::DomainObj&) override { return 0; }
     std::string osType(const conf::DomainDef&) override { return osType_; }
 

@@ -32,6 +32,8 @@ Result<bool> TestBackend::shutdown(objects::DomainObj&, unsigned flags) {
 
 Result<void> TestBackend::reboot(objects::DomainObj&, unsigned) { return {}; }
 Result<void> TestBackend::suspend(objects::DomainObj&) { return {}; }
+// State-only guests live as long as the driver; there is nothing to find again.
+Result<bool> TestBackend::reconnect(objects::DomainObj&, conf::DomainDef&) { return true; }
 Result<void> TestBackend::resume(objects::DomainObj&) { return {}; }
 
 std::uint64_t TestBackend::cpuTimeNs(const objects::DomainObj& dom) {

@@ -15,6 +15,7 @@ public:
     Result<void> reboot(objects::DomainObj& dom, unsigned flags) override;
     Result<void> suspend(objects::DomainObj& dom) override;
     Result<void> resume(objects::DomainObj& dom) override;
+    Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) override;
     std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;
     std::string osType(const conf::DomainDef& def) override;
 };
