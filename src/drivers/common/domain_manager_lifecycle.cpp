@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// DomainManager's lifecycle: start, create, destroy, shutdown, reboot, suspend, resume, and the
+// bookkeeping of a stop.
+#include "conf/domain_def.hpp"
+#include "drivers/common/domain_manager.hpp"
+#include "drivers/common/domain_manager_errors.hpp"
+#include "objects/store.hpp"
+#include "util/logging.hpp"
+
+namespace corral::drivers {
+
+using objects::DomainObjPtr;
+using objects::DomainState;
+using objects::LifecycleEvent;
+
+namespace {
+constexpr unsigned kCreateKnownFlags = create_flags::kPaused | create_flags::kAutodestroy |
+                                       create_flags::kBypassCache | create_flags::kForceBoot |
+                                       create_flags::kValidate | create_flags::kResetNvram;
+}  // namespace
+
+// --- lifecycle ----------------------------------------------------------------------------------
+
+Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
+                                        bool paused) {
+    if (dom->isActive()) {
+        return fail(ErrorCode::OperationInvalid, "domain is already running", ErrorDomain::Domain);
+    }
+    // The live definition is a private copy: runtime facts (ports, aliases) go into it, never
+    // into the persistent definition.
+    auto persistentDef = dom->def;
+    auto liveDef = std::make_shared<conf::DomainDef>(*persistentDef);
+    lock.unlock();
+    auto started = backend_->start(*dom, *liveDef, paused);
+    lock.lock();
+    CORRAL_TRY(std::move(started).withContext("starting domain '" + dom->name() + "'"));
+
+    int id = domains_.allocateId();
+    domains_.setRunningId(dom, id);
+    dom->def = liveDef;
+    if (dom->persistent() && !dom->newDef) {
+        dom->newDef = persistentDef;
+    }
+    dom->startedAt = std::chrono::steady_clock::now();
+    if (paused) {
+        dom->setState(DomainState::Paused, static_cast<int>(objects::PausedReason::User));
+    } else {
+        dom->setState(DomainState::Running, static_cast<int>(objects::RunningReason::Booted));
+    }
+    saveStatusLocked(dom);
+    emit(dom, LifecycleEvent::Started, static_cast<int>(objects::StartedDetail::Booted));
+    if (paused) {
+        emit(dom, LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Paused));
+    }
+    return {};
+}
+
+void DomainManager::saveStatusLocked(const DomainObjPtr& dom) {
+    if (options_.store == nullptr) {
+        return;
+    }
+    Result<void> saved;
+    if (dom->isActive()) {
+        saved = options_.store->putStatus(options_.driverName, dom->uuid(), dom->name(), encodeStatus(*dom));
+    } else {
+        saved = options_.store->removeStatus(options_.driverName, dom->uuid());
+    }
+    if (!saved) {
+        // The guest's state already changed; the reply cannot undo it. Report loudly.
+        logError("cannot record runtime status of domain '" + dom->name() +
+                 "': " + saved.error().wireMessage());
+    }
+}
+
+void DomainManager::markStoppedLocked(const DomainObjPtr& dom, objects::ShutoffReason reason,
+                                      objects::StoppedDetail detail) {
+    domains_.setRunningId(dom, -1);
+    dom->setState(DomainState::Shutoff, static_cast<int>(reason));
+    if (dom->newDef) {
+        dom->def = dom->newDef;
+        dom->newDef.reset();
+    }
+    saveStatusLocked(dom);
+    emit(dom, LifecycleEvent::Stopped, static_cast<int>(detail));
+    if (!dom->persistent()) {
+        dom->removed = true;
+        domains_.remove(dom);
+    }
+}
+
+Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned flags) {
+    if ((flags & ~kCreateKnownFlags) != 0) {
+        return unsupportedFlags(flags, "domainCreateWithFlags");
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "start"));
+    auto started = startLocked(dom, lock, (flags & create_flags::kPaused) != 0);
+    dom->endJob();
+    CORRAL_TRY(std::move(started));
+    return refOf(*dom);
+}
+
+Result<DomainRef> DomainManager::createXml(const std::string& xml, unsigned flags) {
+    if ((flags & ~kCreateKnownFlags) != 0) {
+        return unsupportedFlags(flags, "domainCreateXML");
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & create_flags::kValidate) != 0));
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, domains_.checkIdentity(def->uuid, def->name));
+    DomainObjPtr dom = existing;
+    if (!dom) {
+        CORRAL_ASSIGN_OR_RETURN(dom, domains_.add(def->uuid, def->name));
+    }
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "start"));
+    if (dom->isActive()) {
+        dom->endJob();
+        return fail(ErrorCode::OperationInvalid,
+                    "domain '" + dom->name() + "' is already active", ErrorDomain::Domain);
+    }
+    // createXml of a defined domain runs the given XML once and keeps the persistent one.
+    auto persistentDef = dom->def;
+    dom->def = def;
+    if (existing && persistentDef) {
+        dom->newDef = persistentDef;
+    }
+    auto started = startLocked(dom, lock, (flags & create_flags::kPaused) != 0);
+    if (!started) {
+        dom->def = persistentDef;
+        dom->newDef.reset();
+        if (!existing) {
+            dom->removed = true;
+            dom->endJob();
+            lock.unlock();
+            domains_.remove(dom);
+            return unexpected(std::move(started).error());
+        }
+    }
+    dom->endJob();
+    CORRAL_TRY(std::move(started));
+    return refOf(*dom);
+}
+
+Result<void> DomainManager::destroy(const DomainRef& ref, unsigned flags) {
+    if ((flags & ~1u) != 0) {
+        return unsupportedFlags(flags, "domainDestroyFlags");
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "destroy"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    lock.unlock();
+    auto destroyed = backend_->destroy(*dom, (flags & 1u) != 0);
+    lock.lock();
+    if (destroyed && dom->isActive()) {
+        markStoppedLocked(dom, objects::ShutoffReason::Destroyed, objects::StoppedDetail::Destroyed);
+    }
+    dom->endJob();
+    return destroyed;
+}
+
+Result<void> DomainManager::shutdown(const DomainRef& ref, unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "shutdown"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    lock.unlock();
+    auto gone = backend_->shutdown(*dom, flags);
+    lock.lock();
+    if (gone && *gone && dom->isActive()) {
+        markStoppedLocked(dom, objects::ShutoffReason::Shutdown, objects::StoppedDetail::Shutdown);
+    }
+    dom->endJob();
+    CORRAL_TRY(std::move(gone));
+    return {};
+}
+
+Result<void> DomainManager::reboot(const DomainRef& ref, unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "reboot"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    lock.unlock();
+    auto rebooted = backend_->reboot(*dom, flags);
+    lock.lock();
+    dom->endJob();
+    return rebooted;
+}
+
+Result<void> DomainManager::suspend(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "suspend"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    if (dom->state() == DomainState::Paused) {
+        dom->endJob();
+        return {};
+    }
+    lock.unlock();
+    auto paused = backend_->suspend(*dom);
+    lock.lock();
+    if (paused) {
+        dom->setState(DomainState::Paused, static_cast<int>(objects::PausedReason::User));
+        saveStatusLocked(dom);
+        emit(dom, LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Paused));
+    }
+    dom->endJob();
+    return paused;
+}
+
+Result<void> DomainManager::resume(const DomainRef& ref) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "resume"));
+    if (!dom->isActive()) {
+        dom->endJob();
+        return notRunning();
+    }
+    if (dom->state() != DomainState::Paused) {
+        dom->endJob();
+        return fail(ErrorCode::OperationInvalid, "domain is not paused", ErrorDomain::Domain);
+    }
+    lock.unlock();
+    auto resumed = backend_->resume(*dom);
+    lock.lock();
+    if (resumed) {
+        dom->setState(DomainState::Running, static_cast<int>(objects::RunningReason::Unpaused));
+        saveStatusLocked(dom);
+        emit(dom, LifecycleEvent::Resumed, static_cast<int>(objects::ResumedDetail::Unpaused));
+    }
+    dom->endJob();
+    return resumed;
+}
+
+void DomainManager::guestStopped(const Uuid& uuid, objects::ShutoffReason reason,
+                                 objects::StoppedDetail detail) {
+    DomainObjPtr dom = domains_.findByUuid(uuid);
+    if (!dom) {
+        return;
+    }
+    std::lock_guard lock(dom->mutex());
+    if (dom->isActive()) {
+        markStoppedLocked(dom, reason, detail);
+    }
+}
+
+}  // namespace corral::drivers
