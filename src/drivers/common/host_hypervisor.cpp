@@ -8,7 +8,7 @@ namespace corral::drivers {
 
 HostHypervisorDriver::HostHypervisorDriver(HostHypervisorTraits traits, DomainManagerOptions options,
                                            std::unique_ptr<GuestBackend> backend)
-    : traits_(std::move(traits)), manager_(std::move(options), std::move(backend)) {}
+    : ManagedDriver(std::move(options), std::move(backend)), traits_(std::move(traits)) {}
 
 Result<NodeInfo> HostHypervisorDriver::nodeInfo() {
     CORRAL_ASSIGN_OR_RETURN(host::HostFacts facts, host::readHostFacts());

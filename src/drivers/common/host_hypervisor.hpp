@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "drivers/common/domain_manager.hpp"
+#include "drivers/common/managed_driver.hpp"
 
 namespace corral::drivers {
 
@@ -22,23 +22,16 @@ struct HostHypervisorTraits {
     int maxVcpus = 255;
 };
 
-class HostHypervisorDriver final : public HypervisorDriver, private HostInfo {
+class HostHypervisorDriver final : public ManagedDriver, private HostInfo {
 public:
     HostHypervisorDriver(HostHypervisorTraits traits, DomainManagerOptions options,
                          std::unique_ptr<GuestBackend> backend);
 
     /// Loads the persistent definitions of this driver from the store.
     Result<void> load() { return manager_.loadFromStore(); }
-    DomainManager& manager() { return manager_; }
 
     std::string name() const override { return traits_.name; }
     HostInfo* host() override { return this; }
-    DomainLookup* lookup() override { return &manager_; }
-    DomainConfig* config() override { return &manager_; }
-    DomainLifecycle* lifecycle() override { return &manager_; }
-    DomainQueries* queries() override { return &manager_; }
-    int addEventSink(DomainEventSink sink) override { return manager_.events().subscribe(std::move(sink)); }
-    void removeEventSink(int id) override { manager_.events().unsubscribe(id); }
 
 private:
     // HostInfo
@@ -50,7 +43,6 @@ private:
     Result<int> maxVcpus(const std::string& type) override;
 
     HostHypervisorTraits traits_;
-    DomainManager manager_;
 };
 
 }  // namespace corral::drivers

@@ -2,7 +2,7 @@
 // The test driver: DomainManager over TestBackend, with libvirt test:///default's fixtures.
 #include "drivers/test/test_driver.hpp"
 
-#include "drivers/common/domain_manager.hpp"
+#include "drivers/common/managed_driver.hpp"
 #include "drivers/test/test_backend.hpp"
 
 namespace corral::drivers {
@@ -124,10 +124,9 @@ public:
     Result<int> maxVcpus(const std::string&) override { return 32; }
 };
 
-class TestDriver final : public HypervisorDriver {
+class TestDriver final : public ManagedDriver {
 public:
-    TestDriver()
-        : manager_(DomainManagerOptions{"test", nullptr, nullptr}, std::make_unique<TestBackend>()) {}
+    TestDriver() : ManagedDriver(DomainManagerOptions{"test", nullptr, nullptr}, std::make_unique<TestBackend>()) {}
 
     Result<void> seed() {
         CORRAL_TRY(manager_.seedDomain(kDefaultDomainXml, true, true));
@@ -136,16 +135,9 @@ public:
 
     std::string name() const override { return "test"; }
     HostInfo* host() override { return &host_; }
-    DomainLookup* lookup() override { return &manager_; }
-    DomainConfig* config() override { return &manager_; }
-    DomainLifecycle* lifecycle() override { return &manager_; }
-    DomainQueries* queries() override { return &manager_; }
-    int addEventSink(DomainEventSink sink) override { return manager_.events().subscribe(std::move(sink)); }
-    void removeEventSink(int id) override { manager_.events().unsubscribe(id); }
 
 private:
     TestHostInfo host_;
-    DomainManager manager_;
 };
 
 }  // namespace
