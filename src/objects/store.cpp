@@ -1,19 +1,30 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Store: schema, durability settings and the statements behind each method.
+// Store: opening (durability settings, integrity, schema migrations), errors, transactions and
+// the statements behind each method.
 #include "objects/store.hpp"
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <iterator>
+#include <limits>
+
+#include "util/logging.hpp"
 
 namespace corral::objects {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+/// One step of the schema's history. Never edit a step once released: add the next one.
+struct Migration {
+    int version;
+    const char* sql;
+};
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
 CREATE TABLE IF NOT EXISTS definitions (
     driver TEXT NOT NULL,
     uuid TEXT NOT NULL,
@@ -39,7 +50,12 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL,
     success INTEGER NOT NULL
 );
-)sql";
+)sql"},
+};
+
+constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
+
+constexpr int kBusyTimeoutMs = 5000;
 
 void bindText(sqlite3_stmt* s, int i, std::string_view v) {
     sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -47,18 +63,31 @@ void bindText(sqlite3_stmt* s, int i, std::string_view v) {
 
 std::string columnText(sqlite3_stmt* s, int i) {
     const unsigned char* t = sqlite3_column_text(s, i);
-    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t),
-                                                      static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
+    if (t == nullptr) {
+        return {};
+    }
+    return std::string(reinterpret_cast<const char*>(t),
+                       static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
 }
 
 /// Resets a cached statement when the scope ends, whatever path it takes.
 struct StatementReset {
     sqlite3_stmt* stmt;
+    explicit StatementReset(sqlite3_stmt* s) : stmt(s) {}
+    StatementReset(const StatementReset&) = delete;
+    StatementReset& operator=(const StatementReset&) = delete;
     ~StatementReset() {
         sqlite3_reset(stmt);
         sqlite3_clear_bindings(stmt);
     }
 };
+
+bool isDamaged(int code) {
+    int primary = code & 0xff;
+    return primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT;
+}
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 }  // namespace
 
@@ -71,35 +100,40 @@ Store::~Store() {
 
 Unexpected Store::sqliteError(std::string_view what) const {
     int code = sqlite3_extended_errcode(db_);
-    std::string msg = std::string(what) + " in store '" + path_ + "': ";
-    if ((code & 0xff) == SQLITE_FULL) {
+    int primary = code & 0xff;
+    int sysErr = primary == SQLITE_IOERR || primary == SQLITE_FULL ? sqlite3_system_errno(db_) : 0;
+    std::string msg = std::string(what) + " in store " + quoted(path_) + ": ";
+    if (primary == SQLITE_FULL || sysErr == ENOSPC || sysErr == EDQUOT) {
         msg += "the disk is full";
+    } else if (sysErr == EFBIG) {
+        msg += "the file size limit is reached";
+    } else if (isDamaged(code)) {
+        msg += std::string(sqlite3_errmsg(db_)) + "; restore it from a backup or move it aside";
     } else {
         msg += sqlite3_errmsg(db_);
+        if (sysErr != 0) {
+            msg += std::string(" (") + std::strerror(sysErr) + ")";
+        }
     }
     return fail(ErrorCode::OperationFailed, msg);
 }
 
-Result<void> Store::exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err != nullptr ? err : "unknown error";
-        sqlite3_free(err);
-        return fail(ErrorCode::OperationFailed, "cannot run '" + std::string(sql).substr(0, 40) +
-                                                    "' in store '" + path_ + "': " + msg);
+Result<void> Store::exec(const char* sql, std::string_view what) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return sqliteError(what);
     }
     return {};
 }
 
 Result<sqlite3_stmt*> Store::prepare(const char* sql) {
     for (auto& [text, stmt] : statements_) {
-        if (text == sql) {
+        if (text == sql || std::strcmp(text, sql) == 0) {
             return stmt;
         }
     }
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK) {
-        return sqliteError("cannot prepare statement");
+        return sqliteError("cannot prepare a statement");
     }
     statements_.emplace_back(sql, stmt);
     return stmt;
@@ -108,64 +142,137 @@ Result<sqlite3_stmt*> Store::prepare(const char* sql) {
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             nullptr);
     if (rc != SQLITE_OK) {
         std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
         sqlite3_close(db);
-        return fail(ErrorCode::OpenFailed, "'" + path + "': " + msg);
+        return fail(ErrorCode::OperationFailed, "cannot open store " + quoted(path) + ": " + msg);
     }
     std::unique_ptr<Store> store(new Store(db, path));
-    sqlite3_busy_timeout(db, 5000);
-    // WAL + FULL: a commit is on disk (WAL fsynced) before sqlite3_step returns.
-    auto checked = [&](const char* sql) -> Result<void> {
-        return store->exec(sql).withContext("opening the store");
-    };
-    CORRAL_TRY(checked("PRAGMA journal_mode=WAL"));
-    CORRAL_TRY(checked("PRAGMA synchronous=FULL"));
-    CORRAL_TRY(checked("PRAGMA foreign_keys=ON"));
-    {
-        sqlite3_stmt* s = nullptr;
-        if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &s, nullptr) != SQLITE_OK) {
-            return store->sqliteError("cannot check the integrity");
-        }
-        std::string verdict;
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            verdict = columnText(s, 0);
-        }
-        sqlite3_finalize(s);
-        if (verdict != "ok") {
-            return fail(ErrorCode::OperationFailed,
-                        "store '" + path + "' is damaged (" + verdict +
-                            "); restore it from a backup or move it aside");
-        }
-    }
-    CORRAL_TRY(checked(kSchema));
-    {
-        sqlite3_stmt* s = nullptr;
-        sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &s, nullptr);
-        int version = 0;
-        bool have = sqlite3_step(s) == SQLITE_ROW;
-        if (have) {
-            version = sqlite3_column_int(s, 0);
-        }
-        sqlite3_finalize(s);
-        if (!have) {
-            CORRAL_TRY(checked("INSERT INTO schema_version (version) VALUES (1)"));
-        } else if (version > kSchemaVersion) {
-            return fail(ErrorCode::OperationFailed,
-                        "store '" + path + "' has schema version " + std::to_string(version) +
-                            ", newer than this corrald understands (" + std::to_string(kSchemaVersion) + ")");
-        }
-    }
+    CORRAL_TRY(store->setUp());
     return store;
 }
 
-Result<void> Store::write(sqlite3_stmt* stmt, std::string_view what) {
-    int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_DONE) {
-        if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-            return fail(ErrorCode::OperationFailed, std::string(what) + ": the name is already used");
+Result<void> Store::setUp() {
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    if (sqlite3_db_readonly(db_, "main") == 1) {
+        return fail(ErrorCode::OperationFailed,
+                    "cannot open store " + quoted(path_) + ": the file is not writable");
+    }
+    // The first read of the file: a foreign or damaged file stops here, before anything is
+    // written to it.
+    {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(db_, "PRAGMA quick_check", -1, &s, nullptr) != SQLITE_OK) {
+            return sqliteError("cannot check the integrity");
         }
+        std::string verdict;
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            verdict = columnText(s, 0);
+        }
+        sqlite3_finalize(s);
+        if (rc != SQLITE_ROW) {
+            return sqliteError("cannot check the integrity");
+        }
+        if (verdict != "ok") {
+            return fail(ErrorCode::OperationFailed,
+                        "store " + quoted(path_) + " is damaged (" + verdict +
+                            "); restore it from a backup or move it aside");
+        }
+    }
+    // WAL with synchronous=FULL: a commit is in the fsynced log before sqlite3_step returns.
+    {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &s, nullptr) != SQLITE_OK) {
+            return sqliteError("cannot select the journal mode");
+        }
+        std::string mode;
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            mode = columnText(s, 0);
+        }
+        sqlite3_finalize(s);
+        if (rc != SQLITE_ROW) {
+            return sqliteError("cannot select the journal mode");
+        }
+        if (mode != "wal") {
+            // Still durable with synchronous=FULL, only slower: a file system without the
+            // shared memory WAL needs.
+            logWarning("store '" + path_ + "' uses journal mode '" + mode + "' instead of 'wal'");
+        }
+    }
+    CORRAL_TRY(exec("PRAGMA synchronous=FULL", "cannot set synchronous=FULL"));
+    CORRAL_TRY(exec("PRAGMA foreign_keys=ON", "cannot enable foreign keys"));
+    return migrate();
+}
+
+Result<int> Store::schemaVersion() {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT max(version) FROM schema_version", -1, &s, nullptr) !=
+        SQLITE_OK) {
+        return sqliteError("cannot read the schema version");
+    }
+    int rc = sqlite3_step(s);
+    int version = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) {
+        return sqliteError("cannot read the schema version");
+    }
+    return version;
+}
+
+Result<void> Store::migrate() {
+    CORRAL_TRY(exec("BEGIN IMMEDIATE", "cannot begin the schema update"));
+    auto r = [&]() -> Result<void> {
+        CORRAL_TRY(exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+                        "cannot create the schema version table"));
+        CORRAL_ASSIGN_OR_RETURN(int version, schemaVersion());
+        if (version > kSchemaVersion) {
+            return fail(ErrorCode::OperationFailed,
+                        "store " + quoted(path_) + " has schema version " +
+                            std::to_string(version) + ", newer than this corrald understands (" +
+                            std::to_string(kSchemaVersion) + ")");
+        }
+        if (version == kSchemaVersion) {
+            return {};
+        }
+        for (const Migration& m : kMigrations) {
+            if (m.version > version) {
+                CORRAL_TRY(exec(m.sql, "cannot update the schema to version " +
+                                           std::to_string(m.version)));
+            }
+        }
+        CORRAL_TRY(exec("DELETE FROM schema_version", "cannot record the schema version"));
+        std::string insert =
+            "INSERT INTO schema_version (version) VALUES (" + std::to_string(kSchemaVersion) + ")";
+        CORRAL_TRY(exec(insert.c_str(), "cannot record the schema version"));
+        if (version != 0) {
+            logInfo("store '" + path_ + "' updated from schema version " +
+                    std::to_string(version) + " to " + std::to_string(kSchemaVersion));
+        }
+        return {};
+    }();
+    if (!r) {
+        if (sqlite3_get_autocommit(db_) == 0) {
+            (void)exec("ROLLBACK", "cannot roll back");
+        }
+        return r;
+    }
+    return exec("COMMIT", "cannot commit the schema update");
+}
+
+Result<void> Store::write(sqlite3_stmt* stmt, std::string_view what) {
+    if (transactionDepth_ > 0 && sqlite3_get_autocommit(db_) != 0) {
+        // SQLite rolled the whole transaction back on an earlier error (disk full, I/O): a
+        // write now would commit on its own, outside the transaction.
+        return fail(ErrorCode::OperationFailed,
+                    std::string(what) + " in store " + quoted(path_) +
+                        ": the transaction was rolled back by an earlier error");
+    }
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
         return sqliteError(what);
     }
     return {};
@@ -173,63 +280,93 @@ Result<void> Store::write(sqlite3_stmt* stmt, std::string_view what) {
 
 Result<void> Store::transaction(const std::function<Result<void>()>& fn) {
     std::lock_guard lock(mutex_);
+    struct Depth {
+        int& d;
+        explicit Depth(int& depth) : d(depth) { ++d; }
+        Depth(const Depth&) = delete;
+        Depth& operator=(const Depth&) = delete;
+        ~Depth() { --d; }
+    };
     if (transactionDepth_ > 0) {
-        return fn();  // nested: joins the outer transaction
-    }
-    CORRAL_TRY(exec("BEGIN IMMEDIATE"));
-    transactionDepth_++;
-    auto r = fn();
-    transactionDepth_--;
-    if (!r) {
-        (void)exec("ROLLBACK");
+        // Nested: a savepoint, so a failed inner block leaves the outer one as it was.
+        CORRAL_TRY(exec("SAVEPOINT nested", "cannot begin a nested transaction"));
+        Result<void> r;
+        {
+            Depth depth(transactionDepth_);
+            r = fn();
+        }
+        if (sqlite3_get_autocommit(db_) != 0) {
+            return r ? Result<void>(fail(ErrorCode::OperationFailed,
+                                         "transaction in store " + quoted(path_) +
+                                             " was rolled back by an earlier error"))
+                     : r;
+        }
+        if (!r) {
+            (void)exec("ROLLBACK TO nested", "cannot roll back a nested transaction");
+        }
+        CORRAL_TRY(exec("RELEASE nested", "cannot end a nested transaction"));
         return r;
     }
-    if (auto c = exec("COMMIT"); !c) {
-        (void)exec("ROLLBACK");
-        return c;
+    CORRAL_TRY(exec("BEGIN IMMEDIATE", "cannot begin a transaction"));
+    Result<void> r;
+    {
+        Depth depth(transactionDepth_);
+        r = fn();
     }
-    return {};
+    if (r) {
+        r = exec("COMMIT", "cannot commit a transaction");
+    }
+    if (!r && sqlite3_get_autocommit(db_) == 0) {
+        (void)exec("ROLLBACK", "cannot roll back a transaction");
+    }
+    return r;
 }
 
-Result<void> Store::putDefinition(std::string_view driver, const Uuid& uuid, std::string_view name,
-                                  std::string_view xml) {
+Result<void> Store::putDefinition(std::string_view driver, const Uuid& uuid,
+                                  std::string_view name, std::string_view xml) {
     std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                            prepare("INSERT INTO definitions (driver, uuid, name, xml) VALUES (?1, ?2, ?3, ?4) "
-                                    "ON CONFLICT (driver, uuid) DO UPDATE SET name = ?3, xml = ?4"));
+    CORRAL_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        prepare("INSERT INTO definitions (driver, uuid, name, xml) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT (driver, uuid) DO UPDATE SET name = ?3, xml = ?4"));
     StatementReset reset{s};
     bindText(s, 1, driver);
     bindText(s, 2, uuid.toString());
     bindText(s, 3, name);
     bindText(s, 4, xml);
-    auto r = write(s, "cannot store definition of domain '" + std::string(name) + "'");
-    if (!r && r.error().message.find("name is already used") != std::string::npos) {
-        return fail(ErrorCode::OperationFailed, "domain '" + std::string(name) +
-                                                    "' is already stored with another uuid");
+    auto r = write(s, "cannot store the definition of domain " + quoted(name));
+    if (!r && sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
+        return fail(ErrorCode::OperationFailed,
+                    "cannot store the definition of domain " + quoted(name) +
+                        ": the name is already used by another " + std::string(driver) +
+                        " domain in store " + quoted(path_));
     }
     return r;
 }
 
 Result<void> Store::removeDefinition(std::string_view driver, const Uuid& uuid) {
     std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s, prepare("DELETE FROM definitions WHERE driver = ?1 AND uuid = ?2"));
+    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                            prepare("DELETE FROM definitions WHERE driver = ?1 AND uuid = ?2"));
     StatementReset reset{s};
     bindText(s, 1, driver);
     bindText(s, 2, uuid.toString());
-    return write(s, "cannot remove definition " + uuid.toString());
+    return write(s, "cannot remove the definition " + quoted(uuid.toString()));
 }
 
 Result<void> Store::setAutostart(std::string_view driver, const Uuid& uuid, bool on) {
     std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                            prepare("UPDATE definitions SET autostart = ?3 WHERE driver = ?1 AND uuid = ?2"));
+    CORRAL_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        prepare("UPDATE definitions SET autostart = ?3 WHERE driver = ?1 AND uuid = ?2"));
     StatementReset reset{s};
     bindText(s, 1, driver);
     bindText(s, 2, uuid.toString());
     sqlite3_bind_int(s, 3, on ? 1 : 0);
-    CORRAL_TRY(write(s, "cannot set autostart of " + uuid.toString()));
+    CORRAL_TRY(write(s, "cannot set autostart of " + quoted(uuid.toString())));
     if (sqlite3_changes(db_) == 0) {
-        return fail(ErrorCode::NoDomain, "no stored definition with uuid '" + uuid.toString() + "'",
+        return fail(ErrorCode::NoDomain,
+                    "no stored definition with uuid " + quoted(uuid.toString()),
                     ErrorDomain::Domain);
     }
     return {};
@@ -237,8 +374,9 @@ Result<void> Store::setAutostart(std::string_view driver, const Uuid& uuid, bool
 
 Result<std::vector<DefinitionRecord>> Store::loadDefinitions(std::string_view driver) {
     std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s, prepare("SELECT uuid, name, xml, autostart FROM definitions "
-                                                      "WHERE driver = ?1 ORDER BY name"));
+    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                            prepare("SELECT uuid, name, xml, autostart FROM definitions "
+                                    "WHERE driver = ?1 ORDER BY name"));
     StatementReset reset{s};
     bindText(s, 1, driver);
     std::vector<DefinitionRecord> out;
@@ -246,10 +384,11 @@ Result<std::vector<DefinitionRecord>> Store::loadDefinitions(std::string_view dr
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         DefinitionRecord rec;
         rec.driver = std::string(driver);
-        auto uuid = Uuid::parse(columnText(s, 0));
+        std::string text = columnText(s, 0);
+        auto uuid = Uuid::parse(text);
         if (!uuid) {
-            return fail(ErrorCode::OperationFailed, "store '" + path_ + "' holds a malformed uuid '" +
-                                                        columnText(s, 0) + "'");
+            return fail(ErrorCode::OperationFailed,
+                        "store " + quoted(path_) + " holds a malformed uuid " + quoted(text));
         }
         rec.uuid = *uuid;
         rec.name = columnText(s, 1);
@@ -274,22 +413,24 @@ Result<void> Store::putStatus(std::string_view driver, const Uuid& uuid, std::st
     bindText(s, 2, uuid.toString());
     bindText(s, 3, name);
     bindText(s, 4, status);
-    return write(s, "cannot store runtime status of domain '" + std::string(name) + "'");
+    return write(s, "cannot store the runtime status of domain " + quoted(name));
 }
 
 Result<void> Store::removeStatus(std::string_view driver, const Uuid& uuid) {
     std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s, prepare("DELETE FROM statuses WHERE driver = ?1 AND uuid = ?2"));
+    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                            prepare("DELETE FROM statuses WHERE driver = ?1 AND uuid = ?2"));
     StatementReset reset{s};
     bindText(s, 1, driver);
     bindText(s, 2, uuid.toString());
-    return write(s, "cannot remove runtime status " + uuid.toString());
+    return write(s, "cannot remove the runtime status " + quoted(uuid.toString()));
 }
 
 Result<std::vector<StatusRecord>> Store::loadStatuses(std::string_view driver) {
     std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                            prepare("SELECT uuid, name, status FROM statuses WHERE driver = ?1 ORDER BY name"));
+    CORRAL_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        prepare("SELECT uuid, name, status FROM statuses WHERE driver = ?1 ORDER BY name"));
     StatementReset reset{s};
     bindText(s, 1, driver);
     std::vector<StatusRecord> out;
@@ -297,7 +438,13 @@ Result<std::vector<StatusRecord>> Store::loadStatuses(std::string_view driver) {
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         StatusRecord rec;
         rec.driver = std::string(driver);
-        rec.uuid = Uuid::parse(columnText(s, 0)).value_or(Uuid{});
+        std::string text = columnText(s, 0);
+        auto uuid = Uuid::parse(text);
+        if (!uuid) {
+            return fail(ErrorCode::OperationFailed,
+                        "store " + quoted(path_) + " holds a malformed uuid " + quoted(text));
+        }
+        rec.uuid = *uuid;
         rec.name = columnText(s, 1);
         rec.status = columnText(s, 2);
         out.push_back(std::move(rec));
@@ -310,9 +457,10 @@ Result<std::vector<StatusRecord>> Store::loadStatuses(std::string_view driver) {
 
 Result<void> Store::appendAudit(const AuditRecord& rec) {
     std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                            prepare("INSERT INTO audit (time_us, kind, subject, object, detail, success) "
-                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    CORRAL_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        prepare("INSERT INTO audit (time_us, kind, subject, object, detail, success) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
     StatementReset reset{s};
     std::int64_t t = rec.timeUs;
     if (t == 0) {
@@ -326,16 +474,18 @@ Result<void> Store::appendAudit(const AuditRecord& rec) {
     bindText(s, 4, rec.object);
     bindText(s, 5, rec.detail);
     sqlite3_bind_int(s, 6, rec.success ? 1 : 0);
-    return write(s, "cannot record audit event");
+    return write(s, "cannot record an audit event");
 }
 
 Result<std::vector<AuditRecord>> Store::loadAudit(std::size_t limit) {
     std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                            prepare("SELECT time_us, kind, subject, object, detail, success FROM "
-                                    "(SELECT * FROM audit ORDER BY id DESC LIMIT ?1) ORDER BY id"));
+    CORRAL_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        prepare("SELECT time_us, kind, subject, object, detail, success FROM "
+                "(SELECT * FROM audit ORDER BY id DESC LIMIT ?1) ORDER BY id"));
     StatementReset reset{s};
-    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(limit));
+    constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<sqlite3_int64>::max());
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(limit > kMax ? kMax : limit));
     std::vector<AuditRecord> out;
     int rc = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

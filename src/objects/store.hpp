@@ -36,7 +36,7 @@ struct StatusRecord {
 };
 
 struct AuditRecord {
-    std::int64_t timeUs = 0;
+    std::int64_t timeUs = 0;  ///< 0 when appending: the store stamps the current time
     std::string kind;
     std::string subject;
     std::string object;
@@ -44,41 +44,55 @@ struct AuditRecord {
     bool success = true;
 };
 
+/// Thread-safe: one internal mutex serializes every call. Errors are OperationFailed with the
+/// SQLite message and the store's path ("the disk is full" when the disk is full), except
+/// where a method says otherwise.
 class Store {
 public:
-    /// Opens or creates the database at `path` (its directory must exist). A file that is not a
-    /// database, or fails the integrity check, is an error naming the path: never recreated.
+    /// Opens or creates the database at `path` (its directory must exist): WAL,
+    /// synchronous=FULL, foreign keys, busy timeout, schema migrations, quick_check. A file that
+    /// is not a database or fails the check is an error naming the path: never recreated.
     static Result<std::unique_ptr<Store>> open(const std::string& path);
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    /// Inserts or replaces a definition (autostart is kept). Errors: OperationFailed when
-    /// another UUID of the same driver has that name; SystemError for I/O (disk full...).
+    /// Inserts or replaces the definition of (driver, uuid); its autostart flag is kept.
+    /// A name already used by another UUID of the same driver is an OperationFailed error
+    /// naming the name.
     Result<void> putDefinition(std::string_view driver, const Uuid& uuid, std::string_view name,
                                std::string_view xml);
-    /// Removes a definition and its autostart flag; absent is not an error.
+    /// Removes a definition with its autostart flag; an absent one is not an error.
     Result<void> removeDefinition(std::string_view driver, const Uuid& uuid);
-    /// Errors: NoDomain when there is no such definition.
+    /// NoDomain error when (driver, uuid) has no definition.
     Result<void> setAutostart(std::string_view driver, const Uuid& uuid, bool on);
+    /// Every definition of `driver`, ordered by name.
     Result<std::vector<DefinitionRecord>> loadDefinitions(std::string_view driver);
 
+    /// Inserts or replaces the runtime status of (driver, uuid).
     Result<void> putStatus(std::string_view driver, const Uuid& uuid, std::string_view name,
                            std::string_view status);
+    /// Removes a runtime status; an absent one is not an error.
     Result<void> removeStatus(std::string_view driver, const Uuid& uuid);
+    /// Every runtime status of `driver`, ordered by name.
     Result<std::vector<StatusRecord>> loadStatuses(std::string_view driver);
 
     Result<void> appendAudit(const AuditRecord& rec);
     /// The newest `limit` records, oldest first.
     Result<std::vector<AuditRecord>> loadAudit(std::size_t limit);
 
-    /// Runs `fn` in one transaction: all its writes commit together, or none (fn failed).
+    /// Runs `fn` in one transaction (BEGIN IMMEDIATE ... COMMIT): all its writes commit together,
+    /// or none when fn fails (ROLLBACK). The put/remove methods and transaction() called inside
+    /// fn join it. Other threads' calls wait until it ends.
     Result<void> transaction(const std::function<Result<void>()>& fn);
 
 private:
     Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+    Result<void> setUp();
+    Result<int> schemaVersion();
+    Result<void> migrate();
     Unexpected sqliteError(std::string_view what) const;
-    Result<void> exec(const char* sql);
+    Result<void> exec(const char* sql, std::string_view what);
     Result<sqlite3_stmt*> prepare(const char* sql);
     /// Runs a prepared write statement inside the current transaction or its own.
     Result<void> write(sqlite3_stmt* stmt, std::string_view what);
@@ -87,7 +101,7 @@ private:
     std::string path_;
     std::recursive_mutex mutex_;
     int transactionDepth_ = 0;
-    std::vector<std::pair<std::string, sqlite3_stmt*>> statements_;
+    std::vector<std::pair<const char*, sqlite3_stmt*>> statements_;
 };
 
 }  // namespace corral::objects

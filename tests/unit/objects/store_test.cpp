@@ -1,112 +1,206 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Store: CRUD, transactions, corruption refused, durability under SIGKILL, full disk.
+// Store: CRUD, autostart, transactions, reopening, damaged files, schema versions, threads.
 #include "objects/store.hpp"
-
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <atomic>
 #include <fstream>
-#include <random>
-#include <set>
+#include <thread>
+
+#include "store_test_util.hpp"
 
 using namespace corral;
 using namespace corral::objects;
+using namespace corral::objects::testing;
 
 namespace {
 
-struct TempDir {
-    TempDir() {
-        char tmpl[] = "/tmp/corral-store-XXXXXX";
-        path = mkdtemp(tmpl);
+std::unique_ptr<Store> openOrDie(const std::string& path) {
+    auto store = Store::open(path);
+    if (!store) {
+        ADD_FAILURE() << store.error().wireMessage();
+        return nullptr;
     }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string path;
-};
-
-Uuid uuidFor(int i) {
-    Uuid u;
-    u.bytes[15] = static_cast<std::uint8_t>(i & 0xff);
-    u.bytes[14] = static_cast<std::uint8_t>((i >> 8) & 0xff);
-    u.bytes[0] = 0x42;
-    return u;
+    return std::move(*store);
 }
 
 }  // namespace
 
 TEST(Store, DefinitionsRoundTripAndKeepAutostart) {
     TempDir dir;
-    auto store = Store::open(dir.path + "/s.db");
-    ASSERT_TRUE(store) << store.error().wireMessage();
-    ASSERT_TRUE((*store)->putDefinition("qemu", uuidFor(1), "a", "<domain/>"));
-    ASSERT_TRUE((*store)->setAutostart("qemu", uuidFor(1), true));
-    ASSERT_TRUE((*store)->putDefinition("qemu", uuidFor(1), "a", "<domain type='qemu'/>"));
-    ASSERT_TRUE((*store)->putDefinition("lxc", uuidFor(2), "a", "<domain/>"));  // names per driver
-    auto defs = (*store)->loadDefinitions("qemu");
+    auto store = openOrDie(dir.path + "/s.db");
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->putDefinition("qemu", uuidFor(1), "a", "<domain/>"));
+    ASSERT_TRUE(store->setAutostart("qemu", uuidFor(1), true));
+    // Replacing the XML (and renaming) keeps the autostart flag.
+    ASSERT_TRUE(store->putDefinition("qemu", uuidFor(1), "a2", "<domain type='qemu'/>"));
+    ASSERT_TRUE(store->putDefinition("lxc", uuidFor(2), "a2", "<domain/>"));  // names per driver
+    auto defs = store->loadDefinitions("qemu");
     ASSERT_TRUE(defs);
     ASSERT_EQ(defs->size(), 1u);
+    EXPECT_EQ((*defs)[0].driver, "qemu");
+    EXPECT_EQ((*defs)[0].uuid, uuidFor(1));
+    EXPECT_EQ((*defs)[0].name, "a2");
     EXPECT_EQ((*defs)[0].xml, "<domain type='qemu'/>");
     EXPECT_TRUE((*defs)[0].autostart);
-    ASSERT_TRUE((*store)->removeDefinition("qemu", uuidFor(1)));
-    EXPECT_TRUE((*store)->loadDefinitions("qemu")->empty());
-    auto missing = (*store)->setAutostart("qemu", uuidFor(1), true);
+    ASSERT_TRUE(store->setAutostart("qemu", uuidFor(1), false));
+    EXPECT_FALSE(store->loadDefinitions("qemu")->at(0).autostart);
+    ASSERT_TRUE(store->setAutostart("qemu", uuidFor(1), true));
+
+    ASSERT_TRUE(store->removeDefinition("qemu", uuidFor(1)));
+    EXPECT_TRUE(store->loadDefinitions("qemu")->empty());
+    EXPECT_EQ(store->loadDefinitions("lxc")->size(), 1u);
+    ASSERT_TRUE(store->removeDefinition("qemu", uuidFor(1)));  // absent: not an error
+
+    // Removing cleared autostart: defining again starts with it off.
+    ASSERT_TRUE(store->putDefinition("qemu", uuidFor(1), "a", "<domain/>"));
+    EXPECT_FALSE(store->loadDefinitions("qemu")->at(0).autostart);
+}
+
+TEST(Store, AutostartOfAMissingDefinitionIsAnError) {
+    TempDir dir;
+    auto store = openOrDie(dir.path + "/s.db");
+    ASSERT_TRUE(store);
+    auto missing = store->setAutostart("qemu", uuidFor(7), true);
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().code, ErrorCode::NoDomain);
+    EXPECT_NE(missing.error().message.find(uuidFor(7).toString()), std::string::npos);
+    // Another driver's definition with that UUID does not count.
+    ASSERT_TRUE(store->putDefinition("lxc", uuidFor(7), "c", "<domain/>"));
+    EXPECT_FALSE(store->setAutostart("qemu", uuidFor(7), true));
 }
 
-TEST(Store, NameClashIsRefused) {
+TEST(Store, NameClashIsRefusedNamingTheName) {
     TempDir dir;
-    auto store = Store::open(dir.path + "/s.db");
+    auto store = openOrDie(dir.path + "/s.db");
     ASSERT_TRUE(store);
-    ASSERT_TRUE((*store)->putDefinition("qemu", uuidFor(1), "a", "x"));
-    auto clash = (*store)->putDefinition("qemu", uuidFor(2), "a", "y");
+    ASSERT_TRUE(store->putDefinition("qemu", uuidFor(1), "web1", "x"));
+    auto clash = store->putDefinition("qemu", uuidFor(2), "web1", "y");
     ASSERT_FALSE(clash);
-    EXPECT_NE(clash.error().message.find("'a'"), std::string::npos);
+    EXPECT_EQ(clash.error().code, ErrorCode::OperationFailed);
+    EXPECT_NE(clash.error().message.find("'web1'"), std::string::npos) << clash.error().message;
+    EXPECT_NE(clash.error().message.find("already used"), std::string::npos);
+    auto defs = store->loadDefinitions("qemu");
+    ASSERT_EQ(defs->size(), 1u);
+    EXPECT_EQ((*defs)[0].xml, "x");
 }
 
-TEST(Store, TransactionRollsBackOnFailure) {
+TEST(Store, TransactionCommitsAllOrNothing) {
     TempDir dir;
-    auto store = Store::open(dir.path + "/s.db");
+    auto store = openOrDie(dir.path + "/s.db");
     ASSERT_TRUE(store);
-    auto r = (*store)->transaction([&]() -> Result<void> {
-        CORRAL_TRY((*store)->putDefinition("qemu", uuidFor(1), "a", "x"));
+    auto r = store->transaction([&]() -> Result<void> {
+        CORRAL_TRY(store->putDefinition("qemu", uuidFor(1), "a", "x"));
+        CORRAL_TRY(store->putStatus("qemu", uuidFor(1), "a", "running"));
         return fail(ErrorCode::InternalError, "boom");
     });
     ASSERT_FALSE(r);
-    EXPECT_TRUE((*store)->loadDefinitions("qemu")->empty());
-    ASSERT_TRUE((*store)->transaction([&]() -> Result<void> {
-        for (int i = 0; i < 100; ++i) {
-            CORRAL_TRY((*store)->putDefinition("qemu", uuidFor(i), "d" + std::to_string(i), "x"));
+    EXPECT_EQ(r.error().message, "boom");
+    EXPECT_TRUE(store->loadDefinitions("qemu")->empty());
+    EXPECT_TRUE(store->loadStatuses("qemu")->empty());
+
+    // A failing statement (a name clash) inside the transaction rolls back the earlier ones.
+    ASSERT_TRUE(store->putDefinition("qemu", uuidFor(5000), "taken", "x"));
+    auto clash = store->transaction([&]() -> Result<void> {
+        CORRAL_TRY(store->putDefinition("qemu", uuidFor(1), "a", "x"));
+        CORRAL_TRY(store->putDefinition("qemu", uuidFor(2), "taken", "x"));
+        return {};
+    });
+    ASSERT_FALSE(clash);
+    EXPECT_EQ(store->loadDefinitions("qemu")->size(), 1u);
+
+    ASSERT_TRUE(store->transaction([&]() -> Result<void> {
+        for (int i = 0; i < 1000; ++i) {
+            CORRAL_TRY(store->putDefinition("qemu", uuidFor(i), "d" + std::to_string(i), "x"));
         }
         return {};
     }));
-    EXPECT_EQ((*store)->loadDefinitions("qemu")->size(), 100u);
+    EXPECT_EQ(store->loadDefinitions("qemu")->size(), 1001u);
+}
+
+TEST(Store, NestedTransactionFailureLeavesTheOuterOne) {
+    TempDir dir;
+    auto store = openOrDie(dir.path + "/s.db");
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->transaction([&]() -> Result<void> {
+        CORRAL_TRY(store->putDefinition("qemu", uuidFor(1), "outer", "x"));
+        auto inner = store->transaction([&]() -> Result<void> {
+            CORRAL_TRY(store->putDefinition("qemu", uuidFor(2), "inner", "x"));
+            return fail(ErrorCode::InternalError, "inner fails");
+        });
+        EXPECT_FALSE(inner);
+        return store->transaction(
+            [&]() { return store->putDefinition("qemu", uuidFor(3), "inner2", "x"); });
+    }));
+    auto defs = store->loadDefinitions("qemu");
+    ASSERT_EQ(defs->size(), 2u);
+    EXPECT_EQ((*defs)[0].name, "inner2");
+    EXPECT_EQ((*defs)[1].name, "outer");
 }
 
 TEST(Store, StatusesAndAudit) {
     TempDir dir;
-    auto store = Store::open(dir.path + "/s.db");
+    auto store = openOrDie(dir.path + "/s.db");
     ASSERT_TRUE(store);
-    ASSERT_TRUE((*store)->putStatus("qemu", uuidFor(1), "a", "<live/>"));
-    EXPECT_EQ((*store)->loadStatuses("qemu")->at(0).status, "<live/>");
-    ASSERT_TRUE((*store)->removeStatus("qemu", uuidFor(1)));
-    EXPECT_TRUE((*store)->loadStatuses("qemu")->empty());
-    AuditRecord rec;
-    rec.kind = "auth";
-    rec.subject = "uid=0";
-    rec.object = "unix";
-    rec.detail = "ok";
-    ASSERT_TRUE((*store)->appendAudit(rec));
-    auto audit = (*store)->loadAudit(10);
+    ASSERT_TRUE(store->putStatus("qemu", uuidFor(1), "a", "<live/>"));
+    ASSERT_TRUE(store->putStatus("qemu", uuidFor(1), "a", "<live pid='3'/>"));
+    ASSERT_TRUE(store->putStatus("lxc", uuidFor(2), "b", "<other/>"));
+    auto statuses = store->loadStatuses("qemu");
+    ASSERT_TRUE(statuses);
+    ASSERT_EQ(statuses->size(), 1u);
+    EXPECT_EQ((*statuses)[0].status, "<live pid='3'/>");
+    EXPECT_EQ((*statuses)[0].uuid, uuidFor(1));
+    EXPECT_EQ((*statuses)[0].name, "a");
+    ASSERT_TRUE(store->removeStatus("qemu", uuidFor(1)));
+    EXPECT_TRUE(store->loadStatuses("qemu")->empty());
+    EXPECT_EQ(store->loadStatuses("lxc")->size(), 1u);
+
+    for (int i = 0; i < 5; ++i) {
+        AuditRecord rec;
+        rec.timeUs = i == 4 ? 0 : 1000 + i;
+        rec.kind = "auth";
+        rec.subject = "uid=" + std::to_string(i);
+        rec.object = "unix";
+        rec.detail = "ok";
+        rec.success = i % 2 == 0;
+        ASSERT_TRUE(store->appendAudit(rec));
+    }
+    auto audit = store->loadAudit(3);
     ASSERT_TRUE(audit);
-    ASSERT_EQ(audit->size(), 1u);
-    EXPECT_EQ((*audit)[0].subject, "uid=0");
-    EXPECT_GT((*audit)[0].timeUs, 0);
+    ASSERT_EQ(audit->size(), 3u);  // the newest three, oldest first
+    EXPECT_EQ((*audit)[0].subject, "uid=2");
+    EXPECT_EQ((*audit)[0].timeUs, 1002);
+    EXPECT_TRUE((*audit)[0].success);
+    EXPECT_FALSE((*audit)[1].success);
+    EXPECT_EQ((*audit)[2].subject, "uid=4");
+    EXPECT_GT((*audit)[2].timeUs, 1000000);  // stamped by the store
+    EXPECT_EQ(store->loadAudit(100)->size(), 5u);
+}
+
+TEST(Store, ReopenKeepsEverything) {
+    TempDir dir;
+    std::string path = dir.path + "/s.db";
+    {
+        auto store = openOrDie(path);
+        ASSERT_TRUE(store);
+        ASSERT_TRUE(store->putDefinition("qemu", uuidFor(1), "a", "<domain>a</domain>"));
+        ASSERT_TRUE(store->setAutostart("qemu", uuidFor(1), true));
+        ASSERT_TRUE(store->putStatus("qemu", uuidFor(1), "a", "live"));
+        AuditRecord rec;
+        rec.kind = "start";
+        ASSERT_TRUE(store->appendAudit(rec));
+    }
+    auto store = openOrDie(path);
+    ASSERT_TRUE(store);
+    auto defs = store->loadDefinitions("qemu");
+    ASSERT_EQ(defs->size(), 1u);
+    EXPECT_EQ((*defs)[0].xml, "<domain>a</domain>");
+    EXPECT_TRUE((*defs)[0].autostart);
+    EXPECT_EQ(store->loadStatuses("qemu")->size(), 1u);
+    EXPECT_EQ(store->loadAudit(10)->size(), 1u);
+    EXPECT_EQ(rawQuery(path, "PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(rawQuery(path, "SELECT version FROM schema_version"), "1");
 }
 
 TEST(Store, GarbageFileIsRefusedNamingThePath) {
@@ -118,99 +212,94 @@ TEST(Store, GarbageFileIsRefusedNamingThePath) {
             f << "this is not a database ";
         }
     }
+    auto size = std::filesystem::file_size(path);
     auto store = Store::open(path);
     ASSERT_FALSE(store);
-    EXPECT_NE(store.error().wireMessage().find(path), std::string::npos);
+    EXPECT_EQ(store.error().code, ErrorCode::OperationFailed);
+    std::string msg = store.error().wireMessage();
+    EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("restore it from a backup or move it aside"), std::string::npos) << msg;
     // The file was left alone: nothing is silently recreated.
-    EXPECT_GT(std::filesystem::file_size(path), 1000u);
+    EXPECT_EQ(std::filesystem::file_size(path), size);
 }
 
-TEST(Store, AcknowledgedWritesSurviveSigkill) {
-    TempDir dir;
-    std::string path = dir.path + "/s.db";
-    std::mt19937 rng(12345);
-    std::set<int> acknowledged;
-    int next = 0;
-    for (int round = 0; round < 8; ++round) {
-        int fds[2];
-        ASSERT_EQ(pipe(fds), 0);
-        pid_t child = fork();
-        ASSERT_GE(child, 0);
-        if (child == 0) {
-            close(fds[0]);
-            auto store = Store::open(path);
-            if (!store) {
-                _exit(2);
-            }
-            for (int i = next;; ++i) {
-                if (!(*store)->putDefinition("qemu", uuidFor(i), "d" + std::to_string(i), std::string(200, 'x'))) {
-                    _exit(3);
-                }
-                // Acknowledge only after the call returned: that is the durability promise.
-                if (write(fds[1], &i, sizeof i) != sizeof i) {
-                    _exit(4);
-                }
-            }
-        }
-        close(fds[1]);
-        usleep(static_cast<useconds_t>(20000 + rng() % 80000));
-        kill(child, SIGKILL);
-        int id = 0;
-        while (read(fds[0], &id, sizeof id) == sizeof id) {
-            acknowledged.insert(id);
-            next = std::max(next, id + 1);
-        }
-        close(fds[0]);
-        int status = 0;
-        waitpid(child, &status, 0);
-        ASSERT_TRUE(WIFSIGNALED(status)) << "the writer failed on its own: " << WEXITSTATUS(status);
-    }
-    ASSERT_FALSE(acknowledged.empty());
-    auto store = Store::open(path);
-    ASSERT_TRUE(store) << store.error().wireMessage();
-    auto defs = (*store)->loadDefinitions("qemu");
-    ASSERT_TRUE(defs);
-    std::set<std::string> names;
-    for (const auto& d : *defs) {
-        names.insert(d.name);
-    }
-    for (int id : acknowledged) {
-        EXPECT_TRUE(names.count("d" + std::to_string(id))) << "acknowledged definition d" << id << " lost";
-    }
-}
-
-TEST(Store, FullDiskIsAnErrorAndKeepsCommittedData) {
+TEST(Store, DamagedPagesAreRefusedNamingThePath) {
     TempDir dir;
     std::string path = dir.path + "/s.db";
     {
-        auto store = Store::open(path);
+        auto store = openOrDie(path);
         ASSERT_TRUE(store);
-        ASSERT_TRUE((*store)->putDefinition("qemu", uuidFor(1), "kept", "x"));
+        ASSERT_TRUE(store->transaction([&]() -> Result<void> {
+            for (int i = 0; i < 300; ++i) {
+                CORRAL_TRY(store->putDefinition("qemu", uuidFor(i), "d" + std::to_string(i),
+                                                std::string(300, 'x')));
+            }
+            return {};
+        }));
     }
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-        // A file size limit makes writes fail with EFBIG, as a full disk makes them fail.
-        signal(SIGXFSZ, SIG_IGN);
-        auto store = Store::open(path);
-        if (!store) {
-            _exit(2);
-        }
-        struct rlimit lim {};
-        lim.rlim_cur = lim.rlim_max = 64 * 1024;
-        setrlimit(RLIMIT_FSIZE, &lim);
-        std::string big(200 * 1024, 'y');
-        auto r = (*store)->putDefinition("qemu", uuidFor(2), "big", big);
-        _exit(r ? 10 : 0);  // 0: the failure was reported as an error, no crash
+    auto size = std::filesystem::file_size(path);
+    ASSERT_GT(size, 8192u);
+    {
+        // Keep the header page; scribble over everything after it.
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(4096);
+        std::string junk(size - 4096, '\x5a');
+        f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
     }
-    int status = 0;
-    waitpid(child, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0);
     auto store = Store::open(path);
-    ASSERT_TRUE(store) << store.error().wireMessage();
-    auto defs = (*store)->loadDefinitions("qemu");
-    ASSERT_TRUE(defs);
-    ASSERT_EQ(defs->size(), 1u);
-    EXPECT_EQ((*defs)[0].name, "kept");
+    ASSERT_FALSE(store);
+    EXPECT_NE(store.error().message.find("'" + path + "'"), std::string::npos)
+        << store.error().message;
+}
+
+TEST(Store, MissingDirectoryIsAnErrorNamingThePath) {
+    auto store = Store::open("/nonexistent-corral-dir/s.db");
+    ASSERT_FALSE(store);
+    EXPECT_NE(store.error().message.find("'/nonexistent-corral-dir/s.db'"), std::string::npos)
+        << store.error().message;
+}
+
+TEST(Store, NewerSchemaIsRefused) {
+    TempDir dir;
+    std::string path = dir.path + "/s.db";
+    ASSERT_TRUE(openOrDie(path));
+    EXPECT_EQ(rawQuery(path, "UPDATE schema_version SET version = 99"), "");
+    auto store = Store::open(path);
+    ASSERT_FALSE(store);
+    EXPECT_NE(store.error().message.find("schema version 99, newer than this corrald understands"),
+              std::string::npos)
+        << store.error().message;
+}
+
+TEST(Store, ConcurrentWritersLoseNothing) {
+    TempDir dir;
+    auto store = openOrDie(dir.path + "/s.db");
+    ASSERT_TRUE(store);
+    constexpr int kThreads = 4;
+    constexpr int kEach = 50;
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) {
+                int n = t * kEach + i;
+                bool ok = i % 10 == 0
+                              ? static_cast<bool>(store->transaction([&] {
+                                    return store->putDefinition("qemu", uuidFor(n),
+                                                                "d" + std::to_string(n), "x");
+                                }))
+                              : static_cast<bool>(store->putDefinition(
+                                    "qemu", uuidFor(n), "d" + std::to_string(n), "x"));
+                if (!ok || !store->putStatus("qemu", uuidFor(n), "d", "s")) {
+                    failures++;
+                }
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(store->loadDefinitions("qemu")->size(), static_cast<std::size_t>(kThreads * kEach));
+    EXPECT_EQ(store->loadStatuses("qemu")->size(), static_cast<std::size_t>(kThreads * kEach));
 }
