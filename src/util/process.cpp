@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Process spawning and watching.
+#include "util/process.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace corral {
+
+Result<pid_t> spawnProcess(const SpawnOptions& options) {
+    if (options.argv.empty()) {
+        return fail(ErrorCode::InternalError, "spawnProcess: empty argv");
+    }
+    // Everything the child touches is prepared before fork: after fork in a threaded process
+    // only async-signal-safe calls are allowed.
+    std::vector<char*> argv;
+    argv.reserve(options.argv.size() + 1);
+    for (const auto& a : options.argv) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+
+    UniqueFd devNull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!devNull) {
+        return failErrno(errno, "cannot open /dev/null");
+    }
+    UniqueFd log;
+    if (!options.logFile.empty()) {
+        log.reset(::open(options.logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+        if (!log) {
+            return failErrno(errno, "cannot open log file '" + options.logFile + "'");
+        }
+    }
+    int pipeFds[2];
+    if (::pipe2(pipeFds, O_CLOEXEC) != 0) {
+        return failErrno(errno, "cannot create a pipe");
+    }
+    UniqueFd readEnd(pipeFds[0]);
+    UniqueFd writeEnd(pipeFds[1]);
+    int outFd = log ? log.get() : devNull.get();
+
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        return failErrno(errno, "cannot fork to run '" + options.argv[0] + "'");
+    }
+    if (pid == 0) {
+        ::setsid();
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, nullptr);
+        for (int sig = 1; sig < NSIG; ++sig) {
+            signal(sig, SIG_DFL);
+        }
+        ::dup2(devNull.get(), STDIN_FILENO);
+        ::dup2(outFd, STDOUT_FILENO);
+        ::dup2(outFd, STDERR_FILENO);
+        // Every descriptor the daemon holds (client sockets, the store) closes at exec, except
+        // the ones handed to the child.
+        ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        ::fcntl(writeEnd.get(), F_SETFD, FD_CLOEXEC);
+        for (int fd : options.inheritFds) {
+            ::fcntl(fd, F_SETFD, 0);
+        }
+        ::execvp(argv[0], argv.data());
+        int err = errno;
+        (void)!::write(writeEnd.get(), &err, sizeof err);
+        ::_exit(127);
+    }
+    writeEnd.reset();
+    int childErrno = 0;
+    ssize_t n;
+    do {
+        n = ::read(readEnd.get(), &childErrno, sizeof childErrno);
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(sizeof childErrno)) {
+        ::waitpid(pid, nullptr, 0);
+        return failErrno(childErrno, "cannot execute '" + options.argv[0] + "'");
+    }
+    return pid;
+}
+
+Result<UniqueFd> openPidFd(pid_t pid) {
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) {
+        return failErrno(errno, "cannot watch process " + std::to_string(pid));
+    }
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return UniqueFd(fd);
+}
+
+bool waitPidFd(int pidFd, std::chrono::milliseconds timeout) {
+    pollfd p{pidFd, POLLIN, 0};
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        int r = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
+        if (r > 0) {
+            return true;
+        }
+        if (r == 0) {
+            return false;
+        }
+        if (errno != EINTR) {
+            return false;
+        }
+    }
+}
+
+void reapChild(pid_t pid) {
+    while (::waitpid(pid, nullptr, WNOHANG) < 0 && errno == EINTR) {
+    }
+}
+
+namespace {
+std::string readSmallFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+}  // namespace
+
+bool processAlive(pid_t pid) {
+    if (pid <= 0) {
+        return false;
+    }
+    std::string stat = readSmallFile("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size()) {
+        return false;
+    }
+    char state = stat[close + 2];
+    return state != 'Z' && state != 'X';
+}
+
+std::uint64_t processCpuTimeNs(pid_t pid) {
+    std::string stat = readSmallFile("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) {
+        return 0;
+    }
+    std::istringstream fields(stat.substr(close + 2));
+    std::string skip;
+    // Fields after the command: state(3) ... utime(14) stime(15).
+    for (int i = 3; i < 14; ++i) {
+        fields >> skip;
+    }
+    std::uint64_t utime = 0, stime = 0;
+    fields >> utime >> stime;
+    long ticks = ::sysconf(_SC_CLK_TCK);
+    if (ticks <= 0) {
+        ticks = 100;
+    }
+    return (utime + stime) * (1000000000ULL / static_cast<std::uint64_t>(ticks));
+}
+
+std::vector<std::string> processCmdline(pid_t pid) {
+    std::string raw = readSmallFile("/proc/" + std::to_string(pid) + "/cmdline");
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : raw) {
+        if (c == '\0') {
+            out.push_back(std::move(cur));
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    if (!cur.empty()) {
+        out.push_back(std::move(cur));
+    }
+    return out;
+}
+
+std::uint64_t processRssKiB(pid_t pid) {
+    std::string status = readSmallFile("/proc/" + std::to_string(pid) + "/status");
+    auto pos = status.find("VmRSS:");
+    if (pos == std::string::npos) {
+        return 0;
+    }
+    return std::strtoull(status.c_str() + pos + 6, nullptr, 10);
+}
+
+}  // namespace corral

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Processes the daemon starts and watches: guests (QEMU) that must outlive the daemon, and their
+// exit, seen through a pidfd so a stop is noticed at once without polling or fixed sleeps.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+namespace corral {
+
+struct SpawnOptions {
+    std::vector<std::string> argv;          ///< argv[0] is looked up in PATH when it has no '/'
+    std::string logFile;                    ///< stdout and stderr are appended here ("" = /dev/null)
+    std::vector<int> inheritFds;            ///< descriptors the child keeps (at the same numbers)
+};
+
+/// Starts a process in its own session (a daemon restart or a signal to the daemon's process
+/// group never reaches it), with a clean signal state and only `inheritFds` open besides 0-2.
+/// A failing exec is reported here with errno and the program named.
+Result<pid_t> spawnProcess(const SpawnOptions& options);
+
+/// A descriptor that becomes readable when `pid` exits (pidfd_open). Works for processes that are
+/// not our children (guests left by a previous daemon).
+Result<UniqueFd> openPidFd(pid_t pid);
+
+/// Waits up to `timeout` for the pidfd to signal exit; true when the process is gone.
+bool waitPidFd(int pidFd, std::chrono::milliseconds timeout);
+
+/// Reaps `pid` if it is our child and has exited (no-op otherwise).
+void reapChild(pid_t pid);
+
+/// True when a process with this pid exists (and is not a zombie).
+bool processAlive(pid_t pid);
+
+/// User plus system CPU time of `pid` in nanoseconds, from /proc; 0 when unreadable.
+std::uint64_t processCpuTimeNs(pid_t pid);
+
+/// The NUL-separated command line of `pid` as a vector; empty when unreadable.
+std::vector<std::string> processCmdline(pid_t pid);
+
+/// Resident set size of `pid` in KiB, from /proc; 0 when unreadable.
+std::uint64_t processRssKiB(pid_t pid);
+
+}  // namespace corral
