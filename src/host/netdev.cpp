@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Tap and bridge ioctls.
+#include "host/netdev.hpp"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace corral::host {
+
+namespace {
+
+Result<UniqueFd> controlSocket() {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        return failErrno(errno, "cannot open a socket for interface control");
+    }
+    return fd;
+}
+
+Result<void> fillName(ifreq& req, const std::string& ifname) {
+    if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
+        return fail(ErrorCode::InvalidArg, "interface name '" + ifname + "' is empty or longer than " +
+                                               std::to_string(IFNAMSIZ - 1) + " characters");
+    }
+    std::memcpy(req.ifr_name, ifname.c_str(), ifname.size() + 1);
+    return {};
+}
+
+}  // namespace
+
+Result<TapDevice> createTap(const std::string& nameTemplate) {
+    UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    if (!fd) {
+        return failErrno(errno, "cannot open /dev/net/tun to create a tap device");
+    }
+    ifreq req{};
+    CORRAL_TRY(fillName(req, nameTemplate));
+    req.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    if (::ioctl(fd.get(), TUNSETIFF, &req) != 0) {
+        return failErrno(errno, "cannot create tap device '" + nameTemplate + "'");
+    }
+    TapDevice tap;
+    tap.fd = std::move(fd);
+    tap.name = req.ifr_name;
+    return tap;
+}
+
+Result<void> setInterfaceMac(const std::string& ifname, const std::string& mac) {
+    ifreq req{};
+    CORRAL_TRY(fillName(req, ifname));
+    unsigned b[6];
+    if (std::sscanf(mac.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {
+        return fail(ErrorCode::InvalidMac, "malformed MAC address '" + mac + "'");
+    }
+    req.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+    for (int i = 0; i < 6; ++i) {
+        req.ifr_hwaddr.sa_data[i] = static_cast<char>(b[i]);
+    }
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd sock, controlSocket());
+    if (::ioctl(sock.get(), SIOCSIFHWADDR, &req) != 0) {
+        return failErrno(errno, "cannot set MAC address of '" + ifname + "' to " + mac);
+    }
+    return {};
+}
+
+Result<void> setInterfaceUp(const std::string& ifname) {
+    ifreq req{};
+    CORRAL_TRY(fillName(req, ifname));
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd sock, controlSocket());
+    if (::ioctl(sock.get(), SIOCGIFFLAGS, &req) != 0) {
+        return failErrno(errno, "cannot read flags of interface '" + ifname + "'");
+    }
+    req.ifr_flags |= IFF_UP;
+    if (::ioctl(sock.get(), SIOCSIFFLAGS, &req) != 0) {
+        return failErrno(errno, "cannot bring interface '" + ifname + "' up");
+    }
+    return {};
+}
+
+Result<void> attachToBridge(const std::string& bridge, const std::string& ifname) {
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd sock, controlSocket());
+    ifreq lookup{};
+    CORRAL_TRY(fillName(lookup, ifname));
+    if (::ioctl(sock.get(), SIOCGIFINDEX, &lookup) != 0) {
+        return failErrno(errno, "interface '" + ifname + "' does not exist");
+    }
+    ifreq req{};
+    CORRAL_TRY(fillName(req, bridge));
+    req.ifr_ifindex = lookup.ifr_ifindex;
+    if (::ioctl(sock.get(), SIOCBRADDIF, &req) != 0) {
+        int err = errno;
+        if (err == ENODEV) {
+            return fail(ErrorCode::OperationFailed, "bridge '" + bridge + "' does not exist (create it, or name an existing bridge in <source bridge=...>)");
+        }
+        return failErrno(err, "cannot add interface '" + ifname + "' to bridge '" + bridge + "'");
+    }
+    return {};
+}
+
+}  // namespace corral::host

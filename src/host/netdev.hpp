@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Network devices for guests: tap devices handed to QEMU, attached to a host bridge.
+#pragma once
+
+#include <string>
+
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+namespace corral::host {
+
+struct TapDevice {
+    UniqueFd fd;       ///< the queue descriptor QEMU reads and writes
+    std::string name;  ///< the interface name the kernel gave it ("vnet0")
+};
+
+/// Creates a tap device named `nameTemplate` ("vnet%d" lets the kernel pick a free number),
+/// with vnet headers (virtio-net offloads). The device lives as long as a descriptor is open.
+Result<TapDevice> createTap(const std::string& nameTemplate);
+
+/// Sets the hardware address of `ifname` ("fe:54:00:12:34:56").
+Result<void> setInterfaceMac(const std::string& ifname, const std::string& mac);
+
+/// Brings `ifname` up.
+Result<void> setInterfaceUp(const std::string& ifname);
+
+/// Enslaves `ifname` to the Linux bridge `bridge`. Errors name both and say when the bridge does
+/// not exist.
+Result<void> attachToBridge(const std::string& bridge, const std::string& ifname);
+
+}  // namespace corral::host
