@@ -11,6 +11,7 @@
 #include "daemon/embedded.hpp"
 #include "rpc/generated/keepalive_protocol.hpp"
 #include "rpc/generated/netmessage_protocol.hpp"
+#include "util/unix_socket.hpp"
 
 namespace corral::client {
 
@@ -20,25 +21,6 @@ namespace {
 
 constexpr int kFeatureRemoteEventCallback = 14;
 constexpr int kFeatureRemoteCloseCallback = 15;
-
-Result<UniqueFd> connectUnix(const std::string& path) {
-    sockaddr_un addr{};
-    if (path.size() >= sizeof addr.sun_path) {
-        return fail(ErrorCode::InvalidArg, "socket path '" + path + "' is too long");
-    }
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        return failErrno(errno, "cannot create socket");
-    }
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        int err = errno;
-        return fail(ErrorCode::SystemError,
-                    "Failed to connect socket to '" + path + "': " + std::strerror(err));
-    }
-    return fd;
-}
 
 }  // namespace
 
@@ -57,7 +39,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const Uri& uri, bool readOn
                         "remote hosts need a transport: use " + uri.driver + "+tls:// or " + uri.driver + "+ssh://",
                         ErrorDomain::Remote);
         }
-        CORRAL_ASSIGN_OR_RETURN(c->fd_, connectUnix(uri.socketPath(readOnly)));
+        CORRAL_ASSIGN_OR_RETURN(c->fd_, connectUnixSocket(uri.socketPath(readOnly)));
     } else {
         return fail(ErrorCode::NoSupport, "transport '" + uri.transport + "' is not supported yet",
                     ErrorDomain::Remote);

@@ -48,7 +48,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     CORRAL_TRY(d->paths_.createDirectories());
 
     CORRAL_ASSIGN_OR_RETURN(d->store_, objects::Store::open(d->paths_.storeFile));
-    CORRAL_ASSIGN_OR_RETURN(d->registry_, drivers::DriverRegistry::create(d->store_.get()));
+    drivers::DriverPaths driverPaths{d->paths_.configDir, d->paths_.runDir, d->paths_.logDir, d->paths_.stateDir};
+    CORRAL_ASSIGN_OR_RETURN(d->registry_, drivers::DriverRegistry::create(d->store_.get(), driverPaths));
     d->dispatcher_ = std::make_unique<Dispatcher>(*d->registry_);
 
     ServerLimits limits;

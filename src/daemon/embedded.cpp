@@ -15,7 +15,7 @@ namespace corral::daemon {
 Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start() {
     std::unique_ptr<EmbeddedServer> e(new EmbeddedServer());
     // No store: the embedded drivers live and die with the client process.
-    CORRAL_ASSIGN_OR_RETURN(e->registry_, drivers::DriverRegistry::create(nullptr, /*testOnly=*/true));
+    CORRAL_ASSIGN_OR_RETURN(e->registry_, drivers::DriverRegistry::create(nullptr, {}, /*testOnly=*/true));
     e->dispatcher_ = std::make_unique<Dispatcher>(*e->registry_);
     ServerLimits limits;
     limits.workers = 2;

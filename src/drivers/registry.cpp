@@ -4,6 +4,7 @@
 
 #include "drivers/common/host_hypervisor.hpp"
 #include "drivers/common/unstartable_backend.hpp"
+#include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/test/test_driver.hpp"
 #include "host/node_info.hpp"
 #include "util/strings.hpp"
@@ -14,13 +15,15 @@ namespace {
 
 std::unique_ptr<HostHypervisorDriver> makeHostDriver(HostHypervisorTraits traits,
                                                      objects::Store* store,
-                                                     const DriverRegistry* registry) {
+                                                     const DriverRegistry* registry,
+                                                     std::unique_ptr<GuestBackend> backend = nullptr) {
     DomainManagerOptions options;
     options.driverName = traits.name;
     options.store = store;
     options.macInUseOnHost = [registry](const std::string& mac) { return registry->macInUse(mac); };
-    auto backend = std::make_unique<UnstartableBackend>(traits.name, traits.domainTypes,
-                                                        traits.guestOsType);
+    if (!backend) {
+        backend = std::make_unique<UnstartableBackend>(traits.name, traits.domainTypes, traits.guestOsType);
+    }
     return std::make_unique<HostHypervisorDriver>(std::move(traits), std::move(options),
                                                   std::move(backend));
 }
@@ -39,7 +42,8 @@ std::string canonicalUri(std::string uri) {
 
 }  // namespace
 
-Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* store, bool testOnly) {
+Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* store, const DriverPaths& paths,
+                                                               bool testOnly) {
     auto registry = std::make_unique<DriverRegistry>();
     CORRAL_ASSIGN_OR_RETURN(auto test, createTestDriver());
     if (testOnly) {
@@ -55,7 +59,13 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     qemu.domainTypes = {"qemu", "kvm"};
     qemu.version = host::probeProgramVersion("qemu-system-x86_64");
     qemu.maxVcpus = 255;
-    auto qemuDriver = makeHostDriver(std::move(qemu), store, registry.get());
+    std::unique_ptr<GuestBackend> qemuBackend;
+    if (!paths.runDir.empty()) {
+        CORRAL_ASSIGN_OR_RETURN(auto qemuConfig, qemu::loadQemuConfig(paths.configDir + "/qemu.conf"));
+        qemu::QemuPaths qemuPaths{paths.runDir + "/qemu", paths.logDir + "/qemu", paths.stateDir + "/qemu"};
+        qemuBackend = std::make_unique<qemu::QemuBackend>(std::move(qemuPaths), std::move(qemuConfig));
+    }
+    auto qemuDriver = makeHostDriver(std::move(qemu), store, registry.get(), std::move(qemuBackend));
     CORRAL_TRY(qemuDriver->load().withContext("loading QEMU domain definitions"));
 
     HostHypervisorTraits lxc;

@@ -14,12 +14,22 @@ class Store;
 
 namespace corral::drivers {
 
+/// Where the host drivers keep their files (corrald's --root layout). Empty paths give host
+/// drivers that keep definitions but cannot start guests (unit tests).
+struct DriverPaths {
+    std::string configDir;  ///< etc/corral: qemu.conf, lxc.conf
+    std::string runDir;     ///< run/corral
+    std::string logDir;     ///< log/corral
+    std::string stateDir;   ///< lib/corral
+};
+
 /// Owns every hypervisor driver of the daemon.
 class DriverRegistry {
 public:
     /// Creates test, qemu and lxc drivers; qemu and lxc load their definitions from `store`.
     /// With `testOnly` only the test driver exists (the CLI's embedded test:///default).
-    static Result<std::unique_ptr<DriverRegistry>> create(objects::Store* store, bool testOnly = false);
+    static Result<std::unique_ptr<DriverRegistry>> create(objects::Store* store, const DriverPaths& paths = {},
+                                                          bool testOnly = false);
 
     /// The driver a CONNECT_OPEN name selects: "test:///default", "qemu:///system",
     /// "qemu:///session" (refused: no session daemon), "lxc:///", "lxc:///system".

@@ -19,7 +19,9 @@ constexpr unsigned kUndefineKnownFlags = 1 | 2 | 4 | 8 | 16 | 32 | 64;
 }  // namespace
 
 DomainManager::DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend)
-    : options_(std::move(options)), backend_(std::move(backend)) {}
+    : options_(std::move(options)), backend_(std::move(backend)) {
+    backend_->attach(*this);
+}
 
 DomainRef DomainManager::refOf(const objects::DomainObj& dom) {
     return DomainRef{dom.name(), dom.uuid(), dom.id()};

@@ -32,7 +32,8 @@ struct DomainManagerOptions {
 class DomainManager final : public DomainLookup,
                             public DomainConfig,
                             public DomainLifecycle,
-                            public DomainQueries {
+                            public DomainQueries,
+                            private GuestEventSink {
 public:
     DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend);
 
@@ -50,8 +51,12 @@ public:
     Result<DomainRef> seedDomain(const std::string& xml, bool persistent, bool running);
 
     /// For backends: the guest stopped on its own (shutdown finished, crash). Records the state,
-    /// emits the event, applies a pending definition, drops transient domains.
-    void guestStopped(const Uuid& uuid, objects::ShutoffReason reason, objects::StoppedDetail detail);
+    /// emits the event, applies a pending definition, drops transient domains; with `restart`
+    /// starts the domain again.
+    void guestStopped(const Uuid& uuid, objects::ShutoffReason reason, objects::StoppedDetail detail,
+                      bool restart = false) override;
+    void guestStateChanged(const Uuid& uuid, objects::DomainState state, int reason,
+                           objects::LifecycleEvent event, int detail) override;
 
     /// True when an interface of a domain of this driver uses `mac`.
     bool usesMac(const std::string& mac) const;

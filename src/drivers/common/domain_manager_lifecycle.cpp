@@ -7,6 +7,8 @@
 #include "objects/store.hpp"
 #include "util/logging.hpp"
 
+#include <thread>
+
 namespace corral::drivers {
 
 using objects::DomainObjPtr;
@@ -33,7 +35,11 @@ Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_loc
     lock.unlock();
     auto started = backend_->start(*dom, *liveDef, paused);
     lock.lock();
-    CORRAL_TRY(std::move(started).withContext("starting domain '" + dom->name() + "'"));
+    if (!started) {
+        // As libvirt: a start that got nowhere leaves the domain shut off (failed).
+        dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Failed));
+        return std::move(started).withContext("starting domain '" + dom->name() + "'");
+    }
 
     int id = domains_.allocateId();
     domains_.setRunningId(dom, id);
@@ -245,15 +251,43 @@ Result<void> DomainManager::resume(const DomainRef& ref) {
 }
 
 void DomainManager::guestStopped(const Uuid& uuid, objects::ShutoffReason reason,
-                                 objects::StoppedDetail detail) {
+                                 objects::StoppedDetail detail, bool restart) {
+    DomainObjPtr dom = domains_.findByUuid(uuid);
+    if (!dom) {
+        return;
+    }
+    {
+        std::lock_guard lock(dom->mutex());
+        if (!dom->isActive()) {
+            return;
+        }
+        restart = restart && dom->persistent();
+        markStoppedLocked(dom, reason, detail);
+    }
+    if (restart) {
+        // Not on the backend's event thread: starting waits for the new guest's monitor.
+        std::thread([this, dom] {
+            auto started = create(refOf(*dom), 0);
+            if (!started) {
+                logError("restarting domain '" + dom->name() + "' failed: " + started.error().wireMessage());
+            }
+        }).detach();
+    }
+}
+
+void DomainManager::guestStateChanged(const Uuid& uuid, DomainState state, int reason,
+                                      LifecycleEvent event, int detail) {
     DomainObjPtr dom = domains_.findByUuid(uuid);
     if (!dom) {
         return;
     }
     std::lock_guard lock(dom->mutex());
-    if (dom->isActive()) {
-        markStoppedLocked(dom, reason, detail);
+    if (!dom->isActive() || (dom->state() == state && dom->reason() == reason)) {
+        return;
     }
+    dom->setState(state, reason);
+    saveStatusLocked(dom);
+    emit(dom, event, detail);
 }
 
 }  // namespace corral::drivers

@@ -15,11 +15,28 @@ struct DomainDef;
 
 namespace corral::drivers {
 
+/// What a backend reports about its guests between calls (a guest powered itself off, QEMU
+/// died, the guest panicked). Implemented by DomainManager; may be called from any thread.
+class GuestEventSink {
+public:
+    virtual ~GuestEventSink() = default;
+    /// The guest stopped on its own. With `restart`, the manager starts it again (on_poweroff,
+    /// on_crash = restart).
+    virtual void guestStopped(const Uuid& uuid, objects::ShutoffReason reason, objects::StoppedDetail detail,
+                              bool restart) = 0;
+    /// The running guest changed state on its own (paused by QEMU, panicked and preserved).
+    virtual void guestStateChanged(const Uuid& uuid, objects::DomainState state, int reason,
+                                   objects::LifecycleEvent event, int detail) = 0;
+};
+
 /// Every method is called with the domain's job held and its mutex NOT held, so a backend may
 /// block (spawn, wait for a monitor) without stalling queries of the same domain.
 class GuestBackend {
 public:
     virtual ~GuestBackend() = default;
+
+    /// Called once by the manager that owns this backend, before any other method.
+    virtual void attach(GuestEventSink& sink) { (void)sink; }
 
     /// Accepts or refuses a parsed, post-parsed definition for this driver (domain type, devices
     /// the backend cannot run). Called at define and create time. Errors: ConfigUnsupported

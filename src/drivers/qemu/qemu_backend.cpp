@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// QemuBackend implementation: start, stop, monitor events, reconnect.
+#include "drivers/qemu/qemu_backend.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "conf/domain_def.hpp"
+#include "drivers/qemu/qemu_command.hpp"
+#include "drivers/qemu/qmp_monitor.hpp"
+#include "host/netdev.hpp"
+#include "util/json.hpp"
+#include "util/logging.hpp"
+#include "util/process.hpp"
+#include "util/strings.hpp"
+
+namespace corral::drivers::qemu {
+
+using objects::DomainState;
+using objects::LifecycleEvent;
+
+namespace {
+/// How long a starting QEMU may take to answer on its monitor (TCG on a loaded host is slow).
+constexpr std::chrono::milliseconds kStartTimeout{60000};
+/// How long a reconnect waits for a QEMU that is alive but busy.
+constexpr std::chrono::milliseconds kReconnectTimeout{10000};
+
+Result<void> makeDir(const std::string& path) {
+    std::string partial;
+    std::istringstream parts(path);
+    std::string part;
+    if (!path.empty() && path[0] == '/') {
+        partial = "/";
+    }
+    while (std::getline(parts, part, '/')) {
+        if (part.empty()) {
+            continue;
+        }
+        partial += part + "/";
+        if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+            return failErrno(errno, "cannot create directory '" + partial + "'");
+        }
+    }
+    return {};
+}
+
+Result<UniqueFd> listenUnix(const std::string& path) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        return failErrno(errno, "cannot create a socket");
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) {
+        return fail(ErrorCode::InternalError, "monitor socket path too long: " + path);
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    ::unlink(path.c_str());
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        return failErrno(errno, "cannot bind monitor socket '" + path + "'");
+    }
+    ::chmod(path.c_str(), 0600);
+    if (::listen(fd.get(), 1) != 0) {
+        return failErrno(errno, "cannot listen on monitor socket '" + path + "'");
+    }
+    return fd;
+}
+
+Result<UniqueFd> connectUnix(const std::string& path) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        return failErrno(errno, "cannot create a socket");
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path - 1));
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        return failErrno(errno, "cannot connect to monitor socket '" + path + "'");
+    }
+    return fd;
+}
+
+/// True when nothing listens on `port` of `address` (checked by binding it).
+bool tcpPortFree(const std::string& address, int port) {
+    bool v6 = address.find(':') != std::string::npos;
+    UniqueFd fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        return false;
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (v6) {
+        sockaddr_in6 a{};
+        a.sin6_family = AF_INET6;
+        a.sin6_port = htons(static_cast<std::uint16_t>(port));
+        if (::inet_pton(AF_INET6, address.c_str(), &a.sin6_addr) != 1) {
+            a.sin6_addr = in6addr_any;
+        }
+        return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) {
+        a.sin_addr.s_addr = htonl(INADDR_ANY);
+    }
+    return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+}
+
+/// The last lines of QEMU's log: what it printed before dying is the real reason a start failed.
+std::string logTail(const std::string& path, std::size_t maxLines = 3) {
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && !startsWith(line, "corral:")) {
+            lines.push_back(line);
+        }
+    }
+    std::string out;
+    for (std::size_t i = lines.size() > maxLines ? lines.size() - maxLines : 0; i < lines.size(); ++i) {
+        out += (out.empty() ? "" : "; ") + lines[i];
+    }
+    return out;
+}
+
+std::string shellQuote(const std::string& arg) {
+    if (arg.find_first_of(" '\"\\$`{}[]*?;&|<>()") == std::string::npos && !arg.empty()) {
+        return arg;
+    }
+    std::string out = "'";
+    for (char c : arg) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
+}  // namespace
+
+/// One running QEMU. Shared by the domain object (privateData) and the monitor callbacks.
+struct QemuBackend::Runtime {
+    Uuid uuid;
+    std::string name;
+    std::string onPoweroff, onReboot, onCrash;
+    pid_t pid = -1;
+    bool ourChild = false;
+    UniqueFd pidFd;
+    std::unique_ptr<QmpMonitor> monitor;
+    std::string pidFile, monitorSocket;
+    std::vector<int> ports;  // graphics ports to release at stop
+
+    // Written by jobs, read on the monitor thread.
+    std::atomic<bool> destroying{false};   // destroy() owns the stop: report nothing
+    std::atomic<bool> fakeReboot{false};   // reboot by ACPI: reset when the guest powers off
+    std::atomic<bool> guestShutdown{false};  // SHUTDOWN seen: the exit is a normal power-off
+    std::atomic<bool> panicked{false};
+    std::atomic<int> ownStateChanges{0};     // STOP/RESUME events caused by our own commands
+};
+
+QemuBackend::QemuBackend(QemuPaths paths, QemuDriverConfig config)
+    : paths_(std::move(paths)), config_(std::move(config)) {
+    actionThread_ = std::thread([this] { actionLoop(); });
+}
+
+QemuBackend::~QemuBackend() {
+    {
+        std::lock_guard lock(actionsMutex_);
+        stopping_ = true;
+    }
+    actionsReady_.notify_all();
+    actionThread_.join();
+}
+
+void QemuBackend::post(std::function<void()> action) {
+    {
+        std::lock_guard lock(actionsMutex_);
+        actions_.push_back(std::move(action));
+    }
+    actionsReady_.notify_one();
+}
+
+void QemuBackend::actionLoop() {
+    std::unique_lock lock(actionsMutex_);
+    while (true) {
+        actionsReady_.wait(lock, [this] { return stopping_ || !actions_.empty(); });
+        if (actions_.empty()) {
+            return;
+        }
+        auto action = std::move(actions_.front());
+        actions_.pop_front();
+        lock.unlock();
+        action();
+        lock.lock();
+    }
+}
+
+std::string QemuBackend::pidFilePath(const std::string& name) const { return paths_.runDir + "/" + name + ".pid"; }
+std::string QemuBackend::monitorPath(const std::string& name) const { return paths_.runDir + "/" + name + ".monitor"; }
+std::string QemuBackend::logPath(const std::string& name) const { return paths_.logDir + "/" + name + ".log"; }
+
+std::shared_ptr<QemuBackend::Runtime> QemuBackend::runtimeOf(const objects::DomainObj& dom) const {
+    std::lock_guard lock(dom.mutex());
+    return std::static_pointer_cast<Runtime>(dom.privateData);
+}
+
+Result<std::shared_ptr<QemuBackend::Runtime>> QemuBackend::requireRuntime(const objects::DomainObj& dom) const {
+    auto rt = runtimeOf(dom);
+    if (!rt || !rt->monitor) {
+        return fail(ErrorCode::OperationInvalid, "domain '" + dom.name() + "' has no running QEMU", ErrorDomain::Qemu);
+    }
+    return rt;
+}
+
+void QemuBackend::setRuntime(objects::DomainObj& dom, std::shared_ptr<Runtime> rt) {
+    std::lock_guard lock(dom.mutex());
+    dom.privateData = std::move(rt);
+}
+
+Result<void> QemuBackend::checkDefinition(const conf::DomainDef& def) { return checkQemuDefinition(def); }
+
+Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& rt, conf::DomainDef& liveDef) {
+    for (auto& dev : liveDef.devices) {
+        if (dev.name != "graphics") {
+            continue;
+        }
+        const std::string* portAttr = dev.attr("port");
+        const std::string* autoport = dev.attr("autoport");
+        bool automatic = (autoport != nullptr && *autoport == "yes") || portAttr == nullptr || *portAttr == "-1";
+        if (!automatic) {
+            continue;
+        }
+        std::string listen = config_.vncListen;
+        if (const std::string* l = dev.attr("listen")) {
+            listen = *l;
+        }
+        std::lock_guard lock(portsMutex_);
+        int chosen = -1;
+        for (int port = 5900; port < 65535; ++port) {
+            if (!portsInUse_.contains(port) && tcpPortFree(listen, port)) {
+                chosen = port;
+                break;
+            }
+        }
+        if (chosen < 0) {
+            return fail(ErrorCode::InternalError, "no free port for <graphics type='" +
+                                                      (dev.attr("type") ? *dev.attr("type") : std::string()) + "'> from 5900 up");
+        }
+        portsInUse_.insert(chosen);
+        rt->ports.push_back(chosen);
+        dev.setAttr("port", std::to_string(chosen));
+        dev.setAttr("autoport", "yes");
+        if (dev.attr("listen") == nullptr) {
+            dev.setAttr("listen", listen);
+        }
+    }
+    return {};
+}
+
+void QemuBackend::releasePorts(Runtime& rt) {
+    std::lock_guard lock(portsMutex_);
+    for (int p : rt.ports) {
+        portsInUse_.erase(p);
+    }
+    rt.ports.clear();
+}
+
+Result<void> QemuBackend::openMonitor(const std::shared_ptr<Runtime>& rt, int connectedFd,
+                                      std::chrono::milliseconds timeout) {
+    std::weak_ptr<Runtime> weak = rt;
+    QmpCallbacks callbacks;
+    callbacks.onEvent = [this, weak](const std::string& event, const JsonValue& data) {
+        if (auto r = weak.lock()) {
+            onEvent(r, event, data);
+        }
+    };
+    callbacks.onClosed = [this, weak] {
+        if (auto r = weak.lock()) {
+            onMonitorClosed(r);
+        }
+    };
+    CORRAL_ASSIGN_OR_RETURN(rt->monitor, QmpMonitor::open(UniqueFd(connectedFd), std::move(callbacks), timeout));
+    return {};
+}
+
+Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
+    CORRAL_TRY(makeDir(paths_.runDir));
+    CORRAL_TRY(makeDir(paths_.logDir));
+    auto rt = std::make_shared<Runtime>();
+    rt->uuid = liveDef.uuid;
+    rt->name = liveDef.name;
+    rt->onPoweroff = liveDef.onPoweroff;
+    rt->onReboot = liveDef.onReboot;
+    rt->onCrash = liveDef.onCrash;
+    rt->pidFile = pidFilePath(liveDef.name);
+    rt->monitorSocket = monitorPath(liveDef.name);
+    ::unlink(rt->pidFile.c_str());
+
+    CORRAL_TRY(allocateGraphicsPorts(rt, liveDef));
+    auto releaseOnFailure = [&](Unexpected err) {
+        releasePorts(*rt);
+        cleanupFiles(*rt);
+        return err;
+    };
+    auto listening = listenUnix(rt->monitorSocket);
+    if (!listening) {
+        return releaseOnFailure(unexpected(std::move(listening).error()));
+    }
+
+    auto taps = prepareTaps(liveDef);
+    if (!taps) {
+        return releaseOnFailure(unexpected(std::move(taps).error()));
+    }
+
+    QemuLaunchContext ctx;
+    for (const auto& tap : *taps) {
+        ctx.tapFds.push_back(tap.get());
+    }
+    ctx.emulator = config_.emulator;
+    ctx.monitorFd = listening->get();
+    ctx.pidFile = rt->pidFile;
+    ctx.seccompSandbox = config_.seccompSandbox;
+    ctx.vncListen = config_.vncListen;
+    ctx.startPaused = paused;
+    auto argv = buildQemuCommandLine(liveDef, ctx);
+    if (!argv) {
+        return releaseOnFailure(unexpected(std::move(argv).error()));
+    }
+
+    const std::string log = logPath(liveDef.name);
+    {
+        std::ofstream header(log, std::ios::app);
+        std::string line = "corral: starting domain '" + liveDef.name + "':";
+        for (const auto& a : *argv) {
+            line += " " + shellQuote(a);
+        }
+        header << line << "\n";
+    }
+    SpawnOptions spawn;
+    spawn.argv = *argv;
+    spawn.logFile = log;
+    spawn.inheritFds = ctx.tapFds;
+    spawn.inheritFds.push_back(listening->get());
+    auto pid = spawnProcess(spawn);
+    if (!pid) {
+        return releaseOnFailure(unexpected(std::move(pid).error()));
+    }
+    rt->pid = *pid;
+    rt->ourChild = true;
+    listening->reset();  // QEMU holds the listening socket and the taps now
+    taps->clear();
+    auto pidFd = openPidFd(rt->pid);
+    if (pidFd) {
+        rt->pidFd = std::move(*pidFd);
+    }
+
+    auto failStart = [&](Error err) {
+        ::kill(rt->pid, SIGKILL);
+        if (rt->pidFd) {
+            waitPidFd(rt->pidFd.get(), std::chrono::seconds(5));
+        }
+        reapChild(rt->pid);
+        std::string tail = logTail(log);
+        if (!tail.empty()) {
+            err = fail(ErrorCode::OperationFailed, "QEMU failed to start domain '" + liveDef.name + "': " + tail,
+                       ErrorDomain::Qemu)
+                      .error;
+        }
+        return releaseOnFailure(unexpected(std::move(err)));
+    };
+    auto connected = connectUnix(rt->monitorSocket);
+    if (!connected) {
+        return failStart(std::move(connected).error());
+    }
+    auto opened = openMonitor(rt, connected->release(), kStartTimeout);
+    if (!opened) {
+        return failStart(std::move(opened).error());
+    }
+    // A VNC password is never on the command line (ps would show it).
+    for (const auto& dev : liveDef.devices) {
+        if (dev.name == "graphics" && dev.attr("passwd") != nullptr) {
+            JsonWriter args;
+            args.beginObject().key("protocol").value(*dev.attr("type")).key("password").value(*dev.attr("passwd")).endObject();
+            auto set = rt->monitor->execute("set_password", args.str());
+            if (!set) {
+                rt->monitor->close();
+                return failStart(std::move(set).error());
+            }
+        }
+    }
+    setRuntime(dom, rt);
+    return {};
+}
+
+Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef) {
+    std::vector<UniqueFd> fds;
+    for (auto& dev : liveDef.devices) {
+        if (dev.name != "interface") {
+            continue;
+        }
+        const std::string type = dev.attr("type") ? *dev.attr("type") : std::string();
+        const conf::XmlNode* macNode = dev.child("mac");
+        const std::string mac = macNode && macNode->attr("address") ? *macNode->attr("address") : std::string();
+        if (type == "network") {
+            return fail(ErrorCode::ConfigUnsupported,
+                        "<interface type='network'> with MAC " + mac +
+                            ": virtual networks are not available in this build; use <interface type='bridge'> "
+                            "with <source bridge='NAME'/>",
+                        ErrorDomain::Qemu);
+        }
+        if (type != "bridge" && type != "ethernet") {
+            fds.emplace_back();  // user networking needs no host device
+            continue;
+        }
+        conf::XmlNode* target = dev.child("target");
+        std::string wanted = target && target->attr("dev") ? *target->attr("dev") : "vnet%d";
+        CORRAL_ASSIGN_OR_RETURN(host::TapDevice tap, host::createTap(wanted));
+        if (mac.size() == 17) {
+            // The host side gets the guest's MAC with 0xfe first, as libvirt does, so the bridge
+            // never learns the guest's own address on the tap.
+            CORRAL_TRY(host::setInterfaceMac(tap.name, "fe" + mac.substr(2)));
+        }
+        if (type == "bridge") {
+            const conf::XmlNode* source = dev.child("source");
+            std::string bridge = source && source->attr("bridge") ? *source->attr("bridge") : std::string();
+            if (bridge.empty()) {
+                return fail(ErrorCode::ConfigUnsupported, "<interface type='bridge'> with MAC " + mac +
+                                                              ": needs <source bridge='NAME'/>", ErrorDomain::Qemu);
+            }
+            CORRAL_TRY(host::attachToBridge(bridge, tap.name));
+        }
+        CORRAL_TRY(host::setInterfaceUp(tap.name));
+        if (target == nullptr) {
+            dev.children.push_back(conf::XmlNode{"target", {}, {}, {}});
+            target = &dev.children.back();
+        }
+        target->setAttr("dev", tap.name);
+        fds.push_back(std::move(tap.fd));
+    }
+    return fds;
+}
+
+void QemuBackend::cleanupFiles(const Runtime& rt) {
+    if (!rt.pidFile.empty()) {
+        ::unlink(rt.pidFile.c_str());
+    }
+    if (!rt.monitorSocket.empty()) {
+        ::unlink(rt.monitorSocket.c_str());
+    }
+}
+
+bool QemuBackend::killProcess(Runtime& rt, bool allowKill) {
+    if (rt.pid <= 0) {
+        return true;
+    }
+    auto waitGone = [&](std::chrono::milliseconds t) {
+        if (rt.pidFd) {
+            return waitPidFd(rt.pidFd.get(), t);
+        }
+        auto deadline = std::chrono::steady_clock::now() + t;
+        while (processAlive(rt.pid) && std::chrono::steady_clock::now() < deadline) {
+            ::usleep(2000);
+        }
+        return !processAlive(rt.pid);
+    };
+    ::kill(rt.pid, SIGTERM);
+    bool gone = waitGone(std::chrono::seconds(config_.destroyGraceSeconds));
+    if (!gone && allowKill) {
+        ::kill(rt.pid, SIGKILL);
+        gone = waitGone(std::chrono::seconds(10));
+    }
+    if (gone && rt.ourChild) {
+        reapChild(rt.pid);
+    }
+    return gone;
+}
+
+Result<void> QemuBackend::destroy(objects::DomainObj& dom, bool graceful) {
+    auto rt = runtimeOf(dom);
+    if (!rt) {
+        return {};
+    }
+    rt->destroying = true;
+    if (!killProcess(*rt, !graceful)) {
+        rt->destroying = false;
+        return fail(ErrorCode::OperationFailed,
+                    "QEMU of domain '" + dom.name() + "' (pid " + std::to_string(rt->pid) +
+                        ") did not stop after SIGTERM" + (graceful ? " (graceful destroy does not use SIGKILL)" : ""),
+                    ErrorDomain::Qemu);
+    }
+    if (rt->monitor) {
+        rt->monitor->close();
+    }
+    releasePorts(*rt);
+    cleanupFiles(*rt);
+    setRuntime(dom, nullptr);
+    return {};
+}
+
+Result<bool> QemuBackend::shutdown(objects::DomainObj& dom, unsigned flags) {
+    // virDomainShutdownFlagValues: 0 = default (ACPI), 1 = ACPI power button. Others need a
+    // guest agent, initctl or signals, which a QEMU guest has not.
+    if (flags != 0 && flags != 1) {
+        return fail(ErrorCode::ConfigUnsupported,
+                    "shutdown mode flags 0x" + std::to_string(flags) + " are not supported (only the ACPI power button)",
+                    ErrorDomain::Qemu);
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    rt->fakeReboot = false;
+    CORRAL_TRY(rt->monitor->execute("system_powerdown"));
+    return false;
+}
+
+Result<void> QemuBackend::reboot(objects::DomainObj& dom, unsigned flags) {
+    if (flags != 0 && flags != 1) {
+        return fail(ErrorCode::ConfigUnsupported,
+                    "reboot mode flags 0x" + std::to_string(flags) + " are not supported (only ACPI)", ErrorDomain::Qemu);
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    // libvirt's "fake reboot": the guest powers off through ACPI, then the daemon resets it
+    // instead of stopping QEMU, so the guest shuts down cleanly and boots again.
+    rt->fakeReboot = true;
+    auto sent = rt->monitor->execute("system_powerdown");
+    if (!sent) {
+        rt->fakeReboot = false;
+    }
+    return sent ? Result<void>() : unexpected(std::move(sent).error());
+}
+
+Result<void> QemuBackend::suspend(objects::DomainObj& dom) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    ++rt->ownStateChanges;
+    auto r = rt->monitor->execute("stop");
+    if (!r) {
+        --rt->ownStateChanges;
+        return unexpected(std::move(r).error());
+    }
+    return {};
+}
+
+Result<void> QemuBackend::resume(objects::DomainObj& dom) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    ++rt->ownStateChanges;
+    auto r = rt->monitor->execute("cont");
+    if (!r) {
+        --rt->ownStateChanges;
+        return unexpected(std::move(r).error());
+    }
+    return {};
+}
+
+std::uint64_t QemuBackend::cpuTimeNs(const objects::DomainObj& dom) {
+    // Called with the domain mutex held.
+    auto rt = std::static_pointer_cast<Runtime>(dom.privateData);
+    return rt ? processCpuTimeNs(rt->pid) : 0;
+}
+
+void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string& event, const JsonValue& data) {
+    if (sink_ == nullptr) {
+        return;
+    }
+    if (event == "SHUTDOWN") {
+        // With -no-shutdown QEMU stops the vCPUs and waits: the daemon decides what follows.
+        std::string reason = data["reason"].asString();
+        bool reset = reason == "guest-reset";
+        if (rt->fakeReboot.exchange(false) && !reset) {
+            rt->ownStateChanges += 2;  // the STOP that follows SHUTDOWN and the RESUME of cont
+            post([rt] {
+                if (rt->monitor) {
+                    (void)rt->monitor->execute("system_reset");
+                    (void)rt->monitor->execute("cont");
+                }
+            });
+            return;
+        }
+        rt->guestShutdown = true;
+        std::string action = reset ? rt->onReboot : rt->onPoweroff;
+        if (action == "restart" && !reset) {
+            rt->guestShutdown = false;
+            rt->ownStateChanges += 2;
+            post([rt] {
+                if (rt->monitor) {
+                    (void)rt->monitor->execute("system_reset");
+                    (void)rt->monitor->execute("cont");
+                }
+            });
+            return;
+        }
+        if (action == "preserve") {
+            sink_->guestStateChanged(rt->uuid, DomainState::Shutdown, 0, LifecycleEvent::Shutdown,
+                                     static_cast<int>(objects::ShutdownDetail::Finished));
+            return;
+        }
+        // destroy: stop QEMU; the end of the monitor connection reports the shutdown.
+        post([this, rt] { killProcess(*rt, true); });
+        return;
+    }
+    if (event == "GUEST_PANICKED") {
+        rt->panicked = true;
+        if (rt->onCrash == "preserve") {
+            sink_->guestStateChanged(rt->uuid, DomainState::Crashed, static_cast<int>(objects::CrashedReason::Panicked),
+                                     LifecycleEvent::Crashed, 0 /* VIR_DOMAIN_EVENT_CRASHED_PANICKED */);
+            return;
+        }
+        post([this, rt] { killProcess(*rt, true); });
+        return;
+    }
+    if (event == "STOP" || event == "RESUME") {
+        if (rt->ownStateChanges > 0) {
+            --rt->ownStateChanges;
+            return;
+        }
+        if (rt->panicked || rt->guestShutdown || rt->fakeReboot) {
+            return;  // part of a panic or a power-off, reported by those
+        }
+        if (event == "STOP") {
+            sink_->guestStateChanged(rt->uuid, DomainState::Paused, static_cast<int>(objects::PausedReason::Unknown),
+                                     LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Paused));
+        } else {
+            sink_->guestStateChanged(rt->uuid, DomainState::Running, static_cast<int>(objects::RunningReason::Unpaused),
+                                     LifecycleEvent::Resumed, static_cast<int>(objects::ResumedDetail::Unpaused));
+        }
+    }
+}
+
+void QemuBackend::onMonitorClosed(const std::shared_ptr<Runtime>& rt) {
+    if (rt->destroying) {
+        return;  // destroy() records the stop itself
+    }
+    // The connection ends when QEMU exits; make sure it is gone and reaped before reporting.
+    post([this, rt] {
+        if (rt->destroying) {
+            return;
+        }
+        killProcess(*rt, true);
+        releasePorts(*rt);
+        cleanupFiles(*rt);
+        if (sink_ == nullptr) {
+            return;
+        }
+        if (rt->panicked) {
+            sink_->guestStopped(rt->uuid, objects::ShutoffReason::Crashed, objects::StoppedDetail::Crashed,
+                                rt->onCrash == "restart");
+        } else if (rt->guestShutdown) {
+            sink_->guestStopped(rt->uuid, objects::ShutoffReason::Shutdown, objects::StoppedDetail::Shutdown, false);
+        } else {
+            logWarning("QEMU of domain '" + rt->name + "' exited unexpectedly: " + logTail(logPath(rt->name)));
+            sink_->guestStopped(rt->uuid, objects::ShutoffReason::Crashed, objects::StoppedDetail::Failed, false);
+        }
+    });
+}
+
+Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) {
+    auto rt = std::make_shared<Runtime>();
+    rt->uuid = liveDef.uuid;
+    rt->name = liveDef.name;
+    rt->onPoweroff = liveDef.onPoweroff;
+    rt->onReboot = liveDef.onReboot;
+    rt->onCrash = liveDef.onCrash;
+    rt->pidFile = pidFilePath(liveDef.name);
+    rt->monitorSocket = monitorPath(liveDef.name);
+    for (const auto& dev : liveDef.devices) {
+        if (dev.name == "graphics" && dev.attr("autoport") != nullptr && *dev.attr("autoport") == "yes") {
+            if (auto port = parseUnsigned(dev.attr("port") ? *dev.attr("port") : "")) {
+                rt->ports.push_back(static_cast<int>(*port));
+            }
+        }
+    }
+
+    std::ifstream pidIn(rt->pidFile);
+    pid_t pid = -1;
+    pidIn >> pid;
+    // The pid must still be this guest's QEMU: a recycled pid must never be adopted or killed.
+    auto cmdline = pid > 0 ? processCmdline(pid) : std::vector<std::string>{};
+    bool ours = false;
+    for (std::size_t i = 0; i + 1 < cmdline.size(); ++i) {
+        if (cmdline[i] == "-uuid" && cmdline[i + 1] == liveDef.uuid.toString()) {
+            ours = true;
+        }
+    }
+    if (!ours || !processAlive(pid)) {
+        cleanupFiles(*rt);
+        return false;
+    }
+    rt->pid = pid;
+    if (auto pidFd = openPidFd(pid)) {
+        rt->pidFd = std::move(*pidFd);
+    }
+    auto connected = connectUnix(rt->monitorSocket);
+    Result<void> opened = connected ? openMonitor(rt, connected->release(), kReconnectTimeout)
+                                    : Result<void>(unexpected(std::move(connected).error()));
+    if (!opened) {
+        // Alive but unmanageable: stop it rather than leave an orphan nobody can control.
+        logError("cannot reconnect to QEMU of domain '" + liveDef.name + "' (pid " + std::to_string(pid) +
+                 "): " + opened.error().wireMessage() + "; stopping it");
+        rt->destroying = true;
+        killProcess(*rt, true);
+        cleanupFiles(*rt);
+        return false;
+    }
+    // A guest that powered off or panicked while no daemon watched: apply its action now.
+    auto status = rt->monitor->execute("query-status");
+    std::string runState = status ? (*status)["status"].asString() : std::string();
+    if (runState == "shutdown" || runState == "guest-panicked") {
+        logWarning("domain '" + liveDef.name + "' " + (runState == "shutdown" ? "powered off" : "panicked") +
+                   " while the daemon was down; stopping its QEMU");
+        rt->destroying = true;
+        killProcess(*rt, true);
+        rt->monitor->close();
+        cleanupFiles(*rt);
+        return false;
+    }
+    {
+        std::lock_guard lock(portsMutex_);
+        portsInUse_.insert(rt->ports.begin(), rt->ports.end());
+    }
+    setRuntime(dom, rt);
+    return true;
+}
+
+}  // namespace corral::drivers::qemu

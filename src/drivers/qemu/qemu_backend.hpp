@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// QemuBackend: the GuestBackend that runs QEMU processes. Each guest is started from the command
+// line buildQemuCommandLine makes, watched through its QMP monitor (events, and the end of the
+// connection when QEMU exits), and found again after a daemon restart through the pid file and
+// monitor socket kept under the run directory.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "drivers/common/guest_backend.hpp"
+#include "drivers/qemu/qemu_config.hpp"
+#include "util/json_value.hpp"
+#include "util/unique_fd.hpp"
+
+namespace corral::drivers::qemu {
+
+struct QemuPaths {
+    std::string runDir;    ///< run/corral/qemu: pid files and monitor sockets
+    std::string logDir;    ///< log/corral/qemu: one log per guest (QEMU's stderr)
+    std::string stateDir;  ///< lib/corral/qemu: managed save images
+};
+
+class QemuBackend final : public GuestBackend {
+public:
+    QemuBackend(QemuPaths paths, QemuDriverConfig config);
+    ~QemuBackend() override;
+
+    void attach(GuestEventSink& sink) override { sink_ = &sink; }
+    Result<void> checkDefinition(const conf::DomainDef& def) override;
+    Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
+    Result<void> destroy(objects::DomainObj& dom, bool graceful) override;
+    Result<bool> shutdown(objects::DomainObj& dom, unsigned flags) override;
+    Result<void> reboot(objects::DomainObj& dom, unsigned flags) override;
+    Result<void> suspend(objects::DomainObj& dom) override;
+    Result<void> resume(objects::DomainObj& dom) override;
+    std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;
+    Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) override;
+    std::string osType(const conf::DomainDef&) override { return "hvm"; }
+
+    struct Runtime;
+
+private:
+    std::shared_ptr<Runtime> runtimeOf(const objects::DomainObj& dom) const;
+    Result<std::shared_ptr<Runtime>> requireRuntime(const objects::DomainObj& dom) const;
+    void setRuntime(objects::DomainObj& dom, std::shared_ptr<Runtime> rt);
+    Result<void> openMonitor(const std::shared_ptr<Runtime>& rt, int connectedFd, std::chrono::milliseconds timeout);
+    Result<void> allocateGraphicsPorts(const std::shared_ptr<Runtime>& rt, conf::DomainDef& liveDef);
+    void releasePorts(Runtime& rt);
+    /// One descriptor per <interface> (invalid for user networking): tap devices created,
+    /// attached to their bridge and named in the live definition's <target dev=...>.
+    Result<std::vector<UniqueFd>> prepareTaps(conf::DomainDef& liveDef);
+    /// Stops the process: SIGTERM, then SIGKILL after the grace period (none with `graceful`
+    /// false and grace 0). True when it is gone.
+    bool killProcess(Runtime& rt, bool allowKill);
+    void cleanupFiles(const Runtime& rt);
+    void onEvent(const std::shared_ptr<Runtime>& rt, const std::string& event, const JsonValue& data);
+    void onMonitorClosed(const std::shared_ptr<Runtime>& rt);
+    /// Runs `action` on the backend's action thread (monitor commands cannot run on the
+    /// monitor's own event thread).
+    void post(std::function<void()> action);
+    void actionLoop();
+
+    std::string pidFilePath(const std::string& name) const;
+    std::string monitorPath(const std::string& name) const;
+    std::string logPath(const std::string& name) const;
+
+    QemuPaths paths_;
+    QemuDriverConfig config_;
+    GuestEventSink* sink_ = nullptr;
+
+    std::mutex portsMutex_;
+    std::set<int> portsInUse_;
+
+    std::mutex actionsMutex_;
+    std::condition_variable actionsReady_;
+    std::deque<std::function<void()>> actions_;
+    bool stopping_ = false;
+    std::thread actionThread_;
+};
+
+}  // namespace corral::drivers::qemu

@@ -1,0 +1,845 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// buildQemuCommandLine: libvirt's domain XML to a QEMU 7.2 command line (-blockdev era).
+#include "drivers/qemu/qemu_command.hpp"
+
+#include <map>
+#include <set>
+
+#include "conf/domain_def.hpp"
+#include "util/json.hpp"
+#include "util/strings.hpp"
+
+namespace corral::drivers::qemu {
+
+namespace {
+
+enum class MachineFamily { I440fx, Q35, Microvm };
+
+struct Machine {
+    MachineFamily family;
+    std::string qemuName;
+};
+
+/// <driver cache=...> as QEMU's block layer spells it: O_DIRECT on the host file, flushes
+/// ignored, and the write cache the guest sees. "default" (or none given) leaves QEMU's own.
+struct DiskCache {
+    std::string_view name;
+    bool explicitMode;
+    bool direct;
+    bool noFlush;
+    bool writeCache;
+};
+
+constexpr DiskCache kDiskCaches[] = {
+    {"", false, false, false, true},
+    {"default", false, false, false, true},
+    {"none", true, true, false, true},
+    {"writethrough", true, false, false, false},
+    {"writeback", true, false, false, true},
+    {"directsync", true, true, false, false},
+    {"unsafe", true, false, true, true},
+};
+
+const DiskCache* findDiskCache(std::string_view mode) {
+    for (const auto& c : kDiskCaches) {
+        if (c.name == mode) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+bool toUnsigned(std::string_view text, unsigned& out) {
+    auto v = parseUnsigned(text);
+    if (!v || *v > 0xFFFFFFFFu) {
+        return false;
+    }
+    out = static_cast<unsigned>(*v);
+    return true;
+}
+
+Unexpected unsupported(const std::string& what) {
+    return fail(ErrorCode::ConfigUnsupported, what, ErrorDomain::Qemu);
+}
+
+std::string attrOr(const conf::XmlNode& node, std::string_view key, std::string fallback = {}) {
+    const std::string* v = node.attr(key);
+    return v != nullptr ? *v : fallback;
+}
+
+std::string childAttr(const conf::XmlNode& node, std::string_view child, std::string_view key) {
+    const conf::XmlNode* c = node.child(child);
+    return c != nullptr ? attrOr(*c, key) : std::string();
+}
+
+Result<Machine> resolveMachine(const conf::DomainDef& def) {
+    const std::string& arch = def.os.arch;
+    if (!arch.empty() && arch != "x86_64" && arch != "i686") {
+        return unsupported("<os><type arch='" + arch + "'>: this driver runs qemu-system-x86_64 guests only "
+                           "(arch x86_64 or i686)");
+    }
+    const std::string m = def.os.machine.empty() ? "pc" : def.os.machine;
+    if (m == "pc" || startsWith(m, "pc-i440fx-") || m == "pc-1.0") {
+        return Machine{MachineFamily::I440fx, m};
+    }
+    if (m == "q35" || startsWith(m, "pc-q35-")) {
+        return Machine{MachineFamily::Q35, m};
+    }
+    if (m == "microvm") {
+        return Machine{MachineFamily::Microvm, m};
+    }
+    return unsupported("<os><type machine='" + m + "'>: unknown machine type (supported: pc, pc-i440fx-*, "
+                       "q35, pc-q35-*, microvm)");
+}
+
+bool hasFeature(const conf::DomainDef& def, std::string_view feature) {
+    const conf::XmlNode* f = def.element("features");
+    return f != nullptr && f->child(feature) != nullptr;
+}
+
+/// Collects argv and remembers which singleton controllers were already added.
+class CommandBuilder {
+public:
+    CommandBuilder(const conf::DomainDef& def, const QemuLaunchContext& ctx, Machine machine)
+        : def_(def), ctx_(ctx), machine_(std::move(machine)) {}
+
+    Result<std::vector<std::string>> build();
+
+private:
+    void add(std::initializer_list<std::string> args) { argv_.insert(argv_.end(), args); }
+    std::string pciOrMmio(const std::string& base) const {
+        return machine_.family == MachineFamily::Microvm ? base + "-device" : base + "-pci";
+    }
+
+    Result<void> addCpuAndMemory();
+    Result<void> addBootOptions();
+    Result<void> planBootOrder();
+    Result<void> addDisk(const conf::XmlNode& disk);
+    Result<void> addInterface(const conf::XmlNode& iface, std::size_t index);
+    Result<void> addSerial(const conf::XmlNode& chr, const std::string& alias);
+    Result<void> addConsole(const conf::XmlNode& console, unsigned index);
+    Result<void> addGraphics(const conf::XmlNode& graphics);
+    Result<void> addVideo(const conf::XmlNode& video, unsigned index);
+    Result<void> addController(const conf::XmlNode& controller);
+    Result<void> addDevice(const conf::XmlNode& dev);
+    Result<std::string> chardevBackend(const conf::XmlNode& chr, const std::string& id);
+    Result<void> ensureUsbController();
+    void ensureScsiController(unsigned index);
+    void ensureAhci();
+
+    const conf::DomainDef& def_;
+    const QemuLaunchContext& ctx_;
+    Machine machine_;
+    std::vector<std::string> argv_;
+    unsigned iothreads_ = 0;
+    unsigned diskCount_ = 0, serialCount_ = 0, videoCount_ = 0, rngCount_ = 0, inputCount_ = 0;
+    std::size_t interfaceIndex_ = 0;
+    bool usbAdded_ = false, ahciAdded_ = false, hasGraphics_ = false, hasVideo_ = false;
+    bool virtioSerialAdded_ = false, hasPanic_ = false;
+    std::set<unsigned> scsiControllers_;
+    /// Boot order from <os><boot dev=...>: first disk, cdrom and interface get bootindex.
+    std::map<std::string, int> bootIndexByKind_;
+    std::set<std::string> kindsBooted_;
+};
+
+Result<void> CommandBuilder::addCpuAndMemory() {
+    const bool kvm = def_.type == "kvm";
+    add({"-accel", kvm ? "kvm" : "tcg"});
+    if (const conf::XmlNode* cpu = def_.element("cpu")) {
+        std::string mode = attrOr(*cpu, "mode", "custom");
+        if (mode == "host-passthrough") {
+            if (!kvm) {
+                return unsupported("<cpu mode='host-passthrough'> needs <domain type='kvm'> (TCG has no host CPU)");
+            }
+            add({"-cpu", "host"});
+        } else if (mode == "host-model") {
+            add({"-cpu", kvm ? "host" : "max"});
+        } else if (mode == "maximum") {
+            add({"-cpu", "max"});
+        } else if (mode == "custom") {
+            std::string model = cpu->childText("model");
+            if (!model.empty()) {
+                add({"-cpu", model});
+            }
+        } else {
+            return unsupported("<cpu mode='" + mode + "'>: unknown CPU mode");
+        }
+    }
+    std::uint64_t memKiB = def_.memoryKiB;
+    if (memKiB < 1024) {
+        return unsupported("<memory>: " + std::to_string(memKiB) + " KiB is too small for a QEMU guest (minimum 1 MiB)");
+    }
+    add({"-m", "size=" + std::to_string(memKiB) + "k"});
+
+    unsigned maxVcpus = def_.vcpus == 0 ? 1 : def_.vcpus;
+    unsigned current = def_.vcpuCurrent == 0 ? maxVcpus : def_.vcpuCurrent;
+    std::string smp = std::to_string(current) + ",maxcpus=" + std::to_string(maxVcpus);
+    const conf::XmlNode* cpu = def_.element("cpu");
+    const conf::XmlNode* topo = cpu != nullptr ? cpu->child("topology") : nullptr;
+    if (topo != nullptr) {
+        unsigned sockets = 0, cores = 0, threads = 0;
+        toUnsigned(attrOr(*topo, "sockets", "1"), sockets);
+        toUnsigned(attrOr(*topo, "cores", "1"), cores);
+        toUnsigned(attrOr(*topo, "threads", "1"), threads);
+        if (sockets * cores * threads != maxVcpus) {
+            return unsupported("<cpu><topology>: sockets*cores*threads = " + std::to_string(sockets * cores * threads) +
+                               " does not match <vcpu> " + std::to_string(maxVcpus));
+        }
+        smp += ",sockets=" + std::to_string(sockets) + ",cores=" + std::to_string(cores) +
+               ",threads=" + std::to_string(threads);
+    } else {
+        smp += ",sockets=" + std::to_string(maxVcpus) + ",cores=1,threads=1";
+    }
+    add({"-smp", smp});
+
+    if (const conf::XmlNode* io = def_.element("iothreads")) {
+        if (!toUnsigned(io->text, iothreads_)) {
+            return unsupported("<iothreads>: '" + io->text + "' is not a number");
+        }
+        for (unsigned i = 1; i <= iothreads_; ++i) {
+            add({"-object", "iothread,id=iothread" + std::to_string(i)});
+        }
+    }
+    return {};
+}
+
+Result<void> CommandBuilder::addBootOptions() {
+    std::string kernel = def_.os.value("kernel");
+    std::string initrd = def_.os.value("initrd");
+    std::string cmdline = def_.os.value("cmdline");
+    std::string dtb = def_.os.value("dtb");
+    if (kernel.empty() && (!initrd.empty() || !cmdline.empty())) {
+        return unsupported("<os><initrd>/<cmdline> need <os><kernel> (direct kernel boot)");
+    }
+    if (!kernel.empty()) {
+        add({"-kernel", kernel});
+        if (!initrd.empty()) {
+            add({"-initrd", initrd});
+        }
+        if (!cmdline.empty()) {
+            add({"-append", cmdline});
+        }
+        if (!dtb.empty()) {
+            add({"-dtb", dtb});
+        }
+    }
+    if (!def_.os.value("loader").empty()) {
+        for (const auto& e : def_.os.elements) {
+            if (e.name == "loader") {
+                std::string type = attrOr(e, "type", "rom");
+                if (type == "rom") {
+                    add({"-bios", e.text});
+                } else {
+                    return unsupported("<os><loader type='" + type +
+                                       "'>: pflash firmware (UEFI with NVRAM) is not supported by this driver yet");
+                }
+            }
+        }
+    }
+    return planBootOrder();
+}
+
+Result<void> CommandBuilder::planBootOrder() {
+    int next = 1;
+    for (const auto& e : def_.os.elements) {
+        if (e.name != "boot") {
+            continue;
+        }
+        std::string dev = attrOr(e, "dev");
+        if (dev != "hd" && dev != "cdrom" && dev != "network" && dev != "fd") {
+            return unsupported("<os><boot dev='" + dev + "'>: unknown boot device (hd, cdrom, network, fd)");
+        }
+        if (!bootIndexByKind_.contains(dev)) {
+            bootIndexByKind_[dev] = next++;
+        }
+    }
+    return {};
+}
+
+/// bootindex for a device: its own <boot order=...>, else the first device of its kind when
+/// <os><boot dev=...> names that kind.
+std::string bootIndexOption(const conf::XmlNode& dev, const std::string& kind,
+                            std::map<std::string, int>& byKind, std::set<std::string>& used) {
+    std::string order = childAttr(dev, "boot", "order");
+    if (!order.empty()) {
+        return ",bootindex=" + order;
+    }
+    auto it = byKind.find(kind);
+    if (it != byKind.end() && !used.contains(kind)) {
+        used.insert(kind);
+        return ",bootindex=" + std::to_string(it->second);
+    }
+    return {};
+}
+
+// The USB controller is added where the first USB device (or the <controller>) needs it, with
+// the model the definition names anywhere in <devices>.
+Result<void> CommandBuilder::ensureUsbController() {
+    if (usbAdded_) {
+        return {};
+    }
+    std::string model;
+    for (const auto& dev : def_.devices) {
+        if (dev.name == "controller" && attrOr(dev, "type") == "usb" && attrOr(dev, "index", "0") == "0") {
+            model = attrOr(dev, "model");
+        }
+    }
+    if (model == "none") {
+        return unsupported("a USB device needs a USB controller, but <controller type='usb' model='none'> removes it");
+    }
+    if (machine_.family == MachineFamily::Microvm) {
+        return unsupported("machine 'microvm' has no USB controller (use virtio devices)");
+    }
+    static const std::map<std::string, std::string, std::less<>> kModels = {
+        {"qemu-xhci", "qemu-xhci"},     {"nec-xhci", "nec-usb-xhci"},    {"piix3-uhci", "piix3-usb-uhci"},
+        {"piix4-uhci", "piix4-usb-uhci"}, {"ich9-ehci1", "ich9-usb-ehci1"}, {"pci-ohci", "pci-ohci"}};
+    std::string device;
+    if (model.empty()) {
+        device = machine_.family == MachineFamily::Q35 ? "qemu-xhci" : "piix3-usb-uhci";
+    } else if (auto it = kModels.find(model); it != kModels.end()) {
+        device = it->second;
+    } else {
+        return unsupported("<controller type='usb' model='" + model +
+                           "'>: not supported (qemu-xhci, nec-xhci, piix3-uhci, piix4-uhci, ich9-ehci1, pci-ohci, none)");
+    }
+    usbAdded_ = true;
+    add({"-device", device + ",id=usb"});
+    return {};
+}
+
+void CommandBuilder::ensureScsiController(unsigned index) {
+    if (scsiControllers_.insert(index).second) {
+        add({"-device", pciOrMmio("virtio-scsi") + ",id=scsi" + std::to_string(index)});
+    }
+}
+
+void CommandBuilder::ensureAhci() {
+    if (!ahciAdded_ && machine_.family == MachineFamily::I440fx) {
+        ahciAdded_ = true;
+        add({"-device", "ahci,id=sata0"});
+    }
+}
+
+Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
+    const std::string type = attrOr(disk, "type", "file");
+    const std::string device = attrOr(disk, "device", "disk");
+    const std::string target = childAttr(disk, "target", "dev");
+    std::string bus = childAttr(disk, "target", "bus");
+    const std::string where = "<disk> with target '" + target + "'";
+    if (target.empty()) {
+        return unsupported("<disk>: missing <target dev=...>");
+    }
+    int index = diskNameToIndex(target);
+    if (index < 0) {
+        return unsupported(where + ": cannot derive a disk index from the target name");
+    }
+    if (bus.empty()) {
+        bus = startsWith(target, "vd") ? "virtio" : startsWith(target, "sd") ? "scsi" : startsWith(target, "hd") ? "ide" : "";
+    }
+    if (device != "disk" && device != "cdrom") {
+        return unsupported(where + ": device='" + device + "' is not supported (disk, cdrom)");
+    }
+    if (type != "file" && type != "block") {
+        return unsupported(where + ": type='" + type + "' is not supported by this driver (file, block)");
+    }
+    const std::string source = childAttr(disk, "source", type == "file" ? "file" : "dev");
+    const std::string format = childAttr(disk, "driver", "type").empty() ? "raw" : childAttr(disk, "driver", "type");
+    if (format != "raw" && format != "qcow2") {
+        return unsupported(where + ": <driver type='" + format + "'> is not supported (raw, qcow2)");
+    }
+    if (source.empty() && device != "cdrom") {
+        return unsupported(where + ": a disk needs <source " + std::string(type == "file" ? "file" : "dev") + "=...>");
+    }
+    const bool readonly = disk.child("readonly") != nullptr || device == "cdrom";
+    const bool shareable = disk.child("shareable") != nullptr;
+    const std::string cacheMode = childAttr(disk, "driver", "cache");
+    const DiskCache* cache = findDiskCache(cacheMode);
+    if (cache == nullptr) {
+        return unsupported(where + ": <driver cache='" + cacheMode +
+                           "'> is not a cache mode (default, none, writethrough, writeback, directsync, unsafe)");
+    }
+    const std::string discard = childAttr(disk, "driver", "discard");
+    if (!discard.empty() && discard != "unmap" && discard != "ignore") {
+        return unsupported(where + ": <driver discard='" + discard + "'> must be 'unmap' or 'ignore'");
+    }
+    const unsigned n = diskCount_++;
+
+    std::string driveOption;
+    if (!source.empty()) {
+        const std::string storageNode = "corral-storage" + std::to_string(n);
+        const std::string formatNode = "corral-format" + std::to_string(n);
+        auto addCache = [cache](JsonWriter& node) {
+            if (cache->explicitMode) {
+                node.key("cache").beginObject().key("direct").value(cache->direct).key("no-flush").value(cache->noFlush).endObject();
+            }
+        };
+        JsonWriter storage;
+        storage.beginObject()
+            .key("driver").value(type == "file" ? "file" : "host_device")
+            .key("filename").value(source)
+            .key("node-name").value(storageNode)
+            .key("auto-read-only").value(true);
+        if (!discard.empty()) {
+            storage.key("discard").value(discard);
+        }
+        addCache(storage);
+        storage.endObject();
+        JsonWriter fmt;
+        fmt.beginObject()
+            .key("node-name").value(formatNode)
+            .key("read-only").value(readonly);
+        if (!discard.empty()) {
+            fmt.key("discard").value(discard);
+        }
+        addCache(fmt);
+        fmt.key("driver").value(format)
+            .key("file").value(storageNode)
+            .endObject();
+        add({"-blockdev", storage.str(), "-blockdev", fmt.str()});
+        driveOption = ",drive=" + formatNode;
+    }
+    std::string common = driveOption + (shareable ? ",share-rw=on" : "");
+    if (cache->explicitMode && !source.empty()) {
+        common += cache->writeCache ? ",write-cache=on" : ",write-cache=off";
+    }
+    const std::string kind = device == "cdrom" ? "cdrom" : "hd";
+    const std::string boot = bootIndexOption(disk, kind, bootIndexByKind_, kindsBooted_);
+    const std::string idx = std::to_string(index);
+
+    if (bus == "virtio") {
+        if (device == "cdrom") {
+            return unsupported(where + ": a cdrom cannot use bus 'virtio' (use sata, scsi or ide)");
+        }
+        std::string iothread = childAttr(disk, "driver", "iothread");
+        std::string extra;
+        if (!iothread.empty()) {
+            unsigned t = 0;
+            if (!toUnsigned(iothread, t) || t == 0 || t > iothreads_) {
+                return unsupported(where + ": <driver iothread='" + iothread + "'> names no iothread (the domain has " +
+                                   std::to_string(iothreads_) + ")");
+            }
+            extra = ",iothread=iothread" + iothread;
+        }
+        add({"-device", pciOrMmio("virtio-blk") + extra + common + ",id=virtio-disk" + idx + boot});
+    } else if (bus == "scsi") {
+        ensureScsiController(0);
+        add({"-device", std::string(device == "cdrom" ? "scsi-cd" : "scsi-hd") + ",bus=scsi0.0,channel=0,scsi-id=0,lun=" +
+                            idx + common + ",id=scsi0-0-0-" + idx + boot});
+    } else if (bus == "sata") {
+        if (machine_.family == MachineFamily::Microvm) {
+            return unsupported(where + ": machine 'microvm' has no SATA controller (use bus 'virtio')");
+        }
+        if (index > 5) {
+            return unsupported(where + ": a SATA controller has 6 ports (sda..sdf)");
+        }
+        ensureAhci();
+        std::string busName = machine_.family == MachineFamily::Q35 ? "ide." + idx : "sata0." + idx;
+        add({"-device", std::string(device == "cdrom" ? "ide-cd" : "ide-hd") + ",bus=" + busName + common +
+                            ",id=sata0-0-" + idx + boot});
+    } else if (bus == "ide") {
+        if (machine_.family != MachineFamily::I440fx) {
+            return unsupported(where + ": IDE controllers are unsupported for machine '" + machine_.qemuName +
+                               "' (use bus 'sata' or 'scsi')");
+        }
+        if (index > 3) {
+            return unsupported(where + ": the IDE controller has 4 units (hda..hdd)");
+        }
+        add({"-device", std::string(device == "cdrom" ? "ide-cd" : "ide-hd") + ",bus=ide." + std::to_string(index / 2) +
+                            ",unit=" + std::to_string(index % 2) + common + ",id=ide0-" + std::to_string(index / 2) +
+                            "-" + std::to_string(index % 2) + boot});
+    } else {
+        return unsupported(where + ": bus '" + bus + "' is not supported (virtio, sata, scsi, ide)");
+    }
+    return {};
+}
+
+Result<void> CommandBuilder::addInterface(const conf::XmlNode& iface, std::size_t index) {
+    const std::string type = attrOr(iface, "type");
+    const std::string mac = childAttr(iface, "mac", "address");
+    const std::string where = "<interface type='" + type + "'>" + (mac.empty() ? "" : " with MAC " + mac);
+    const std::string id = std::to_string(index);
+    if (type == "user") {
+        add({"-netdev", "user,id=hostnet" + id});
+    } else if (type == "bridge" || type == "ethernet" || type == "network") {
+        int fd = index < ctx_.tapFds.size() ? ctx_.tapFds[index] : -1;
+        if (fd < 0) {
+            return unsupported(where + ": no tap device was prepared for it");
+        }
+        add({"-netdev", "tap,fd=" + std::to_string(fd) + ",id=hostnet" + id});
+    } else {
+        return unsupported(where + ": interface type '" + type + "' is not supported (user, bridge, network, ethernet)");
+    }
+    std::string model = childAttr(iface, "model", "type");
+    if (model.empty()) {
+        model = machine_.family == MachineFamily::Microvm ? "virtio" : "rtl8139";
+    }
+    std::string qemuModel;
+    if (model == "virtio") {
+        qemuModel = pciOrMmio("virtio-net");
+    } else if (model == "e1000" || model == "rtl8139" || model == "e1000e") {
+        if (machine_.family == MachineFamily::Microvm) {
+            return unsupported(where + ": machine 'microvm' has no PCI bus (use <model type='virtio'/>)");
+        }
+        qemuModel = model;
+    } else {
+        return unsupported(where + ": <model type='" + model + "'> is not supported (virtio, e1000, e1000e, rtl8139)");
+    }
+    std::string boot = bootIndexOption(iface, "network", bootIndexByKind_, kindsBooted_);
+    add({"-device", qemuModel + ",netdev=hostnet" + id + ",id=net" + id + (mac.empty() ? "" : ",mac=" + mac) + boot});
+    return {};
+}
+
+Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, const std::string& id) {
+    const std::string type = attrOr(chr, "type", "pty");
+    const std::string path = childAttr(chr, "source", "path");
+    if (type == "pty") {
+        return "pty,id=" + id;
+    }
+    if (type == "null") {
+        return "null,id=" + id;
+    }
+    if (type == "file") {
+        if (path.empty()) {
+            return unsupported("<" + chr.name + " type='file'>: needs <source path=...>");
+        }
+        return "file,id=" + id + ",path=" + path;
+    }
+    if (type == "unix") {
+        if (path.empty()) {
+            return unsupported("<" + chr.name + " type='unix'>: needs <source path=...>");
+        }
+        bool server = childAttr(chr, "source", "mode") != "connect";
+        return "socket,id=" + id + ",path=" + path + (server ? ",server=on,wait=off" : "");
+    }
+    return unsupported("<" + chr.name + " type='" + type + "'>: character device type not supported (pty, file, unix, null)");
+}
+
+Result<void> CommandBuilder::addSerial(const conf::XmlNode& chr, const std::string& alias) {
+    CORRAL_ASSIGN_OR_RETURN(std::string backend, chardevBackend(chr, "char" + alias));
+    add({"-chardev", backend, "-device", "isa-serial,chardev=char" + alias + ",id=" + alias});
+    return {};
+}
+
+Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned index) {
+    std::string targetType = childAttr(console, "target", "type");
+    if (targetType.empty() || targetType == "serial") {
+        // Paired with serial0 by post-parse: the same device, nothing more to add. Without a
+        // <serial>, the console becomes the first serial port.
+        if (serialCount_ == 0) {
+            ++serialCount_;
+            return addSerial(console, "serial0");
+        }
+        return {};
+    }
+    if (targetType != "virtio") {
+        return unsupported("<console><target type='" + targetType + "'>: not supported (serial, virtio)");
+    }
+    if (!virtioSerialAdded_) {
+        virtioSerialAdded_ = true;
+        add({"-device", pciOrMmio("virtio-serial") + ",id=virtio-serial0"});
+    }
+    std::string alias = "console" + std::to_string(index);
+    CORRAL_ASSIGN_OR_RETURN(std::string backend, chardevBackend(console, "char" + alias));
+    add({"-chardev", backend, "-device", "virtconsole,chardev=char" + alias + ",id=" + alias});
+    return {};
+}
+
+Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
+    const std::string type = attrOr(graphics, "type");
+    std::string listen = attrOr(graphics, "listen");
+    if (const conf::XmlNode* l = graphics.child("listen"); l != nullptr && !attrOr(*l, "address").empty()) {
+        listen = attrOr(*l, "address");
+    }
+    if (listen.empty()) {
+        listen = ctx_.vncListen;
+    }
+    const std::string portText = attrOr(graphics, "port", "-1");
+    int port = -1;
+    if (auto p = parseSigned(portText); p && *p > 0 && *p < 65536) {
+        port = static_cast<int>(*p);
+    }
+    if (type == "vnc") {
+        if (hasGraphics_) {
+            return unsupported("<graphics type='vnc'>: only one VNC display per guest");
+        }
+        if (port < 5900) {
+            return unsupported("<graphics type='vnc'>: port " + portText + " was not allocated (5900 or above)");
+        }
+        std::string host = listen.find(':') != std::string::npos ? "[" + listen + "]" : listen;
+        std::string arg = host + ":" + std::to_string(port - 5900);
+        if (graphics.attr("passwd") != nullptr) {
+            arg += ",password=on";
+        }
+        add({"-vnc", arg});
+    } else if (type == "spice") {
+        if (port <= 0) {
+            return unsupported("<graphics type='spice'>: port " + portText + " was not allocated");
+        }
+        std::string arg = "port=" + std::to_string(port) + ",addr=" + listen;
+        arg += graphics.attr("passwd") != nullptr ? "" : ",disable-ticketing=on";
+        add({"-spice", arg});
+    } else {
+        return unsupported("<graphics type='" + type + "'>: not supported (vnc, spice)");
+    }
+    hasGraphics_ = true;
+    return {};
+}
+
+Result<void> CommandBuilder::addVideo(const conf::XmlNode& video, unsigned index) {
+    std::string model = childAttr(video, "model", "type");
+    static const std::map<std::string, std::string, std::less<>> kModels = {
+        {"vga", "VGA"}, {"cirrus", "cirrus-vga"}, {"virtio", "virtio-vga"}, {"qxl", "qxl-vga"}, {"bochs", "bochs-display"}};
+    if (model == "none") {
+        hasVideo_ = true;
+        return {};
+    }
+    auto it = kModels.find(model.empty() ? "vga" : model);
+    if (it == kModels.end()) {
+        return unsupported("<video><model type='" + model + "'>: not supported (vga, cirrus, virtio, qxl, bochs, none)");
+    }
+    if (machine_.family == MachineFamily::Microvm) {
+        return unsupported("<video>: machine 'microvm' has no PCI bus for a video card");
+    }
+    hasVideo_ = true;
+    add({"-device", it->second + ",id=video" + std::to_string(index)});
+    return {};
+}
+
+Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
+    const std::string type = attrOr(controller, "type");
+    const std::string model = attrOr(controller, "model");
+    if (type == "usb") {
+        if (model == "none" || attrOr(controller, "index", "0") != "0" ||
+            (model.empty() && machine_.family == MachineFamily::Microvm)) {
+            return {};
+        }
+        return ensureUsbController();
+    }
+    if (type == "scsi") {
+        if (!model.empty() && model != "virtio-scsi") {
+            return unsupported("<controller type='scsi' model='" + model + "'>: only virtio-scsi is supported");
+        }
+        unsigned index = 0;
+        toUnsigned(attrOr(controller, "index", "0"), index);
+        ensureScsiController(index);
+        return {};
+    }
+    if (type == "sata") {
+        ensureAhci();
+        return {};
+    }
+    if (type == "pci" || type == "ide" || type == "virtio-serial") {
+        return {};  // built into the machine or added with the devices that need them
+    }
+    return unsupported("<controller type='" + type + "'>: not supported by this driver");
+}
+
+Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
+    const std::string& kind = dev.name;
+    if (kind == "disk") {
+        return addDisk(dev);
+    }
+    if (kind == "interface") {
+        return addInterface(dev, interfaceIndex_++);
+    }
+    if (kind == "serial") {
+        if (childAttr(dev, "target", "type") == "usb-serial") {
+            return unsupported("<serial><target type='usb-serial'>: not supported");
+        }
+        return addSerial(dev, "serial" + std::to_string(serialCount_++));
+    }
+    if (kind == "console") {
+        return {};  // after the serial ports: see build()
+    }
+    if (kind == "graphics") {
+        return addGraphics(dev);
+    }
+    if (kind == "video") {
+        return addVideo(dev, videoCount_++);
+    }
+    if (kind == "controller") {
+        return addController(dev);
+    }
+    if (kind == "memballoon") {
+        std::string model = attrOr(dev, "model", "virtio");
+        if (model == "none") {
+            return {};
+        }
+        if (model != "virtio") {
+            return unsupported("<memballoon model='" + model + "'>: only virtio is supported");
+        }
+        add({"-device", pciOrMmio("virtio-balloon") + ",id=balloon0"});
+        return {};
+    }
+    if (kind == "rng") {
+        std::string backend = dev.childText("backend");
+        if (backend.empty()) {
+            backend = "/dev/urandom";
+        }
+        std::string id = std::to_string(rngCount_++);
+        add({"-object", "rng-random,id=objrng" + id + ",filename=" + backend, "-device",
+             pciOrMmio("virtio-rng") + ",rng=objrng" + id + ",id=rng" + id});
+        return {};
+    }
+    if (kind == "panic") {
+        std::string model = attrOr(dev, "model", "isa");
+        if (model != "isa" && model != "pvpanic") {
+            return unsupported("<panic model='" + model + "'>: only the ISA pvpanic device is supported");
+        }
+        if (machine_.family == MachineFamily::Microvm) {
+            return unsupported("<panic>: machine 'microvm' has no pvpanic device");
+        }
+        hasPanic_ = true;
+        add({"-device", "pvpanic"});
+        return {};
+    }
+    if (kind == "input") {
+        std::string type = attrOr(dev, "type");
+        std::string bus = attrOr(dev, "bus", type == "tablet" ? "usb" : "ps2");
+        if (bus == "ps2") {
+            return {};  // the i8042 keyboard and mouse are part of the machine
+        }
+        if (bus == "usb" && (type == "tablet" || type == "mouse" || type == "keyboard")) {
+            CORRAL_TRY(ensureUsbController());
+            std::string model = type == "tablet" ? "usb-tablet" : type == "mouse" ? "usb-mouse" : "usb-kbd";
+            add({"-device", model + ",id=input" + std::to_string(inputCount_++) + ",bus=usb.0"});
+            return {};
+        }
+        return unsupported("<input type='" + type + "' bus='" + bus + "'>: not supported");
+    }
+    return unsupported("<" + kind + ">: this device kind is not supported by the QEMU driver yet");
+}
+
+Result<std::vector<std::string>> CommandBuilder::build() {
+    argv_.push_back(def_.emulator.empty() ? ctx_.emulator : def_.emulator);
+    add({"-name", "guest=" + def_.name + ",debug-threads=on"});
+    add({"-uuid", def_.uuid.toString()});
+    add({"-no-user-config", "-nodefaults"});
+
+    std::string machineArg = machine_.qemuName + ",usb=off,dump-guest-core=off";
+    if (machine_.family == MachineFamily::Microvm) {
+        machineArg = machine_.qemuName + ",x-option-roms=off,isa-serial=on,rtc=on";
+    }
+    if (!hasFeature(def_, "acpi")) {
+        machineArg += ",acpi=off";  // libvirt's rule: ACPI only with <features><acpi/>
+    }
+    add({"-machine", machineArg});
+    CORRAL_TRY(addCpuAndMemory());
+    CORRAL_TRY(addBootOptions());
+
+    add({"-chardev", "socket,id=charmonitor,fd=" + std::to_string(ctx_.monitorFd) + ",server=on,wait=off",
+         "-mon", "chardev=charmonitor,id=monitor,mode=control"});
+    if (!ctx_.pidFile.empty()) {
+        add({"-pidfile", ctx_.pidFile});
+    }
+    const conf::XmlNode* clock = def_.element("clock");
+    std::string offset = clock != nullptr ? attrOr(*clock, "offset", "utc") : "utc";
+    if (offset != "utc" && offset != "localtime") {
+        return unsupported("<clock offset='" + offset + "'>: not supported (utc, localtime)");
+    }
+    add({"-rtc", "base=" + offset});
+    // QEMU stops the vCPUs instead of exiting when the guest powers off: the daemon applies
+    // on_poweroff itself, and an ACPI reboot (power off, then reset) needs the process to stay.
+    add({"-no-shutdown"});
+    if (def_.onReboot == "destroy") {
+        add({"-no-reboot"});
+    }
+
+    for (const auto& dev : def_.devices) {
+        CORRAL_TRY(addDevice(dev));
+    }
+    unsigned consoles = 0;
+    for (const auto& dev : def_.devices) {
+        if (dev.name == "console") {
+            CORRAL_TRY(addConsole(dev, consoles++));
+        }
+    }
+    if (hasGraphics_ && !hasVideo_ && machine_.family != MachineFamily::Microvm) {
+        add({"-device", "VGA,id=video0"});
+    }
+    if (!hasGraphics_) {
+        add({"-display", "none"});
+    }
+    if (hasPanic_) {
+        add({"-action", "panic=pause"});  // the daemon applies on_crash when GUEST_PANICKED arrives
+    }
+    if (ctx_.seccompSandbox) {
+        add({"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"});
+    }
+    if (ctx_.startPaused || !ctx_.incoming.empty()) {
+        add({"-S"});
+    }
+    if (!ctx_.incoming.empty()) {
+        add({"-incoming", ctx_.incoming});
+    }
+    add({"-msg", "timestamp=on"});
+    return std::move(argv_);
+}
+
+}  // namespace
+
+int diskNameToIndex(const std::string& name) {
+    std::size_t prefix = 0;
+    for (const char* p : {"vd", "sd", "hd", "xvd"}) {
+        if (startsWith(name, p)) {
+            prefix = std::string_view(p).size();
+            break;
+        }
+    }
+    if (prefix == 0 || name.size() == prefix || name.size() > prefix + 3) {
+        return -1;
+    }
+    // The letters are a bijective base-26 number: a=1 ... z=26, aa=27.
+    int value = 0;
+    for (std::size_t i = prefix; i < name.size(); ++i) {
+        char c = name[i];
+        if (c < 'a' || c > 'z') {
+            return -1;
+        }
+        value = value * 26 + (c - 'a' + 1);
+    }
+    return value - 1;
+}
+
+Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def, const QemuLaunchContext& ctx) {
+    if (def.type != "qemu" && def.type != "kvm") {
+        return unsupported("domain type '" + def.type + "' is not supported by the QEMU driver (qemu, kvm)");
+    }
+    if (!def.os.type.empty() && def.os.type != "hvm") {
+        return unsupported("<os><type>" + def.os.type + "</type>: the QEMU driver runs 'hvm' guests only");
+    }
+    CORRAL_ASSIGN_OR_RETURN(Machine machine, resolveMachine(def));
+    for (const char* action : {"rename-restart", "coredump-destroy", "coredump-restart"}) {
+        if (def.onPoweroff == action || def.onReboot == action) {
+            return unsupported("<on_poweroff>/<on_reboot>" + std::string(action) + ": not supported by this driver");
+        }
+    }
+    for (const char* action : {"coredump-destroy", "coredump-restart"}) {
+        if (def.onCrash == action) {
+            return unsupported("<on_crash>" + std::string(action) + "</on_crash>: core dumps are not supported by this driver");
+        }
+    }
+    CommandBuilder builder(def, ctx, std::move(machine));
+    return builder.build();
+}
+
+Result<void> checkQemuDefinition(const conf::DomainDef& def) {
+    // Placeholders stand in for what only exists at start: descriptors and allocated ports.
+    conf::DomainDef probe = def;
+    QemuLaunchContext ctx;
+    ctx.monitorFd = 3;
+    std::size_t interfaces = 0;
+    for (auto& dev : probe.devices) {
+        if (dev.name == "interface") {
+            ++interfaces;
+        }
+        if (dev.name == "graphics") {
+            dev.setAttr("port", "5900");
+        }
+    }
+    ctx.tapFds.assign(interfaces, 4);
+    CORRAL_TRY(buildQemuCommandLine(probe, ctx));
+    return {};
+}
+
+}  // namespace corral::drivers::qemu

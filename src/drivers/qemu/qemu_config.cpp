@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// loadQemuConfig.
+#include "drivers/qemu/qemu_config.hpp"
+
+#include <set>
+
+#include "util/conf_file.hpp"
+
+namespace corral::drivers::qemu {
+
+namespace {
+// Keys this build reads or accepts (issue 6 acts on the security ones).
+const std::set<std::string, std::less<>> kKnownKeys = {
+    "user", "group", "dynamic_ownership", "remember_owner", "security_driver", "security_default_confined",
+    "security_require_confined", "vnc_listen", "vnc_auto_unix_socket", "vnc_tls", "vnc_tls_x509_cert_dir",
+    "vnc_tls_x509_verify", "vnc_password", "spice_listen", "spice_tls", "spice_tls_x509_cert_dir",
+    "spice_password", "seccomp_sandbox", "cgroup_controllers", "cgroup_device_acl", "nvram",
+    "max_processes", "max_files", "log_timestamp", "set_process_name", "emulator", "destroy_grace_seconds"};
+
+Unexpected badValue(const ConfFile& file, const std::string& key, const ConfValue& v, const std::string& want) {
+    return fail(ErrorCode::ConfSyntax,
+                file.path + ":" + std::to_string(v.line) + ": " + key + ": expected " + want, ErrorDomain::Config);
+}
+}  // namespace
+
+Result<QemuDriverConfig> loadQemuConfig(const std::string& path) {
+    CORRAL_ASSIGN_OR_RETURN(ConfFile file, readConfFile(path));
+    QemuDriverConfig cfg;
+    for (const auto& [key, v] : file.entries) {
+        if (!kKnownKeys.contains(key)) {
+            return fail(ErrorCode::ConfSyntax,
+                        file.path + ":" + std::to_string(v.line) + ": unknown setting '" + key + "'", ErrorDomain::Config);
+        }
+        if (key == "vnc_listen") {
+            if (v.kind != ConfValue::Kind::String) {
+                return badValue(file, key, v, "a quoted address");
+            }
+            cfg.vncListen = v.s;
+        } else if (key == "seccomp_sandbox") {
+            if (v.kind != ConfValue::Kind::Int || (v.i != 0 && v.i != 1)) {
+                return badValue(file, key, v, "0 or 1");
+            }
+            cfg.seccompSandbox = v.i == 1;
+        } else if (key == "emulator") {
+            if (v.kind != ConfValue::Kind::String || v.s.empty()) {
+                return badValue(file, key, v, "a quoted program path");
+            }
+            cfg.emulator = v.s;
+        } else if (key == "destroy_grace_seconds") {
+            if (v.kind != ConfValue::Kind::Int || v.i < 0 || v.i > 600) {
+                return badValue(file, key, v, "a number of seconds (0-600)");
+            }
+            cfg.destroyGraceSeconds = static_cast<unsigned>(v.i);
+        }
+    }
+    return cfg;
+}
+
+}  // namespace corral::drivers::qemu

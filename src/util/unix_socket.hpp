@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Unix stream sockets by path: the daemon's own sockets, the client's, QEMU's monitor.
+#pragma once
+
+#include <sys/un.h>
+
+#include <string>
+
+#include "util/result.hpp"
+#include "util/unique_fd.hpp"
+
+namespace corral {
+
+/// The address of `path`; an error naming the path when it does not fit in sun_path.
+Result<sockaddr_un> unixSocketAddress(const std::string& path);
+
+/// A blocking, close-on-exec connection to the socket at `path`. The error carries libvirt's
+/// wording ("Failed to connect socket to 'PATH': REASON") so clients read the same text.
+Result<UniqueFd> connectUnixSocket(const std::string& path);
+
+}  // namespace corral

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// qemu.conf loading and the disk-name arithmetic the QEMU command line depends on.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "drivers/qemu/qemu_command.hpp"
+#include "drivers/qemu/qemu_config.hpp"
+
+using namespace corral;
+using namespace corral::drivers::qemu;
+
+namespace {
+
+class TempConf {
+public:
+    explicit TempConf(const std::string& text) {
+        char tmpl[] = "/tmp/corral-qemu-conf-XXXXXX";
+        int fd = mkstemp(tmpl);
+        path_ = tmpl;
+        close(fd);
+        std::ofstream(path_) << text;
+    }
+    ~TempConf() { unlink(path_.c_str()); }
+    TempConf(const TempConf&) = delete;
+    TempConf& operator=(const TempConf&) = delete;
+    [[nodiscard]] const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+}  // namespace
+
+TEST(QemuConfig, MissingFileGivesDefaults) {
+    auto cfg = loadQemuConfig("/nonexistent/qemu.conf");
+    ASSERT_TRUE(cfg) << cfg.error().wireMessage();
+    EXPECT_EQ(cfg->vncListen, "127.0.0.1");
+    EXPECT_TRUE(cfg->seccompSandbox);
+    EXPECT_EQ(cfg->destroyGraceSeconds, 10u);
+}
+
+TEST(QemuConfig, ReadsTheKeysItActsOn) {
+    TempConf conf(
+        "# libvirt's syntax\n"
+        "vnc_listen = \"0.0.0.0\"\n"
+        "seccomp_sandbox = 0\n"
+        "destroy_grace_seconds = 3\n"
+        "emulator = \"/opt/qemu/bin/qemu-system-x86_64\"\n"
+        "user = \"qemu\"\n"
+        "cgroup_controllers = [ \"cpu\", \"memory\" ]\n");
+    auto cfg = loadQemuConfig(conf.path());
+    ASSERT_TRUE(cfg) << cfg.error().wireMessage();
+    EXPECT_EQ(cfg->vncListen, "0.0.0.0");
+    EXPECT_FALSE(cfg->seccompSandbox);
+    EXPECT_EQ(cfg->destroyGraceSeconds, 3u);
+    EXPECT_EQ(cfg->emulator, "/opt/qemu/bin/qemu-system-x86_64");
+}
+
+TEST(QemuConfig, UnknownKeyNamesFileAndLine) {
+    TempConf conf("vnc_listen = \"::1\"\nvnc_lisen = \"0.0.0.0\"\n");
+    auto cfg = loadQemuConfig(conf.path());
+    ASSERT_FALSE(cfg);
+    const std::string msg = cfg.error().wireMessage();
+    EXPECT_NE(msg.find(conf.path() + ":2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("vnc_lisen"), std::string::npos) << msg;
+}
+
+TEST(QemuConfig, BadValuesAreRefused) {
+    for (const char* text : {"seccomp_sandbox = 2\n", "seccomp_sandbox = \"yes\"\n", "vnc_listen = 5\n",
+                             "destroy_grace_seconds = 100000\n", "emulator = \"\"\n"}) {
+        TempConf conf(text);
+        auto cfg = loadQemuConfig(conf.path());
+        EXPECT_FALSE(cfg) << "accepted: " << text;
+    }
+}
+
+TEST(QemuCommand, DiskNamesToIndexes) {
+    EXPECT_EQ(diskNameToIndex("vda"), 0);
+    EXPECT_EQ(diskNameToIndex("sdb"), 1);
+    EXPECT_EQ(diskNameToIndex("hdc"), 2);
+    EXPECT_EQ(diskNameToIndex("vdz"), 25);
+    EXPECT_EQ(diskNameToIndex("vdaa"), 26);
+    EXPECT_EQ(diskNameToIndex("sdab"), 27);
+    EXPECT_EQ(diskNameToIndex("xvda"), 0);
+    EXPECT_EQ(diskNameToIndex("vd"), -1);
+    EXPECT_EQ(diskNameToIndex("vda1"), -1);
+    EXPECT_EQ(diskNameToIndex(""), -1);
+    EXPECT_EQ(diskNameToIndex("VDA"), -1);
+}
