@@ -24,6 +24,7 @@
 #include "util/logging.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
+#include "util/unix_socket.hpp"
 
 namespace corral::drivers::qemu {
 
@@ -56,16 +57,11 @@ Result<void> makeDir(const std::string& path) {
 }
 
 Result<UniqueFd> listenUnix(const std::string& path) {
+    CORRAL_ASSIGN_OR_RETURN(sockaddr_un addr, unixSocketAddress(path));
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) {
         return failErrno(errno, "cannot create a socket");
     }
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) {
-        return fail(ErrorCode::InternalError, "monitor socket path too long: " + path);
-    }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     ::unlink(path.c_str());
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         return failErrno(errno, "cannot bind monitor socket '" + path + "'");
@@ -77,19 +73,6 @@ Result<UniqueFd> listenUnix(const std::string& path) {
     return fd;
 }
 
-Result<UniqueFd> connectUnix(const std::string& path) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        return failErrno(errno, "cannot create a socket");
-    }
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path - 1));
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return failErrno(errno, "cannot connect to monitor socket '" + path + "'");
-    }
-    return fd;
-}
 
 /// True when nothing listens on `port` of `address` (checked by binding it).
 bool tcpPortFree(const std::string& address, int port) {
@@ -293,9 +276,7 @@ Result<void> QemuBackend::openMonitor(const std::shared_ptr<Runtime>& rt, int co
     return {};
 }
 
-Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
-    CORRAL_TRY(makeDir(paths_.runDir));
-    CORRAL_TRY(makeDir(paths_.logDir));
+std::shared_ptr<QemuBackend::Runtime> QemuBackend::newRuntime(const conf::DomainDef& liveDef) const {
     auto rt = std::make_shared<Runtime>();
     rt->uuid = liveDef.uuid;
     rt->name = liveDef.name;
@@ -304,6 +285,13 @@ Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDe
     rt->onCrash = liveDef.onCrash;
     rt->pidFile = pidFilePath(liveDef.name);
     rt->monitorSocket = monitorPath(liveDef.name);
+    return rt;
+}
+
+Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
+    CORRAL_TRY(makeDir(paths_.runDir));
+    CORRAL_TRY(makeDir(paths_.logDir));
+    auto rt = newRuntime(liveDef);
     ::unlink(rt->pidFile.c_str());
 
     CORRAL_TRY(allocateGraphicsPorts(rt, liveDef));
@@ -378,7 +366,7 @@ Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDe
         }
         return releaseOnFailure(unexpected(std::move(err)));
     };
-    auto connected = connectUnix(rt->monitorSocket);
+    auto connected = connectUnixSocket(rt->monitorSocket);
     if (!connected) {
         return failStart(std::move(connected).error());
     }
@@ -537,10 +525,11 @@ Result<void> QemuBackend::reboot(objects::DomainObj& dom, unsigned flags) {
     return sent ? Result<void>() : unexpected(std::move(sent).error());
 }
 
-Result<void> QemuBackend::suspend(objects::DomainObj& dom) {
+// stop/cont issued by the daemon: the STOP/RESUME events they cause are its own, not news.
+Result<void> QemuBackend::runStateCommand(objects::DomainObj& dom, const char* command) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
     ++rt->ownStateChanges;
-    auto r = rt->monitor->execute("stop");
+    auto r = rt->monitor->execute(command);
     if (!r) {
         --rt->ownStateChanges;
         return unexpected(std::move(r).error());
@@ -548,16 +537,9 @@ Result<void> QemuBackend::suspend(objects::DomainObj& dom) {
     return {};
 }
 
-Result<void> QemuBackend::resume(objects::DomainObj& dom) {
-    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
-    ++rt->ownStateChanges;
-    auto r = rt->monitor->execute("cont");
-    if (!r) {
-        --rt->ownStateChanges;
-        return unexpected(std::move(r).error());
-    }
-    return {};
-}
+Result<void> QemuBackend::suspend(objects::DomainObj& dom) { return runStateCommand(dom, "stop"); }
+
+Result<void> QemuBackend::resume(objects::DomainObj& dom) { return runStateCommand(dom, "cont"); }
 
 std::uint64_t QemuBackend::cpuTimeNs(const objects::DomainObj& dom) {
     // Called with the domain mutex held.
@@ -661,14 +643,7 @@ void QemuBackend::onMonitorClosed(const std::shared_ptr<Runtime>& rt) {
 }
 
 Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) {
-    auto rt = std::make_shared<Runtime>();
-    rt->uuid = liveDef.uuid;
-    rt->name = liveDef.name;
-    rt->onPoweroff = liveDef.onPoweroff;
-    rt->onReboot = liveDef.onReboot;
-    rt->onCrash = liveDef.onCrash;
-    rt->pidFile = pidFilePath(liveDef.name);
-    rt->monitorSocket = monitorPath(liveDef.name);
+    auto rt = newRuntime(liveDef);
     for (const auto& dev : liveDef.devices) {
         if (dev.name == "graphics" && dev.attr("autoport") != nullptr && *dev.attr("autoport") == "yes") {
             if (auto port = parseUnsigned(dev.attr("port") ? *dev.attr("port") : "")) {
@@ -696,7 +671,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
     if (auto pidFd = openPidFd(pid)) {
         rt->pidFd = std::move(*pidFd);
     }
-    auto connected = connectUnix(rt->monitorSocket);
+    auto connected = connectUnixSocket(rt->monitorSocket);
     Result<void> opened = connected ? openMonitor(rt, connected->release(), kReconnectTimeout)
                                     : Result<void>(unexpected(std::move(connected).error()));
     if (!opened) {

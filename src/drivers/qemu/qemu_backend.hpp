@@ -50,6 +50,8 @@ public:
 private:
     std::shared_ptr<Runtime> runtimeOf(const objects::DomainObj& dom) const;
     Result<std::shared_ptr<Runtime>> requireRuntime(const objects::DomainObj& dom) const;
+    Result<void> runStateCommand(objects::DomainObj& dom, const char* command);
+    std::shared_ptr<Runtime> newRuntime(const conf::DomainDef& liveDef) const;
     void setRuntime(objects::DomainObj& dom, std::shared_ptr<Runtime> rt);
     Result<void> openMonitor(const std::shared_ptr<Runtime>& rt, int connectedFd, std::chrono::milliseconds timeout);
     Result<void> allocateGraphicsPorts(const std::shared_ptr<Runtime>& rt, conf::DomainDef& liveDef);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "util/logging.hpp"
+#include "util/unix_socket.hpp"
 
 namespace corral::drivers::qemu {
 
@@ -164,19 +165,7 @@ Result<std::unique_ptr<QmpMonitor>> QmpMonitor::open(UniqueFd socket, QmpCallbac
 
 Result<std::unique_ptr<QmpMonitor>> QmpMonitor::connect(const std::string& path, QmpCallbacks callbacks,
                                                         std::chrono::milliseconds greetingTimeout) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        return failErrno(errno, "cannot create a socket");
-    }
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) {
-        return fail(ErrorCode::InternalError, "monitor socket path too long: " + path);
-    }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return failErrno(errno, "cannot connect to QEMU monitor '" + path + "'");
-    }
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, connectUnixSocket(path));
     return open(std::move(fd), std::move(callbacks), greetingTimeout);
 }
 
