@@ -10,49 +10,14 @@
 #include <sstream>
 
 #include "conf/domain_def.hpp"
+#include "golden_files.hpp"
 
 using namespace corral;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::vector<std::string> cases() {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(CORRAL_GOLDEN_DIR)) {
-        std::string name = e.path().filename();
-        if (name.size() > 4 && name.ends_with(".xml") && !name.ends_with(".out.xml")) {
-            out.push_back(name.substr(0, name.size() - 4));
-        }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-/// Line-by-line difference, enough to see what moved.
-std::string diff(const std::string& expected, const std::string& actual) {
-    std::istringstream e(expected), a(actual);
-    std::string le, la, out;
-    int line = 1;
-    while (true) {
-        bool he = static_cast<bool>(std::getline(e, le));
-        bool ha = static_cast<bool>(std::getline(a, la));
-        if (!he && !ha) {
-            break;
-        }
-        if (!he || !ha || le != la) {
-            out += "@@ line " + std::to_string(line) + "\n-" + (he ? le : "<eof>") + "\n+" + (ha ? la : "<eof>") + "\n";
-        }
-        ++line;
-    }
-    return out;
-}
+using golden::slurp;
 
 class ConfRoundTrip : public ::testing::TestWithParam<std::string> {};
 
@@ -63,11 +28,8 @@ TEST_P(ConfRoundTrip, MatchesExpected) {
     std::string input = slurp(dir / (GetParam() + ".xml"));
     auto def = conf::parseDomainXml(input);
     ASSERT_TRUE(def) << def.error().wireMessage();
-    conf::PostParseContext ctx;
-    ctx.generateUuid = [] { return *Uuid::parse("c7a5fdbd-edaf-9455-926a-d65c16db1809"); };
     std::uint32_t counter = 0x112233;
-    ctx.random32 = [&counter] { return counter++; };
-    ctx.macInUse = [](const std::string&) { return false; };
+    conf::PostParseContext ctx = golden::deterministicPostParse(counter);
     ASSERT_TRUE(conf::postParseDomainDef(**def, ctx));
     auto valid = conf::validateDomainDef(**def);
     ASSERT_TRUE(valid) << valid.error().wireMessage();
@@ -75,13 +37,12 @@ TEST_P(ConfRoundTrip, MatchesExpected) {
     opts.secure = true;
     std::string actual = conf::formatDomainXml(**def, opts);
     fs::path expectedPath = dir / (GetParam() + ".out.xml");
-    const char* regen = std::getenv("CORRAL_TEST_REGENERATE");
-    if (regen != nullptr && std::string(regen) == "1") {
+    if (golden::regenerate()) {
         std::ofstream(expectedPath) << actual;
     }
     ASSERT_TRUE(fs::exists(expectedPath)) << expectedPath << " missing (run with CORRAL_TEST_REGENERATE=1)";
     std::string expected = slurp(expectedPath);
-    EXPECT_EQ(expected, actual) << diff(expected, actual);
+    EXPECT_EQ(expected, actual) << golden::diff(expected, actual);
     // Idempotence: formatting the output again changes nothing.
     auto again = conf::parseDomainXml(actual);
     ASSERT_TRUE(again) << again.error().wireMessage();
@@ -89,12 +50,9 @@ TEST_P(ConfRoundTrip, MatchesExpected) {
     EXPECT_EQ(conf::formatDomainXml(**again, opts), actual);
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, ConfRoundTrip, ::testing::ValuesIn(cases()),
-                         [](const auto& param) {
-                             std::string n = param.param;
-                             std::replace(n.begin(), n.end(), '-', '_');
-                             return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Golden, ConfRoundTrip,
+                         ::testing::ValuesIn(golden::xmlCases(CORRAL_GOLDEN_DIR, ".out.xml")),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return golden::testName(p.param); });
 
 TEST(ConfRoundTripFiles, NoOrphanExpectations) {
     for (const auto& e : fs::directory_iterator(CORRAL_GOLDEN_DIR)) {
