@@ -2,6 +2,7 @@
 # pytest fixtures: a fresh corrald per test on a private root, and file helpers.
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -25,10 +26,28 @@ def bin_dir(request):
     return d
 
 
+def kill_processes_under(path):
+    """Kills what a failed test left running from its private root (guests, daemons)."""
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if path.encode() in cmdline:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 @pytest.fixture
 def tmpdir_path():
     d = tempfile.mkdtemp(prefix='corral-it-')
     yield d
+    kill_processes_under(d)
     shutil.rmtree(d, ignore_errors=True)
 
 

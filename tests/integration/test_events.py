@@ -6,6 +6,7 @@ import time
 
 import libvirt
 
+from framework.event_loop import ensure_event_loop
 from framework.tools import domain_xml, virsh
 
 EXPECTED = [
@@ -36,25 +37,6 @@ def test_virsh_event_loop_prints_lifecycle(daemon, write_file):
     lines = [l for l in out.splitlines() if l.startswith("event '")]
     assert lines == EXPECTED, (out, err)
     assert 'events received: 6' in out
-
-
-_loop_started = False
-
-
-def ensure_event_loop():
-    # Once registered, libvirt routes every later connection of this process through the loop
-    # (closing included), so it must keep running for the rest of the session.
-    global _loop_started
-    if _loop_started:
-        return
-    libvirt.virEventRegisterDefaultImpl()
-
-    def loop():
-        while True:
-            libvirt.virEventRunDefaultImpl()
-
-    threading.Thread(target=loop, daemon=True).start()
-    _loop_started = True
 
 
 def test_python_event_loop_receives_lifecycle(daemon, write_file):

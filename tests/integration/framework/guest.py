@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The tiny test guest: Debian's kernel plus a busybox initramfs built here. Its init prints
+# "counter N" once a second on the first serial port, powers off on the ACPI power button
+# (busybox acpid) and panics on request (kernel argument corral.panic_after=SECONDS) so the
+# pvpanic device reports it.
+import glob
+import gzip
+import io
+import os
+import shutil
+import stat
+
+INIT_SCRIPT = r'''#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in evdev button pvpanic pvpanic-mmio; do insmod /lib/modules/$m.ko 2>/dev/null; done
+mkdir -p /etc/acpi/PWRF
+printf '#!/bin/sh\necho CORRAL-GUEST-POWEROFF > /dev/ttyS0\npoweroff -f\n' > /etc/acpi/PWRF/00000080
+chmod +x /etc/acpi/PWRF/00000080
+acpid -l /tmp/acpid.log
+panic_after=$(sed -n 's/.*corral.panic_after=\([0-9]*\).*/\1/p' /proc/cmdline)
+start=0
+if [ -f /counter-start ]; then start=$(cat /counter-start); fi
+echo CORRAL-GUEST-READY > /dev/ttyS0
+n=$start
+while true; do
+    echo "counter $n" > /dev/ttyS0
+    if [ -n "$panic_after" ] && [ "$n" -ge "$panic_after" ]; then
+        echo c > /proc/sysrq-trigger
+    fi
+    n=$((n+1))
+    sleep 1
+done
+'''
+
+MODULES = {
+    'evdev': 'kernel/drivers/input/evdev.ko',
+    'button': 'kernel/drivers/acpi/button.ko',
+    'pvpanic': 'kernel/drivers/misc/pvpanic/pvpanic.ko',
+    'pvpanic-mmio': 'kernel/drivers/misc/pvpanic/pvpanic-mmio.ko',
+}
+
+
+def find_kernel():
+    kernels = sorted(glob.glob('/boot/vmlinuz-*'))
+    if not kernels:
+        return None
+    kernel = kernels[-1]
+    release = os.path.basename(kernel)[len('vmlinuz-'):]
+    return kernel, release
+
+
+def _cpio_entry(out, name, mode, data=b'', ino=[1000]):
+    ino[0] += 1
+    fields = [ino[0], mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name) + 1, 0]
+    header = b'070701' + b''.join(b'%08X' % f for f in fields)
+    out.write(header + name.encode() + b'\0')
+    out.write(b'\0' * ((4 - (110 + len(name) + 1) % 4) % 4))
+    out.write(data)
+    out.write(b'\0' * ((4 - len(data) % 4) % 4))
+
+
+def build_guest(cache_dir):
+    """Returns (kernel, initrd) paths, building the initramfs into cache_dir once."""
+    found = find_kernel()
+    busybox = shutil.which('busybox')
+    if not found or not busybox:
+        return None
+    kernel, release = found
+    os.makedirs(cache_dir, exist_ok=True)
+    initrd = os.path.join(cache_dir, 'corral-test-guest.cpio.gz')
+    if os.path.exists(initrd):
+        return kernel, initrd
+    buf = io.BytesIO()
+    for d in ('bin', 'dev', 'proc', 'sys', 'etc', 'lib', 'lib/modules', 'tmp'):
+        _cpio_entry(buf, d, stat.S_IFDIR | 0o755)
+    with open(busybox, 'rb') as f:
+        _cpio_entry(buf, 'bin/busybox', stat.S_IFREG | 0o755, f.read())
+    _cpio_entry(buf, 'init', stat.S_IFREG | 0o755, INIT_SCRIPT.encode())
+    for name, rel in MODULES.items():
+        path = os.path.join('/lib/modules', release, rel)
+        if os.path.exists(path):
+            with open(path, 'rb') as f:
+                _cpio_entry(buf, f'lib/modules/{name}.ko', stat.S_IFREG | 0o644, f.read())
+    _cpio_entry(buf, 'TRAILER!!!', 0)
+    tmp = initrd + '.tmp'
+    with gzip.open(tmp, 'wb', compresslevel=1) as f:
+        f.write(buf.getvalue())
+    os.rename(tmp, initrd)
+    return kernel, initrd
