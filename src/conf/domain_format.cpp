@@ -38,6 +38,13 @@ XmlNode scrub(const XmlNode& n, const FormatOptions& opts) {
             }
         }
     }
+    if (copy.name == "interface" && opts.inactive) {
+        // Tap names the daemon chose ("vnetN") belong to one run, as in libvirt.
+        std::erase_if(copy.children, [](const XmlNode& c) {
+            const std::string* dev = c.attr("dev");
+            return c.name == "target" && dev != nullptr && dev->starts_with("vnet");
+        });
+    }
     return copy;
 }
 

@@ -22,6 +22,9 @@ Result<drivers::DomainLifecycle*> lifecycleFacet(CallContext& ctx, std::string_v
 Result<drivers::DomainQueries*> queriesFacet(CallContext& ctx, std::string_view api) {
     return requireFacet(ctx.driver().queries(), api);
 }
+Result<drivers::DomainSaveRestore*> saveRestoreFacet(CallContext& ctx, std::string_view api) {
+    return requireFacet(ctx.driver().saveRestore(), api);
+}
 
 template <class Ret>
 Ret withDom(const drivers::DomainRef& ref) {
@@ -380,6 +383,53 @@ void registerLifecycle(Dispatcher& d) {
         });
 }
 
+void registerSaveRestore(Dispatcher& d) {
+    d.add<proto::REMOTE_PROC_DOMAIN_SAVE>(
+        [](CallContext& ctx, const proto::remote_domain_save_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, saveRestoreFacet(ctx, "virDomainSave"));
+            CORRAL_TRY(f->save(fromWire(a.dom), a.to, {}, 0));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_SAVE_FLAGS>(
+        [](CallContext& ctx, const proto::remote_domain_save_flags_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, saveRestoreFacet(ctx, "virDomainSaveFlags"));
+            CORRAL_TRY(f->save(fromWire(a.dom), a.to, a.dxml.value_or(""), a.flags));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_RESTORE>(
+        [](CallContext& ctx, const proto::remote_domain_restore_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, saveRestoreFacet(ctx, "virDomainRestore"));
+            CORRAL_TRY(f->restore(a.from, {}, 0));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_RESTORE_FLAGS>(
+        [](CallContext& ctx, const proto::remote_domain_restore_flags_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, saveRestoreFacet(ctx, "virDomainRestoreFlags"));
+            CORRAL_TRY(f->restore(a.from, a.dxml.value_or(""), a.flags));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_MANAGED_SAVE>(
+        [](CallContext& ctx, const proto::remote_domain_managed_save_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, saveRestoreFacet(ctx, "virDomainManagedSave"));
+            CORRAL_TRY(f->managedSave(fromWire(a.dom), a.flags));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC>(
+        [](CallContext& ctx, const proto::remote_domain_save_image_get_xml_desc_args& a)
+            -> Result<proto::remote_domain_save_image_get_xml_desc_ret> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, saveRestoreFacet(ctx, "virDomainSaveImageGetXMLDesc"));
+            proto::remote_domain_save_image_get_xml_desc_ret ret;
+            CORRAL_ASSIGN_OR_RETURN(ret.xml, f->saveImageXml(a.file, a.flags));
+            return ret;
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE>(
+        [](CallContext& ctx, const proto::remote_domain_managed_save_remove_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, saveRestoreFacet(ctx, "virDomainManagedSaveRemove"));
+            CORRAL_TRY(f->managedSaveRemove(fromWire(a.dom), a.flags));
+            return xdr_void{};
+        });
+}
+
 }  // namespace
 
 void registerDomainHandlers(Dispatcher& d) {
@@ -387,6 +437,7 @@ void registerDomainHandlers(Dispatcher& d) {
     registerQueries(d);
     registerConfig(d);
     registerLifecycle(d);
+    registerSaveRestore(d);
 }
 
 }  // namespace corral::daemon

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "util/files.hpp"
+
 namespace corral::daemon {
 
 DaemonPaths DaemonPaths::forRoot(const std::string& rootIn) {
@@ -36,27 +38,11 @@ DaemonPaths DaemonPaths::forRoot(const std::string& rootIn) {
     return p;
 }
 
-namespace {
-Result<void> makeDirs(const std::string& path, mode_t mode) {
-    // mkdir -p: create each missing component; existing ones are left as they are.
-    for (std::size_t pos = 1; pos <= path.size(); ++pos) {
-        if (pos != path.size() && path[pos] != '/') {
-            continue;
-        }
-        std::string part = path.substr(0, pos);
-        if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
-            return failErrno(errno, "cannot create directory '" + part + "'");
-        }
-    }
-    return {};
-}
-}  // namespace
-
 Result<void> DaemonPaths::createDirectories() const {
-    CORRAL_TRY(makeDirs(stateDir, 0700));
-    CORRAL_TRY(makeDirs(runDir, 0755));
-    CORRAL_TRY(makeDirs(logDir, 0700));
-    CORRAL_TRY(makeDirs(configDir, 0755));
+    CORRAL_TRY(makeDirectories(stateDir, 0700));
+    CORRAL_TRY(makeDirectories(runDir, 0755));
+    CORRAL_TRY(makeDirectories(logDir, 0700));
+    CORRAL_TRY(makeDirectories(configDir, 0755));
     return {};
 }
 

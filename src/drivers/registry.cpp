@@ -16,10 +16,12 @@ namespace {
 std::unique_ptr<HostHypervisorDriver> makeHostDriver(HostHypervisorTraits traits,
                                                      objects::Store* store,
                                                      const DriverRegistry* registry,
-                                                     std::unique_ptr<GuestBackend> backend = nullptr) {
+                                                     std::unique_ptr<GuestBackend> backend = nullptr,
+                                                     std::string managedSaveDir = {}) {
     DomainManagerOptions options;
     options.driverName = traits.name;
     options.store = store;
+    options.managedSaveDir = std::move(managedSaveDir);
     options.macInUseOnHost = [registry](const std::string& mac) { return registry->macInUse(mac); };
     if (!backend) {
         backend = std::make_unique<UnstartableBackend>(traits.name, traits.domainTypes, traits.guestOsType);
@@ -60,12 +62,15 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     qemu.version = host::probeProgramVersion("qemu-system-x86_64");
     qemu.maxVcpus = 255;
     std::unique_ptr<GuestBackend> qemuBackend;
+    std::string qemuManagedSaveDir;
     if (!paths.runDir.empty()) {
+        qemuManagedSaveDir = paths.stateDir + "/qemu/save";
         CORRAL_ASSIGN_OR_RETURN(auto qemuConfig, qemu::loadQemuConfig(paths.configDir + "/qemu.conf"));
         qemu::QemuPaths qemuPaths{paths.runDir + "/qemu", paths.logDir + "/qemu", paths.stateDir + "/qemu"};
         qemuBackend = std::make_unique<qemu::QemuBackend>(std::move(qemuPaths), std::move(qemuConfig));
     }
-    auto qemuDriver = makeHostDriver(std::move(qemu), store, registry.get(), std::move(qemuBackend));
+    auto qemuDriver = makeHostDriver(std::move(qemu), store, registry.get(), std::move(qemuBackend),
+                                     std::move(qemuManagedSaveDir));
     CORRAL_TRY(qemuDriver->load().withContext("loading QEMU domain definitions"));
 
     HostHypervisorTraits lxc;

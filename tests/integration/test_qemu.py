@@ -3,117 +3,15 @@
 # python3-libvirt: lifecycle, ACPI power-off and reboot, panics, a QEMU that dies, daemon
 # restart with running guests, broken definitions, taps on a bridge.
 import os
-import shutil
 import signal
 import subprocess
 import threading
 import time
 
-import pytest
-
 from framework.event_loop import ensure_event_loop
-from framework.guest import build_guest
+from framework.qemu_fixtures import (guest_files, guest_xml, pytestmark, qemu, qemu_pids,  # noqa: F401
+                                     serial_text, state, wait_for)
 from framework.tools import virsh
-
-pytestmark = pytest.mark.skipif(shutil.which('qemu-system-x86_64') is None,
-                                reason='qemu-system-x86 is not installed (scripts/setup.sh installs it)')
-
-
-@pytest.fixture(scope='session')
-def guest_files(bin_dir):
-    built = build_guest(os.path.join(os.path.dirname(bin_dir), 'test-guest'))
-    if built is None:
-        pytest.skip('no kernel in /boot or no busybox: run scripts/setup.sh')
-    return built
-
-
-def guest_xml(name, guest_files, serial_path, extra_devices='', on_crash='destroy', cmdline_extra='',
-              machine='pc', on_poweroff='destroy'):
-    kernel, initrd = guest_files
-    return f"""<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>192</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='{machine}'>hvm</type>
-    <kernel>{kernel}</kernel><initrd>{initrd}</initrd>
-    <cmdline>console=ttyS0 quiet {cmdline_extra}</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>{on_poweroff}</on_poweroff>
-  <on_crash>{on_crash}</on_crash>
-  <devices>
-    <serial type='file'><source path='{serial_path}'/><target port='0'/></serial>
-    <panic model='isa'/>
-    {extra_devices}
-  </devices>
-</domain>"""
-
-
-def wait_for(predicate, timeout=90, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f'timed out waiting for {what}')
-
-
-def serial_text(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ''
-
-
-def state(uri, name):
-    return virsh(uri, 'domstate', '--reason', name).out.strip()
-
-
-def qemu_pids(name):
-    p = subprocess.run(['pgrep', '-f', f'guest={name},'], capture_output=True, text=True)
-    return [int(x) for x in p.stdout.split()]
-
-
-@pytest.fixture
-def qemu(daemon, tmpdir_path, guest_files):
-    """Defines guests from the tiny-guest template; destroys whatever is left at the end."""
-    uri = daemon.uri('qemu')
-    names = []
-
-    class Q:
-        pass
-
-    q = Q()
-    q.uri = uri
-    q.daemon = daemon
-
-    def define(name, **kw):
-        serial = os.path.join(tmpdir_path, name + '.serial')
-        path = os.path.join(tmpdir_path, name + '.xml')
-        with open(path, 'w') as f:
-            f.write(guest_xml(name, guest_files, serial, **kw))
-        r = virsh(uri, 'define', path)
-        assert r.rc == 0, r.err
-        names.append(name)
-        return serial
-
-    def start_and_boot(name, **kw):
-        serial = define(name, **kw)
-        r = virsh(uri, 'start', name)
-        assert r.rc == 0, r.err
-        wait_for(lambda: 'CORRAL-GUEST-READY' in serial_text(serial), what=f'{name} to boot')
-        return serial
-
-    q.define = define
-    q.start_and_boot = start_and_boot
-    yield q
-    if daemon.alive():
-        for n in names:
-            virsh(uri, 'destroy', n)
-    for n in names:
-        for pid in qemu_pids(n):
-            os.kill(pid, signal.SIGKILL)
 
 
 def test_start_suspend_resume_destroy(qemu):

@@ -2,6 +2,10 @@
 // DomainManager: registry, persistence, state machine and events shared by every driver.
 #include "drivers/common/domain_manager.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "conf/domain_def.hpp"
 #include "drivers/common/domain_manager_errors.hpp"
 #include "objects/store.hpp"
@@ -223,6 +227,16 @@ Result<void> DomainManager::undefine(const DomainRef& ref, unsigned flags) {
     if (!dom->persistent()) {
         return fail(ErrorCode::OperationInvalid, "cannot undefine transient domain",
                     ErrorDomain::Domain);
+    }
+    if (dom->hasManagedSave()) {
+        if ((flags & undefine_flags::kManagedSave) == 0) {
+            return fail(ErrorCode::OperationInvalid,
+                        "Refusing to undefine while domain managed save image exists", ErrorDomain::Domain);
+        }
+        if (::unlink(managedSavePath(dom->name()).c_str()) != 0 && errno != ENOENT) {
+            return failErrno(errno, "cannot remove managed save image of domain '" + dom->name() + "'");
+        }
+        dom->setManagedSave(false);
     }
     if (options_.store != nullptr) {
         CORRAL_TRY(options_.store->removeDefinition(options_.driverName, dom->uuid()));

@@ -27,12 +27,15 @@ struct DomainManagerOptions {
     objects::Store* store = nullptr;
     /// True when `mac` is used by an interface of any domain on the host (all drivers).
     std::function<bool(const std::string& mac)> macInUseOnHost;
+    /// Where managed-save images live (NAME.save); empty: no managed save.
+    std::string managedSaveDir;
 };
 
 class DomainManager final : public DomainLookup,
                             public DomainConfig,
                             public DomainLifecycle,
                             public DomainQueries,
+                            public DomainSaveRestore,
                             private GuestEventSink {
 public:
     DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend);
@@ -96,11 +99,34 @@ public:
     Result<int> getVcpusFlags(const DomainRef& dom, unsigned flags) override;
     Result<std::uint64_t> getMaxMemory(const DomainRef& dom) override;
 
+    // DomainSaveRestore (domain_manager_save.cpp)
+    Result<void> save(const DomainRef& dom, const std::string& path, const std::string& dxml, unsigned flags) override;
+    Result<void> restore(const std::string& path, const std::string& dxml, unsigned flags) override;
+    Result<void> managedSave(const DomainRef& dom, unsigned flags) override;
+    Result<void> managedSaveRemove(const DomainRef& dom, unsigned flags) override;
+    Result<std::string> saveImageXml(const std::string& path, unsigned flags) override;
+
 private:
+    /// A saved state to start from instead of booting: the open image, positioned at the state.
+    struct RestoreSource {
+        int fd = -1;
+    };
     Result<objects::DomainObjPtr> find(const DomainRef& ref) const;
     Result<std::shared_ptr<conf::DomainDef>> parseForDriver(const std::string& xml, bool strict);
     Result<void> startLocked(const objects::DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
-                             bool paused);
+                             bool paused, const RestoreSource* from = nullptr);
+    /// createXml() and restore(): runs `def` once, as a new transient domain or over the defined
+    /// one of the same name and UUID (a different UUID is refused).
+    Result<DomainRef> startDefinition(std::shared_ptr<conf::DomainDef> def, bool paused, const RestoreSource* from);
+    /// create() of a domain with a managed-save image: starts from the image and removes it.
+    Result<void> startFromManagedSaveLocked(const objects::DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
+                                            bool paused);
+    Result<void> saveLocked(const objects::DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
+                            const std::string& path, const std::string& dxml, unsigned flags);
+    /// The definition a save image carries, or `dxml` checked against it.
+    Result<std::shared_ptr<conf::DomainDef>> imageDefinition(const std::string& imageXml, const std::string& dxml,
+                                                              const std::string& path);
+    std::string managedSavePath(const std::string& name) const;
     /// Records a stop with the lock held: state, id, events, pending definition, transient removal.
     void markStoppedLocked(const objects::DomainObjPtr& dom, objects::ShutoffReason reason,
                            objects::StoppedDetail detail);

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // DomainManager's lifecycle: start, create, destroy, shutdown, reboot, suspend, resume, and the
 // bookkeeping of a stop.
+#include <unistd.h>
+
+#include <thread>
+
 #include "conf/domain_def.hpp"
 #include "drivers/common/domain_manager.hpp"
 #include "drivers/common/domain_manager_errors.hpp"
 #include "objects/store.hpp"
 #include "util/logging.hpp"
-
-#include <thread>
 
 namespace corral::drivers {
 
@@ -24,7 +26,7 @@ constexpr unsigned kCreateKnownFlags = create_flags::kPaused | create_flags::kAu
 // --- lifecycle ----------------------------------------------------------------------------------
 
 Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
-                                        bool paused) {
+                                        bool paused, const RestoreSource* from) {
     if (dom->isActive()) {
         return fail(ErrorCode::OperationInvalid, "domain is already running", ErrorDomain::Domain);
     }
@@ -33,7 +35,13 @@ Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_loc
     auto persistentDef = dom->def;
     auto liveDef = std::make_shared<conf::DomainDef>(*persistentDef);
     lock.unlock();
-    auto started = backend_->start(*dom, *liveDef, paused);
+    Result<void> started;
+    if (from == nullptr) {
+        started = backend_->start(*dom, *liveDef, paused);
+    } else {
+        // A restored guest comes up paused; it runs only once it is fully registered below.
+        started = backend_->startFromState(*dom, *liveDef, from->fd);
+    }
     lock.lock();
     if (!started) {
         // As libvirt: a start that got nowhere leaves the domain shut off (failed).
@@ -48,16 +56,34 @@ Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_loc
         dom->newDef = persistentDef;
     }
     dom->startedAt = std::chrono::steady_clock::now();
-    if (paused) {
-        dom->setState(DomainState::Paused, static_cast<int>(objects::PausedReason::User));
-    } else {
-        dom->setState(DomainState::Running, static_cast<int>(objects::RunningReason::Booted));
+    if (from == nullptr) {
+        dom->setState(paused ? DomainState::Paused : DomainState::Running,
+                      paused ? static_cast<int>(objects::PausedReason::User)
+                             : static_cast<int>(objects::RunningReason::Booted));
+        saveStatusLocked(dom);
+        emit(dom, LifecycleEvent::Started, static_cast<int>(objects::StartedDetail::Booted));
+        if (paused) {
+            emit(dom, LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Paused));
+        }
+        return {};
     }
+    // As libvirt: a restore left paused is "paused (migrating)", a running one "running (restored)".
+    dom->setState(DomainState::Paused, static_cast<int>(objects::PausedReason::Migration));
     saveStatusLocked(dom);
-    emit(dom, LifecycleEvent::Started, static_cast<int>(objects::StartedDetail::Booted));
+    emit(dom, LifecycleEvent::Started, static_cast<int>(objects::StartedDetail::Restored));
     if (paused) {
-        emit(dom, LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Paused));
+        emit(dom, LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Restored));
+        return {};
     }
+    lock.unlock();
+    auto resumed = backend_->resume(*dom);
+    lock.lock();
+    if (!resumed) {
+        // The guest is there, paused; the caller learns why it is not running.
+        return std::move(resumed).withContext("resuming restored domain '" + dom->name() + "'");
+    }
+    dom->setState(DomainState::Running, static_cast<int>(objects::RunningReason::Restored));
+    saveStatusLocked(dom);
     return {};
 }
 
@@ -101,7 +127,18 @@ Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned flags) {
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::unique_lock lock(dom->mutex());
     CORRAL_TRY(dom->beginJob(lock, "start"));
-    auto started = startLocked(dom, lock, (flags & create_flags::kPaused) != 0);
+    const bool paused = (flags & create_flags::kPaused) != 0;
+    Result<void> started;
+    if (dom->hasManagedSave() && (flags & create_flags::kForceBoot) == 0 && !dom->isActive()) {
+        started = startFromManagedSaveLocked(dom, lock, paused);
+    } else {
+        if (dom->hasManagedSave() && !dom->isActive()) {
+            // --force-boot: the saved state is thrown away, as libvirt does.
+            ::unlink(managedSavePath(dom->name()).c_str());
+            dom->setManagedSave(false);
+        }
+        started = startLocked(dom, lock, paused);
+    }
     dom->endJob();
     CORRAL_TRY(std::move(started));
     return refOf(*dom);
@@ -112,26 +149,31 @@ Result<DomainRef> DomainManager::createXml(const std::string& xml, unsigned flag
         return unsupportedFlags(flags, "domainCreateXML");
     }
     CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & create_flags::kValidate) != 0));
+    return startDefinition(std::move(def), (flags & create_flags::kPaused) != 0, nullptr);
+}
+
+Result<DomainRef> DomainManager::startDefinition(std::shared_ptr<conf::DomainDef> def, bool paused,
+                                                 const RestoreSource* from) {
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, domains_.checkIdentity(def->uuid, def->name));
     DomainObjPtr dom = existing;
     if (!dom) {
         CORRAL_ASSIGN_OR_RETURN(dom, domains_.add(def->uuid, def->name));
     }
     std::unique_lock lock(dom->mutex());
-    CORRAL_TRY(dom->beginJob(lock, "start"));
+    CORRAL_TRY(dom->beginJob(lock, from != nullptr ? "restore" : "start"));
     if (dom->isActive()) {
         dom->endJob();
         return fail(ErrorCode::OperationInvalid,
                     "domain '" + dom->name() + "' is already active", ErrorDomain::Domain);
     }
-    // createXml of a defined domain runs the given XML once and keeps the persistent one.
+    // The given definition runs once; a defined domain keeps its persistent one.
     auto persistentDef = dom->def;
-    dom->def = def;
+    dom->def = std::move(def);
     if (existing && persistentDef) {
         dom->newDef = persistentDef;
     }
-    auto started = startLocked(dom, lock, (flags & create_flags::kPaused) != 0);
-    if (!started) {
+    auto started = startLocked(dom, lock, paused, from);
+    if (!started && !dom->isActive()) {
         dom->def = persistentDef;
         dom->newDef.reset();
         if (!existing) {

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // DomainManager at daemon start: definitions and running guests from the store, autostart.
+#include <sys/stat.h>
+
 #include <sstream>
 
 #include "conf/domain_def.hpp"
@@ -41,6 +43,14 @@ Result<void> DomainManager::loadFromStore() {
         dom->setPersistent(true);
         dom->setAutostart(rec.autostart);
         dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Unknown));
+        if (!options_.managedSaveDir.empty()) {
+            struct stat st {};
+            const bool hasImage = ::stat(managedSavePath(def->name).c_str(), &st) == 0;
+            dom->setManagedSave(hasImage);
+            if (hasImage) {
+                dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Saved));
+            }
+        }
     }
     CORRAL_ASSIGN_OR_RETURN(auto statuses, options_.store->loadStatuses(options_.driverName));
     for (const auto& rec : statuses) {

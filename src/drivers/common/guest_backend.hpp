@@ -61,6 +61,22 @@ public:
     virtual Result<void> suspend(objects::DomainObj& dom) = 0;
     virtual Result<void> resume(objects::DomainObj& dom) = 0;
 
+    /// Writes the running guest's state to `fd` (positioned where the state belongs) and stops
+    /// the guest. On failure the guest keeps running as before. Drivers without it: NoSupport.
+    virtual Result<void> saveState(objects::DomainObj& dom, int fd) {
+        (void)dom;
+        (void)fd;
+        return fail(ErrorCode::NoSupport, "this driver cannot save a guest's state", ErrorDomain::Domain);
+    }
+
+    /// Like start(), from a state saveState() wrote, read from `fd`; the guest is left paused.
+    virtual Result<void> startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) {
+        (void)dom;
+        (void)liveDef;
+        (void)fd;
+        return fail(ErrorCode::NoSupport, "this driver cannot restore a guest's state", ErrorDomain::Domain);
+    }
+
     /// CPU time the guest consumed, in nanoseconds; called with the mutex held, must be quick.
     virtual std::uint64_t cpuTimeNs(const objects::DomainObj& dom) = 0;
 

@@ -20,6 +20,7 @@ public:
     DomainConfig* config() override { return &manager_; }
     DomainLifecycle* lifecycle() override { return &manager_; }
     DomainQueries* queries() override { return &manager_; }
+    DomainSaveRestore* saveRestore() override { return &manager_; }
     int addEventSink(DomainEventSink sink) override { return manager_.events().subscribe(std::move(sink)); }
     void removeEventSink(int id) override { manager_.events().unsubscribe(id); }
 

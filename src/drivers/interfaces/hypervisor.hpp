@@ -90,6 +90,18 @@ inline constexpr unsigned kValidate = 1u << 4;
 inline constexpr unsigned kResetNvram = 1u << 5;
 }  // namespace create_flags
 
+/// Flags of virDomainSaveFlags / virDomainRestoreFlags / virDomainManagedSave.
+namespace save_flags {
+inline constexpr unsigned kBypassCache = 1u << 0;
+inline constexpr unsigned kRunning = 1u << 1;
+inline constexpr unsigned kPaused = 1u << 2;
+}  // namespace save_flags
+
+/// Flags of virDomainUndefineFlags.
+namespace undefine_flags {
+inline constexpr unsigned kManagedSave = 1u << 0;
+}
+
 /// Facet: finding domains.
 class DomainLookup {
 public:
@@ -136,6 +148,23 @@ public:
     virtual Result<void> reboot(const DomainRef& dom, unsigned flags) = 0;
     virtual Result<void> suspend(const DomainRef& dom) = 0;
     virtual Result<void> resume(const DomainRef& dom) = 0;
+};
+
+/// Facet: saving a running guest's memory to a file and starting it again from there.
+class DomainSaveRestore {
+public:
+    virtual ~DomainSaveRestore() = default;
+    /// Saves the running domain to `path` (on the server) and stops it. `dxml`, when not empty,
+    /// replaces the definition stored in the image (same name and UUID required).
+    virtual Result<void> save(const DomainRef& dom, const std::string& path, const std::string& dxml,
+                              unsigned flags) = 0;
+    /// Starts a domain from an image save() wrote; defines it transiently when it does not exist.
+    virtual Result<void> restore(const std::string& path, const std::string& dxml, unsigned flags) = 0;
+    /// save() to the driver's own file for the domain; the next start resumes from it.
+    virtual Result<void> managedSave(const DomainRef& dom, unsigned flags) = 0;
+    virtual Result<void> managedSaveRemove(const DomainRef& dom, unsigned flags) = 0;
+    /// The definition inside a save image (virsh save-image-dumpxml); flags as getXmlDesc.
+    virtual Result<std::string> saveImageXml(const std::string& path, unsigned flags) = 0;
 };
 
 /// Facet: queries that never modify.
@@ -194,6 +223,7 @@ public:
     virtual DomainConfig* config() { return nullptr; }
     virtual DomainLifecycle* lifecycle() { return nullptr; }
     virtual DomainQueries* queries() { return nullptr; }
+    virtual DomainSaveRestore* saveRestore() { return nullptr; }
 
     /// Adds a subscriber; returns an id for removeEventSink. Thread-safe.
     virtual int addEventSink(DomainEventSink sink) = 0;

@@ -24,6 +24,7 @@
 #include "util/logging.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
+#include "util/files.hpp"
 #include "util/unix_socket.hpp"
 
 namespace corral::drivers::qemu {
@@ -36,25 +37,8 @@ namespace {
 constexpr std::chrono::milliseconds kStartTimeout{60000};
 /// How long a reconnect waits for a QEMU that is alive but busy.
 constexpr std::chrono::milliseconds kReconnectTimeout{10000};
-
-Result<void> makeDir(const std::string& path) {
-    std::string partial;
-    std::istringstream parts(path);
-    std::string part;
-    if (!path.empty() && path[0] == '/') {
-        partial = "/";
-    }
-    while (std::getline(parts, part, '/')) {
-        if (part.empty()) {
-            continue;
-        }
-        partial += part + "/";
-        if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-            return failErrno(errno, "cannot create directory '" + partial + "'");
-        }
-    }
-    return {};
-}
+// Reading a saved state runs at disk speed; this only catches a QEMU that hangs.
+constexpr std::chrono::minutes kRestoreTimeout{30};
 
 Result<UniqueFd> listenUnix(const std::string& path) {
     CORRAL_ASSIGN_OR_RETURN(sockaddr_un addr, unixSocketAddress(path));
@@ -102,12 +86,15 @@ bool tcpPortFree(const std::string& address, int port) {
 }
 
 /// The last lines of QEMU's log: what it printed before dying is the real reason a start failed.
+/// The last lines QEMU wrote in its latest run (each start writes a "corral:" header line).
 std::string logTail(const std::string& path, std::size_t maxLines = 3) {
     std::ifstream in(path);
     std::vector<std::string> lines;
     std::string line;
     while (std::getline(in, line)) {
-        if (!line.empty() && !startsWith(line, "corral:")) {
+        if (startsWith(line, "corral:")) {
+            lines.clear();
+        } else if (!line.empty()) {
             lines.push_back(line);
         }
     }
@@ -289,8 +276,98 @@ std::shared_ptr<QemuBackend::Runtime> QemuBackend::newRuntime(const conf::Domain
 }
 
 Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
-    CORRAL_TRY(makeDir(paths_.runDir));
-    CORRAL_TRY(makeDir(paths_.logDir));
+    return launch(dom, liveDef, paused, -1);
+}
+
+Result<void> QemuBackend::startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) {
+    CORRAL_TRY(launch(dom, liveDef, true, fd));
+    auto rt = runtimeOf(dom);
+    // QEMU reads the stream from the inherited descriptor while its monitor already answers;
+    // the guest is usable once the run state leaves "inmigrate".
+    const auto deadline = std::chrono::steady_clock::now() + kRestoreTimeout;
+    while (true) {
+        auto status = rt->monitor->execute("query-status");
+        std::string runState = status ? (*status)["status"].asString() : std::string();
+        if (status && runState != "inmigrate") {
+            if (runState == "paused" || runState == "prelaunch") {
+                return {};
+            }
+            status = fail(ErrorCode::OperationFailed, "QEMU is in state '" + runState + "' after reading the saved state",
+                          ErrorDomain::Qemu);
+        } else if (status && std::chrono::steady_clock::now() > deadline) {
+            status = fail(ErrorCode::OperationTimeout, "QEMU did not finish reading the saved state in time",
+                          ErrorDomain::Qemu);
+        }
+        if (!status) {
+            // QEMU exits when the stream is damaged; its log says why.
+            rt->destroying = true;
+            killProcess(*rt, true);
+            if (rt->monitor) {
+                rt->monitor->close();
+            }
+            releasePorts(*rt);
+            cleanupFiles(*rt);
+            setRuntime(dom, nullptr);
+            std::string tail = logTail(logPath(liveDef.name));
+            return fail(ErrorCode::OperationFailed,
+                        "QEMU could not restore domain '" + liveDef.name + "': " +
+                            (tail.empty() ? status.error().wireMessage() : tail),
+                        ErrorDomain::Qemu);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+Result<void> QemuBackend::saveState(objects::DomainObj& dom, int fd) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    CORRAL_ASSIGN_OR_RETURN(JsonValue status, rt->monitor->execute("query-status"));
+    const bool wasRunning = status["running"].asBool();
+    if (wasRunning) {
+        CORRAL_TRY(runStateCommand(dom, "stop"));
+    }
+    auto resumeOnFailure = [&](Error err) -> Result<void> {
+        if (wasRunning) {
+            auto resumed = runStateCommand(dom, "cont");
+            if (!resumed) {
+                logError("domain '" + dom.name() + "': cannot resume after a failed save: " +
+                         resumed.error().wireMessage());
+            }
+        }
+        return unexpected(std::move(err));
+    };
+    // QEMU's default migration bandwidth (32 MiB/s) is meant for networks; a save goes to a
+    // local file as fast as the disk takes it.
+    auto migrated = rt->monitor->execute("migrate-set-parameters", R"({"max-bandwidth":1099511627776})");
+    if (migrated) {
+        if (auto passed = rt->monitor->sendFd(fd, "corral-save"); !passed) {
+            migrated = unexpected(std::move(passed).error());
+        }
+    }
+    if (migrated) {
+        migrated = rt->monitor->execute("migrate", R"({"uri":"fd:corral-save"})");
+    }
+    while (migrated) {
+        migrated = rt->monitor->execute("query-migrate");
+        if (!migrated) {
+            break;
+        }
+        std::string phase = (*migrated)["status"].asString();
+        if (phase == "completed") {
+            return {};
+        }
+        if (phase == "failed" || phase == "cancelled") {
+            std::string why = (*migrated)["error-desc"].asString("no reason given");
+            return resumeOnFailure(fail(ErrorCode::OperationFailed, "QEMU could not write the guest's state: " + why,
+                                        ErrorDomain::Qemu).error);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return resumeOnFailure(std::move(migrated).error());
+}
+
+Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused, int incomingFd) {
+    CORRAL_TRY(makeDirectories(paths_.runDir, 0700));
+    CORRAL_TRY(makeDirectories(paths_.logDir, 0700));
     auto rt = newRuntime(liveDef);
     ::unlink(rt->pidFile.c_str());
 
@@ -320,6 +397,9 @@ Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDe
     ctx.seccompSandbox = config_.seccompSandbox;
     ctx.vncListen = config_.vncListen;
     ctx.startPaused = paused;
+    if (incomingFd >= 0) {
+        ctx.incoming = "fd:" + std::to_string(incomingFd);
+    }
     auto argv = buildQemuCommandLine(liveDef, ctx);
     if (!argv) {
         return releaseOnFailure(unexpected(std::move(argv).error()));
@@ -339,6 +419,9 @@ Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDe
     spawn.logFile = log;
     spawn.inheritFds = ctx.tapFds;
     spawn.inheritFds.push_back(listening->get());
+    if (incomingFd >= 0) {
+        spawn.inheritFds.push_back(incomingFd);
+    }
     auto pid = spawnProcess(spawn);
     if (!pid) {
         return releaseOnFailure(unexpected(std::move(pid).error()));

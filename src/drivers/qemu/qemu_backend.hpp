@@ -41,6 +41,8 @@ public:
     Result<void> reboot(objects::DomainObj& dom, unsigned flags) override;
     Result<void> suspend(objects::DomainObj& dom) override;
     Result<void> resume(objects::DomainObj& dom) override;
+    Result<void> saveState(objects::DomainObj& dom, int fd) override;
+    Result<void> startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) override;
     std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;
     Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) override;
     std::string osType(const conf::DomainDef&) override { return "hvm"; }
@@ -51,6 +53,8 @@ private:
     std::shared_ptr<Runtime> runtimeOf(const objects::DomainObj& dom) const;
     Result<std::shared_ptr<Runtime>> requireRuntime(const objects::DomainObj& dom) const;
     Result<void> runStateCommand(objects::DomainObj& dom, const char* command);
+    /// start() and startFromState(): with `incomingFd` >= 0 QEMU reads a saved state from it.
+    Result<void> launch(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused, int incomingFd);
     std::shared_ptr<Runtime> newRuntime(const conf::DomainDef& liveDef) const;
     void setRuntime(objects::DomainObj& dom, std::shared_ptr<Runtime> rt);
     Result<void> openMonitor(const std::shared_ptr<Runtime>& rt, int connectedFd, std::chrono::milliseconds timeout);

@@ -49,6 +49,18 @@ const DiskCache* findDiskCache(std::string_view mode) {
     return nullptr;
 }
 
+/// A value inside a QEMU "key=value,key=value" option: a comma is written twice.
+std::string escapeOptionValue(const std::string& value) {
+    std::string out;
+    for (char c : value) {
+        out += c;
+        if (c == ',') {
+            out += ',';
+        }
+    }
+    return out;
+}
+
 bool toUnsigned(std::string_view text, unsigned& out) {
     auto v = parseUnsigned(text);
     if (!v || *v > 0xFFFFFFFFu) {
@@ -502,14 +514,18 @@ Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, con
         if (path.empty()) {
             return unsupported("<" + chr.name + " type='file'>: needs <source path=...>");
         }
-        return "file,id=" + id + ",path=" + path;
+        const std::string append = childAttr(chr, "source", "append");
+        if (!append.empty() && append != "on" && append != "off") {
+            return unsupported("<" + chr.name + " type='file'>: <source append='" + append + "'> must be 'on' or 'off'");
+        }
+        return "file,id=" + id + ",path=" + escapeOptionValue(path) + (append == "on" ? ",append=on" : "");
     }
     if (type == "unix") {
         if (path.empty()) {
             return unsupported("<" + chr.name + " type='unix'>: needs <source path=...>");
         }
         bool server = childAttr(chr, "source", "mode") != "connect";
-        return "socket,id=" + id + ",path=" + path + (server ? ",server=on,wait=off" : "");
+        return "socket,id=" + id + ",path=" + escapeOptionValue(path) + (server ? ",server=on,wait=off" : "");
     }
     return unsupported("<" + chr.name + " type='" + type + "'>: character device type not supported (pty, file, unix, null)");
 }
@@ -677,7 +693,7 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
             backend = "/dev/urandom";
         }
         std::string id = std::to_string(rngCount_++);
-        add({"-object", "rng-random,id=objrng" + id + ",filename=" + backend, "-device",
+        add({"-object", "rng-random,id=objrng" + id + ",filename=" + escapeOptionValue(backend), "-device",
              pciOrMmio("virtio-rng") + ",rng=objrng" + id + ",id=rng" + id});
         return {};
     }

@@ -126,7 +126,7 @@ public:
 
 class TestDriver final : public ManagedDriver {
 public:
-    TestDriver() : ManagedDriver(DomainManagerOptions{"test", nullptr, nullptr}, std::make_unique<TestBackend>()) {}
+    TestDriver() : ManagedDriver(DomainManagerOptions{"test", nullptr, nullptr, {}}, std::make_unique<TestBackend>()) {}
 
     Result<void> seed() {
         CORRAL_TRY(manager_.seedDomain(kDefaultDomainXml, true, true));

@@ -58,7 +58,7 @@ struct Fixture : ::testing::Test {
     void TearDown() override { std::filesystem::remove_all(dir); }
     std::unique_ptr<objects::Store> openStore() { return std::move(*objects::Store::open(dir + "/s.db")); }
     std::unique_ptr<DomainManager> manager(objects::Store* store) {
-        return std::make_unique<DomainManager>(DomainManagerOptions{"qemu", store, nullptr},
+        return std::make_unique<DomainManager>(DomainManagerOptions{"qemu", store, nullptr, {}},
                                                std::make_unique<SurvivingBackend>());
     }
     std::string dir;
