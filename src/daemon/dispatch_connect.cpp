@@ -164,6 +164,23 @@ void registerConnectHandlers(Dispatcher& d) {
             return ret;
         });
 
+    d.add<proto::REMOTE_PROC_NODE_GET_CPU_MAP>(
+        [](CallContext&, const proto::remote_node_get_cpu_map_args& a) -> Result<proto::remote_node_get_cpu_map_ret> {
+            if (a.flags != 0) {
+                return fail(ErrorCode::InvalidArg, "unsupported flags in function nodeGetCPUMap", ErrorDomain::Rpc);
+            }
+            host::HostCpuMap map = host::readHostCpuMap();
+            proto::remote_node_get_cpu_map_ret ret;
+            if (a.need_map != 0) {
+                ret.cpumap = map.online;
+            }
+            if (a.need_online != 0) {
+                ret.online = map.onlineCount;
+            }
+            ret.ret = static_cast<int>(map.present);
+            return ret;
+        });
+
     d.add<proto::REMOTE_PROC_NODE_GET_SECURITY_MODEL>(
         [](CallContext&, const xdr_void&) -> Result<proto::remote_node_get_security_model_ret> {
             // No security driver is active yet (issue 6): libvirt reports the "none" model then,

@@ -59,6 +59,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerConnectHandlers(*this);
     registerDomainHandlers(*this);
     registerEventHandlers(*this);
+    registerStatsHandlers(*this);
 }
 
 bool Dispatcher::isHighPriority(const rpc::MessageHeader& header) const {

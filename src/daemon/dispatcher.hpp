@@ -81,5 +81,6 @@ std::string apiNameOf(std::string_view procName);
 void registerConnectHandlers(Dispatcher& d);
 void registerDomainHandlers(Dispatcher& d);
 void registerEventHandlers(Dispatcher& d);
+void registerStatsHandlers(Dispatcher& d);
 
 }  // namespace corral::daemon

@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -13,6 +14,59 @@
 #include "util/strings.hpp"
 
 namespace corral::host {
+
+namespace {
+/// "0-3,8,10-11" -> the CPU numbers it names; at most `limit` (a guard against nonsense).
+std::vector<unsigned> parseCpuList(const std::string& text, unsigned limit = 65536) {
+    std::vector<unsigned> out;
+    std::istringstream in(text);
+    std::string range;
+    while (std::getline(in, range, ',')) {
+        unsigned first = 0, last = 0;
+        if (std::sscanf(range.c_str(), "%u-%u", &first, &last) == 2) {
+        } else if (std::sscanf(range.c_str(), "%u", &first) == 1) {
+            last = first;
+        } else {
+            continue;
+        }
+        for (unsigned c = first; c <= last && c < limit; ++c) {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::string readLine(const char* path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+}  // namespace
+
+HostCpuMap readHostCpuMap() {
+    HostCpuMap map;
+    auto present = parseCpuList(readLine("/sys/devices/system/cpu/present"));
+    auto online = parseCpuList(readLine("/sys/devices/system/cpu/online"));
+    if (present.empty()) {
+        long n = ::sysconf(_SC_NPROCESSORS_CONF);
+        for (long i = 0; i < std::max(1L, n); ++i) {
+            present.push_back(static_cast<unsigned>(i));
+        }
+    }
+    if (online.empty()) {
+        online = present;
+    }
+    map.present = present.back() + 1;
+    map.online.assign((map.present + 7) / 8, 0);
+    for (unsigned c : online) {
+        if (c < map.present) {
+            map.online[c / 8] |= static_cast<std::uint8_t>(1u << (c % 8));
+            ++map.onlineCount;
+        }
+    }
+    return map;
+}
 
 Result<HostFacts> readHostFacts() {
     HostFacts facts;

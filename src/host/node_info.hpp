@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "util/result.hpp"
 
@@ -24,6 +25,15 @@ struct HostFacts {
 
 /// Reads /proc/cpuinfo, /proc/meminfo, sysconf and uname. Errors: SystemError naming the file.
 Result<HostFacts> readHostFacts();
+
+/// virNodeGetCPUMap: how many CPUs the host has (present) and which of them are online, as a
+/// libvirt cpumap (bit i of byte i/8 = CPU i). From /sys/devices/system/cpu/{present,online}.
+struct HostCpuMap {
+    unsigned present = 1;
+    std::vector<std::uint8_t> online;
+    unsigned onlineCount = 0;
+};
+HostCpuMap readHostCpuMap();
 
 /// gethostname(), as virConnectGetHostname returns it.
 Result<std::string> readHostname();

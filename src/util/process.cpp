@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -143,25 +144,72 @@ bool processAlive(pid_t pid) {
     return state != 'Z' && state != 'X';
 }
 
-std::uint64_t processCpuTimeNs(pid_t pid) {
-    std::string stat = readSmallFile("/proc/" + std::to_string(pid) + "/stat");
+namespace {
+/// utime, stime and the last CPU from a /proc/.../stat file; false when unreadable.
+bool readStat(const std::string& path, std::uint64_t& utime, std::uint64_t& stime, int& lastCpu) {
+    std::string stat = readSmallFile(path);
     auto close = stat.rfind(')');
     if (close == std::string::npos) {
-        return 0;
+        return false;
     }
     std::istringstream fields(stat.substr(close + 2));
     std::string skip;
-    // Fields after the command: state(3) ... utime(14) stime(15).
+    // Fields after the command: state(3) ... utime(14) stime(15) ... processor(39).
     for (int i = 3; i < 14; ++i) {
         fields >> skip;
     }
-    std::uint64_t utime = 0, stime = 0;
     fields >> utime >> stime;
-    long ticks = ::sysconf(_SC_CLK_TCK);
-    if (ticks <= 0) {
-        ticks = 100;
+    for (int i = 16; i < 39; ++i) {
+        fields >> skip;
     }
-    return (utime + stime) * (1000000000ULL / static_cast<std::uint64_t>(ticks));
+    lastCpu = -1;
+    fields >> lastCpu;
+    return true;
+}
+
+std::uint64_t ticksToNs(std::uint64_t ticks) {
+    long hz = ::sysconf(_SC_CLK_TCK);
+    if (hz <= 0) {
+        hz = 100;
+    }
+    return ticks * (1000000000ULL / static_cast<std::uint64_t>(hz));
+}
+}  // namespace
+
+std::uint64_t processCpuTimeNs(pid_t pid) {
+    std::uint64_t utime = 0, stime = 0;
+    int cpu = -1;
+    if (!readStat("/proc/" + std::to_string(pid) + "/stat", utime, stime, cpu)) {
+        return 0;
+    }
+    return ticksToNs(utime + stime);
+}
+
+ThreadCpu threadCpu(pid_t pid, pid_t tid) {
+    const std::string dir = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid);
+    ThreadCpu out;
+    std::uint64_t utime = 0, stime = 0;
+    if (!readStat(dir + "/stat", utime, stime, out.lastCpu)) {
+        return out;
+    }
+    out.cpuTimeNs = ticksToNs(utime + stime);
+    // schedstat's first field is the time on CPU in nanoseconds: finer than clock ticks.
+    std::string sched = readSmallFile(dir + "/schedstat");
+    if (!sched.empty()) {
+        out.cpuTimeNs = std::strtoull(sched.c_str(), nullptr, 10);
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(tid, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set) > 0 ? static_cast<int>(::sysconf(_SC_NPROCESSORS_CONF)) : 0;
+        out.affinity.assign(static_cast<std::size_t>((n + 7) / 8), 0);
+        for (int i = 0; i < n; ++i) {
+            if (CPU_ISSET(i, &set)) {
+                out.affinity[static_cast<std::size_t>(i / 8)] |= static_cast<std::uint8_t>(1u << (i % 8));
+            }
+        }
+    }
+    return out;
 }
 
 std::vector<std::string> processCmdline(pid_t pid) {

@@ -42,6 +42,15 @@ bool processAlive(pid_t pid);
 /// User plus system CPU time of `pid` in nanoseconds, from /proc; 0 when unreadable.
 std::uint64_t processCpuTimeNs(pid_t pid);
 
+/// One thread of a process (a vCPU or IOThread): time on CPU, the CPU it last ran on, and its
+/// affinity as a libvirt cpumap (bit i of byte i/8 = host CPU i). Zeros when it is gone.
+struct ThreadCpu {
+    std::uint64_t cpuTimeNs = 0;
+    int lastCpu = -1;
+    std::vector<std::uint8_t> affinity;
+};
+ThreadCpu threadCpu(pid_t pid, pid_t tid);
+
 /// The NUL-separated command line of `pid` as a vector; empty when unreadable.
 std::vector<std::string> processCmdline(pid_t pid);
 

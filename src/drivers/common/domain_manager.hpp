@@ -10,6 +10,7 @@
 
 #include "drivers/common/event_bus.hpp"
 #include "drivers/common/guest_backend.hpp"
+#include "drivers/interfaces/domain_stats.hpp"
 #include "drivers/interfaces/hypervisor.hpp"
 #include "objects/domain_obj_list.hpp"
 
@@ -36,6 +37,7 @@ class DomainManager final : public DomainLookup,
                             public DomainLifecycle,
                             public DomainQueries,
                             public DomainSaveRestore,
+                            public DomainStatsQueries,
                             private GuestEventSink {
 public:
     DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend);
@@ -106,7 +108,18 @@ public:
     Result<void> managedSaveRemove(const DomainRef& dom, unsigned flags) override;
     Result<std::string> saveImageXml(const std::string& path, unsigned flags) override;
 
+    // DomainStatsQueries (domain_manager_stats.cpp)
+    Result<std::vector<VcpuStats>> getVcpus(const DomainRef& dom) override;
+    Result<BlockStats> blockStats(const DomainRef& dom, const std::string& path) override;
+    Result<InterfaceStats> interfaceStats(const DomainRef& dom, const std::string& device) override;
+    Result<std::vector<MemoryStat>> memoryStats(const DomainRef& dom, unsigned maxStats) override;
+    Result<std::vector<IothreadStats>> iothreadInfo(const DomainRef& dom, unsigned flags) override;
+    Result<std::vector<DomainStatsRecord>> allDomainStats(const std::vector<DomainRef>& doms, unsigned groups,
+                                                          unsigned flags) override;
+
 private:
+    Result<objects::DomainObjPtr> findRunning(const DomainRef& ref) const;
+    DomainStatsRecord statsRecord(const objects::DomainObjPtr& dom, unsigned groups);
     /// A saved state to start from instead of booting: the open image, positioned at the state.
     struct RestoreSource {
         int fd = -1;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "drivers/interfaces/domain_stats.hpp"
 #include "objects/domain_obj.hpp"
 #include "util/result.hpp"
 
@@ -77,6 +78,19 @@ public:
         return fail(ErrorCode::NoSupport, "this driver cannot restore a guest's state", ErrorDomain::Domain);
     }
 
+    // Statistics of a running guest, read when asked. Drivers without them: NoSupport.
+    virtual Result<std::vector<VcpuStats>> vcpuStats(objects::DomainObj& dom) { return noStats(dom, "vCPU"); }
+    /// Every disk of the live definition, in document order.
+    virtual Result<std::vector<BlockStats>> blockStats(objects::DomainObj& dom) { return noStats(dom, "block"); }
+    /// Every interface that has a host device, in document order.
+    virtual Result<std::vector<InterfaceStats>> interfaceStats(objects::DomainObj& dom) {
+        return noStats(dom, "interface");
+    }
+    virtual Result<std::vector<MemoryStat>> memoryStats(objects::DomainObj& dom) { return noStats(dom, "memory"); }
+    virtual Result<std::vector<IothreadStats>> iothreadStats(objects::DomainObj& dom) {
+        return noStats(dom, "IOThread");
+    }
+
     /// CPU time the guest consumed, in nanoseconds; called with the mutex held, must be quick.
     virtual std::uint64_t cpuTimeNs(const objects::DomainObj& dom) = 0;
 
@@ -86,6 +100,13 @@ public:
 
     /// The OS type virDomainGetOSType reports ("hvm", "exe"; libvirt's test driver says "linux").
     virtual std::string osType(const conf::DomainDef& def) = 0;
+
+protected:
+    static Unexpected noStats(const objects::DomainObj& dom, const char* kind) {
+        return fail(ErrorCode::NoSupport,
+                    std::string(kind) + " statistics are not available for domain '" + dom.name() + "' in this driver",
+                    ErrorDomain::Domain);
+    }
 };
 
 }  // namespace corral::drivers

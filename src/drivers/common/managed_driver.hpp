@@ -21,6 +21,7 @@ public:
     DomainLifecycle* lifecycle() override { return &manager_; }
     DomainQueries* queries() override { return &manager_; }
     DomainSaveRestore* saveRestore() override { return &manager_; }
+    DomainStatsQueries* stats() override { return &manager_; }
     int addEventSink(DomainEventSink sink) override { return manager_.events().subscribe(std::move(sink)); }
     void removeEventSink(int id) override { manager_.events().unsubscribe(id); }
 

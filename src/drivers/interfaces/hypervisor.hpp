@@ -210,6 +210,8 @@ struct DomainLifecycleEvent {
 /// Must not block and must not call back into the driver.
 using DomainEventSink = std::function<void(const DomainLifecycleEvent&)>;
 
+class DomainStatsQueries;
+
 /// A hypervisor driver: each facet it does not support is nullptr, which the daemon's
 /// dispatcher turns into VIR_ERR_NO_SUPPORT in one place.
 class HypervisorDriver {
@@ -224,6 +226,7 @@ public:
     virtual DomainLifecycle* lifecycle() { return nullptr; }
     virtual DomainQueries* queries() { return nullptr; }
     virtual DomainSaveRestore* saveRestore() { return nullptr; }
+    virtual DomainStatsQueries* stats() { return nullptr; }
 
     /// Adds a subscriber; returns an id for removeEventSink. Thread-safe.
     virtual int addEventSink(DomainEventSink sink) = 0;

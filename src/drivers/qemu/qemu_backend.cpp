@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "conf/domain_def.hpp"
+#include "drivers/qemu/qemu_backend_runtime.hpp"
 #include "drivers/qemu/qemu_command.hpp"
 #include "drivers/qemu/qmp_monitor.hpp"
 #include "host/netdev.hpp"
@@ -117,26 +118,6 @@ std::string shellQuote(const std::string& arg) {
 }
 
 }  // namespace
-
-/// One running QEMU. Shared by the domain object (privateData) and the monitor callbacks.
-struct QemuBackend::Runtime {
-    Uuid uuid;
-    std::string name;
-    std::string onPoweroff, onReboot, onCrash;
-    pid_t pid = -1;
-    bool ourChild = false;
-    UniqueFd pidFd;
-    std::unique_ptr<QmpMonitor> monitor;
-    std::string pidFile, monitorSocket;
-    std::vector<int> ports;  // graphics ports to release at stop
-
-    // Written by jobs, read on the monitor thread.
-    std::atomic<bool> destroying{false};   // destroy() owns the stop: report nothing
-    std::atomic<bool> fakeReboot{false};   // reboot by ACPI: reset when the guest powers off
-    std::atomic<bool> guestShutdown{false};  // SHUTDOWN seen: the exit is a normal power-off
-    std::atomic<bool> panicked{false};
-    std::atomic<int> ownStateChanges{0};     // STOP/RESUME events caused by our own commands
-};
 
 QemuBackend::QemuBackend(QemuPaths paths, QemuDriverConfig config)
     : paths_(std::move(paths)), config_(std::move(config)) {

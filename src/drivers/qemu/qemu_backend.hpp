@@ -43,6 +43,11 @@ public:
     Result<void> resume(objects::DomainObj& dom) override;
     Result<void> saveState(objects::DomainObj& dom, int fd) override;
     Result<void> startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) override;
+    Result<std::vector<VcpuStats>> vcpuStats(objects::DomainObj& dom) override;
+    Result<std::vector<BlockStats>> blockStats(objects::DomainObj& dom) override;
+    Result<std::vector<InterfaceStats>> interfaceStats(objects::DomainObj& dom) override;
+    Result<std::vector<MemoryStat>> memoryStats(objects::DomainObj& dom) override;
+    Result<std::vector<IothreadStats>> iothreadStats(objects::DomainObj& dom) override;
     std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;
     Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) override;
     std::string osType(const conf::DomainDef&) override { return "hvm"; }

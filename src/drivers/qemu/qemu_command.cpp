@@ -379,7 +379,7 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
     std::string driveOption;
     if (!source.empty()) {
         const std::string storageNode = "corral-storage" + std::to_string(n);
-        const std::string formatNode = "corral-format" + std::to_string(n);
+        const std::string formatNode = diskFormatNodeName(n);
         auto addCache = [cache](JsonWriter& node) {
             if (cache->explicitMode) {
                 node.key("cache").beginObject().key("direct").value(cache->direct).key("no-flush").value(cache->noFlush).endObject();
@@ -793,6 +793,8 @@ Result<std::vector<std::string>> CommandBuilder::build() {
 }
 
 }  // namespace
+
+std::string diskFormatNodeName(unsigned position) { return "corral-format" + std::to_string(position); }
 
 int diskNameToIndex(const std::string& name) {
     std::size_t prefix = 0;

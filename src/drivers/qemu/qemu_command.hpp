@@ -37,6 +37,10 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
 /// definition is refused before anything runs.
 Result<void> checkQemuDefinition(const conf::DomainDef& def);
 
+/// The block node QEMU knows the `position`-th <disk> of the definition by (document order,
+/// counting every <disk>): where query-blockstats puts its counters.
+std::string diskFormatNodeName(unsigned position);
+
 /// "vda" -> 0, "sdb" -> 1, "hdc" -> 2, "vdaa" -> 26; -1 when malformed.
 int diskNameToIndex(const std::string& name);
 

@@ -5,6 +5,7 @@
 # pvpanic device reports it.
 import glob
 import gzip
+import hashlib
 import io
 import os
 import shutil
@@ -15,7 +16,19 @@ INIT_SCRIPT = r'''#!/bin/busybox sh
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in evdev button pvpanic pvpanic-mmio; do insmod /lib/modules/$m.ko 2>/dev/null; done
+for m in evdev button pvpanic pvpanic-mmio virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
+         virtio_pci virtio_blk failover net_failover virtio_net virtio_balloon; do
+    insmod /lib/modules/$m.ko 2>/dev/null
+done
+# Some I/O for the statistics tests: read the first virtio disk, bring the first NIC up (it
+# sends IPv6 neighbour discovery on its own).
+if grep -q virtio /proc/modules; then
+    for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.2; done
+fi
+if [ -b /dev/vda ]; then
+    dd if=/dev/vda of=/dev/null bs=4096 count=64 2>/dev/null && echo CORRAL-GUEST-DISK-READ > /dev/ttyS0
+fi
+ip link set eth0 up 2>/dev/null
 mkdir -p /etc/acpi/PWRF
 printf '#!/bin/sh\necho CORRAL-GUEST-POWEROFF > /dev/ttyS0\npoweroff -f\n' > /etc/acpi/PWRF/00000080
 chmod +x /etc/acpi/PWRF/00000080
@@ -40,6 +53,16 @@ MODULES = {
     'button': 'kernel/drivers/acpi/button.ko',
     'pvpanic': 'kernel/drivers/misc/pvpanic/pvpanic.ko',
     'pvpanic-mmio': 'kernel/drivers/misc/pvpanic/pvpanic-mmio.ko',
+    'virtio': 'kernel/drivers/virtio/virtio.ko',
+    'virtio_ring': 'kernel/drivers/virtio/virtio_ring.ko',
+    'virtio_pci_legacy_dev': 'kernel/drivers/virtio/virtio_pci_legacy_dev.ko',
+    'virtio_pci_modern_dev': 'kernel/drivers/virtio/virtio_pci_modern_dev.ko',
+    'virtio_pci': 'kernel/drivers/virtio/virtio_pci.ko',
+    'virtio_blk': 'kernel/drivers/block/virtio_blk.ko',
+    'failover': 'kernel/net/core/failover.ko',
+    'net_failover': 'kernel/drivers/net/net_failover.ko',
+    'virtio_net': 'kernel/drivers/net/virtio_net.ko',
+    'virtio_balloon': 'kernel/drivers/virtio/virtio_balloon.ko',
 }
 
 
@@ -70,7 +93,9 @@ def build_guest(cache_dir):
         return None
     kernel, release = found
     os.makedirs(cache_dir, exist_ok=True)
-    initrd = os.path.join(cache_dir, 'corral-test-guest.cpio.gz')
+    # The name changes with what goes in, so an older cached image is never reused.
+    digest = hashlib.sha256((INIT_SCRIPT + repr(sorted(MODULES.items())) + release).encode()).hexdigest()[:12]
+    initrd = os.path.join(cache_dir, f'corral-test-guest-{digest}.cpio.gz')
     if os.path.exists(initrd):
         return kernel, initrd
     buf = io.BytesIO()

@@ -26,12 +26,12 @@ def guest_files(bin_dir):
 
 
 def guest_xml(name, guest_files, serial_path, extra_devices='', on_crash='destroy', cmdline_extra='',
-              machine='pc', on_poweroff='destroy'):
+              machine='pc', on_poweroff='destroy', vcpus=1, iothreads=0):
     kernel, initrd = guest_files
     return f"""<domain type='qemu'>
   <name>{name}</name>
   <memory unit='MiB'>192</memory>
-  <vcpu>1</vcpu>
+  <vcpu>{vcpus}</vcpu>{f'<iothreads>{iothreads}</iothreads>' if iothreads else ''}
   <os><type arch='x86_64' machine='{machine}'>hvm</type>
     <kernel>{kernel}</kernel><initrd>{initrd}</initrd>
     <cmdline>console=ttyS0 quiet {cmdline_extra}</cmdline>

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// What QemuBackend keeps for one running guest (private to the backend's files).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "drivers/qemu/qemu_backend.hpp"
+#include "drivers/qemu/qmp_monitor.hpp"
+#include "util/unique_fd.hpp"
+#include "util/uuid.hpp"
+
+namespace corral::drivers::qemu {
+
+/// One running QEMU. Shared by the domain object (privateData) and the monitor callbacks.
+struct QemuBackend::Runtime {
+    Uuid uuid;
+    std::string name;
+    std::string onPoweroff, onReboot, onCrash;
+    pid_t pid = -1;
+    bool ourChild = false;
+    UniqueFd pidFd;
+    std::unique_ptr<QmpMonitor> monitor;
+    std::string pidFile, monitorSocket;
+    std::vector<int> ports;  // graphics ports to release at stop
+
+    // Written by jobs, read on the monitor thread.
+    std::atomic<bool> destroying{false};   // destroy() owns the stop: report nothing
+    std::atomic<bool> fakeReboot{false};   // reboot by ACPI: reset when the guest powers off
+    std::atomic<bool> guestShutdown{false};  // SHUTDOWN seen: the exit is a normal power-off
+    std::atomic<bool> panicked{false};
+    std::atomic<int> ownStateChanges{0};     // STOP/RESUME events caused by our own commands
+};
+
+}  // namespace corral::drivers::qemu
