@@ -8,7 +8,7 @@ import uuid
 
 from framework.qemu_fixtures import (guest_files, guest_xml, pytestmark, qemu, qemu_pids,  # noqa: F401
                                      serial_text, state, wait_for)
-from framework.tools import virsh
+from framework.tools import corral, virsh
 
 
 def counters(path):
@@ -134,3 +134,27 @@ def test_managed_save_resumes_on_start(qemu):
     assert state(qemu.uri, 'ms') == 'shut off (saved)'
     assert 'Managed save:   no' in virsh(qemu.uri, 'dominfo', 'ms').out
     assert virsh(qemu.uri, 'undefine', 'ms').rc == 0
+
+
+def test_corral_cli_saves_restores_and_reads_stats(qemu, tmpdir_path, bin_dir):
+    serial = boot_and_count(qemu, 'cli')
+    image = os.path.join(tmpdir_path, 'cli.save')
+    r = corral(bin_dir, qemu.uri, 'save', 'cli', image)
+    assert r.rc == 0 and f"Domain 'cli' saved to {image}" in r.out, r.err
+    assert "<name>cli</name>" in corral(bin_dir, qemu.uri, 'save-image-dumpxml', image).out
+    last = max(counters(serial))
+    r = corral(bin_dir, qemu.uri, 'restore', image)
+    assert r.rc == 0 and f'Domain restored from {image}' in r.out, r.err
+    wait_for(lambda: max(counters(serial)) > last, what='the counter to continue')
+
+    mem = corral(bin_dir, qemu.uri, 'dommemstat', 'cli')
+    assert mem.rc == 0 and 'actual 196608' in mem.out and 'rss ' in mem.out
+    stats = corral(bin_dir, qemu.uri, 'domstats', 'cli', '--state')
+    assert "Domain: 'cli'" in stats.out and 'state.state=1' in stats.out
+    # The same bytes virsh shows.
+    assert stats.out == virsh(qemu.uri, 'domstats', 'cli', '--state').out
+
+    assert corral(bin_dir, qemu.uri, 'managedsave', 'cli').rc == 0
+    assert 'Managed save:   yes' in virsh(qemu.uri, 'dominfo', 'cli').out
+    r = corral(bin_dir, qemu.uri, 'managedsave-remove', 'cli')
+    assert r.rc == 0 and "Removed managedsave image for domain 'cli'" in r.out

@@ -96,5 +96,7 @@ void registerDomainConfigCommands();
 void registerDomainLifecycleCommands();
 void registerHostCommands();
 void registerEventCommands();
+void registerDomainSaveCommands();
+void registerDomainStatsCommands();
 
 }  // namespace corral::cli

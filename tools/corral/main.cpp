@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
     registerDomainLifecycleCommands();
     registerHostCommands();
     registerEventCommands();
+    registerDomainSaveCommands();
+    registerDomainStatsCommands();
 
     std::string uriArg;
     bool readOnly = false;
