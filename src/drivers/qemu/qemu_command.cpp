@@ -837,6 +837,11 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
             return unsupported("<on_crash>" + std::string(action) + "</on_crash>: core dumps are not supported by this driver");
         }
     }
+    if (def.onCrash == "rename-restart") {
+        // Refused rather than treated as destroy: the definition would promise a restart.
+        return unsupported("<on_crash>rename-restart</on_crash>: not supported by this driver yet "
+                           "(destroy, restart, preserve)");
+    }
     CommandBuilder builder(def, ctx, std::move(machine));
     return builder.build();
 }
