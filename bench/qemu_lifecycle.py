@@ -158,6 +158,7 @@ def main():
     args = ap.parse_args()
     if not shutil.which('virsh') or not os.path.exists(os.path.join(ROOT, 'build', 'bin', 'corrald')):
         sys.exit('build Corral first (bash scripts/test.sh or cmake --build build) and run bench/setup.sh')
+    was_running = subprocess.run(['pgrep', '-x', 'libvirtd'], capture_output=True).returncode == 0
     subprocess.run(['bash', os.path.join(HERE, 'libvirtd.sh'), 'start'], check=True)
     workdir = tempfile.mkdtemp(prefix='corral-bench-')
     os.chmod(workdir, 0o755)  # libvirt's QEMU runs as libvirt-qemu and writes the save image
@@ -174,6 +175,8 @@ def main():
         daemon.terminate()
         daemon.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+        if not was_running:
+            subprocess.run(['bash', os.path.join(HERE, 'libvirtd.sh'), 'stop'])
 
     rows = []
     for op in ('start', 'destroy', 'suspend', 'resume', 'save', 'restore'):
