@@ -87,6 +87,27 @@ void registerStatsHandlers(Dispatcher& d) {
             }
             return ret;
         });
+    d.add<proto::REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO>(
+        [](CallContext& ctx, const proto::remote_domain_get_vcpu_pin_info_args& a)
+            -> Result<proto::remote_domain_get_vcpu_pin_info_ret> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, statsFacet(ctx, "virDomainGetVcpuPinInfo"));
+            if (a.ncpumaps < 1 || a.maplen < 1 ||
+                static_cast<std::int64_t>(a.ncpumaps) * a.maplen > proto::REMOTE_CPUMAPS_MAX) {
+                return fail(ErrorCode::InvalidArg, "vCPU count or cpumap length out of range", ErrorDomain::Rpc);
+            }
+            CORRAL_ASSIGN_OR_RETURN(auto maps, f->vcpuPinInfo(fromWire(a.dom), a.flags));
+            proto::remote_domain_get_vcpu_pin_info_ret ret;
+            std::size_t n = std::min(maps.size(), static_cast<std::size_t>(a.ncpumaps));
+            for (std::size_t v = 0; v < n; ++v) {
+                std::vector<std::uint8_t> map(static_cast<std::size_t>(a.maplen), 0);
+                for (std::size_t i = 0; i < map.size() && i < maps[v].size(); ++i) {
+                    map[i] = maps[v][i];
+                }
+                ret.cpumaps.insert(ret.cpumaps.end(), map.begin(), map.end());
+            }
+            ret.num = static_cast<int>(n);
+            return ret;
+        });
     d.add<proto::REMOTE_PROC_DOMAIN_BLOCK_STATS>(
         [](CallContext& ctx, const proto::remote_domain_block_stats_args& a)
             -> Result<proto::remote_domain_block_stats_ret> {

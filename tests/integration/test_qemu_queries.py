@@ -99,6 +99,8 @@ def test_queries_of_a_running_guest(qemu, tmpdir_path):
         assert r.rc == 1 and 'not running' in r.err
         off = virsh(uri, 'domstats', 'q')
         assert 'state.state=5' in off.out and 'block.0.name=vda' in off.out
+        inactive = virsh(uri, 'vcpuinfo', 'q')
+        assert inactive.rc == 0 and inactive.out.count('VCPU:') == 2 and 'CPU Affinity:' in inactive.out, inactive.err
         cfg = virsh(uri, 'iothreadinfo', 'q', '--config')
         assert cfg.rc == 0 and len([line for line in cfg.out.splitlines()[2:] if line.strip()]) == 2
     finally:

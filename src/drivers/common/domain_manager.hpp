@@ -110,6 +110,7 @@ public:
 
     // DomainStatsQueries (domain_manager_stats.cpp)
     Result<std::vector<VcpuStats>> getVcpus(const DomainRef& dom) override;
+    Result<std::vector<std::vector<std::uint8_t>>> vcpuPinInfo(const DomainRef& dom, unsigned flags) override;
     Result<BlockStats> blockStats(const DomainRef& dom, const std::string& path) override;
     Result<InterfaceStats> interfaceStats(const DomainRef& dom, const std::string& device) override;
     Result<std::vector<MemoryStat>> memoryStats(const DomainRef& dom, unsigned maxStats) override;

@@ -82,6 +82,9 @@ class DomainStatsQueries {
 public:
     virtual ~DomainStatsQueries() = default;
     virtual Result<std::vector<VcpuStats>> getVcpus(const DomainRef& dom) = 0;
+    /// virDomainGetVcpuPinInfo: one affinity map per vCPU of the definition (flags LIVE 1 /
+    /// CONFIG 2); without pinning, every host CPU.
+    virtual Result<std::vector<std::vector<std::uint8_t>>> vcpuPinInfo(const DomainRef& dom, unsigned flags) = 0;
     /// `path` is a disk's target ("vda") or source path.
     virtual Result<BlockStats> blockStats(const DomainRef& dom, const std::string& path) = 0;
     /// `device` is the interface's host device name or its MAC address.
