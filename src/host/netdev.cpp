@@ -7,6 +7,7 @@
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <net/if_arp.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -103,6 +104,60 @@ Result<void> attachToBridge(const std::string& bridge, const std::string& ifname
         }
         return failErrno(err, "cannot add interface '" + ifname + "' to bridge '" + bridge + "'");
     }
+    return {};
+}
+
+bool interfaceExists(const std::string& ifname) {
+    ifreq req{};
+    if (!fillName(req, ifname)) {
+        return false;
+    }
+    auto sock = controlSocket();
+    return sock && ::ioctl(sock->get(), SIOCGIFINDEX, &req) == 0;
+}
+
+Result<void> createBridge(const std::string& name) {
+    ifreq check{};
+    CORRAL_TRY(fillName(check, name));
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd sock, controlSocket());
+    if (::ioctl(sock.get(), SIOCBRADDBR, name.c_str()) != 0) {
+        return failErrno(errno, "cannot create bridge '" + name + "'");
+    }
+    return {};
+}
+
+Result<void> deleteBridge(const std::string& name) {
+    ifreq req{};
+    CORRAL_TRY(fillName(req, name));
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd sock, controlSocket());
+    if (::ioctl(sock.get(), SIOCGIFFLAGS, &req) != 0) {
+        return errno == ENODEV ? Result<void>() : failErrno(errno, "cannot read flags of bridge '" + name + "'");
+    }
+    req.ifr_flags &= ~IFF_UP;
+    ::ioctl(sock.get(), SIOCSIFFLAGS, &req);  // a bridge must be down to be deleted
+    if (::ioctl(sock.get(), SIOCBRDELBR, name.c_str()) != 0 && errno != ENXIO && errno != ENODEV) {
+        return failErrno(errno, "cannot delete bridge '" + name + "'");
+    }
+    return {};
+}
+
+Result<void> setInterfaceIpv4(const std::string& ifname, std::uint32_t address, unsigned prefix) {
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd sock, controlSocket());
+    auto set = [&](unsigned long request, std::uint32_t value, const char* what) -> Result<void> {
+        ifreq req{};
+        CORRAL_TRY(fillName(req, ifname));
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_addr.s_addr = htonl(value);
+        std::memcpy(&req.ifr_addr, &sin, sizeof sin);
+        if (::ioctl(sock.get(), request, &req) != 0) {
+            return failErrno(errno, std::string("cannot set the ") + what + " of interface '" + ifname + "'");
+        }
+        return {};
+    };
+    CORRAL_TRY(set(SIOCSIFADDR, address, "IPv4 address"));
+    const std::uint32_t mask = prefix == 0 ? 0 : ~0u << (32 - prefix);
+    CORRAL_TRY(set(SIOCSIFNETMASK, mask, "netmask"));
     return {};
 }
 

@@ -2,6 +2,7 @@
 // Network devices for guests: tap devices handed to QEMU, attached to a host bridge.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "util/result.hpp"
@@ -27,5 +28,17 @@ Result<void> setInterfaceUp(const std::string& ifname);
 /// Enslaves `ifname` to the Linux bridge `bridge`. Errors name both and say when the bridge does
 /// not exist.
 Result<void> attachToBridge(const std::string& bridge, const std::string& ifname);
+
+/// True when an interface named `ifname` exists.
+bool interfaceExists(const std::string& ifname);
+
+/// Creates the Linux bridge `name` (down, no address). Errors name it; an existing one is EEXIST.
+Result<void> createBridge(const std::string& name);
+
+/// Takes `name` down and deletes the bridge; a missing bridge is not an error.
+Result<void> deleteBridge(const std::string& name);
+
+/// Gives `ifname` the IPv4 address `address`/`prefix` (host byte order).
+Result<void> setInterfaceIpv4(const std::string& ifname, std::uint32_t address, unsigned prefix);
 
 }  // namespace corral::host

@@ -90,6 +90,76 @@ Result<pid_t> spawnProcess(const SpawnOptions& options) {
     return pid;
 }
 
+Result<CommandResult> runCommand(const std::vector<std::string>& argv, const std::string& input) {
+    if (argv.empty()) {
+        return fail(ErrorCode::InternalError, "runCommand: empty argv");
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0) {
+        return failErrno(errno, "cannot create a pipe");
+    }
+    UniqueFd inRead(in[0]), inWrite(in[1]);
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+        return failErrno(errno, "cannot create a pipe");
+    }
+    UniqueFd outRead(out[0]), outWrite(out[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        return failErrno(errno, "cannot fork to run '" + argv[0] + "'");
+    }
+    if (pid == 0) {
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, nullptr);
+        ::dup2(inRead.get(), STDIN_FILENO);
+        ::dup2(outWrite.get(), STDOUT_FILENO);
+        ::dup2(outWrite.get(), STDERR_FILENO);
+        ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+    inRead.reset();
+    outWrite.reset();
+    // Small inputs and outputs (rulesets, version strings): write all, then read all.
+    std::size_t off = 0;
+    while (off < input.size()) {
+        ssize_t n = ::write(inWrite.get(), input.data() + off, input.size() - off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    inWrite.reset();
+    CommandResult result;
+    char buf[4096];
+    while (true) {
+        ssize_t n = ::read(outRead.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        result.output.append(buf, static_cast<std::size_t>(n));
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (result.exitStatus == 127 && result.output.empty()) {
+        return fail(ErrorCode::SystemError, "cannot execute '" + argv[0] + "' (is it installed?)");
+    }
+    return result;
+}
+
 Result<UniqueFd> openPidFd(pid_t pid) {
     int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (fd < 0) {

@@ -26,6 +26,16 @@ struct SpawnOptions {
 /// A failing exec is reported here with errno and the program named.
 Result<pid_t> spawnProcess(const SpawnOptions& options);
 
+/// What a short-lived helper program printed, and how it ended.
+struct CommandResult {
+    int exitStatus = -1;  ///< -1 when it did not exit normally
+    std::string output;   ///< stdout and stderr together
+};
+
+/// Runs `argv` to completion with `input` on its stdin (nft -f -, for example). Errors only when
+/// it cannot be started; a non-zero exit is the caller's to judge from exitStatus and output.
+Result<CommandResult> runCommand(const std::vector<std::string>& argv, const std::string& input = {});
+
 /// A descriptor that becomes readable when `pid` exits (pidfd_open). Works for processes that are
 /// not our children (guests left by a previous daemon).
 Result<UniqueFd> openPidFd(pid_t pid);
