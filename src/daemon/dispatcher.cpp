@@ -60,6 +60,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerDomainHandlers(*this);
     registerEventHandlers(*this);
     registerStatsHandlers(*this);
+    registerNetworkHandlers(*this);
 }
 
 bool Dispatcher::isHighPriority(const rpc::MessageHeader& header) const {

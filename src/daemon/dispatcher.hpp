@@ -82,5 +82,6 @@ void registerConnectHandlers(Dispatcher& d);
 void registerDomainHandlers(Dispatcher& d);
 void registerEventHandlers(Dispatcher& d);
 void registerStatsHandlers(Dispatcher& d);
+void registerNetworkHandlers(Dispatcher& d);
 
 }  // namespace corral::daemon

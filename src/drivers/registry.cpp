@@ -4,6 +4,7 @@
 
 #include "drivers/common/host_hypervisor.hpp"
 #include "drivers/common/unstartable_backend.hpp"
+#include "drivers/network/network_manager.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/test/test_driver.hpp"
 #include "host/node_info.hpp"
@@ -44,6 +45,9 @@ std::string canonicalUri(std::string uri) {
 
 }  // namespace
 
+DriverRegistry::DriverRegistry() = default;
+DriverRegistry::~DriverRegistry() = default;
+
 Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* store, const DriverPaths& paths,
                                                                bool testOnly) {
     auto registry = std::make_unique<DriverRegistry>();
@@ -61,16 +65,27 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     qemu.domainTypes = {"qemu", "kvm"};
     qemu.version = host::probeProgramVersion("qemu-system-x86_64");
     qemu.maxVcpus = 255;
+    network::NetworkPaths netPaths;
+    if (!paths.runDir.empty()) {
+        netPaths = {paths.runDir + "/network", paths.stateDir + "/network", paths.logDir + "/network"};
+    }
+    registry->networks_ = std::make_unique<network::NetworkManager>(store, std::move(netPaths));
+    CORRAL_TRY(registry->networks_->load().withContext("loading virtual networks"));
+    network::NetworkManager* networks = registry->networks_.get();
+
     std::unique_ptr<GuestBackend> qemuBackend;
     std::string qemuManagedSaveDir;
     if (!paths.runDir.empty()) {
         qemuManagedSaveDir = paths.stateDir + "/qemu/save";
         CORRAL_ASSIGN_OR_RETURN(auto qemuConfig, qemu::loadQemuConfig(paths.configDir + "/qemu.conf"));
         qemu::QemuPaths qemuPaths{paths.runDir + "/qemu", paths.logDir + "/qemu", paths.stateDir + "/qemu"};
-        qemuBackend = std::make_unique<qemu::QemuBackend>(std::move(qemuPaths), std::move(qemuConfig));
+        auto backend = std::make_unique<qemu::QemuBackend>(std::move(qemuPaths), std::move(qemuConfig));
+        backend->setNetworkResolver([networks](const std::string& name) { return networks->bridgeFor(name); });
+        qemuBackend = std::move(backend);
     }
     auto qemuDriver = makeHostDriver(std::move(qemu), store, registry.get(), std::move(qemuBackend),
                                      std::move(qemuManagedSaveDir));
+    qemuDriver->setNetworks(networks);
     CORRAL_TRY(qemuDriver->load().withContext("loading QEMU domain definitions"));
 
     HostHypervisorTraits lxc;
@@ -86,6 +101,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     }
     lxc.maxVcpus = 4096;
     auto lxcDriver = makeHostDriver(std::move(lxc), store, registry.get());
+    lxcDriver->setNetworks(networks);
     CORRAL_TRY(lxcDriver->load().withContext("loading LXC domain definitions"));
 
     registry->drivers_.push_back(std::move(qemuDriver));
@@ -122,6 +138,10 @@ Result<HypervisorDriver*> DriverRegistry::driverForUri(const std::string& rawUri
 HypervisorDriver* DriverRegistry::defaultDriver() const { return drivers_.front().get(); }
 
 void DriverRegistry::autostartAll() {
+    // Networks first: autostart guests may be plugged into them.
+    if (networks_) {
+        networks_->autostartAll();
+    }
     for (const auto& d : drivers_) {
         if (auto* host = dynamic_cast<HostHypervisorDriver*>(d.get())) {
             host->manager().autostartAll();

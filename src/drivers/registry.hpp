@@ -14,6 +14,10 @@ class Store;
 
 namespace corral::drivers {
 
+namespace network {
+class NetworkManager;
+}
+
 /// Where the host drivers keep their files (corrald's --root layout). Empty paths give host
 /// drivers that keep definitions but cannot start guests (unit tests).
 struct DriverPaths {
@@ -39,7 +43,12 @@ public:
     /// The driver used when CONNECT_OPEN names no URI (virsh without -c): qemu.
     HypervisorDriver* defaultDriver() const;
 
-    /// Starts the autostart domains of the host drivers (at daemon start).
+    DriverRegistry();
+    ~DriverRegistry();
+    DriverRegistry(const DriverRegistry&) = delete;
+    DriverRegistry& operator=(const DriverRegistry&) = delete;
+
+    /// Starts the autostart networks, then the autostart domains of the host drivers.
     void autostartAll();
 
     /// True when any domain of any driver uses `mac` on one of its interfaces.
@@ -48,6 +57,8 @@ public:
     const std::vector<std::unique_ptr<HypervisorDriver>>& all() const { return drivers_; }
 
 private:
+    // Declared first so that it outlives the drivers that resolve networks through it.
+    std::unique_ptr<network::NetworkManager> networks_;
     std::vector<std::unique_ptr<HypervisorDriver>> drivers_;
 };
 

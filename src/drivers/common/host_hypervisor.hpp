@@ -32,6 +32,9 @@ public:
 
     std::string name() const override { return traits_.name; }
     HostInfo* host() override { return this; }
+    NetworkFacet* networks() override { return networks_; }
+    /// The host's network driver, shared by the host drivers; not owned.
+    void setNetworks(NetworkFacet* networks) { networks_ = networks; }
 
 private:
     // HostInfo
@@ -43,6 +46,7 @@ private:
     Result<int> maxVcpus(const std::string& type) override;
 
     HostHypervisorTraits traits_;
+    NetworkFacet* networks_ = nullptr;
 };
 
 }  // namespace corral::drivers

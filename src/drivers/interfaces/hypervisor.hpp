@@ -211,6 +211,7 @@ struct DomainLifecycleEvent {
 using DomainEventSink = std::function<void(const DomainLifecycleEvent&)>;
 
 class DomainStatsQueries;
+class NetworkFacet;
 
 /// A hypervisor driver: each facet it does not support is nullptr, which the daemon's
 /// dispatcher turns into VIR_ERR_NO_SUPPORT in one place.
@@ -227,6 +228,8 @@ public:
     virtual DomainQueries* queries() { return nullptr; }
     virtual DomainSaveRestore* saveRestore() { return nullptr; }
     virtual DomainStatsQueries* stats() { return nullptr; }
+    /// Virtual networks; the host drivers share one network driver.
+    virtual NetworkFacet* networks() { return nullptr; }
 
     /// Adds a subscriber; returns an id for removeEventSink. Thread-safe.
     virtual int addEventSink(DomainEventSink sink) = 0;

@@ -463,14 +463,27 @@ Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef)
         const std::string type = dev.attr("type") ? *dev.attr("type") : std::string();
         const conf::XmlNode* macNode = dev.child("mac");
         const std::string mac = macNode && macNode->attr("address") ? *macNode->attr("address") : std::string();
+        std::string bridge;
         if (type == "network") {
-            return fail(ErrorCode::ConfigUnsupported,
-                        "<interface type='network'> with MAC " + mac +
-                            ": virtual networks are not available in this build; use <interface type='bridge'> "
-                            "with <source bridge='NAME'/>",
-                        ErrorDomain::Qemu);
+            conf::XmlNode* source = dev.child("source");
+            const std::string network = source && source->attr("network") ? *source->attr("network") : std::string();
+            if (network.empty()) {
+                return fail(ErrorCode::ConfigUnsupported,
+                            "<interface type='network'> with MAC " + mac + ": needs <source network='NAME'/>",
+                            ErrorDomain::Qemu);
+            }
+            if (!networkBridge_) {
+                return fail(ErrorCode::NoSupport, "virtual networks are not available here", ErrorDomain::Qemu);
+            }
+            auto resolved = networkBridge_(network);
+            if (!resolved) {
+                return unexpected(std::move(resolved).withContext("<interface type='network'> with MAC " + mac).error());
+            }
+            bridge = *resolved;
+            // The live XML names the bridge, as libvirt's does.
+            source->setAttr("bridge", bridge);
         }
-        if (type != "bridge" && type != "ethernet") {
+        if (type != "bridge" && type != "ethernet" && type != "network") {
             fds.emplace_back();  // user networking needs no host device
             continue;
         }
@@ -484,11 +497,13 @@ Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef)
         }
         if (type == "bridge") {
             const conf::XmlNode* source = dev.child("source");
-            std::string bridge = source && source->attr("bridge") ? *source->attr("bridge") : std::string();
+            bridge = source && source->attr("bridge") ? *source->attr("bridge") : std::string();
             if (bridge.empty()) {
                 return fail(ErrorCode::ConfigUnsupported, "<interface type='bridge'> with MAC " + mac +
                                                               ": needs <source bridge='NAME'/>", ErrorDomain::Qemu);
             }
+        }
+        if (!bridge.empty()) {
             CORRAL_TRY(host::attachToBridge(bridge, tap.name));
         }
         CORRAL_TRY(host::setInterfaceUp(tap.name));

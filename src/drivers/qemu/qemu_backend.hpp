@@ -34,6 +34,10 @@ public:
     ~QemuBackend() override;
 
     void attach(GuestEventSink& sink) override { sink_ = &sink; }
+    /// How <interface type='network'> finds its bridge (the network driver's bridgeFor).
+    void setNetworkResolver(std::function<Result<std::string>(const std::string&)> resolver) {
+        networkBridge_ = std::move(resolver);
+    }
     Result<void> checkDefinition(const conf::DomainDef& def) override;
     Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
     Result<void> destroy(objects::DomainObj& dom, bool graceful) override;
@@ -86,6 +90,7 @@ private:
     QemuPaths paths_;
     QemuDriverConfig config_;
     GuestEventSink* sink_ = nullptr;
+    std::function<Result<std::string>(const std::string&)> networkBridge_;
 
     std::mutex portsMutex_;
     std::set<int> portsInUse_;

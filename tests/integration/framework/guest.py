@@ -29,6 +29,11 @@ if [ -b /dev/vda ]; then
     dd if=/dev/vda of=/dev/null bs=4096 count=64 2>/dev/null && echo CORRAL-GUEST-DISK-READ > /dev/ttyS0
 fi
 ip link set eth0 up 2>/dev/null
+if grep -q corral.dhcp=1 /proc/cmdline; then
+    printf '#!/bin/sh\n[ "$1" = bound ] && echo "CORRAL-GUEST-LEASE $ip" > /dev/ttyS0\nexit 0\n' > /bin/lease-report
+    chmod +x /bin/lease-report
+    udhcpc -i eth0 -n -q -t 20 -T 1 -s /bin/lease-report > /dev/null 2>&1 &
+fi
 mkdir -p /etc/acpi/PWRF
 printf '#!/bin/sh\necho CORRAL-GUEST-POWEROFF > /dev/ttyS0\npoweroff -f\n' > /etc/acpi/PWRF/00000080
 chmod +x /etc/acpi/PWRF/00000080
