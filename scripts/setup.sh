@@ -17,6 +17,8 @@ packages=(
     # the QEMU driver's tests: real QEMU (TCG), qemu-img, and the tiny guest they build from
     # Debian's kernel and a static busybox; iproute2 for the bridge the tap test uses
     qemu-system-x86 qemu-utils busybox-static linux-image-amd64 iproute2
+    # virtual networks: NAT rules and DHCP/DNS
+    nftables dnsmasq-base
     # code generator
     python3
 )

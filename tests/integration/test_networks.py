@@ -7,7 +7,7 @@ import subprocess
 
 from framework.qemu_fixtures import (guest_files, guest_xml, pytestmark, qemu, qemu_pids,  # noqa: F401
                                      serial_text, state, wait_for)
-from framework.tools import virsh
+from framework.tools import corral, virsh
 
 
 def net_xml(name, bridge, octet, forward="<forward mode='nat'/>", dhcp=True):
@@ -79,7 +79,7 @@ def test_nat_network_serves_a_guest_and_survives_the_daemon(qemu, write_file):
     assert name not in virsh(uri, 'net-list', '--all').out
 
 
-def test_isolated_and_transient_networks(qemu, write_file):
+def test_isolated_and_transient_networks(qemu, write_file, bin_dir):
     uri = qemu.uri
     octet = 100 + (os.getpid() + 1) % 100
     name = f'iso{os.getpid() % 10000}'
@@ -90,6 +90,9 @@ def test_isolated_and_transient_networks(qemu, write_file):
         rules = nft_table(name).stdout
         assert 'masquerade' not in rules and 'reject' in rules
         assert 'Persistent:     no' in virsh(uri, 'net-info', name).out
+        # corral prints what virsh prints.
+        for cmd in (['net-list', '--all'], ['net-info', name], ['net-dumpxml', name]):
+            assert corral(bin_dir, uri, *cmd).out == virsh(uri, *cmd).out, cmd
     finally:
         assert virsh(uri, 'net-destroy', name).rc == 0
     # A transient network is gone once destroyed.

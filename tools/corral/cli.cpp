@@ -189,4 +189,34 @@ Result<std::string> readFile(const std::string& path) {
     return ss.str();
 }
 
+void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths(header.size());
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        widths[i] = header[i].size();
+        for (const auto& r : rows) {
+            widths[i] = std::max(widths[i], r[i].size());
+        }
+    }
+    auto printRow = [&](const std::vector<std::string>& cells) {
+        std::string out;
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            out += ' ';
+            out += cells[i];
+            if (i + 1 < cells.size()) {
+                out.append(widths[i] - cells[i].size() + 2, ' ');
+            }
+        }
+        std::printf("%s\n", out.c_str());
+    };
+    printRow(header);
+    std::size_t total = 0;
+    for (auto w : widths) {
+        total += w + 3;
+    }
+    std::printf("%s\n", std::string(total, '-').c_str());
+    for (const auto& r : rows) {
+        printRow(r);
+    }
+}
+
 }  // namespace corral::cli

@@ -84,6 +84,10 @@ void printError(const std::string& message);
 std::optional<rpc::proto::remote_nonnull_domain> lookupDomain(client::Connection& conn, const std::string& text,
                                                               bool tryId = true);
 
+/// vshTable's layout: a leading space, columns padded to their widest cell, 3 spaces apart,
+/// and a dashed rule as wide as the columns plus their separators.
+void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
 std::string stateName(int state);
 std::string stateReasonName(int state, int reason);
 std::string uuidText(const std::array<std::uint8_t, 16>& bytes);
@@ -98,5 +102,6 @@ void registerHostCommands();
 void registerEventCommands();
 void registerDomainSaveCommands();
 void registerDomainStatsCommands();
+void registerNetworkCommands();
 
 }  // namespace corral::cli
