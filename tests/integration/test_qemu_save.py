@@ -4,6 +4,7 @@
 # whole or belong to another guest are refused, and nothing is left running after a failure.
 import os
 import re
+import subprocess
 import uuid
 
 from framework.qemu_fixtures import (guest_files, guest_xml, pytestmark, qemu, qemu_pids,  # noqa: F401
@@ -158,3 +159,21 @@ def test_corral_cli_saves_restores_and_reads_stats(qemu, tmpdir_path, bin_dir):
     assert 'Managed save:   yes' in virsh(qemu.uri, 'dominfo', 'cli').out
     r = corral(bin_dir, qemu.uri, 'managedsave-remove', 'cli')
     assert r.rc == 0 and "Removed managedsave image for domain 'cli'" in r.out
+
+
+def test_save_to_a_full_disk_keeps_the_guest_running(qemu, tmpdir_path):
+    serial = boot_and_count(qemu, 'full')
+    small = os.path.join(tmpdir_path, 'small')
+    os.makedirs(small)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small], check=True)
+    try:
+        image = os.path.join(small, 'full.save')
+        r = virsh(qemu.uri, 'save', 'full', image)
+        assert r.rc == 1 and 'No space left on device' in r.err, r.err
+        # Nothing lost: the guest runs on, and no half-written image is left to be restored.
+        assert state(qemu.uri, 'full').startswith('running'), state(qemu.uri, 'full')
+        last = max(counters(serial))
+        wait_for(lambda: max(counters(serial)) > last, what='the guest to go on after the failed save')
+        assert not os.path.exists(image)
+    finally:
+        subprocess.run(['umount', small])
