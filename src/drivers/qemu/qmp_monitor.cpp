@@ -99,8 +99,10 @@ struct QmpMonitor::State {
     void dispatch(const std::string& line) {
         auto msg = JsonValue::parse(line);
         if (!msg) {
-            logWarning("ignoring malformed message from QEMU monitor: " + msg.error().message);
-            return;
+            // QEMU answers every command with one message, so an unreadable one is the reply of
+            // the command in flight: fail that command now rather than at its timeout.
+            logWarning("malformed message from QEMU monitor: " + msg.error().message);
+            msg = JsonValue::parse(R"({"error": {"class": "GenericError", "desc": "unreadable reply from the QEMU monitor"}})");
         }
         if (msg->has("event")) {
             if (callbacks.onEvent) {
