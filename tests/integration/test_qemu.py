@@ -3,6 +3,7 @@
 # python3-libvirt: lifecycle, ACPI power-off and reboot, panics, a QEMU that dies, daemon
 # restart with running guests, broken definitions, taps on a bridge.
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -168,7 +169,7 @@ def test_disks_of_every_bus_and_vnc(qemu, tmpdir_path):
              f"<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{raw}'/>"
              f"<target dev='sdb' bus='scsi'/><readonly/></disk>"
              f"<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>"
-             f"<graphics type='vnc' autoport='yes'/>")
+             f"<graphics type='vnc' autoport='yes'/><graphics type='spice' autoport='yes'/>")
     qemu.start_and_boot('disks', extra_devices=disks)
     blk = virsh(qemu.uri, 'domblklist', 'disks').out
     assert qcow in blk and raw in blk
@@ -178,6 +179,13 @@ def test_disks_of_every_bus_and_vnc(qemu, tmpdir_path):
     import socket
     with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
         assert s.recv(12).startswith(b'RFB ')
+    # SPICE took the next free port from 5900 up; the live XML shows it and QEMU listens there.
+    live = virsh(qemu.uri, 'dumpxml', 'disks').out
+    spice = live.split("<graphics type='spice'", 1)[1].split('>', 1)[0]
+    spice_port = int(re.search(r" port='(\d+)'", spice).group(1))
+    assert spice_port >= 5900 and spice_port != port and "listen='127.0.0.1'" in spice
+    listeners = subprocess.run(['ss', '-Hltnp', f'sport = :{spice_port}'], capture_output=True, text=True).stdout
+    assert 'qemu-system' in listeners, listeners
 
 
 def test_tap_on_a_bridge(qemu):
