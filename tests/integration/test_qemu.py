@@ -66,6 +66,29 @@ def test_panic_destroy_is_shut_off_crashed(qemu):
     assert qemu_pids('panic2') == []
 
 
+def test_restart_actions_boot_the_guest_again(qemu):
+    # on_poweroff=restart: the guest's power-off becomes a reset of the same QEMU.
+    serial = qemu.start_and_boot('offr', on_poweroff='restart')
+    [pid] = qemu_pids('offr')
+    assert virsh(qemu.uri, 'shutdown', 'offr').rc == 0
+    wait_for(lambda: serial_text(serial).count('CORRAL-GUEST-READY') == 2, what='the guest to boot again')
+    assert state(qemu.uri, 'offr') == 'running (booted)' and qemu_pids('offr') == [pid]
+    assert virsh(qemu.uri, 'destroy', 'offr').rc == 0
+
+    # on_crash=rename-restart (as restart, like libvirt's libxl and test drivers): a new QEMU boots.
+    serial = qemu.start_and_boot('crashr', on_crash='rename-restart', cmdline_extra='corral.panic_after=1')
+    [first] = qemu_pids('crashr')
+    wait_for(lambda: serial_text(serial).count('CORRAL-GUEST-READY') >= 2, what='a restart after the panic')
+    wait_for(lambda: qemu_pids('crashr') not in ([], [first]), what='a new QEMU')
+    assert virsh(qemu.uri, 'dominfo', 'crashr').rc == 0
+    # It panics again after each boot (same kernel argument). A destroy that succeeds hits a
+    # running instance, and no restart follows it; one that lands between two instances fails
+    # ("not running") and is tried again.
+    wait_for(lambda: virsh(qemu.uri, 'destroy', 'crashr').rc == 0, what='a destroy of a running instance')
+    assert state(qemu.uri, 'crashr') == 'shut off (destroyed)'
+    assert qemu_pids('crashr') == []
+
+
 def test_qemu_killed_is_crashed_and_reported(qemu):
     import libvirt
     ensure_event_loop()

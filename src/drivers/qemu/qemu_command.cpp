@@ -827,12 +827,6 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
         return unsupported("<os><type>" + def.os.type + "</type>: the QEMU driver runs 'hvm' guests only");
     }
     CORRAL_ASSIGN_OR_RETURN(Machine machine, resolveMachine(def));
-    // As libvirt's QEMU driver: 'rename-restart' has no meaningful QEMU handling and is refused
-    // for all three actions rather than treated as something else.
-    if (def.onPoweroff == "rename-restart" || def.onReboot == "rename-restart" || def.onCrash == "rename-restart") {
-        return unsupported("the QEMU driver does not support the 'rename-restart' lifecycle action "
-                           "(<on_poweroff>, <on_reboot>, <on_crash>: use destroy, restart or preserve)");
-    }
     for (const char* action : {"coredump-destroy", "coredump-restart"}) {
         if (def.onPoweroff == action || def.onReboot == action) {
             return unsupported("<on_poweroff>/<on_reboot>" + std::string(action) + ": only <on_crash> takes it");
