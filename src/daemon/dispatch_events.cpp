@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Domain event registration and delivery of lifecycle events to registered clients.
+// Domain event registration and delivery of lifecycle and reboot events to registered clients.
 #include <atomic>
 
 #include "daemon/dispatcher.hpp"
@@ -14,6 +14,7 @@ namespace {
 
 // virDomainEventID: 0 (LIFECYCLE) ... 26 (MEMORY_DEVICE_SIZE_CHANGE) in libvirt 9.0.
 constexpr int kEventIdLifecycle = 0;
+constexpr int kEventIdReboot = 1;
 constexpr int kEventIdLast = 26;
 
 std::atomic<int> gNextCallbackId{1};
@@ -34,10 +35,24 @@ void deliver(ClientSession& session, const drivers::DomainLifecycleEvent& ev) {
     {
         std::lock_guard lock(session.eventMutex());
         for (const auto& [callbackId, cb] : session.eventCallbacks) {
-            if (cb.eventId != kEventIdLifecycle) {
+            if (cb.eventId != ev.eventId) {
                 continue;
             }
             if (cb.domain && *cb.domain != ev.dom.uuid) {
+                continue;
+            }
+            if (ev.eventId == kEventIdReboot) {
+                proto::remote_domain_event_reboot_msg msg;
+                msg.dom = toWire(ev.dom);
+                if (cb.legacy) {
+                    packets.push_back(eventPacket(proto::REMOTE_PROC_DOMAIN_EVENT_REBOOT, proto::encodeToBytes(msg)));
+                } else {
+                    proto::remote_domain_event_callback_reboot_msg wrapped;
+                    wrapped.callbackID = callbackId;
+                    wrapped.msg = msg;
+                    packets.push_back(eventPacket(proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT,
+                                                  proto::encodeToBytes(wrapped)));
+                }
                 continue;
             }
             proto::remote_domain_event_lifecycle_msg msg;

@@ -42,11 +42,22 @@ def test_start_suspend_resume_destroy(qemu):
 
 
 def test_acpi_shutdown_and_reboot(qemu):
+    import libvirt
+    ensure_event_loop()
     serial = qemu.start_and_boot('acpi')
-    assert virsh(qemu.uri, 'reboot', 'acpi').rc == 0
-    wait_for(lambda: serial_text(serial).count('CORRAL-GUEST-READY') == 2, what='the guest to boot again')
-    assert 'CORRAL-GUEST-POWEROFF' in serial_text(serial), 'reboot did not go through the guest'
-    assert state(qemu.uri, 'acpi') == 'running (booted)'
+    conn = libvirt.open(qemu.uri)
+    rebooted = threading.Event()
+    cb = conn.domainEventRegisterAny(conn.lookupByName('acpi'), libvirt.VIR_DOMAIN_EVENT_ID_REBOOT,
+                                     lambda _c, dom, _o: rebooted.set(), None)
+    try:
+        assert virsh(qemu.uri, 'reboot', 'acpi').rc == 0
+        wait_for(lambda: serial_text(serial).count('CORRAL-GUEST-READY') == 2, what='the guest to boot again')
+        assert 'CORRAL-GUEST-POWEROFF' in serial_text(serial), 'reboot did not go through the guest'
+        assert state(qemu.uri, 'acpi') == 'running (booted)'
+        assert rebooted.wait(30), 'no reboot event'
+    finally:
+        conn.domainEventDeregisterAny(cb)
+        conn.close()
     assert virsh(qemu.uri, 'shutdown', 'acpi').rc == 0
     wait_for(lambda: state(qemu.uri, 'acpi') == 'shut off (shutdown)', what='ACPI shutdown')
     assert qemu_pids('acpi') == []

@@ -32,7 +32,7 @@ DomainRef DomainManager::refOf(const objects::DomainObj& dom) {
 }
 
 void DomainManager::emit(const DomainObjPtr& dom, LifecycleEvent event, int detail) {
-    events_.emit(DomainLifecycleEvent{refOf(*dom), event, detail});
+    events_.emit(DomainLifecycleEvent{refOf(*dom), event, detail, 0});
 }
 
 Result<DomainObjPtr> DomainManager::find(const DomainRef& ref) const {

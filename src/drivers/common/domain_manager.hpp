@@ -62,6 +62,7 @@ public:
                       bool restart = false) override;
     void guestStateChanged(const Uuid& uuid, objects::DomainState state, int reason,
                            objects::LifecycleEvent event, int detail) override;
+    void guestRebooted(const Uuid& uuid) override;
 
     /// True when an interface of a domain of this driver uses `mac`.
     bool usesMac(const std::string& mac) const;

@@ -317,6 +317,17 @@ void DomainManager::guestStopped(const Uuid& uuid, objects::ShutoffReason reason
     }
 }
 
+void DomainManager::guestRebooted(const Uuid& uuid) {
+    DomainObjPtr dom = domains_.findByUuid(uuid);
+    if (!dom) {
+        return;
+    }
+    std::lock_guard lock(dom->mutex());
+    if (dom->isActive()) {
+        events_.emit(DomainLifecycleEvent{refOf(*dom), LifecycleEvent::Defined, 0, 1});
+    }
+}
+
 void DomainManager::guestStateChanged(const Uuid& uuid, DomainState state, int reason,
                                       LifecycleEvent event, int detail) {
     DomainObjPtr dom = domains_.findByUuid(uuid);

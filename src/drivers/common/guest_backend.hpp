@@ -28,6 +28,8 @@ public:
     /// The running guest changed state on its own (paused by QEMU, panicked and preserved).
     virtual void guestStateChanged(const Uuid& uuid, objects::DomainState state, int reason,
                                    objects::LifecycleEvent event, int detail) = 0;
+    /// The guest reset itself or was reset for a reboot: the reboot event.
+    virtual void guestRebooted(const Uuid& uuid) = 0;
 };
 
 /// Every method is called with the domain's job held and its mutex NOT held, so a backend may

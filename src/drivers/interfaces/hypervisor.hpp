@@ -204,6 +204,8 @@ struct DomainLifecycleEvent {
     DomainRef dom;
     objects::LifecycleEvent event = objects::LifecycleEvent::Defined;
     int detail = 0;
+    /// virDomainEventID: 0 = lifecycle (event, detail), 1 = reboot (no payload).
+    int eventId = 0;
 };
 
 /// Receives every event a driver emits, in order, from whatever thread caused it.

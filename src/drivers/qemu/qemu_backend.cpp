@@ -670,6 +670,11 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
         post([this, rt] { killProcess(*rt, true); });
         return;
     }
+    if (event == "RESET") {
+        // A guest reboot, or the reset that completes a fake reboot or on_poweroff=restart.
+        sink_->guestRebooted(rt->uuid);
+        return;
+    }
     if (event == "GUEST_PANICKED") {
         rt->panicked = true;
         if (rt->onCrash == "preserve") {
