@@ -61,6 +61,9 @@ struct DomainDef {
     [[nodiscard]] const XmlNode* element(std::string_view elementName) const;
 };
 
+/// The file or device a <disk> reads (<source file> or <source dev>); "" for an empty drive.
+std::string diskSourcePath(const XmlNode& disk);
+
 struct ParseOptions {
     /// `define --validate`: elements outside the schema become errors instead of warnings.
     bool validateSchemaStrict = false;

@@ -59,6 +59,11 @@ Result<void> parseOs(const XmlNode& n, OsDef& os) {
 
 }  // namespace
 
+std::string diskSourcePath(const XmlNode& disk) {
+    std::string path = disk.childAttr("source", "file");
+    return path.empty() ? disk.childAttr("source", "dev") : path;
+}
+
 std::string OsDef::value(std::string_view name) const {
     for (const auto& e : elements) {
         if (e.name == name) {

@@ -17,11 +17,6 @@ Unexpected unsupported(const std::string& message) {
     return fail(ErrorCode::ConfigUnsupported, message, ErrorDomain::Network);
 }
 
-std::string attrOf(const XmlNode& n, std::string_view key) {
-    const std::string* v = n.attr(key);
-    return v != nullptr ? *v : std::string();
-}
-
 bool validMac(const std::string& mac) {
     if (mac.size() != 17) {
         return false;
@@ -36,17 +31,17 @@ bool validMac(const std::string& mac) {
 }
 
 Result<void> parseIp(const XmlNode& ip, NetworkDef& def) {
-    const std::string family = attrOf(ip, "family");
+    const std::string family = ip.attrOr("family");
     if (!family.empty() && family != "ipv4") {
         return unsupported("<ip family='" + family + "'>: only IPv4 networks are supported");
     }
     if (!def.ipAddress.empty()) {
         return unsupported("<ip>: only one IPv4 address per network is supported");
     }
-    def.ipAddress = attrOf(ip, "address");
+    def.ipAddress = ip.attrOr("address");
     CORRAL_ASSIGN_OR_RETURN(std::uint32_t address, parseIpv4(def.ipAddress));
-    const std::string prefix = attrOf(ip, "prefix");
-    const std::string netmask = attrOf(ip, "netmask");
+    const std::string prefix = ip.attrOr("prefix");
+    const std::string netmask = ip.attrOr("netmask");
     if (!prefix.empty()) {
         auto p = parseUnsigned(prefix);
         if (!p || *p > 30 || *p < 8) {
@@ -85,15 +80,15 @@ Result<void> parseIp(const XmlNode& ip, NetworkDef& def) {
                 if (!def.dhcpStart.empty()) {
                     return unsupported("<dhcp>: only one <range> is supported");
                 }
-                def.dhcpStart = attrOf(d, "start");
-                def.dhcpEnd = attrOf(d, "end");
+                def.dhcpStart = d.attrOr("start");
+                def.dhcpEnd = d.attrOr("end");
                 CORRAL_TRY(inSubnet("<range start>", def.dhcpStart));
                 CORRAL_TRY(inSubnet("<range end>", def.dhcpEnd));
                 if (*parseIpv4(def.dhcpStart) > *parseIpv4(def.dhcpEnd)) {
                     return xmlError("<range>: start " + def.dhcpStart + " is after end " + def.dhcpEnd);
                 }
             } else if (d.name == "host") {
-                NetworkDhcpHost h{attrOf(d, "mac"), attrOf(d, "name"), attrOf(d, "ip")};
+                NetworkDhcpHost h{d.attrOr("mac"), d.attrOr("name"), d.attrOr("ip")};
                 if (!validMac(h.mac)) {
                     return xmlError("<dhcp><host mac='" + h.mac + "'>: not a MAC address");
                 }
@@ -145,20 +140,20 @@ Result<std::unique_ptr<NetworkDef>> parseNetworkXml(std::string_view xml) {
             def->uuid = *u;
             def->uuidGiven = true;
         } else if (c.name == "bridge") {
-            def->bridge = attrOf(c, "name");
-            def->stp = attrOf(c, "stp") != "off";
+            def->bridge = c.attrOr("name");
+            def->stp = c.attrOr("stp") != "off";
             if (def->bridge.size() > 15) {
                 return xmlError("<bridge name='" + def->bridge + "'>: longer than 15 characters");
             }
         } else if (c.name == "forward") {
-            def->forwardMode = attrOf(c, "mode").empty() ? "nat" : attrOf(c, "mode");
-            def->forwardDev = attrOf(c, "dev");
+            def->forwardMode = c.attrOr("mode").empty() ? "nat" : c.attrOr("mode");
+            def->forwardDev = c.attrOr("dev");
             if (def->forwardMode != "nat" && def->forwardMode != "route") {
                 return unsupported("<forward mode='" + def->forwardMode + "'>: not supported (nat, route, or no "
                                    "<forward> for an isolated network)");
             }
         } else if (c.name == "mac") {
-            def->mac = attrOf(c, "address");
+            def->mac = c.attrOr("address");
             if (!validMac(def->mac)) {
                 return xmlError("<mac address='" + def->mac + "'>: not a MAC address");
             }

@@ -141,6 +141,16 @@ std::string XmlNode::childText(std::string_view childName) const {
     return c != nullptr ? c->text : std::string();
 }
 
+std::string XmlNode::attrOr(std::string_view key, std::string fallback) const {
+    const std::string* v = attr(key);
+    return v != nullptr ? *v : fallback;
+}
+
+std::string XmlNode::childAttr(std::string_view childName, std::string_view key) const {
+    const XmlNode* c = child(childName);
+    return c != nullptr ? c->attrOr(key) : std::string();
+}
+
 Result<XmlNode> parseXmlDocument(std::string_view text, std::string_view documentName) {
     if (text.size() > kMaxDocument) {
         return fail(ErrorCode::XmlError, std::string(documentName) + ": document is larger than 32 MiB");

@@ -26,6 +26,10 @@ struct XmlNode {
     XmlNode* child(std::string_view childName);
     /// Child element's text, or "" when absent.
     [[nodiscard]] std::string childText(std::string_view childName) const;
+    /// Attribute `key`, or `fallback` when absent.
+    [[nodiscard]] std::string attrOr(std::string_view key, std::string fallback = {}) const;
+    /// Attribute `key` of the first child `childName`, or "" when either is absent.
+    [[nodiscard]] std::string childAttr(std::string_view childName, std::string_view key) const;
 };
 
 /// Parses a whole document. `documentName` appears in error messages as libvirt does:

@@ -78,13 +78,8 @@ std::vector<BlockStats> disksOf(const conf::DomainDef& def) {
             continue;
         }
         BlockStats b;
-        if (const auto* target = dev.child("target"); target != nullptr && target->attr("dev") != nullptr) {
-            b.target = *target->attr("dev");
-        }
-        if (const auto* source = dev.child("source"); source != nullptr) {
-            const std::string* p = source->attr("file") != nullptr ? source->attr("file") : source->attr("dev");
-            b.source = p != nullptr ? *p : std::string();
-        }
+        b.target = dev.childAttr("target", "dev");
+        b.source = conf::diskSourcePath(dev);
         out.push_back(std::move(b));
     }
     return out;

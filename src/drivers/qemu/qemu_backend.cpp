@@ -209,7 +209,7 @@ Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& 
         }
         if (chosen < 0) {
             return fail(ErrorCode::InternalError, "no free port for <graphics type='" +
-                                                      (dev.attr("type") ? *dev.attr("type") : std::string()) + "'> from 5900 up");
+                                                      dev.attrOr("type") + "'> from 5900 up");
         }
         portsInUse_.insert(chosen);
         rt->ports.push_back(chosen);
@@ -464,13 +464,11 @@ Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef)
         if (dev.name != "interface") {
             continue;
         }
-        const std::string type = dev.attr("type") ? *dev.attr("type") : std::string();
-        const conf::XmlNode* macNode = dev.child("mac");
-        const std::string mac = macNode && macNode->attr("address") ? *macNode->attr("address") : std::string();
+        const std::string type = dev.attrOr("type");
+        const std::string mac = dev.childAttr("mac", "address");
         std::string bridge;
         if (type == "network") {
-            conf::XmlNode* source = dev.child("source");
-            const std::string network = source && source->attr("network") ? *source->attr("network") : std::string();
+            const std::string network = dev.childAttr("source", "network");
             if (network.empty()) {
                 return fail(ErrorCode::ConfigUnsupported,
                             "<interface type='network'> with MAC " + mac + ": needs <source network='NAME'/>",
@@ -485,7 +483,7 @@ Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef)
             }
             bridge = *resolved;
             // The live XML names the bridge, as libvirt's does.
-            source->setAttr("bridge", bridge);
+            dev.child("source")->setAttr("bridge", bridge);
         }
         if (type != "bridge" && type != "ethernet" && type != "network") {
             fds.emplace_back();  // user networking needs no host device
@@ -500,8 +498,7 @@ Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef)
             CORRAL_TRY(host::setInterfaceMac(tap.name, "fe" + mac.substr(2)));
         }
         if (type == "bridge") {
-            const conf::XmlNode* source = dev.child("source");
-            bridge = source && source->attr("bridge") ? *source->attr("bridge") : std::string();
+            bridge = dev.childAttr("source", "bridge");
             if (bridge.empty()) {
                 return fail(ErrorCode::ConfigUnsupported, "<interface type='bridge'> with MAC " + mac +
                                                               ": needs <source bridge='NAME'/>", ErrorDomain::Qemu);
@@ -734,7 +731,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
     auto rt = newRuntime(liveDef);
     for (const auto& dev : liveDef.devices) {
         if (dev.name == "graphics" && dev.attr("autoport") != nullptr && *dev.attr("autoport") == "yes") {
-            if (auto port = parseUnsigned(dev.attr("port") ? *dev.attr("port") : "")) {
+            if (auto port = parseUnsigned(dev.attrOr("port"))) {
                 rt->ports.push_back(static_cast<int>(*port));
             }
         }

@@ -74,16 +74,6 @@ Unexpected unsupported(const std::string& what) {
     return fail(ErrorCode::ConfigUnsupported, what, ErrorDomain::Qemu);
 }
 
-std::string attrOr(const conf::XmlNode& node, std::string_view key, std::string fallback = {}) {
-    const std::string* v = node.attr(key);
-    return v != nullptr ? *v : fallback;
-}
-
-std::string childAttr(const conf::XmlNode& node, std::string_view child, std::string_view key) {
-    const conf::XmlNode* c = node.child(child);
-    return c != nullptr ? attrOr(*c, key) : std::string();
-}
-
 Result<Machine> resolveMachine(const conf::DomainDef& def) {
     const std::string& arch = def.os.arch;
     if (!arch.empty() && arch != "x86_64" && arch != "i686") {
@@ -158,7 +148,7 @@ Result<void> CommandBuilder::addCpuAndMemory() {
     const bool kvm = def_.type == "kvm";
     add({"-accel", kvm ? "kvm" : "tcg"});
     if (const conf::XmlNode* cpu = def_.element("cpu")) {
-        std::string mode = attrOr(*cpu, "mode", "custom");
+        std::string mode = cpu->attrOr("mode", "custom");
         if (mode == "host-passthrough") {
             if (!kvm) {
                 return unsupported("<cpu mode='host-passthrough'> needs <domain type='kvm'> (TCG has no host CPU)");
@@ -190,9 +180,9 @@ Result<void> CommandBuilder::addCpuAndMemory() {
     const conf::XmlNode* topo = cpu != nullptr ? cpu->child("topology") : nullptr;
     if (topo != nullptr) {
         unsigned sockets = 0, cores = 0, threads = 0;
-        toUnsigned(attrOr(*topo, "sockets", "1"), sockets);
-        toUnsigned(attrOr(*topo, "cores", "1"), cores);
-        toUnsigned(attrOr(*topo, "threads", "1"), threads);
+        toUnsigned(topo->attrOr("sockets", "1"), sockets);
+        toUnsigned(topo->attrOr("cores", "1"), cores);
+        toUnsigned(topo->attrOr("threads", "1"), threads);
         if (sockets * cores * threads != maxVcpus) {
             return unsupported("<cpu><topology>: sockets*cores*threads = " + std::to_string(sockets * cores * threads) +
                                " does not match <vcpu> " + std::to_string(maxVcpus));
@@ -238,7 +228,7 @@ Result<void> CommandBuilder::addBootOptions() {
     if (!def_.os.value("loader").empty()) {
         for (const auto& e : def_.os.elements) {
             if (e.name == "loader") {
-                std::string type = attrOr(e, "type", "rom");
+                std::string type = e.attrOr("type", "rom");
                 if (type == "rom") {
                     add({"-bios", e.text});
                 } else {
@@ -257,7 +247,7 @@ Result<void> CommandBuilder::planBootOrder() {
         if (e.name != "boot") {
             continue;
         }
-        std::string dev = attrOr(e, "dev");
+        std::string dev = e.attrOr("dev");
         if (dev != "hd" && dev != "cdrom" && dev != "network" && dev != "fd") {
             return unsupported("<os><boot dev='" + dev + "'>: unknown boot device (hd, cdrom, network, fd)");
         }
@@ -272,7 +262,7 @@ Result<void> CommandBuilder::planBootOrder() {
 /// <os><boot dev=...> names that kind.
 std::string bootIndexOption(const conf::XmlNode& dev, const std::string& kind,
                             std::map<std::string, int>& byKind, std::set<std::string>& used) {
-    std::string order = childAttr(dev, "boot", "order");
+    std::string order = dev.childAttr("boot", "order");
     if (!order.empty()) {
         return ",bootindex=" + order;
     }
@@ -292,8 +282,8 @@ Result<void> CommandBuilder::ensureUsbController() {
     }
     std::string model;
     for (const auto& dev : def_.devices) {
-        if (dev.name == "controller" && attrOr(dev, "type") == "usb" && attrOr(dev, "index", "0") == "0") {
-            model = attrOr(dev, "model");
+        if (dev.name == "controller" && dev.attrOr("type") == "usb" && dev.attrOr("index", "0") == "0") {
+            model = dev.attrOr("model");
         }
     }
     if (model == "none") {
@@ -333,10 +323,10 @@ void CommandBuilder::ensureAhci() {
 }
 
 Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
-    const std::string type = attrOr(disk, "type", "file");
-    const std::string device = attrOr(disk, "device", "disk");
-    const std::string target = childAttr(disk, "target", "dev");
-    std::string bus = childAttr(disk, "target", "bus");
+    const std::string type = disk.attrOr("type", "file");
+    const std::string device = disk.attrOr("device", "disk");
+    const std::string target = disk.childAttr("target", "dev");
+    std::string bus = disk.childAttr("target", "bus");
     const std::string where = "<disk> with target '" + target + "'";
     if (target.empty()) {
         return unsupported("<disk>: missing <target dev=...>");
@@ -354,8 +344,8 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
     if (type != "file" && type != "block") {
         return unsupported(where + ": type='" + type + "' is not supported by this driver (file, block)");
     }
-    const std::string source = childAttr(disk, "source", type == "file" ? "file" : "dev");
-    const std::string format = childAttr(disk, "driver", "type").empty() ? "raw" : childAttr(disk, "driver", "type");
+    const std::string source = disk.childAttr("source", type == "file" ? "file" : "dev");
+    const std::string format = disk.childAttr("driver", "type").empty() ? "raw" : disk.childAttr("driver", "type");
     if (format != "raw" && format != "qcow2") {
         return unsupported(where + ": <driver type='" + format + "'> is not supported (raw, qcow2)");
     }
@@ -364,13 +354,13 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
     }
     const bool readonly = disk.child("readonly") != nullptr || device == "cdrom";
     const bool shareable = disk.child("shareable") != nullptr;
-    const std::string cacheMode = childAttr(disk, "driver", "cache");
+    const std::string cacheMode = disk.childAttr("driver", "cache");
     const DiskCache* cache = findDiskCache(cacheMode);
     if (cache == nullptr) {
         return unsupported(where + ": <driver cache='" + cacheMode +
                            "'> is not a cache mode (default, none, writethrough, writeback, directsync, unsafe)");
     }
-    const std::string discard = childAttr(disk, "driver", "discard");
+    const std::string discard = disk.childAttr("driver", "discard");
     if (!discard.empty() && discard != "unmap" && discard != "ignore") {
         return unsupported(where + ": <driver discard='" + discard + "'> must be 'unmap' or 'ignore'");
     }
@@ -422,7 +412,7 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
         if (device == "cdrom") {
             return unsupported(where + ": a cdrom cannot use bus 'virtio' (use sata, scsi or ide)");
         }
-        std::string iothread = childAttr(disk, "driver", "iothread");
+        std::string iothread = disk.childAttr("driver", "iothread");
         std::string extra;
         if (!iothread.empty()) {
             unsigned t = 0;
@@ -466,8 +456,8 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
 }
 
 Result<void> CommandBuilder::addInterface(const conf::XmlNode& iface, std::size_t index) {
-    const std::string type = attrOr(iface, "type");
-    const std::string mac = childAttr(iface, "mac", "address");
+    const std::string type = iface.attrOr("type");
+    const std::string mac = iface.childAttr("mac", "address");
     const std::string where = "<interface type='" + type + "'>" + (mac.empty() ? "" : " with MAC " + mac);
     const std::string id = std::to_string(index);
     if (type == "user") {
@@ -481,7 +471,7 @@ Result<void> CommandBuilder::addInterface(const conf::XmlNode& iface, std::size_
     } else {
         return unsupported(where + ": interface type '" + type + "' is not supported (user, bridge, network, ethernet)");
     }
-    std::string model = childAttr(iface, "model", "type");
+    std::string model = iface.childAttr("model", "type");
     if (model.empty()) {
         model = machine_.family == MachineFamily::Microvm ? "virtio" : "rtl8139";
     }
@@ -502,8 +492,8 @@ Result<void> CommandBuilder::addInterface(const conf::XmlNode& iface, std::size_
 }
 
 Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, const std::string& id) {
-    const std::string type = attrOr(chr, "type", "pty");
-    const std::string path = childAttr(chr, "source", "path");
+    const std::string type = chr.attrOr("type", "pty");
+    const std::string path = chr.childAttr("source", "path");
     if (type == "pty") {
         return "pty,id=" + id;
     }
@@ -514,7 +504,7 @@ Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, con
         if (path.empty()) {
             return unsupported("<" + chr.name + " type='file'>: needs <source path=...>");
         }
-        const std::string append = childAttr(chr, "source", "append");
+        const std::string append = chr.childAttr("source", "append");
         if (!append.empty() && append != "on" && append != "off") {
             return unsupported("<" + chr.name + " type='file'>: <source append='" + append + "'> must be 'on' or 'off'");
         }
@@ -524,7 +514,7 @@ Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, con
         if (path.empty()) {
             return unsupported("<" + chr.name + " type='unix'>: needs <source path=...>");
         }
-        bool server = childAttr(chr, "source", "mode") != "connect";
+        bool server = chr.childAttr("source", "mode") != "connect";
         return "socket,id=" + id + ",path=" + escapeOptionValue(path) + (server ? ",server=on,wait=off" : "");
     }
     return unsupported("<" + chr.name + " type='" + type + "'>: character device type not supported (pty, file, unix, null)");
@@ -537,7 +527,7 @@ Result<void> CommandBuilder::addSerial(const conf::XmlNode& chr, const std::stri
 }
 
 Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned index) {
-    std::string targetType = childAttr(console, "target", "type");
+    std::string targetType = console.childAttr("target", "type");
     if (targetType.empty() || targetType == "serial") {
         // Paired with serial0 by post-parse: the same device, nothing more to add. Without a
         // <serial>, the console becomes the first serial port.
@@ -561,15 +551,15 @@ Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned i
 }
 
 Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
-    const std::string type = attrOr(graphics, "type");
-    std::string listen = attrOr(graphics, "listen");
-    if (const conf::XmlNode* l = graphics.child("listen"); l != nullptr && !attrOr(*l, "address").empty()) {
-        listen = attrOr(*l, "address");
+    const std::string type = graphics.attrOr("type");
+    std::string listen = graphics.attrOr("listen");
+    if (const conf::XmlNode* l = graphics.child("listen"); l != nullptr && !l->attrOr("address").empty()) {
+        listen = l->attrOr("address");
     }
     if (listen.empty()) {
         listen = ctx_.vncListen;
     }
-    const std::string portText = attrOr(graphics, "port", "-1");
+    const std::string portText = graphics.attrOr("port", "-1");
     int port = -1;
     if (auto p = parseSigned(portText); p && *p > 0 && *p < 65536) {
         port = static_cast<int>(*p);
@@ -602,7 +592,7 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
 }
 
 Result<void> CommandBuilder::addVideo(const conf::XmlNode& video, unsigned index) {
-    std::string model = childAttr(video, "model", "type");
+    std::string model = video.childAttr("model", "type");
     static const std::map<std::string, std::string, std::less<>> kModels = {
         {"vga", "VGA"}, {"cirrus", "cirrus-vga"}, {"virtio", "virtio-vga"}, {"qxl", "qxl-vga"}, {"bochs", "bochs-display"}};
     if (model == "none") {
@@ -622,10 +612,10 @@ Result<void> CommandBuilder::addVideo(const conf::XmlNode& video, unsigned index
 }
 
 Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
-    const std::string type = attrOr(controller, "type");
-    const std::string model = attrOr(controller, "model");
+    const std::string type = controller.attrOr("type");
+    const std::string model = controller.attrOr("model");
     if (type == "usb") {
-        if (model == "none" || attrOr(controller, "index", "0") != "0" ||
+        if (model == "none" || controller.attrOr("index", "0") != "0" ||
             (model.empty() && machine_.family == MachineFamily::Microvm)) {
             return {};
         }
@@ -636,7 +626,7 @@ Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
             return unsupported("<controller type='scsi' model='" + model + "'>: only virtio-scsi is supported");
         }
         unsigned index = 0;
-        toUnsigned(attrOr(controller, "index", "0"), index);
+        toUnsigned(controller.attrOr("index", "0"), index);
         ensureScsiController(index);
         return {};
     }
@@ -659,7 +649,7 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         return addInterface(dev, interfaceIndex_++);
     }
     if (kind == "serial") {
-        if (childAttr(dev, "target", "type") == "usb-serial") {
+        if (dev.childAttr("target", "type") == "usb-serial") {
             return unsupported("<serial><target type='usb-serial'>: not supported");
         }
         return addSerial(dev, "serial" + std::to_string(serialCount_++));
@@ -677,7 +667,7 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         return addController(dev);
     }
     if (kind == "memballoon") {
-        std::string model = attrOr(dev, "model", "virtio");
+        std::string model = dev.attrOr("model", "virtio");
         if (model == "none") {
             return {};
         }
@@ -698,7 +688,7 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         return {};
     }
     if (kind == "panic") {
-        std::string model = attrOr(dev, "model", "isa");
+        std::string model = dev.attrOr("model", "isa");
         if (model != "isa" && model != "pvpanic") {
             return unsupported("<panic model='" + model + "'>: only the ISA pvpanic device is supported");
         }
@@ -710,8 +700,8 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         return {};
     }
     if (kind == "input") {
-        std::string type = attrOr(dev, "type");
-        std::string bus = attrOr(dev, "bus", type == "tablet" ? "usb" : "ps2");
+        std::string type = dev.attrOr("type");
+        std::string bus = dev.attrOr("bus", type == "tablet" ? "usb" : "ps2");
         if (bus == "ps2") {
             return {};  // the i8042 keyboard and mouse are part of the machine
         }
@@ -749,7 +739,7 @@ Result<std::vector<std::string>> CommandBuilder::build() {
         add({"-pidfile", ctx_.pidFile});
     }
     const conf::XmlNode* clock = def_.element("clock");
-    std::string offset = clock != nullptr ? attrOr(*clock, "offset", "utc") : "utc";
+    std::string offset = clock != nullptr ? clock->attrOr("offset", "utc") : "utc";
     if (offset != "utc" && offset != "localtime") {
         return unsupported("<clock offset='" + offset + "'>: not supported (utc, localtime)");
     }

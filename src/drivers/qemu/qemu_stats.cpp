@@ -22,12 +22,6 @@ std::shared_ptr<conf::DomainDef> liveDefinition(objects::DomainObj& dom) {
     return dom.def;
 }
 
-std::string childAttr(const conf::XmlNode& node, std::string_view child, std::string_view attr) {
-    const conf::XmlNode* c = node.child(child);
-    const std::string* v = c != nullptr ? c->attr(attr) : nullptr;
-    return v != nullptr ? *v : std::string();
-}
-
 std::int64_t readCounter(const std::string& dev, const char* name) {
     std::ifstream in("/sys/class/net/" + dev + "/statistics/" + name);
     std::int64_t v = -1;
@@ -82,11 +76,8 @@ Result<std::vector<BlockStats>> QemuBackend::blockStats(objects::DomainObj& dom)
             continue;
         }
         BlockStats b;
-        b.target = childAttr(dev, "target", "dev");
-        b.source = childAttr(dev, "source", "file");
-        if (b.source.empty()) {
-            b.source = childAttr(dev, "source", "dev");
-        }
+        b.target = dev.childAttr("target", "dev");
+        b.source = conf::diskSourcePath(dev);
         const std::string node = diskFormatNodeName(position++);
         for (const auto& entry : all.items()) {
             if (entry["node-name"].asString() != node) {
@@ -116,8 +107,8 @@ Result<std::vector<InterfaceStats>> QemuBackend::interfaceStats(objects::DomainO
             continue;
         }
         InterfaceStats s;
-        s.target = childAttr(dev, "target", "dev");
-        s.mac = childAttr(dev, "mac", "address");
+        s.target = dev.childAttr("target", "dev");
+        s.mac = dev.childAttr("mac", "address");
         if (s.target.empty()) {
             continue;  // user networking has no host device to count on
         }
