@@ -16,26 +16,6 @@
 namespace corral::host {
 
 namespace {
-/// "0-3,8,10-11" -> the CPU numbers it names; at most `limit` (a guard against nonsense).
-std::vector<unsigned> parseCpuList(const std::string& text, unsigned limit = 65536) {
-    std::vector<unsigned> out;
-    std::istringstream in(text);
-    std::string range;
-    while (std::getline(in, range, ',')) {
-        unsigned first = 0, last = 0;
-        if (std::sscanf(range.c_str(), "%u-%u", &first, &last) == 2) {
-        } else if (std::sscanf(range.c_str(), "%u", &first) == 1) {
-            last = first;
-        } else {
-            continue;
-        }
-        for (unsigned c = first; c <= last && c < limit; ++c) {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
 std::string readLine(const char* path) {
     std::ifstream in(path);
     std::string line;

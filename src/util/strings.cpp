@@ -3,6 +3,8 @@
 #include "util/strings.hpp"
 
 #include <charconv>
+#include <cstdio>
+#include <set>
 
 namespace corral {
 
@@ -92,6 +94,33 @@ bool globMatch(std::string_view pattern, std::string_view text) {
         ++p;
     }
     return p == pattern.size();
+}
+
+std::vector<unsigned> parseCpuList(std::string_view text, unsigned limit) {
+    std::set<unsigned> on;
+    std::set<unsigned> off;
+    for (const auto& raw : splitString(text, ',')) {
+        std::string part(trimString(raw));
+        const bool negate = !part.empty() && part[0] == '^';
+        unsigned first = 0, last = 0;
+        int n = std::sscanf(part.c_str() + (negate ? 1 : 0), "%u-%u", &first, &last);
+        if (n < 1) {
+            continue;
+        }
+        if (n == 1) {
+            last = first;
+        }
+        for (unsigned c = first; c <= last && c < limit; ++c) {
+            (negate ? off : on).insert(c);
+        }
+    }
+    std::vector<unsigned> out;
+    for (unsigned c : on) {
+        if (off.count(c) == 0) {
+            out.push_back(c);
+        }
+    }
+    return out;
 }
 
 }  // namespace corral

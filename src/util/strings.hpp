@@ -11,6 +11,10 @@
 namespace corral {
 
 std::vector<std::string> splitString(std::string_view text, char sep);
+
+/// A CPU list as the kernel and libvirt write it ("0-3,8,^2"), in ascending order; numbers at or
+/// above `limit` and malformed parts are left out.
+std::vector<unsigned> parseCpuList(std::string_view text, unsigned limit = 65536);
 std::string_view trimString(std::string_view text);
 bool startsWith(std::string_view text, std::string_view prefix);
 bool endsWith(std::string_view text, std::string_view suffix);

@@ -5,12 +5,12 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <sstream>
-#include <thread>
 
 #include "conf/domain_def.hpp"
 #include "drivers/common/domain_manager.hpp"
 #include "drivers/common/domain_manager_errors.hpp"
+#include "host/node_info.hpp"
+#include "util/strings.hpp"
 
 namespace corral::drivers {
 
@@ -31,38 +31,8 @@ std::string lower(std::string s) {
     return s;
 }
 
-std::vector<std::uint8_t> allHostCpus() {
-    unsigned n = std::max(1u, std::thread::hardware_concurrency());
-    std::vector<std::uint8_t> map((n + 7) / 8, 0);
-    for (unsigned i = 0; i < n; ++i) {
-        map[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
-    }
-    return map;
-}
-
-/// libvirt's cpuset syntax: "0-3,^2,8".
-std::vector<unsigned> parseCpuSet(const std::string& text) {
-    std::vector<unsigned> on;
-    std::vector<unsigned> off;
-    std::stringstream in(text);
-    std::string part;
-    while (std::getline(in, part, ',')) {
-        bool negate = !part.empty() && part[0] == '^';
-        unsigned first = 0, last = 0;
-        int n = std::sscanf(part.c_str() + (negate ? 1 : 0), "%u-%u", &first, &last);
-        if (n < 1) {
-            continue;
-        }
-        if (n == 1) {
-            last = first;
-        }
-        for (unsigned c = first; c <= last && c < 4096; ++c) {
-            (negate ? off : on).push_back(c);
-        }
-    }
-    std::erase_if(on, [&off](unsigned c) { return std::find(off.begin(), off.end(), c) != off.end(); });
-    return on;
-}
+/// Every online host CPU, as a libvirt cpumap.
+std::vector<std::uint8_t> allHostCpus() { return host::readHostCpuMap().online; }
 
 void addCounter(std::vector<TypedValue>& out, const std::string& field, std::int64_t v) {
     if (v >= 0) {
@@ -115,7 +85,7 @@ Result<std::vector<std::vector<std::uint8_t>>> DomainManager::vcpuPinInfo(const 
     std::vector<std::uint8_t> map = allHostCpus();
     if (!def.vcpuCpuset.empty()) {
         std::fill(map.begin(), map.end(), 0);
-        for (unsigned cpu : parseCpuSet(def.vcpuCpuset)) {
+        for (unsigned cpu : parseCpuList(def.vcpuCpuset)) {
             if (cpu / 8 < map.size()) {
                 map[cpu / 8] |= static_cast<std::uint8_t>(1u << (cpu % 8));
             }

@@ -30,3 +30,11 @@ TEST(Strings, SplitsAndTrims) {
     EXPECT_EQ(parts[1], "");
     EXPECT_EQ(trimString("  x \n"), "x");
 }
+
+TEST(Strings, ParsesCpuListsAsKernelAndLibvirtWriteThem) {
+    EXPECT_EQ(parseCpuList("0-3,8"), (std::vector<unsigned>{0, 1, 2, 3, 8}));
+    EXPECT_EQ(parseCpuList("0-5,^2,^4-5"), (std::vector<unsigned>{0, 1, 3}));
+    EXPECT_EQ(parseCpuList("1, 0"), (std::vector<unsigned>{0, 1}));
+    EXPECT_EQ(parseCpuList("0-100000", 4), (std::vector<unsigned>{0, 1, 2, 3}));
+    EXPECT_TRUE(parseCpuList("x,,-").empty());
+}
