@@ -309,4 +309,11 @@ std::uint64_t processRssKiB(pid_t pid) {
     return std::strtoull(status.c_str() + pos + 6, nullptr, 10);
 }
 
+pid_t readPidFile(const std::string& path) {
+    std::ifstream in(path);
+    long pid = 0;
+    in >> pid;
+    return in && pid > 0 ? static_cast<pid_t>(pid) : -1;
+}
+
 }  // namespace corral

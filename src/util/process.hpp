@@ -67,4 +67,8 @@ std::vector<std::string> processCmdline(pid_t pid);
 /// Resident set size of `pid` in KiB, from /proc; 0 when unreadable.
 std::uint64_t processRssKiB(pid_t pid);
 
+/// The pid in a pid file (QEMU's -pidfile, dnsmasq's pid-file); -1 when missing or unreadable.
+/// Callers must still check that the process is the one they expect: pids are recycled.
+pid_t readPidFile(const std::string& path);
+
 }  // namespace corral

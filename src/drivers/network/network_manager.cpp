@@ -29,16 +29,9 @@ Unexpected noNetwork(const std::string& what) {
 
 NetworkRef refOf(const conf::NetworkDef& def) { return NetworkRef{def.name, def.uuid}; }
 
-pid_t readPid(const std::string& path) {
-    std::ifstream in(path);
-    long pid = 0;
-    in >> pid;
-    return in && pid > 0 ? static_cast<pid_t>(pid) : -1;
-}
-
 /// The dnsmasq serving `confPath`, or -1: a pid from a stale file must still be that dnsmasq.
 pid_t liveDnsmasq(const std::string& pidPath, const std::string& confPath) {
-    pid_t pid = readPid(pidPath);
+    pid_t pid = readPidFile(pidPath);
     if (pid <= 0 || !processAlive(pid)) {
         return -1;
     }

@@ -730,16 +730,14 @@ void QemuBackend::onMonitorClosed(const std::shared_ptr<Runtime>& rt) {
 Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) {
     auto rt = newRuntime(liveDef);
     for (const auto& dev : liveDef.devices) {
-        if (dev.name == "graphics" && dev.attr("autoport") != nullptr && *dev.attr("autoport") == "yes") {
+        if (dev.name == "graphics" && dev.attrOr("autoport") == "yes") {
             if (auto port = parseUnsigned(dev.attrOr("port"))) {
                 rt->ports.push_back(static_cast<int>(*port));
             }
         }
     }
 
-    std::ifstream pidIn(rt->pidFile);
-    pid_t pid = -1;
-    pidIn >> pid;
+    pid_t pid = readPidFile(rt->pidFile);
     // The pid must still be this guest's QEMU: a recycled pid must never be adopted or killed.
     auto cmdline = pid > 0 ? processCmdline(pid) : std::vector<std::string>{};
     bool ours = false;
