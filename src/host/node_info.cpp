@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "util/process.hpp"
 #include "util/strings.hpp"
 
 namespace corral::host {
@@ -115,16 +116,12 @@ Result<std::string> readHostname() {
 }
 
 std::uint64_t probeProgramVersion(const std::string& program) {
-    // popen is acceptable here: a fixed program name, called once per driver start.
-    std::string command = program + " --version 2>/dev/null";
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) {
+    // Once per driver start, without a shell.
+    auto ran = runCommand({program, "--version"});
+    if (!ran || ran->exitStatus != 0) {
         return 0;
     }
-    char buf[512] = {};
-    std::size_t n = std::fread(buf, 1, sizeof buf - 1, pipe);
-    pclose(pipe);
-    std::string text(buf, n);
+    const std::string& text = ran->output;
     auto pos = text.find("version ");
     if (pos == std::string::npos) {
         return 0;
