@@ -13,7 +13,6 @@ using proto::xdr_void;
 namespace {
 
 // virDomainEventID: 0 (LIFECYCLE) ... 26 (MEMORY_DEVICE_SIZE_CHANGE) in libvirt 9.0.
-constexpr int kEventIdLifecycle = 0;
 constexpr int kEventIdReboot = 1;
 constexpr int kEventIdLast = 26;
 
@@ -30,45 +29,43 @@ std::vector<std::uint8_t> eventPacket(std::int32_t proc, std::vector<std::uint8_
     return rpc::buildPacket(h, std::span<const std::uint8_t>(body));
 }
 
+/// One event for one registration: the bare message for the old API (legacy procedure), or the
+/// message wrapped with the callback id for the newer one.
+template <class Wrapped, class Msg>
+std::vector<std::uint8_t> eventFor(bool legacy, int callbackId, std::int32_t legacyProc, std::int32_t callbackProc,
+                                   const Msg& msg) {
+    if (legacy) {
+        return eventPacket(legacyProc, proto::encodeToBytes(msg));
+    }
+    Wrapped wrapped;
+    wrapped.callbackID = callbackId;
+    wrapped.msg = msg;
+    return eventPacket(callbackProc, proto::encodeToBytes(wrapped));
+}
+
 void deliver(ClientSession& session, const drivers::DomainLifecycleEvent& ev) {
     std::vector<std::vector<std::uint8_t>> packets;
     {
         std::lock_guard lock(session.eventMutex());
         for (const auto& [callbackId, cb] : session.eventCallbacks) {
-            if (cb.eventId != ev.eventId) {
-                continue;
-            }
-            if (cb.domain && *cb.domain != ev.dom.uuid) {
+            if (cb.eventId != ev.eventId || (cb.domain && *cb.domain != ev.dom.uuid)) {
                 continue;
             }
             if (ev.eventId == kEventIdReboot) {
                 proto::remote_domain_event_reboot_msg msg;
                 msg.dom = toWire(ev.dom);
-                if (cb.legacy) {
-                    packets.push_back(eventPacket(proto::REMOTE_PROC_DOMAIN_EVENT_REBOOT, proto::encodeToBytes(msg)));
-                } else {
-                    proto::remote_domain_event_callback_reboot_msg wrapped;
-                    wrapped.callbackID = callbackId;
-                    wrapped.msg = msg;
-                    packets.push_back(eventPacket(proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT,
-                                                  proto::encodeToBytes(wrapped)));
-                }
+                packets.push_back(eventFor<proto::remote_domain_event_callback_reboot_msg>(
+                    cb.legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_REBOOT,
+                    proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, msg));
                 continue;
             }
             proto::remote_domain_event_lifecycle_msg msg;
             msg.dom = toWire(ev.dom);
             msg.event = static_cast<std::int32_t>(ev.event);
             msg.detail = ev.detail;
-            if (cb.legacy) {
-                packets.push_back(eventPacket(proto::REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE,
-                                              proto::encodeToBytes(msg)));
-            } else {
-                proto::remote_domain_event_callback_lifecycle_msg wrapped;
-                wrapped.callbackID = callbackId;
-                wrapped.msg = msg;
-                packets.push_back(eventPacket(proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
-                                              proto::encodeToBytes(wrapped)));
-            }
+            packets.push_back(eventFor<proto::remote_domain_event_callback_lifecycle_msg>(
+                cb.legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, msg));
         }
     }
     for (auto& p : packets) {
