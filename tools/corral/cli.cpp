@@ -179,10 +179,11 @@ std::string uuidText(const std::array<std::uint8_t, 16>& bytes) {
     return u.toString();
 }
 
-Result<std::string> readFile(const std::string& path) {
+std::optional<std::string> readFile(const std::string& path) {
     std::ifstream in(path);
     if (!in) {
-        return failErrno(errno, "Failed to open file '" + path + "'");
+        printError("", failErrno(errno, "Failed to open file '" + path + "'").error);
+        return std::nullopt;
     }
     std::stringstream ss;
     ss << in.rdbuf();

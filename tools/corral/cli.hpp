@@ -91,7 +91,8 @@ void printTable(const std::vector<std::string>& header, const std::vector<std::v
 std::string stateName(int state);
 std::string stateReasonName(int state, int reason);
 std::string uuidText(const std::array<std::uint8_t, 16>& bytes);
-Result<std::string> readFile(const std::string& path);
+/// The whole file; nullopt after printing virsh's "Failed to open file" error.
+std::optional<std::string> readFile(const std::string& path);
 
 // Registration hooks of each command family (called from main).
 void registerDomainListCommands();

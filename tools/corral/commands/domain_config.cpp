@@ -20,7 +20,6 @@ int define(Context& ctx) {
     std::string file = *ctx.args.get("file");
     auto xml = readFile(file);
     if (!xml) {
-        printError("", xml.error());
         return 1;
     }
     client::Connection* conn = openConnection(ctx);
@@ -162,7 +161,6 @@ int edit(Context& ctx) {
         }
         auto edited = readFile(path);
         if (!edited) {
-            printError("", edited.error());
             return 1;
         }
         if (*edited == original->xml) {

@@ -14,7 +14,6 @@ int create(Context& ctx) {
     std::string file = *ctx.args.get("file");
     auto xml = readFile(file);
     if (!xml) {
-        printError("", xml.error());
         return 1;
     }
     client::Connection* conn = openConnection(ctx);

@@ -21,12 +21,7 @@ std::optional<std::string> optionalXml(const Args& args) {
     if (!path) {
         return std::string();
     }
-    auto xml = readFile(*path);
-    if (!xml) {
-        printError("", xml.error());
-        return std::nullopt;
-    }
-    return *xml;
+    return readFile(*path);
 }
 
 int save(Context& ctx) {

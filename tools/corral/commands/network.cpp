@@ -116,7 +116,6 @@ int netDefineOrCreate(Context& ctx, bool create) {
     std::string file = *ctx.args.get("file");
     auto xml = readFile(file);
     if (!xml) {
-        printError("", xml.error());
         return 1;
     }
     client::Connection* conn = openConnection(ctx);
