@@ -16,20 +16,6 @@ Result<drivers::NetworkFacet*> networkFacet(CallContext& ctx, std::string_view a
     return requireFacet(ctx.driver().networks(), api);
 }
 
-proto::remote_nonnull_network toWire(const drivers::NetworkRef& ref) {
-    proto::remote_nonnull_network n;
-    n.name = ref.name;
-    n.uuid = ref.uuid.bytes;
-    return n;
-}
-
-drivers::NetworkRef fromWire(const proto::remote_nonnull_network& n) {
-    drivers::NetworkRef ref;
-    ref.name = n.name;
-    ref.uuid.bytes = n.uuid;
-    return ref;
-}
-
 /// The reply of the procedures that answer {net}.
 template <class Ret>
 Ret withNet(const drivers::NetworkRef& ref) {

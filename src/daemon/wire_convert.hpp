@@ -6,6 +6,7 @@
 #include <string>
 
 #include "drivers/interfaces/hypervisor.hpp"
+#include "drivers/interfaces/network.hpp"
 #include "rpc/generated/remote_protocol.hpp"
 #include "util/result.hpp"
 
@@ -24,6 +25,20 @@ inline drivers::DomainRef fromWire(const rpc::proto::remote_nonnull_domain& d) {
     ref.name = d.name;
     ref.uuid.bytes = d.uuid;
     ref.id = d.id;
+    return ref;
+}
+
+inline rpc::proto::remote_nonnull_network toWire(const drivers::NetworkRef& ref) {
+    rpc::proto::remote_nonnull_network n;
+    n.name = ref.name;
+    n.uuid = ref.uuid.bytes;
+    return n;
+}
+
+inline drivers::NetworkRef fromWire(const rpc::proto::remote_nonnull_network& n) {
+    drivers::NetworkRef ref;
+    ref.name = n.name;
+    ref.uuid.bytes = n.uuid;
     return ref;
 }
 
