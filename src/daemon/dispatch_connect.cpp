@@ -181,16 +181,6 @@ void registerConnectHandlers(Dispatcher& d) {
             return ret;
         });
 
-    d.add<proto::REMOTE_PROC_NODE_GET_SECURITY_MODEL>(
-        [](CallContext&, const xdr_void&) -> Result<proto::remote_node_get_security_model_ret> {
-            // No security driver is active yet (issue 6): libvirt reports the "none" model then,
-            // matching the <secmodel> of the capabilities XML.
-            proto::remote_node_get_security_model_ret ret;
-            ret.model = toCharArrayWithNul("none");
-            ret.doi = toCharArrayWithNul("0");
-            return ret;
-        });
-
     d.add<proto::REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK>(
         [](CallContext& ctx, const xdr_void&) -> Result<xdr_void> {
             std::lock_guard lock(ctx.session->stateMutex());

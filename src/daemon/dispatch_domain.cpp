@@ -234,16 +234,6 @@ void registerQueries(Dispatcher& d) {
             CORRAL_TRY(f->lookupByUuid(fromWire(a.dom).uuid));
             return proto::remote_domain_get_messages_ret{};
         });
-    d.add<proto::REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL>(
-        [](CallContext& ctx, const proto::remote_domain_get_security_label_args& a)
-            -> Result<proto::remote_domain_get_security_label_ret> {
-            CORRAL_ASSIGN_OR_RETURN(auto* f, lookupFacet(ctx, "virDomainGetSecurityLabel"));
-            CORRAL_TRY(f->lookupByUuid(fromWire(a.dom).uuid));
-            proto::remote_domain_get_security_label_ret ret{};
-            ret.label = toCharArrayWithNul("");
-            ret.enforcing = 0;
-            return ret;
-        });
     d.add<proto::REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS>(
         [](CallContext& ctx, const proto::remote_domain_get_vcpus_flags_args& a)
             -> Result<proto::remote_domain_get_vcpus_flags_ret> {

@@ -15,33 +15,6 @@ Result<drivers::DomainStatsQueries*> statsFacet(CallContext& ctx, std::string_vi
     return requireFacet(ctx.driver().stats(), api);
 }
 
-proto::remote_typed_param toWire(const drivers::TypedValue& v) {
-    proto::remote_typed_param p;
-    p.field = v.field;
-    auto& w = p.value;
-    std::visit(
-        [&w](const auto& x) {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, int>) {
-                w.type = proto::VIR_TYPED_PARAM_INT, w.i = x;
-            } else if constexpr (std::is_same_v<T, unsigned>) {
-                w.type = proto::VIR_TYPED_PARAM_UINT, w.ui = x;
-            } else if constexpr (std::is_same_v<T, std::int64_t>) {
-                w.type = proto::VIR_TYPED_PARAM_LLONG, w.l = x;
-            } else if constexpr (std::is_same_v<T, std::uint64_t>) {
-                w.type = proto::VIR_TYPED_PARAM_ULLONG, w.ul = x;
-            } else if constexpr (std::is_same_v<T, double>) {
-                w.type = proto::VIR_TYPED_PARAM_DOUBLE, w.d = x;
-            } else if constexpr (std::is_same_v<T, bool>) {
-                w.type = proto::VIR_TYPED_PARAM_BOOLEAN, w.b = x ? 1 : 0;
-            } else {
-                w.type = proto::VIR_TYPED_PARAM_STRING, w.s = x;
-            }
-        },
-        v.value);
-    return p;
-}
-
 /// virDomainBlockStatsFlags' parameters, in libvirt's order; counters QEMU lacks are left out.
 std::vector<drivers::TypedValue> blockStatsParams(const drivers::BlockStats& b) {
     std::vector<drivers::TypedValue> out;

@@ -61,6 +61,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerEventHandlers(*this);
     registerStatsHandlers(*this);
     registerNetworkHandlers(*this);
+    registerTuningHandlers(*this);
 }
 
 bool Dispatcher::isHighPriority(const rpc::MessageHeader& header) const {
@@ -125,9 +126,22 @@ void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::
                      : fail(ErrorCode::NoSupport, "virDomainLxcOpenNamespace", ErrorDomain::Rpc);
     } else if (h.prog == proto::QEMU_PROGRAM && h.vers == proto::QEMU_PROTOCOL_VERSION) {
         const proto::ProcedureInfo* info = proto::findQemuProcedure(h.proc);
-        result = info == nullptr
-                     ? fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(h.proc), ErrorDomain::Rpc)
-                     : fail(ErrorCode::NoSupport, apiNameOf(info->name), ErrorDomain::Rpc);
+        auto handler = qemuHandlers_.find(h.proc);
+        CallContext ctx{session, h, registry_};
+        bool opened = false;
+        {
+            std::lock_guard lock(session->stateMutex());
+            opened = session->driver != nullptr;
+        }
+        if (info == nullptr) {
+            result = fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(h.proc), ErrorDomain::Rpc);
+        } else if (handler == qemuHandlers_.end()) {
+            result = fail(ErrorCode::NoSupport, apiNameOf(info->name), ErrorDomain::Rpc);
+        } else if (!opened) {
+            result = fail(ErrorCode::InternalError, "hypervisor connection not open", ErrorDomain::Rpc);
+        } else {
+            result = handler->second(ctx, packet.payload);
+        }
     } else {
         result = fail(ErrorCode::Rpc,
                       "Cannot find program " + std::to_string(h.prog) + " version " + std::to_string(h.vers),

@@ -12,6 +12,7 @@
 
 #include "daemon/client_session.hpp"
 #include "drivers/registry.hpp"
+#include "rpc/generated/qemu_protocol.hpp"
 #include "rpc/generated/remote_protocol.hpp"
 #include "rpc/packet.hpp"
 #include "rpc/xdr.hpp"
@@ -64,6 +65,23 @@ public:
         };
     }
 
+    /// Registers the handler of QEMU-program procedure P (monitor pass-through).
+    template <std::int32_t P, class Fn>
+    void addQemu(Fn fn) {
+        using Proc = rpc::proto::QemuProc<P>;
+        qemuHandlers_[P] = [fn = std::move(fn)](CallContext& ctx, std::span<const std::uint8_t> in)
+            -> Result<std::vector<std::uint8_t>> {
+            typename Proc::Args args{};
+            if (!rpc::proto::decodeFromBytes(in, args)) {
+                return fail(ErrorCode::Rpc,
+                            "Unable to decode message payload of procedure " + std::string(Proc::name),
+                            ErrorDomain::Rpc);
+            }
+            CORRAL_ASSIGN_OR_RETURN(typename Proc::Ret ret, fn(ctx, args));
+            return rpc::proto::encodeToBytes(ret);
+        };
+    }
+
     /// Sends lifecycle events of `session`'s driver to it per its registrations (events.cpp).
     void subscribeEvents(const std::shared_ptr<ClientSession>& session);
 
@@ -72,6 +90,7 @@ private:
 
     drivers::DriverRegistry& registry_;
     std::unordered_map<std::int32_t, Handler> handlers_;
+    std::unordered_map<std::int32_t, Handler> qemuHandlers_;
 };
 
 /// "DOMAIN_GET_XML_DESC" -> "virDomainGetXmlDesc"-style public API name for messages.
@@ -83,5 +102,6 @@ void registerDomainHandlers(Dispatcher& d);
 void registerEventHandlers(Dispatcher& d);
 void registerStatsHandlers(Dispatcher& d);
 void registerNetworkHandlers(Dispatcher& d);
+void registerTuningHandlers(Dispatcher& d);
 
 }  // namespace corral::daemon

@@ -5,6 +5,10 @@
 
 #include <string>
 
+#include <type_traits>
+#include <variant>
+
+#include "drivers/interfaces/domain_stats.hpp"
 #include "drivers/interfaces/hypervisor.hpp"
 #include "drivers/interfaces/network.hpp"
 #include "rpc/generated/remote_protocol.hpp"
@@ -57,6 +61,50 @@ inline std::vector<char> toCharArrayWithNul(const std::string& s) {
     std::vector<char> out(s.begin(), s.end());
     out.push_back('\0');
     return out;
+}
+
+inline rpc::proto::remote_typed_param toWire(const drivers::TypedValue& v) {
+    namespace proto = rpc::proto;
+    proto::remote_typed_param p;
+    p.field = v.field;
+    auto& w = p.value;
+    std::visit(
+        [&w](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, int>) {
+                w.type = proto::VIR_TYPED_PARAM_INT, w.i = x;
+            } else if constexpr (std::is_same_v<T, unsigned>) {
+                w.type = proto::VIR_TYPED_PARAM_UINT, w.ui = x;
+            } else if constexpr (std::is_same_v<T, std::int64_t>) {
+                w.type = proto::VIR_TYPED_PARAM_LLONG, w.l = x;
+            } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+                w.type = proto::VIR_TYPED_PARAM_ULLONG, w.ul = x;
+            } else if constexpr (std::is_same_v<T, double>) {
+                w.type = proto::VIR_TYPED_PARAM_DOUBLE, w.d = x;
+            } else if constexpr (std::is_same_v<T, bool>) {
+                w.type = proto::VIR_TYPED_PARAM_BOOLEAN, w.b = x ? 1 : 0;
+            } else {
+                w.type = proto::VIR_TYPED_PARAM_STRING, w.s = x;
+            }
+        },
+        v.value);
+    return p;
+}
+
+inline drivers::TypedValue fromWire(const rpc::proto::remote_typed_param& p) {
+    namespace proto = rpc::proto;
+    drivers::TypedValue v;
+    v.field = p.field;
+    switch (p.value.type) {
+        case proto::VIR_TYPED_PARAM_INT: v.value = p.value.i; break;
+        case proto::VIR_TYPED_PARAM_UINT: v.value = p.value.ui; break;
+        case proto::VIR_TYPED_PARAM_LLONG: v.value = static_cast<std::int64_t>(p.value.l); break;
+        case proto::VIR_TYPED_PARAM_ULLONG: v.value = static_cast<std::uint64_t>(p.value.ul); break;
+        case proto::VIR_TYPED_PARAM_DOUBLE: v.value = p.value.d; break;
+        case proto::VIR_TYPED_PARAM_BOOLEAN: v.value = p.value.b != 0; break;
+        default: v.value = p.value.s; break;
+    }
+    return v;
 }
 
 }  // namespace corral::daemon

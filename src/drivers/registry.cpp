@@ -2,6 +2,8 @@
 // The driver registry: builds the drivers and maps URIs to them.
 #include "drivers/registry.hpp"
 
+#include <cstdio>
+
 #include "drivers/common/host_hypervisor.hpp"
 #include "drivers/common/unstartable_backend.hpp"
 #include "drivers/network/network_manager.hpp"
@@ -29,6 +31,17 @@ std::unique_ptr<HostHypervisorDriver> makeHostDriver(HostHypervisorTraits traits
     }
     return std::make_unique<HostHypervisorDriver>(std::move(traits), std::move(options),
                                                   std::move(backend));
+}
+
+/// Eight hex digits of FNV-1a over `text`: a short, stable name suffix.
+std::string shortHash(const std::string& text) {
+    std::uint32_t h = 2166136261u;
+    for (unsigned char c : text) {
+        h = (h ^ c) * 16777619u;
+    }
+    char out[9];
+    std::snprintf(out, sizeof out, "%08x", h);
+    return out;
 }
 
 /// Strips the query string and a trailing slash so "qemu:///system?x" matches "qemu:///system".
@@ -79,7 +92,13 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
         qemuManagedSaveDir = paths.stateDir + "/qemu/save";
         CORRAL_ASSIGN_OR_RETURN(auto qemuConfig, qemu::loadQemuConfig(paths.configDir + "/qemu.conf"));
         qemu::QemuPaths qemuPaths{paths.runDir + "/qemu", paths.logDir + "/qemu", paths.stateDir + "/qemu"};
-        auto backend = std::make_unique<qemu::QemuBackend>(std::move(qemuPaths), std::move(qemuConfig));
+        if (paths.runDir != "/run/corral") {
+            // A daemon with --root (tests, benchmarks) keeps its guests' cgroups apart from the
+            // system daemon's and from other such daemons.
+            qemuConfig.cgroupPartition += "-" + shortHash(paths.runDir);
+        }
+        CORRAL_ASSIGN_OR_RETURN(auto backend,
+                                qemu::QemuBackend::create(std::move(qemuPaths), std::move(qemuConfig), store));
         backend->setNetworkResolver([networks](const std::string& name) { return networks->bridgeFor(name); });
         qemuBackend = std::move(backend);
     }

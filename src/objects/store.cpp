@@ -51,6 +51,21 @@ CREATE TABLE IF NOT EXISTS audit (
     success INTEGER NOT NULL
 );
 )sql"},
+    // Original owners of files given to guests (DAC), journaled before the chown so that a
+    // daemon killed mid-way can give them back; one row per (file, guest using it).
+    {2, R"sql(
+CREATE TABLE IF NOT EXISTS file_owners (
+    path TEXT PRIMARY KEY,
+    uid INTEGER NOT NULL,
+    gid INTEGER NOT NULL,
+    mode INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS file_holders (
+    path TEXT NOT NULL REFERENCES file_owners(path) ON DELETE CASCADE,
+    holder TEXT NOT NULL,
+    PRIMARY KEY (path, holder)
+);
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -500,6 +515,96 @@ Result<std::vector<AuditRecord>> Store::loadAudit(std::size_t limit) {
     }
     if (rc != SQLITE_DONE) {
         return sqliteError("cannot read audit records");
+    }
+    return out;
+}
+
+Result<void> Store::rememberFileOwner(std::string_view path, std::string_view holder, const FileOwner& original) {
+    std::lock_guard lock(mutex_);
+    return transaction([&]() -> Result<void> {
+        CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * owner,
+                                prepare("INSERT OR IGNORE INTO file_owners (path, uid, gid, mode) VALUES (?1, ?2, ?3, ?4)"));
+        {
+            StatementReset reset{owner};
+            bindText(owner, 1, path);
+            sqlite3_bind_int64(owner, 2, original.uid);
+            sqlite3_bind_int64(owner, 3, original.gid);
+            sqlite3_bind_int64(owner, 4, original.mode);
+            CORRAL_TRY(write(owner, "cannot remember the owner of " + quoted(std::string(path))));
+        }
+        CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * held,
+                                prepare("INSERT OR IGNORE INTO file_holders (path, holder) VALUES (?1, ?2)"));
+        StatementReset reset{held};
+        bindText(held, 1, path);
+        bindText(held, 2, holder);
+        return write(held, "cannot remember the owner of " + quoted(std::string(path)));
+    });
+}
+
+Result<std::optional<FileOwner>> Store::releaseFileOwner(std::string_view path, std::string_view holder) {
+    std::lock_guard lock(mutex_);
+    std::optional<FileOwner> result;
+    auto done = transaction([&]() -> Result<void> {
+        CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * drop, prepare("DELETE FROM file_holders WHERE path = ?1 AND holder = ?2"));
+        {
+            StatementReset reset{drop};
+            bindText(drop, 1, path);
+            bindText(drop, 2, holder);
+            CORRAL_TRY(write(drop, "cannot update the owner journal of " + quoted(std::string(path))));
+        }
+        if (sqlite3_changes(db_) == 0) {
+            return {};  // this guest never held it
+        }
+        CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * left, prepare("SELECT COUNT(*) FROM file_holders WHERE path = ?1"));
+        std::int64_t remaining = 0;
+        {
+            StatementReset reset{left};
+            bindText(left, 1, path);
+            if (sqlite3_step(left) == SQLITE_ROW) {
+                remaining = sqlite3_column_int64(left, 0);
+            }
+        }
+        if (remaining > 0) {
+            return {};
+        }
+        CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * get, prepare("SELECT uid, gid, mode FROM file_owners WHERE path = ?1"));
+        {
+            StatementReset reset{get};
+            bindText(get, 1, path);
+            if (sqlite3_step(get) == SQLITE_ROW) {
+                result = FileOwner{static_cast<std::uint32_t>(sqlite3_column_int64(get, 0)),
+                                   static_cast<std::uint32_t>(sqlite3_column_int64(get, 1)),
+                                   static_cast<std::uint32_t>(sqlite3_column_int64(get, 2))};
+            }
+        }
+        CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * forget, prepare("DELETE FROM file_owners WHERE path = ?1"));
+        StatementReset reset{forget};
+        bindText(forget, 1, path);
+        return write(forget, "cannot update the owner journal of " + quoted(std::string(path)));
+    });
+    if (!done) {
+        return unexpected(std::move(done).error());
+    }
+    return result;
+}
+
+Result<std::vector<std::string>> Store::fileOwnerHolders(std::string_view holder) {
+    std::lock_guard lock(mutex_);
+    // With a holder: the paths it holds; without: every distinct holder.
+    CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * s, prepare(holder.empty()
+                                                          ? "SELECT DISTINCT holder FROM file_holders ORDER BY 1"
+                                                          : "SELECT path FROM file_holders WHERE holder = ?1 ORDER BY 1"));
+    StatementReset reset{s};
+    if (!holder.empty()) {
+        bindText(s, 1, holder);
+    }
+    std::vector<std::string> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        out.push_back(columnText(s, 0));
+    }
+    if (rc != SQLITE_DONE) {
+        return sqliteError("cannot read the owner journal");
     }
     return out;
 }

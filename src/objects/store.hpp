@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,13 @@ struct AuditRecord {
     std::string object;
     std::string detail;
     bool success = true;
+};
+
+/// The owner a file had before it was given to a guest.
+struct FileOwner {
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
+    std::uint32_t mode = 0;
 };
 
 /// Thread-safe: one internal mutex serializes every call. Errors are OperationFailed with the
@@ -80,6 +88,14 @@ public:
     Result<void> appendAudit(const AuditRecord& rec);
     /// The newest `limit` records, oldest first.
     Result<std::vector<AuditRecord>> loadAudit(std::size_t limit);
+
+    /// The file-owner journal (DAC): records `holder` as a user of `path`, and the file's
+    /// original owner when it is the first.
+    Result<void> rememberFileOwner(std::string_view path, std::string_view holder, const FileOwner& original);
+    /// Drops `holder`; the original owner when no holder remains (the record goes with it).
+    Result<std::optional<FileOwner>> releaseFileOwner(std::string_view path, std::string_view holder);
+    /// The paths `holder` holds, or with "" every holder that holds something.
+    Result<std::vector<std::string>> fileOwnerHolders(std::string_view holder);
 
     /// Runs `fn` in one transaction (BEGIN IMMEDIATE ... COMMIT): all its writes commit together,
     /// or none when fn fails (ROLLBACK). The put/remove methods and transaction() called inside

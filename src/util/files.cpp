@@ -3,7 +3,12 @@
 
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+
+#include "util/unique_fd.hpp"
 
 namespace corral {
 
@@ -16,6 +21,43 @@ Result<void> makeDirectories(const std::string& path, mode_t mode) {
         if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
             return failErrno(errno, "cannot create directory '" + part + "'");
         }
+    }
+    return {};
+}
+
+Result<std::string> readTextFile(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        return failErrno(errno, "cannot read '" + path + "'");
+    }
+    std::string content;
+    char buf[4096];
+    while (true) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return failErrno(errno, "cannot read '" + path + "'");
+        }
+        if (n == 0) {
+            return content;
+        }
+        content.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+Result<void> writeKernelFile(const std::string& path, std::string_view content) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) {
+        return failErrno(errno, "cannot open '" + path + "' for writing");
+    }
+    ssize_t n;
+    do {
+        n = ::write(fd.get(), content.data(), content.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return failErrno(errno, "cannot write '" + std::string(content) + "' to '" + path + "'");
     }
     return {};
 }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 
 #include "util/result.hpp"
 
@@ -13,5 +14,12 @@ namespace corral {
 /// mkdir -p: creates each missing component of `path` with `mode`; existing ones are left as
 /// they are. The error names the component that could not be created.
 Result<void> makeDirectories(const std::string& path, mode_t mode);
+
+/// The whole content of `path` (a sysfs or cgroup file, a small config). The error names it.
+Result<std::string> readTextFile(const std::string& path);
+
+/// Writes `content` to an existing file in one write(2), as kernel interfaces (cgroup files,
+/// /proc/PID/...) require; the kernel's refusal (EINVAL for a bad value) names the file.
+Result<void> writeKernelFile(const std::string& path, std::string_view content);
 
 }  // namespace corral

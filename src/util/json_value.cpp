@@ -2,6 +2,8 @@
 // JsonValue: a small recursive-descent parser.
 #include "util/json_value.hpp"
 
+#include <cstdio>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -353,6 +355,63 @@ const JsonValue::Object& JsonValue::members() const {
     static const Object kEmpty;
     const auto* o = std::get_if<Object>(&v_);
     return o != nullptr ? *o : kEmpty;
+}
+
+namespace {
+void appendJsonString(std::string& out, const std::string& text) {
+    out += '"';
+    for (unsigned char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    out += '"';
+}
+}  // namespace
+
+std::string JsonValue::toJson() const {
+    std::string out;
+    if (isNull()) {
+        return "null";
+    }
+    if (const auto* b = std::get_if<bool>(&v_)) {
+        return *b ? "true" : "false";
+    }
+    if (const auto* n = std::get_if<Number>(&v_)) {
+        return n->text;
+    }
+    if (const auto* str = std::get_if<std::string>(&v_)) {
+        appendJsonString(out, *str);
+        return out;
+    }
+    if (const auto* a = std::get_if<Array>(&v_)) {
+        out += '[';
+        for (std::size_t i = 0; i < a->size(); ++i) {
+            out += (i == 0 ? "" : ",") + (*a)[i].toJson();
+        }
+        return out + ']';
+    }
+    out += '{';
+    bool first = true;
+    for (const auto& [key, value] : members()) {
+        out += first ? "" : ",";
+        first = false;
+        appendJsonString(out, key);
+        out += ':' + value.toJson();
+    }
+    return out + '}';
 }
 
 }  // namespace corral

@@ -43,6 +43,9 @@ public:
     [[nodiscard]] const Array& items() const;
     [[nodiscard]] const Object& members() const;
 
+    /// Compact JSON text of this value (numbers keep their original text).
+    [[nodiscard]] std::string toJson() const;
+
 private:
     friend class JsonParser;
     /// A number keeps its text: QEMU's byte counters exceed 2^53, which a double cannot hold.

@@ -18,6 +18,14 @@
 
 namespace corral {
 
+namespace {
+/// What a child that could not start reports through the pipe.
+struct ChildFailure {
+    int err;
+    const char* step;  ///< a static string, or null when exec itself failed
+};
+}  // namespace
+
 Result<pid_t> spawnProcess(const SpawnOptions& options) {
     if (options.argv.empty()) {
         return fail(ErrorCode::InternalError, "spawnProcess: empty argv");
@@ -72,20 +80,31 @@ Result<pid_t> spawnProcess(const SpawnOptions& options) {
         for (int fd : options.inheritFds) {
             ::fcntl(fd, F_SETFD, 0);
         }
-        ::execvp(argv[0], argv.data());
-        int err = errno;
-        (void)!::write(writeEnd.get(), &err, sizeof err);
+        ChildFailure failure{0, nullptr};
+        if (options.childHook != nullptr) {
+            failure.err = options.childHook->run(&failure.step);
+        }
+        if (failure.err == 0) {
+            ::execvp(argv[0], argv.data());
+            failure.err = errno;
+            failure.step = nullptr;
+        }
+        (void)!::write(writeEnd.get(), &failure, sizeof failure);
         ::_exit(127);
     }
     writeEnd.reset();
-    int childErrno = 0;
+    ChildFailure failure{0, nullptr};
     ssize_t n;
     do {
-        n = ::read(readEnd.get(), &childErrno, sizeof childErrno);
+        n = ::read(readEnd.get(), &failure, sizeof failure);
     } while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(sizeof childErrno)) {
+    if (n == static_cast<ssize_t>(sizeof failure)) {
         ::waitpid(pid, nullptr, 0);
-        return failErrno(childErrno, "cannot execute '" + options.argv[0] + "'");
+        // The step is a string literal: the child's pointer is valid here (same image).
+        if (failure.step != nullptr) {
+            return failErrno(failure.err, "cannot confine '" + options.argv[0] + "' before it starts: " + failure.step);
+        }
+        return failErrno(failure.err, "cannot execute '" + options.argv[0] + "'");
     }
     return pid;
 }
@@ -314,6 +333,22 @@ pid_t readPidFile(const std::string& path) {
     long pid = 0;
     in >> pid;
     return in && pid > 0 ? static_cast<pid_t>(pid) : -1;
+}
+
+Result<void> writePidFile(const std::string& path, pid_t pid) {
+    std::string tmp = path + ".new";
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) {
+        return failErrno(errno, "cannot write pid file '" + path + "'");
+    }
+    std::string text = std::to_string(pid) + "\n";
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return failErrno(err, "cannot write pid file '" + path + "'");
+    }
+    return {};
 }
 
 }  // namespace corral

@@ -15,10 +15,20 @@
 
 namespace corral {
 
+/// Work done in the child between fork and exec (confinement). Runs in a child of a threaded
+/// process: only async-signal-safe system calls, no allocation. Returns 0, or an errno with
+/// `*failedStep` pointing at a static description of the step that failed.
+class ChildHook {
+public:
+    virtual ~ChildHook() = default;
+    virtual int run(const char** failedStep) noexcept = 0;
+};
+
 struct SpawnOptions {
     std::vector<std::string> argv;          ///< argv[0] is looked up in PATH when it has no '/'
     std::string logFile;                    ///< stdout and stderr are appended here ("" = /dev/null)
     std::vector<int> inheritFds;            ///< descriptors the child keeps (at the same numbers)
+    ChildHook* childHook = nullptr;         ///< run last before exec
 };
 
 /// Starts a process in its own session (a daemon restart or a signal to the daemon's process
@@ -70,5 +80,8 @@ std::uint64_t processRssKiB(pid_t pid);
 /// The pid in a pid file (QEMU's -pidfile, dnsmasq's pid-file); -1 when missing or unreadable.
 /// Callers must still check that the process is the one they expect: pids are recycled.
 pid_t readPidFile(const std::string& path);
+
+/// Writes `pid` to `path` atomically (a reader sees the old file or the whole new one).
+Result<void> writePidFile(const std::string& path, pid_t pid);
 
 }  // namespace corral

@@ -2,6 +2,8 @@
 // String helpers.
 #include "util/strings.hpp"
 
+#include <algorithm>
+
 #include <charconv>
 #include <cstdio>
 #include <set>
@@ -121,6 +123,46 @@ std::vector<unsigned> parseCpuList(std::string_view text, unsigned limit) {
         }
     }
     return out;
+}
+
+std::string formatCpuList(std::vector<unsigned> cpus) {
+    std::sort(cpus.begin(), cpus.end());
+    cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+    std::string out;
+    for (std::size_t i = 0; i < cpus.size();) {
+        std::size_t j = i;
+        while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) {
+            ++j;
+        }
+        out += (out.empty() ? "" : ",") + std::to_string(cpus[i]);
+        if (j > i) {
+            out += "-" + std::to_string(cpus[j]);
+        }
+        i = j + 1;
+    }
+    return out;
+}
+
+std::vector<unsigned> cpumapToList(const std::vector<std::uint8_t>& cpumap) {
+    std::vector<unsigned> cpus;
+    for (std::size_t byte = 0; byte < cpumap.size(); ++byte) {
+        for (unsigned bit = 0; bit < 8; ++bit) {
+            if ((cpumap[byte] & (1u << bit)) != 0) {
+                cpus.push_back(static_cast<unsigned>(byte * 8 + bit));
+            }
+        }
+    }
+    return cpus;
+}
+
+std::vector<std::uint8_t> cpumapFromList(const std::vector<unsigned>& cpus, std::size_t bytes) {
+    std::vector<std::uint8_t> map(bytes, 0);
+    for (unsigned cpu : cpus) {
+        if (cpu / 8 < bytes) {
+            map[cpu / 8] = static_cast<std::uint8_t>(map[cpu / 8] | (1u << (cpu % 8)));
+        }
+    }
+    return map;
 }
 
 }  // namespace corral

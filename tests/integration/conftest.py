@@ -46,6 +46,8 @@ def kill_processes_under(path):
 @pytest.fixture
 def tmpdir_path():
     d = tempfile.mkdtemp(prefix='corral-it-')
+    # Guests run under their own uid (DAC): their images must be reachable through this directory.
+    os.chmod(d, 0o711)
     yield d
     kill_processes_under(d)
     shutil.rmtree(d, ignore_errors=True)

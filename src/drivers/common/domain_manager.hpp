@@ -8,9 +8,11 @@
 #include <memory>
 #include <string>
 
+#include "conf/domain_tuning.hpp"
 #include "drivers/common/event_bus.hpp"
 #include "drivers/common/guest_backend.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
+#include "drivers/interfaces/domain_tuning.hpp"
 #include "drivers/interfaces/hypervisor.hpp"
 #include "objects/domain_obj_list.hpp"
 
@@ -38,6 +40,9 @@ class DomainManager final : public DomainLookup,
                             public DomainQueries,
                             public DomainSaveRestore,
                             public DomainStatsQueries,
+                            public DomainTuningControl,
+                            public DomainMonitorPassthrough,
+                            public DomainSecurity,
                             private GuestEventSink {
 public:
     DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend);
@@ -119,7 +124,36 @@ public:
     Result<std::vector<DomainStatsRecord>> allDomainStats(const std::vector<DomainRef>& doms, unsigned groups,
                                                           unsigned flags) override;
 
+    // DomainTuningControl (domain_manager_tuning.cpp)
+    Result<std::pair<std::string, int>> schedulerType(const DomainRef& dom) override;
+    Result<std::vector<TypedValue>> schedulerParameters(const DomainRef& dom, unsigned flags) override;
+    Result<void> setSchedulerParameters(const DomainRef& dom, const std::vector<TypedValue>& params,
+                                        unsigned flags) override;
+    Result<std::vector<TypedValue>> memoryParameters(const DomainRef& dom, unsigned flags) override;
+    Result<void> setMemoryParameters(const DomainRef& dom, const std::vector<TypedValue>& params,
+                                     unsigned flags) override;
+    Result<std::vector<TypedValue>> blkioParameters(const DomainRef& dom, unsigned flags) override;
+    Result<void> setBlkioParameters(const DomainRef& dom, const std::vector<TypedValue>& params,
+                                    unsigned flags) override;
+    Result<void> pinVcpu(const DomainRef& dom, unsigned vcpu, const std::vector<std::uint8_t>& cpumap,
+                         unsigned flags) override;
+    Result<void> pinEmulator(const DomainRef& dom, const std::vector<std::uint8_t>& cpumap, unsigned flags) override;
+    Result<std::vector<std::uint8_t>> emulatorPinInfo(const DomainRef& dom, unsigned flags) override;
+    Result<void> pinIothread(const DomainRef& dom, unsigned iothread, const std::vector<std::uint8_t>& cpumap,
+                             unsigned flags) override;
+
+    // DomainMonitorPassthrough
+    Result<std::string> monitorCommand(const DomainRef& dom, const std::string& command, bool hmp) override;
+    /// (model, doi) of the backend's security drivers, primary first.
+    std::vector<std::pair<std::string, std::string>> securityModels() const { return backend_->securityModels(); }
+    /// The <seclabel> labels of a running domain's live definition, primary model first.
+    Result<std::vector<std::pair<std::string, std::string>>> securityLabels(const DomainRef& dom) override;
+
 private:
+    /// Changes the tuning of the definition(s) `flags` selects; `live` tells which one is given.
+    using TuningChange = std::function<Result<void>(conf::DomainTuning&, const conf::DomainDef&, bool live)>;
+    Result<void> changeTuning(const DomainRef& ref, unsigned flags, const char* function, const TuningChange& change);
+    Result<conf::DomainTuning> readTuningFor(const DomainRef& ref, unsigned flags, const char* function);
     Result<objects::DomainObjPtr> findRunning(const DomainRef& ref) const;
     DomainStatsRecord statsRecord(const objects::DomainObjPtr& dom, unsigned groups);
     /// A saved state to start from instead of booting: the open image, positioned at the state.

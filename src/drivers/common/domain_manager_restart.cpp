@@ -56,6 +56,13 @@ Result<void> DomainManager::loadFromStore() {
     for (const auto& rec : statuses) {
         restoreStatus(rec);
     }
+    std::vector<Uuid> running;
+    for (const auto& dom : domains_.snapshot()) {
+        if (dom->isActive()) {
+            running.push_back(dom->uuid());
+        }
+    }
+    backend_->reconnectsDone(running);
     return {};
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "conf/domain_tuning.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
 #include "objects/domain_obj.hpp"
 #include "util/result.hpp"
@@ -93,12 +94,43 @@ public:
         return noStats(dom, "IOThread");
     }
 
+    /// Applies the resource control of `liveDef` (cputune, memtune, blkiotune, pinning) to the
+    /// running guest; called for live schedinfo/memtune/blkiotune/pin changes. On failure the
+    /// guest keeps its previous values where the kernel allows it.
+    virtual Result<void> applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) {
+        (void)liveDef;
+        return fail(ErrorCode::OperationUnsupported,
+                    "resource control of running guests is not available for domain '" + dom.name() + "' in this driver",
+                    ErrorDomain::Domain);
+    }
+    /// The resource control in force for the running guest, read from the host (cgroups).
+    virtual Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) {
+        return fail(ErrorCode::OperationUnsupported,
+                    "resource control of running guests is not available for domain '" + dom.name() + "' in this driver",
+                    ErrorDomain::Domain);
+    }
+
     /// CPU time the guest consumed, in nanoseconds; called with the mutex held, must be quick.
     virtual std::uint64_t cpuTimeNs(const objects::DomainObj& dom) = 0;
 
     /// After a daemon restart: finds the guest described by `liveDef` (pid, sockets recorded in
     /// it at start) and takes it over. True when it is still running; false when it is gone.
     virtual Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) = 0;
+
+    /// After every reconnect of a daemon start: `running` are the guests taken over. Host
+    /// resources held for any other guest (files given to it) are released.
+    virtual void reconnectsDone(const std::vector<Uuid>& running) { (void)running; }
+
+    /// Passes a command to the guest's hypervisor monitor as it is (administrators only).
+    virtual Result<std::string> monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) {
+        (void)command;
+        (void)hmp;
+        return fail(ErrorCode::NoSupport, "domain '" + dom.name() + "' has no hypervisor monitor in this driver",
+                    ErrorDomain::Domain);
+    }
+
+    /// (model, doi) of the security drivers confining this backend's guests, primary first.
+    virtual std::vector<std::pair<std::string, std::string>> securityModels() const { return {}; }
 
     /// The OS type virDomainGetOSType reports ("hvm", "exe"; libvirt's test driver says "linux").
     virtual std::string osType(const conf::DomainDef& def) = 0;

@@ -54,10 +54,16 @@ Result<std::string> HostHypervisorDriver::capabilitiesXml() {
     xml += "        </cell>\n";
     xml += "      </cells>\n";
     xml += "    </topology>\n";
-    xml += "    <secmodel>\n";
-    xml += "      <model>none</model>\n";
-    xml += "      <doi>0</doi>\n";
-    xml += "    </secmodel>\n";
+    auto models = securityModels();
+    if (models.empty()) {
+        models.emplace_back("none", "0");
+    }
+    for (const auto& [model, doi] : models) {
+        xml += "    <secmodel>\n";
+        xml += "      <model>" + model + "</model>\n";
+        xml += "      <doi>" + doi + "</doi>\n";
+        xml += "    </secmodel>\n";
+    }
     xml += "  </host>\n\n";
     xml += "  <guest>\n";
     xml += "    <os_type>" + traits_.guestOsType + "</os_type>\n";

@@ -44,6 +44,7 @@ private:
     Result<std::string> capabilitiesXml() override;
     Result<NodeInfo> nodeInfo() override;
     Result<int> maxVcpus(const std::string& type) override;
+    std::vector<std::pair<std::string, std::string>> securityModels() override { return manager_.securityModels(); }
 
     HostHypervisorTraits traits_;
     NetworkFacet* networks_ = nullptr;

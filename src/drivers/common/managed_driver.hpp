@@ -22,6 +22,9 @@ public:
     DomainQueries* queries() override { return &manager_; }
     DomainSaveRestore* saveRestore() override { return &manager_; }
     DomainStatsQueries* stats() override { return &manager_; }
+    DomainTuningControl* tuning() override { return &manager_; }
+    DomainMonitorPassthrough* monitor() override { return &manager_; }
+    DomainSecurity* security() override { return &manager_; }
     int addEventSink(DomainEventSink sink) override { return manager_.events().subscribe(std::move(sink)); }
     void removeEventSink(int id) override { manager_.events().unsubscribe(id); }
 

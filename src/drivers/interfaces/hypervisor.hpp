@@ -197,6 +197,8 @@ public:
     virtual Result<NodeInfo> nodeInfo() = 0;
     /// Maximum vCPUs for a domain type (virConnectGetMaxVcpus).
     virtual Result<int> maxVcpus(const std::string& type) = 0;
+    /// (model, doi) of the security drivers confining guests, primary first; empty = none.
+    virtual std::vector<std::pair<std::string, std::string>> securityModels() { return {}; }
 };
 
 /// A lifecycle event as it leaves a driver; the daemon fans it out to registered clients.
@@ -213,6 +215,25 @@ struct DomainLifecycleEvent {
 using DomainEventSink = std::function<void(const DomainLifecycleEvent&)>;
 
 class DomainStatsQueries;
+class DomainTuningControl;
+
+/// Facet: security labels of running guests (virsh dominfo's Security label).
+class DomainSecurity {
+public:
+    virtual ~DomainSecurity() = default;
+    /// (model, label) of each security driver confining the running domain, primary first;
+    /// empty for an inactive domain.
+    virtual Result<std::vector<std::pair<std::string, std::string>>> securityLabels(const DomainRef& dom) = 0;
+};
+
+/// Facet: the hypervisor's own monitor, for administrators (virsh qemu-monitor-command).
+class DomainMonitorPassthrough {
+public:
+    virtual ~DomainMonitorPassthrough() = default;
+    /// `command` is a QMP command object, or with `hmp` a human monitor command line. Returns
+    /// the reply as libvirt does: QMP's reply object as JSON, or the human monitor's text.
+    virtual Result<std::string> monitorCommand(const DomainRef& dom, const std::string& command, bool hmp) = 0;
+};
 class NetworkFacet;
 
 /// A hypervisor driver: each facet it does not support is nullptr, which the daemon's
@@ -230,6 +251,9 @@ public:
     virtual DomainQueries* queries() { return nullptr; }
     virtual DomainSaveRestore* saveRestore() { return nullptr; }
     virtual DomainStatsQueries* stats() { return nullptr; }
+    virtual DomainTuningControl* tuning() { return nullptr; }
+    virtual DomainMonitorPassthrough* monitor() { return nullptr; }
+    virtual DomainSecurity* security() { return nullptr; }
     /// Virtual networks; the host drivers share one network driver.
     virtual NetworkFacet* networks() { return nullptr; }
 

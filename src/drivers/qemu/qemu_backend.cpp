@@ -123,8 +123,12 @@ std::string shellQuote(const std::string& arg) {
 
 }  // namespace
 
-QemuBackend::QemuBackend(QemuPaths paths, QemuDriverConfig config)
-    : paths_(std::move(paths)), config_(std::move(config)) {
+QemuBackend::QemuBackend(QemuPaths paths, QemuDriverConfig config, std::unique_ptr<security::OwnerJournal> journal,
+                         std::unique_ptr<security::SecurityManager> security)
+    : paths_(std::move(paths)),
+      config_(std::move(config)),
+      journal_(std::move(journal)),
+      security_(std::move(security)) {
     actionThread_ = std::thread([this] { actionLoop(); });
 }
 
@@ -291,7 +295,7 @@ Result<void> QemuBackend::startFromState(objects::DomainObj& dom, conf::DomainDe
                 rt->monitor->close();
             }
             releasePorts(*rt);
-            cleanupFiles(*rt);
+            releaseGuestResources(*rt);
             setRuntime(dom, nullptr);
             std::string tail = logTail(logPath(liveDef.name));
             return fail(ErrorCode::OperationFailed,
@@ -359,7 +363,7 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     CORRAL_TRY(allocateGraphicsPorts(rt, liveDef));
     auto releaseOnFailure = [&](Unexpected err) {
         releasePorts(*rt);
-        cleanupFiles(*rt);
+        releaseGuestResources(*rt);
         return err;
     };
     auto listening = listenUnix(rt->monitorSocket);
@@ -378,7 +382,7 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     }
     ctx.emulator = config_.emulator;
     ctx.monitorFd = listening->get();
-    ctx.pidFile = rt->pidFile;
+    // The daemon writes the pid file: the guest's identity has no business in the run directory.
     ctx.seccompSandbox = config_.seccompSandbox;
     ctx.vncListen = config_.vncListen;
     ctx.startPaused = paused;
@@ -399,9 +403,14 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
         }
         header << line << "\n";
     }
+    auto confinement = confine(*rt, liveDef);
+    if (!confinement) {
+        return releaseOnFailure(unexpected(std::move(confinement).withContext("confining domain '" + liveDef.name + "'").error()));
+    }
     SpawnOptions spawn;
     spawn.argv = *argv;
     spawn.logFile = log;
+    spawn.childHook = confinement->get();
     spawn.inheritFds = ctx.tapFds;
     spawn.inheritFds.push_back(listening->get());
     if (incomingFd >= 0) {
@@ -415,6 +424,10 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     rt->ourChild = true;
     listening->reset();  // QEMU holds the listening socket and the taps now
     taps->clear();
+    if (auto written = writePidFile(rt->pidFile, rt->pid); !written) {
+        logWarning("domain '" + liveDef.name + "': " + written.error().wireMessage() +
+                   " (a daemon restart will not find this guest)");
+    }
     auto pidFd = openPidFd(rt->pid);
     if (pidFd) {
         rt->pidFd = std::move(*pidFd);
@@ -441,6 +454,10 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     auto opened = openMonitor(rt, connected->release(), kStartTimeout);
     if (!opened) {
         return failStart(std::move(opened).error());
+    }
+    if (auto placed = placeThreads(*rt, liveDef); !placed) {
+        rt->monitor->close();
+        return failStart(std::move(placed).withContext("resource control of domain '" + liveDef.name + "'").error());
     }
     // A VNC password is never on the command line (ps would show it).
     for (const auto& dev : liveDef.devices) {
@@ -518,12 +535,26 @@ Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef)
     return fds;
 }
 
-void QemuBackend::cleanupFiles(const Runtime& rt) {
+void QemuBackend::releaseGuestResources(Runtime& rt) {
+    if (rt.released.exchange(true)) {
+        return;
+    }
     if (!rt.pidFile.empty()) {
         ::unlink(rt.pidFile.c_str());
     }
     if (!rt.monitorSocket.empty()) {
         ::unlink(rt.monitorSocket.c_str());
+    }
+    if (!rt.devStagingDir.empty()) {
+        ::rmdir(rt.devStagingDir.c_str());
+    }
+    if (rt.cgroup.valid()) {
+        if (auto removed = rt.cgroup.remove(); !removed) {
+            logWarning("domain '" + rt.name + "': " + removed.error().wireMessage());
+        }
+    }
+    if (rt.securedDef && security_) {
+        security_->releaseGuest(*rt.securedDef, rt.securedFiles);
     }
 }
 
@@ -570,7 +601,7 @@ Result<void> QemuBackend::destroy(objects::DomainObj& dom, bool graceful) {
         rt->monitor->close();
     }
     releasePorts(*rt);
-    cleanupFiles(*rt);
+    releaseGuestResources(*rt);
     setRuntime(dom, nullptr);
     return {};
 }
@@ -615,6 +646,28 @@ Result<void> QemuBackend::runStateCommand(objects::DomainObj& dom, const char* c
         return unexpected(std::move(r).error());
     }
     return {};
+}
+
+Result<std::string> QemuBackend::monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    if (hmp) {
+        JsonWriter args;
+        args.beginObject().key("command-line").value(command).endObject();
+        CORRAL_ASSIGN_OR_RETURN(JsonValue text, rt->monitor->execute("human-monitor-command", args.str()));
+        return text.asString();
+    }
+    auto parsed = JsonValue::parse(command);
+    if (!parsed || !parsed->isObject() || !(*parsed)["execute"].isString()) {
+        return fail(ErrorCode::InvalidArg,
+                    "a QMP command must be a JSON object with an \"execute\" member, e.g. {\"execute\":\"query-status\"}",
+                    ErrorDomain::Qemu);
+    }
+    const JsonValue& arguments = (*parsed)["arguments"];
+    auto reply = rt->monitor->execute((*parsed)["execute"].asString(), arguments.isNull() ? "" : arguments.toJson());
+    if (!reply) {
+        return unexpected(std::move(reply).error());
+    }
+    return "{\"return\":" + reply->toJson() + "}";
 }
 
 Result<void> QemuBackend::suspend(objects::DomainObj& dom) { return runStateCommand(dom, "stop"); }
@@ -710,8 +763,10 @@ void QemuBackend::onMonitorClosed(const std::shared_ptr<Runtime>& rt) {
             return;
         }
         killProcess(*rt, true);
+        // Read before the group goes: a kill by the OOM killer is the reason worth reporting.
+        const std::uint64_t oomKills = rt->cgroup.valid() ? rt->cgroup.oomKills() : 0;
         releasePorts(*rt);
-        cleanupFiles(*rt);
+        releaseGuestResources(*rt);
         if (sink_ == nullptr) {
             return;
         }
@@ -721,7 +776,13 @@ void QemuBackend::onMonitorClosed(const std::shared_ptr<Runtime>& rt) {
         } else if (rt->guestShutdown) {
             sink_->guestStopped(rt->uuid, objects::ShutoffReason::Shutdown, objects::StoppedDetail::Shutdown, false);
         } else {
-            logWarning("QEMU of domain '" + rt->name + "' exited unexpectedly: " + logTail(logPath(rt->name)));
+            if (oomKills > 0) {
+                logWarning("QEMU of domain '" + rt->name +
+                           "' was killed by the kernel's OOM killer: the guest reached its memory hard limit "
+                           "(<memtune><hard_limit>)");
+            } else {
+                logWarning("QEMU of domain '" + rt->name + "' exited unexpectedly: " + logTail(logPath(rt->name)));
+            }
             sink_->guestStopped(rt->uuid, objects::ShutoffReason::Crashed, objects::StoppedDetail::Failed, false);
         }
     });
@@ -729,6 +790,8 @@ void QemuBackend::onMonitorClosed(const std::shared_ptr<Runtime>& rt) {
 
 Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) {
     auto rt = newRuntime(liveDef);
+    // Whether it runs or not, what it held is known now: kept if it runs, given back if not.
+    adoptConfinement(*rt, liveDef);
     for (const auto& dev : liveDef.devices) {
         if (dev.name == "graphics" && dev.attrOr("autoport") == "yes") {
             if (auto port = parseUnsigned(dev.attrOr("port"))) {
@@ -747,7 +810,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
         }
     }
     if (!ours || !processAlive(pid)) {
-        cleanupFiles(*rt);
+        releaseGuestResources(*rt);
         return false;
     }
     rt->pid = pid;
@@ -763,7 +826,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
                  "): " + opened.error().wireMessage() + "; stopping it");
         rt->destroying = true;
         killProcess(*rt, true);
-        cleanupFiles(*rt);
+        releaseGuestResources(*rt);
         return false;
     }
     // A guest that powered off or panicked while no daemon watched: apply its action now.
@@ -775,7 +838,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
         rt->destroying = true;
         killProcess(*rt, true);
         rt->monitor->close();
-        cleanupFiles(*rt);
+        releaseGuestResources(*rt);
         return false;
     }
     {

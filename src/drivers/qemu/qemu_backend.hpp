@@ -17,6 +17,9 @@
 
 #include "drivers/common/guest_backend.hpp"
 #include "drivers/qemu/qemu_config.hpp"
+#include "host/confinement.hpp"
+#include "objects/store.hpp"
+#include "security/security_manager.hpp"
 #include "util/json_value.hpp"
 #include "util/unique_fd.hpp"
 
@@ -30,7 +33,11 @@ struct QemuPaths {
 
 class QemuBackend final : public GuestBackend {
 public:
-    QemuBackend(QemuPaths paths, QemuDriverConfig config);
+    /// Resolves qemu.conf's identity and security settings (an unknown user, a security driver
+    /// the host lacks: errors naming them). `store` keeps the file-owner journal (may be null).
+    static Result<std::unique_ptr<QemuBackend>> create(QemuPaths paths, QemuDriverConfig config, objects::Store* store);
+    QemuBackend(QemuPaths paths, QemuDriverConfig config, std::unique_ptr<security::OwnerJournal> journal,
+                std::unique_ptr<security::SecurityManager> security);
     ~QemuBackend() override;
 
     void attach(GuestEventSink& sink) override { sink_ = &sink; }
@@ -55,6 +62,11 @@ public:
     std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;
     Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) override;
     std::string osType(const conf::DomainDef&) override { return "hvm"; }
+    Result<void> applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) override;
+    Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) override;
+    void reconnectsDone(const std::vector<Uuid>& running) override;
+    Result<std::string> monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) override;
+    std::vector<std::pair<std::string, std::string>> securityModels() const override;
 
     struct Runtime;
 
@@ -75,7 +87,17 @@ private:
     /// Stops the process: SIGTERM, then SIGKILL after the grace period (none with `graceful`
     /// false and grace 0). True when it is gone.
     bool killProcess(Runtime& rt, bool allowKill);
-    void cleanupFiles(const Runtime& rt);
+    /// Gives back everything a stopped guest held on the host, once: sockets and pid file, its
+    /// cgroup, the files the security drivers gave it, its labels.
+    void releaseGuestResources(Runtime& rt);
+    // Confinement (qemu_confinement.cpp) and cgroups (qemu_cgroup.cpp).
+    Result<std::unique_ptr<host::ChildConfinement>> confine(Runtime& rt, conf::DomainDef& liveDef);
+    Result<void> createCgroup(Runtime& rt, const conf::DomainDef& liveDef);
+    /// Moves the emulator, vCPU and IOThread threads into their groups and applies the tuning.
+    Result<void> placeThreads(Runtime& rt, const conf::DomainDef& liveDef);
+    Result<void> applyGroupTuning(Runtime& rt, const conf::DomainDef& liveDef);
+    /// After a daemon restart: the running guest's labels, files and cgroup are its again.
+    void adoptConfinement(Runtime& rt, const conf::DomainDef& liveDef);
     void onEvent(const std::shared_ptr<Runtime>& rt, const std::string& event, const JsonValue& data);
     void onMonitorClosed(const std::shared_ptr<Runtime>& rt);
     /// Runs `action` on the backend's action thread (monitor commands cannot run on the
@@ -89,6 +111,8 @@ private:
 
     QemuPaths paths_;
     QemuDriverConfig config_;
+    std::unique_ptr<security::OwnerJournal> journal_;
+    std::unique_ptr<security::SecurityManager> security_;
     GuestEventSink* sink_ = nullptr;
     std::function<Result<std::string>(const std::string&)> networkBridge_;
 

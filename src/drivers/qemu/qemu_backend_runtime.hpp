@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "conf/domain_def.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
+#include "host/cgroup.hpp"
+#include "security/security_driver.hpp"
 #include "drivers/qemu/qmp_monitor.hpp"
 #include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
@@ -27,6 +30,13 @@ struct QemuBackend::Runtime {
     std::unique_ptr<QmpMonitor> monitor;
     std::string pidFile, monitorSocket;
     std::vector<int> ports;  // graphics ports to release at stop
+    host::Cgroup cgroup;     // PARTITION/qemu/NAME, invalid when cgroups are off
+    // The live definition the security drivers labelled and the files they gave the guest:
+    // what to undo at stop.
+    std::shared_ptr<const conf::DomainDef> securedDef;
+    std::vector<security::GuestFile> securedFiles;
+    std::string devStagingDir;
+    std::atomic<bool> released{false};  // host resources given back (once)
 
     // Written by jobs, read on the monitor thread.
     std::atomic<bool> destroying{false};   // destroy() owns the stop: report nothing

@@ -15,7 +15,8 @@ const std::set<std::string, std::less<>> kKnownKeys = {
     "security_require_confined", "vnc_listen", "vnc_auto_unix_socket", "vnc_tls", "vnc_tls_x509_cert_dir",
     "vnc_tls_x509_verify", "vnc_password", "spice_listen", "spice_tls", "spice_tls_x509_cert_dir",
     "spice_password", "seccomp_sandbox", "cgroup_controllers", "cgroup_device_acl", "nvram",
-    "max_processes", "max_files", "log_timestamp", "set_process_name", "emulator", "destroy_grace_seconds"};
+    "max_processes", "max_files", "log_timestamp", "set_process_name", "emulator", "destroy_grace_seconds",
+    "max_threads_per_process", "namespaces", "guest_id_min", "guest_id_count", "landlock"};
 
 Unexpected badValue(const ConfFile& file, const std::string& key, const ConfValue& v, const std::string& want) {
     return fail(ErrorCode::ConfSyntax,
@@ -46,6 +47,60 @@ Result<QemuDriverConfig> loadQemuConfig(const std::string& path) {
                 return badValue(file, key, v, "a quoted program path");
             }
             cfg.emulator = v.s;
+        } else if (key == "cgroup_controllers") {
+            if (v.kind != ConfValue::Kind::List) {
+                return badValue(file, key, v, "a list of controller names");
+            }
+            static const std::set<std::string, std::less<>> kControllers = {
+                "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "net_cls", "perf_event", "name=systemd"};
+            for (const auto& c : v.list) {
+                if (!kControllers.contains(c)) {
+                    return badValue(file, key, v, "controller names (cpu, cpuacct, cpuset, memory, blkio, ...), not '" + c + "'");
+                }
+            }
+            cfg.cgroupControllers = v.list;
+            cfg.cgroups = !v.list.empty();
+        } else if (key == "max_threads_per_process") {
+            if (v.kind != ConfValue::Kind::Int || v.i < 0) {
+                return badValue(file, key, v, "a number of threads (0 = no limit)");
+            }
+            if (v.i > 0) {
+                cfg.maxThreadsPerProcess = static_cast<std::uint64_t>(v.i);
+            }
+        } else if (key == "user" || key == "group") {
+            if (v.kind != ConfValue::Kind::String || v.s.empty()) {
+                return badValue(file, key, v, "a quoted user or group name, or +UID / +GID");
+            }
+            (key == "user" ? cfg.user : cfg.group) = v.s;
+        } else if (key == "dynamic_ownership" || key == "remember_owner" || key == "landlock") {
+            if (v.kind != ConfValue::Kind::Int || (v.i != 0 && v.i != 1)) {
+                return badValue(file, key, v, "0 or 1");
+            }
+            (key == "dynamic_ownership" ? cfg.dynamicOwnership : key == "remember_owner" ? cfg.rememberOwner : cfg.landlock) =
+                v.i == 1;
+        } else if (key == "guest_id_min" || key == "guest_id_count") {
+            if (v.kind != ConfValue::Kind::Int || v.i < 1 || v.i > 4294967294LL) {
+                return badValue(file, key, v, "a positive id");
+            }
+            (key == "guest_id_min" ? cfg.guestIdMin : cfg.guestIdCount) = static_cast<std::uint32_t>(v.i);
+        } else if (key == "security_driver") {
+            if (v.kind == ConfValue::Kind::String) {
+                cfg.securityDrivers = {v.s};
+            } else if (v.kind == ConfValue::Kind::List) {
+                cfg.securityDrivers = v.list;
+            } else {
+                return badValue(file, key, v, "a driver name or a list of them");
+            }
+            for (const auto& d : cfg.securityDrivers) {
+                if (d != "selinux" && d != "apparmor" && d != "dac" && d != "landlock" && d != "none") {
+                    return badValue(file, key, v, "selinux, apparmor, dac, landlock or none, not '" + d + "'");
+                }
+            }
+        } else if (key == "namespaces") {
+            if (v.kind != ConfValue::Kind::List || (v.list.size() > 1) || (v.list.size() == 1 && v.list[0] != "mount")) {
+                return badValue(file, key, v, "[ \"mount\" ] or [ ]");
+            }
+            cfg.privateDevices = !v.list.empty();
         } else if (key == "destroy_grace_seconds") {
             if (v.kind != ConfValue::Kind::Int || v.i < 0 || v.i > 600) {
                 return badValue(file, key, v, "a number of seconds (0-600)");

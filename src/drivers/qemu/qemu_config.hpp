@@ -2,7 +2,10 @@
 // qemu.conf: the QEMU driver's settings, in libvirt's file format and key names.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "util/result.hpp"
 
@@ -14,6 +17,23 @@ struct QemuDriverConfig {
     std::string emulator = "qemu-system-x86_64";  ///< used when a definition names no <emulator>
     /// Seconds a destroy waits after SIGTERM before SIGKILL.
     unsigned destroyGraceSeconds = 10;
+
+    // Resource control. Guests live in the cgroup PARTITION/qemu/NAME of every controller.
+    bool cgroups = true;  ///< cgroup_controllers = [] turns them off
+    std::vector<std::string> cgroupControllers;  ///< empty = every controller the host has
+    std::string cgroupPartition = "corral";
+    std::optional<std::uint64_t> maxThreadsPerProcess;  ///< pids.max of each guest
+
+    // Identity and confinement (docs/security.md).
+    std::string user;   ///< qemu.conf user: "" = a per-guest uid from the range below
+    std::string group;  ///< qemu.conf group: "" = the per-guest gid
+    bool dynamicOwnership = true;
+    bool rememberOwner = true;
+    std::uint32_t guestIdMin = 200000;  ///< per-guest uids/gids come from [min, min + count)
+    std::uint32_t guestIdCount = 65536;
+    std::vector<std::string> securityDrivers;  ///< security_driver: empty = automatic
+    bool landlock = true;
+    bool privateDevices = true;  ///< namespaces = ["mount"]: a private /dev per guest
 };
 
 /// Reads `path` (a missing file gives the defaults). Every documented qemu.conf key is

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The tiny test guest: Debian's kernel plus a busybox initramfs built here. Its init prints
 # "counter N" once a second on the first serial port, powers off on the ACPI power button
-# (busybox acpid) and panics on request (kernel argument corral.panic_after=SECONDS) so the
+# (busybox acpid), fills its memory on request (corral.hog_mib=MIB), and panics on request
+# (kernel argument corral.panic_after=SECONDS) so the
 # pvpanic device reports it.
 import glob
 import gzip
@@ -42,6 +43,13 @@ panic_after=$(sed -n 's/.*corral.panic_after=\([0-9]*\).*/\1/p' /proc/cmdline)
 start=0
 if [ -f /counter-start ]; then start=$(cat /counter-start); fi
 echo CORRAL-GUEST-READY > /dev/ttyS0
+hog_mib=$(sed -n 's/.*corral.hog_mib=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$hog_mib" ]; then
+    # Touch guest memory until QEMU's process outgrows its cgroup's limit.
+    mkdir -p /hog && mount -t tmpfs -o size=${hog_mib}m tmpfs /hog
+    echo CORRAL-GUEST-HOG > /dev/ttyS0
+    dd if=/dev/zero of=/hog/fill bs=1M count=$hog_mib 2>/dev/null
+fi
 n=$start
 while true; do
     echo "counter $n" > /dev/ttyS0

@@ -200,7 +200,37 @@ TEST(Store, ReopenKeepsEverything) {
     EXPECT_EQ(store->loadStatuses("qemu")->size(), 1u);
     EXPECT_EQ(store->loadAudit(10)->size(), 1u);
     EXPECT_EQ(rawQuery(path, "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(rawQuery(path, "SELECT version FROM schema_version"), "1");
+    EXPECT_EQ(rawQuery(path, "SELECT version FROM schema_version"), "2");
+}
+
+TEST(Store, FileOwnerJournalGivesBackOnlyWhenTheLastHolderLeaves) {
+    TempDir dir;
+    std::string path = dir.path + "/s.db";
+    {
+        auto store = openOrDie(path);
+        ASSERT_TRUE(store);
+        ASSERT_TRUE(store->rememberFileOwner("/img/shared.iso", "guest-a", {1000, 100, 0644}));
+        // The second holder does not overwrite the original owner (the file is already given).
+        ASSERT_TRUE(store->rememberFileOwner("/img/shared.iso", "guest-b", {200001, 200001, 0644}));
+        ASSERT_TRUE(store->rememberFileOwner("/img/a.img", "guest-a", {0, 0, 0600}));
+    }
+    // Survives a restart (the daemon killed between chown and stop).
+    auto store = openOrDie(path);
+    ASSERT_TRUE(store);
+    EXPECT_EQ(*store->fileOwnerHolders(""), (std::vector<std::string>{"guest-a", "guest-b"}));
+    EXPECT_EQ(*store->fileOwnerHolders("guest-a"), (std::vector<std::string>{"/img/a.img", "/img/shared.iso"}));
+    auto first = store->releaseFileOwner("/img/shared.iso", "guest-a");
+    ASSERT_TRUE(first);
+    EXPECT_FALSE(first->has_value());  // guest-b still uses it
+    auto last = store->releaseFileOwner("/img/shared.iso", "guest-b");
+    ASSERT_TRUE(last && last->has_value());
+    EXPECT_EQ((*last)->uid, 1000u);
+    EXPECT_EQ((*last)->gid, 100u);
+    EXPECT_EQ((*last)->mode, 0644u);
+    // Releasing again, or a path never given, changes nothing.
+    EXPECT_FALSE(store->releaseFileOwner("/img/shared.iso", "guest-b")->has_value());
+    EXPECT_FALSE(store->releaseFileOwner("/nowhere", "guest-a")->has_value());
+    EXPECT_EQ(*store->fileOwnerHolders(""), (std::vector<std::string>{"guest-a"}));
 }
 
 TEST(Store, GarbageFileIsRefusedNamingThePath) {

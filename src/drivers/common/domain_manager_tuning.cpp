@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// DomainManager's resource control: schedinfo, memtune, blkiotune and pinning. Each change is
+// made on a copy of the definition it affects (the live one, the persistent one, or both), checked
+// like a define, applied to the guest for LIVE, stored for CONFIG, and only then swapped in.
+#include <algorithm>
+#include <functional>
+
+#include "conf/domain_tuning.hpp"
+#include "drivers/common/domain_manager.hpp"
+#include "drivers/common/domain_manager_errors.hpp"
+#include "host/node_info.hpp"
+#include "objects/store.hpp"
+#include "util/strings.hpp"
+
+namespace corral::drivers {
+
+using conf::DomainTuning;
+using objects::DomainObjPtr;
+
+namespace {
+
+constexpr unsigned kAffectBits = affect_flags::kLive | affect_flags::kConfig;
+// VIR_TYPED_PARAM_STRING_OKAY: the client accepts string parameters (blkio's device lists).
+constexpr unsigned kTypedParamStringOkay = 1u << 2;
+
+Unexpected badParam(const std::string& field, const std::string& why) {
+    return fail(ErrorCode::InvalidArg, "parameter '" + field + "' " + why, ErrorDomain::Domain);
+}
+
+Result<std::uint64_t> unsignedParam(const TypedValue& p) {
+    if (const auto* v = std::get_if<std::uint64_t>(&p.value)) {
+        return *v;
+    }
+    if (const auto* v = std::get_if<unsigned>(&p.value)) {
+        return *v;
+    }
+    if (const auto* v = std::get_if<std::int64_t>(&p.value); v != nullptr && *v >= 0) {
+        return static_cast<std::uint64_t>(*v);
+    }
+    if (const auto* v = std::get_if<int>(&p.value); v != nullptr && *v >= 0) {
+        return static_cast<std::uint64_t>(*v);
+    }
+    return badParam(p.field, "needs a non-negative integer");
+}
+
+Result<std::int64_t> signedParam(const TypedValue& p) {
+    if (const auto* v = std::get_if<std::int64_t>(&p.value)) {
+        return *v;
+    }
+    if (const auto* v = std::get_if<int>(&p.value)) {
+        return *v;
+    }
+    if (const auto* v = std::get_if<unsigned>(&p.value)) {
+        return *v;
+    }
+    if (const auto* v = std::get_if<std::uint64_t>(&p.value); v != nullptr && *v <= INT64_MAX) {
+        return static_cast<std::int64_t>(*v);
+    }
+    return badParam(p.field, "needs an integer");
+}
+
+/// libvirt treats a zero period or quota in a set call as "leave it".
+void setBandwidthParam(const TypedValue& p, const std::string& prefix, conf::CpuBandwidth& bw, Result<void>& status) {
+    if (p.field == prefix + "_period") {
+        auto v = unsignedParam(p);
+        if (!v) {
+            status = unexpected(std::move(v).error());
+        } else if (*v != 0 && (*v < 1000 || *v > 1000000)) {
+            status = badParam(p.field, "must be between 1000 and 1000000 microseconds, not " + std::to_string(*v));
+        } else if (*v != 0) {
+            bw.period = *v;
+        }
+    } else if (p.field == prefix + "_quota") {
+        auto v = signedParam(p);
+        if (!v) {
+            status = unexpected(std::move(v).error());
+        } else if (*v != 0 && *v != -1 && (*v < 1000 || *v > 17592186044415)) {
+            status = badParam(p.field,
+                              "must be -1 (no limit) or between 1000 and 17592186044415 microseconds, not " +
+                                  std::to_string(*v));
+        } else if (*v != 0) {
+            bw.quota = *v;
+        }
+    }
+}
+
+std::uint64_t memoryValue(const std::optional<std::uint64_t>& kib) { return kib.value_or(conf::kMemoryParamUnlimited); }
+
+/// "path,value,path,value" as the blkio string parameters carry them.
+Result<std::vector<std::pair<std::string, std::uint64_t>>> parseDeviceList(const TypedValue& p) {
+    const auto* text = std::get_if<std::string>(&p.value);
+    if (text == nullptr) {
+        return badParam(p.field, "needs a string 'PATH,VALUE[,PATH,VALUE...]'");
+    }
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    if (text->empty()) {
+        return out;
+    }
+    auto parts = splitString(*text, ',');
+    if (parts.size() % 2 != 0) {
+        return badParam(p.field, "needs PATH,VALUE pairs, got '" + *text + "'");
+    }
+    for (std::size_t i = 0; i < parts.size(); i += 2) {
+        auto value = parseUnsigned(parts[i + 1]);
+        if (parts[i].empty() || !value) {
+            return badParam(p.field, "has a bad entry '" + parts[i] + "," + parts[i + 1] + "'");
+        }
+        out.emplace_back(parts[i], *value);
+    }
+    return out;
+}
+
+std::string deviceListText(const conf::BlkioTune& blkio, const std::function<std::uint64_t(const conf::BlkioDeviceTune&)>& get) {
+    std::string out;
+    for (const auto& d : blkio.devices) {
+        if (std::uint64_t v = get(d); v != 0) {
+            out += (out.empty() ? "" : ",") + d.path + "," + std::to_string(v);
+        }
+    }
+    return out;
+}
+
+conf::BlkioDeviceTune& deviceEntry(conf::BlkioTune& blkio, const std::string& path) {
+    for (auto& d : blkio.devices) {
+        if (d.path == path) {
+            return d;
+        }
+    }
+    blkio.devices.push_back({path, std::nullopt, 0, 0, 0, 0});
+    return blkio.devices.back();
+}
+
+Result<std::string> cpusetFromMap(const std::vector<std::uint8_t>& cpumap) {
+    auto cpus = cpumapToList(cpumap);
+    auto host = host::readHostCpuMap();
+    auto online = cpumapToList(host.online);
+    for (unsigned cpu : cpus) {
+        if (std::find(online.begin(), online.end(), cpu) == online.end()) {
+            return fail(ErrorCode::InvalidArg, "CPU " + std::to_string(cpu) + " is not online on this host",
+                        ErrorDomain::Domain);
+        }
+    }
+    if (cpus.empty()) {
+        return fail(ErrorCode::InvalidArg, "Empty cpu list for pinning", ErrorDomain::Domain);
+    }
+    return formatCpuList(cpus);
+}
+
+unsigned iothreadCount(const conf::DomainDef& def) {
+    const conf::XmlNode* node = def.element("iothreads");
+    return node == nullptr ? 0 : static_cast<unsigned>(parseUnsigned(trimString(node->text)).value_or(0));
+}
+
+}  // namespace
+
+Result<void> DomainManager::changeTuning(const DomainRef& ref, unsigned flags, const char* function,
+                                         const TuningChange& change) {
+    if ((flags & ~kAffectBits) != 0) {
+        return unsupportedFlags(flags, function);
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, function));
+    struct JobGuard {
+        objects::DomainObj& d;
+        ~JobGuard() { d.endJob(); }
+    } guard{*dom};
+
+    const bool live = (flags & affect_flags::kLive) != 0 || (flags == affect_flags::kCurrent && dom->isActive());
+    const bool config = (flags & affect_flags::kConfig) != 0 || (flags == affect_flags::kCurrent && !dom->isActive());
+    if (live && !dom->isActive()) {
+        return notRunning();
+    }
+    if (config && !dom->persistent()) {
+        return fail(ErrorCode::OperationInvalid, "transient domains do not have any persistent config",
+                    ErrorDomain::Domain);
+    }
+
+    std::shared_ptr<conf::DomainDef> newLive, newConfig;
+    if (live) {
+        newLive = std::make_shared<conf::DomainDef>(*dom->def);
+        DomainTuning tuning = conf::readTuning(*newLive);
+        CORRAL_TRY(change(tuning, *newLive, true));
+        conf::writeTuning(*newLive, tuning);
+        CORRAL_TRY(conf::validateDomainDef(*newLive));
+    }
+    if (config) {
+        const conf::DomainDef& base = dom->isActive() ? *dom->newDef : *dom->def;
+        newConfig = std::make_shared<conf::DomainDef>(base);
+        DomainTuning tuning = conf::readTuning(*newConfig);
+        CORRAL_TRY(change(tuning, *newConfig, false));
+        conf::writeTuning(*newConfig, tuning);
+        CORRAL_TRY(conf::validateDomainDef(*newConfig));
+    }
+    if (live) {
+        lock.unlock();
+        auto applied = backend_->applyTuning(*dom, *newLive);
+        lock.lock();
+        if (!applied) {
+            return std::move(applied).withContext("domain '" + dom->name() + "'");
+        }
+        dom->def = newLive;
+        saveStatusLocked(dom);
+    }
+    if (config) {
+        if (options_.store != nullptr) {
+            CORRAL_TRY(options_.store->putDefinition(
+                options_.driverName, newConfig->uuid, newConfig->name,
+                conf::formatDomainXml(*newConfig, {.secure = true, .inactive = true})));
+        }
+        (dom->isActive() ? dom->newDef : dom->def) = newConfig;
+    }
+    return {};
+}
+
+Result<DomainTuning> DomainManager::readTuningFor(const DomainRef& ref, unsigned flags, const char* function) {
+    flags &= ~kTypedParamStringOkay;
+    if ((flags & ~kAffectBits) != 0) {
+        return unsupportedFlags(flags, function);
+    }
+    if ((flags & affect_flags::kLive) != 0 && (flags & affect_flags::kConfig) != 0) {
+        return fail(ErrorCode::InvalidArg, "--live and --config are mutually exclusive", ErrorDomain::Domain);
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    const bool live = (flags & affect_flags::kLive) != 0 || (flags == affect_flags::kCurrent && dom->isActive());
+    if (live) {
+        if (!dom->isActive()) {
+            return notRunning();
+        }
+        // The cgroups are the truth for a running guest (an admin may have written them).
+        return backend_->readLiveTuning(*dom);
+    }
+    std::lock_guard lock(dom->mutex());
+    return conf::readTuning(dom->isActive() && dom->newDef ? *dom->newDef : *dom->def);
+}
+
+Result<std::pair<std::string, int>> DomainManager::schedulerType(const DomainRef& ref) {
+    CORRAL_TRY(find(ref));
+    return std::make_pair(std::string("posix"), 9);
+}
+
+Result<std::vector<TypedValue>> DomainManager::schedulerParameters(const DomainRef& ref, unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(DomainTuning t, readTuningFor(ref, flags, "domainGetSchedulerParameters"));
+    std::vector<TypedValue> out;
+    out.push_back({"cpu_shares", t.cpu.shares.value_or(0)});
+    auto add = [&](const std::string& prefix, const conf::CpuBandwidth& bw) {
+        out.push_back({prefix + "_period", bw.period.value_or(0)});
+        out.push_back({prefix + "_quota", bw.quota.value_or(0)});
+    };
+    add("vcpu", t.cpu.vcpu);
+    add("emulator", t.cpu.emulator);
+    add("global", t.cpu.global);
+    add("iothread", t.cpu.iothread);
+    return out;
+}
+
+Result<void> DomainManager::setSchedulerParameters(const DomainRef& ref, const std::vector<TypedValue>& params,
+                                                   unsigned flags) {
+    for (const auto& p : params) {
+        static const char* const kKnown[] = {"cpu_shares",      "vcpu_period",     "vcpu_quota",
+                                             "emulator_period", "emulator_quota",  "global_period",
+                                             "global_quota",    "iothread_period", "iothread_quota"};
+        if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return p.field == k; })) {
+            return fail(ErrorCode::InvalidArg, "argument unsupported: parameter '" + p.field + "' not supported",
+                        ErrorDomain::Domain);
+        }
+    }
+    return changeTuning(ref, flags, "domainSetSchedulerParameters",
+                        [&](DomainTuning& t, const conf::DomainDef&, bool) -> Result<void> {
+                            Result<void> status;
+                            for (const auto& p : params) {
+                                if (p.field == "cpu_shares") {
+                                    CORRAL_ASSIGN_OR_RETURN(std::uint64_t v, unsignedParam(p));
+                                    if (v < 2 || v > 262144) {
+                                        return badParam(p.field, "must be between 2 and 262144, not " +
+                                                                     std::to_string(v));
+                                    }
+                                    t.cpu.shares = v;
+                                }
+                                setBandwidthParam(p, "vcpu", t.cpu.vcpu, status);
+                                setBandwidthParam(p, "emulator", t.cpu.emulator, status);
+                                setBandwidthParam(p, "global", t.cpu.global, status);
+                                setBandwidthParam(p, "iothread", t.cpu.iothread, status);
+                                CORRAL_TRY(status);
+                            }
+                            return {};
+                        });
+}
+
+Result<std::vector<TypedValue>> DomainManager::memoryParameters(const DomainRef& ref, unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(DomainTuning t, readTuningFor(ref, flags, "domainGetMemoryParameters"));
+    return std::vector<TypedValue>{
+        {"hard_limit", memoryValue(t.memory.hardLimitKiB)},
+        {"soft_limit", memoryValue(t.memory.softLimitKiB)},
+        {"swap_hard_limit", memoryValue(t.memory.swapHardLimitKiB)},
+    };
+}
+
+Result<void> DomainManager::setMemoryParameters(const DomainRef& ref, const std::vector<TypedValue>& params,
+                                                unsigned flags) {
+    return changeTuning(ref, flags, "domainSetMemoryParameters",
+                        [&](DomainTuning& t, const conf::DomainDef&, bool) -> Result<void> {
+                            for (const auto& p : params) {
+                                CORRAL_ASSIGN_OR_RETURN(std::uint64_t v, unsignedParam(p));
+                                std::optional<std::uint64_t> limit;
+                                if (v < conf::kMemoryParamUnlimited) {
+                                    limit = v;
+                                }
+                                if (p.field == "hard_limit") {
+                                    t.memory.hardLimitKiB = limit;
+                                } else if (p.field == "soft_limit") {
+                                    t.memory.softLimitKiB = limit;
+                                } else if (p.field == "swap_hard_limit") {
+                                    t.memory.swapHardLimitKiB = limit;
+                                } else {
+                                    return fail(ErrorCode::InvalidArg,
+                                                "argument unsupported: parameter '" + p.field + "' not supported",
+                                                ErrorDomain::Domain);
+                                }
+                            }
+                            const auto& m = t.memory;
+                            if (m.hardLimitKiB && m.swapHardLimitKiB && *m.swapHardLimitKiB < *m.hardLimitKiB) {
+                                return fail(ErrorCode::InvalidArg,
+                                            "memory hard_limit tunable value must be lower than or equal to "
+                                            "swap_hard_limit",
+                                            ErrorDomain::Domain);
+                            }
+                            return {};
+                        });
+}
+
+Result<std::vector<TypedValue>> DomainManager::blkioParameters(const DomainRef& ref, unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(DomainTuning t, readTuningFor(ref, flags, "domainGetBlkioParameters"));
+    const auto& b = t.blkio;
+    return std::vector<TypedValue>{
+        {"weight", b.weight.value_or(0)},
+        {"device_weight", deviceListText(b, [](const auto& d) { return std::uint64_t{d.weight.value_or(0)}; })},
+        {"device_read_iops_sec", deviceListText(b, [](const auto& d) { return d.readIopsSec; })},
+        {"device_write_iops_sec", deviceListText(b, [](const auto& d) { return d.writeIopsSec; })},
+        {"device_read_bytes_sec", deviceListText(b, [](const auto& d) { return d.readBytesSec; })},
+        {"device_write_bytes_sec", deviceListText(b, [](const auto& d) { return d.writeBytesSec; })},
+    };
+}
+
+Result<void> DomainManager::setBlkioParameters(const DomainRef& ref, const std::vector<TypedValue>& params,
+                                               unsigned flags) {
+    return changeTuning(
+        ref, flags, "domainSetBlkioParameters", [&](DomainTuning& t, const conf::DomainDef&, bool) -> Result<void> {
+            for (const auto& p : params) {
+                if (p.field == "weight") {
+                    CORRAL_ASSIGN_OR_RETURN(std::uint64_t v, unsignedParam(p));
+                    t.blkio.weight = static_cast<unsigned>(v);
+                    continue;
+                }
+                using Setter = void (*)(conf::BlkioDeviceTune&, std::uint64_t);
+                Setter set = nullptr;
+                if (p.field == "device_weight") {
+                    set = [](conf::BlkioDeviceTune& d, std::uint64_t v) {
+                        d.weight = v == 0 ? std::nullopt : std::optional<unsigned>(static_cast<unsigned>(v));
+                    };
+                } else if (p.field == "device_read_iops_sec") {
+                    set = [](conf::BlkioDeviceTune& d, std::uint64_t v) { d.readIopsSec = v; };
+                } else if (p.field == "device_write_iops_sec") {
+                    set = [](conf::BlkioDeviceTune& d, std::uint64_t v) { d.writeIopsSec = v; };
+                } else if (p.field == "device_read_bytes_sec") {
+                    set = [](conf::BlkioDeviceTune& d, std::uint64_t v) { d.readBytesSec = v; };
+                } else if (p.field == "device_write_bytes_sec") {
+                    set = [](conf::BlkioDeviceTune& d, std::uint64_t v) { d.writeBytesSec = v; };
+                } else {
+                    return fail(ErrorCode::InvalidArg, "argument unsupported: parameter '" + p.field + "' not supported",
+                                ErrorDomain::Domain);
+                }
+                CORRAL_ASSIGN_OR_RETURN(auto entries, parseDeviceList(p));
+                for (const auto& [path, value] : entries) {
+                    set(deviceEntry(t.blkio, path), value);
+                }
+            }
+            return {};
+        });
+}
+
+Result<void> DomainManager::pinVcpu(const DomainRef& ref, unsigned vcpu, const std::vector<std::uint8_t>& cpumap,
+                                    unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(std::string cpuset, cpusetFromMap(cpumap));
+    return changeTuning(ref, flags, "domainPinVcpuFlags",
+                        [&](DomainTuning& t, const conf::DomainDef& def, bool live) -> Result<void> {
+                            if (vcpu >= def.vcpus) {
+                                return fail(ErrorCode::InvalidArg,
+                                            "vcpu " + std::to_string(vcpu) + " is out of range of " +
+                                                (live ? "live" : "persistent") + " cpu count " +
+                                                std::to_string(def.vcpus),
+                                            ErrorDomain::Domain);
+                            }
+                            t.cpu.vcpupin[vcpu] = cpuset;
+                            return {};
+                        });
+}
+
+Result<void> DomainManager::pinEmulator(const DomainRef& ref, const std::vector<std::uint8_t>& cpumap, unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(std::string cpuset, cpusetFromMap(cpumap));
+    return changeTuning(ref, flags, "domainPinEmulator", [&](DomainTuning& t, const conf::DomainDef&, bool) {
+        t.cpu.emulatorpin = cpuset;
+        return Result<void>{};
+    });
+}
+
+Result<std::vector<std::uint8_t>> DomainManager::emulatorPinInfo(const DomainRef& ref, unsigned flags) {
+    if ((flags & ~kAffectBits) != 0) {
+        return unsupportedFlags(flags, "domainGetEmulatorPinInfo");
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::lock_guard lock(dom->mutex());
+    const bool live = (flags & affect_flags::kLive) != 0 || (flags == affect_flags::kCurrent && dom->isActive());
+    if (live && !dom->isActive()) {
+        return notRunning();
+    }
+    // Live pinning is recorded in the live definition as it is applied, so the definition answers.
+    const conf::DomainDef& def = !live && dom->isActive() && dom->newDef ? *dom->newDef : *dom->def;
+    std::string cpuset = conf::readTuning(def).cpu.emulatorpin;
+    auto host = host::readHostCpuMap();
+    if (cpuset.empty()) {
+        return host.online;
+    }
+    return cpumapFromList(parseCpuList(cpuset), host.online.size());
+}
+
+Result<void> DomainManager::pinIothread(const DomainRef& ref, unsigned iothread, const std::vector<std::uint8_t>& cpumap,
+                                        unsigned flags) {
+    CORRAL_ASSIGN_OR_RETURN(std::string cpuset, cpusetFromMap(cpumap));
+    return changeTuning(ref, flags, "domainPinIOThread",
+                        [&](DomainTuning& t, const conf::DomainDef& def, bool) -> Result<void> {
+                            if (iothread == 0 || iothread > iothreadCount(def)) {
+                                return fail(ErrorCode::InvalidArg,
+                                            "iothread " + std::to_string(iothread) + " not found", ErrorDomain::Domain);
+                            }
+                            t.cpu.iothreadpin[iothread] = cpuset;
+                            return {};
+                        });
+}
+
+}  // namespace corral::drivers

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Control groups, v1 controllers and the v2 unified hierarchy behind one interface. The host's
+// layout is detected from /proc/self/mountinfo (a host may mount v1 controllers beside an empty v2
+// mount, as this project's CI machine does, or only v2); every setting names the knob libvirt
+// users know (cpu_shares, hard_limit...) and is mapped to the file of the version in use.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace corral::host {
+
+enum class CgroupController { Cpu, Cpuacct, Cpuset, Memory, Blkio, Pids, Devices, Freezer };
+
+/// The controller's name in /proc/self/cgroup and cgroup.controllers ("io" for Blkio on v2).
+std::string_view cgroupControllerName(CgroupController controller, bool v2);
+
+/// Where the controllers live. On v1 each controller has its own mount (cpu and cpuacct may
+/// share one); on v2 all enabled controllers share the unified mount.
+struct CgroupLayout {
+    bool v2 = false;
+    std::string unifiedMount;  ///< v2: the cgroup2 mount point
+    struct Hierarchy {
+        CgroupController controller;
+        std::string mount;  ///< v1: the controller's mount point
+    };
+    std::vector<Hierarchy> v1;                    ///< v1: one entry per mounted controller
+    std::vector<CgroupController> v2Controllers;  ///< v2: controllers the root offers
+
+    [[nodiscard]] bool has(CgroupController controller) const;
+    /// The directory of the hierarchy that holds `controller` (v1), or the unified mount (v2).
+    [[nodiscard]] std::string mountOf(CgroupController controller) const;
+};
+
+/// Parses /proc/self/mountinfo text and the root's cgroup.controllers (v2). A host where v1
+/// controllers are mounted uses them (a cgroup2 mount without controllers beside them is
+/// ignored); otherwise the cgroup2 mount is used. Errors: no cgroup file system mounted.
+Result<CgroupLayout> parseCgroupLayout(std::string_view mountinfo, std::string_view rootControllers);
+
+/// The layout of this host, read once (cgroup mounts do not move under a running daemon).
+Result<CgroupLayout> hostCgroupLayout();
+
+/// One group, e.g. corral/qemu/web1, present in every hierarchy of the layout.
+class Cgroup {
+public:
+    Cgroup() = default;
+    Cgroup(CgroupLayout layout, std::string path) : layout_(std::move(layout)), path_(std::move(path)) {}
+
+    /// Creates the group (and missing parents) in every hierarchy. A leftover group of the same
+    /// path without processes (a guest that died with the daemon down) is removed first.
+    /// `threaded` makes a v2 child group threaded (vCPU and emulator groups).
+    static Result<Cgroup> create(const CgroupLayout& layout, const std::string& path, bool threaded = false);
+
+    [[nodiscard]] bool valid() const { return !path_.empty(); }
+    [[nodiscard]] const std::string& path() const { return path_; }
+    [[nodiscard]] const CgroupLayout& layout() const { return layout_; }
+    [[nodiscard]] Cgroup child(const std::string& name) const;
+    /// The group's directory in the hierarchy of `controller`.
+    [[nodiscard]] std::string directory(CgroupController controller) const;
+
+    /// Moves every thread of `pid` (cgroup.procs) into the group in each hierarchy.
+    Result<void> addProcess(pid_t pid) const;
+    /// Moves one thread (a vCPU): tasks on v1, cgroup.threads on v2.
+    Result<void> addThread(pid_t tid) const;
+    /// The cgroup.procs file of each hierarchy, for a child to write "0" into before exec.
+    [[nodiscard]] std::vector<std::string> procsFiles() const;
+    /// Removes the group and its children (the processes must be gone). Missing is fine.
+    Result<void> remove() const;
+
+    // Settings, in libvirt's units. Each fails with OperationUnsupported when the controller is
+    // not mounted, naming it; a value the kernel refuses is reported with the file named.
+    Result<void> setCpuShares(std::uint64_t shares) const;
+    Result<std::uint64_t> cpuShares() const;
+    /// `quotaUs` < 0 = unlimited.
+    Result<void> setCpuBandwidth(std::uint64_t periodUs, std::int64_t quotaUs) const;
+    Result<std::uint64_t> cpuPeriod() const;
+    Result<std::int64_t> cpuQuota() const;
+    Result<std::uint64_t> cpuUsageNs() const;
+    /// Memory limits in KiB; nullopt = unlimited.
+    Result<void> setMemoryHardLimit(std::optional<std::uint64_t> kib) const;
+    Result<void> setMemorySoftLimit(std::optional<std::uint64_t> kib) const;
+    /// libvirt's swap_hard_limit: memory plus swap (v1 memsw; v2 swap.max = swap - hard).
+    Result<void> setMemorySwapHardLimit(std::optional<std::uint64_t> kib, std::optional<std::uint64_t> hardKib) const;
+    Result<std::optional<std::uint64_t>> memoryHardLimit() const;
+    Result<std::optional<std::uint64_t>> memorySoftLimit() const;
+    Result<std::optional<std::uint64_t>> memorySwapHardLimit() const;
+    Result<std::uint64_t> memoryUsageKiB() const;
+    /// How many times the kernel's OOM killer ran in the group (0 when the kernel does not say).
+    std::uint64_t oomKills() const;
+    Result<void> setBlkioWeight(unsigned weight) const;
+    Result<unsigned> blkioWeight() const;
+    struct DeviceThrottle {
+        std::string device;  ///< "MAJ:MIN"
+        std::uint64_t readBps = 0, writeBps = 0, readIops = 0, writeIops = 0;  ///< 0 = unlimited
+    };
+    Result<void> setBlkioThrottle(const DeviceThrottle& throttle) const;
+    Result<void> setPidsMax(std::optional<std::uint64_t> max) const;
+    Result<std::optional<std::uint64_t>> pidsMax() const;
+    Result<void> setCpusetCpus(const std::string& cpus) const;
+    Result<std::string> cpusetCpus() const;
+
+private:
+    Result<void> write(CgroupController controller, const std::string& file, std::string_view value) const;
+    Result<std::string> read(CgroupController controller, const std::string& file) const;
+    Result<void> require(CgroupController controller) const;
+
+    CgroupLayout layout_;
+    std::string path_;
+};
+
+/// "MAJ:MIN" of the block device `path` (for per-device throttles). Errors name the path.
+Result<std::string> blockDeviceNumber(const std::string& path);
+
+}  // namespace corral::host

@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Guest isolation with real QEMU (TCG): each guest's process runs under its own uid in its own
+# cgroup, mount namespace and Landlock domain; tuning reaches the cgroup files live; files given
+# to a guest go back to their owner after destroy and after a daemon crash; one guest cannot open
+# another's image; a guest over its memory limit is stopped and reported.
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text, state, wait_for  # noqa: F401
+from framework.tools import virsh
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            key, _, value = line.partition(':')
+            fields[key] = value.split()
+    return fields
+
+
+def cgroup_dir(pid, controller):
+    """The directory of `pid`'s group for `controller` (v1 mount or the unified one)."""
+    with open(f'/proc/{pid}/cgroup') as f:
+        lines = [line.strip().split(':', 2) for line in f]
+    mounts = {}
+    with open('/proc/self/mounts') as f:
+        for line in f:
+            dev, mnt, fstype, opts = line.split()[:4]
+            if fstype == 'cgroup':
+                for o in opts.split(','):
+                    mounts[o] = mnt
+            elif fstype == 'cgroup2':
+                mounts.setdefault('', mnt)
+    for _, ctrls, path in lines:
+        if controller in ctrls.split(','):
+            return mounts[controller] + path
+    return mounts[''] + [p for _, c, p in lines if c == ''][0]
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def make_image(path, size='8M'):
+    subprocess.run(['qemu-img', 'create', '-f', 'raw', path, size], check=True, capture_output=True)
+    os.chmod(path, 0o600)
+    return path
+
+
+def disk(path, target='vda'):
+    return (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{path}'/>"
+            f"<target dev='{target}' bus='virtio'/></disk>")
+
+
+def test_guest_process_is_confined(qemu, tmpdir_path):
+    image = make_image(os.path.join(tmpdir_path, 'own.img'))
+    serial = qemu.start_and_boot('confined', extra_devices=disk(image))
+    [pid] = qemu_pids('confined')
+    status = proc_status(pid)
+    uid = int(status['Uid'][0])
+    assert uid >= 200000, status['Uid']
+    assert status['Uid'] == [str(uid)] * 4 and status['Gid'][0] == str(uid)
+    assert status['NoNewPrivs'] == ['1']
+    assert status['CapEff'] == ['0000000000000000']
+    # The live XML names the identity; the image and the serial log belong to it while it runs.
+    live = virsh(qemu.uri, 'dumpxml', 'confined').out
+    assert f"<seclabel type='dynamic' model='dac' relabel='yes'>" in live
+    assert f'<label>+{uid}:+{uid}</label>' in live
+    assert os.stat(image).st_uid == uid and os.stat(serial).st_uid == uid
+    # Its own cgroup, below the daemon's partition.
+    assert re.search(r'/qemu/confined/emulator$', cgroup_dir(pid, 'cpu'))
+    # A private /dev: a tmpfs with a handful of nodes, not the host's devtmpfs.
+    with open(f'/proc/{pid}/mountinfo') as f:
+        dev = [line for line in f if line.split()[4] == '/dev']
+    assert dev and 'corral-dev' in dev[-1], dev
+    nodes = set(os.listdir(f'/proc/{pid}/root/dev'))
+    assert {'null', 'zero', 'urandom', 'ptmx', 'pts'} <= nodes and 'sda' not in nodes and 'mem' not in nodes
+    # dominfo shows the model and label; the capabilities list dac and landlock.
+    info = virsh(qemu.uri, 'dominfo', 'confined').out
+    assert re.search(r'Security model:\s+dac', info) and f'+{uid}:+{uid}' in info, info
+    caps = virsh(qemu.uri, 'capabilities').out
+    assert '<model>dac</model>' in caps and '<model>landlock</model>' in caps
+    # After destroy everything goes back to root.
+    assert virsh(qemu.uri, 'destroy', 'confined').rc == 0
+    assert os.stat(image).st_uid == 0 and os.stat(serial).st_uid == 0
+    assert 'seclabel' not in virsh(qemu.uri, 'dumpxml', 'confined').out
+
+
+def test_cgroup_values_applied_and_changed_live(qemu):
+    tune = ("<memtune><hard_limit unit='MiB'>600</hard_limit><soft_limit unit='MiB'>500</soft_limit></memtune>"
+            "<cputune><shares>512</shares><period>100000</period><quota>50000</quota></cputune>")
+    qemu.define('tuned', vcpus=2)
+    xml = virsh(qemu.uri, 'dumpxml', 'tuned').out.replace('</vcpu>', '</vcpu>' + tune, 1)
+    path = os.path.join(qemu.daemon.root, 'tuned.xml')
+    with open(path, 'w') as f:
+        f.write(xml)
+    assert virsh(qemu.uri, 'define', path).rc == 0
+    assert virsh(qemu.uri, 'start', 'tuned').rc == 0
+    [pid] = qemu_pids('tuned')
+    guest = cgroup_dir(pid, 'cpu').rsplit('/', 1)[0]
+    mem = cgroup_dir(pid, 'memory').rsplit('/', 1)[0]
+    cpuset = cgroup_dir(pid, 'cpuset').rsplit('/', 1)[0]
+    assert read(f'{guest}/cpu.shares') == '512'
+    assert read(f'{guest}/vcpu0/cpu.cfs_quota_us') == '50000' and read(f'{guest}/vcpu1/cpu.cfs_quota_us') == '50000'
+    assert read(f'{mem}/memory.limit_in_bytes') == str(600 * 1024 * 1024)
+    assert read(f'{mem}/memory.soft_limit_in_bytes') == str(500 * 1024 * 1024)
+    # Each vCPU thread is in its own group.
+    vcpu_tids = read(f'{guest}/vcpu0/tasks').split()
+    assert len(vcpu_tids) == 1 and vcpu_tids[0] != str(pid)
+
+    r = virsh(qemu.uri, 'schedinfo', 'tuned', '--live', '--set', 'cpu_shares=256')
+    assert r.rc == 0, r.err
+    assert read(f'{guest}/cpu.shares') == '256'
+    out = virsh(qemu.uri, 'schedinfo', 'tuned', '--live').out
+    assert re.search(r'cpu_shares\s+:\s+256', out) and re.search(r'vcpu_quota\s+:\s+50000', out), out
+    assert virsh(qemu.uri, 'schedinfo', 'tuned', '--live', '--set', 'vcpu_quota=20000').rc == 0
+    assert read(f'{guest}/vcpu1/cpu.cfs_quota_us') == '20000'
+
+    r = virsh(qemu.uri, 'memtune', 'tuned', '--live', '--hard-limit', '700000')
+    assert r.rc == 0, r.err
+    assert read(f'{mem}/memory.limit_in_bytes') == str(700000 * 1024)
+    out = virsh(qemu.uri, 'memtune', 'tuned').out
+    assert re.search(r'hard_limit\s+:\s+700000', out) and re.search(r'swap_hard_limit\s*:\s+unlimited', out), out
+
+    # Pinning: the vCPU's cpuset group and its thread's affinity.
+    assert virsh(qemu.uri, 'vcpupin', 'tuned', '1', '0', '--live').rc == 0
+    assert read(f'{cpuset}/vcpu1/cpuset.cpus') == '0'
+    tid = read(f'{guest}/vcpu1/tasks').split()[0]
+    assert os.sched_getaffinity(int(tid)) == {0}
+    assert virsh(qemu.uri, 'emulatorpin', 'tuned', '0', '--live').rc == 0
+    assert read(f'{cpuset}/emulator/cpuset.cpus') == '0'
+    assert "<emulatorpin cpuset='0'/>" in virsh(qemu.uri, 'dumpxml', 'tuned').out
+
+    # --config changes only the persistent definition.
+    assert virsh(qemu.uri, 'schedinfo', 'tuned', '--config', '--set', 'cpu_shares=2048').rc == 0
+    assert read(f'{guest}/cpu.shares') == '256'
+    assert '<shares>2048</shares>' in virsh(qemu.uri, 'dumpxml', '--inactive', 'tuned').out
+    # A value the kernel refuses is an error naming it; nothing changes.
+    r = virsh(qemu.uri, 'schedinfo', 'tuned', '--live', '--set', 'cpu_shares=1')
+    assert r.rc != 0 and 'cpu_shares' in r.err
+    assert read(f'{guest}/cpu.shares') == '256'
+    assert virsh(qemu.uri, 'destroy', 'tuned').rc == 0
+    assert not os.path.exists(guest) and not os.path.exists(mem) and not os.path.exists(cpuset)
+
+
+def test_blkiotune_config_and_clear_error_live(qemu):
+    qemu.start_and_boot('blk')
+    assert virsh(qemu.uri, 'blkiotune', 'blk', '--config', '--weight', '700').rc == 0
+    assert '<weight>700</weight>' in virsh(qemu.uri, 'dumpxml', '--inactive', 'blk').out
+    [pid] = qemu_pids('blk')
+    guest = cgroup_dir(pid, 'blkio').rsplit('/', 1)[0]
+    r = virsh(qemu.uri, 'blkiotune', 'blk', '--live', '--weight', '300')
+    if os.path.exists(f'{guest}/blkio.weight') or os.path.exists(f'{guest}/blkio.bfq.weight'):
+        assert r.rc == 0, r.err
+    else:
+        # This host's I/O scheduler has no weights: say so rather than pretend.
+        assert r.rc != 0 and 'blkio weight is not supported' in r.err, r.err
+
+
+def test_image_owner_restored_after_destroy_and_daemon_crash(qemu, tmpdir_path):
+    image = make_image(os.path.join(tmpdir_path, 'crash.img'))
+    os.chown(image, 1234, 5678)
+    qemu.start_and_boot('owner', extra_devices=disk(image))
+    guest_uid = os.stat(image).st_uid
+    assert guest_uid >= 200000
+    # The daemon dies with the guest running: the new one keeps the guest's ownership.
+    qemu.daemon.kill9()
+    qemu.daemon.start()
+    assert os.stat(image).st_uid == guest_uid
+    assert virsh(qemu.uri, 'destroy', 'owner').rc == 0
+    assert (os.stat(image).st_uid, os.stat(image).st_gid) == (1234, 5678)
+    # The daemon and then the guest die: the next daemon gives the image back at start.
+    assert virsh(qemu.uri, 'start', 'owner').rc == 0
+    assert os.stat(image).st_uid == guest_uid
+    [pid] = qemu_pids('owner')
+    qemu.daemon.kill9()
+    os.kill(pid, 9)
+    qemu.daemon.start()
+    assert state(qemu.uri, 'owner') == 'shut off (daemon)'
+    assert (os.stat(image).st_uid, os.stat(image).st_gid) == (1234, 5678)
+
+
+def monitor(uri, name, command):
+    return virsh(uri, 'qemu-monitor-command', name, json.dumps(command))
+
+
+@pytest.mark.parametrize('dac', [True, False], ids=['dac+landlock', 'landlock-only'])
+def test_guest_cannot_open_another_guests_image(qemu, tmpdir_path, dac):
+    if not dac:
+        # Both guests run as root: only Landlock stands between them.
+        qemu.daemon.stop()
+        conf = os.path.join(qemu.daemon.root, 'etc', 'corral')
+        os.makedirs(conf, exist_ok=True)
+        with open(os.path.join(conf, 'qemu.conf'), 'w') as f:
+            f.write('user = "root"\ngroup = "root"\n')
+        qemu.daemon.start()
+    a_image = make_image(os.path.join(tmpdir_path, 'a.img'))
+    b_image = make_image(os.path.join(tmpdir_path, 'b.img'))
+    qemu.start_and_boot('guesta', extra_devices=disk(a_image))
+    qemu.start_and_boot('guestb', extra_devices=disk(b_image))
+    # B may open its own image again through its monitor...
+    own = monitor(qemu.uri, 'guestb', {'execute': 'blockdev-add', 'arguments': {
+        'driver': 'file', 'node-name': 'mine', 'filename': b_image, 'read-only': True}})
+    assert own.rc == 0, own.err
+    # ... but not A's.
+    r = monitor(qemu.uri, 'guestb', {'execute': 'blockdev-add', 'arguments': {
+        'driver': 'file', 'node-name': 'stolen', 'filename': a_image, 'read-only': True}})
+    assert r.rc != 0 and 'Permission denied' in r.err, (r.out, r.err)
+    # Nor anything else on the host.
+    r = monitor(qemu.uri, 'guestb', {'execute': 'blockdev-add', 'arguments': {
+        'driver': 'file', 'node-name': 'host', 'filename': '/etc/shadow', 'read-only': True}})
+    assert r.rc != 0 and 'Permission denied' in r.err, (r.out, r.err)
+
+
+def test_guest_over_its_memory_limit_is_stopped_and_reported(qemu):
+    # A 512 MiB guest fills 400 MiB of tmpfs; its QEMU cannot stay under a 250 MiB hard limit.
+    qemu.define('hog', cmdline_extra='corral.hog_mib=400')
+    xml = virsh(qemu.uri, 'dumpxml', 'hog').out
+    xml = re.sub(r"<memory unit='KiB'>\d+</memory>", "<memory unit='MiB'>512</memory>", xml)
+    xml = re.sub(r"<currentMemory unit='KiB'>\d+</currentMemory>", '', xml)
+    xml = xml.replace('</vcpu>', "</vcpu><memtune><hard_limit unit='MiB'>250</hard_limit></memtune>", 1)
+    path = os.path.join(qemu.daemon.root, 'hog.xml')
+    with open(path, 'w') as f:
+        f.write(xml)
+    assert virsh(qemu.uri, 'define', path).rc == 0
+    events = subprocess.Popen(['virsh', '-c', qemu.uri, 'event', 'hog', '--event', 'lifecycle', '--loop',
+                               '--timeout', '150'], stdout=subprocess.PIPE, text=True)
+    try:
+        assert virsh(qemu.uri, 'start', 'hog').rc == 0
+        wait_for(lambda: state(qemu.uri, 'hog').startswith('shut off'), timeout=150, what='the hog to be stopped')
+        assert state(qemu.uri, 'hog') == 'shut off (crashed)'
+    finally:
+        events.terminate()
+        out = events.communicate(timeout=30)[0]
+    assert "event 'lifecycle' for domain 'hog': Stopped Failed" in out, out
+    assert "of domain 'hog' was killed by the kernel's OOM killer" in qemu.daemon.stderr()
