@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text, state, wait_for  # noqa: F401
-from framework.tools import virsh
+from framework.tools import corral, virsh
 
 
 def proc_status(pid):
@@ -86,13 +86,20 @@ def test_guest_process_is_confined(qemu, tmpdir_path):
     assert re.search(r'Security model:\s+dac', info) and f'+{uid}:+{uid}' in info, info
     caps = virsh(qemu.uri, 'capabilities').out
     assert '<model>dac</model>' in caps and '<model>landlock</model>' in caps
+    # The label binding is in the audit trail (the store's audit table), as libvirt's
+    # VIRT_MACHINE_ID record has it.
+    import sqlite3
+    db = sqlite3.connect(os.path.join(qemu.daemon.root, 'lib', 'corral', 'corral.db'))
+    rows = db.execute("SELECT detail FROM audit WHERE kind = 'VIRT_MACHINE_ID'").fetchall()
+    db.close()
+    assert any(f'vm="confined"' in d and f'vm-ctx="+{uid}:+{uid}"' in d and 'model=dac' in d for (d,) in rows), rows
     # After destroy everything goes back to root.
     assert virsh(qemu.uri, 'destroy', 'confined').rc == 0
     assert os.stat(image).st_uid == 0 and os.stat(serial).st_uid == 0
     assert 'seclabel' not in virsh(qemu.uri, 'dumpxml', 'confined').out
 
 
-def test_cgroup_values_applied_and_changed_live(qemu):
+def test_cgroup_values_applied_and_changed_live(qemu, bin_dir):
     tune = ("<memtune><hard_limit unit='MiB'>600</hard_limit><soft_limit unit='MiB'>500</soft_limit></memtune>"
             "<cputune><shares>512</shares><period>100000</period><quota>50000</quota></cputune>")
     qemu.define('tuned', vcpus=2)
@@ -145,6 +152,18 @@ def test_cgroup_values_applied_and_changed_live(qemu):
     r = virsh(qemu.uri, 'schedinfo', 'tuned', '--live', '--set', 'cpu_shares=1')
     assert r.rc != 0 and 'cpu_shares' in r.err
     assert read(f'{guest}/cpu.shares') == '256'
+    # corral prints what virsh prints, and sets the same files.
+    for args in (['schedinfo', 'tuned', '--live'], ['schedinfo', 'tuned', '--config'], ['memtune', 'tuned'],
+                 ['memtune', 'tuned', '--config'], ['blkiotune', 'tuned', '--config']):
+        mine, theirs = corral(bin_dir, qemu.uri, *args), virsh(qemu.uri, *args)
+        assert (mine.rc, mine.out) == (theirs.rc, theirs.out), (args, mine, theirs)
+    r = corral(bin_dir, qemu.uri, 'schedinfo', 'tuned', '--live', '--set', 'cpu_shares=300')
+    assert r.rc == 0 and re.search(r'cpu_shares\s+:\s+300', r.out), r
+    assert read(f'{guest}/cpu.shares') == '300'
+    assert corral(bin_dir, qemu.uri, 'memtune', 'tuned', '--live', '--soft-limit', '256M').rc == 0
+    assert read(f'{mem}/memory.soft_limit_in_bytes') == str(256 * 1024 * 1024)
+    r = corral(bin_dir, qemu.uri, 'schedinfo', 'tuned', '--set', 'no_such=1')
+    assert r.rc == 1 and 'invalid scheduler option: no_such' in r.err
     assert virsh(qemu.uri, 'destroy', 'tuned').rc == 0
     assert not os.path.exists(guest) and not os.path.exists(mem) and not os.path.exists(cpuset)
 
@@ -240,3 +259,32 @@ def test_guest_over_its_memory_limit_is_stopped_and_reported(qemu):
         out = events.communicate(timeout=30)[0]
     assert "event 'lifecycle' for domain 'hog': Stopped Failed" in out, out
     assert "of domain 'hog' was killed by the kernel's OOM killer" in qemu.daemon.stderr()
+
+
+def set_kernel_audit(enabled):
+    """AUDIT_SET through the audit netlink socket (what `auditctl -e` does)."""
+    import socket
+    import struct
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
+    try:
+        status = struct.pack('=IIIIIIII', 1, 1 if enabled else 0, 0, 0, 0, 0, 0, 0)  # mask=ENABLED
+        s.sendto(struct.pack('=IHHII', 16 + len(status), 1001, 0x5, 1, 0) + status, (0, 0))  # AUDIT_SET
+        reply = s.recv(4096)
+        return struct.unpack('=i', reply[16:20])[0] == 0
+    finally:
+        s.close()
+
+
+def test_machine_id_reaches_the_kernel_audit_log(qemu):
+    if not set_kernel_audit(True):
+        pytest.skip('this kernel refuses AUDIT_SET')
+    try:
+        qemu.start_and_boot('audited')
+        [pid] = qemu_pids('audited')
+        uid = proc_status(pid)['Uid'][0]
+        # Without auditd the kernel writes audit records to its log.
+        log = subprocess.run(['dmesg'], capture_output=True, text=True).stdout
+        lines = [line for line in log.splitlines() if 'type=2502' in line and 'vm="audited"' in line]
+        assert lines and f'vm-ctx="+{uid}:+{uid}"' in lines[-1] and 'res=success' in lines[-1], log[-2000:]
+    finally:
+        set_kernel_audit(False)

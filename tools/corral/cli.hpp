@@ -104,5 +104,6 @@ void registerEventCommands();
 void registerDomainSaveCommands();
 void registerDomainStatsCommands();
 void registerNetworkCommands();
+void registerDomainTuneCommands();
 
 }  // namespace corral::cli

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     registerEventCommands();
     registerDomainSaveCommands();
     registerDomainStatsCommands();
+    registerDomainTuneCommands();
     registerNetworkCommands();
 
     std::string uriArg;

@@ -180,6 +180,8 @@ private:
     void markStoppedLocked(const objects::DomainObjPtr& dom, objects::ShutoffReason reason,
                            objects::StoppedDetail detail);
     void saveStatusLocked(const objects::DomainObjPtr& dom);
+    /// Records the running guest's security labels for the audit trail (store and kernel).
+    void auditMachineIdLocked(const objects::DomainObjPtr& dom);
     /// The store's status record of a running domain: "id state reason" then the live XML.
     static std::string encodeStatus(const objects::DomainObj& dom);
     void restoreStatus(const objects::StatusRecord& rec);

@@ -56,6 +56,7 @@ Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_loc
         dom->newDef = persistentDef;
     }
     dom->startedAt = std::chrono::steady_clock::now();
+    auditMachineIdLocked(dom);
     if (from == nullptr) {
         dom->setState(paused ? DomainState::Paused : DomainState::Running,
                       paused ? static_cast<int>(objects::PausedReason::User)

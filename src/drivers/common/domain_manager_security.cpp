@@ -3,6 +3,9 @@
 #include "conf/domain_def.hpp"
 #include "drivers/common/domain_manager.hpp"
 #include "drivers/common/domain_manager_errors.hpp"
+#include "host/kernel_audit.hpp"
+#include "objects/store.hpp"
+#include "util/logging.hpp"
 #include "util/strings.hpp"
 
 namespace corral::drivers {
@@ -23,6 +26,34 @@ Result<std::vector<std::pair<std::string, std::string>>> DomainManager::security
         }
     }
     return out;
+}
+
+void DomainManager::auditMachineIdLocked(const objects::DomainObjPtr& dom) {
+    for (const auto& e : dom->def->elements) {
+        if (e.name != "seclabel") {
+            continue;
+        }
+        // libvirt's VIRT_MACHINE_ID fields: which label binds to which machine.
+        std::string text = "virt=" + options_.driverName + " vm=" + host::auditValue(dom->name()) +
+                           " uuid=" + dom->uuid().toString() +
+                           " vm-ctx=" + host::auditValue(std::string(trimString(e.childText("label")))) +
+                           " img-ctx=" + host::auditValue(std::string(trimString(e.childText("imagelabel")))) +
+                           " model=" + e.attrOr("model");
+        if (options_.store != nullptr) {
+            objects::AuditRecord rec;
+            rec.kind = "VIRT_MACHINE_ID";
+            rec.subject = dom->name() + " " + dom->uuid().toString();
+            rec.object = e.attrOr("model");
+            rec.detail = text;
+            if (auto stored = options_.store->appendAudit(rec); !stored) {
+                logError("cannot record the audit trail of domain '" + dom->name() + "': " +
+                         stored.error().wireMessage());
+            }
+        }
+        if (auto sent = host::sendKernelAudit(host::kAuditVirtMachineId, text, true); !sent) {
+            logDebug("kernel audit: " + sent.error().wireMessage());
+        }
+    }
 }
 
 Result<std::string> DomainManager::monitorCommand(const DomainRef& ref, const std::string& command, bool hmp) {

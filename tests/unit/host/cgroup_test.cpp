@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Cgroup layout detection from mountinfo text, and the v2 file mapping checked on a directory
+// tree shaped like a cgroup2 mount (the CI machine's controllers are all on v1).
+#include "host/cgroup.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "util/files.hpp"
+
+namespace corral::host {
+namespace {
+
+// This project's CI machine: every controller on v1, an empty cgroup2 beside them.
+constexpr const char* kHybrid =
+    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+    "33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+    "38 31 0:35 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n"
+    "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+
+constexpr const char* kPureV2 =
+    "25 23 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
+
+TEST(CgroupLayout, HybridHostUsesTheV1Controllers) {
+    auto layout = parseCgroupLayout(kHybrid, "");
+    ASSERT_TRUE(layout);
+    EXPECT_FALSE(layout->v2);
+    EXPECT_TRUE(layout->has(CgroupController::Cpu));
+    EXPECT_TRUE(layout->has(CgroupController::Memory));
+    EXPECT_FALSE(layout->has(CgroupController::Pids));
+    EXPECT_EQ(layout->mountOf(CgroupController::Blkio), "/sys/fs/cgroup/blkio");
+}
+
+TEST(CgroupLayout, PureV2HostUsesTheUnifiedMountAndItsControllers) {
+    auto layout = parseCgroupLayout(kPureV2, "cpuset cpu io memory pids\n");
+    ASSERT_TRUE(layout);
+    EXPECT_TRUE(layout->v2);
+    EXPECT_EQ(layout->mountOf(CgroupController::Memory), "/sys/fs/cgroup");
+    EXPECT_TRUE(layout->has(CgroupController::Blkio));    // "io"
+    EXPECT_TRUE(layout->has(CgroupController::Cpuacct));  // cpu.stat
+    EXPECT_TRUE(layout->has(CgroupController::Freezer));  // cgroup.freeze
+    EXPECT_FALSE(layout->has(CgroupController::Devices));
+}
+
+TEST(CgroupLayout, NoCgroupMountIsAnError) {
+    auto layout = parseCgroupLayout("22 1 0:5 / /proc rw - proc proc rw\n", "");
+    ASSERT_FALSE(layout);
+    EXPECT_NE(layout.error().message.find("no cgroup file system"), std::string::npos);
+}
+
+class FakeV2Tree : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/corral-cgv2-XXXXXX";
+        root_ = mkdtemp(tmpl);
+        layout_.v2 = true;
+        layout_.unifiedMount = root_;
+        layout_.v2Controllers = {CgroupController::Cpu, CgroupController::Memory, CgroupController::Blkio,
+                                 CgroupController::Pids, CgroupController::Cpuset};
+    }
+    void TearDown() override { std::filesystem::remove_all(root_); }
+    /// The kernel creates a group's files; here the test does, empty.
+    void files(const Cgroup& g, std::initializer_list<const char*> names) {
+        for (const char* n : names) {
+            std::ofstream(g.directory(CgroupController::Cpu) + "/" + n);
+        }
+    }
+    /// What the last write left (the kernel replaces a knob's value; a plain file would keep
+    /// the longer old text, so reading empties it for the next write).
+    std::string content(const Cgroup& g, const char* name) {
+        std::string path = g.directory(CgroupController::Cpu) + "/" + name;
+        std::string text = readTextFile(path).value();
+        std::ofstream(path, std::ios::trunc);
+        return text;
+    }
+    std::string root_;
+    CgroupLayout layout_;
+};
+
+TEST_F(FakeV2Tree, SettingsGoToTheV2Files) {
+    auto g = Cgroup::create(layout_, "corral/qemu/web1");
+    ASSERT_TRUE(g) << g.error().message;
+    EXPECT_TRUE(std::filesystem::is_directory(root_ + "/corral/qemu/web1"));
+    files(*g, {"cpu.weight", "cpu.max", "memory.max", "memory.high", "memory.swap.max", "io.max", "pids.max"});
+    ASSERT_TRUE(g->setCpuShares(512));
+    EXPECT_EQ(content(*g, "cpu.weight"), "512");
+    ASSERT_TRUE(g->setCpuBandwidth(100000, 50000));
+    EXPECT_EQ(content(*g, "cpu.max"), "50000 100000");
+    ASSERT_TRUE(g->setCpuBandwidth(20000, -1));
+    EXPECT_EQ(content(*g, "cpu.max"), "max 20000");
+    ASSERT_TRUE(g->setMemoryHardLimit(1024));
+    EXPECT_EQ(content(*g, "memory.max"), "1048576");
+    ASSERT_TRUE(g->setMemoryHardLimit(std::nullopt));
+    EXPECT_EQ(content(*g, "memory.max"), "max");
+    ASSERT_TRUE(g->setMemorySoftLimit(512));
+    EXPECT_EQ(content(*g, "memory.high"), "524288");
+    // libvirt's swap_hard_limit counts memory too; v2 limits swap alone.
+    ASSERT_TRUE(g->setMemorySwapHardLimit(3072, 1024));
+    EXPECT_EQ(content(*g, "memory.swap.max"), "2097152");
+    ASSERT_TRUE(g->setBlkioThrottle({"8:0", 1000, 0, 0, 50}));
+    EXPECT_EQ(content(*g, "io.max"), "8:0 rbps=1000 wbps=max riops=max wiops=50");
+    ASSERT_TRUE(g->setPidsMax(64));
+    EXPECT_EQ(content(*g, "pids.max"), "64");
+    EXPECT_EQ(g->procsFiles(), std::vector<std::string>{root_ + "/corral/qemu/web1/cgroup.procs"});
+}
+
+TEST_F(FakeV2Tree, OutOfRangeValuesAreRefusedNamingThem) {
+    auto g = Cgroup::create(layout_, "corral/qemu/web2");
+    ASSERT_TRUE(g);
+    auto shares = g->setCpuShares(20000);
+    ASSERT_FALSE(shares);
+    EXPECT_NE(shares.error().message.find("1 to 10000"), std::string::npos);
+    EXPECT_FALSE(g->setCpuBandwidth(100, 5000));
+    // No weight file (no BFQ): said plainly.
+    auto weight = g->setBlkioWeight(500);
+    ASSERT_FALSE(weight);
+    EXPECT_NE(weight.error().message.find("not supported"), std::string::npos);
+}
+
+TEST_F(FakeV2Tree, CreateRemovesAnEmptyLeftoverAndRefusesABusyOne) {
+    auto first = Cgroup::create(layout_, "corral/qemu/old");
+    ASSERT_TRUE(first);
+    std::ofstream(root_ + "/corral/qemu/old/cgroup.procs") << "";
+    // A real cgroupfs removes its files with the directory; here the leftover's file goes first.
+    std::filesystem::remove(root_ + "/corral/qemu/old/cgroup.procs");
+    EXPECT_TRUE(Cgroup::create(layout_, "corral/qemu/old"));
+    std::ofstream(root_ + "/corral/qemu/old/cgroup.procs") << "4242\n";
+    auto busy = Cgroup::create(layout_, "corral/qemu/old");
+    ASSERT_FALSE(busy);
+    EXPECT_NE(busy.error().message.find("still holds processes (4242)"), std::string::npos);
+}
+
+TEST(CgroupController, V2NamesFollowTheKernel) {
+    EXPECT_EQ(cgroupControllerName(CgroupController::Blkio, true), "io");
+    EXPECT_EQ(cgroupControllerName(CgroupController::Blkio, false), "blkio");
+    EXPECT_EQ(cgroupControllerName(CgroupController::Cpuacct, true), "cpu");
+}
+
+}  // namespace
+}  // namespace corral::host
