@@ -11,6 +11,8 @@ cmake --preset ci >/dev/null
 cmake --build build -j "$(nproc)"
 
 root=$(mktemp -d /tmp/corral-run.XXXXXX)
+# The guest runs under its own uid (docs/security.md): it must be able to reach its files here.
+chmod 711 "$root"
 sock="$root/run/corral/corral-sock"
 ./build/bin/corrald --root "$root" &
 daemon=$!
@@ -27,7 +29,7 @@ test="test+unix:///default?socket=$sock"
 read -r kernel initrd < <(/usr/bin/python3 -c "
 import sys; sys.path.insert(0, 'tests/integration')
 from framework.guest import build_guest
-print(*build_guest('build/test-guest'))")
+import os; print(*build_guest(os.path.abspath('build/test-guest')))")
 cat >"$root/first.xml" <<XML
 <domain type='qemu'>
   <name>first</name>

@@ -51,41 +51,34 @@ public:
     /// Registers the handler of REMOTE procedure P: `fn(CallContext&, const Args&) -> Result<Ret>`.
     template <std::int32_t P, class Fn>
     void add(Fn fn) {
-        using Proc = rpc::proto::RemoteProc<P>;
-        handlers_[P] = [fn = std::move(fn)](CallContext& ctx, std::span<const std::uint8_t> in)
-            -> Result<std::vector<std::uint8_t>> {
-            typename Proc::Args args{};
-            if (!rpc::proto::decodeFromBytes(in, args)) {
-                return fail(ErrorCode::Rpc,
-                            "Unable to decode message payload of procedure " + std::string(Proc::name),
-                            ErrorDomain::Rpc);
-            }
-            CORRAL_ASSIGN_OR_RETURN(typename Proc::Ret ret, fn(ctx, args));
-            return rpc::proto::encodeToBytes(ret);
-        };
+        handlers_[P] = makeHandler<rpc::proto::RemoteProc<P>>(std::move(fn));
     }
 
     /// Registers the handler of QEMU-program procedure P (monitor pass-through).
     template <std::int32_t P, class Fn>
     void addQemu(Fn fn) {
-        using Proc = rpc::proto::QemuProc<P>;
-        qemuHandlers_[P] = [fn = std::move(fn)](CallContext& ctx, std::span<const std::uint8_t> in)
-            -> Result<std::vector<std::uint8_t>> {
-            typename Proc::Args args{};
-            if (!rpc::proto::decodeFromBytes(in, args)) {
-                return fail(ErrorCode::Rpc,
-                            "Unable to decode message payload of procedure " + std::string(Proc::name),
-                            ErrorDomain::Rpc);
-            }
-            CORRAL_ASSIGN_OR_RETURN(typename Proc::Ret ret, fn(ctx, args));
-            return rpc::proto::encodeToBytes(ret);
-        };
+        qemuHandlers_[P] = makeHandler<rpc::proto::QemuProc<P>>(std::move(fn));
     }
 
     /// Sends lifecycle events of `session`'s driver to it per its registrations (events.cpp).
     void subscribeEvents(const std::shared_ptr<ClientSession>& session);
 
 private:
+    /// Decodes Proc's arguments, runs `fn`, encodes its reply.
+    template <class Proc, class Fn>
+    static Handler makeHandler(Fn fn) {
+        return [fn = std::move(fn)](CallContext& ctx, std::span<const std::uint8_t> in)
+                   -> Result<std::vector<std::uint8_t>> {
+            typename Proc::Args args{};
+            if (!rpc::proto::decodeFromBytes(in, args)) {
+                return fail(ErrorCode::Rpc, "Unable to decode message payload of procedure " + std::string(Proc::name),
+                            ErrorDomain::Rpc);
+            }
+            CORRAL_ASSIGN_OR_RETURN(typename Proc::Ret ret, fn(ctx, args));
+            return rpc::proto::encodeToBytes(ret);
+        };
+    }
+
     Result<std::vector<std::uint8_t>> dispatchRemote(CallContext& ctx, std::span<const std::uint8_t> payload);
 
     drivers::DriverRegistry& registry_;

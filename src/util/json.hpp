@@ -8,6 +8,9 @@
 
 namespace corral {
 
+/// `text` as a JSON string literal, quotes included.
+std::string jsonQuoted(std::string_view text);
+
 class JsonWriter {
 public:
     JsonWriter& beginObject();

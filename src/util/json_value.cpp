@@ -2,6 +2,8 @@
 // JsonValue: a small recursive-descent parser.
 #include "util/json_value.hpp"
 
+#include "util/json.hpp"
+
 #include <cstdio>
 
 #include <cerrno>
@@ -357,30 +359,6 @@ const JsonValue::Object& JsonValue::members() const {
     return o != nullptr ? *o : kEmpty;
 }
 
-namespace {
-void appendJsonString(std::string& out, const std::string& text) {
-    out += '"';
-    for (unsigned char c : text) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    out += '"';
-}
-}  // namespace
-
 std::string JsonValue::toJson() const {
     std::string out;
     if (isNull()) {
@@ -393,8 +371,7 @@ std::string JsonValue::toJson() const {
         return n->text;
     }
     if (const auto* str = std::get_if<std::string>(&v_)) {
-        appendJsonString(out, *str);
-        return out;
+        return jsonQuoted(*str);
     }
     if (const auto* a = std::get_if<Array>(&v_)) {
         out += '[';
@@ -408,7 +385,7 @@ std::string JsonValue::toJson() const {
     for (const auto& [key, value] : members()) {
         out += first ? "" : ",";
         first = false;
-        appendJsonString(out, key);
+        out += jsonQuoted(key);
         out += ':' + value.toJson();
     }
     return out + '}';

@@ -202,6 +202,14 @@ Result<std::unique_ptr<host::ChildConfinement>> QemuBackend::confine(Runtime& rt
     host::ConfinementPlan plan;
     auto files = guestFiles(liveDef);
     for (const auto& file : files) {
+        if (file.path.empty() || file.path[0] != '/') {
+            // Relative to what? corrald's working directory means nothing to the admin.
+            return fail(ErrorCode::ConfigUnsupported,
+                        "file path '" + file.path + "' must be absolute (domain '" + liveDef.name + "')",
+                        ErrorDomain::Qemu);
+        }
+    }
+    for (const auto& file : files) {
         // A confined guest may not create files in the directory: its logs are made for it
         // (root's until a security driver gives them, so they stay root's afterwards).
         if (file.create) {

@@ -92,3 +92,41 @@ TEST(QemuCommand, DiskNamesToIndexes) {
     EXPECT_EQ(diskNameToIndex(""), -1);
     EXPECT_EQ(diskNameToIndex("VDA"), -1);
 }
+
+TEST(QemuConfig, ConfinementKeysAreReadWithLibvirtsNames) {
+    TempConf conf(
+        "user = \"+107\"\ngroup = \"kvm\"\ndynamic_ownership = 0\nsecurity_driver = [ \"dac\", \"landlock\" ]\n"
+        "cgroup_controllers = [ \"cpu\", \"memory\" ]\nnamespaces = [ ]\nmax_threads_per_process = 512\n"
+        "guest_id_min = 300000\nguest_id_count = 100\nlandlock = 0\n");
+    auto cfg = loadQemuConfig(conf.path());
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->user, "+107");
+    EXPECT_EQ(cfg->group, "kvm");
+    EXPECT_FALSE(cfg->dynamicOwnership);
+    EXPECT_EQ(cfg->securityDrivers, (std::vector<std::string>{"dac", "landlock"}));
+    EXPECT_EQ(cfg->cgroupControllers, (std::vector<std::string>{"cpu", "memory"}));
+    EXPECT_TRUE(cfg->cgroups);
+    EXPECT_FALSE(cfg->privateDevices);
+    EXPECT_EQ(cfg->maxThreadsPerProcess, 512u);
+    EXPECT_EQ(cfg->guestIdMin, 300000u);
+    EXPECT_EQ(cfg->guestIdCount, 100u);
+    EXPECT_FALSE(cfg->landlock);
+}
+
+TEST(QemuConfig, EmptyControllerListTurnsCgroupsOff) {
+    TempConf conf("cgroup_controllers = [ ]\n");
+    auto cfg = loadQemuConfig(conf.path());
+    ASSERT_TRUE(cfg);
+    EXPECT_FALSE(cfg->cgroups);
+}
+
+TEST(QemuConfig, BadConfinementValuesNameTheKey) {
+    for (const char* text : {"security_driver = \"smack\"\n", "cgroup_controllers = [ \"gpu\" ]\n",
+                             "user = \"\"\n", "namespaces = [ \"net\" ]\n", "guest_id_min = 0\n"}) {
+        TempConf conf(text);
+        auto cfg = loadQemuConfig(conf.path());
+        ASSERT_FALSE(cfg) << text;
+        EXPECT_NE(cfg.error().message.find(std::string(text).substr(0, std::string(text).find(' '))), std::string::npos)
+            << cfg.error().message;
+    }
+}

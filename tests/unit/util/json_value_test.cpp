@@ -60,3 +60,20 @@ TEST(JsonValue, KeepsLargeCountersExact) {
     EXPECT_EQ((*v)["wr"].asInt(), 9007199254740993);
     EXPECT_EQ((*v)["rd_bytes"].asInt(-1), -1) << "out of int64 range gives the fallback";
 }
+
+namespace corral {
+namespace {
+
+TEST(JsonValueText, ToJsonRoundTripsKeepingNumbersExact) {
+    const char* text = R"({"a":[1,18446744073709551615,-2.5e3,true,null],"b":"q\"uo\\te\n\u0001","c":{}})";
+    auto v = JsonValue::parse(text);
+    ASSERT_TRUE(v);
+    std::string out = v->toJson();
+    EXPECT_EQ(out, R"({"a":[1,18446744073709551615,-2.5e3,true,null],"b":"q\"uo\\te\n\u0001","c":{}})");
+    auto again = JsonValue::parse(out);
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)["b"].asString(), "q\"uo\\te\n\x01");
+}
+
+}  // namespace
+}  // namespace corral
