@@ -80,6 +80,22 @@ Result<void> removeTree(const std::string& dir) {
 
 bool fileExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
+/// Delegates the layout's controllers from `dir` to its children (only cpu, cpuset and pids,
+/// the threaded ones, for a threaded subtree). A refusal only narrows what the children can set;
+/// each setting then reports its own missing file, naming it.
+void enableV2Controllers(const CgroupLayout& layout, const std::string& dir, bool threadedOnly) {
+    std::string enable;
+    for (CgroupController c : layout.v2Controllers) {
+        if (threadedOnly && c != CgroupController::Cpu && c != CgroupController::Cpuset && c != CgroupController::Pids) {
+            continue;
+        }
+        enable += (enable.empty() ? "+" : " +") + std::string(cgroupControllerName(c, true));
+    }
+    if (!enable.empty()) {
+        (void)writeKernelFile(dir + "/cgroup.subtree_control", enable);
+    }
+}
+
 }  // namespace
 
 std::string_view cgroupControllerName(CgroupController controller, bool v2) {
@@ -207,26 +223,20 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& pat
         components.erase(std::remove(components.begin(), components.end(), ""), components.end());
         for (std::size_t i = 0; i < components.size(); ++i) {
             const std::string& component = components[i];
-            if (layout.v2) {
-                // The parent of a threaded group may only delegate threaded controllers.
-                bool threadedChild = threaded && i + 1 == components.size();
-                std::string enable;
-                for (CgroupController c : layout.v2Controllers) {
-                    if (threadedChild && c != CgroupController::Cpu && c != CgroupController::Cpuset &&
-                        c != CgroupController::Pids) {
-                        continue;
-                    }
-                    enable += (enable.empty() ? "+" : " +") + std::string(cgroupControllerName(c, true));
-                }
-                if (!enable.empty()) {
-                    // A refusal only narrows what the group can set; each setting then
-                    // reports its own missing file, naming it.
-                    (void)writeKernelFile(current + "/cgroup.subtree_control", enable);
-                }
+            // The parent of a threaded group becomes a threaded domain: the child must turn
+            // threaded before the parent (which holds QEMU) delegates, and then only the
+            // threaded controllers. Any other parent delegates everything before the mkdir.
+            const bool threadedChild = layout.v2 && threaded && i + 1 == components.size();
+            if (layout.v2 && !threadedChild) {
+                enableV2Controllers(layout, current, false);
             }
             std::string next = current + "/" + component;
             if (::mkdir(next.c_str(), 0755) != 0 && errno != EEXIST) {
                 return failErrno(errno, "cannot create cgroup '" + next + "'");
+            }
+            if (threadedChild) {
+                CORRAL_TRY(writeKernelFile(next + "/cgroup.type", "threaded"));
+                enableV2Controllers(layout, current, true);
             }
             if (!layout.v2 && fileExists(next + "/cpuset.cpus")) {
                 for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
@@ -238,9 +248,6 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& pat
                 }
             }
             current = next;
-        }
-        if (threaded && layout.v2) {
-            CORRAL_TRY(writeKernelFile(dir + "/cgroup.type", "threaded"));
         }
     }
     return group;

@@ -102,7 +102,7 @@ def test_guest_process_is_confined(qemu, tmpdir_path):
 def test_cgroup_values_applied_and_changed_live(qemu, bin_dir):
     tune = ("<memtune><hard_limit unit='MiB'>600</hard_limit><soft_limit unit='MiB'>500</soft_limit></memtune>"
             "<cputune><shares>512</shares><period>100000</period><quota>50000</quota></cputune>")
-    qemu.define('tuned', vcpus=2)
+    qemu.define('tuned', vcpus=2, iothreads=1)
     xml = virsh(qemu.uri, 'dumpxml', 'tuned').out.replace('</vcpu>', '</vcpu>' + tune, 1)
     path = os.path.join(qemu.daemon.root, 'tuned.xml')
     with open(path, 'w') as f:
@@ -143,6 +143,11 @@ def test_cgroup_values_applied_and_changed_live(qemu, bin_dir):
     assert virsh(qemu.uri, 'emulatorpin', 'tuned', '0', '--live').rc == 0
     assert read(f'{cpuset}/emulator/cpuset.cpus') == '0'
     assert "<emulatorpin cpuset='0'/>" in virsh(qemu.uri, 'dumpxml', 'tuned').out
+    assert virsh(qemu.uri, 'iothreadpin', 'tuned', '1', '0', '--live').rc == 0
+    assert read(f'{cpuset}/iothread1/cpuset.cpus') == '0'
+    assert "<iothreadpin iothread='1' cpuset='0'/>" in virsh(qemu.uri, 'dumpxml', 'tuned').out
+    r = virsh(qemu.uri, 'iothreadpin', 'tuned', '7', '0', '--live')
+    assert r.rc != 0 and 'iothread 7 not found' in r.err
 
     # --config changes only the persistent definition.
     assert virsh(qemu.uri, 'schedinfo', 'tuned', '--config', '--set', 'cpu_shares=2048').rc == 0
@@ -288,3 +293,39 @@ def test_machine_id_reaches_the_kernel_audit_log(qemu):
         assert lines and f'vm-ctx="+{uid}:+{uid}"' in lines[-1] and 'res=success' in lines[-1], log[-2000:]
     finally:
         set_kernel_audit(False)
+
+
+@pytest.fixture
+def loop_device(tmpdir_path):
+    backing = os.path.join(tmpdir_path, 'loop.img')
+    subprocess.run(['truncate', '-s', '16M', backing], check=True)
+    r = subprocess.run(['losetup', '-f', '--show', backing], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f'no loop device here: {r.stderr.strip()}')
+    dev = r.stdout.strip()
+    yield dev
+    subprocess.run(['losetup', '-d', dev])
+
+
+def test_block_device_disk_in_private_dev_throttled_and_given_back(qemu, loop_device):
+    before = os.stat(loop_device)
+    serial = qemu.start_and_boot('blockdisk', extra_devices=(
+        f"<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='{loop_device}'/>"
+        "<target dev='vda' bus='virtio'/></disk>"))
+    # The guest read its disk through the node in QEMU's private /dev, owned by the guest.
+    wait_for(lambda: 'CORRAL-GUEST-DISK-READ' in serial_text(serial), what='the guest to read its disk')
+    [pid] = qemu_pids('blockdisk')
+    uid = int(proc_status(pid)['Uid'][0])
+    assert os.stat(loop_device).st_uid == uid
+    assert os.path.basename(loop_device) in os.listdir(f'/proc/{pid}/root/dev')
+    r = virsh(qemu.uri, 'blkiotune', 'blockdisk', '--live', '--device-read-bytes-sec', f'{loop_device},1048576')
+    assert r.rc == 0, r.err
+    blkio = cgroup_dir(pid, 'blkio').rsplit('/', 1)[0]
+    rdev = os.stat(loop_device).st_rdev
+    throttle = read(f'{blkio}/blkio.throttle.read_bps_device')
+    assert f'{os.major(rdev)}:{os.minor(rdev)} 1048576' in throttle, throttle
+    out = virsh(qemu.uri, 'blkiotune', 'blockdisk', '--live').out
+    assert re.search(rf'device_read_bytes_sec\s*:\s+{loop_device},1048576', out), out
+    assert virsh(qemu.uri, 'destroy', 'blockdisk').rc == 0
+    after = os.stat(loop_device)
+    assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)

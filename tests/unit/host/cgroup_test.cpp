@@ -4,7 +4,10 @@
 #include "host/cgroup.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -134,6 +137,47 @@ TEST_F(FakeV2Tree, CreateRemovesAnEmptyLeftoverAndRefusesABusyOne) {
     auto busy = Cgroup::create(layout_, "corral/qemu/old");
     ASSERT_FALSE(busy);
     EXPECT_NE(busy.error().message.find("still holds processes (4242)"), std::string::npos);
+}
+
+// The real kernel's v2 rules for threaded subtrees (the order of cgroup.type and delegation, a
+// process in the threaded domain root, a thread moved below it), on this host's cgroup2 mount
+// even when its controllers are all on v1: the structure does not need controllers.
+TEST(CgroupV2Kernel, ThreadedSubgroupTakesAThreadOfAProcessInItsParent) {
+    auto layout = hostCgroupLayout();
+    if (::geteuid() != 0 || !layout) {
+        GTEST_SKIP() << "needs root and cgroups";
+    }
+    CgroupLayout v2;
+    v2.v2 = true;
+    v2.unifiedMount = layout->v2 ? layout->unifiedMount : "/sys/fs/cgroup/unified";
+    if (!std::filesystem::exists(v2.unifiedMount + "/cgroup.procs")) {
+        GTEST_SKIP() << "no cgroup2 mount";
+    }
+    if (layout->v2) {
+        v2.v2Controllers = layout->v2Controllers;
+    }
+    std::string path = "corral-unit-" + std::to_string(::getpid()) + "/qemu/g";
+    auto guest = Cgroup::create(v2, path);
+    ASSERT_TRUE(guest) << guest.error().message;
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    ASSERT_TRUE(guest->addProcess(child));
+    auto emulator = Cgroup::create(v2, path + "/emulator", true);
+    ASSERT_TRUE(emulator) << emulator.error().message;
+    ASSERT_TRUE(emulator->addProcess(child)) << "a process moves within its threaded domain";
+    auto vcpu = Cgroup::create(v2, path + "/vcpu0", true);
+    ASSERT_TRUE(vcpu) << vcpu.error().message;
+    ASSERT_TRUE(vcpu->addThread(child));
+    EXPECT_EQ(readTextFile(v2.unifiedMount + "/" + path + "/vcpu0/cgroup.threads").value(), std::to_string(child) + "\n");
+    EXPECT_EQ(readTextFile(v2.unifiedMount + "/" + path + "/cgroup.type").value(), "domain threaded\n");
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    Cgroup top(v2, "corral-unit-" + std::to_string(::getpid()));
+    EXPECT_TRUE(top.remove());
+    EXPECT_FALSE(std::filesystem::exists(v2.unifiedMount + "/" + path));
 }
 
 TEST(CgroupController, V2NamesFollowTheKernel) {
