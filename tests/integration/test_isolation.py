@@ -329,3 +329,48 @@ def test_block_device_disk_in_private_dev_throttled_and_given_back(qemu, loop_de
     assert virsh(qemu.uri, 'destroy', 'blockdisk').rc == 0
     after = os.stat(loop_device)
     assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
+
+
+def write_qemu_conf(daemon, text):
+    daemon.stop()
+    conf = os.path.join(daemon.root, 'etc', 'corral')
+    os.makedirs(conf, exist_ok=True)
+    with open(os.path.join(conf, 'qemu.conf'), 'w') as f:
+        f.write(text)
+
+
+def test_qemu_conf_user_and_thread_limit(qemu, tmpdir_path):
+    import pwd
+    nobody = pwd.getpwnam('nobody')
+    write_qemu_conf(qemu.daemon, f'user = "nobody"\ngroup = "+{nobody.pw_gid}"\nmax_threads_per_process = 200\n')
+    qemu.daemon.start()
+    image = make_image(os.path.join(tmpdir_path, 'n.img'))
+    qemu.start_and_boot('asnobody', extra_devices=disk(image))
+    [pid] = qemu_pids('asnobody')
+    assert proc_status(pid)['Uid'][0] == str(nobody.pw_uid)
+    assert os.stat(image).st_uid == nobody.pw_uid
+    assert read(cgroup_dir(pid, 'pids').rsplit('/', 1)[0] + '/pids.max') == '200'
+    assert virsh(qemu.uri, 'destroy', 'asnobody').rc == 0
+    assert os.stat(image).st_uid == 0
+
+
+def test_an_lsm_the_host_lacks_stops_the_daemon_with_the_reason(daemon):
+    if os.path.exists('/sys/fs/selinux/enforce'):
+        pytest.skip('this host runs SELinux')
+    write_qemu_conf(daemon, 'security_driver = "selinux"\n')
+    with pytest.raises(RuntimeError) as failed:
+        daemon.start()
+    assert "security driver 'selinux' is not available: SELinux is not enabled" in str(failed.value)
+    # A definition asking for it is refused at start by a daemon with the automatic stack.
+    write_qemu_conf(daemon, '')
+    daemon.start()
+    path = os.path.join(daemon.root, 'sel.xml')
+    with open(path, 'w') as f:
+        f.write("<domain type='qemu'><name>sel</name><memory unit='MiB'>64</memory>"
+                "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                "<seclabel type='dynamic' model='selinux'/></domain>")
+    uri = daemon.uri('qemu')
+    assert virsh(uri, 'define', path).rc == 0
+    r = virsh(uri, 'start', 'sel')
+    assert r.rc != 0 and "security model 'selinux' is not available on this host" in r.err, r.err
+    assert virsh(uri, 'domstate', 'sel').out.strip() == 'shut off'
