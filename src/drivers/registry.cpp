@@ -2,11 +2,14 @@
 // The driver registry: builds the drivers and maps URIs to them.
 #include "drivers/registry.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "drivers/common/host_hypervisor.hpp"
 #include "drivers/common/unstartable_backend.hpp"
 #include "drivers/network/network_manager.hpp"
+#include "drivers/lxc/lxc_backend.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/test/test_driver.hpp"
 #include "host/node_info.hpp"
@@ -42,6 +45,17 @@ std::string shortHash(const std::string& text) {
     char out[9];
     std::snprintf(out, sizeof out, "%08x", h);
     return out;
+}
+
+/// A helper program installed beside the running corrald (build/bin, /usr/sbin ...).
+std::string controllerProgram(const std::string& name) {
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        return name;  // PATH lookup
+    }
+    std::string dir(self, static_cast<std::size_t>(n));
+    return dir.substr(0, dir.rfind('/')) + "/" + name;
 }
 
 /// Strips the query string and a trailing slash so "qemu:///system?x" matches "qemu:///system".
@@ -119,7 +133,16 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
         lxc.version = static_cast<std::uint64_t>(major) * 1000000 + minor * 1000 + micro;
     }
     lxc.maxVcpus = 4096;
-    auto lxcDriver = makeHostDriver(std::move(lxc), store, registry.get());
+    std::unique_ptr<GuestBackend> lxcBackend;
+    if (!paths.runDir.empty()) {
+        lxc::LxcPaths lxcPaths{paths.runDir + "/lxc", paths.logDir + "/lxc", controllerProgram("corral-lxc"),
+                               "corral"};
+        if (paths.runDir != "/run/corral") {
+            lxcPaths.cgroupPartition += "-" + shortHash(paths.runDir);
+        }
+        lxcBackend = std::make_unique<lxc::LxcBackend>(std::move(lxcPaths));
+    }
+    auto lxcDriver = makeHostDriver(std::move(lxc), store, registry.get(), std::move(lxcBackend));
     lxcDriver->setNetworks(networks);
     CORRAL_TRY(lxcDriver->load().withContext("loading LXC domain definitions"));
 

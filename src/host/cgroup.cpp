@@ -328,6 +328,14 @@ Result<void> Cgroup::remove() const {
         }
         done.push_back(mount);
         CORRAL_TRY(removeTree(mount + "/" + path_));
+        // The partition levels above go too once empty (a test daemon's corral-HASH/qemu); a
+        // level still in use refuses, which ends the walk.
+        for (std::string dir = path_; dir.find('/') != std::string::npos;) {
+            dir = dir.substr(0, dir.rfind('/'));
+            if (::rmdir((mount + "/" + dir).c_str()) != 0) {
+                break;
+            }
+        }
     }
     return {};
 }
@@ -575,6 +583,34 @@ Result<std::optional<std::uint64_t>> Cgroup::pidsMax() const {
 
 Result<void> Cgroup::setCpusetCpus(const std::string& cpus) const {
     return write(CgroupController::Cpuset, "cpuset.cpus", cpus);
+}
+
+Result<void> Cgroup::setFrozen(bool frozen) const {
+    if (layout_.v2) {
+        return writeKernelFile(directory(CgroupController::Cpu) + "/cgroup.freeze", frozen ? "1" : "0");
+    }
+    CORRAL_TRY(write(CgroupController::Freezer, "freezer.state", frozen ? "FROZEN" : "THAWED"));
+    // v1 freezes asynchronously: wait until the state says so, as libvirt does.
+    for (int i = 0; i < 500; ++i) {
+        CORRAL_ASSIGN_OR_RETURN(std::string state, read(CgroupController::Freezer, "freezer.state"));
+        if (state == (frozen ? "FROZEN" : "THAWED")) {
+            return {};
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return fail(ErrorCode::OperationTimeout, "the freezer of cgroup '" + path_ + "' did not settle");
+}
+
+Result<void> Cgroup::allowOnlyDevices(const std::vector<std::string>& rules) const {
+    if (layout_.v2) {
+        return fail(ErrorCode::OperationUnsupported,
+                    "device access control on cgroup v2 needs a BPF device program, which this build does not load");
+    }
+    CORRAL_TRY(write(CgroupController::Devices, "devices.deny", "a"));
+    for (const auto& rule : rules) {
+        CORRAL_TRY(write(CgroupController::Devices, "devices.allow", rule));
+    }
+    return {};
 }
 
 Result<std::string> Cgroup::cpusetCpus() const { return read(CgroupController::Cpuset, "cpuset.cpus"); }

@@ -104,6 +104,11 @@ public:
     Result<void> setPidsMax(std::optional<std::uint64_t> max) const;
     Result<std::optional<std::uint64_t>> pidsMax() const;
     Result<void> setCpusetCpus(const std::string& cpus) const;
+    /// Freezes or thaws every task of the group (v1 freezer.state, v2 cgroup.freeze).
+    Result<void> setFrozen(bool frozen) const;
+    /// Lets the group use only these character devices ("c 1:3 rwm" ...): v1's devices
+    /// controller. v2 needs a BPF device program, which this build does not load: an error.
+    Result<void> allowOnlyDevices(const std::vector<std::string>& rules) const;
     Result<std::string> cpusetCpus() const;
 
 private:

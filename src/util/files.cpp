@@ -62,4 +62,19 @@ Result<void> writeKernelFile(const std::string& path, std::string_view content) 
     return {};
 }
 
+Result<void> writeFileAtomically(const std::string& path, std::string_view content, mode_t mode) {
+    std::string tmp = path + ".new";
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (!fd) {
+        return failErrno(errno, "cannot write '" + path + "'");
+    }
+    if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()) ||
+        ::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return failErrno(err, "cannot write '" + path + "'");
+    }
+    return {};
+}
+
 }  // namespace corral

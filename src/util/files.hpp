@@ -18,6 +18,10 @@ Result<void> makeDirectories(const std::string& path, mode_t mode);
 /// The whole content of `path` (a sysfs or cgroup file, a small config). The error names it.
 Result<std::string> readTextFile(const std::string& path);
 
+/// Replaces `path` with `content` atomically (a reader sees the old file or the whole new
+/// one): written to PATH.new with `mode`, then renamed over it.
+Result<void> writeFileAtomically(const std::string& path, std::string_view content, mode_t mode = 0600);
+
 /// Writes `content` to an existing file in one write(2), as kernel interfaces (cgroup files,
 /// /proc/PID/...) require; the kernel's refusal (EINVAL for a bad value) names the file.
 Result<void> writeKernelFile(const std::string& path, std::string_view content);

@@ -16,6 +16,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/files.hpp"
+
 namespace corral {
 
 namespace {
@@ -336,19 +338,7 @@ pid_t readPidFile(const std::string& path) {
 }
 
 Result<void> writePidFile(const std::string& path, pid_t pid) {
-    std::string tmp = path + ".new";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd) {
-        return failErrno(errno, "cannot write pid file '" + path + "'");
-    }
-    std::string text = std::to_string(pid) + "\n";
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-        ::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return failErrno(err, "cannot write pid file '" + path + "'");
-    }
-    return {};
+    return writeFileAtomically(path, std::to_string(pid) + "\n");
 }
 
 }  // namespace corral

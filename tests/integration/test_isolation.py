@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text, state, wait_for  # noqa: F401
+from framework.event_loop import lifecycle_events
 from framework.tools import corral, virsh
 
 
@@ -253,16 +254,11 @@ def test_guest_over_its_memory_limit_is_stopped_and_reported(qemu):
     with open(path, 'w') as f:
         f.write(xml)
     assert virsh(qemu.uri, 'define', path).rc == 0
-    events = subprocess.Popen(['virsh', '-c', qemu.uri, 'event', 'hog', '--event', 'lifecycle', '--loop',
-                               '--timeout', '150'], stdout=subprocess.PIPE, text=True)
-    try:
+    with lifecycle_events(qemu.uri) as events:
         assert virsh(qemu.uri, 'start', 'hog').rc == 0
         wait_for(lambda: state(qemu.uri, 'hog').startswith('shut off'), timeout=150, what='the hog to be stopped')
         assert state(qemu.uri, 'hog') == 'shut off (crashed)'
-    finally:
-        events.terminate()
-        out = events.communicate(timeout=30)[0]
-    assert "event 'lifecycle' for domain 'hog': Stopped Failed" in out, out
+        wait_for(lambda: ('hog', 'stopped', 'failed') in events, timeout=30, what='the Stopped Failed event')
     assert "of domain 'hog' was killed by the kernel's OOM killer" in qemu.daemon.stderr()
 
 

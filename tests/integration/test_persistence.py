@@ -59,15 +59,6 @@ def test_drivers_keep_separate_lists(daemon, write_file):
     assert virsh(daemon.uri('lxc'), 'list', '--all', '--name').out.split() == ['ct']
 
 
-def test_starting_lxc_guest_is_refused_clearly(daemon, write_file):
-    uri = daemon.uri('lxc')
-    virsh(uri, 'define', write_file('c.xml', domain_xml('c', dtype='lxc')))
-    r = virsh(uri, 'start', 'c')
-    assert r.rc == 1
-    assert 'not implemented yet' in r.err
-    assert virsh(uri, 'domstate', 'c').out.strip() == 'shut off'
-
-
 def test_unknown_config_key_stops_daemon(bin_dir, tmpdir_path):
     root = os.path.join(tmpdir_path, 'bad')
     d = CorralDaemon(bin_dir, root)

@@ -24,3 +24,35 @@ def ensure_event_loop():
 
     threading.Thread(target=loop, daemon=True).start()
     _loop_started = True
+
+
+_EVENT_NAMES = {0: 'defined', 1: 'undefined', 2: 'started', 3: 'suspended', 4: 'resumed', 5: 'stopped',
+                6: 'shutdown', 7: 'pmsuspended', 8: 'crashed'}
+_STOPPED_DETAILS = {0: 'shutdown', 1: 'destroyed', 2: 'crashed', 3: 'migrated', 4: 'saved', 5: 'failed',
+                    6: 'from_snapshot'}
+
+
+class lifecycle_events:
+    """`with lifecycle_events(uri) as events:` collects (domain, event, detail) tuples, detail
+    named for stopped events; the registration is in place when the block starts."""
+
+    def __init__(self, uri):
+        self.uri = uri
+        self.events = []
+
+    def __enter__(self):
+        ensure_event_loop()
+        self.conn = libvirt.open(self.uri)
+
+        def callback(_conn, dom, event, detail, _opaque):
+            name = _EVENT_NAMES.get(event, str(event))
+            self.events.append((dom.name(), name,
+                                _STOPPED_DETAILS.get(detail, str(detail)) if name == 'stopped' else detail))
+
+        self.cb = self.conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, callback, None)
+        return self.events
+
+    def __exit__(self, *exc):
+        self.conn.domainEventDeregisterAny(self.cb)
+        self.conn.close()
+        return False

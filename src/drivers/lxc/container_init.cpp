@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "drivers/lxc/container_init.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/files.hpp"
+#include "util/process.hpp"
+
+namespace corral::drivers::lxc {
+
+namespace {
+
+std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+/// mkdir -p that tolerates what exists; false with errno set otherwise.
+bool makePath(const std::string& path) { return makeDirectories(path, 0755).has_value(); }
+
+struct DevNode {
+    const char* name;
+    unsigned major, minor;
+};
+// The only devices a container sees (and the devices cgroup lets it use), as libvirt gives them.
+constexpr DevNode kDevNodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+                                 {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+
+// Capabilities no container keeps: making device nodes (the first rule), loading
+// modules, setting the host clock, raw I/O, and changing the host's MAC and audit policy.
+constexpr int kDroppedCaps[] = {CAP_MKNOD, CAP_SYS_MODULE, CAP_SYS_TIME, CAP_SYS_RAWIO,
+                                CAP_MAC_ADMIN, CAP_MAC_OVERRIDE, CAP_AUDIT_CONTROL};
+
+/// The /dev of the container: a tmpfs with the nodes above, its own devpts, the console.
+std::string buildDev(const std::string& dev, int consoleFd) {
+    if (!makePath(dev) || ::mount("devfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0) {
+        return errnoText("cannot mount the container's /dev at '" + dev + "'");
+    }
+    ::umask(0);
+    for (const auto& n : kDevNodes) {
+        std::string path = dev + "/" + n.name;
+        if (::mknod(path.c_str(), S_IFCHR | 0666, makedev(n.major, n.minor)) != 0) {
+            return errnoText("cannot create '" + path + "'");
+        }
+    }
+    ::umask(022);
+    std::string pts = dev + "/pts";
+    if (::mkdir(pts.c_str(), 0755) != 0 ||
+        ::mount("devpts", pts.c_str(), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0) {
+        return errnoText("cannot mount the container's devpts");
+    }
+    std::string shm = dev + "/shm";
+    if (::mkdir(shm.c_str(), 01777) != 0 ||
+        ::mount("shm", shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") != 0) {
+        return errnoText("cannot mount the container's /dev/shm");
+    }
+    for (const auto& [target, link] : {std::pair{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"},
+                                       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+                                       {"stderr", "/proc/self/fd/2"}}) {
+        if (::symlink(link, (dev + "/" + target).c_str()) != 0) {
+            return errnoText("cannot create '/dev/" + std::string(target) + "'");
+        }
+    }
+    // The console is the controller's pty, bound in through the descriptor (the host's /dev is
+    // out of sight by now): /dev/console and /dev/tty1.
+    std::string consoleSource = "/proc/self/fd/" + std::to_string(consoleFd);
+    for (const char* name : {"console", "tty1"}) {
+        std::string path = dev + "/" + name;
+        int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            return errnoText("cannot create '" + path + "'");
+        }
+        ::close(fd);
+        if (::mount(consoleSource.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+            return errnoText("cannot bind the console to '" + path + "'");
+        }
+    }
+    return {};
+}
+
+Result<void> bindReadonly(const std::string& path) {
+    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+        ::mount(nullptr, path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+        return failErrno(errno, "cannot make '" + path + "' read-only");
+    }
+    return {};
+}
+
+/// Everything from the new namespaces to exec; returns why it failed (it does not return on
+/// success). Runs as pid 1 of the new pid namespace.
+std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlave) {
+    if (::unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP) != 0) {
+        return errnoText("cannot create the container's namespaces");
+    }
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+        return errnoText("cannot make the container's mounts private");
+    }
+    if (::sethostname(plan.name.data(), plan.name.size()) != 0) {
+        return errnoText("cannot set the hostname");
+    }
+    int consoleFd = ::open(consoleSlave.c_str(), O_RDWR | O_NOCTTY);
+    if (consoleFd < 0) {
+        return errnoText("cannot open the console '" + consoleSlave + "'");
+    }
+    const std::string& root = plan.rootSource;  // "" = the host's root, seen through new mounts
+    if (!root.empty() && ::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+        return errnoText("cannot bind the root '" + root + "'");
+    }
+    // The sources of the extra mounts are opened now, while the host's tree is in view; they
+    // are bound after /dev is built so that a target inside /dev (a device node) survives.
+    std::vector<int> sources;
+    for (const auto& m : plan.mounts) {
+        int fd = ::open(m.source.c_str(), O_PATH | O_CLOEXEC);
+        if (fd < 0) {
+            return errnoText("cannot find '" + m.source + "'");
+        }
+        sources.push_back(fd);
+    }
+    // A new /proc for the new pid namespace, with the kernel's knobs read-only.
+    std::string proc = root + "/proc";
+    if (!makePath(proc) || ::mount("proc", proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+        return errnoText("cannot mount the container's /proc");
+    }
+    for (const char* ro : {"/sys", "/sysrq-trigger", "/irq", "/bus", "/fs"}) {
+        std::string path = proc + ro;
+        if (::access(path.c_str(), F_OK) == 0) {
+            if (auto r = bindReadonly(path); !r) {
+                return r.error().message;
+            }
+        }
+    }
+    // /sys read-only, bound without its submounts: the host's cgroup trees under
+    // /sys/fs/cgroup stay out of sight. (A new sysfs mount would be refused: it is the host
+    // network namespace's, already mounted.)
+    std::string sys = root + "/sys";
+    if (!makePath(sys) || ::mount("/sys", sys.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+        ::mount(nullptr, sys.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                nullptr) != 0) {
+        return errnoText("cannot mount the container's /sys");
+    }
+    if (std::string err = buildDev(root + "/dev", consoleFd); !err.empty()) {
+        return err;
+    }
+    for (std::size_t i = 0; i < plan.mounts.size(); ++i) {
+        const auto& m = plan.mounts[i];
+        std::string target = root + m.target;
+        struct stat st {};
+        ::fstat(sources[i], &st);
+        // A directory is bound on a directory, anything else (a device node) on a file.
+        if (S_ISDIR(st.st_mode)) {
+            if (!makePath(target)) {
+                return errnoText("cannot create '" + target + "'");
+            }
+        } else {
+            makePath(target.substr(0, target.rfind('/')));
+            int fd = ::open(target.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+            if (fd < 0) {
+                return errnoText("cannot create '" + target + "'");
+            }
+            ::close(fd);
+        }
+        std::string source = "/proc/self/fd/" + std::to_string(sources[i]);
+        if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+            return errnoText("cannot mount '" + m.source + "' on '" + m.target + "'");
+        }
+        if (m.readonly &&
+            ::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+            return errnoText("cannot make '" + m.target + "' read-only");
+        }
+        ::close(sources[i]);
+    }
+    if (!root.empty()) {
+        // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves
+        // nothing of the host's tree reachable.
+        if (::chdir(root.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
+            ::umount2(".", MNT_DETACH) != 0) {
+            return errnoText("cannot switch to the root '" + root + "'");
+        }
+    }
+    if (::chdir("/") != 0) {
+        return errnoText("cannot enter /");
+    }
+    ::setsid();
+    ::ioctl(consoleFd, TIOCSCTTY, 0);
+    for (int fd : {0, 1, 2}) {
+        ::dup2(consoleFd, fd);
+    }
+    ::close(consoleFd);
+    for (int cap : kDroppedCaps) {
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+            return errnoText("cannot drop capability " + std::to_string(cap));
+        }
+    }
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        return errnoText("cannot set no_new_privs");
+    }
+    std::vector<char*> argv, env;
+    for (const auto& a : plan.argv) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    for (const auto& e : plan.env) {
+        env.push_back(const_cast<char*>(e.c_str()));
+    }
+    env.push_back(nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(argv[0], argv.data(), env.data());
+    return errnoText("cannot run init '" + plan.argv[0] + "'");
+}
+
+bool writeAll(int fd, const std::string& text) {
+    return ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+}
+
+}  // namespace
+
+InitExit classifyInitExit(int status) {
+    if (WIFEXITED(status)) {
+        return InitExit::Shutdown;
+    }
+    switch (WIFSIGNALED(status) ? WTERMSIG(status) : 0) {
+        case SIGHUP: return InitExit::Reboot;      // reboot(RB_AUTOBOOT) in a pid namespace
+        case SIGINT: return InitExit::Shutdown;    // reboot(RB_POWER_OFF) / halt
+        case SIGKILL: return InitExit::Killed;
+        default: return InitExit::Crashed;
+    }
+}
+
+std::string initExitName(InitExit exit) {
+    switch (exit) {
+        case InitExit::Shutdown: return "shutdown";
+        case InitExit::Reboot: return "reboot";
+        case InitExit::Crashed: return "crashed";
+        case InitExit::Killed: return "killed";
+    }
+    return "crashed";
+}
+
+int runController(const ContainerPlan& plan, int readyFd) {
+    // Init must not inherit the daemon's end of the readiness pipe, or the daemon never sees EOF.
+    ::fcntl(readyFd, F_SETFD, FD_CLOEXEC);
+    auto report = [&](const std::string& text) {
+        (void)writeAll(readyFd, text);
+        ::close(readyFd);
+    };
+    for (const auto& file : plan.cgroupProcsFiles) {
+        if (auto joined = writeKernelFile(file, "0"); !joined) {
+            report("error: " + joined.error().message);
+            return 1;
+        }
+    }
+    int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) {
+        report("error: " + errnoText("cannot allocate the console"));
+        return 1;
+    }
+    std::string slave = ::ptsname(master);
+    int log = ::open(plan.consoleLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int errPipe[2];
+    if (log < 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) {
+        report("error: " + errnoText("cannot open the console log '" + plan.consoleLog + "'"));
+        return 1;
+    }
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, nullptr);
+    int sigFd = ::signalfd(-1, &chld, SFD_CLOEXEC);
+    if (::unshare(CLONE_NEWPID) != 0) {
+        report("error: " + errnoText("cannot create the container's pid namespace"));
+        return 1;
+    }
+    pid_t init = ::fork();
+    if (init < 0) {
+        report("error: " + errnoText("cannot fork the container's init"));
+        return 1;
+    }
+    if (init == 0) {
+        ::close(errPipe[0]);
+        std::string why = becomeInit(plan, slave);
+        (void)writeAll(errPipe[1], why);
+        ::_exit(127);
+    }
+    ::close(errPipe[1]);
+    std::string why;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(errPipe[0], buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            break;
+        }
+        why.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(errPipe[0]);
+    if (!why.empty()) {
+        ::waitpid(init, nullptr, 0);
+        report("error: " + why);
+        return 1;
+    }
+    std::string state = std::to_string(::getpid()) + " " + std::to_string(init) + "\n";
+    if (auto saved = writeFileAtomically(plan.stateFile, state); !saved) {
+        ::kill(init, SIGKILL);
+        report("error: " + saved.error().message);
+        return 1;
+    }
+    report("ok\n");
+
+    // Until init ends: copy the console to its log, and wait.
+    int status = 0;
+    bool consoleOpen = true;
+    while (true) {
+        pollfd fds[2] = {{sigFd, POLLIN, 0}, {consoleOpen ? master : -1, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+            break;
+        }
+        if ((fds[1].revents & POLLIN) != 0) {
+            ssize_t n = ::read(master, buf, sizeof buf);
+            if (n > 0) {
+                (void)!::write(log, buf, static_cast<std::size_t>(n));
+            }
+        } else if ((fds[1].revents & (POLLHUP | POLLERR)) != 0) {
+            consoleOpen = false;  // nobody has the console open right now; SIGCHLD still ends us
+        }
+        if ((fds[0].revents & POLLIN) != 0) {
+            signalfd_siginfo info;
+            (void)!::read(sigFd, &info, sizeof info);
+            if (::waitpid(init, &status, WNOHANG) == init) {
+                break;
+            }
+        }
+    }
+    std::string exit = initExitName(classifyInitExit(status)) + " " + std::to_string(status) + "\n";
+    (void)writeFileAtomically(plan.exitFile, exit);
+    return 0;
+}
+
+}  // namespace corral::drivers::lxc

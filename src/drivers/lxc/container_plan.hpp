@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// ContainerPlan: everything corral-lxc needs to build one container, decided by the daemon from
+// the domain definition (pure: no I/O) and handed to the controller as JSON. The controller
+// only carries it out, so what a definition turns into is tested here, without a kernel.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "conf/domain_def.hpp"
+#include "util/result.hpp"
+
+namespace corral::drivers::lxc {
+
+struct ContainerMount {
+    std::string source;  ///< host directory (bind) or "" for a tmpfs
+    std::string target;  ///< path inside the container
+    bool readonly = false;
+};
+
+struct ContainerPlan {
+    std::string name;
+    std::string uuid;
+    std::string rootSource;  ///< the host directory that becomes '/'; "" = the host's root
+    std::vector<ContainerMount> mounts;
+    std::vector<std::string> argv;  ///< <init> then <initarg>s
+    std::vector<std::string> env;   ///< NAME=VALUE
+    std::vector<std::string> cgroupProcsFiles;  ///< the controller joins these before anything
+    std::string consoleLog;  ///< where the controller copies the console's output
+    std::string stateFile;   ///< where the controller records its pid and init's
+    std::string exitFile;    ///< where the controller records how init ended
+};
+
+/// Turns a post-parsed lxc definition into a plan. Errors name what is not supported yet
+/// (interfaces, idmap) or wrong (a filesystem without source or target).
+Result<ContainerPlan> planContainer(const conf::DomainDef& def);
+
+/// The plan as JSON text, and back (the controller's side). Unknown members are refused.
+std::string planToJson(const ContainerPlan& plan);
+Result<ContainerPlan> planFromJson(const std::string& text);
+
+}  // namespace corral::drivers::lxc

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "drivers/lxc/lxc_backend.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+
+#include "conf/domain_def.hpp"
+#include "drivers/lxc/container_init.hpp"
+#include "drivers/lxc/container_plan.hpp"
+#include "util/files.hpp"
+#include "util/logging.hpp"
+#include "util/process.hpp"
+#include "util/strings.hpp"
+
+namespace corral::drivers::lxc {
+
+using objects::DomainState;
+
+/// One running container as the daemon sees it: its controller and init, its cgroup.
+struct LxcBackend::Runtime {
+    Uuid uuid;
+    std::string name;
+    std::string onPoweroff, onReboot, onCrash;
+    pid_t controller = -1;
+    pid_t init = -1;
+    UniqueFd pidFd;  // the controller's
+    host::Cgroup cgroup;
+    std::string planFile, stateFile, exitFile;
+    std::atomic<bool> destroying{false};
+    std::atomic<bool> released{false};
+};
+
+namespace {
+/// How long a controller may take to report its container ready.
+constexpr std::chrono::seconds kStartTimeout{30};
+
+// The character devices a container may use: null, zero, full, random, urandom, tty,
+// console, ptmx and every pty (libvirt's list).
+const std::vector<std::string> kAllowedDevices = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                                                  "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+
+bool isRestart(const std::string& action) { return action == "restart" || action == "rename-restart"; }
+
+/// "CONTROLLER_PID INIT_PID" from the controller's state file.
+std::pair<pid_t, pid_t> readState(const std::string& path) {
+    auto text = readTextFile(path);
+    if (!text) {
+        return {-1, -1};
+    }
+    auto fields = splitString(trimString(*text), ' ');
+    if (fields.size() != 2) {
+        return {-1, -1};
+    }
+    return {static_cast<pid_t>(parseSigned(fields[0]).value_or(-1)), static_cast<pid_t>(parseSigned(fields[1]).value_or(-1))};
+}
+}  // namespace
+
+LxcBackend::LxcBackend(LxcPaths paths) : paths_(std::move(paths)) {}
+
+LxcBackend::~LxcBackend() { *alive_ = false; }
+
+std::string LxcBackend::filePath(const std::string& name, const char* suffix) const {
+    return paths_.runDir + "/" + name + suffix;
+}
+
+std::shared_ptr<LxcBackend::Runtime> LxcBackend::runtimeOf(const objects::DomainObj& dom) const {
+    std::lock_guard lock(dom.mutex());
+    return std::static_pointer_cast<Runtime>(dom.privateData);
+}
+
+Result<std::shared_ptr<LxcBackend::Runtime>> LxcBackend::requireRuntime(const objects::DomainObj& dom) const {
+    auto rt = runtimeOf(dom);
+    if (!rt) {
+        return fail(ErrorCode::OperationInvalid, "container '" + dom.name() + "' is not running", ErrorDomain::Lxc);
+    }
+    return rt;
+}
+
+Result<void> LxcBackend::checkDefinition(const conf::DomainDef& def) {
+    if (def.type != "lxc") {
+        return fail(ErrorCode::ConfigUnsupported,
+                    "domain type '" + def.type + "' is not supported by the 'lxc' driver (accepted: 'lxc')",
+                    ErrorDomain::Lxc);
+    }
+    if (def.os.type != "exe") {
+        return fail(ErrorCode::ConfigUnsupported, "a container's <os><type> must be 'exe', not '" + def.os.type + "'",
+                    ErrorDomain::Lxc);
+    }
+    return planContainer(def).has_value() ? Result<void>{} : Result<void>(unexpected(planContainer(def).error()));
+}
+
+Result<host::Cgroup> LxcBackend::createCgroup(const conf::DomainDef& def) {
+    CORRAL_ASSIGN_OR_RETURN(host::CgroupLayout layout, host::hostCgroupLayout());
+    CORRAL_ASSIGN_OR_RETURN(host::Cgroup group, host::Cgroup::create(layout, paths_.cgroupPartition + "/lxc/" + def.name));
+    auto configured = [&]() -> Result<void> {
+        if (layout.has(host::CgroupController::Devices)) {
+            CORRAL_TRY(group.allowOnlyDevices(kAllowedDevices));
+        } else {
+            logWarning("container '" + def.name + "': no devices cgroup on this host; only its private /dev and "
+                       "the dropped CAP_MKNOD keep it from devices");
+        }
+        // The guest's memory is the container's memory: <memory> is its hard limit unless
+        // <memtune> says otherwise, as in libvirt's LXC driver.
+        conf::DomainTuning t = conf::readTuning(def);
+        if (!t.memory.hardLimitKiB && def.memoryKiB != 0) {
+            t.memory.hardLimitKiB = def.memoryKiB;
+        }
+        if (t.memory.swapHardLimitKiB) {
+            CORRAL_TRY(group.setMemorySwapHardLimit(t.memory.swapHardLimitKiB, t.memory.hardLimitKiB));
+        }
+        CORRAL_TRY(group.setMemoryHardLimit(t.memory.hardLimitKiB));
+        if (t.memory.softLimitKiB) {
+            CORRAL_TRY(group.setMemorySoftLimit(t.memory.softLimitKiB));
+        }
+        if (t.cpu.shares) {
+            CORRAL_TRY(group.setCpuShares(*t.cpu.shares));
+        }
+        if (t.cpu.vcpu.quota || t.cpu.vcpu.period) {
+            CORRAL_TRY(group.setCpuBandwidth(t.cpu.vcpu.period.value_or(100000), t.cpu.vcpu.quota.value_or(-1)));
+        }
+        if (t.blkio.weight) {
+            CORRAL_TRY(group.setBlkioWeight(*t.blkio.weight));
+        }
+        return {};
+    }();
+    if (!configured) {
+        (void)group.remove();
+        return unexpected(std::move(configured).error());
+    }
+    return group;
+}
+
+Result<void> LxcBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
+    CORRAL_TRY(makeDirectories(paths_.runDir, 0700));
+    CORRAL_TRY(makeDirectories(paths_.logDir, 0700));
+    CORRAL_ASSIGN_OR_RETURN(ContainerPlan plan, planContainer(liveDef));
+    auto rt = std::make_shared<Runtime>();
+    rt->uuid = liveDef.uuid;
+    rt->name = liveDef.name;
+    rt->onPoweroff = liveDef.onPoweroff;
+    rt->onReboot = liveDef.onReboot;
+    rt->onCrash = liveDef.onCrash;
+    rt->planFile = filePath(liveDef.name, ".plan");
+    rt->stateFile = filePath(liveDef.name, ".state");
+    rt->exitFile = filePath(liveDef.name, ".exit");
+    ::unlink(rt->stateFile.c_str());
+    ::unlink(rt->exitFile.c_str());
+    CORRAL_ASSIGN_OR_RETURN(rt->cgroup, createCgroup(liveDef));
+    plan.cgroupProcsFiles = rt->cgroup.procsFiles();
+    plan.consoleLog = paths_.logDir + "/" + liveDef.name + ".log";
+    plan.stateFile = rt->stateFile;
+    plan.exitFile = rt->exitFile;
+    auto fail_ = [&](Error err) {
+        release(*rt);
+        return unexpected(std::move(err));
+    };
+    if (auto written = writeFileAtomically(rt->planFile, planToJson(plan)); !written) {
+        return fail_(written.error());
+    }
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0) {
+        return fail_(failErrno(errno, "cannot create a pipe").error);
+    }
+    UniqueFd readEnd(ready[0]), writeEnd(ready[1]);
+    SpawnOptions spawn;
+    spawn.argv = {paths_.controller, "--plan", rt->planFile, "--ready-fd", std::to_string(writeEnd.get())};
+    spawn.logFile = paths_.logDir + "/" + liveDef.name + ".controller.log";
+    spawn.inheritFds = {writeEnd.get()};
+    auto pid = spawnProcess(spawn);
+    if (!pid) {
+        return fail_(pid.error());
+    }
+    writeEnd.reset();
+    rt->controller = *pid;
+    if (auto pidFd = openPidFd(rt->controller)) {
+        rt->pidFd = std::move(*pidFd);
+    }
+    // The controller says "ok" once init runs, or why it could not start it.
+    std::string answer;
+    auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        pollfd p{readEnd.get(), POLLIN, 0};
+        if (::poll(&p, 1, 200) <= 0) {
+            continue;
+        }
+        char buf[1024];
+        ssize_t n = ::read(readEnd.get(), buf, sizeof buf);
+        if (n <= 0) {
+            break;
+        }
+        answer.append(buf, static_cast<std::size_t>(n));
+        if (answer == "ok\n") {
+            break;
+        }
+    }
+    if (answer != "ok\n") {
+        ::kill(rt->controller, SIGKILL);
+        reapChild(rt->controller);
+        std::string why = startsWith(answer, "error: ") ? answer.substr(7) : "the controller exited without a word";
+        if (answer.empty() && std::chrono::steady_clock::now() >= deadline) {
+            why = "the controller did not report within " + std::to_string(kStartTimeout.count()) + " s";
+        }
+        return fail_(fail(ErrorCode::OperationFailed,
+                          "cannot start container '" + liveDef.name + "': " + std::string(trimString(why)),
+                          ErrorDomain::Lxc)
+                         .error);
+    }
+    rt->init = readState(rt->stateFile).second;
+    if (paused) {
+        if (auto frozen = rt->cgroup.setFrozen(true); !frozen) {
+            rt->destroying = true;
+            ::kill(rt->init, SIGKILL);
+            waitPidFd(rt->pidFd.get(), std::chrono::seconds(10));
+            reapChild(rt->controller);
+            return fail_(frozen.error());
+        }
+    }
+    {
+        std::lock_guard lock(dom.mutex());
+        dom.privateData = rt;
+    }
+    watch(rt);
+    return {};
+}
+
+void LxcBackend::watch(const std::shared_ptr<Runtime>& rt) {
+    // One thread per container, blocked on the controller's pidfd: containers are few per host
+    // and a stop is then seen at once. The thread holds the runtime, not the backend's state.
+    std::thread([this, rt, alive = alive_] {
+        if (rt->pidFd) {
+            pollfd p{rt->pidFd.get(), POLLIN, 0};
+            while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+            }
+        } else {
+            while (processAlive(rt->controller)) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+        }
+        if (!*alive || rt->destroying) {
+            return;  // destroy() records the stop (or the daemon is going away)
+        }
+        reapChild(rt->controller);
+        auto exit = readTextFile(rt->exitFile);
+        std::string how = exit ? splitString(trimString(*exit), ' ').front() : std::string("crashed");
+        const std::uint64_t oomKills = rt->cgroup.valid() ? rt->cgroup.oomKills() : 0;
+        release(*rt);
+        if (sink_ == nullptr) {
+            return;
+        }
+        if (how == "shutdown") {
+            sink_->guestStopped(rt->uuid, objects::ShutoffReason::Shutdown, objects::StoppedDetail::Shutdown,
+                                isRestart(rt->onPoweroff));
+        } else if (how == "reboot") {
+            sink_->guestStopped(rt->uuid, objects::ShutoffReason::Shutdown, objects::StoppedDetail::Shutdown,
+                                rt->onReboot.empty() || isRestart(rt->onReboot));
+        } else {
+            logWarning("container '" + rt->name + "' ended unexpectedly (" + how + ")" +
+                       (oomKills > 0 ? ": its init was killed by the kernel's OOM killer at the container's memory "
+                                       "limit (<memory> or <memtune><hard_limit>)"
+                                     : ""));
+            sink_->guestStopped(rt->uuid, objects::ShutoffReason::Crashed, objects::StoppedDetail::Failed,
+                                isRestart(rt->onCrash));
+        }
+    }).detach();
+}
+
+void LxcBackend::release(Runtime& rt) {
+    if (rt.released.exchange(true)) {
+        return;
+    }
+    if (rt.cgroup.valid()) {
+        (void)rt.cgroup.setFrozen(false);
+        if (auto removed = rt.cgroup.remove(); !removed) {
+            logWarning("container '" + rt.name + "': " + removed.error().wireMessage());
+        }
+    }
+    for (const auto* f : {&rt.planFile, &rt.stateFile, &rt.exitFile}) {
+        ::unlink(f->c_str());
+    }
+}
+
+Result<void> LxcBackend::destroy(objects::DomainObj& dom, bool graceful) {
+    auto rt = runtimeOf(dom);
+    if (!rt) {
+        return {};
+    }
+    rt->destroying = true;
+    // A frozen container cannot die: thaw it first. Killing init ends its pid namespace.
+    (void)rt->cgroup.setFrozen(false);
+    ::kill(rt->init, graceful ? SIGTERM : SIGKILL);
+    bool gone = rt->pidFd ? waitPidFd(rt->pidFd.get(), std::chrono::seconds(graceful ? 10 : 5))
+                          : !processAlive(rt->controller);
+    if (!gone && !graceful) {
+        ::kill(rt->controller, SIGKILL);
+        gone = rt->pidFd ? waitPidFd(rt->pidFd.get(), std::chrono::seconds(5)) : true;
+    }
+    if (!gone) {
+        rt->destroying = false;
+        return fail(ErrorCode::OperationFailed, "container '" + dom.name() + "' did not stop", ErrorDomain::Lxc);
+    }
+    reapChild(rt->controller);
+    release(*rt);
+    std::lock_guard lock(dom.mutex());
+    dom.privateData = nullptr;
+    return {};
+}
+
+Result<bool> LxcBackend::shutdown(objects::DomainObj& dom, unsigned flags) {
+    // virDomainShutdownFlagValues: 0 default, 4 initctl, 8 signal. Without /dev/initctl in the
+    // container, SIGTERM to its init is the request, as libvirt does.
+    if ((flags & ~(4u | 8u)) != 0) {
+        return fail(ErrorCode::InvalidArg, "only the initctl and signal shutdown modes apply to containers",
+                    ErrorDomain::Lxc);
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    if (::kill(rt->init, SIGTERM) != 0) {
+        return failErrno(errno, "cannot signal the init of container '" + dom.name() + "'");
+    }
+    return false;  // the stop arrives when init exits
+}
+
+Result<void> LxcBackend::reboot(objects::DomainObj& dom, unsigned flags) {
+    (void)flags;
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    if (::kill(rt->init, SIGHUP) != 0) {
+        return failErrno(errno, "cannot signal the init of container '" + dom.name() + "'");
+    }
+    return {};
+}
+
+Result<void> LxcBackend::setFrozen(objects::DomainObj& dom, bool frozen) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    return rt->cgroup.setFrozen(frozen);
+}
+
+Result<void> LxcBackend::suspend(objects::DomainObj& dom) { return setFrozen(dom, true); }
+
+Result<void> LxcBackend::resume(objects::DomainObj& dom) { return setFrozen(dom, false); }
+
+Result<std::vector<MemoryStat>> LxcBackend::memoryStats(objects::DomainObj& dom) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    CORRAL_ASSIGN_OR_RETURN(std::uint64_t used, rt->cgroup.memoryUsageKiB());
+    return std::vector<MemoryStat>{{memory_stat::kRss, used}};
+}
+
+Result<void> LxcBackend::applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    const conf::DomainTuning t = conf::readTuning(liveDef);
+    const auto& g = rt->cgroup;
+    CORRAL_TRY(g.setMemoryHardLimit(t.memory.hardLimitKiB ? t.memory.hardLimitKiB
+                                                          : std::optional<std::uint64_t>(liveDef.memoryKiB)));
+    CORRAL_TRY(g.setMemorySoftLimit(t.memory.softLimitKiB));
+    if (t.memory.swapHardLimitKiB) {
+        CORRAL_TRY(g.setMemorySwapHardLimit(t.memory.swapHardLimitKiB, t.memory.hardLimitKiB));
+    }
+    if (t.cpu.shares) {
+        CORRAL_TRY(g.setCpuShares(*t.cpu.shares));
+    }
+    if (t.cpu.vcpu.quota || t.cpu.vcpu.period) {
+        CORRAL_TRY(g.setCpuBandwidth(t.cpu.vcpu.period.value_or(100000), t.cpu.vcpu.quota.value_or(-1)));
+    }
+    if (t.blkio.weight) {
+        CORRAL_TRY(g.setBlkioWeight(*t.blkio.weight));
+    }
+    return {};
+}
+
+Result<conf::DomainTuning> LxcBackend::readLiveTuning(objects::DomainObj& dom) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    conf::DomainTuning t;
+    {
+        std::lock_guard lock(dom.mutex());
+        t = conf::readTuning(*dom.def);
+    }
+    const auto& g = rt->cgroup;
+    CORRAL_ASSIGN_OR_RETURN(std::uint64_t shares, g.cpuShares());
+    t.cpu.shares = shares;
+    CORRAL_ASSIGN_OR_RETURN(std::uint64_t period, g.cpuPeriod());
+    CORRAL_ASSIGN_OR_RETURN(std::int64_t quota, g.cpuQuota());
+    t.cpu.vcpu = {period, quota};
+    CORRAL_ASSIGN_OR_RETURN(t.memory.hardLimitKiB, g.memoryHardLimit());
+    CORRAL_ASSIGN_OR_RETURN(t.memory.softLimitKiB, g.memorySoftLimit());
+    CORRAL_ASSIGN_OR_RETURN(t.memory.swapHardLimitKiB, g.memorySwapHardLimit());
+    CORRAL_ASSIGN_OR_RETURN(unsigned weight, g.blkioWeight());
+    t.blkio.weight = weight;
+    return t;
+}
+
+std::uint64_t LxcBackend::cpuTimeNs(const objects::DomainObj& dom) {
+    auto rt = std::static_pointer_cast<Runtime>(dom.privateData);  // called with the mutex held
+    if (!rt || !rt->cgroup.valid()) {
+        return 0;
+    }
+    auto used = rt->cgroup.cpuUsageNs();
+    return used ? *used : 0;
+}
+
+Result<bool> LxcBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) {
+    auto rt = std::make_shared<Runtime>();
+    rt->uuid = liveDef.uuid;
+    rt->name = liveDef.name;
+    rt->onPoweroff = liveDef.onPoweroff;
+    rt->onReboot = liveDef.onReboot;
+    rt->onCrash = liveDef.onCrash;
+    rt->planFile = filePath(liveDef.name, ".plan");
+    rt->stateFile = filePath(liveDef.name, ".state");
+    rt->exitFile = filePath(liveDef.name, ".exit");
+    if (auto layout = host::hostCgroupLayout()) {
+        rt->cgroup = host::Cgroup(*layout, paths_.cgroupPartition + "/lxc/" + liveDef.name);
+    }
+    auto [controller, init] = readState(rt->stateFile);
+    // The controller must still be this container's (pids are recycled).
+    auto cmdline = controller > 0 ? processCmdline(controller) : std::vector<std::string>{};
+    bool ours = cmdline.size() >= 3 && endsWith(cmdline[0], "corral-lxc") && cmdline[2] == rt->planFile;
+    if (!ours || !processAlive(controller)) {
+        release(*rt);
+        return false;
+    }
+    rt->controller = controller;
+    rt->init = init;
+    if (auto pidFd = openPidFd(controller)) {
+        rt->pidFd = std::move(*pidFd);
+    }
+    {
+        std::lock_guard lock(dom.mutex());
+        dom.privateData = rt;
+    }
+    watch(rt);
+    return true;
+}
+
+}  // namespace corral::drivers::lxc

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// LxcBackend: the GuestBackend of lxc:///. Each container is run by its own corral-lxc
+// controller (a separate program in its own session, so containers outlive the daemon): the
+// daemon writes the container's plan, puts the controller in the container's cgroup, and then
+// only watches it (a pidfd) and signals init. A restarted daemon finds each controller again
+// through its state file.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "drivers/common/guest_backend.hpp"
+#include "host/cgroup.hpp"
+
+namespace corral::drivers::lxc {
+
+struct LxcPaths {
+    std::string runDir;      ///< run/corral/lxc: plans, controller state
+    std::string logDir;      ///< log/corral/lxc: each container's console
+    std::string controller;  ///< the corral-lxc program
+    std::string cgroupPartition = "corral";
+};
+
+class LxcBackend final : public GuestBackend {
+public:
+    explicit LxcBackend(LxcPaths paths);
+    ~LxcBackend() override;
+
+    void attach(GuestEventSink& sink) override { sink_ = &sink; }
+    Result<void> checkDefinition(const conf::DomainDef& def) override;
+    Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
+    Result<void> destroy(objects::DomainObj& dom, bool graceful) override;
+    Result<bool> shutdown(objects::DomainObj& dom, unsigned flags) override;
+    Result<void> reboot(objects::DomainObj& dom, unsigned flags) override;
+    Result<void> suspend(objects::DomainObj& dom) override;
+    Result<void> resume(objects::DomainObj& dom) override;
+    Result<std::vector<MemoryStat>> memoryStats(objects::DomainObj& dom) override;
+    Result<void> applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) override;
+    Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) override;
+    std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;
+    Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) override;
+    std::string osType(const conf::DomainDef&) override { return "exe"; }
+
+    struct Runtime;
+
+private:
+    std::shared_ptr<Runtime> runtimeOf(const objects::DomainObj& dom) const;
+    Result<std::shared_ptr<Runtime>> requireRuntime(const objects::DomainObj& dom) const;
+    Result<host::Cgroup> createCgroup(const conf::DomainDef& def);
+    /// Waits for the controller to end on a thread of its own, then reports how init ended.
+    void watch(const std::shared_ptr<Runtime>& rt);
+    void release(Runtime& rt);
+    Result<void> setFrozen(objects::DomainObj& dom, bool frozen);
+    std::string filePath(const std::string& name, const char* suffix) const;
+
+    LxcPaths paths_;
+    GuestEventSink* sink_ = nullptr;
+    /// Cleared when the backend goes: a watcher thread outliving it reports nothing.
+    std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+};
+
+}  // namespace corral::drivers::lxc

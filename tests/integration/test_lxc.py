@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Containers on lxc:/// with real namespaces and cgroups: a busybox root built by the tests,
+# driven by the real virsh. What the container's init sees is printed on its console, which the
+# controller copies to log/corral/lxc/NAME.log.
+import os
+import re
+import subprocess
+
+import pytest
+
+from framework.container import build_rootfs, container_xml
+from framework.event_loop import lifecycle_events
+from framework.qemu_fixtures import wait_for
+from framework.tools import virsh
+
+pytestmark = pytest.mark.skipif(not os.path.exists('/bin/busybox'),
+                                reason='busybox-static is not installed (scripts/setup.sh installs it)')
+
+
+@pytest.fixture
+def lxc(daemon, tmpdir_path):
+    rootfs = build_rootfs(os.path.join(tmpdir_path, 'rootfs'))
+
+    class C:
+        uri = daemon.uri('lxc')
+
+        def __init__(self):
+            self.daemon = daemon
+            self.rootfs = rootfs
+            self.names = []
+
+        def define(self, name, **kw):
+            path = os.path.join(tmpdir_path, name + '.xml')
+            with open(path, 'w') as f:
+                f.write(container_xml(name, rootfs, **kw))
+            r = virsh(self.uri, 'define', path)
+            assert r.rc == 0, r.err
+            self.names.append(name)
+
+        def console(self, name):
+            try:
+                with open(os.path.join(daemon.root, 'log', 'corral', 'lxc', name + '.log')) as f:
+                    return f.read()
+            except OSError:
+                return ''
+
+        def start(self, name, **kw):
+            self.define(name, **kw)
+            r = virsh(self.uri, 'start', name)
+            assert r.rc == 0, r.err
+            wait_for(lambda: 'devices=' in self.console(name), timeout=30, what=f'{name} to report')
+            return self.console(name)
+
+        def state(self, name):
+            return virsh(self.uri, 'domstate', '--reason', name).out.strip()
+
+        def init_pid(self, name):
+            with open(os.path.join(daemon.root, 'run', 'corral', 'lxc', name + '.state')) as f:
+                return int(f.read().split()[1])
+
+    c = C()
+    yield c
+    if daemon.alive():
+        for n in c.names:
+            virsh(c.uri, 'destroy', n)
+
+
+def cgroup_file(pid, controller, name):
+    with open(f'/proc/{pid}/cgroup') as f:
+        for line in f:
+            _, ctrls, path = line.strip().split(':', 2)
+            if controller in ctrls.split(','):
+                with open(f'/sys/fs/cgroup/{controller}{path}/{name}') as g:
+                    return g.read().strip()
+    raise AssertionError(f'no {controller} cgroup for {pid}')
+
+
+def test_container_is_isolated(lxc):
+    out = lxc.start('box')
+    assert 'hostname=box' in out
+    assert 'pid=1' in out
+    procs = int(re.search(r'procs=(\d+)', out).group(1))
+    assert procs < 6, out  # init, the shell's helpers: not the host's hundreds
+    assert 'MKNOD-DENIED' in out and 'PROCSYS-READONLY' in out
+    uuid = virsh(lxc.uri, 'domuuid', 'box').out.strip()
+    assert f'env=box/{uuid}/lxc-libvirt//bin:/usr/bin/linux/' in out
+    # Only the listed devices, and the console.
+    devices = set(re.search(r'devices=(.*)', out).group(1).split())
+    assert devices == {'console', 'fd', 'full', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin',
+                       'stdout', 'tty', 'tty1', 'urandom', 'zero'}, devices
+    # From the host: CAP_MKNOD (27) is out of init's bounding set; the cgroups carry the limits.
+    init = lxc.init_pid('box')
+    with open(f'/proc/{init}/status') as f:
+        capbnd = int(re.search(r'CapBnd:\s+([0-9a-f]+)', f.read()).group(1), 16)
+    assert capbnd & (1 << 27) == 0
+    assert cgroup_file(init, 'memory', 'memory.limit_in_bytes') == str(128 * 1024 * 1024)
+    allowed = cgroup_file(init, 'devices', 'devices.list').split('\n')
+    assert 'c 1:3 rwm' in allowed and 'a *:* rwm' not in allowed and not any(d.startswith('b ') for d in allowed)
+    info = virsh(lxc.uri, 'dominfo', 'box').out
+    assert re.search(r'State:\s+running', info) and re.search(r'OS Type:\s+exe', info)
+
+
+def test_a_bound_host_device_cannot_be_opened(lxc, tmpdir_path):
+    backing = os.path.join(tmpdir_path, 'disk.img')
+    subprocess.run(['truncate', '-s', '1M', backing], check=True)
+    r = subprocess.run(['losetup', '-f', '--show', backing], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip('no loop device')
+    dev = r.stdout.strip()
+    try:
+        out = lxc.start('devbox', extra_devices=(
+            f"<filesystem type='mount'><source dir='{dev}'/><target dir='/dev/hostdisk'/></filesystem>"))
+        assert 'DEVICE-DENIED' in out, out
+    finally:
+        virsh(lxc.uri, 'destroy', 'devbox')
+        subprocess.run(['losetup', '-d', dev])
+
+
+def test_lifecycle_shutdown_suspend_resume_destroy(lxc):
+    lxc.start('life')
+    assert virsh(lxc.uri, 'suspend', 'life').rc == 0
+    assert lxc.state('life') == 'paused (user)'
+    assert cgroup_file(lxc.init_pid('life'), 'freezer', 'freezer.state') == 'FROZEN'
+    assert virsh(lxc.uri, 'resume', 'life').rc == 0
+    assert lxc.state('life') == 'running (unpaused)'
+    assert virsh(lxc.uri, 'shutdown', 'life').rc == 0
+    wait_for(lambda: lxc.state('life') == 'shut off (shutdown)', timeout=30, what='the shutdown')
+    assert 'CORRAL-CT-TERM' in lxc.console('life')
+    # Started again, destroyed: nothing of it stays on the host.
+    assert virsh(lxc.uri, 'start', 'life').rc == 0
+    init = lxc.init_pid('life')
+    assert virsh(lxc.uri, 'destroy', 'life').rc == 0
+    assert lxc.state('life') == 'shut off (destroyed)'
+    assert not os.path.exists(f'/proc/{init}')
+
+
+def test_daemon_kill9_loses_no_container(lxc):
+    names = [f'ct{i}' for i in range(20)]
+    for n in names:
+        lxc.start(n, memory_mib=64)
+    ids = {n: virsh(lxc.uri, 'domid', n).out.strip() for n in names}
+    inits = {n: lxc.init_pid(n) for n in names}
+    lxc.daemon.kill9()
+    lxc.daemon.start()
+    for n in names:
+        assert virsh(lxc.uri, 'domid', n).out.strip() == ids[n]
+        assert lxc.state(n) == 'running (booted)'
+        assert os.path.exists(f'/proc/{inits[n]}')
+    # Managed by the new daemon: a shutdown is seen, a destroy works.
+    assert virsh(lxc.uri, 'shutdown', 'ct0').rc == 0
+    wait_for(lambda: lxc.state('ct0') == 'shut off (shutdown)', timeout=30, what='shutdown after restart')
+    for n in names[1:]:
+        assert virsh(lxc.uri, 'destroy', n).rc == 0
+        assert not os.path.exists(f'/proc/{inits[n]}')
+
+
+def test_memory_hog_is_stopped_by_the_limit_and_reported(lxc):
+    lxc.define('hog', memory_mib=48, initargs=['hog'])
+    with lifecycle_events(lxc.uri) as events:
+        assert virsh(lxc.uri, 'start', 'hog').rc == 0
+        wait_for(lambda: lxc.state('hog') == 'shut off (crashed)', timeout=60, what='the hog to be stopped')
+        wait_for(lambda: ('hog', 'stopped', 'failed') in events, timeout=30, what='the Stopped Failed event')
+    assert 'CORRAL-CT-HOG' in lxc.console('hog') and 'CORRAL-CT-SURVIVED' not in lxc.console('hog')
+    assert "container 'hog' ended unexpectedly" in lxc.daemon.stderr() and 'OOM killer' in lxc.daemon.stderr()
+
+
+def test_failed_start_names_the_reason_and_leaves_nothing(lxc):
+    lxc.define('broken')
+    xml = virsh(lxc.uri, 'dumpxml', 'broken').out.replace('/sbin/init', '/sbin/missing')
+    path = os.path.join(lxc.daemon.root, 'broken.xml')
+    with open(path, 'w') as f:
+        f.write(xml)
+    assert virsh(lxc.uri, 'define', path).rc == 0
+    r = virsh(lxc.uri, 'start', 'broken')
+    assert r.rc != 0 and "cannot run init '/sbin/missing'" in r.err, r.err
+    assert lxc.state('broken') == 'shut off (failed)'
+    assert virsh(lxc.uri, 'list', '--name').out.split() == []
+
+
+def test_without_a_root_filesystem_the_host_root_is_shared(lxc, tmpdir_path):
+    path = os.path.join(tmpdir_path, 'hostroot.xml')
+    with open(path, 'w') as f:
+        f.write("<domain type='lxc'><name>hostroot</name><memory unit='MiB'>64</memory>"
+                "<os><type>exe</type><init>/bin/busybox</init><initarg>sh</initarg><initarg>-c</initarg>"
+                "<initarg>echo ROOT $(hostname) $(ls -d /proc/[0-9]* | wc -l) $(cat /etc/hostname); "
+                "echo SYS $(ls /sys/fs/cgroup | wc -l); exec /bin/busybox sleep 1000</initarg></os>"
+                "<devices><console type='pty'/></devices></domain>")
+    assert virsh(lxc.uri, 'define', path).rc == 0
+    lxc.names.append('hostroot')
+    assert virsh(lxc.uri, 'start', 'hostroot').rc == 0
+    wait_for(lambda: 'SYS' in lxc.console('hostroot'), timeout=30, what='the container to report')
+    with open('/etc/hostname') as f:
+        host_name = f.read().strip()
+    words = re.search(r'ROOT (\S+) (\d+) (\S+)', lxc.console('hostroot')).groups()
+    assert words[0] == 'hostroot' and int(words[1]) < 6 and words[2] == host_name
+    assert 'SYS 0' in lxc.console('hostroot')  # the host's cgroup trees are not there
+    assert virsh(lxc.uri, 'destroy', 'hostroot').rc == 0

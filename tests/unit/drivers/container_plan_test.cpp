@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// What a container definition turns into (the plan corral-lxc carries out), its JSON form, and
+// how an init's end is read.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+
+#include "drivers/lxc/container_init.hpp"
+#include "drivers/lxc/container_plan.hpp"
+
+namespace corral::drivers::lxc {
+namespace {
+
+std::unique_ptr<conf::DomainDef> parsed(const std::string& devices, const std::string& os = "") {
+    auto def = conf::parseDomainXml("<domain type='lxc'><name>web</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>"
+                                    "<memory>65536</memory><os><type>exe</type>" + os + "</os><devices>" + devices +
+                                    "</devices></domain>");
+    EXPECT_TRUE(def) << def.error().message;
+    return std::move(*def);
+}
+
+TEST(ContainerPlan, RootMountsInitAndEnvironmentFollowTheDefinition) {
+    auto def = parsed(
+        "<filesystem type='mount'><source dir='/srv/web'/><target dir='/'/></filesystem>"
+        "<filesystem type='mount'><source dir='/srv/data'/><target dir='/data'/><readonly/></filesystem>",
+        "<init>/bin/app</init><initarg>--port</initarg><initarg>80</initarg>");
+    auto plan = planContainer(*def);
+    ASSERT_TRUE(plan) << plan.error().message;
+    EXPECT_EQ(plan->rootSource, "/srv/web");
+    ASSERT_EQ(plan->mounts.size(), 1u);
+    EXPECT_EQ(plan->mounts[0].target, "/data");
+    EXPECT_TRUE(plan->mounts[0].readonly);
+    EXPECT_EQ(plan->argv, (std::vector<std::string>{"/bin/app", "--port", "80"}));
+    for (const char* want : {"container=lxc-libvirt", "container_uuid=6695eb01-f6a4-8304-79aa-97f2502e193f",
+                             "PATH=/bin:/usr/bin", "TERM=linux", "LIBVIRT_LXC_NAME=web", "CORRAL_LXC_NAME=web",
+                             "CORRAL_LXC_UUID=6695eb01-f6a4-8304-79aa-97f2502e193f", "LIBVIRT_LXC_CMDLINE=--port 80"}) {
+        EXPECT_NE(std::find(plan->env.begin(), plan->env.end(), want), plan->env.end()) << want;
+    }
+}
+
+TEST(ContainerPlan, NoFilesystemSharesTheHostRootAndInitDefaults) {
+    auto plan = planContainer(*parsed(""));
+    ASSERT_TRUE(plan);
+    EXPECT_EQ(plan->rootSource, "");
+    EXPECT_EQ(plan->argv, std::vector<std::string>{"/sbin/init"});
+}
+
+TEST(ContainerPlan, WhatIsNotSupportedYetIsNamed) {
+    auto withInterface = planContainer(*parsed("<interface type='bridge'><source bridge='br0'/></interface>"));
+    ASSERT_FALSE(withInterface);
+    EXPECT_NE(withInterface.error().message.find("<interface> in a container"), std::string::npos);
+    auto relative = planContainer(*parsed("<filesystem type='mount'><source dir='srv'/><target dir='/'/></filesystem>"));
+    ASSERT_FALSE(relative);
+    EXPECT_NE(relative.error().message.find("absolute"), std::string::npos);
+}
+
+TEST(ContainerPlan, JsonRoundTripAndUnknownMembersRefused) {
+    auto plan = planContainer(*parsed("<filesystem type='mount'><source dir='/r'/><target dir='/'/></filesystem>"
+                                      "<filesystem type='mount'><source dir='/a b'/><target dir='/x'/></filesystem>"));
+    ASSERT_TRUE(plan);
+    plan->cgroupProcsFiles = {"/sys/fs/cgroup/memory/corral/lxc/web/cgroup.procs"};
+    plan->consoleLog = "/var/log/corral/lxc/web.log";
+    auto back = planFromJson(planToJson(*plan));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->rootSource, "/r");
+    EXPECT_EQ(back->mounts[0].source, "/a b");
+    EXPECT_EQ(back->env, plan->env);
+    EXPECT_EQ(back->cgroupProcsFiles, plan->cgroupProcsFiles);
+    EXPECT_EQ(back->consoleLog, plan->consoleLog);
+    EXPECT_FALSE(planFromJson(R"({"name":"x","argv":["/init"],"extra":1})"));
+    EXPECT_FALSE(planFromJson("{\"name\":\"x\",\"argv\":[]}"));
+    EXPECT_FALSE(planFromJson("not json"));
+}
+
+TEST(InitExit, SignalsFromRebootAndHaltAreRecognised) {
+    EXPECT_EQ(classifyInitExit(0), InitExit::Shutdown);          // exited 0
+    EXPECT_EQ(classifyInitExit(3 << 8), InitExit::Shutdown);     // exited 3
+    EXPECT_EQ(classifyInitExit(SIGHUP), InitExit::Reboot);       // reboot(2) in a pid namespace
+    EXPECT_EQ(classifyInitExit(SIGINT), InitExit::Shutdown);     // halt / power-off
+    EXPECT_EQ(classifyInitExit(SIGKILL), InitExit::Killed);
+    EXPECT_EQ(classifyInitExit(SIGSEGV), InitExit::Crashed);
+}
+
+}  // namespace
+}  // namespace corral::drivers::lxc
