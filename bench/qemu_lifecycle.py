@@ -19,8 +19,7 @@ import time
 
 import libvirt
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from benchlib import HERE, ROOT, corral_daemon, libvirtd, ms, steal_percent, timed, virsh_timed
 
 GUEST = """<domain type='qemu'>
   <name>{name}</name>
@@ -34,25 +33,6 @@ TARGETS = {
     'start': 'within 2x of the QMP floor (about 54 ms here), at least 4x faster than libvirt',
     'destroy': 'under 20 ms',
 }
-
-
-def ms(ns):
-    return ns / 1e6
-
-
-def timed(fn):
-    t0 = time.perf_counter_ns()
-    fn()
-    return time.perf_counter_ns() - t0
-
-
-def virsh_timed(uri, *args):
-    t0 = time.perf_counter_ns()
-    r = subprocess.run(['virsh', '-c', uri, *args], capture_output=True, text=True)
-    dt = time.perf_counter_ns() - t0
-    if r.returncode != 0:
-        raise RuntimeError(f'virsh {" ".join(args)}: {r.stderr.strip()}')
-    return dt
 
 
 def qmp_floor(runs):
@@ -126,57 +106,28 @@ def measure(uri, runs, workdir, tag):
     return api, cli, size
 
 
-def corral_daemon(workdir):
-    root = os.path.join(workdir, 'corral-root')
-    os.makedirs(root)
-    proc = subprocess.Popen([os.path.join(ROOT, 'build', 'bin', 'corrald'), '--root', root],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, 'corrald.log'), 'w'))
-    sock = os.path.join(root, 'run', 'corral', 'corral-sock')
-    uri = f'qemu+unix:///system?socket={sock}'
-    for _ in range(400):
-        if os.path.exists(sock) and subprocess.run(['virsh', '-c', uri, 'uri'], capture_output=True).returncode == 0:
-            return proc, uri
-        time.sleep(0.025)
-    proc.kill()
-    raise RuntimeError('corrald did not start')
-
-
-def steal_percent(fn):
-    def read():
-        with open('/proc/stat') as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        return v[7] if len(v) > 7 else 0, sum(v)
-    s0, t0 = read()
-    out = fn()
-    s1, t1 = read()
-    return out, 100.0 * (s1 - s0) / max(1, t1 - t0)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--runs', type=int, default=15)
     args = ap.parse_args()
     if not shutil.which('virsh') or not os.path.exists(os.path.join(ROOT, 'build', 'bin', 'corrald')):
         sys.exit('build Corral first (bash scripts/test.sh or cmake --build build) and run bench/setup.sh')
-    was_running = subprocess.run(['pgrep', '-x', 'libvirtd'], capture_output=True).returncode == 0
-    subprocess.run(['bash', os.path.join(HERE, 'libvirtd.sh'), 'start'], check=True)
     workdir = tempfile.mkdtemp(prefix='corral-bench-')
     os.chmod(workdir, 0o755)  # libvirt's QEMU runs as libvirt-qemu and writes the save image
-    daemon, corral_uri = corral_daemon(workdir)
-    try:
-        def run_all():
-            floor = qmp_floor(args.runs)
-            # Alternate the systems so drifting noise hits both alike.
-            c_api, c_cli, c_size = measure(corral_uri, args.runs, workdir, 'corral')
-            l_api, l_cli, l_size = measure('qemu:///system', args.runs, workdir, 'libvirt')
-            return floor, (c_api, c_cli, c_size), (l_api, l_cli, l_size)
-        (floor, corral, libvirt_), steal = steal_percent(run_all)
-    finally:
-        daemon.terminate()
-        daemon.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
-        if not was_running:
-            subprocess.run(['bash', os.path.join(HERE, 'libvirtd.sh'), 'stop'])
+    with libvirtd():
+        daemon, corral_uri = corral_daemon(workdir)
+        try:
+            def run_all():
+                floor = qmp_floor(args.runs)
+                # Alternate the systems so drifting noise hits both alike.
+                c_api, c_cli, c_size = measure(corral_uri, args.runs, workdir, 'corral')
+                l_api, l_cli, l_size = measure('qemu:///system', args.runs, workdir, 'libvirt')
+                return floor, (c_api, c_cli, c_size), (l_api, l_cli, l_size)
+            (floor, corral, libvirt_), steal = steal_percent(run_all)
+        finally:
+            daemon.terminate()
+            daemon.wait()
+            shutil.rmtree(workdir, ignore_errors=True)
 
     rows = []
     for op in ('start', 'destroy', 'suspend', 'resume', 'save', 'restore'):

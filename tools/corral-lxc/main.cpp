@@ -4,6 +4,8 @@
 // cgroup membership, and records how init ended for whichever daemon is running then.
 //
 //   corral-lxc --plan FILE --ready-fd N
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

@@ -1,73 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "drivers/lxc/container_plan.hpp"
 
+#include <algorithm>
+
 #include "util/json.hpp"
 #include "util/json_value.hpp"
-#include "util/strings.hpp"
 
 namespace corral::drivers::lxc {
-
-namespace {
-
-Unexpected unsupported(const std::string& what) {
-    return fail(ErrorCode::ConfigUnsupported, what, ErrorDomain::Lxc);
-}
-
-}  // namespace
-
-Result<ContainerPlan> planContainer(const conf::DomainDef& def) {
-    ContainerPlan plan;
-    plan.name = def.name;
-    plan.uuid = def.uuid.toString();
-    if (def.element("idmap") != nullptr) {
-        return unsupported("<idmap> (user namespaces) is not supported by this build's LXC driver yet");
-    }
-    for (const auto& dev : def.devices) {
-        if (dev.name == "interface") {
-            return unsupported("<interface> in a container (veth) is not supported by this build's LXC driver yet; "
-                               "a container without interfaces shares the host's network");
-        }
-        if (dev.name != "filesystem") {
-            continue;
-        }
-        const std::string type = dev.attrOr("type", "mount");
-        if (type != "mount") {
-            return unsupported("<filesystem type='" + type + "'> is not supported (only type='mount')");
-        }
-        std::string source = dev.childAttr("source", "dir");
-        std::string target = dev.childAttr("target", "dir");
-        if (source.empty() || target.empty() || source[0] != '/' || target[0] != '/') {
-            return fail(ErrorCode::XmlError,
-                        "<filesystem type='mount'> needs absolute <source dir=...> and <target dir=...>",
-                        ErrorDomain::Lxc);
-        }
-        if (target == "/") {
-            plan.rootSource = source;
-        } else {
-            plan.mounts.push_back({source, target, dev.child("readonly") != nullptr});
-        }
-    }
-    std::string init = def.os.value("init");
-    if (init.empty()) {
-        init = "/sbin/init";
-    }
-    plan.argv.push_back(init);
-    for (const auto& arg : def.os.values("initarg")) {
-        plan.argv.push_back(arg);
-    }
-    std::string cmdline;
-    for (std::size_t i = 1; i < plan.argv.size(); ++i) {
-        cmdline += (i == 1 ? "" : " ") + plan.argv[i];
-    }
-    // The systemd container interface, then libvirt's names, then ours.
-    plan.env = {"container=lxc-libvirt", "container_uuid=" + plan.uuid, "PATH=/bin:/usr/bin", "TERM=linux"};
-    for (const char* prefix : {"LIBVIRT_LXC_", "CORRAL_LXC_"}) {
-        plan.env.push_back(std::string(prefix) + "NAME=" + def.name);
-        plan.env.push_back(std::string(prefix) + "UUID=" + plan.uuid);
-        plan.env.push_back(std::string(prefix) + "CMDLINE=" + cmdline);
-    }
-    return plan;
-}
 
 std::string planToJson(const ContainerPlan& plan) {
     JsonWriter w;

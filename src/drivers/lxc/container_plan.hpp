@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // ContainerPlan: everything corral-lxc needs to build one container, decided by the daemon from
-// the domain definition (pure: no I/O) and handed to the controller as JSON. The controller
-// only carries it out, so what a definition turns into is tested here, without a kernel.
+// the domain definition (container_definition.hpp) and handed to the controller as JSON. The
+// controller only carries it out; it links nothing but this and util (no XML parser to load).
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "conf/domain_def.hpp"
 #include "util/result.hpp"
 
 namespace corral::drivers::lxc {
@@ -30,10 +29,6 @@ struct ContainerPlan {
     std::string stateFile;   ///< where the controller records its pid and init's
     std::string exitFile;    ///< where the controller records how init ended
 };
-
-/// Turns a post-parsed lxc definition into a plan. Errors name what is not supported yet
-/// (interfaces, idmap) or wrong (a filesystem without source or target).
-Result<ContainerPlan> planContainer(const conf::DomainDef& def);
 
 /// The plan as JSON text, and back (the controller's side). Unknown members are refused.
 std::string planToJson(const ContainerPlan& plan);

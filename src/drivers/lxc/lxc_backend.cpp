@@ -13,7 +13,7 @@
 
 #include "conf/domain_def.hpp"
 #include "drivers/lxc/container_init.hpp"
-#include "drivers/lxc/container_plan.hpp"
+#include "drivers/lxc/container_definition.hpp"
 #include "util/files.hpp"
 #include "util/logging.hpp"
 #include "util/process.hpp"

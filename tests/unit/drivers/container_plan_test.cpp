@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "drivers/lxc/container_init.hpp"
-#include "drivers/lxc/container_plan.hpp"
+#include "drivers/lxc/container_definition.hpp"
 
 namespace corral::drivers::lxc {
 namespace {
