@@ -140,7 +140,9 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
         if (paths.runDir != "/run/corral") {
             lxcPaths.cgroupPartition += "-" + shortHash(paths.runDir);
         }
-        lxcBackend = std::make_unique<lxc::LxcBackend>(std::move(lxcPaths));
+        auto backend = std::make_unique<lxc::LxcBackend>(std::move(lxcPaths));
+        backend->setNetworkResolver([networks](const std::string& name) { return networks->bridgeFor(name); });
+        lxcBackend = std::move(backend);
     }
     auto lxcDriver = makeHostDriver(std::move(lxc), store, registry.get(), std::move(lxcBackend));
     lxcDriver->setNetworks(networks);

@@ -14,6 +14,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <vector>
+
+#include "util/process.hpp"
+#include "util/strings.hpp"
 
 namespace corral::host {
 
@@ -159,6 +163,55 @@ Result<void> setInterfaceIpv4(const std::string& ifname, std::uint32_t address, 
     const std::uint32_t mask = prefix == 0 ? 0 : ~0u << (32 - prefix);
     CORRAL_TRY(set(SIOCSIFNETMASK, mask, "netmask"));
     return {};
+}
+
+namespace {
+Result<void> ipLink(const std::vector<std::string>& args, const std::string& what) {
+    std::vector<std::string> argv = {"ip", "link"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CORRAL_ASSIGN_OR_RETURN(CommandResult r, runCommand(argv));
+    if (r.exitStatus != 0) {
+        return fail(ErrorCode::OperationFailed, what + ": " + std::string(trimString(r.output)));
+    }
+    return {};
+}
+}  // namespace
+
+Result<void> createVethPair(const std::string& hostName, const std::string& peerName) {
+    return ipLink({"add", hostName, "type", "veth", "peer", "name", peerName},
+                  "cannot create the veth pair '" + hostName + "'/'" + peerName + "'");
+}
+
+Result<void> moveToNetworkNamespace(const std::string& ifname, pid_t pid) {
+    return ipLink({"set", "dev", ifname, "netns", std::to_string(pid)},
+                  "cannot move '" + ifname + "' into the network namespace of process " + std::to_string(pid));
+}
+
+Result<void> renameInterface(const std::string& from, const std::string& to) {
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd sock, controlSocket());
+    ifreq req{};
+    std::snprintf(req.ifr_name, IFNAMSIZ, "%s", from.c_str());
+    std::snprintf(req.ifr_newname, IFNAMSIZ, "%s", to.c_str());
+    if (::ioctl(sock.get(), SIOCSIFNAME, &req) != 0) {
+        return failErrno(errno, "cannot rename interface '" + from + "' to '" + to + "'");
+    }
+    return {};
+}
+
+Result<void> deleteInterface(const std::string& ifname) {
+    if (!interfaceExists(ifname)) {
+        return {};
+    }
+    return ipLink({"del", ifname}, "cannot delete interface '" + ifname + "'");
+}
+
+std::string freeInterfaceName(const std::string& prefix) {
+    for (int n = 0;; ++n) {
+        std::string name = prefix + std::to_string(n);
+        if (!interfaceExists(name)) {
+            return name;
+        }
+    }
 }
 
 }  // namespace corral::host

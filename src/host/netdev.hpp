@@ -2,6 +2,8 @@
 // Network devices for guests: tap devices handed to QEMU, attached to a host bridge.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 
@@ -40,5 +42,21 @@ Result<void> deleteBridge(const std::string& name);
 
 /// Gives `ifname` the IPv4 address `address`/`prefix` (host byte order).
 Result<void> setInterfaceIpv4(const std::string& ifname, std::uint32_t address, unsigned prefix);
+
+/// Creates a veth pair: `hostName` stays here, `peerName` is the end that will move into a
+/// container. Errors name both (an existing name: EEXIST).
+Result<void> createVethPair(const std::string& hostName, const std::string& peerName);
+
+/// Moves `ifname` into the network namespace of process `pid`.
+Result<void> moveToNetworkNamespace(const std::string& ifname, pid_t pid);
+
+/// Renames `from` (down) to `to`.
+Result<void> renameInterface(const std::string& from, const std::string& to);
+
+/// Deletes `ifname` (one end of a veth pair takes the other with it); missing is not an error.
+Result<void> deleteInterface(const std::string& ifname);
+
+/// The first "PREFIX<n>" no interface of this namespace is named.
+std::string freeInterfaceName(const std::string& prefix);
 
 }  // namespace corral::host

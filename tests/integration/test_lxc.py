@@ -195,3 +195,55 @@ def test_without_a_root_filesystem_the_host_root_is_shared(lxc, tmpdir_path):
     assert words[0] == 'hostroot' and int(words[1]) < 6 and words[2] == host_name
     assert 'SYS 0' in lxc.console('hostroot')  # the host's cgroup trees are not there
     assert virsh(lxc.uri, 'destroy', 'hostroot').rc == 0
+
+
+@pytest.fixture
+def host_bridge():
+    name = f'ctbr{os.getpid() % 10000}'
+    octet = 100 + os.getpid() % 100
+    subprocess.run(['ip', 'link', 'add', name, 'type', 'bridge'], check=True)
+    subprocess.run(['ip', 'addr', 'add', f'10.{octet}.7.1/24', 'dev', name], check=True)
+    subprocess.run(['ip', 'link', 'set', name, 'up'], check=True)
+    yield name, octet
+    subprocess.run(['ip', 'link', 'del', name])
+
+
+def test_veth_on_a_bridge_reaches_the_host(lxc, host_bridge):
+    bridge, octet = host_bridge
+    lxc.define('netbox', initargs=['net', f'10.{octet}.7.2/24', f'10.{octet}.7.1'], extra_devices=(
+        f"<interface type='bridge'><source bridge='{bridge}'/><mac address='52:54:00:aa:bb:{octet % 100:02d}'/>"
+        "</interface>"))
+    assert virsh(lxc.uri, 'start', 'netbox').rc == 0
+    wait_for(lambda: 'PING-' in lxc.console('netbox'), timeout=30, what='the container to ping')
+    out = lxc.console('netbox')
+    assert 'PING-OK' in out and 'netdevs=eth0 lo' in out, out
+    live = virsh(lxc.uri, 'dumpxml', 'netbox').out
+    host_end = re.search(r"<target dev='(veth\d+)'/>", live).group(1)
+    assert os.path.exists(f'/sys/class/net/{bridge}/brif/{host_end}')
+    with open(f'/sys/class/net/{host_end}/address') as f:
+        assert f.read().strip() == f'fe:54:00:aa:bb:{octet % 100:02d}'
+    assert subprocess.run(['busybox', 'ping', '-c', '1', '-W', '5', f'10.{octet}.7.2'],
+                          capture_output=True).returncode == 0
+    assert virsh(lxc.uri, 'destroy', 'netbox').rc == 0
+    assert not os.path.exists(f'/sys/class/net/{host_end}')
+
+
+def test_container_on_a_nat_network_gets_a_lease(lxc, tmpdir_path):
+    octet = 150 + os.getpid() % 50
+    net = os.path.join(tmpdir_path, 'net.xml')
+    with open(net, 'w') as f:
+        f.write(f"<network><name>ctnet</name><forward mode='nat'/><bridge name='ctnat{octet}'/>"
+                f"<ip address='10.{octet}.0.1' netmask='255.255.255.0'><dhcp>"
+                f"<range start='10.{octet}.0.50' end='10.{octet}.0.60'/></dhcp></ip></network>")
+    assert virsh(lxc.uri, 'net-create', net).rc == 0
+    try:
+        lxc.define('dhcpbox', initargs=['dhcp'],
+                   extra_devices="<interface type='network'><source network='ctnet'/></interface>")
+        assert virsh(lxc.uri, 'start', 'dhcpbox').rc == 0
+        wait_for(lambda: 'CORRAL-CT-LEASE' in lxc.console('dhcpbox'), timeout=60, what='a DHCP lease')
+        lease = re.search(r'CORRAL-CT-LEASE (\S+)', lxc.console('dhcpbox')).group(1)
+        assert lease.startswith(f'10.{octet}.0.') and 50 <= int(lease.rsplit('.', 1)[1]) <= 60
+        assert f"bridge='ctnat{octet}'" in virsh(lxc.uri, 'dumpxml', 'dhcpbox').out
+        assert virsh(lxc.uri, 'destroy', 'dhcpbox').rc == 0
+    finally:
+        virsh(lxc.uri, 'net-destroy', 'ctnet')

@@ -20,8 +20,15 @@ Result<ContainerPlan> planContainer(const conf::DomainDef& def) {
     }
     for (const auto& dev : def.devices) {
         if (dev.name == "interface") {
-            return unsupported("<interface> in a container (veth) is not supported by this build's LXC driver yet; "
-                               "a container without interfaces shares the host's network");
+            const std::string type = dev.attrOr("type");
+            if (type != "bridge" && type != "network") {
+                return unsupported("<interface type='" + type + "'> is not supported in a container (bridge and "
+                                   "network are)");
+            }
+            // The host end's name is chosen at start (the backend fills it in).
+            plan.interfaces.push_back({"", "", "eth" + std::to_string(plan.interfaces.size()),
+                                       dev.childAttr("mac", "address")});
+            continue;
         }
         if (dev.name != "filesystem") {
             continue;

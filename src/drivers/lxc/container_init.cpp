@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -19,7 +20,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
+#include "host/netdev.hpp"
 #include "util/files.hpp"
 #include "util/process.hpp"
 
@@ -102,10 +105,34 @@ Result<void> bindReadonly(const std::string& path) {
 
 /// Everything from the new namespaces to exec; returns why it failed (it does not return on
 /// success). Runs as pid 1 of the new pid namespace.
-std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlave) {
-    if (::unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP) != 0) {
+std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlave, int syncFd) {
+    const bool ownNetwork = !plan.interfaces.empty();
+    if (::unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | (ownNetwork ? CLONE_NEWNET : 0)) != 0) {
         return errnoText("cannot create the container's namespaces");
     }
+    if (ownNetwork) {
+        // The controller moves the container's ends of the veth pairs in, then says go.
+        char go = 0;
+        if (::write(syncFd, "n", 1) != 1 || ::read(syncFd, &go, 1) != 1 || go != 'g') {
+            return "the controller could not move the container's interfaces in";
+        }
+        for (const auto& i : plan.interfaces) {
+            auto configured = [&]() -> Result<void> {
+                CORRAL_TRY(host::renameInterface(i.peerName, i.name));
+                if (!i.mac.empty()) {
+                    CORRAL_TRY(host::setInterfaceMac(i.name, i.mac));
+                }
+                return host::setInterfaceUp(i.name);
+            }();
+            if (!configured) {
+                return configured.error().message;
+            }
+        }
+        if (auto lo = host::setInterfaceUp("lo"); !lo) {
+            return lo.error().message;
+        }
+    }
+    ::close(syncFd);
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
         return errnoText("cannot make the container's mounts private");
     }
@@ -146,10 +173,14 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
     // /sys read-only, bound without its submounts: the host's cgroup trees under
     // /sys/fs/cgroup stay out of sight. (A new sysfs mount would be refused: it is the host
     // network namespace's, already mounted.)
+    // With its own network namespace the container gets its own sysfs (its interfaces only).
     std::string sys = root + "/sys";
-    if (!makePath(sys) || ::mount("/sys", sys.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
-        ::mount(nullptr, sys.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                nullptr) != 0) {
+    constexpr unsigned long kSysFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    bool sysMounted = makePath(sys) && (ownNetwork ? ::mount("sysfs", sys.c_str(), "sysfs", kSysFlags, nullptr) == 0
+                                                   : ::mount("/sys", sys.c_str(), nullptr, MS_BIND, nullptr) == 0 &&
+                                                         ::mount(nullptr, sys.c_str(), nullptr,
+                                                                 MS_BIND | MS_REMOUNT | kSysFlags, nullptr) == 0);
+    if (!sysMounted) {
         return errnoText("cannot mount the container's /sys");
     }
     if (std::string err = buildDev(root + "/dev", consoleFd); !err.empty()) {
@@ -282,22 +313,50 @@ int runController(const ContainerPlan& plan, int readyFd) {
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, nullptr);
     int sigFd = ::signalfd(-1, &chld, SFD_CLOEXEC);
-    if (::unshare(CLONE_NEWPID) != 0) {
-        report("error: " + errnoText("cannot create the container's pid namespace"));
+    int sync[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) != 0) {
+        report("error: " + errnoText("cannot create a socket pair"));
         return 1;
     }
-    pid_t init = ::fork();
+    // Only init goes into the new pid namespace (clone, not unshare): helpers the controller
+    // runs later (ip) stay in the host's.
+    struct Child {
+        const ContainerPlan* plan;
+        const std::string* slave;
+        int errWrite, errRead, syncChild, syncParent;
+    } child{&plan, &slave, errPipe[1], errPipe[0], sync[1], sync[0]};
+    std::vector<char> stack(512 * 1024);
+    pid_t init = ::clone(
+        [](void* arg) -> int {
+            auto* c = static_cast<Child*>(arg);
+            ::close(c->errRead);
+            ::close(c->syncParent);
+            std::string why = becomeInit(*c->plan, *c->slave, c->syncChild);
+            (void)writeAll(c->errWrite, why);
+            return 127;
+        },
+        stack.data() + stack.size(), CLONE_NEWPID | SIGCHLD, &child);
     if (init < 0) {
-        report("error: " + errnoText("cannot fork the container's init"));
+        report("error: " + errnoText("cannot start the container's init"));
         return 1;
-    }
-    if (init == 0) {
-        ::close(errPipe[0]);
-        std::string why = becomeInit(plan, slave);
-        (void)writeAll(errPipe[1], why);
-        ::_exit(127);
     }
     ::close(errPipe[1]);
+    ::close(sync[1]);
+    std::string moveError;
+    if (!plan.interfaces.empty()) {
+        // Init has its network namespace once it says so (EOF: it failed before; its reason
+        // comes through the error pipe below).
+        char ready = 0;
+        if (::read(sync[0], &ready, 1) == 1) {
+            for (const auto& i : plan.interfaces) {
+                if (auto r = host::moveToNetworkNamespace(i.peerName, init); !r && moveError.empty()) {
+                    moveError = r.error().message;
+                }
+            }
+            (void)writeAll(sync[0], moveError.empty() ? "g" : "x");
+        }
+    }
+    ::close(sync[0]);
     std::string why;
     char buf[4096];
     for (ssize_t n; (n = ::read(errPipe[0], buf, sizeof buf)) != 0;) {
@@ -312,7 +371,7 @@ int runController(const ContainerPlan& plan, int readyFd) {
     ::close(errPipe[0]);
     if (!why.empty()) {
         ::waitpid(init, nullptr, 0);
-        report("error: " + why);
+        report("error: " + (moveError.empty() ? why : moveError));
         return 1;
     }
     std::string state = std::to_string(::getpid()) + " " + std::to_string(init) + "\n";

@@ -25,6 +25,12 @@ std::string planToJson(const ContainerPlan& plan) {
         w.endObject();
     }
     w.endArray();
+    w.key("interfaces").beginArray();
+    for (const auto& i : plan.interfaces) {
+        w.beginObject().key("host").value(i.hostName).key("peer").value(i.peerName).key("name").value(i.name);
+        w.key("mac").value(i.mac).endObject();
+    }
+    w.endArray();
     strings("argv", plan.argv);
     strings("env", plan.env);
     strings("cgroup_procs", plan.cgroupProcsFiles);
@@ -36,7 +42,7 @@ std::string planToJson(const ContainerPlan& plan) {
 
 Result<ContainerPlan> planFromJson(const std::string& text) {
     CORRAL_ASSIGN_OR_RETURN(JsonValue doc, JsonValue::parse(text));
-    static const char* const kKnown[] = {"name", "uuid", "root", "mounts", "argv", "env",
+    static const char* const kKnown[] = {"name", "uuid", "root", "mounts", "interfaces", "argv", "env",
                                          "cgroup_procs", "console_log", "state_file", "exit_file"};
     for (const auto& [key, value] : doc.members()) {
         (void)value;
@@ -50,6 +56,9 @@ Result<ContainerPlan> planFromJson(const std::string& text) {
     plan.rootSource = doc["root"].asString();
     for (const auto& m : doc["mounts"].items()) {
         plan.mounts.push_back({m["source"].asString(), m["target"].asString(), m["readonly"].asBool()});
+    }
+    for (const auto& i : doc["interfaces"].items()) {
+        plan.interfaces.push_back({i["host"].asString(), i["peer"].asString(), i["name"].asString(), i["mac"].asString()});
     }
     auto strings = [&](const char* key) {
         std::vector<std::string> out;

@@ -17,11 +17,22 @@ struct ContainerMount {
     bool readonly = false;
 };
 
+/// One veth pair: the host end on a bridge, the other end the container's interface.
+struct ContainerInterface {
+    std::string hostName;  ///< the host end ("veth0")
+    std::string peerName;  ///< the container's end until it is moved in and renamed ("vpeer0")
+    std::string name;      ///< its name inside ("eth0")
+    std::string mac;
+};
+
 struct ContainerPlan {
     std::string name;
     std::string uuid;
     std::string rootSource;  ///< the host directory that becomes '/'; "" = the host's root
     std::vector<ContainerMount> mounts;
+    /// Non-empty: the container gets its own network namespace with these interfaces (and lo);
+    /// empty: it shares the host's network.
+    std::vector<ContainerInterface> interfaces;
     std::vector<std::string> argv;  ///< <init> then <initarg>s
     std::vector<std::string> env;   ///< NAME=VALUE
     std::vector<std::string> cgroupProcsFiles;  ///< the controller joins these before anything

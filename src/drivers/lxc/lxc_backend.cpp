@@ -14,6 +14,7 @@
 #include "conf/domain_def.hpp"
 #include "drivers/lxc/container_init.hpp"
 #include "drivers/lxc/container_definition.hpp"
+#include "host/netdev.hpp"
 #include "util/files.hpp"
 #include "util/logging.hpp"
 #include "util/process.hpp"
@@ -33,6 +34,7 @@ struct LxcBackend::Runtime {
     UniqueFd pidFd;  // the controller's
     host::Cgroup cgroup;
     std::string planFile, stateFile, exitFile;
+    std::vector<std::string> hostInterfaces;  // host ends of the veth pairs
     std::atomic<bool> destroying{false};
     std::atomic<bool> released{false};
 };
@@ -152,7 +154,16 @@ Result<void> LxcBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef
     rt->exitFile = filePath(liveDef.name, ".exit");
     ::unlink(rt->stateFile.c_str());
     ::unlink(rt->exitFile.c_str());
-    CORRAL_ASSIGN_OR_RETURN(rt->cgroup, createCgroup(liveDef));
+    if (auto prepared = prepareInterfaces(liveDef, plan, rt->hostInterfaces); !prepared) {
+        release(*rt);
+        return prepared;
+    }
+    auto cgroup = createCgroup(liveDef);
+    if (!cgroup) {
+        release(*rt);
+        return unexpected(std::move(cgroup).error());
+    }
+    rt->cgroup = std::move(*cgroup);
     plan.cgroupProcsFiles = rt->cgroup.procsFiles();
     plan.consoleLog = paths_.logDir + "/" + liveDef.name + ".log";
     plan.stateFile = rt->stateFile;
@@ -271,9 +282,62 @@ void LxcBackend::watch(const std::shared_ptr<Runtime>& rt) {
     }).detach();
 }
 
+Result<void> LxcBackend::prepareInterfaces(conf::DomainDef& liveDef, ContainerPlan& plan,
+                                           std::vector<std::string>& created) {
+    std::size_t index = 0;
+    for (auto& dev : liveDef.devices) {
+        if (dev.name != "interface") {
+            continue;
+        }
+        ContainerInterface& ci = plan.interfaces.at(index++);
+        const std::string mac = dev.childAttr("mac", "address");
+        std::string bridge = dev.childAttr("source", "bridge");
+        if (dev.attrOr("type") == "network") {
+            const std::string network = dev.childAttr("source", "network");
+            if (!networkBridge_) {
+                return fail(ErrorCode::NoSupport, "virtual networks are not available here", ErrorDomain::Lxc);
+            }
+            auto resolved = networkBridge_(network);
+            if (!resolved) {
+                return unexpected(std::move(resolved).withContext("<interface type='network'> with MAC " + mac).error());
+            }
+            bridge = *resolved;
+            dev.child("source")->setAttr("bridge", bridge);  // the live XML names it, as libvirt's
+        }
+        if (bridge.empty()) {
+            return fail(ErrorCode::ConfigUnsupported, "<interface> with MAC " + mac + " names no bridge",
+                        ErrorDomain::Lxc);
+        }
+        // Two starts may pick the same free name at once: the loser tries the next one.
+        Result<void> made = fail(ErrorCode::InternalError, "no veth name tried");
+        for (int attempt = 0; attempt < 8 && !made; ++attempt) {
+            ci.hostName = host::freeInterfaceName("veth");
+            ci.peerName = "vpeer" + ci.hostName.substr(4);
+            made = host::createVethPair(ci.hostName, ci.peerName);
+        }
+        CORRAL_TRY(made);
+        created.push_back(ci.hostName);
+        if (mac.size() == 17) {
+            CORRAL_TRY(host::setInterfaceMac(ci.hostName, "fe" + mac.substr(2)));  // as for QEMU's taps
+        }
+        CORRAL_TRY(host::attachToBridge(bridge, ci.hostName));
+        CORRAL_TRY(host::setInterfaceUp(ci.hostName));
+        conf::XmlNode* target = dev.child("target");
+        if (target == nullptr) {
+            dev.children.push_back(conf::XmlNode{"target", {}, {}, "", 0});
+            target = &dev.children.back();
+        }
+        target->setAttr("dev", ci.hostName);
+    }
+    return {};
+}
+
 void LxcBackend::release(Runtime& rt) {
     if (rt.released.exchange(true)) {
         return;
+    }
+    for (const auto& name : rt.hostInterfaces) {
+        (void)host::deleteInterface(name);  // gone already when the container's namespace went
     }
     if (rt.cgroup.valid()) {
         (void)rt.cgroup.setFrozen(false);

@@ -7,11 +7,13 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "drivers/common/guest_backend.hpp"
+#include "drivers/lxc/container_plan.hpp"
 #include "host/cgroup.hpp"
 
 namespace corral::drivers::lxc {
@@ -29,6 +31,10 @@ public:
     ~LxcBackend() override;
 
     void attach(GuestEventSink& sink) override { sink_ = &sink; }
+    /// How <interface type='network'> finds its bridge (the network driver's bridgeFor).
+    void setNetworkResolver(std::function<Result<std::string>(const std::string&)> resolver) {
+        networkBridge_ = std::move(resolver);
+    }
     Result<void> checkDefinition(const conf::DomainDef& def) override;
     Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
     Result<void> destroy(objects::DomainObj& dom, bool graceful) override;
@@ -49,6 +55,10 @@ private:
     std::shared_ptr<Runtime> runtimeOf(const objects::DomainObj& dom) const;
     Result<std::shared_ptr<Runtime>> requireRuntime(const objects::DomainObj& dom) const;
     Result<host::Cgroup> createCgroup(const conf::DomainDef& def);
+    /// One veth pair per <interface>, the host end on its bridge and named in the live XML;
+    /// the plan learns both names. `created` lists the host ends made so far (for cleanup).
+    Result<void> prepareInterfaces(conf::DomainDef& liveDef, ContainerPlan& plan,
+                                   std::vector<std::string>& created);
     /// Waits for the controller to end on a thread of its own, then reports how init ended.
     void watch(const std::shared_ptr<Runtime>& rt);
     void release(Runtime& rt);
@@ -57,6 +67,7 @@ private:
 
     LxcPaths paths_;
     GuestEventSink* sink_ = nullptr;
+    std::function<Result<std::string>(const std::string&)> networkBridge_;
     /// Cleared when the backend goes: a watcher thread outliving it reports nothing.
     std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
 };

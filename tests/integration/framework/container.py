@@ -20,6 +20,16 @@ echo "env=$LIBVIRT_LXC_NAME/$CORRAL_LXC_UUID/$container/$PATH/$TERM/$CORRAL_LXC_
 echo "cgroup=$(cat /proc/self/cgroup | head -1)"
 echo "devices=$(ls /dev | tr '\n' ' ')"
 trap 'echo CORRAL-CT-TERM; exit 0' TERM
+if [ "$1" = net ]; then
+    echo "netdevs=$(ls /sys/class/net | tr '\n' ' ')"
+    ip addr add "$2" dev eth0
+    if ping -c 1 -W 5 "$3" > /dev/null 2>&1; then echo PING-OK; else echo PING-FAILED; fi
+fi
+if [ "$1" = dhcp ]; then
+    printf '#!/bin/sh\n[ "$1" = bound ] && echo "CORRAL-CT-LEASE $ip"\nexit 0\n' > /tmp/lease
+    chmod +x /tmp/lease
+    udhcpc -i eth0 -n -q -t 20 -T 1 -s /tmp/lease 2>/dev/null
+fi
 if [ "$1" = hog ]; then
     echo CORRAL-CT-HOG
     x=$(head -c 400000000 /dev/zero | tr '\0' a)
@@ -40,7 +50,7 @@ def build_rootfs(path):
         os.makedirs(os.path.join(path, d))
     shutil.copy2('/bin/busybox', os.path.join(path, 'bin', 'busybox'))
     for applet in ('sh', 'echo', 'ls', 'wc', 'cat', 'head', 'tr', 'sleep', 'hostname', 'mknod', 'dd', 'ps',
-                   'mount', 'id', 'true'):
+                   'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep'):
         os.symlink('busybox', os.path.join(path, 'bin', applet))
     init = os.path.join(path, 'sbin', 'init')
     with open(init, 'w') as f:

@@ -47,12 +47,33 @@ TEST(ContainerPlan, NoFilesystemSharesTheHostRootAndInitDefaults) {
 }
 
 TEST(ContainerPlan, WhatIsNotSupportedYetIsNamed) {
-    auto withInterface = planContainer(*parsed("<interface type='bridge'><source bridge='br0'/></interface>"));
-    ASSERT_FALSE(withInterface);
-    EXPECT_NE(withInterface.error().message.find("<interface> in a container"), std::string::npos);
+    auto direct = planContainer(*parsed("<interface type='direct'><source dev='eth0'/></interface>"));
+    ASSERT_FALSE(direct);
+    EXPECT_NE(direct.error().message.find("<interface type='direct'> is not supported"), std::string::npos);
+    auto idmap = planContainer(*parsed("", "") );
+    ASSERT_TRUE(idmap);
     auto relative = planContainer(*parsed("<filesystem type='mount'><source dir='srv'/><target dir='/'/></filesystem>"));
     ASSERT_FALSE(relative);
     EXPECT_NE(relative.error().message.find("absolute"), std::string::npos);
+}
+
+TEST(ContainerPlan, InterfacesGiveTheContainerItsOwnNetwork) {
+    auto plan = planContainer(*parsed("<interface type='bridge'><mac address='52:54:00:00:00:01'/>"
+                                      "<source bridge='br0'/></interface>"
+                                      "<interface type='network'><mac address='52:54:00:00:00:02'/>"
+                                      "<source network='default'/></interface>"));
+    ASSERT_TRUE(plan) << plan.error().message;
+    ASSERT_EQ(plan->interfaces.size(), 2u);
+    EXPECT_EQ(plan->interfaces[0].name, "eth0");
+    EXPECT_EQ(plan->interfaces[1].name, "eth1");
+    EXPECT_EQ(plan->interfaces[1].mac, "52:54:00:00:00:02");
+    plan->interfaces[0].hostName = "veth3";
+    plan->interfaces[0].peerName = "vpeer3";
+    auto back = planFromJson(planToJson(*plan));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->interfaces[0].hostName, "veth3");
+    EXPECT_EQ(back->interfaces[0].peerName, "vpeer3");
+    EXPECT_EQ(back->interfaces[1].name, "eth1");
 }
 
 TEST(ContainerPlan, JsonRoundTripAndUnknownMembersRefused) {
