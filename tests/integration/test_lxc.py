@@ -247,3 +247,26 @@ def test_container_on_a_nat_network_gets_a_lease(lxc, tmpdir_path):
         assert virsh(lxc.uri, 'destroy', 'dhcpbox').rc == 0
     finally:
         virsh(lxc.uri, 'net-destroy', 'ctnet')
+
+
+def test_idmap_root_inside_is_an_unprivileged_uid_outside(lxc, tmpdir_path):
+    shared = os.path.join(tmpdir_path, 'shared')
+    os.makedirs(shared)
+    os.chown(shared, 300000, 300000)
+    lxc.define('mapped', initargs=['files'], extra=(
+        "<idmap><uid start='0' target='300000' count='65536'/><gid start='0' target='300000' count='65536'/>"
+        "</idmap>"), extra_devices=(
+        f"<filesystem type='mount'><source dir='{shared}'/><target dir='/data'/></filesystem>"))
+    assert virsh(lxc.uri, 'start', 'mapped').rc == 0, lxc.console('mapped')
+    wait_for(lambda: 'FILES-DONE' in lxc.console('mapped'), timeout=30, what='the container to report')
+    out = lxc.console('mapped')
+    assert 'id=0:0' in out and 'FILE-WRITTEN' in out and 'MKNOD-DENIED' in out, out
+    made = os.stat(os.path.join(shared, 'made-inside'))
+    assert (made.st_uid, made.st_gid) == (300000, 300000)
+    init = lxc.init_pid('mapped')
+    with open(f'/proc/{init}/status') as f:
+        status = f.read()
+    assert re.search(r'Uid:\s+300000\s+300000', status), status
+    with open(f'/proc/{init}/uid_map') as f:
+        assert f.read().split() == ['0', '300000', '65536']
+    assert virsh(lxc.uri, 'destroy', 'mapped').rc == 0

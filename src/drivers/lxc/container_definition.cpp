@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "drivers/lxc/container_definition.hpp"
 
+#include <algorithm>
+
+#include "util/strings.hpp"
+
 namespace corral::drivers::lxc {
 
 namespace {
@@ -15,8 +19,21 @@ Result<ContainerPlan> planContainer(const conf::DomainDef& def) {
     ContainerPlan plan;
     plan.name = def.name;
     plan.uuid = def.uuid.toString();
-    if (def.element("idmap") != nullptr) {
-        return unsupported("<idmap> (user namespaces) is not supported by this build's LXC driver yet");
+    if (const conf::XmlNode* idmap = def.element("idmap")) {
+        for (const auto& c : idmap->children) {
+            IdRange r{parseUnsigned(c.attrOr("start")).value_or(0), parseUnsigned(c.attrOr("target")).value_or(0),
+                      parseUnsigned(c.attrOr("count")).value_or(0)};
+            (c.name == "uid" ? plan.uidMap : plan.gidMap).push_back(r);
+        }
+        // Root inside must be someone: without a map for id 0 the container could not even
+        // own its /dev.
+        auto mapsRoot = [](const std::vector<IdRange>& m) {
+            return std::any_of(m.begin(), m.end(), [](const IdRange& r) { return r.start == 0 && r.count > 0; });
+        };
+        if (!mapsRoot(plan.uidMap) || !mapsRoot(plan.gidMap)) {
+            return fail(ErrorCode::XmlError, "<idmap> needs a <uid> and a <gid> entry with start='0'",
+                        ErrorDomain::Lxc);
+        }
     }
     for (const auto& dev : def.devices) {
         if (dev.name == "interface") {

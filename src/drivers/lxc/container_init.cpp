@@ -2,6 +2,7 @@
 #include "drivers/lxc/container_init.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -20,6 +22,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "host/netdev.hpp"
@@ -49,15 +52,25 @@ constexpr int kDroppedCaps[] = {CAP_MKNOD, CAP_SYS_MODULE, CAP_SYS_TIME, CAP_SYS
                                 CAP_MAC_ADMIN, CAP_MAC_OVERRIDE, CAP_AUDIT_CONTROL};
 
 /// The /dev of the container: a tmpfs with the nodes above, its own devpts, the console.
-std::string buildDev(const std::string& dev, int consoleFd) {
+/// In a user namespace device nodes cannot be made: `hostNodes` then holds O_PATH descriptors
+/// of the host's nodes (opened while the host's /dev was in view), bound in instead.
+std::string buildDev(const std::string& dev, int consoleFd, const std::vector<int>& hostNodes) {
     if (!makePath(dev) || ::mount("devfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0) {
         return errnoText("cannot mount the container's /dev at '" + dev + "'");
     }
     ::umask(0);
-    for (const auto& n : kDevNodes) {
-        std::string path = dev + "/" + n.name;
-        if (::mknod(path.c_str(), S_IFCHR | 0666, makedev(n.major, n.minor)) != 0) {
-            return errnoText("cannot create '" + path + "'");
+    for (std::size_t i = 0; i < std::size(kDevNodes); ++i) {
+        std::string path = dev + "/" + kDevNodes[i].name;
+        if (hostNodes.empty()) {
+            if (::mknod(path.c_str(), S_IFCHR | 0666, makedev(kDevNodes[i].major, kDevNodes[i].minor)) != 0) {
+                return errnoText("cannot create '" + path + "'");
+            }
+            continue;
+        }
+        int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+        std::string source = "/proc/self/fd/" + std::to_string(hostNodes[i]);
+        if (fd < 0 || ::close(fd) != 0 || ::mount(source.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+            return errnoText("cannot bind the host's node to '" + path + "'");
         }
     }
     ::umask(022);
@@ -95,9 +108,27 @@ std::string buildDev(const std::string& dev, int consoleFd) {
     return {};
 }
 
+/// Remounts the bind mount at `path` read-only. The flags it has are kept: in a user namespace
+/// a mount inherited from the host is locked, and a remount that would drop nosuid, noexec or
+/// its atime mode is refused.
+bool remountReadonly(const std::string& path) {
+    struct statvfs st {};
+    if (::statvfs(path.c_str(), &st) != 0) {
+        return false;
+    }
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+    for (const auto& [st_flag, ms_flag] : {std::pair{ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
+                                           {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
+                                           {ST_RELATIME, MS_RELATIME}}) {
+        if ((st.f_flag & st_flag) != 0) {
+            flags |= ms_flag;
+        }
+    }
+    return ::mount(nullptr, path.c_str(), nullptr, flags, nullptr) == 0;
+}
+
 Result<void> bindReadonly(const std::string& path) {
-    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-        ::mount(nullptr, path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 || !remountReadonly(path)) {
         return failErrno(errno, "cannot make '" + path + "' read-only");
     }
     return {};
@@ -107,6 +138,19 @@ Result<void> bindReadonly(const std::string& path) {
 /// success). Runs as pid 1 of the new pid namespace.
 std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlave, int syncFd) {
     const bool ownNetwork = !plan.interfaces.empty();
+    const bool ownUsers = !plan.uidMap.empty();
+    std::vector<int> hostNodes;
+    if (ownUsers) {
+        // Born in a new user namespace without ids: the controller writes the maps, then this
+        // process becomes the container's root (host uid = the map's target for 0).
+        char mapped = 0;
+        if (::write(syncFd, "u", 1) != 1 || ::read(syncFd, &mapped, 1) != 1 || mapped != 'm') {
+            return "the controller could not write the container's id maps";
+        }
+        if (::setresgid(0, 0, 0) != 0 || ::setgroups(0, nullptr) != 0 || ::setresuid(0, 0, 0) != 0) {
+            return errnoText("cannot become root of the container's user namespace");
+        }
+    }
     if (::unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | (ownNetwork ? CLONE_NEWNET : 0)) != 0) {
         return errnoText("cannot create the container's namespaces");
     }
@@ -136,12 +180,22 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
         return errnoText("cannot make the container's mounts private");
     }
-    if (::sethostname(plan.name.data(), plan.name.size()) != 0) {
-        return errnoText("cannot set the hostname");
-    }
-    int consoleFd = ::open(consoleSlave.c_str(), O_RDWR | O_NOCTTY);
+    // Opened in the new mount namespace (a bind source must be in it), before /dev is covered:
+    // the console (given to the container's root by the controller) and, in a user namespace,
+    // the host's device nodes (which cannot be made there).
+    int consoleFd = ::open(consoleSlave.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (consoleFd < 0) {
         return errnoText("cannot open the console '" + consoleSlave + "'");
+    }
+    for (const auto& n : ownUsers ? std::span(kDevNodes) : std::span<const DevNode>()) {
+        int fd = ::open((std::string("/dev/") + n.name).c_str(), O_PATH | O_CLOEXEC);
+        if (fd < 0) {
+            return errnoText(std::string("cannot find the host's /dev/") + n.name);
+        }
+        hostNodes.push_back(fd);
+    }
+    if (::sethostname(plan.name.data(), plan.name.size()) != 0) {
+        return errnoText("cannot set the hostname");
     }
     const std::string& root = plan.rootSource;  // "" = the host's root, seen through new mounts
     if (!root.empty() && ::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
@@ -176,14 +230,17 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
     // With its own network namespace the container gets its own sysfs (its interfaces only).
     std::string sys = root + "/sys";
     constexpr unsigned long kSysFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    bool sysMounted = makePath(sys) && (ownNetwork ? ::mount("sysfs", sys.c_str(), "sysfs", kSysFlags, nullptr) == 0
-                                                   : ::mount("/sys", sys.c_str(), nullptr, MS_BIND, nullptr) == 0 &&
-                                                         ::mount(nullptr, sys.c_str(), nullptr,
-                                                                 MS_BIND | MS_REMOUNT | kSysFlags, nullptr) == 0);
+    // In a user namespace sharing the host's network neither works (a new sysfs belongs to the
+    // network namespace's owner; a bind without the locked submounts is refused): as in
+    // libvirt, /sys is then left as the root has it (host-owned, so nothing there is writable).
+    bool sysMounted = ownNetwork ? makePath(sys) && ::mount("sysfs", sys.c_str(), "sysfs", kSysFlags, nullptr) == 0
+                      : ownUsers ? true
+                                 : makePath(sys) && ::mount("/sys", sys.c_str(), nullptr, MS_BIND, nullptr) == 0 &&
+                                       remountReadonly(sys);
     if (!sysMounted) {
         return errnoText("cannot mount the container's /sys");
     }
-    if (std::string err = buildDev(root + "/dev", consoleFd); !err.empty()) {
+    if (std::string err = buildDev(root + "/dev", consoleFd, hostNodes); !err.empty()) {
         return err;
     }
     for (std::size_t i = 0; i < plan.mounts.size(); ++i) {
@@ -208,8 +265,7 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
         if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
             return errnoText("cannot mount '" + m.source + "' on '" + m.target + "'");
         }
-        if (m.readonly &&
-            ::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+        if (m.readonly && !remountReadonly(target)) {
             return errnoText("cannot make '" + m.target + "' read-only");
         }
         ::close(sources[i]);
@@ -302,6 +358,26 @@ int runController(const ContainerPlan& plan, int readyFd) {
         return 1;
     }
     std::string slave = ::ptsname(master);
+    // Kept open here so the console never hangs up between programs in the container, and
+    // given to the container's root when it is not the host's.
+    int consoleFd = ::open(slave.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (consoleFd < 0) {
+        report("error: " + errnoText("cannot open the console '" + slave + "'"));
+        return 1;
+    }
+    auto rootOf = [](const std::vector<IdRange>& map) {
+        for (const auto& r : map) {
+            if (r.start == 0) {
+                return r.target;
+            }
+        }
+        return 0UL;
+    };
+    if (!plan.uidMap.empty() &&
+        ::fchown(consoleFd, static_cast<uid_t>(rootOf(plan.uidMap)), static_cast<gid_t>(rootOf(plan.gidMap))) != 0) {
+        report("error: " + errnoText("cannot give the console to the container's root"));
+        return 1;
+    }
     int log = ::open(plan.consoleLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int errPipe[2];
     if (log < 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) {
@@ -335,7 +411,7 @@ int runController(const ContainerPlan& plan, int readyFd) {
             (void)writeAll(c->errWrite, why);
             return 127;
         },
-        stack.data() + stack.size(), CLONE_NEWPID | SIGCHLD, &child);
+        stack.data() + stack.size(), CLONE_NEWPID | (plan.uidMap.empty() ? 0 : CLONE_NEWUSER) | SIGCHLD, &child);
     if (init < 0) {
         report("error: " + errnoText("cannot start the container's init"));
         return 1;
@@ -343,7 +419,26 @@ int runController(const ContainerPlan& plan, int readyFd) {
     ::close(errPipe[1]);
     ::close(sync[1]);
     std::string moveError;
-    if (!plan.interfaces.empty()) {
+    if (!plan.uidMap.empty()) {
+        char ready = 0;
+        if (::read(sync[0], &ready, 1) == 1) {
+            auto mapText = [](const std::vector<IdRange>& ranges) {
+                std::string text;
+                for (const auto& r : ranges) {
+                    text += std::to_string(r.start) + " " + std::to_string(r.target) + " " + std::to_string(r.count) + "\n";
+                }
+                return text;
+            };
+            std::string proc = "/proc/" + std::to_string(init);
+            auto uid = writeKernelFile(proc + "/uid_map", mapText(plan.uidMap));
+            auto gid = uid ? writeKernelFile(proc + "/gid_map", mapText(plan.gidMap)) : Result<void>{};
+            if (!uid || !gid) {
+                moveError = (!uid ? uid : gid).error().message;
+            }
+            (void)writeAll(sync[0], moveError.empty() ? "m" : "x");
+        }
+    }
+    if (!plan.interfaces.empty() && moveError.empty()) {
         // Init has its network namespace once it says so (EOF: it failed before; its reason
         // comes through the error pipe below).
         char ready = 0;

@@ -31,6 +31,14 @@ std::string planToJson(const ContainerPlan& plan) {
         w.key("mac").value(i.mac).endObject();
     }
     w.endArray();
+    for (const auto& [key, ranges] : {std::pair{"uid_map", &plan.uidMap}, {"gid_map", &plan.gidMap}}) {
+        w.key(key).beginArray();
+        for (const auto& r : *ranges) {
+            w.beginArray().value(static_cast<std::uint64_t>(r.start)).value(static_cast<std::uint64_t>(r.target));
+            w.value(static_cast<std::uint64_t>(r.count)).endArray();
+        }
+        w.endArray();
+    }
     strings("argv", plan.argv);
     strings("env", plan.env);
     strings("cgroup_procs", plan.cgroupProcsFiles);
@@ -42,7 +50,7 @@ std::string planToJson(const ContainerPlan& plan) {
 
 Result<ContainerPlan> planFromJson(const std::string& text) {
     CORRAL_ASSIGN_OR_RETURN(JsonValue doc, JsonValue::parse(text));
-    static const char* const kKnown[] = {"name", "uuid", "root", "mounts", "interfaces", "argv", "env",
+    static const char* const kKnown[] = {"name", "uuid", "root", "mounts", "interfaces", "uid_map", "gid_map", "argv", "env",
                                          "cgroup_procs", "console_log", "state_file", "exit_file"};
     for (const auto& [key, value] : doc.members()) {
         (void)value;
@@ -59,6 +67,15 @@ Result<ContainerPlan> planFromJson(const std::string& text) {
     }
     for (const auto& i : doc["interfaces"].items()) {
         plan.interfaces.push_back({i["host"].asString(), i["peer"].asString(), i["name"].asString(), i["mac"].asString()});
+    }
+    for (const auto& [key, ranges] : {std::pair{"uid_map", &plan.uidMap}, {"gid_map", &plan.gidMap}}) {
+        for (const auto& r : doc[key].items()) {
+            const auto& v = r.items();
+            if (v.size() != 3) {
+                return fail(ErrorCode::InternalError, std::string("container plan has a bad ") + key + " entry");
+            }
+            ranges->push_back({v[0].asUnsigned(), v[1].asUnsigned(), v[2].asUnsigned()});
+        }
     }
     auto strings = [&](const char* key) {
         std::vector<std::string> out;

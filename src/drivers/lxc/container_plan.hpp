@@ -25,6 +25,12 @@ struct ContainerInterface {
     std::string mac;
 };
 
+/// One line of a user namespace's uid_map or gid_map: ids [start, start+count) inside are
+/// [target, target+count) on the host.
+struct IdRange {
+    unsigned long start = 0, target = 0, count = 0;
+};
+
 struct ContainerPlan {
     std::string name;
     std::string uuid;
@@ -33,6 +39,8 @@ struct ContainerPlan {
     /// Non-empty: the container gets its own network namespace with these interfaces (and lo);
     /// empty: it shares the host's network.
     std::vector<ContainerInterface> interfaces;
+    /// Non-empty: a user namespace with these maps (<idmap>); root inside is not root outside.
+    std::vector<IdRange> uidMap, gidMap;
     std::vector<std::string> argv;  ///< <init> then <initarg>s
     std::vector<std::string> env;   ///< NAME=VALUE
     std::vector<std::string> cgroupProcsFiles;  ///< the controller joins these before anything

@@ -30,6 +30,11 @@ if [ "$1" = dhcp ]; then
     chmod +x /tmp/lease
     udhcpc -i eth0 -n -q -t 20 -T 1 -s /tmp/lease 2>/dev/null
 fi
+if [ "$1" = files ]; then
+    echo "id=$(id -u):$(id -g)"
+    if echo hello > /data/made-inside; then echo FILE-WRITTEN; fi
+    echo FILES-DONE
+fi
 if [ "$1" = hog ]; then
     echo CORRAL-CT-HOG
     x=$(head -c 400000000 /dev/zero | tr '\0' a)
@@ -46,11 +51,11 @@ def build_rootfs(path):
     """A minimal root: busybox and its applets, the init above, empty mount points."""
     if os.path.exists(path):
         shutil.rmtree(path)
-    for d in ('bin', 'sbin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'root'):
+    for d in ('bin', 'sbin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'root', 'data'):
         os.makedirs(os.path.join(path, d))
     shutil.copy2('/bin/busybox', os.path.join(path, 'bin', 'busybox'))
     for applet in ('sh', 'echo', 'ls', 'wc', 'cat', 'head', 'tr', 'sleep', 'hostname', 'mknod', 'dd', 'ps',
-                   'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep'):
+                   'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep', 'touch'):
         os.symlink('busybox', os.path.join(path, 'bin', applet))
     init = os.path.join(path, 'sbin', 'init')
     with open(init, 'w') as f:

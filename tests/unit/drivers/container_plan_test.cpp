@@ -50,8 +50,14 @@ TEST(ContainerPlan, WhatIsNotSupportedYetIsNamed) {
     auto direct = planContainer(*parsed("<interface type='direct'><source dev='eth0'/></interface>"));
     ASSERT_FALSE(direct);
     EXPECT_NE(direct.error().message.find("<interface type='direct'> is not supported"), std::string::npos);
-    auto idmap = planContainer(*parsed("", "") );
-    ASSERT_TRUE(idmap);
+    // A user namespace needs someone to be root inside.
+    auto def = parsed("");
+    conf::XmlNode idmap{"idmap", {}, {}, "", 0};
+    idmap.children.push_back(conf::XmlNode{"uid", {{"start", "1"}, {"target", "1000"}, {"count", "10"}}, {}, "", 0});
+    def->elements.push_back(idmap);
+    auto noRoot = planContainer(*def);
+    ASSERT_FALSE(noRoot);
+    EXPECT_NE(noRoot.error().message.find("start='0'"), std::string::npos);
     auto relative = planContainer(*parsed("<filesystem type='mount'><source dir='srv'/><target dir='/'/></filesystem>"));
     ASSERT_FALSE(relative);
     EXPECT_NE(relative.error().message.find("absolute"), std::string::npos);
@@ -74,6 +80,23 @@ TEST(ContainerPlan, InterfacesGiveTheContainerItsOwnNetwork) {
     EXPECT_EQ(back->interfaces[0].hostName, "veth3");
     EXPECT_EQ(back->interfaces[0].peerName, "vpeer3");
     EXPECT_EQ(back->interfaces[1].name, "eth1");
+}
+
+TEST(ContainerPlan, IdmapBecomesTheUserNamespacesMaps) {
+    auto def = conf::parseDomainXml(
+        "<domain type='lxc'><name>m</name><memory>65536</memory><os><type>exe</type></os>"
+        "<idmap><uid start='0' target='300000' count='65536'/><gid start='0' target='300000' count='65536'/></idmap>"
+        "<devices/></domain>");
+    ASSERT_TRUE(def) << def.error().message;
+    auto plan = planContainer(**def);
+    ASSERT_TRUE(plan) << plan.error().message;
+    ASSERT_EQ(plan->uidMap.size(), 1u);
+    EXPECT_EQ(plan->uidMap[0].target, 300000u);
+    EXPECT_EQ(plan->gidMap[0].count, 65536u);
+    auto back = planFromJson(planToJson(*plan));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->uidMap[0].target, 300000u);
+    EXPECT_EQ(back->gidMap[0].count, 65536u);
 }
 
 TEST(ContainerPlan, JsonRoundTripAndUnknownMembersRefused) {
