@@ -2,6 +2,8 @@
 // ClientSession: output queueing and teardown.
 #include "daemon/client_session.hpp"
 
+#include "daemon/console_stream.hpp"
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -99,6 +101,38 @@ void ClientSession::markClosed() {
     out_.clear();
     outBytes_ = 0;
     ::shutdown(fd_.get(), SHUT_RDWR);
+}
+
+void ClientSession::addStream(std::shared_ptr<ConsoleStream> stream) {
+    std::lock_guard lock(streamMutex_);
+    streams_[stream->serial()] = std::move(stream);
+}
+
+std::shared_ptr<ConsoleStream> ClientSession::stream(std::uint32_t serial) const {
+    std::lock_guard lock(streamMutex_);
+    auto it = streams_.find(serial);
+    return it == streams_.end() ? nullptr : it->second;
+}
+
+void ClientSession::removeStream(std::uint32_t serial) {
+    std::shared_ptr<ConsoleStream> gone;  // released outside the lock
+    std::lock_guard lock(streamMutex_);
+    auto it = streams_.find(serial);
+    if (it != streams_.end()) {
+        gone = std::move(it->second);
+        streams_.erase(it);
+    }
+}
+
+void ClientSession::closeStreams() {
+    std::map<std::uint32_t, std::shared_ptr<ConsoleStream>> all;
+    {
+        std::lock_guard lock(streamMutex_);
+        all.swap(streams_);
+    }
+    for (auto& [serial, stream] : all) {
+        stream->close();
+    }
 }
 
 }  // namespace corral::daemon

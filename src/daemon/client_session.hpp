@@ -37,6 +37,8 @@ struct EventCallback {
     bool legacy = false;         ///< registered with the pre-callback procedures (167)
 };
 
+class ConsoleStream;
+
 class ClientSession {
 public:
     /// `wakeIo` asks the I/O thread to flush this client's output (called from workers).
@@ -83,6 +85,13 @@ public:
     /// Calls queued or running on workers, for max_client_requests.
     std::atomic<unsigned> inFlight{0};
 
+    // --- streams (open consoles), by the serial of the call that opened them ---
+    void addStream(std::shared_ptr<ConsoleStream> stream);
+    [[nodiscard]] std::shared_ptr<ConsoleStream> stream(std::uint32_t serial) const;
+    void removeStream(std::uint32_t serial);
+    /// Closes every stream (the client went away).
+    void closeStreams();
+
 private:
     UniqueFd fd_;
     const std::uint64_t id_;
@@ -96,6 +105,8 @@ private:
     mutable std::mutex stateMutex_;
     mutable std::mutex eventMutex_;
     mutable std::mutex subscriptionMutex_;
+    mutable std::mutex streamMutex_;
+    std::map<std::uint32_t, std::shared_ptr<ConsoleStream>> streams_;
 };
 
 }  // namespace corral::daemon

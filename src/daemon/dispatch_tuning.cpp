@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Resource-control and security procedures: schedinfo, memtune, blkiotune, vcpupin,
-// emulatorpin, iothreadpin, the security model and labels (dominfo), and the QEMU program's
-// monitor pass-through (virsh qemu-monitor-command).
+// emulatorpin, iothreadpin, the security model and labels (dominfo), consoles (virsh console,
+// as a stream), and the QEMU program's monitor pass-through (virsh qemu-monitor-command).
 #include <algorithm>
 
+#include "daemon/console_stream.hpp"
 #include "daemon/dispatcher.hpp"
 #include "daemon/wire_convert.hpp"
 #include "drivers/interfaces/domain_tuning.hpp"
@@ -199,6 +200,17 @@ void registerTuningHandlers(Dispatcher& d) {
             }
             ret.ret = static_cast<int>(ret.labels.size());
             return ret;
+        });
+
+    d.add<proto::REMOTE_PROC_DOMAIN_OPEN_CONSOLE>(
+        [](CallContext& ctx, const proto::remote_domain_open_console_args& a) -> Result<xdr_void> {
+            CORRAL_TRY(requireWritable(ctx, "virDomainOpenConsole"));
+            CORRAL_ASSIGN_OR_RETURN(auto* f, requireFacet(ctx.driver().console(), "virDomainOpenConsole"));
+            CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, f->openConsole(fromWire(a.dom), a.dev_name.value_or(""), a.flags));
+            auto stream = std::make_shared<ConsoleStream>(ctx.session, ctx.header, std::move(fd));
+            ctx.session->addStream(stream);
+            ctx.afterReply = [stream] { stream->start(); };
+            return xdr_void{};
         });
 
     d.addQemu<proto::QEMU_PROC_DOMAIN_MONITOR_COMMAND>(

@@ -112,13 +112,15 @@ void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::
     reply.status = rpc::MessageStatus::Ok;
 
     Result<std::vector<std::uint8_t>> result = fail(ErrorCode::InternalError, "unhandled call");
+    std::function<void()> afterReply;
     if (h.type == rpc::MessageType::CallWithFds) {
         // No procedure we serve takes descriptors from the client.
         result = fail(ErrorCode::Rpc, "file descriptor passing to the daemon is not supported",
                       ErrorDomain::Rpc);
     } else if (h.prog == proto::REMOTE_PROGRAM && h.vers == proto::REMOTE_PROTOCOL_VERSION) {
-        CallContext ctx{session, h, registry_};
+        CallContext ctx{session, h, registry_, {}};
         result = dispatchRemote(ctx, packet.payload);
+        afterReply = std::move(ctx.afterReply);
     } else if (h.prog == proto::LXC_PROGRAM && h.vers == proto::LXC_PROTOCOL_VERSION) {
         const proto::ProcedureInfo* info = proto::findLxcProcedure(h.proc);
         result = info == nullptr
@@ -127,7 +129,7 @@ void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::
     } else if (h.prog == proto::QEMU_PROGRAM && h.vers == proto::QEMU_PROTOCOL_VERSION) {
         const proto::ProcedureInfo* info = proto::findQemuProcedure(h.proc);
         auto handler = qemuHandlers_.find(h.proc);
-        CallContext ctx{session, h, registry_};
+        CallContext ctx{session, h, registry_, {}};
         bool opened = false;
         {
             std::lock_guard lock(session->stateMutex());
@@ -150,6 +152,9 @@ void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::
 
     if (result) {
         session->send(rpc::buildPacket(reply, std::span<const std::uint8_t>(*result)));
+        if (afterReply) {
+            afterReply();
+        }
     } else {
         logDebug("call " + std::to_string(h.proc) + " failed: " + result.error().wireMessage());
         session->send(rpc::buildErrorReply(h, result.error()));

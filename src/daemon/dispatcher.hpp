@@ -32,6 +32,8 @@ struct CallContext {
     /// Refuses a call on a read-only connection: "operation forbidden: read only access
     /// prevents virDomainXxx" (VIR_ERR_OPERATION_DENIED).
     Result<void> denyReadOnly(std::string_view api) const;
+    /// Runs once the successful reply is queued (a stream's data must follow the reply).
+    std::function<void()> afterReply;
 };
 
 class Dispatcher {

@@ -2,6 +2,8 @@
 // Server: the epoll loop, listeners, packet assembly, keepalive and hand-off to workers.
 #include "daemon/server.hpp"
 
+#include "daemon/console_stream.hpp"
+
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -246,6 +248,7 @@ void Server::closeClient(int fd, const char* why) {
     clients_.erase(it);
     clientCount_ = clients_.size();
     session->markClosed();
+    session->closeStreams();
     dispatcher_.clientClosed(*session);
     // The fd closes when the last worker holding `session` finishes: never reused under them.
 }
@@ -259,8 +262,19 @@ void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
         }
         return;  // a PONG needs nothing beyond the receive time already recorded
     }
+    if (h.type == rpc::MessageType::Stream) {
+        // Console input, or the client ending its side of a stream.
+        if (auto stream = session->stream(h.serial)) {
+            if (h.status == rpc::MessageStatus::Continue) {
+                stream->write(packet.payload);
+            } else {
+                stream->close();
+            }
+        }
+        return;
+    }
     if (h.type != rpc::MessageType::Call && h.type != rpc::MessageType::CallWithFds) {
-        // Streams are not served yet; replies and messages from a client mean nothing to us.
+        // Replies and messages from a client mean nothing to us.
         logDebug("ignoring packet of type " + std::to_string(static_cast<unsigned>(h.type)) +
                  " from client " + std::to_string(session->id()));
         return;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "util/unix_socket.hpp"
 
+#include <sys/stat.h>
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -32,6 +34,23 @@ Result<UniqueFd> connectUnixSocket(const std::string& path) {
     if (rc != 0) {
         int err = errno;
         return fail(ErrorCode::SystemError, "Failed to connect socket to '" + path + "': " + std::strerror(err));
+    }
+    return fd;
+}
+
+Result<UniqueFd> listenUnixSocket(const std::string& path, mode_t mode) {
+    CORRAL_ASSIGN_OR_RETURN(sockaddr_un addr, unixSocketAddress(path));
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        return failErrno(errno, "cannot create a socket for '" + path + "'");
+    }
+    ::unlink(path.c_str());
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        return failErrno(errno, "cannot bind socket '" + path + "'");
+    }
+    ::chmod(path.c_str(), mode);
+    if (::listen(fd.get(), 4) != 0) {
+        return failErrno(errno, "cannot listen on socket '" + path + "'");
     }
     return fd;
 }

@@ -18,4 +18,8 @@ Result<sockaddr_un> unixSocketAddress(const std::string& path);
 /// wording ("Failed to connect socket to 'PATH': REASON") so clients read the same text.
 Result<UniqueFd> connectUnixSocket(const std::string& path);
 
+/// A close-on-exec socket listening at `path` (an old socket file there is replaced), with the
+/// file's permissions set to `mode`. Errors name the path.
+Result<UniqueFd> listenUnixSocket(const std::string& path, mode_t mode);
+
 }  // namespace corral

@@ -5,6 +5,7 @@
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -270,3 +271,69 @@ def test_idmap_root_inside_is_an_unprivileged_uid_outside(lxc, tmpdir_path):
     with open(f'/proc/{init}/uid_map') as f:
         assert f.read().split() == ['0', '300000', '65536']
     assert virsh(lxc.uri, 'destroy', 'mapped').rc == 0
+
+
+def test_console_round_trip_with_python_and_the_real_virsh(lxc):
+    import libvirt
+    import threading
+    lxc.define('shellbox', initargs=['shell'])
+    assert virsh(lxc.uri, 'start', 'shellbox').rc == 0
+    wait_for(lambda: 'CORRAL-CT-SHELL' in lxc.console('shellbox'), timeout=30, what='the shell')
+    conn = libvirt.open(lxc.uri)
+    try:
+        dom = conn.lookupByName('shellbox')
+        stream = conn.newStream(0)
+        dom.openConsole(None, stream, 0)
+        stream.send(b'echo CORRAL-$((6*7))\n')
+        received = bytearray()
+
+        def read():
+            while b'CORRAL-42' not in received:
+                chunk = stream.recv(4096)
+                if not chunk:
+                    return
+                received.extend(chunk)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(30)
+        assert b'CORRAL-42' in received, bytes(received)
+        stream.abort()
+    finally:
+        conn.close()
+    # The real virsh, on a terminal of its own: type a command, read its answer, leave with ^].
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp('virsh', ['virsh', '-c', lxc.uri, 'console', 'shellbox'])
+    seen = b''
+    deadline = time.monotonic() + 30
+
+    def read_until(marker, until=None):
+        nonlocal seen
+        import select
+        until = until or deadline
+        while marker not in seen and time.monotonic() < min(until, deadline):
+            if not select.select([fd], [], [], 0.5)[0]:
+                continue
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+        return marker in seen
+    try:
+        assert read_until(b'Escape character is ^]'), seen
+        # virsh prints that line before it opens the stream and makes its terminal raw, which
+        # discards what was typed meanwhile: type again until the answer comes.
+        while b'VIRSH-42' not in seen and time.monotonic() < deadline:
+            os.write(fd, b'echo VIRSH-$((7*6))\r')
+            read_until(b'VIRSH-42', time.monotonic() + 2)
+        assert b'VIRSH-42' in seen, seen
+        os.write(fd, b'\x1d')
+        wait_for(lambda: os.waitpid(pid, os.WNOHANG)[0] == pid, timeout=30, what='virsh console to leave')
+        pid = 0
+    finally:
+        if pid:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert virsh(lxc.uri, 'destroy', 'shellbox').rc == 0

@@ -43,6 +43,7 @@ class DomainManager final : public DomainLookup,
                             public DomainTuningControl,
                             public DomainMonitorPassthrough,
                             public DomainSecurity,
+                            public DomainConsole,
                             private GuestEventSink {
 public:
     DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend);
@@ -141,6 +142,9 @@ public:
     Result<std::vector<std::uint8_t>> emulatorPinInfo(const DomainRef& dom, unsigned flags) override;
     Result<void> pinIothread(const DomainRef& dom, unsigned iothread, const std::vector<std::uint8_t>& cpumap,
                              unsigned flags) override;
+
+    // DomainConsole
+    Result<UniqueFd> openConsole(const DomainRef& dom, const std::string& devName, unsigned flags) override;
 
     // DomainMonitorPassthrough
     Result<std::string> monitorCommand(const DomainRef& dom, const std::string& command, bool hmp) override;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// DomainManager's security queries (dominfo's Security label) and the monitor pass-through.
+// DomainManager's security queries (dominfo's Security label), consoles and the monitor
+// pass-through.
 #include "conf/domain_def.hpp"
 #include "drivers/common/domain_manager.hpp"
 #include "drivers/common/domain_manager_errors.hpp"
@@ -54,6 +55,16 @@ void DomainManager::auditMachineIdLocked(const objects::DomainObjPtr& dom) {
             logDebug("kernel audit: " + sent.error().wireMessage());
         }
     }
+}
+
+Result<UniqueFd> DomainManager::openConsole(const DomainRef& ref, const std::string& devName, unsigned flags) {
+    // virDomainConsoleFlags: FORCE 1 (take over a console in use: the controller always lets the
+    // newest client have it), SAFE 2.
+    if ((flags & ~3u) != 0) {
+        return unsupportedFlags(flags, "domainOpenConsole");
+    }
+    CORRAL_ASSIGN_OR_RETURN(objects::DomainObjPtr dom, findRunning(ref));
+    return backend_->openConsole(*dom, devName);
 }
 
 Result<std::string> DomainManager::monitorCommand(const DomainRef& ref, const std::string& command, bool hmp) {

@@ -121,6 +121,13 @@ public:
     /// resources held for any other guest (files given to it) are released.
     virtual void reconnectsDone(const std::vector<Uuid>& running) { (void)running; }
 
+    /// Connects to the running guest's console `devName` ("" = the first).
+    virtual Result<UniqueFd> openConsole(objects::DomainObj& dom, const std::string& devName) {
+        (void)devName;
+        return fail(ErrorCode::OperationUnsupported,
+                    "consoles of domain '" + dom.name() + "' are not available in this driver", ErrorDomain::Domain);
+    }
+
     /// Passes a command to the guest's hypervisor monitor as it is (administrators only).
     virtual Result<std::string> monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) {
         (void)command;

@@ -25,6 +25,7 @@ public:
     DomainTuningControl* tuning() override { return &manager_; }
     DomainMonitorPassthrough* monitor() override { return &manager_; }
     DomainSecurity* security() override { return &manager_; }
+    DomainConsole* console() override { return &manager_; }
     int addEventSink(DomainEventSink sink) override { return manager_.events().subscribe(std::move(sink)); }
     void removeEventSink(int id) override { manager_.events().unsubscribe(id); }
 

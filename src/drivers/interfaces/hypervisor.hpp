@@ -15,6 +15,7 @@
 
 #include "objects/domain_state.hpp"
 #include "util/result.hpp"
+#include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
 
 namespace corral::drivers {
@@ -217,6 +218,15 @@ using DomainEventSink = std::function<void(const DomainLifecycleEvent&)>;
 class DomainStatsQueries;
 class DomainTuningControl;
 
+/// Facet: a running guest's console (virsh console).
+class DomainConsole {
+public:
+    virtual ~DomainConsole() = default;
+    /// A connected descriptor: what the guest writes to its console can be read from it, what
+    /// is written to it is typed on the console. `devName` "" is the first console.
+    virtual Result<UniqueFd> openConsole(const DomainRef& dom, const std::string& devName, unsigned flags) = 0;
+};
+
 /// Facet: security labels of running guests (virsh dominfo's Security label).
 class DomainSecurity {
 public:
@@ -254,6 +264,7 @@ public:
     virtual DomainTuningControl* tuning() { return nullptr; }
     virtual DomainMonitorPassthrough* monitor() { return nullptr; }
     virtual DomainSecurity* security() { return nullptr; }
+    virtual DomainConsole* console() { return nullptr; }
     /// Virtual networks; the host drivers share one network driver.
     virtual NetworkFacet* networks() { return nullptr; }
 

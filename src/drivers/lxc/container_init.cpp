@@ -28,6 +28,7 @@
 #include "host/netdev.hpp"
 #include "util/files.hpp"
 #include "util/process.hpp"
+#include "util/unix_socket.hpp"
 
 namespace corral::drivers::lxc {
 
@@ -477,21 +478,50 @@ int runController(const ContainerPlan& plan, int readyFd) {
     }
     report("ok\n");
 
-    // Until init ends: copy the console to its log, and wait.
+    // Until init ends: copy the console to its log and to the one client connected to the
+    // console socket (virsh console through corrald), feed that client's keys to the console.
+    UniqueFd listener;
+    if (!plan.consoleSocket.empty()) {
+        if (auto l = listenUnixSocket(plan.consoleSocket, 0600)) {
+            listener = std::move(*l);
+        } else {
+            (void)writeAll(log, "corral-lxc: " + l.error().message + "\n");
+        }
+    }
+    UniqueFd client;
     int status = 0;
     bool consoleOpen = true;
     while (true) {
-        pollfd fds[2] = {{sigFd, POLLIN, 0}, {consoleOpen ? master : -1, POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+        pollfd fds[4] = {{sigFd, POLLIN, 0},
+                         {consoleOpen ? master : -1, POLLIN, 0},
+                         {listener ? listener.get() : -1, POLLIN, 0},
+                         {client ? client.get() : -1, POLLIN, 0}};
+        if (::poll(fds, 4, -1) < 0 && errno != EINTR) {
             break;
         }
         if ((fds[1].revents & POLLIN) != 0) {
             ssize_t n = ::read(master, buf, sizeof buf);
             if (n > 0) {
                 (void)!::write(log, buf, static_cast<std::size_t>(n));
+                if (client && ::send(client.get(), buf, static_cast<std::size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+                    errno != EAGAIN) {
+                    client.reset();
+                }
             }
         } else if ((fds[1].revents & (POLLHUP | POLLERR)) != 0) {
             consoleOpen = false;  // nobody has the console open right now; SIGCHLD still ends us
+        }
+        if ((fds[2].revents & POLLIN) != 0) {
+            // The newest client takes the console over, as libvirt's --force does.
+            client.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        }
+        if ((fds[3].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+            ssize_t n = ::recv(client.get(), buf, sizeof buf, 0);
+            if (n <= 0) {
+                client.reset();
+            } else {
+                (void)writeAll(master, std::string(buf, static_cast<std::size_t>(n)));
+            }
         }
         if ((fds[0].revents & POLLIN) != 0) {
             signalfd_siginfo info;
@@ -500,6 +530,10 @@ int runController(const ContainerPlan& plan, int readyFd) {
                 break;
             }
         }
+    }
+    client.reset();
+    if (!plan.consoleSocket.empty()) {
+        ::unlink(plan.consoleSocket.c_str());
     }
     std::string exit = initExitName(classifyInitExit(status)) + " " + std::to_string(status) + "\n";
     (void)writeFileAtomically(plan.exitFile, exit);

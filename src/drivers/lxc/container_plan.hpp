@@ -45,6 +45,7 @@ struct ContainerPlan {
     std::vector<std::string> env;   ///< NAME=VALUE
     std::vector<std::string> cgroupProcsFiles;  ///< the controller joins these before anything
     std::string consoleLog;  ///< where the controller copies the console's output
+    std::string consoleSocket;  ///< where the daemon connects for `virsh console`
     std::string stateFile;   ///< where the controller records its pid and init's
     std::string exitFile;    ///< where the controller records how init ended
 };

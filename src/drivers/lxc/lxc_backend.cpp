@@ -19,6 +19,7 @@
 #include "util/logging.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
+#include "util/unix_socket.hpp"
 
 namespace corral::drivers::lxc {
 
@@ -166,6 +167,7 @@ Result<void> LxcBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef
     rt->cgroup = std::move(*cgroup);
     plan.cgroupProcsFiles = rt->cgroup.procsFiles();
     plan.consoleLog = paths_.logDir + "/" + liveDef.name + ".log";
+    plan.consoleSocket = filePath(liveDef.name, ".console");
     plan.stateFile = rt->stateFile;
     plan.exitFile = rt->exitFile;
     auto fail_ = [&](Error err) {
@@ -407,6 +409,14 @@ Result<void> LxcBackend::setFrozen(objects::DomainObj& dom, bool frozen) {
 Result<void> LxcBackend::suspend(objects::DomainObj& dom) { return setFrozen(dom, true); }
 
 Result<void> LxcBackend::resume(objects::DomainObj& dom) { return setFrozen(dom, false); }
+
+Result<UniqueFd> LxcBackend::openConsole(objects::DomainObj& dom, const std::string& devName) {
+    CORRAL_TRY(requireRuntime(dom));
+    if (!devName.empty() && devName != "console0") {
+        return fail(ErrorCode::InvalidArg, "cannot find console device '" + devName + "'", ErrorDomain::Lxc);
+    }
+    return connectUnixSocket(filePath(dom.name(), ".console"));
+}
 
 Result<std::vector<MemoryStat>> LxcBackend::memoryStats(objects::DomainObj& dom) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));

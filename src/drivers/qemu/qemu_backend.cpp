@@ -41,24 +41,6 @@ constexpr std::chrono::milliseconds kReconnectTimeout{10000};
 // Reading a saved state runs at disk speed; this only catches a QEMU that hangs.
 constexpr std::chrono::minutes kRestoreTimeout{30};
 
-Result<UniqueFd> listenUnix(const std::string& path) {
-    CORRAL_ASSIGN_OR_RETURN(sockaddr_un addr, unixSocketAddress(path));
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        return failErrno(errno, "cannot create a socket");
-    }
-    ::unlink(path.c_str());
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return failErrno(errno, "cannot bind monitor socket '" + path + "'");
-    }
-    ::chmod(path.c_str(), 0600);
-    if (::listen(fd.get(), 1) != 0) {
-        return failErrno(errno, "cannot listen on monitor socket '" + path + "'");
-    }
-    return fd;
-}
-
-
 /// True when nothing listens on `port` of `address` (checked by binding it).
 bool tcpPortFree(const std::string& address, int port) {
     bool v6 = address.find(':') != std::string::npos;
@@ -366,7 +348,7 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
         releaseGuestResources(*rt);
         return err;
     };
-    auto listening = listenUnix(rt->monitorSocket);
+    auto listening = listenUnixSocket(rt->monitorSocket, 0600);
     if (!listening) {
         return releaseOnFailure(unexpected(std::move(listening).error()));
     }

@@ -35,6 +35,10 @@ if [ "$1" = files ]; then
     if echo hello > /data/made-inside; then echo FILE-WRITTEN; fi
     echo FILES-DONE
 fi
+if [ "$1" = shell ]; then
+    echo CORRAL-CT-SHELL
+    exec sh -i
+fi
 if [ "$1" = hog ]; then
     echo CORRAL-CT-HOG
     x=$(head -c 400000000 /dev/zero | tr '\0' a)

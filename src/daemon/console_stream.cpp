@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "daemon/console_stream.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "daemon/client_session.hpp"
+
+namespace corral::daemon {
+
+ConsoleStream::ConsoleStream(std::weak_ptr<ClientSession> session, const rpc::MessageHeader& call, UniqueFd fd)
+    : session_(std::move(session)), header_(call), fd_(std::move(fd)) {
+    header_.type = rpc::MessageType::Stream;
+    header_.status = rpc::MessageStatus::Continue;
+}
+
+ConsoleStream::~ConsoleStream() {
+    close();
+    if (thread_.joinable()) {
+        if (thread_.get_id() == std::this_thread::get_id()) {
+            thread_.detach();  // the relay itself dropped the last reference
+        } else {
+            thread_.join();
+        }
+    }
+}
+
+void ConsoleStream::start() { thread_ = std::thread([self = shared_from_this()] { self->relay(); }); }
+
+void ConsoleStream::write(std::span<const std::uint8_t> data) {
+    // Console input is a few keys at a time into a local socket: a short blocking write.
+    std::size_t done = 0;
+    while (done < data.size() && !closed_) {
+        ssize_t n = ::send(fd_.get(), data.data() + done, data.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            close();
+            return;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+void ConsoleStream::close() {
+    if (!closed_.exchange(true) && fd_) {
+        ::shutdown(fd_.get(), SHUT_RDWR);  // wakes the relay, which ends the stream
+    }
+}
+
+void ConsoleStream::relay() {
+    std::uint8_t buf[16384];
+    while (true) {
+        ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        auto session = session_.lock();
+        if (!session) {
+            return;
+        }
+        if (n <= 0) {
+            // The guest's side ended (or the client closed): an empty OK packet ends the stream.
+            rpc::MessageHeader end = header_;
+            end.status = rpc::MessageStatus::Ok;
+            session->send(rpc::buildPacket(end, std::span<const std::uint8_t>()));
+            session->removeStream(header_.serial);
+            return;
+        }
+        session->send(rpc::buildPacket(header_, std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n))));
+    }
+}
+
+}  // namespace corral::daemon

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// ConsoleStream: one open console (virsh console) carried as a libvirt stream. What the guest
+// writes is read from the backend's descriptor on a thread of the stream's own and sent to the
+// client as STREAM packets of the OPEN_CONSOLE call's serial; what the client sends arrives on
+// the I/O thread and is written to the descriptor. Either side ending closes it.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <thread>
+
+#include "rpc/packet.hpp"
+#include "util/unique_fd.hpp"
+
+namespace corral::daemon {
+
+class ClientSession;
+
+class ConsoleStream : public std::enable_shared_from_this<ConsoleStream> {
+public:
+    /// `call` is the OPEN_CONSOLE call; its program, procedure and serial name the stream.
+    ConsoleStream(std::weak_ptr<ClientSession> session, const rpc::MessageHeader& call, UniqueFd fd);
+    ~ConsoleStream();
+    ConsoleStream(const ConsoleStream&) = delete;
+    ConsoleStream& operator=(const ConsoleStream&) = delete;
+
+    /// Starts relaying to the client (after the call's reply went out: data must follow it).
+    void start();
+    /// Keys from the client (a STREAM packet with status CONTINUE).
+    void write(std::span<const std::uint8_t> data);
+    /// The client finished (status OK) or aborted (status ERROR), or went away.
+    void close();
+
+    [[nodiscard]] std::uint32_t serial() const { return header_.serial; }
+
+private:
+    void relay();
+
+    std::weak_ptr<ClientSession> session_;
+    rpc::MessageHeader header_;
+    UniqueFd fd_;
+    std::atomic<bool> closed_{false};
+    std::thread thread_;
+};
+
+}  // namespace corral::daemon
