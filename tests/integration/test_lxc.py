@@ -337,3 +337,27 @@ def test_console_round_trip_with_python_and_the_real_virsh(lxc):
             os.waitpid(pid, 0)
         os.close(fd)
     assert virsh(lxc.uri, 'destroy', 'shellbox').rc == 0
+
+
+def test_reboot_from_inside_restarts_and_autostart_and_undefine(lxc, tmpdir_path):
+    data = os.path.join(tmpdir_path, 'rebootdata')
+    os.makedirs(data)
+    lxc.define('rebooter', initargs=['reboot'], extra_devices=(
+        f"<filesystem type='mount'><source dir='{data}'/><target dir='/data'/></filesystem>"))
+    assert virsh(lxc.uri, 'start', 'rebooter').rc == 0
+    # Its init calls reboot(2): the kernel ends it with SIGHUP, and on_reboot=restart starts it again.
+    wait_for(lambda: 'CORRAL-CT-AFTER-REBOOT' in lxc.console('rebooter'), timeout=30, what='the restart')
+    assert lxc.console('rebooter').count('CORRAL-CT-READY') == 2
+    assert lxc.state('rebooter').startswith('running')
+    # Undefined while running it becomes transient; destroyed it is gone.
+    assert virsh(lxc.uri, 'undefine', 'rebooter').rc == 0
+    assert 'Persistent:     no' in virsh(lxc.uri, 'dominfo', 'rebooter').out
+    assert virsh(lxc.uri, 'destroy', 'rebooter').rc == 0
+    assert virsh(lxc.uri, 'domstate', 'rebooter').rc != 0
+    # Autostart: a stopped daemon's autostart container runs once the next daemon is up.
+    lxc.define('auto')
+    assert virsh(lxc.uri, 'autostart', 'auto').rc == 0
+    lxc.daemon.stop()
+    lxc.daemon.start()
+    wait_for(lambda: lxc.state('auto') == 'running (booted)', timeout=30, what='autostart')
+    wait_for(lambda: 'devices=' in lxc.console('auto'), timeout=30, what='the autostarted container')

@@ -35,6 +35,9 @@ if [ "$1" = files ]; then
     if echo hello > /data/made-inside; then echo FILE-WRITTEN; fi
     echo FILES-DONE
 fi
+if [ "$1" = reboot ]; then
+    if [ -e /data/rebooted ]; then echo CORRAL-CT-AFTER-REBOOT; else touch /data/rebooted; reboot -f; fi
+fi
 if [ "$1" = shell ]; then
     echo CORRAL-CT-SHELL
     exec sh -i
@@ -59,7 +62,7 @@ def build_rootfs(path):
         os.makedirs(os.path.join(path, d))
     shutil.copy2('/bin/busybox', os.path.join(path, 'bin', 'busybox'))
     for applet in ('sh', 'echo', 'ls', 'wc', 'cat', 'head', 'tr', 'sleep', 'hostname', 'mknod', 'dd', 'ps',
-                   'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep', 'touch'):
+                   'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep', 'touch', 'reboot'):
         os.symlink('busybox', os.path.join(path, 'bin', applet))
     init = os.path.join(path, 'sbin', 'init')
     with open(init, 'w') as f:
