@@ -12,6 +12,7 @@
 #include <chrono>
 
 #include "conf/domain_def.hpp"
+#include "drivers/common/interface_bridge.hpp"
 #include "drivers/lxc/container_init.hpp"
 #include "drivers/lxc/container_definition.hpp"
 #include "host/netdev.hpp"
@@ -48,6 +49,30 @@ constexpr std::chrono::seconds kStartTimeout{30};
 // console, ptmx and every pty (libvirt's list).
 const std::vector<std::string> kAllowedDevices = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
                                                   "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+
+/// The definition's resource limits on the container's group. The container's memory is
+/// <memory>: it is the hard limit unless <memtune><hard_limit> says otherwise (libvirt's LXC).
+Result<void> applyLimits(const host::Cgroup& group, const conf::DomainDef& def) {
+    conf::DomainTuning t = conf::readTuning(def);
+    if (!t.memory.hardLimitKiB && def.memoryKiB != 0) {
+        t.memory.hardLimitKiB = def.memoryKiB;
+    }
+    if (t.memory.swapHardLimitKiB) {
+        CORRAL_TRY(group.setMemorySwapHardLimit(t.memory.swapHardLimitKiB, t.memory.hardLimitKiB));
+    }
+    CORRAL_TRY(group.setMemoryHardLimit(t.memory.hardLimitKiB));
+    CORRAL_TRY(group.setMemorySoftLimit(t.memory.softLimitKiB));
+    if (t.cpu.shares) {
+        CORRAL_TRY(group.setCpuShares(*t.cpu.shares));
+    }
+    if (t.cpu.vcpu.quota || t.cpu.vcpu.period) {
+        CORRAL_TRY(group.setCpuBandwidth(t.cpu.vcpu.period.value_or(100000), t.cpu.vcpu.quota.value_or(-1)));
+    }
+    if (t.blkio.weight) {
+        CORRAL_TRY(group.setBlkioWeight(*t.blkio.weight));
+    }
+    return {};
+}
 
 bool isRestart(const std::string& action) { return action == "restart" || action == "rename-restart"; }
 
@@ -109,29 +134,7 @@ Result<host::Cgroup> LxcBackend::createCgroup(const conf::DomainDef& def) {
             logWarning("container '" + def.name + "': no devices cgroup on this host; only its private /dev and "
                        "the dropped CAP_MKNOD keep it from devices");
         }
-        // The guest's memory is the container's memory: <memory> is its hard limit unless
-        // <memtune> says otherwise, as in libvirt's LXC driver.
-        conf::DomainTuning t = conf::readTuning(def);
-        if (!t.memory.hardLimitKiB && def.memoryKiB != 0) {
-            t.memory.hardLimitKiB = def.memoryKiB;
-        }
-        if (t.memory.swapHardLimitKiB) {
-            CORRAL_TRY(group.setMemorySwapHardLimit(t.memory.swapHardLimitKiB, t.memory.hardLimitKiB));
-        }
-        CORRAL_TRY(group.setMemoryHardLimit(t.memory.hardLimitKiB));
-        if (t.memory.softLimitKiB) {
-            CORRAL_TRY(group.setMemorySoftLimit(t.memory.softLimitKiB));
-        }
-        if (t.cpu.shares) {
-            CORRAL_TRY(group.setCpuShares(*t.cpu.shares));
-        }
-        if (t.cpu.vcpu.quota || t.cpu.vcpu.period) {
-            CORRAL_TRY(group.setCpuBandwidth(t.cpu.vcpu.period.value_or(100000), t.cpu.vcpu.quota.value_or(-1)));
-        }
-        if (t.blkio.weight) {
-            CORRAL_TRY(group.setBlkioWeight(*t.blkio.weight));
-        }
-        return {};
+        return applyLimits(group, def);
     }();
     if (!configured) {
         (void)group.remove();
@@ -293,23 +296,7 @@ Result<void> LxcBackend::prepareInterfaces(conf::DomainDef& liveDef, ContainerPl
         }
         ContainerInterface& ci = plan.interfaces.at(index++);
         const std::string mac = dev.childAttr("mac", "address");
-        std::string bridge = dev.childAttr("source", "bridge");
-        if (dev.attrOr("type") == "network") {
-            const std::string network = dev.childAttr("source", "network");
-            if (!networkBridge_) {
-                return fail(ErrorCode::NoSupport, "virtual networks are not available here", ErrorDomain::Lxc);
-            }
-            auto resolved = networkBridge_(network);
-            if (!resolved) {
-                return unexpected(std::move(resolved).withContext("<interface type='network'> with MAC " + mac).error());
-            }
-            bridge = *resolved;
-            dev.child("source")->setAttr("bridge", bridge);  // the live XML names it, as libvirt's
-        }
-        if (bridge.empty()) {
-            return fail(ErrorCode::ConfigUnsupported, "<interface> with MAC " + mac + " names no bridge",
-                        ErrorDomain::Lxc);
-        }
+        CORRAL_ASSIGN_OR_RETURN(std::string bridge, interfaceBridge(dev, networkBridge_, ErrorDomain::Lxc));
         // Two starts may pick the same free name at once: the loser tries the next one.
         Result<void> made = fail(ErrorCode::InternalError, "no veth name tried");
         for (int attempt = 0; attempt < 8 && !made; ++attempt) {
@@ -426,24 +413,7 @@ Result<std::vector<MemoryStat>> LxcBackend::memoryStats(objects::DomainObj& dom)
 
 Result<void> LxcBackend::applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
-    const conf::DomainTuning t = conf::readTuning(liveDef);
-    const auto& g = rt->cgroup;
-    CORRAL_TRY(g.setMemoryHardLimit(t.memory.hardLimitKiB ? t.memory.hardLimitKiB
-                                                          : std::optional<std::uint64_t>(liveDef.memoryKiB)));
-    CORRAL_TRY(g.setMemorySoftLimit(t.memory.softLimitKiB));
-    if (t.memory.swapHardLimitKiB) {
-        CORRAL_TRY(g.setMemorySwapHardLimit(t.memory.swapHardLimitKiB, t.memory.hardLimitKiB));
-    }
-    if (t.cpu.shares) {
-        CORRAL_TRY(g.setCpuShares(*t.cpu.shares));
-    }
-    if (t.cpu.vcpu.quota || t.cpu.vcpu.period) {
-        CORRAL_TRY(g.setCpuBandwidth(t.cpu.vcpu.period.value_or(100000), t.cpu.vcpu.quota.value_or(-1)));
-    }
-    if (t.blkio.weight) {
-        CORRAL_TRY(g.setBlkioWeight(*t.blkio.weight));
-    }
-    return {};
+    return applyLimits(rt->cgroup, liveDef);
 }
 
 Result<conf::DomainTuning> LxcBackend::readLiveTuning(objects::DomainObj& dom) {

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "conf/domain_def.hpp"
+#include "drivers/common/interface_bridge.hpp"
 #include "drivers/qemu/qemu_backend_runtime.hpp"
 #include "drivers/qemu/qemu_command.hpp"
 #include "drivers/qemu/qmp_monitor.hpp"
@@ -466,23 +467,8 @@ Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef)
         const std::string type = dev.attrOr("type");
         const std::string mac = dev.childAttr("mac", "address");
         std::string bridge;
-        if (type == "network") {
-            const std::string network = dev.childAttr("source", "network");
-            if (network.empty()) {
-                return fail(ErrorCode::ConfigUnsupported,
-                            "<interface type='network'> with MAC " + mac + ": needs <source network='NAME'/>",
-                            ErrorDomain::Qemu);
-            }
-            if (!networkBridge_) {
-                return fail(ErrorCode::NoSupport, "virtual networks are not available here", ErrorDomain::Qemu);
-            }
-            auto resolved = networkBridge_(network);
-            if (!resolved) {
-                return unexpected(std::move(resolved).withContext("<interface type='network'> with MAC " + mac).error());
-            }
-            bridge = *resolved;
-            // The live XML names the bridge, as libvirt's does.
-            dev.child("source")->setAttr("bridge", bridge);
+        if (type == "bridge" || type == "network") {
+            CORRAL_ASSIGN_OR_RETURN(bridge, interfaceBridge(dev, networkBridge_, ErrorDomain::Qemu));
         }
         if (type != "bridge" && type != "ethernet" && type != "network") {
             fds.emplace_back();  // user networking needs no host device
@@ -495,13 +481,6 @@ Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef)
             // The host side gets the guest's MAC with 0xfe first, as libvirt does, so the bridge
             // never learns the guest's own address on the tap.
             CORRAL_TRY(host::setInterfaceMac(tap.name, "fe" + mac.substr(2)));
-        }
-        if (type == "bridge") {
-            bridge = dev.childAttr("source", "bridge");
-            if (bridge.empty()) {
-                return fail(ErrorCode::ConfigUnsupported, "<interface type='bridge'> with MAC " + mac +
-                                                              ": needs <source bridge='NAME'/>", ErrorDomain::Qemu);
-            }
         }
         if (!bridge.empty()) {
             CORRAL_TRY(host::attachToBridge(bridge, tap.name));
