@@ -143,10 +143,7 @@ Result<host::Cgroup> LxcBackend::createCgroup(const conf::DomainDef& def) {
     return group;
 }
 
-Result<void> LxcBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
-    CORRAL_TRY(makeDirectories(paths_.runDir, 0700));
-    CORRAL_TRY(makeDirectories(paths_.logDir, 0700));
-    CORRAL_ASSIGN_OR_RETURN(ContainerPlan plan, planContainer(liveDef));
+std::shared_ptr<LxcBackend::Runtime> LxcBackend::newRuntime(const conf::DomainDef& liveDef) const {
     auto rt = std::make_shared<Runtime>();
     rt->uuid = liveDef.uuid;
     rt->name = liveDef.name;
@@ -156,6 +153,14 @@ Result<void> LxcBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef
     rt->planFile = filePath(liveDef.name, ".plan");
     rt->stateFile = filePath(liveDef.name, ".state");
     rt->exitFile = filePath(liveDef.name, ".exit");
+    return rt;
+}
+
+Result<void> LxcBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
+    CORRAL_TRY(makeDirectories(paths_.runDir, 0700));
+    CORRAL_TRY(makeDirectories(paths_.logDir, 0700));
+    CORRAL_ASSIGN_OR_RETURN(ContainerPlan plan, planContainer(liveDef));
+    auto rt = newRuntime(liveDef);
     ::unlink(rt->stateFile.c_str());
     ::unlink(rt->exitFile.c_str());
     if (auto prepared = prepareInterfaces(liveDef, plan, rt->hostInterfaces); !prepared) {
@@ -447,15 +452,7 @@ std::uint64_t LxcBackend::cpuTimeNs(const objects::DomainObj& dom) {
 }
 
 Result<bool> LxcBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) {
-    auto rt = std::make_shared<Runtime>();
-    rt->uuid = liveDef.uuid;
-    rt->name = liveDef.name;
-    rt->onPoweroff = liveDef.onPoweroff;
-    rt->onReboot = liveDef.onReboot;
-    rt->onCrash = liveDef.onCrash;
-    rt->planFile = filePath(liveDef.name, ".plan");
-    rt->stateFile = filePath(liveDef.name, ".state");
-    rt->exitFile = filePath(liveDef.name, ".exit");
+    auto rt = newRuntime(liveDef);
     if (auto layout = host::hostCgroupLayout()) {
         rt->cgroup = host::Cgroup(*layout, paths_.cgroupPartition + "/lxc/" + liveDef.name);
     }

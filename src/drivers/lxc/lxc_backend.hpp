@@ -53,6 +53,7 @@ public:
     struct Runtime;
 
 private:
+    std::shared_ptr<Runtime> newRuntime(const conf::DomainDef& liveDef) const;
     std::shared_ptr<Runtime> runtimeOf(const objects::DomainObj& dom) const;
     Result<std::shared_ptr<Runtime>> requireRuntime(const objects::DomainObj& dom) const;
     Result<host::Cgroup> createCgroup(const conf::DomainDef& def);
