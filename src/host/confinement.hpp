@@ -28,7 +28,7 @@ struct DeviceNode {
     gid_t gid = 0;
 };
 
-/// Reads the host's /dev/NAME; errors name it. A missing optional node gives nullopt.
+/// The host's /dev/NAME as a node to copy; errors name it (a missing node included).
 Result<DeviceNode> hostDeviceNode(const std::string& name);
 
 /// Landlock access for one path (and, for a directory, everything below it).

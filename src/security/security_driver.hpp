@@ -68,7 +68,8 @@ public:
     /// The model name libvirt's clients know ("dac", "selinux", "apparmor") or ours ("landlock").
     [[nodiscard]] virtual std::string model() const = 0;
     [[nodiscard]] virtual std::string doi() const = 0;
-    /// The label of a guest's process under this driver in the live definition (virsh dominfo).
+    /// For a starting guest: chooses its labels (pushed to `security.labels`, shown in the live
+    /// XML and by virsh dominfo), gives it its files, and adds to `security.confinement`.
     virtual Result<void> prepare(const conf::DomainDef& def, const std::vector<GuestFile>& files,
                                  GuestSecurity& security) = 0;
     /// Undoes prepare(): files back to their owners, labels freed. Never fails: what cannot be

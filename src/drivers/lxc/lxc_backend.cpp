@@ -121,7 +121,8 @@ Result<void> LxcBackend::checkDefinition(const conf::DomainDef& def) {
         return fail(ErrorCode::ConfigUnsupported, "a container's <os><type> must be 'exe', not '" + def.os.type + "'",
                     ErrorDomain::Lxc);
     }
-    return planContainer(def).has_value() ? Result<void>{} : Result<void>(unexpected(planContainer(def).error()));
+    CORRAL_TRY(planContainer(def));  // what the controller could not carry out is refused at define
+    return {};
 }
 
 Result<host::Cgroup> LxcBackend::createCgroup(const conf::DomainDef& def) {
