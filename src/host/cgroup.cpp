@@ -195,17 +195,7 @@ Result<CgroupLayout> hostCgroupLayout() {
 
 Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& path, bool threaded) {
     Cgroup group(layout, path);
-    std::vector<std::string> mounts;
-    if (layout.v2) {
-        mounts.push_back(layout.unifiedMount);
-    } else {
-        for (const auto& h : layout.v1) {
-            if (std::find(mounts.begin(), mounts.end(), h.mount) == mounts.end()) {
-                mounts.push_back(h.mount);
-            }
-        }
-    }
-    for (const auto& mount : mounts) {
+    for (const auto& mount : distinctMounts(layout)) {
         std::string dir = mount + "/" + path;
         if (fileExists(dir)) {
             auto procs = readTextFile(dir + "/cgroup.procs");
@@ -277,17 +267,23 @@ Result<std::string> Cgroup::read(CgroupController controller, const std::string&
     return trimmed(text);
 }
 
+std::vector<std::string> Cgroup::distinctMounts(const CgroupLayout& layout) {
+    if (layout.v2) {
+        return {layout.unifiedMount};
+    }
+    std::vector<std::string> mounts;
+    for (const auto& h : layout.v1) {
+        if (std::find(mounts.begin(), mounts.end(), h.mount) == mounts.end()) {
+            mounts.push_back(h.mount);
+        }
+    }
+    return mounts;
+}
+
 std::vector<std::string> Cgroup::procsFiles() const {
     std::vector<std::string> files;
-    if (layout_.v2) {
-        files.push_back(layout_.unifiedMount + "/" + path_ + "/cgroup.procs");
-        return files;
-    }
-    for (const auto& h : layout_.v1) {
-        std::string file = h.mount + "/" + path_ + "/cgroup.procs";
-        if (std::find(files.begin(), files.end(), file) == files.end()) {
-            files.push_back(file);
-        }
+    for (const auto& mount : distinctMounts(layout_)) {
+        files.push_back(mount + "/" + path_ + "/cgroup.procs");
     }
     return files;
 }
@@ -313,20 +309,7 @@ Result<void> Cgroup::addThread(pid_t tid) const {
 }
 
 Result<void> Cgroup::remove() const {
-    std::vector<std::string> done;
-    std::vector<std::string> mounts;
-    if (layout_.v2) {
-        mounts.push_back(layout_.unifiedMount);
-    } else {
-        for (const auto& h : layout_.v1) {
-            mounts.push_back(h.mount);
-        }
-    }
-    for (const auto& mount : mounts) {
-        if (std::find(done.begin(), done.end(), mount) != done.end()) {
-            continue;
-        }
-        done.push_back(mount);
+    for (const auto& mount : distinctMounts(layout_)) {
         CORRAL_TRY(removeTree(mount + "/" + path_));
         // The partition levels above go too once empty (a test daemon's corral-HASH/qemu); a
         // level still in use refuses, which ends the walk.
@@ -463,6 +446,24 @@ Result<void> Cgroup::setMemorySwapHardLimit(std::optional<std::uint64_t> kib,
                     "swap_hard_limit needs swap accounting, which this host's kernel has disabled (swapaccount=1)");
     }
     return write(CgroupController::Memory, "memory.memsw.limit_in_bytes", limitValue(kib, false));
+}
+
+Result<void> Cgroup::setMemoryLimits(std::optional<std::uint64_t> hardKib, std::optional<std::uint64_t> softKib,
+                                     std::optional<std::uint64_t> swapKib) const {
+    bool swapFirst = false;
+    if (swapKib) {
+        auto current = memorySwapHardLimit();
+        swapFirst = !current || !*current || **current < *swapKib;
+    }
+    if (swapFirst) {
+        CORRAL_TRY(setMemorySwapHardLimit(swapKib, hardKib));
+    }
+    CORRAL_TRY(setMemoryHardLimit(hardKib));
+    CORRAL_TRY(setMemorySoftLimit(softKib));
+    if (swapKib && !swapFirst) {
+        CORRAL_TRY(setMemorySwapHardLimit(swapKib, hardKib));
+    }
+    return {};
 }
 
 Result<std::optional<std::uint64_t>> Cgroup::memoryHardLimit() const {

@@ -88,6 +88,10 @@ public:
     Result<void> setMemorySoftLimit(std::optional<std::uint64_t> kib) const;
     /// libvirt's swap_hard_limit: memory plus swap (v1 memsw; v2 swap.max = swap - hard).
     Result<void> setMemorySwapHardLimit(std::optional<std::uint64_t> kib, std::optional<std::uint64_t> hardKib) const;
+    /// All three at once, in the order v1 accepts (memory + swap may never be below memory):
+    /// memsw raised first when it grows, lowered last. An unset swap limit is left as it is.
+    Result<void> setMemoryLimits(std::optional<std::uint64_t> hardKib, std::optional<std::uint64_t> softKib,
+                                 std::optional<std::uint64_t> swapKib) const;
     Result<std::optional<std::uint64_t>> memoryHardLimit() const;
     Result<std::optional<std::uint64_t>> memorySoftLimit() const;
     Result<std::optional<std::uint64_t>> memorySwapHardLimit() const;
@@ -115,6 +119,8 @@ private:
     Result<void> write(CgroupController controller, const std::string& file, std::string_view value) const;
     Result<std::string> read(CgroupController controller, const std::string& file) const;
     Result<void> require(CgroupController controller) const;
+    /// Each hierarchy's mount once (v1 cpu and cpuacct may share one), or the unified mount.
+    static std::vector<std::string> distinctMounts(const CgroupLayout& layout);
 
     CgroupLayout layout_;
     std::string path_;

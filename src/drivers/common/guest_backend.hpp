@@ -17,6 +17,11 @@ struct DomainDef;
 
 namespace corral::drivers {
 
+/// Whether an on_poweroff/on_reboot/on_crash action starts the guest again. "rename-restart"
+/// restarts it under its own name, as libvirt's libxl and test drivers do (a domain keeps one
+/// name and UUID here; libvirt's QEMU driver refuses the action).
+inline bool restartsGuest(const std::string& action) { return action == "restart" || action == "rename-restart"; }
+
 /// What a backend reports about its guests between calls (a guest powered itself off, QEMU
 /// died, the guest panicked). Implemented by DomainManager; may be called from any thread.
 class GuestEventSink {

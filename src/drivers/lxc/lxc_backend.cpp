@@ -57,11 +57,7 @@ Result<void> applyLimits(const host::Cgroup& group, const conf::DomainDef& def) 
     if (!t.memory.hardLimitKiB && def.memoryKiB != 0) {
         t.memory.hardLimitKiB = def.memoryKiB;
     }
-    if (t.memory.swapHardLimitKiB) {
-        CORRAL_TRY(group.setMemorySwapHardLimit(t.memory.swapHardLimitKiB, t.memory.hardLimitKiB));
-    }
-    CORRAL_TRY(group.setMemoryHardLimit(t.memory.hardLimitKiB));
-    CORRAL_TRY(group.setMemorySoftLimit(t.memory.softLimitKiB));
+    CORRAL_TRY(group.setMemoryLimits(t.memory.hardLimitKiB, t.memory.softLimitKiB, t.memory.swapHardLimitKiB));
     if (t.cpu.shares) {
         CORRAL_TRY(group.setCpuShares(*t.cpu.shares));
     }
@@ -73,8 +69,6 @@ Result<void> applyLimits(const host::Cgroup& group, const conf::DomainDef& def) 
     }
     return {};
 }
-
-bool isRestart(const std::string& action) { return action == "restart" || action == "rename-restart"; }
 
 /// "CONTROLLER_PID INIT_PID" from the controller's state file.
 std::pair<pid_t, pid_t> readState(const std::string& path) {
@@ -278,17 +272,17 @@ void LxcBackend::watch(const std::shared_ptr<Runtime>& rt) {
         }
         if (how == "shutdown") {
             sink_->guestStopped(rt->uuid, objects::ShutoffReason::Shutdown, objects::StoppedDetail::Shutdown,
-                                isRestart(rt->onPoweroff));
+                                restartsGuest(rt->onPoweroff));
         } else if (how == "reboot") {
             sink_->guestStopped(rt->uuid, objects::ShutoffReason::Shutdown, objects::StoppedDetail::Shutdown,
-                                rt->onReboot.empty() || isRestart(rt->onReboot));
+                                rt->onReboot.empty() || restartsGuest(rt->onReboot));
         } else {
             logWarning("container '" + rt->name + "' ended unexpectedly (" + how + ")" +
                        (oomKills > 0 ? ": its init was killed by the kernel's OOM killer at the container's memory "
                                        "limit (<memory> or <memtune><hard_limit>)"
                                      : ""));
             sink_->guestStopped(rt->uuid, objects::ShutoffReason::Crashed, objects::StoppedDetail::Failed,
-                                isRestart(rt->onCrash));
+                                restartsGuest(rt->onCrash));
         }
     }).detach();
 }

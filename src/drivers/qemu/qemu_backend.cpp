@@ -70,9 +70,6 @@ bool tcpPortFree(const std::string& address, int port) {
 }
 
 /// The last lines of QEMU's log: what it printed before dying is the real reason a start failed.
-/// "rename-restart" restarts the guest under its own name, as libvirt's libxl and test drivers
-/// do (a domain keeps one name and UUID here; libvirt's QEMU driver refuses the action).
-bool isRestart(const std::string& action) { return action == "restart" || action == "rename-restart"; }
 
 /// The last lines QEMU wrote in its latest run (each start writes a "corral:" header line).
 std::string logTail(const std::string& path, std::size_t maxLines = 3) {
@@ -661,7 +658,7 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
         }
         rt->guestShutdown = true;
         std::string action = reset ? rt->onReboot : rt->onPoweroff;
-        if (isRestart(action) && !reset) {
+        if (restartsGuest(action) && !reset) {
             rt->guestShutdown = false;
             rt->ownStateChanges += 2;
             post([rt] {
@@ -733,7 +730,7 @@ void QemuBackend::onMonitorClosed(const std::shared_ptr<Runtime>& rt) {
         }
         if (rt->panicked) {
             sink_->guestStopped(rt->uuid, objects::ShutoffReason::Crashed, objects::StoppedDetail::Crashed,
-                                isRestart(rt->onCrash));
+                                restartsGuest(rt->onCrash));
         } else if (rt->guestShutdown) {
             sink_->guestStopped(rt->uuid, objects::ShutoffReason::Shutdown, objects::StoppedDetail::Shutdown, false);
         } else {

@@ -103,16 +103,7 @@ Result<void> QemuBackend::createCgroup(Runtime& rt, const conf::DomainDef& liveD
         const conf::DomainTuning t = conf::readTuning(liveDef);
         const auto& g = rt.cgroup;
         if (t.memory.hardLimitKiB || t.memory.softLimitKiB || t.memory.swapHardLimitKiB) {
-            // memsw must never be below the memory limit: raise it first when both are set.
-            if (t.memory.swapHardLimitKiB) {
-                CORRAL_TRY(g.setMemorySwapHardLimit(t.memory.swapHardLimitKiB, t.memory.hardLimitKiB));
-            }
-            if (t.memory.hardLimitKiB) {
-                CORRAL_TRY(g.setMemoryHardLimit(t.memory.hardLimitKiB));
-            }
-            if (t.memory.softLimitKiB) {
-                CORRAL_TRY(g.setMemorySoftLimit(t.memory.softLimitKiB));
-            }
+            CORRAL_TRY(g.setMemoryLimits(t.memory.hardLimitKiB, t.memory.softLimitKiB, t.memory.swapHardLimitKiB));
         }
         if (config_.maxThreadsPerProcess) {
             CORRAL_TRY(g.setPidsMax(config_.maxThreadsPerProcess));
@@ -191,18 +182,7 @@ Result<void> QemuBackend::applyTuning(objects::DomainObj& dom, const conf::Domai
     const auto& g = rt->cgroup;
     const auto& layout = g.layout();
     if (layout.has(host::CgroupController::Memory)) {
-        // Raise memsw before the limit under it; lower it after.
-        auto currentSwap = g.memorySwapHardLimit();
-        bool swapFirst = t.memory.swapHardLimitKiB &&
-                         (!currentSwap || !*currentSwap || **currentSwap < *t.memory.swapHardLimitKiB);
-        if (swapFirst) {
-            CORRAL_TRY(g.setMemorySwapHardLimit(t.memory.swapHardLimitKiB, t.memory.hardLimitKiB));
-        }
-        CORRAL_TRY(g.setMemoryHardLimit(t.memory.hardLimitKiB));
-        CORRAL_TRY(g.setMemorySoftLimit(t.memory.softLimitKiB));
-        if (!swapFirst && t.memory.swapHardLimitKiB) {
-            CORRAL_TRY(g.setMemorySwapHardLimit(t.memory.swapHardLimitKiB, t.memory.hardLimitKiB));
-        }
+        CORRAL_TRY(g.setMemoryLimits(t.memory.hardLimitKiB, t.memory.softLimitKiB, t.memory.swapHardLimitKiB));
     }
     if (t.blkio.weight) {
         CORRAL_TRY(g.setBlkioWeight(*t.blkio.weight));
