@@ -6,7 +6,10 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+
+#include "util/unix_socket.hpp"
 
 namespace corral::daemon {
 
@@ -25,34 +28,50 @@ ClientSession::ClientSession(UniqueFd fd, bool readOnlySocket, PeerIdentity peer
 
 ClientSession::~ClientSession() = default;
 
-void ClientSession::send(std::vector<std::uint8_t> packet) {
+bool ClientSession::writeSome(Outgoing& item, std::size_t& offset) {
+    while (offset < item.bytes.size()) {
+        ssize_t n = ::send(fd_.get(), item.bytes.data() + offset, item.bytes.size() - offset, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        offset += static_cast<std::size_t>(n);
+        outBytes_ -= std::min(outBytes_, static_cast<std::size_t>(n));
+    }
+    while (item.fdsSent < item.fds.size()) {
+        auto sent = sendDescriptor(fd_.get(), item.fds[item.fdsSent].get());
+        if (!sent) {
+            errno = EPIPE;
+            return false;
+        }
+        if (!*sent) {
+            errno = EAGAIN;
+            return false;
+        }
+        item.fds[item.fdsSent++].reset();
+    }
+    return true;
+}
+
+void ClientSession::send(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds) {
     bool needWake = false;
     {
         std::lock_guard lock(outMutex_);
         if (closed_.load()) {
             return;
         }
+        Outgoing item{std::move(packet), std::move(fds), 0};
+        outBytes_ += item.bytes.size();
         std::size_t written = 0;
-        if (out_.empty()) {
-            // Fast path: most replies fit the socket buffer; no I/O-thread round trip.
-            while (written < packet.size()) {
-                ssize_t n = ::send(fd_.get(), packet.data() + written, packet.size() - written,
-                                   MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n > 0) {
-                    written += static_cast<std::size_t>(n);
-                } else if (n < 0 && errno == EINTR) {
-                    continue;
-                } else {
-                    break;  // EAGAIN or a dead peer: the I/O thread sorts it out
-                }
-            }
-        }
-        if (written < packet.size()) {
-            outBytes_ += packet.size() - written;
+        // Fast path: most replies fit the socket buffer; no I/O-thread round trip. A dead peer
+        // or a full socket is left to the I/O thread.
+        if (!out_.empty() || !writeSome(item, written)) {
             if (out_.empty()) {
                 outOffset_ = written;
             }
-            out_.push_back(std::move(packet));
+            out_.push_back(std::move(item));
             needWake = true;
         }
     }
@@ -64,21 +83,11 @@ void ClientSession::send(std::vector<std::uint8_t> packet) {
 bool ClientSession::flush() {
     std::lock_guard lock(outMutex_);
     while (!out_.empty()) {
-        auto& front = out_.front();
-        ssize_t n = ::send(fd_.get(), front.data() + outOffset_, front.size() - outOffset_,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
+        if (!writeSome(out_.front(), outOffset_)) {
             return errno == EAGAIN || errno == EWOULDBLOCK;
         }
-        outOffset_ += static_cast<std::size_t>(n);
-        outBytes_ -= static_cast<std::size_t>(n);
-        if (outOffset_ == front.size()) {
-            out_.pop_front();
-            outOffset_ = 0;
-        }
+        out_.pop_front();
+        outOffset_ = 0;
     }
     return true;
 }

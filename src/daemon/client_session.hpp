@@ -51,7 +51,8 @@ public:
 
     /// Queues a whole packet. Tries to write it at once when nothing is queued; the rest goes
     /// out from the I/O thread. Thread-safe; silently drops data once the client is closed.
-    void send(std::vector<std::uint8_t> packet);
+    /// `fds` (a REPLY_WITH_FDS) follow the packet, one sendmsg() each; they close once sent.
+    void send(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds = {});
     /// Writes as much queued output as the socket takes (I/O thread). False on a fatal error.
     bool flush();
     [[nodiscard]] bool wantsWrite() const;
@@ -98,7 +99,16 @@ private:
     PeerIdentity peer_;
     std::function<void()> wakeIo_;
     mutable std::mutex outMutex_;
-    std::deque<std::vector<std::uint8_t>> out_;
+    struct Outgoing {
+        std::vector<std::uint8_t> bytes;
+        std::vector<UniqueFd> fds;
+        std::size_t fdsSent = 0;
+    };
+    /// Writes what the socket takes of `item` from `offset`; true when all of it went out.
+    /// False with errno set otherwise (EAGAIN: try again later).
+    bool writeSome(Outgoing& item, std::size_t& offset);
+
+    std::deque<Outgoing> out_;
     std::size_t outOffset_ = 0;  ///< bytes of out_.front() already written
     std::size_t outBytes_ = 0;
     std::atomic<bool> closed_{false};

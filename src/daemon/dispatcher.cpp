@@ -62,6 +62,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerStatsHandlers(*this);
     registerNetworkHandlers(*this);
     registerTuningHandlers(*this);
+    registerContainerHandlers(*this);
 }
 
 bool Dispatcher::isHighPriority(const rpc::MessageHeader& header) const {
@@ -79,11 +80,7 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchRemote(CallContext& ctx,
     if (info == nullptr) {
         return fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(h.proc), ErrorDomain::Rpc);
     }
-    bool opened = false;
-    {
-        std::lock_guard lock(ctx.session->stateMutex());
-        opened = ctx.session->driver != nullptr;
-    }
+    bool opened = ctx.connectionOpened();
     // Only these may run before CONNECT_OPEN: virsh asks for keepalive support first.
     bool preOpen = h.proc == proto::REMOTE_PROC_CONNECT_OPEN ||
                    h.proc == proto::REMOTE_PROC_AUTH_LIST ||
@@ -105,59 +102,70 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchRemote(CallContext& ctx,
     return handler->second(ctx, payload);
 }
 
+bool CallContext::connectionOpened() const {
+    std::lock_guard lock(session->stateMutex());
+    return session->driver != nullptr;
+}
+
+Result<std::vector<std::uint8_t>> Dispatcher::dispatchProgram(CallContext& ctx, const proto::ProcedureInfo* info,
+                                                              std::string_view driverWord, const HandlerTable& handlers,
+                                                              std::span<const std::uint8_t> payload) {
+    if (info == nullptr) {
+        return fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(ctx.header.proc), ErrorDomain::Rpc);
+    }
+    // These programs' APIs carry the driver's name: DOMAIN_OPEN_NAMESPACE is virDomainLxcOpenNamespace.
+    std::string api = apiNameOf(info->name);
+    if (api.rfind("virDomain", 0) == 0) {
+        api.insert(9, driverWord);
+    }
+    auto handler = handlers.find(ctx.header.proc);
+    if (handler == handlers.end()) {
+        return fail(ErrorCode::NoSupport, api, ErrorDomain::Rpc);
+    }
+    if (!ctx.connectionOpened()) {
+        return fail(ErrorCode::InternalError, "hypervisor connection not open", ErrorDomain::Rpc);
+    }
+    if (!info->readonlyAllowed) {
+        CORRAL_TRY(ctx.denyReadOnly(api));
+    }
+    return handler->second(ctx, payload);
+}
+
 void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::Packet packet) {
     const rpc::MessageHeader& h = packet.header;
-    rpc::MessageHeader reply = h;
-    reply.type = rpc::MessageType::Reply;
-    reply.status = rpc::MessageStatus::Ok;
-
+    CallContext ctx{session, h, registry_, {}, std::move(packet.fds), {}};
     Result<std::vector<std::uint8_t>> result = fail(ErrorCode::InternalError, "unhandled call");
-    std::function<void()> afterReply;
-    if (h.type == rpc::MessageType::CallWithFds) {
-        // No procedure we serve takes descriptors from the client.
-        result = fail(ErrorCode::Rpc, "file descriptor passing to the daemon is not supported",
-                      ErrorDomain::Rpc);
-    } else if (h.prog == proto::REMOTE_PROGRAM && h.vers == proto::REMOTE_PROTOCOL_VERSION) {
-        CallContext ctx{session, h, registry_, {}};
+    if (h.prog == proto::REMOTE_PROGRAM && h.vers == proto::REMOTE_PROTOCOL_VERSION) {
         result = dispatchRemote(ctx, packet.payload);
-        afterReply = std::move(ctx.afterReply);
     } else if (h.prog == proto::LXC_PROGRAM && h.vers == proto::LXC_PROTOCOL_VERSION) {
-        const proto::ProcedureInfo* info = proto::findLxcProcedure(h.proc);
-        result = info == nullptr
-                     ? fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(h.proc), ErrorDomain::Rpc)
-                     : fail(ErrorCode::NoSupport, "virDomainLxcOpenNamespace", ErrorDomain::Rpc);
+        result = dispatchProgram(ctx, proto::findLxcProcedure(h.proc), "Lxc", lxcHandlers_, packet.payload);
     } else if (h.prog == proto::QEMU_PROGRAM && h.vers == proto::QEMU_PROTOCOL_VERSION) {
-        const proto::ProcedureInfo* info = proto::findQemuProcedure(h.proc);
-        auto handler = qemuHandlers_.find(h.proc);
-        CallContext ctx{session, h, registry_, {}};
-        bool opened = false;
-        {
-            std::lock_guard lock(session->stateMutex());
-            opened = session->driver != nullptr;
-        }
-        if (info == nullptr) {
-            result = fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(h.proc), ErrorDomain::Rpc);
-        } else if (handler == qemuHandlers_.end()) {
-            result = fail(ErrorCode::NoSupport, apiNameOf(info->name), ErrorDomain::Rpc);
-        } else if (!opened) {
-            result = fail(ErrorCode::InternalError, "hypervisor connection not open", ErrorDomain::Rpc);
-        } else {
-            result = handler->second(ctx, packet.payload);
-        }
+        result = dispatchProgram(ctx, proto::findQemuProcedure(h.proc), "Qemu", qemuHandlers_, packet.payload);
     } else {
         result = fail(ErrorCode::Rpc,
                       "Cannot find program " + std::to_string(h.prog) + " version " + std::to_string(h.vers),
                       ErrorDomain::Rpc);
     }
+    ctx.fds.clear();  // descriptors a procedure did not take are closed, as libvirtd does
 
-    if (result) {
-        session->send(rpc::buildPacket(reply, std::span<const std::uint8_t>(*result)));
-        if (afterReply) {
-            afterReply();
-        }
-    } else {
+    if (!result) {
         logDebug("call " + std::to_string(h.proc) + " failed: " + result.error().wireMessage());
         session->send(rpc::buildErrorReply(h, result.error()));
+        return;
+    }
+    rpc::MessageHeader reply = h;
+    reply.status = rpc::MessageStatus::Ok;
+    if (ctx.replyFds.empty()) {
+        reply.type = rpc::MessageType::Reply;
+        session->send(rpc::buildPacket(reply, std::span<const std::uint8_t>(*result)));
+    } else {
+        reply.type = rpc::MessageType::ReplyWithFds;
+        auto packet = rpc::buildPacketWithFds(reply, static_cast<std::uint32_t>(ctx.replyFds.size()),
+                                              std::span<const std::uint8_t>(*result));
+        session->send(std::move(packet), std::move(ctx.replyFds));
+    }
+    if (ctx.afterReply) {
+        ctx.afterReply();
     }
 }
 

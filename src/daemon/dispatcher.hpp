@@ -12,6 +12,7 @@
 
 #include "daemon/client_session.hpp"
 #include "drivers/registry.hpp"
+#include "rpc/generated/lxc_protocol.hpp"
 #include "rpc/generated/qemu_protocol.hpp"
 #include "rpc/generated/remote_protocol.hpp"
 #include "rpc/packet.hpp"
@@ -29,11 +30,17 @@ struct CallContext {
     /// The driver opened by CONNECT_OPEN (never null inside handlers that need one).
     drivers::HypervisorDriver& driver() const { return *session->driver; }
     bool readOnly() const;
+    /// CONNECT_OPEN has bound a driver to the session.
+    bool connectionOpened() const;
     /// Refuses a call on a read-only connection: "operation forbidden: read only access
     /// prevents virDomainXxx" (VIR_ERR_OPERATION_DENIED).
     Result<void> denyReadOnly(std::string_view api) const;
     /// Runs once the successful reply is queued (a stream's data must follow the reply).
     std::function<void()> afterReply;
+    /// Descriptors the client passed with a CALL_WITH_FDS (unix sockets only).
+    std::vector<UniqueFd> fds;
+    /// Descriptors to hand back: the reply becomes a REPLY_WITH_FDS.
+    std::vector<UniqueFd> replyFds;
 };
 
 class Dispatcher {
@@ -62,6 +69,12 @@ public:
         qemuHandlers_[P] = makeHandler<rpc::proto::QemuProc<P>>(std::move(fn));
     }
 
+    /// Registers the handler of LXC-program procedure P (namespace descriptors).
+    template <std::int32_t P, class Fn>
+    void addLxc(Fn fn) {
+        lxcHandlers_[P] = makeHandler<rpc::proto::LxcProc<P>>(std::move(fn));
+    }
+
     /// Sends lifecycle events of `session`'s driver to it per its registrations (events.cpp).
     void subscribeEvents(const std::shared_ptr<ClientSession>& session);
 
@@ -81,11 +94,17 @@ private:
         };
     }
 
+    using HandlerTable = std::unordered_map<std::int32_t, Handler>;
     Result<std::vector<std::uint8_t>> dispatchRemote(CallContext& ctx, std::span<const std::uint8_t> payload);
+    /// The QEMU and LXC programs: driver-specific extras, served once the connection is open.
+    static Result<std::vector<std::uint8_t>> dispatchProgram(CallContext& ctx, const rpc::proto::ProcedureInfo* info,
+                                                             std::string_view driverWord, const HandlerTable& handlers,
+                                                             std::span<const std::uint8_t> payload);
 
     drivers::DriverRegistry& registry_;
-    std::unordered_map<std::int32_t, Handler> handlers_;
-    std::unordered_map<std::int32_t, Handler> qemuHandlers_;
+    HandlerTable handlers_;
+    HandlerTable qemuHandlers_;
+    HandlerTable lxcHandlers_;
 };
 
 /// "DOMAIN_GET_XML_DESC" -> "virDomainGetXmlDesc"-style public API name for messages.
@@ -98,5 +117,6 @@ void registerEventHandlers(Dispatcher& d);
 void registerStatsHandlers(Dispatcher& d);
 void registerNetworkHandlers(Dispatcher& d);
 void registerTuningHandlers(Dispatcher& d);
+void registerContainerHandlers(Dispatcher& d);
 
 }  // namespace corral::daemon

@@ -19,6 +19,7 @@
 #include "daemon/dispatcher.hpp"
 #include "rpc/generated/keepalive_protocol.hpp"
 #include "util/logging.hpp"
+#include "util/unix_socket.hpp"
 
 namespace corral::daemon {
 
@@ -281,8 +282,9 @@ void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
     }
     session->inFlight++;
     bool high = dispatcher_.isHighPriority(h);
-    auto job = [this, session, p = std::move(packet)]() mutable {
-        dispatcher_.handleCall(session, std::move(p));
+    // std::function needs a copyable job; the packet may own descriptors, so it is shared.
+    auto job = [this, session, p = std::make_shared<rpc::Packet>(std::move(packet))]() {
+        dispatcher_.handleCall(session, std::move(*p));
         if (session->inFlight-- >= limits_.maxClientRequests) {
             wake();  // the I/O thread may resume reading this client
         }
@@ -304,7 +306,8 @@ void Server::readClient(ClientIo& io) {
     std::uint8_t buf[kReadChunk];
     int fd = io.session->fd();
     while (true) {
-        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        std::vector<UniqueFd> fds;  // only a unix-socket client can pass descriptors (CALL_WITH_FDS)
+        ssize_t n = receiveWithDescriptors(fd, std::span<std::uint8_t>(buf, sizeof buf), fds);
         if (n == 0) {
             closeClient(fd, "end of file");
             return;
@@ -321,7 +324,7 @@ void Server::readClient(ClientIo& io) {
         }
         io.session->lastReceived = std::chrono::steady_clock::now();
         io.session->pingsUnanswered = 0;
-        auto fed = io.assembler.feed(std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n)));
+        auto fed = io.assembler.feed(std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n)), std::move(fds));
         if (!fed) {
             // A bad length word means we can no longer find packet boundaries: drop the client.
             logWarning("client " + std::to_string(io.session->id()) + " sent a malformed packet: " +

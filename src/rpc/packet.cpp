@@ -21,6 +21,16 @@ std::vector<std::uint8_t> buildPacket(const MessageHeader& h, std::span<const st
     return out;
 }
 
+std::vector<std::uint8_t> buildPacketWithFds(const MessageHeader& h, std::uint32_t fdCount,
+                                             std::span<const std::uint8_t> payload) {
+    std::vector<std::uint8_t> body;
+    body.reserve(4 + payload.size());
+    proto::XdrEncoder enc(body);
+    enc.putUint32(fdCount);
+    body.insert(body.end(), payload.begin(), payload.end());
+    return buildPacket(h, std::span<const std::uint8_t>(body));
+}
+
 std::vector<std::uint8_t> buildErrorReply(const MessageHeader& call, const Error& err) {
     MessageHeader h = call;
     h.type = MessageType::Reply;
@@ -58,11 +68,14 @@ Result<MessageHeader> parseHeader(std::span<const std::uint8_t> bytes) {
     return h;
 }
 
-Result<void> PacketAssembler::feed(std::span<const std::uint8_t> bytes) {
+Result<void> PacketAssembler::feed(std::span<const std::uint8_t> bytes, std::vector<UniqueFd> fds) {
     if (failed_) {
         return fail(ErrorCode::Rpc, "packet stream is already corrupt", ErrorDomain::Rpc);
     }
     buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+    for (auto& fd : fds) {
+        receivedFds_.push_back(std::move(fd));
+    }
     auto r = extract();
     if (!r) {
         failed_ = true;
@@ -70,8 +83,37 @@ Result<void> PacketAssembler::feed(std::span<const std::uint8_t> bytes) {
     return r;
 }
 
+Result<bool> PacketAssembler::collectFds() {
+    // The sender writes one dummy byte per descriptor right after the packet; the kernel hands
+    // the descriptor over with its byte, so both have arrived once the bytes have.
+    while (fdsExpected_ > awaitingFds_->fds.size() && consumed_ < buffer_.size()) {
+        if (receivedFds_.empty()) {
+            return fail(ErrorCode::Rpc, "a file descriptor announced by the packet did not arrive with it",
+                        ErrorDomain::Rpc);
+        }
+        ++consumed_;
+        awaitingFds_->fds.push_back(std::move(receivedFds_.front()));
+        receivedFds_.erase(receivedFds_.begin());
+    }
+    if (awaitingFds_->fds.size() < fdsExpected_) {
+        return false;
+    }
+    ready_.push_back(std::move(*awaitingFds_));
+    awaitingFds_.reset();
+    return true;
+}
+
 Result<void> PacketAssembler::extract() {
-    while (buffer_.size() - consumed_ >= kLengthSize) {
+    while (true) {
+        if (awaitingFds_) {
+            CORRAL_ASSIGN_OR_RETURN(bool complete, collectFds());
+            if (!complete) {
+                break;
+            }
+        }
+        if (buffer_.size() - consumed_ < kLengthSize) {
+            break;
+        }
         const std::uint8_t* p = buffer_.data() + consumed_;
         std::uint32_t len = static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
                             static_cast<std::uint32_t>(p[2]) << 8 | p[3];
@@ -91,9 +133,33 @@ Result<void> PacketAssembler::extract() {
                                 parseHeader(std::span<const std::uint8_t>(p + kLengthSize, kHeaderSize)));
         Packet packet;
         packet.header = header;
-        packet.payload.assign(p + kLengthSize + kHeaderSize, p + len);
-        ready_.push_back(std::move(packet));
+        const std::uint8_t* body = p + kLengthSize + kHeaderSize;
+        if (!carriesFds(header.type)) {
+            packet.payload.assign(body, p + len);
+            ready_.push_back(std::move(packet));
+            consumed_ += len;
+            continue;
+        }
+        if (len < kLengthSize + kHeaderSize + 4) {
+            return fail(ErrorCode::Rpc, "packet with file descriptors lacks their count", ErrorDomain::Rpc);
+        }
+        std::uint32_t count = static_cast<std::uint32_t>(body[0]) << 24 | static_cast<std::uint32_t>(body[1]) << 16 |
+                              static_cast<std::uint32_t>(body[2]) << 8 | body[3];
+        if (count > kMaxPassedFds) {
+            return fail(ErrorCode::Rpc,
+                        "packet announces " + std::to_string(count) + " file descriptors, more than the maximum of " +
+                            std::to_string(kMaxPassedFds),
+                        ErrorDomain::Rpc);
+        }
+        packet.payload.assign(body + 4, p + len);
         consumed_ += len;
+        fdsExpected_ = count;
+        awaitingFds_ = std::move(packet);
+    }
+    if (!awaitingFds_ && !receivedFds_.empty()) {
+        // Descriptors always follow the packet that announces them; stray ones are refused
+        // rather than collected (a client could otherwise fill our descriptor table).
+        return fail(ErrorCode::Rpc, "file descriptors arrived without a packet announcing them", ErrorDomain::Rpc);
     }
     // Compact once the consumed prefix dominates, keeping appends amortised O(1).
     if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {

@@ -10,6 +10,7 @@
 
 #include "rpc/xdr.hpp"
 #include "util/result.hpp"
+#include "util/unique_fd.hpp"
 
 namespace corral::rpc {
 
@@ -37,14 +38,25 @@ struct MessageHeader {
 inline constexpr std::size_t kPacketMax = 33554432;  ///< VIR_NET_MESSAGE_MAX, length word included
 inline constexpr std::size_t kLengthSize = 4;
 inline constexpr std::size_t kHeaderSize = 24;
+inline constexpr std::uint32_t kMaxPassedFds = 32;  ///< VIR_NET_MESSAGE_NUM_FDS_MAX
+
+/// CALL_WITH_FDS and REPLY_WITH_FDS carry a descriptor count before their body.
+inline bool carriesFds(MessageType type) {
+    return type == MessageType::CallWithFds || type == MessageType::ReplyWithFds;
+}
 
 struct Packet {
     MessageHeader header;
-    std::vector<std::uint8_t> payload;
+    std::vector<std::uint8_t> payload;  ///< the body; a *_WITH_FDS count is already taken off
+    std::vector<UniqueFd> fds;          ///< the descriptors a *_WITH_FDS packet brought
 };
 
 /// Length word + header + payload, ready for the socket.
 std::vector<std::uint8_t> buildPacket(const MessageHeader& header, std::span<const std::uint8_t> payload);
+/// A *_WITH_FDS packet: the count of descriptors, then the payload. The descriptors themselves
+/// follow the packet on the socket, one sendmsg() each (sendDescriptor).
+std::vector<std::uint8_t> buildPacketWithFds(const MessageHeader& header, std::uint32_t fdCount,
+                                             std::span<const std::uint8_t> payload);
 
 template <class T>
 std::vector<std::uint8_t> buildPacket(const MessageHeader& header, const T& body) {
@@ -60,21 +72,30 @@ std::vector<std::uint8_t> buildErrorReply(const MessageHeader& call, const Error
 Result<MessageHeader> parseHeader(std::span<const std::uint8_t> bytes);
 
 /// Cuts a byte stream into packets. Bytes are fed as they arrive; next() yields whole packets.
+/// A *_WITH_FDS packet is complete only once its descriptors arrived: each came attached to
+/// one dummy byte that follows the packet in the stream (libvirt's convention).
 class PacketAssembler {
 public:
-    /// Appends bytes. Fails (and stays failed) when a length word is outside [28, 32 MiB] or a
-    /// header is malformed: the stream can no longer be trusted and the peer must be dropped.
-    Result<void> feed(std::span<const std::uint8_t> bytes);
+    /// Appends bytes and the descriptors received with them. Fails (and stays failed) when a
+    /// length word is outside [28, 32 MiB], a header is malformed, or a packet announces more
+    /// descriptors than allowed or than arrived: the stream can no longer be trusted and the
+    /// peer must be dropped.
+    Result<void> feed(std::span<const std::uint8_t> bytes, std::vector<UniqueFd> fds = {});
     /// The next complete packet, if one has arrived.
     std::optional<Packet> next();
 
 private:
     Result<void> extract();
+    /// Takes the dummy bytes and descriptors of `awaitingFds_`; true once it is complete.
+    Result<bool> collectFds();
 
     std::vector<std::uint8_t> buffer_;
     std::size_t consumed_ = 0;
     std::vector<Packet> ready_;
     std::size_t readyPos_ = 0;
+    std::vector<UniqueFd> receivedFds_;   ///< arrived, not yet given to a packet
+    std::optional<Packet> awaitingFds_;  ///< complete body, descriptors still to come
+    std::uint32_t fdsExpected_ = 0;
     bool failed_ = false;
 };
 

@@ -4,7 +4,10 @@
 
 #include <sys/un.h>
 
+#include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
@@ -21,5 +24,13 @@ Result<UniqueFd> connectUnixSocket(const std::string& path);
 /// A close-on-exec socket listening at `path` (an old socket file there is replaced), with the
 /// file's permissions set to `mode`. Errors name the path.
 Result<UniqueFd> listenUnixSocket(const std::string& path, mode_t mode);
+
+/// Sends `fd` as libvirt does: one sendmsg() carrying a single '\0' byte and the descriptor
+/// (SCM_RIGHTS). Returns false with errno EAGAIN when the socket is full (nothing was sent).
+Result<bool> sendDescriptor(int socket, int fd);
+
+/// recv() that also accepts descriptors sent with SCM_RIGHTS (close-on-exec), appending them to
+/// `fds`. Returns bytes read (0 = end of file) or -1 with errno set, as recv() does.
+ssize_t receiveWithDescriptors(int socket, std::span<std::uint8_t> buffer, std::vector<UniqueFd>& fds);
 
 }  // namespace corral

@@ -4,6 +4,7 @@
 # controller copies to log/corral/lxc/NAME.log.
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -361,3 +362,78 @@ def test_reboot_from_inside_restarts_and_autostart_and_undefine(lxc, tmpdir_path
     lxc.daemon.start()
     wait_for(lambda: lxc.state('auto') == 'running (booted)', timeout=30, what='autostart')
     wait_for(lambda: 'devices=' in lxc.console('auto'), timeout=30, what='the autostarted container')
+
+
+def listening_socket():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    s.listen(4)
+    return s, s.getsockname()[1]
+
+
+def greeting(port):
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as c:
+        c.settimeout(10)
+        return c.recv(200).decode()
+
+
+def test_pass_fds_hands_a_listening_socket_to_init_as_fd3(lxc, tmpdir_path):
+    # The socket-activation example: the host opens the socket, the container's init serves it.
+    listener, port = listening_socket()
+    lxc.define('sock', initargs=['passfd'])
+    r = virsh(lxc.uri, 'start', 'sock', '--pass-fds', str(listener.fileno()), pass_fds=[listener.fileno()])
+    assert r.rc == 0, r.err
+    listener.close()  # from now on only the container holds it
+    wait_for(lambda: 'CORRAL-CT-LISTEN-FDS' in lxc.console('sock'), timeout=30, what='init to start')
+    assert 'CORRAL-CT-LISTEN-FDS 1 1' in lxc.console('sock')
+    assert greeting(port).startswith('CORRAL-FD3 hello from pid 1')
+    assert greeting(port).startswith('CORRAL-FD3 hello from pid 1')
+    assert virsh(lxc.uri, 'destroy', 'sock').rc == 0
+
+    # virsh create --pass-fds: the same for a transient container, here with two descriptors.
+    first, _ = listening_socket()
+    second, port2 = listening_socket()
+    path = os.path.join(tmpdir_path, 'sock2.xml')
+    with open(path, 'w') as f:
+        f.write(container_xml('sock2', lxc.rootfs, initargs=['passfd']))
+    fds = f'{second.fileno()},{first.fileno()}'
+    r = virsh(lxc.uri, 'create', path, '--pass-fds', fds, pass_fds=[first.fileno(), second.fileno()])
+    assert r.rc == 0, r.err
+    lxc.names.append('sock2')
+    first.close()
+    second.close()
+    wait_for(lambda: 'CORRAL-CT-LISTEN-FDS' in lxc.console('sock2'), timeout=30, what='init to start')
+    assert 'CORRAL-CT-LISTEN-FDS 2 1' in lxc.console('sock2')
+    assert greeting(port2).startswith('CORRAL-FD3 hello')  # the first listed is fd 3
+
+
+def test_pass_fds_is_refused_where_guests_cannot_take_them(lxc, tmpdir_path):
+    listener, _ = listening_socket()
+    uri = lxc.daemon.uri('test')
+    assert virsh(uri, 'destroy', 'test').rc == 0
+    r = virsh(uri, 'start', 'test', '--pass-fds', str(listener.fileno()), pass_fds=[listener.fileno()])
+    assert r.rc != 0
+    assert 'this function is not supported by the connection driver: virDomainCreateWithFiles' in r.err
+    assert virsh(uri, 'domstate', 'test').out.strip() == 'shut off'  # nothing else happened to it
+
+
+def test_lxc_enter_namespace_runs_a_command_inside(lxc):
+    lxc.start('inside')
+    for extra in (['--noseclabel'], []):
+        r = virsh(lxc.uri, 'lxc-enter-namespace', 'inside', *extra, '--', '/bin/sh', '-c',
+                  'echo "host=$(hostname) procs=$(ls -d /proc/[0-9]* | wc -l) root=$(ls /data /sbin/init)"')
+        assert r.rc == 0, r.err
+        out = r.out.strip()
+        assert 'host=inside' in out
+        # Its own pid namespace: init, the shell and its helpers, nothing of the host's.
+        procs = int(re.search(r'procs=(\d+)', out).group(1))
+        assert procs < 10
+        assert 'root=/sbin/init' in out  # the container's root, not the host's
+    # It joined the container's cgroup: the daemon's container id is the controller's pid.
+    domid = int(virsh(lxc.uri, 'domid', 'inside').out.strip())
+    with open(f'/proc/{domid}/cmdline') as f:
+        assert 'corral-lxc' in f.read()
+    # Read-only connections may not enter.
+    ro = virsh(lxc.daemon.uri('lxc', readonly=True), 'lxc-enter-namespace', 'inside', '--noseclabel', '/bin/true',
+               readonly=False)
+    assert ro.rc != 0 and 'read only access prevents virDomainLxcOpenNamespace' in ro.err

@@ -44,6 +44,7 @@ class DomainManager final : public DomainLookup,
                             public DomainMonitorPassthrough,
                             public DomainSecurity,
                             public DomainConsole,
+                            public DomainContainers,
                             private GuestEventSink {
 public:
     DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend);
@@ -146,6 +147,11 @@ public:
     // DomainConsole
     Result<UniqueFd> openConsole(const DomainRef& dom, const std::string& devName, unsigned flags) override;
 
+    // DomainContainers
+    Result<DomainRef> createWithFiles(const DomainRef& dom, std::span<const int> files, unsigned flags) override;
+    Result<DomainRef> createXmlWithFiles(const std::string& xml, std::span<const int> files, unsigned flags) override;
+    Result<std::vector<UniqueFd>> openNamespaces(const DomainRef& dom, unsigned flags) override;
+
     // DomainMonitorPassthrough
     Result<std::string> monitorCommand(const DomainRef& dom, const std::string& command, bool hmp) override;
     /// (model, doi) of the backend's security drivers, primary first.
@@ -166,11 +172,13 @@ private:
     };
     Result<objects::DomainObjPtr> find(const DomainRef& ref) const;
     Result<std::shared_ptr<conf::DomainDef>> parseForDriver(const std::string& xml, bool strict);
+    /// Boots the guest (or restores it `from` a saved state); `files` go to its first process.
     Result<void> startLocked(const objects::DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
-                             bool paused, const RestoreSource* from = nullptr);
+                             bool paused, const RestoreSource* from = nullptr, std::span<const int> files = {});
     /// createXml() and restore(): runs `def` once, as a new transient domain or over the defined
     /// one of the same name and UUID (a different UUID is refused).
-    Result<DomainRef> startDefinition(std::shared_ptr<conf::DomainDef> def, bool paused, const RestoreSource* from);
+    Result<DomainRef> startDefinition(std::shared_ptr<conf::DomainDef> def, bool paused, const RestoreSource* from,
+                                      std::span<const int> files = {});
     /// create() of a domain with a managed-save image: starts from the image and removes it.
     Result<void> startFromManagedSaveLocked(const objects::DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
                                             bool paused);

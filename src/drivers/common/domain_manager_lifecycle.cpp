@@ -18,6 +18,14 @@ using objects::DomainState;
 using objects::LifecycleEvent;
 
 namespace {
+/// libvirt's drivers that cannot hand descriptors to a guest do not implement the call at all.
+Result<void> requireFilesSupport(const GuestBackend& backend, std::span<const int> files, const char* api) {
+    if (!files.empty() && !backend.takesPassedFiles()) {
+        return fail(ErrorCode::NoSupport, api, ErrorDomain::Domain);
+    }
+    return {};
+}
+
 constexpr unsigned kCreateKnownFlags = create_flags::kPaused | create_flags::kAutodestroy |
                                        create_flags::kBypassCache | create_flags::kForceBoot |
                                        create_flags::kValidate | create_flags::kResetNvram;
@@ -26,7 +34,7 @@ constexpr unsigned kCreateKnownFlags = create_flags::kPaused | create_flags::kAu
 // --- lifecycle ----------------------------------------------------------------------------------
 
 Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
-                                        bool paused, const RestoreSource* from) {
+                                        bool paused, const RestoreSource* from, std::span<const int> files) {
     if (dom->isActive()) {
         return fail(ErrorCode::OperationInvalid, "domain is already running", ErrorDomain::Domain);
     }
@@ -36,7 +44,9 @@ Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_loc
     auto liveDef = std::make_shared<conf::DomainDef>(*persistentDef);
     lock.unlock();
     Result<void> started;
-    if (from == nullptr) {
+    if (!files.empty()) {
+        started = backend_->startWithFiles(*dom, *liveDef, paused, files);
+    } else if (from == nullptr) {
         started = backend_->start(*dom, *liveDef, paused);
     } else {
         // A restored guest comes up paused; it runs only once it is fully registered below.
@@ -49,7 +59,10 @@ Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_loc
         return std::move(started).withContext("starting domain '" + dom->name() + "'");
     }
 
-    int id = domains_.allocateId();
+    int id = backend_->runningId(*dom).value_or(0);
+    if (id <= 0) {
+        id = domains_.allocateId();
+    }
     domains_.setRunningId(dom, id);
     dom->def = liveDef;
     if (dom->persistent() && !dom->newDef) {
@@ -122,9 +135,14 @@ void DomainManager::markStoppedLocked(const DomainObjPtr& dom, objects::ShutoffR
 }
 
 Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned flags) {
+    return createWithFiles(ref, {}, flags);
+}
+
+Result<DomainRef> DomainManager::createWithFiles(const DomainRef& ref, std::span<const int> files, unsigned flags) {
     if ((flags & ~kCreateKnownFlags) != 0) {
-        return unsupportedFlags(flags, "domainCreateWithFlags");
+        return unsupportedFlags(flags, files.empty() ? "domainCreateWithFlags" : "domainCreateWithFiles");
     }
+    CORRAL_TRY(requireFilesSupport(*backend_, files, "virDomainCreateWithFiles"));
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::unique_lock lock(dom->mutex());
     CORRAL_TRY(dom->beginJob(lock, "start"));
@@ -138,7 +156,7 @@ Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned flags) {
             ::unlink(managedSavePath(dom->name()).c_str());
             dom->setManagedSave(false);
         }
-        started = startLocked(dom, lock, paused);
+        started = startLocked(dom, lock, paused, nullptr, files);
     }
     dom->endJob();
     CORRAL_TRY(std::move(started));
@@ -146,15 +164,21 @@ Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned flags) {
 }
 
 Result<DomainRef> DomainManager::createXml(const std::string& xml, unsigned flags) {
+    return createXmlWithFiles(xml, {}, flags);
+}
+
+Result<DomainRef> DomainManager::createXmlWithFiles(const std::string& xml, std::span<const int> files,
+                                                    unsigned flags) {
     if ((flags & ~kCreateKnownFlags) != 0) {
-        return unsupportedFlags(flags, "domainCreateXML");
+        return unsupportedFlags(flags, files.empty() ? "domainCreateXML" : "domainCreateXMLWithFiles");
     }
+    CORRAL_TRY(requireFilesSupport(*backend_, files, "virDomainCreateXMLWithFiles"));
     CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & create_flags::kValidate) != 0));
-    return startDefinition(std::move(def), (flags & create_flags::kPaused) != 0, nullptr);
+    return startDefinition(std::move(def), (flags & create_flags::kPaused) != 0, nullptr, files);
 }
 
 Result<DomainRef> DomainManager::startDefinition(std::shared_ptr<conf::DomainDef> def, bool paused,
-                                                 const RestoreSource* from) {
+                                                 const RestoreSource* from, std::span<const int> files) {
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, domains_.checkIdentity(def->uuid, def->name));
     DomainObjPtr dom = existing;
     if (!dom) {
@@ -173,7 +197,7 @@ Result<DomainRef> DomainManager::startDefinition(std::shared_ptr<conf::DomainDef
     if (existing && persistentDef) {
         dom->newDef = persistentDef;
     }
-    auto started = startLocked(dom, lock, paused, from);
+    auto started = startLocked(dom, lock, paused, from, files);
     if (!started && !dom->isActive()) {
         dom->def = persistentDef;
         dom->newDef.reset();

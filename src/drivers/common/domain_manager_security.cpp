@@ -67,6 +67,14 @@ Result<UniqueFd> DomainManager::openConsole(const DomainRef& ref, const std::str
     return backend_->openConsole(*dom, devName);
 }
 
+Result<std::vector<UniqueFd>> DomainManager::openNamespaces(const DomainRef& ref, unsigned flags) {
+    if (flags != 0) {
+        return unsupportedFlags(flags, "domainLxcOpenNamespace");
+    }
+    CORRAL_ASSIGN_OR_RETURN(objects::DomainObjPtr dom, findRunning(ref));
+    return backend_->openNamespaces(*dom);
+}
+
 Result<std::string> DomainManager::monitorCommand(const DomainRef& ref, const std::string& command, bool hmp) {
     CORRAL_ASSIGN_OR_RETURN(objects::DomainObjPtr dom, findRunning(ref));
     return backend_->monitorCommand(*dom, command, hmp);

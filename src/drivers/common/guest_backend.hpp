@@ -4,12 +4,16 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "conf/domain_tuning.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
 #include "objects/domain_obj.hpp"
 #include "util/result.hpp"
+#include "util/unique_fd.hpp"
 
 namespace corral::conf {
 struct DomainDef;
@@ -55,6 +59,34 @@ public:
     /// Starts the guest. `liveDef` is the domain's private live copy: the backend records runtime
     /// facts in it (allocated ports, aliases). `paused` leaves the vCPUs stopped.
     virtual Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) = 0;
+
+    /// start() handing `files` to the guest's first process as descriptors 3, 4, ...
+    /// (virDomainCreateWithFiles, virsh start --pass-fds). Only containers take them; the
+    /// manager asks takesPassedFiles() before it calls this.
+    virtual bool takesPassedFiles() const { return false; }
+    virtual Result<void> startWithFiles(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused,
+                                        std::span<const int> files) {
+        (void)dom;
+        (void)liveDef;
+        (void)paused;
+        (void)files;
+        return fail(ErrorCode::NoSupport, "virDomainCreateWithFiles", ErrorDomain::Domain);
+    }
+
+    /// The id of the guest that start() just started; nullopt lets the manager number it. LXC
+    /// answers its controller's pid, as libvirt does: virsh lxc-enter-namespace joins the
+    /// cgroup of the process whose pid is the domain id. Called with the domain's mutex held.
+    virtual std::optional<int> runningId(const objects::DomainObj& dom) {
+        (void)dom;
+        return std::nullopt;
+    }
+
+    /// The namespaces of the running guest's first process, for virsh lxc-enter-namespace:
+    /// user, ipc, uts, net, pid, mnt (those that exist). Only containers have them.
+    virtual Result<std::vector<UniqueFd>> openNamespaces(objects::DomainObj& dom) {
+        (void)dom;
+        return fail(ErrorCode::NoSupport, "virDomainLxcOpenNamespace", ErrorDomain::Domain);
+    }
 
     /// Stops the guest at once (virsh destroy); `graceful` allows only a polite SIGTERM.
     virtual Result<void> destroy(objects::DomainObj& dom, bool graceful) = 0;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -244,6 +245,20 @@ public:
     /// the reply as libvirt does: QMP's reply object as JSON, or the human monitor's text.
     virtual Result<std::string> monitorCommand(const DomainRef& dom, const std::string& command, bool hmp) = 0;
 };
+/// Facet: what only containers offer (libvirt's LXC extras).
+class DomainContainers {
+public:
+    virtual ~DomainContainers() = default;
+    /// virDomainCreateWithFiles: starts the defined domain; `files` become descriptors 3, 4, ...
+    /// of its first process. Drivers whose guests cannot take them: NoSupport.
+    virtual Result<DomainRef> createWithFiles(const DomainRef& dom, std::span<const int> files, unsigned flags) = 0;
+    /// virDomainCreateXMLWithFiles: the same for a transient domain.
+    virtual Result<DomainRef> createXmlWithFiles(const std::string& xml, std::span<const int> files,
+                                                 unsigned flags) = 0;
+    /// virDomainLxcOpenNamespace: descriptors of the running container's namespaces.
+    virtual Result<std::vector<UniqueFd>> openNamespaces(const DomainRef& dom, unsigned flags) = 0;
+};
+
 class NetworkFacet;
 
 /// A hypervisor driver: each facet it does not support is nullptr, which the daemon's
@@ -265,6 +280,7 @@ public:
     virtual DomainMonitorPassthrough* monitor() { return nullptr; }
     virtual DomainSecurity* security() { return nullptr; }
     virtual DomainConsole* console() { return nullptr; }
+    virtual DomainContainers* containers() { return nullptr; }
     /// Virtual networks; the host drivers share one network driver.
     virtual NetworkFacet* networks() { return nullptr; }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/close_range.h>
 
 #include <cerrno>
 #include <cstring>
@@ -133,6 +134,28 @@ Result<void> bindReadonly(const std::string& path) {
     if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 || !remountReadonly(path)) {
         return failErrno(errno, "cannot make '" + path + "' read-only");
     }
+    return {};
+}
+
+/// Makes the descriptors handed over for init its 3, 4, ... (the socket-activation convention,
+/// announced by LISTEN_FDS in its environment) and lets nothing else of the controller's reach
+/// it. Moved out of the way first: a passed descriptor may already sit on a target number.
+std::string installPassedFds(const std::vector<int>& fds) {
+    constexpr int kAside = 1000;
+    std::vector<int> aside;
+    for (int fd : fds) {
+        int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, kAside);
+        if (moved < 0) {
+            return errnoText("cannot take over passed descriptor " + std::to_string(fd));
+        }
+        aside.push_back(moved);
+    }
+    for (std::size_t i = 0; i < aside.size(); ++i) {
+        if (::dup2(aside[i], static_cast<int>(3 + i)) < 0) {  // dup2 clears close-on-exec
+            return errnoText("cannot place passed descriptor " + std::to_string(fds[i]));
+        }
+    }
+    ::syscall(SYS_close_range, static_cast<unsigned>(3 + aside.size()), ~0U, CLOSE_RANGE_CLOEXEC);
     return {};
 }
 
@@ -297,6 +320,9 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         return errnoText("cannot set no_new_privs");
     }
+    if (std::string err = installPassedFds(plan.passFds); !err.empty()) {
+        return err;
+    }
     std::vector<char*> argv, env;
     for (const auto& a : plan.argv) {
         argv.push_back(const_cast<char*>(a.c_str()));
@@ -344,6 +370,9 @@ std::string initExitName(InitExit exit) {
 int runController(const ContainerPlan& plan, int readyFd) {
     // Init must not inherit the daemon's end of the readiness pipe, or the daemon never sees EOF.
     ::fcntl(readyFd, F_SETFD, FD_CLOEXEC);
+    for (int fd : plan.passFds) {
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // for init only, which places them itself
+    }
     auto report = [&](const std::string& text) {
         (void)writeAll(readyFd, text);
         ::close(readyFd);

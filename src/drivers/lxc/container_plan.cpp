@@ -42,6 +42,11 @@ std::string planToJson(const ContainerPlan& plan) {
     strings("argv", plan.argv);
     strings("env", plan.env);
     strings("cgroup_procs", plan.cgroupProcsFiles);
+    w.key("pass_fds").beginArray();
+    for (int fd : plan.passFds) {
+        w.value(fd);
+    }
+    w.endArray();
     w.key("console_log").value(plan.consoleLog).key("console_socket").value(plan.consoleSocket);
     w.key("state_file").value(plan.stateFile);
     w.key("exit_file").value(plan.exitFile);
@@ -52,7 +57,7 @@ std::string planToJson(const ContainerPlan& plan) {
 Result<ContainerPlan> planFromJson(const std::string& text) {
     CORRAL_ASSIGN_OR_RETURN(JsonValue doc, JsonValue::parse(text));
     static const char* const kKnown[] = {"name", "uuid", "root", "mounts", "interfaces", "uid_map", "gid_map", "argv", "env",
-                                         "cgroup_procs", "console_log", "console_socket", "state_file", "exit_file"};
+                                         "cgroup_procs", "pass_fds", "console_log", "console_socket", "state_file", "exit_file"};
     for (const auto& [key, value] : doc.members()) {
         (void)value;
         if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return key == k; })) {
@@ -88,6 +93,9 @@ Result<ContainerPlan> planFromJson(const std::string& text) {
     plan.argv = strings("argv");
     plan.env = strings("env");
     plan.cgroupProcsFiles = strings("cgroup_procs");
+    for (const auto& fd : doc["pass_fds"].items()) {
+        plan.passFds.push_back(static_cast<int>(fd.asUnsigned()));
+    }
     plan.consoleLog = doc["console_log"].asString();
     plan.consoleSocket = doc["console_socket"].asString();
     plan.stateFile = doc["state_file"].asString();

@@ -44,6 +44,9 @@ struct ContainerPlan {
     std::vector<std::string> argv;  ///< <init> then <initarg>s
     std::vector<std::string> env;   ///< NAME=VALUE
     std::vector<std::string> cgroupProcsFiles;  ///< the controller joins these before anything
+    /// Descriptors the controller inherited for init (virsh start --pass-fds): they become
+    /// init's 3, 4, ... in this order.
+    std::vector<int> passFds;
     std::string consoleLog;  ///< where the controller copies the console's output
     std::string consoleSocket;  ///< where the daemon connects for `virsh console`
     std::string stateFile;   ///< where the controller records its pid and init's

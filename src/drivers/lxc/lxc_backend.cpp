@@ -152,9 +152,20 @@ std::shared_ptr<LxcBackend::Runtime> LxcBackend::newRuntime(const conf::DomainDe
 }
 
 Result<void> LxcBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
+    return startWithFiles(dom, liveDef, paused, {});
+}
+
+Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused,
+                                        std::span<const int> files) {
     CORRAL_TRY(makeDirectories(paths_.runDir, 0700));
     CORRAL_TRY(makeDirectories(paths_.logDir, 0700));
     CORRAL_ASSIGN_OR_RETURN(ContainerPlan plan, planContainer(liveDef));
+    plan.passFds.assign(files.begin(), files.end());
+    if (!files.empty()) {
+        // systemd's socket-activation variables, as libvirt sets them: init is pid 1 inside.
+        plan.env.push_back("LISTEN_PID=1");
+        plan.env.push_back("LISTEN_FDS=" + std::to_string(files.size()));
+    }
     auto rt = newRuntime(liveDef);
     ::unlink(rt->stateFile.c_str());
     ::unlink(rt->exitFile.c_str());
@@ -189,6 +200,7 @@ Result<void> LxcBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef
     spawn.argv = {paths_.controller, "--plan", rt->planFile, "--ready-fd", std::to_string(writeEnd.get())};
     spawn.logFile = paths_.logDir + "/" + liveDef.name + ".controller.log";
     spawn.inheritFds = {writeEnd.get()};
+    spawn.inheritFds.insert(spawn.inheritFds.end(), files.begin(), files.end());
     auto pid = spawnProcess(spawn);
     if (!pid) {
         return fail_(pid.error());
@@ -444,6 +456,35 @@ std::uint64_t LxcBackend::cpuTimeNs(const objects::DomainObj& dom) {
     }
     auto used = rt->cgroup.cpuUsageNs();
     return used ? *used : 0;
+}
+
+std::optional<int> LxcBackend::runningId(const objects::DomainObj& dom) {
+    auto rt = std::static_pointer_cast<Runtime>(dom.privateData);  // the caller holds the mutex
+    if (!rt || rt->controller <= 0) {
+        return std::nullopt;
+    }
+    return static_cast<int>(rt->controller);
+}
+
+Result<std::vector<UniqueFd>> LxcBackend::openNamespaces(objects::DomainObj& dom) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    // libvirt's order, which virsh enters in turn: the user namespace first, so that the
+    // others (owned by it when the container has one) can be joined.
+    std::vector<UniqueFd> fds;
+    for (const char* ns : {"user", "ipc", "uts", "net", "pid", "mnt"}) {
+        std::string path = "/proc/" + std::to_string(rt->init) + "/ns/" + ns;
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd) {
+            fds.push_back(std::move(fd));
+        }
+    }
+    if (fds.empty()) {
+        return fail(ErrorCode::OperationFailed,
+                    "cannot open the namespaces of container '" + dom.name() + "': its init (pid " +
+                        std::to_string(rt->init) + ") is gone",
+                    ErrorDomain::Lxc);
+    }
+    return fds;
 }
 
 Result<bool> LxcBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) {

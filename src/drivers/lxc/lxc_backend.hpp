@@ -37,6 +37,11 @@ public:
     }
     Result<void> checkDefinition(const conf::DomainDef& def) override;
     Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
+    bool takesPassedFiles() const override { return true; }
+    Result<void> startWithFiles(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused,
+                                std::span<const int> files) override;
+    std::optional<int> runningId(const objects::DomainObj& dom) override;
+    Result<std::vector<UniqueFd>> openNamespaces(objects::DomainObj& dom) override;
     Result<void> destroy(objects::DomainObj& dom, bool graceful) override;
     Result<bool> shutdown(objects::DomainObj& dom, unsigned flags) override;
     Result<void> reboot(objects::DomainObj& dom, unsigned flags) override;

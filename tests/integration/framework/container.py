@@ -5,6 +5,7 @@
 # With the init argument "hog" it fills its own memory until the cgroup's limit stops it.
 import os
 import shutil
+import subprocess
 
 INIT = r'''#!/bin/sh
 echo CORRAL-CT-READY
@@ -42,6 +43,13 @@ if [ "$1" = shell ]; then
     echo CORRAL-CT-SHELL
     exec sh -i
 fi
+if [ "$1" = passfd ]; then
+    echo "CORRAL-CT-LISTEN-FDS $LISTEN_FDS $LISTEN_PID"
+    exec /bin/fd3-accept
+fi
+if [ "$1" = meminfo ]; then
+    echo "CORRAL-CT-MEMINFO $(grep MemTotal /proc/meminfo | tr -s ' ')"
+fi
 if [ "$1" = hog ]; then
     echo CORRAL-CT-HOG
     x=$(head -c 400000000 /dev/zero | tr '\0' a)
@@ -54,6 +62,35 @@ done
 '''
 
 
+# Socket activation's other half: accepts connections on descriptor 3, which the container's
+# init was handed (virsh start --pass-fds), and greets each one.
+FD3_ACCEPT = r'''
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void) {
+    for (;;) {
+        int c = accept(3, NULL, NULL);
+        if (c < 0) { perror("accept on fd 3"); return 1; }
+        char msg[128];
+        int n = snprintf(msg, sizeof msg, "CORRAL-FD3 hello from pid %d\n", (int)getpid());
+        (void)!write(c, msg, (size_t)n);
+        close(c);
+    }
+}
+'''
+
+
+def build_fd3_accept(rootfs):
+    """Compiles the fd-3 server statically into the root (the root has no C library)."""
+    src = os.path.join(rootfs, 'tmp', 'fd3-accept.c')
+    with open(src, 'w') as f:
+        f.write(FD3_ACCEPT)
+    subprocess.run(['gcc', '-static', '-O1', '-o', os.path.join(rootfs, 'bin', 'fd3-accept'), src], check=True)
+    os.unlink(src)
+
+
 def build_rootfs(path):
     """A minimal root: busybox and its applets, the init above, empty mount points."""
     if os.path.exists(path):
@@ -64,6 +101,7 @@ def build_rootfs(path):
     for applet in ('sh', 'echo', 'ls', 'wc', 'cat', 'head', 'tr', 'sleep', 'hostname', 'mknod', 'dd', 'ps',
                    'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep', 'touch', 'reboot'):
         os.symlink('busybox', os.path.join(path, 'bin', applet))
+    build_fd3_accept(path)
     init = os.path.join(path, 'sbin', 'init')
     with open(init, 'w') as f:
         f.write(INIT)

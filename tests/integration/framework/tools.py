@@ -12,7 +12,7 @@ class Run:
     err: str
 
 
-def run(argv, timeout=60, env=None, input=None):
+def run(argv, timeout=60, env=None, input=None, pass_fds=()):
     full_env = dict(os.environ)
     full_env.pop('LIBVIRT_DEFAULT_URI', None)
     full_env.pop('CORRAL_DEFAULT_URI', None)
@@ -21,7 +21,8 @@ def run(argv, timeout=60, env=None, input=None):
             full_env.pop(key, None)
         else:
             full_env[key] = value
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=full_env, input=input)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=full_env, input=input,
+                       pass_fds=pass_fds)
     return Run(p.returncode, p.stdout, p.stderr)
 
 

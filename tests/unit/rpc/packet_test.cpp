@@ -2,9 +2,13 @@
 // Packet framing and the stream assembler.
 #include "rpc/packet.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "rpc/generated/netmessage_protocol.hpp"
+#include "util/unix_socket.hpp"
 
 using namespace corral;
 using namespace corral::rpc;
@@ -84,4 +88,103 @@ TEST(Packet, ErrorReplyCarriesCallIdentity) {
     ASSERT_TRUE(proto::decodeFromBytes(p->payload, e));
     EXPECT_EQ(e.code, 42);
     EXPECT_EQ(*e.message, "Domain not found: no domain with matching name 'x'");
+}
+
+namespace {
+
+/// Writes a CALL_WITH_FDS carrying `fds` the way libvirt's clients do: the packet, then one
+/// single-byte sendmsg() per descriptor.
+void sendCallWithFds(int sock, const std::vector<int>& fds, std::span<const std::uint8_t> args) {
+    MessageHeader h;
+    h.prog = 0x20008086;
+    h.vers = 1;
+    h.proc = 310;
+    h.type = MessageType::CallWithFds;
+    h.serial = 4;
+    auto bytes = buildPacketWithFds(h, static_cast<std::uint32_t>(fds.size()), args);
+    ASSERT_EQ(::write(sock, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    for (int fd : fds) {
+        auto sent = sendDescriptor(sock, fd);
+        ASSERT_TRUE(sent && *sent);
+    }
+}
+
+/// Reads everything pending on `sock` in chunks of `chunk` bytes into the assembler.
+void drain(int sock, PacketAssembler& a, std::size_t chunk) {
+    std::vector<std::uint8_t> buf(chunk);
+    while (true) {
+        std::vector<UniqueFd> fds;
+        ssize_t n = receiveWithDescriptors(sock, buf, fds);
+        if (n <= 0) {
+            return;
+        }
+        ASSERT_TRUE(a.feed(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)), std::move(fds)));
+    }
+}
+
+}  // namespace
+
+TEST(Packet, CallWithFdsCarriesRealDescriptors) {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    UniqueFd client(sv[0]);
+    UniqueFd server(sv[1]);
+    int pipeFds[2];
+    ASSERT_EQ(::pipe(pipeFds), 0);
+    UniqueFd readEnd(pipeFds[0]);
+    UniqueFd writeEnd(pipeFds[1]);
+    const std::uint8_t args[] = {0, 0, 0, 7};
+    sendCallWithFds(client.get(), {readEnd.get(), writeEnd.get()}, args);
+    // A plain CALL right behind it must come out as its own packet.
+    MessageHeader plain;
+    plain.proc = 66;
+    auto next = buildPacket(plain, std::span<const std::uint8_t>{});
+    ASSERT_EQ(::write(client.get(), next.data(), next.size()), static_cast<ssize_t>(next.size()));
+
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{4096}}) {
+        SCOPED_TRACE("chunk " + std::to_string(chunk));
+        PacketAssembler a;
+        if (chunk != 1) {
+            sendCallWithFds(client.get(), {readEnd.get(), writeEnd.get()}, args);
+            ASSERT_EQ(::write(client.get(), next.data(), next.size()), static_cast<ssize_t>(next.size()));
+        }
+        drain(server.get(), a, chunk);
+        auto p = a.next();
+        ASSERT_TRUE(p);
+        EXPECT_EQ(p->header.type, MessageType::CallWithFds);
+        EXPECT_EQ(p->payload, std::vector<std::uint8_t>(std::begin(args), std::end(args)));
+        ASSERT_EQ(p->fds.size(), 2u);
+        // The received pair is the same pipe: what goes in one end comes out of the other.
+        ASSERT_EQ(::write(p->fds[1].get(), "x", 1), 1);
+        char c = 0;
+        ASSERT_EQ(::read(readEnd.get(), &c, 1), 1);
+        EXPECT_EQ(c, 'x');
+        auto q = a.next();
+        ASSERT_TRUE(q);
+        EXPECT_EQ(q->header.proc, 66);
+        EXPECT_TRUE(q->fds.empty());
+    }
+}
+
+TEST(Packet, TooManyOrMissingDescriptorsBreakTheStream) {
+    MessageHeader h;
+    h.type = MessageType::CallWithFds;
+    PacketAssembler tooMany;
+    EXPECT_FALSE(tooMany.feed(buildPacketWithFds(h, 33, std::span<const std::uint8_t>{})));
+
+    // Announced one, but its dummy byte came without a descriptor.
+    PacketAssembler missing;
+    auto bytes = buildPacketWithFds(h, 1, std::span<const std::uint8_t>{});
+    bytes.push_back(0);
+    EXPECT_FALSE(missing.feed(bytes));
+
+    // A descriptor nobody announced.
+    int pipeFds[2];
+    ASSERT_EQ(::pipe(pipeFds), 0);
+    ::close(pipeFds[1]);
+    std::vector<UniqueFd> stray;
+    stray.emplace_back(pipeFds[0]);
+    PacketAssembler strayFd;
+    MessageHeader plain;
+    EXPECT_FALSE(strayFd.feed(buildPacket(plain, std::span<const std::uint8_t>{}), std::move(stray)));
 }
