@@ -437,3 +437,29 @@ def test_lxc_enter_namespace_runs_a_command_inside(lxc):
     ro = virsh(lxc.daemon.uri('lxc', readonly=True), 'lxc-enter-namespace', 'inside', '--noseclabel', '/bin/true',
                readonly=False)
     assert ro.rc != 0 and 'read only access prevents virDomainLxcOpenNamespace' in ro.err
+
+
+def test_shutdown_and_reboot_modes_use_initctl_when_the_container_has_it(lxc):
+    lxc.define('sysv', initargs=['initctl'])
+    assert virsh(lxc.uri, 'start', 'sysv').rc == 0
+    wait_for(lambda: 'CORRAL-CT-INITCTL-READY' in lxc.console('sysv'), timeout=30, what='the initctl FIFO')
+    # The default mode finds the FIFO: init reads a halt request (runlevel 0) and exits.
+    assert virsh(lxc.uri, 'shutdown', 'sysv').rc == 0
+    wait_for(lambda: lxc.state('sysv') == 'shut off (shutdown)', timeout=30, what='the initctl shutdown')
+    assert 'CORRAL-CT-INITCTL size=384 magic=69190903 runlevel=0' in lxc.console('sysv')
+
+    # A reboot request is runlevel 6.
+    assert virsh(lxc.uri, 'start', 'sysv').rc == 0
+    wait_for(lambda: lxc.console('sysv').count('CORRAL-CT-INITCTL-READY') == 2, timeout=30, what='second boot')
+    assert virsh(lxc.uri, 'reboot', 'sysv', '--mode', 'initctl').rc == 0
+    wait_for(lambda: 'runlevel=6' in lxc.console('sysv'), timeout=30, what='the reboot request')
+    virsh(lxc.uri, 'destroy', 'sysv')
+
+    # Without a FIFO, --mode initctl says so; the default falls back to SIGTERM.
+    lxc.start('plain')
+    r = virsh(lxc.uri, 'shutdown', 'plain', '--mode', 'initctl')
+    assert r.rc != 0 and 'does not provide an initctl pipe' in r.err
+    assert lxc.state('plain') == 'running (booted)'
+    assert virsh(lxc.uri, 'shutdown', 'plain').rc == 0
+    wait_for(lambda: lxc.state('plain') == 'shut off (shutdown)', timeout=30, what='the SIGTERM shutdown')
+    assert 'CORRAL-CT-TERM' in lxc.console('plain')

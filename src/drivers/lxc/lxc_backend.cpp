@@ -15,6 +15,7 @@
 #include "drivers/common/interface_bridge.hpp"
 #include "drivers/lxc/container_init.hpp"
 #include "drivers/lxc/container_definition.hpp"
+#include "drivers/lxc/container_initctl.hpp"
 #include "host/netdev.hpp"
 #include "util/files.hpp"
 #include "util/logging.hpp"
@@ -377,27 +378,48 @@ Result<void> LxcBackend::destroy(objects::DomainObj& dom, bool graceful) {
     return {};
 }
 
+namespace {
+
+// virDomainShutdownFlagValues and virDomainRebootFlagValues share these bits.
+constexpr unsigned kModeInitctl = 4;
+constexpr unsigned kModeSignal = 8;
+
+/// libvirt's order for a container: its init's initctl FIFO when the mode allows it and the
+/// container has one, else the signal (SIGTERM halts, SIGHUP reboots) when the mode allows it.
+Result<void> askInit(const std::string& name, pid_t init, unsigned flags, char runlevel, int signal) {
+    if ((flags & ~(kModeInitctl | kModeSignal)) != 0) {
+        return fail(ErrorCode::InvalidArg, "only the initctl and signal modes apply to containers", ErrorDomain::Lxc);
+    }
+    const bool initctl = flags == 0 || (flags & kModeInitctl) != 0;
+    const bool signals = flags == 0 || (flags & kModeSignal) != 0;
+    if (initctl) {
+        CORRAL_ASSIGN_OR_RETURN(bool sent, requestRunlevel(init, runlevel));
+        if (sent) {
+            return {};
+        }
+        if (!signals) {
+            return fail(ErrorCode::OperationUnsupported,
+                        "container '" + name + "' does not provide an initctl pipe (/run/initctl or /dev/initctl)",
+                        ErrorDomain::Lxc);
+        }
+    }
+    if (::kill(init, signal) != 0) {
+        return failErrno(errno, "cannot signal the init of container '" + name + "'");
+    }
+    return {};
+}
+
+}  // namespace
+
 Result<bool> LxcBackend::shutdown(objects::DomainObj& dom, unsigned flags) {
-    // virDomainShutdownFlagValues: 0 default, 4 initctl, 8 signal. Without /dev/initctl in the
-    // container, SIGTERM to its init is the request, as libvirt does.
-    if ((flags & ~(4u | 8u)) != 0) {
-        return fail(ErrorCode::InvalidArg, "only the initctl and signal shutdown modes apply to containers",
-                    ErrorDomain::Lxc);
-    }
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
-    if (::kill(rt->init, SIGTERM) != 0) {
-        return failErrno(errno, "cannot signal the init of container '" + dom.name() + "'");
-    }
+    CORRAL_TRY(askInit(dom.name(), rt->init, flags, '0', SIGTERM));
     return false;  // the stop arrives when init exits
 }
 
 Result<void> LxcBackend::reboot(objects::DomainObj& dom, unsigned flags) {
-    (void)flags;
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
-    if (::kill(rt->init, SIGHUP) != 0) {
-        return failErrno(errno, "cannot signal the init of container '" + dom.name() + "'");
-    }
-    return {};
+    return askInit(dom.name(), rt->init, flags, '6', SIGHUP);
 }
 
 Result<void> LxcBackend::setFrozen(objects::DomainObj& dom, bool frozen) {

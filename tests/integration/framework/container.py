@@ -47,6 +47,14 @@ if [ "$1" = passfd ]; then
     echo "CORRAL-CT-LISTEN-FDS $LISTEN_FDS $LISTEN_PID"
     exec /bin/fd3-accept
 fi
+if [ "$1" = initctl ]; then
+    # A SysV init's control FIFO: one request is read, reported and obeyed by exiting.
+    mkdir -p /run && mkfifo /run/initctl
+    echo CORRAL-CT-INITCTL-READY
+    head -c 384 /run/initctl > /tmp/request
+    echo "CORRAL-CT-INITCTL size=$(wc -c < /tmp/request) magic=$(od -An -tx1 -N4 /tmp/request | tr -d ' ') runlevel=$(dd if=/tmp/request bs=1 skip=8 count=1 2>/dev/null)"
+    exit 0
+fi
 if [ "$1" = meminfo ]; then
     echo "CORRAL-CT-MEMINFO $(grep MemTotal /proc/meminfo | tr -s ' ')"
 fi
@@ -99,7 +107,8 @@ def build_rootfs(path):
         os.makedirs(os.path.join(path, d))
     shutil.copy2('/bin/busybox', os.path.join(path, 'bin', 'busybox'))
     for applet in ('sh', 'echo', 'ls', 'wc', 'cat', 'head', 'tr', 'sleep', 'hostname', 'mknod', 'dd', 'ps',
-                   'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep', 'touch', 'reboot'):
+                   'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep', 'touch', 'reboot',
+                   'mkdir', 'mkfifo', 'od'):
         os.symlink('busybox', os.path.join(path, 'bin', applet))
     build_fd3_accept(path)
     init = os.path.join(path, 'sbin', 'init')
