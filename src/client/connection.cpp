@@ -107,6 +107,17 @@ Result<void> Connection::sendAll(const std::vector<std::uint8_t>& bytes) {
     return {};
 }
 
+Result<void> Connection::sendFile(int file) {
+    while (true) {
+        CORRAL_ASSIGN_OR_RETURN(bool sent, sendDescriptor(fd_.get(), file));
+        if (sent) {
+            return {};
+        }
+        pollfd pfd{fd_.get(), POLLOUT, 0};  // the socket is full: wait for room
+        ::poll(&pfd, 1, -1);
+    }
+}
+
 Result<std::optional<rpc::Packet>> Connection::readPacket(int timeoutMs) {
     while (true) {
         if (auto p = assembler_.next()) {
@@ -121,7 +132,8 @@ Result<std::optional<rpc::Packet>> Connection::readPacket(int timeoutMs) {
             return std::optional<rpc::Packet>();
         }
         std::uint8_t buf[65536];
-        ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+        std::vector<UniqueFd> fds;  // a REPLY_WITH_FDS brings descriptors (lxc-enter-namespace)
+        ssize_t n = receiveWithDescriptors(fd_.get(), std::span<std::uint8_t>(buf, sizeof buf), fds);
         if (n == 0) {
             opened_ = false;
             return fail(ErrorCode::Rpc, "End of file while reading data: Input/output error", ErrorDomain::Rpc);
@@ -134,8 +146,39 @@ Result<std::optional<rpc::Packet>> Connection::readPacket(int timeoutMs) {
             return fail(ErrorCode::SystemError, std::string("Cannot recv data: ") + std::strerror(errno),
                         ErrorDomain::Rpc);
         }
-        CORRAL_TRY(assembler_.feed(std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n))));
+        CORRAL_TRY(assembler_.feed(std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n)), std::move(fds)));
     }
+}
+
+Result<void> Connection::pumpAvailable() {
+    CORRAL_ASSIGN_OR_RETURN(std::optional<rpc::Packet> packet, readPacket(0));
+    while (packet) {
+        handleAsync(*packet);
+        CORRAL_ASSIGN_OR_RETURN(packet, readPacket(0));
+    }
+    return {};
+}
+
+Result<void> Connection::sendStream(std::int32_t proc, std::uint32_t serial, std::span<const std::uint8_t> data) {
+    rpc::MessageHeader h{};
+    h.prog = proto::REMOTE_PROGRAM;
+    h.vers = proto::REMOTE_PROTOCOL_VERSION;
+    h.proc = proc;
+    h.type = rpc::MessageType::Stream;
+    h.serial = serial;
+    h.status = rpc::MessageStatus::Continue;
+    return sendAll(rpc::buildPacket(h, data));
+}
+
+Result<void> Connection::finishStream(std::int32_t proc, std::uint32_t serial, bool abort) {
+    rpc::MessageHeader h{};
+    h.prog = proto::REMOTE_PROGRAM;
+    h.vers = proto::REMOTE_PROTOCOL_VERSION;
+    h.proc = proc;
+    h.type = rpc::MessageType::Stream;
+    h.serial = serial;
+    h.status = abort ? rpc::MessageStatus::Error : rpc::MessageStatus::Ok;
+    return sendAll(rpc::buildPacket(h, std::span<const std::uint8_t>{}));
 }
 
 void Connection::handleAsync(const rpc::Packet& packet) {
@@ -148,28 +191,46 @@ void Connection::handleAsync(const rpc::Packet& packet) {
     if (packet.header.type == rpc::MessageType::Message && onMessage_) {
         onMessage_(packet);
     }
+    if (packet.header.type == rpc::MessageType::Stream && onStream_) {
+        onStream_(packet);
+    }
 }
 
-Result<std::vector<std::uint8_t>> Connection::callRaw(std::int32_t proc, const std::vector<std::uint8_t>& args) {
+Result<std::vector<std::uint8_t>> Connection::callRaw(std::uint32_t prog, std::int32_t proc,
+                                                     const std::vector<std::uint8_t>& args, std::span<const int> files,
+                                                     std::vector<UniqueFd>* replyFds) {
     if (!fd_) {
         return fail(ErrorCode::InvalidConn, "the connection is closed", ErrorDomain::Rpc);
     }
     rpc::MessageHeader h{};
-    h.prog = proto::REMOTE_PROGRAM;
-    h.vers = proto::REMOTE_PROTOCOL_VERSION;
+    h.prog = prog;
+    h.vers = 1;  // every program of libvirt's protocol is at version 1
     h.proc = proc;
-    h.type = rpc::MessageType::Call;
+    h.type = files.empty() ? rpc::MessageType::Call : rpc::MessageType::CallWithFds;
     h.serial = serial_++;
     h.status = rpc::MessageStatus::Ok;
-    CORRAL_TRY(sendAll(rpc::buildPacket(h, std::span<const std::uint8_t>(args))));
+    if (files.empty()) {
+        CORRAL_TRY(sendAll(rpc::buildPacket(h, std::span<const std::uint8_t>(args))));
+    } else {
+        CORRAL_TRY(sendAll(rpc::buildPacketWithFds(h, static_cast<std::uint32_t>(files.size()),
+                                                   std::span<const std::uint8_t>(args))));
+        for (int file : files) {
+            CORRAL_TRY(sendFile(file));
+        }
+    }
     while (true) {
         CORRAL_ASSIGN_OR_RETURN(std::optional<rpc::Packet> packet, readPacket(-1));
         if (!packet) {
             continue;
         }
-        if (packet->header.type != rpc::MessageType::Reply || packet->header.serial != h.serial) {
+        bool reply = packet->header.type == rpc::MessageType::Reply ||
+                     packet->header.type == rpc::MessageType::ReplyWithFds;
+        if (!reply || packet->header.serial != h.serial) {
             handleAsync(*packet);
             continue;
+        }
+        if (replyFds != nullptr) {
+            *replyFds = std::move(packet->fds);
         }
         if (packet->header.status == rpc::MessageStatus::Error) {
             proto::remote_error err{};

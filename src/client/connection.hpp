@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "client/uri.hpp"
+#include "rpc/generated/lxc_protocol.hpp"
 #include "rpc/generated/remote_protocol.hpp"
 #include "rpc/packet.hpp"
 #include "util/result.hpp"
@@ -42,10 +44,43 @@ public:
         return ret;
     }
 
+    /// Calls REMOTE procedure P handing `files` to the server beside the arguments
+    /// (CALL_WITH_FDS: unix sockets only), e.g. DOMAIN_CREATE_WITH_FILES.
+    template <std::int32_t P>
+    Result<typename rpc::proto::RemoteProc<P>::Ret> callWithFiles(const typename rpc::proto::RemoteProc<P>::Args& args,
+                                                                  std::span<const int> files) {
+        CORRAL_ASSIGN_OR_RETURN(std::vector<std::uint8_t> payload,
+                                callRaw(rpc::proto::REMOTE_PROGRAM, P, rpc::proto::encodeToBytes(args), files, nullptr));
+        return decodeReply<typename rpc::proto::RemoteProc<P>::Ret>(payload, rpc::proto::RemoteProc<P>::name);
+    }
+
+    /// Calls LXC-program procedure P; the descriptors of the REPLY_WITH_FDS go to `replyFds`.
+    template <std::int32_t P>
+    Result<typename rpc::proto::LxcProc<P>::Ret> callLxc(const typename rpc::proto::LxcProc<P>::Args& args,
+                                                        std::vector<UniqueFd>& replyFds) {
+        CORRAL_ASSIGN_OR_RETURN(std::vector<std::uint8_t> payload,
+                                callRaw(rpc::proto::LXC_PROGRAM, P, rpc::proto::encodeToBytes(args), {}, &replyFds));
+        return decodeReply<typename rpc::proto::LxcProc<P>::Ret>(payload, rpc::proto::LxcProc<P>::name);
+    }
+
     /// Receives MESSAGE packets (events) until `deadline` or until `stop` returns true.
     using MessageHandler = std::function<void(const rpc::Packet&)>;
     void setMessageHandler(MessageHandler handler) { onMessage_ = std::move(handler); }
     Result<void> pump(std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop);
+
+    // --- streams (virsh console): the call that opens one names it by its serial ---
+    /// STREAM packets of open streams go here as they arrive (during calls and pumps).
+    void setStreamHandler(MessageHandler handler) { onStream_ = std::move(handler); }
+    /// The serial of the last call made, which names the stream it opened.
+    [[nodiscard]] std::uint32_t lastSerial() const { return serial_ - 1; }
+    /// Sends stream data (STREAM/CONTINUE), or ends our side (STREAM/OK when `data` is empty
+    /// and `finish`), or aborts it (STREAM/ERROR).
+    Result<void> sendStream(std::int32_t proc, std::uint32_t serial, std::span<const std::uint8_t> data);
+    Result<void> finishStream(std::int32_t proc, std::uint32_t serial, bool abort);
+    /// The socket, for a caller that polls it beside other descriptors (the console's stdin).
+    [[nodiscard]] int pollFd() const { return fd_.get(); }
+    /// Reads what has arrived without waiting and handles each whole packet.
+    Result<void> pumpAvailable();
 
     /// UNREGISTER_CLOSE_CALLBACK + CONNECT_CLOSE; the destructor does it too.
     void close();
@@ -55,10 +90,25 @@ public:
 
 private:
     Connection() = default;
-    Result<std::vector<std::uint8_t>> callRaw(std::int32_t proc, const std::vector<std::uint8_t>& args);
+    Result<std::vector<std::uint8_t>> callRaw(std::int32_t proc, const std::vector<std::uint8_t>& args) {
+        return callRaw(rpc::proto::REMOTE_PROGRAM, proc, args, {}, nullptr);
+    }
+    Result<std::vector<std::uint8_t>> callRaw(std::uint32_t prog, std::int32_t proc,
+                                              const std::vector<std::uint8_t>& args, std::span<const int> files,
+                                              std::vector<UniqueFd>* replyFds);
+    template <class Ret>
+    static Result<Ret> decodeReply(const std::vector<std::uint8_t>& payload, std::string_view procName) {
+        Ret ret{};
+        if (!rpc::proto::decodeFromBytes(payload, ret)) {
+            return fail(ErrorCode::Rpc, "Unable to decode the reply of " + std::string(procName), ErrorDomain::Rpc);
+        }
+        return ret;
+    }
     /// Reads until a packet arrives (or the deadline passes: returns nullopt packet).
     Result<std::optional<rpc::Packet>> readPacket(int timeoutMs);
     Result<void> sendAll(const std::vector<std::uint8_t>& bytes);
+    /// One descriptor after a CALL_WITH_FDS, as sendDescriptor() sends it.
+    Result<void> sendFile(int file);
     void handleAsync(const rpc::Packet& packet);
 
     Uri uri_;
@@ -69,6 +119,7 @@ private:
     bool opened_ = false;
     bool closeCallback_ = false;
     MessageHandler onMessage_;
+    MessageHandler onStream_;
     std::unique_ptr<daemon::EmbeddedServer> embedded_;
 };
 

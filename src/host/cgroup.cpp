@@ -616,6 +616,43 @@ Result<void> Cgroup::allowOnlyDevices(const std::vector<std::string>& rules) con
 
 Result<std::string> Cgroup::cpusetCpus() const { return read(CgroupController::Cpuset, "cpuset.cpus"); }
 
+Result<void> joinCgroupsOf(const CgroupLayout& layout, pid_t pid) {
+    CORRAL_ASSIGN_OR_RETURN(std::string membership, readTextFile("/proc/" + std::to_string(pid) + "/cgroup"));
+    static constexpr CgroupController kAll[] = {CgroupController::Cpu,    CgroupController::Cpuacct,
+                                                CgroupController::Cpuset, CgroupController::Memory,
+                                                CgroupController::Blkio,  CgroupController::Pids,
+                                                CgroupController::Devices, CgroupController::Freezer};
+    std::vector<std::string> joined;  // v1 cpu and cpuacct may share one mount
+    for (std::string_view line : splitString(membership, '\n')) {
+        // "ID:CONTROLLERS:PATH"; v2's line has no controllers.
+        auto first = line.find(':');
+        auto second = first == std::string_view::npos ? first : line.find(':', first + 1);
+        if (second == std::string_view::npos) {
+            continue;
+        }
+        std::string_view controllers = line.substr(first + 1, second - first - 1);
+        std::string path(line.substr(second + 1));
+        std::string mount;
+        if (controllers.empty()) {
+            mount = layout.v2 ? layout.unifiedMount : "";
+        } else if (!layout.v2) {
+            for (std::string_view name : splitString(controllers, ',')) {
+                for (CgroupController c : kAll) {
+                    if (name == cgroupControllerName(c, false) && layout.has(c)) {
+                        mount = layout.mountOf(c);
+                    }
+                }
+            }
+        }
+        if (mount.empty() || std::find(joined.begin(), joined.end(), mount) != joined.end()) {
+            continue;
+        }
+        joined.push_back(mount);
+        CORRAL_TRY(writeKernelFile(mount + path + "/cgroup.procs", "0"));
+    }
+    return {};
+}
+
 Result<std::string> blockDeviceNumber(const std::string& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {

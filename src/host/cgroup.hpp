@@ -126,6 +126,11 @@ private:
     std::string path_;
 };
 
+/// Moves the calling process into each group `pid` belongs to, in every hierarchy this layout
+/// knows (named v1 hierarchies and controllers Corral does not manage are left alone): how
+/// lxc-enter-namespace puts a command under a container's limits. Errors name the file.
+Result<void> joinCgroupsOf(const CgroupLayout& layout, pid_t pid);
+
 /// "MAJ:MIN" of the block device `path` (for per-device throttles). Errors name the path.
 Result<std::string> blockDeviceNumber(const std::string& path);
 

@@ -13,7 +13,7 @@ import pytest
 from framework.container import build_rootfs, container_xml
 from framework.event_loop import lifecycle_events
 from framework.qemu_fixtures import wait_for
-from framework.tools import virsh
+from framework.tools import corral, virsh
 
 pytestmark = pytest.mark.skipif(not os.path.exists('/bin/busybox'),
                                 reason='busybox-static is not installed (scripts/setup.sh installs it)')
@@ -463,3 +463,40 @@ def test_shutdown_and_reboot_modes_use_initctl_when_the_container_has_it(lxc):
     assert virsh(lxc.uri, 'shutdown', 'plain').rc == 0
     wait_for(lambda: lxc.state('plain') == 'shut off (shutdown)', timeout=30, what='the SIGTERM shutdown')
     assert 'CORRAL-CT-TERM' in lxc.console('plain')
+
+
+def test_corral_console_enter_namespace_and_pass_fds(lxc, bin_dir):
+    lxc.define('cli', initargs=['shell'])
+    assert corral(bin_dir, lxc.uri, 'start', 'cli').rc == 0
+    wait_for(lambda: 'CORRAL-CT-SHELL' in lxc.console('cli'), timeout=30, what='the shell')
+    # console: what is typed reaches the container's shell, its answer comes back, ^] leaves.
+    p = subprocess.Popen([os.path.join(bin_dir, 'corral'), '-c', lxc.uri, 'console', 'cli'],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(b'echo CLI-$((6*7))\n')
+    p.stdin.flush()
+    time.sleep(1)
+    p.stdin.write(b'\x1d')
+    p.stdin.flush()
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert b"Connected to domain 'cli'" in out and b'CLI-42' in out, out
+
+    # lxc-enter-namespace: the command runs inside, and its exit status comes back.
+    r = corral(bin_dir, lxc.uri, 'lxc-enter-namespace', 'cli', '--', '/bin/sh', '-c',
+               'echo "host=$(hostname) procs=$(ls -d /proc/[0-9]* | wc -l)"; exit 7')
+    assert r.rc == 7, r.err
+    assert 'host=cli' in r.out
+    assert int(re.search(r'procs=(\d+)', r.out).group(1)) < 10
+    assert corral(bin_dir, lxc.uri, 'destroy', 'cli').rc == 0
+
+    # start --pass-fds from corral.
+    listener, port = listening_socket()
+    lxc.define('clisock', initargs=['passfd'])
+    r = corral(bin_dir, lxc.uri, 'start', 'clisock', '--pass-fds', str(listener.fileno()),
+               pass_fds=[listener.fileno()])
+    assert r.rc == 0, r.err
+    listener.close()
+    assert greeting(port).startswith('CORRAL-FD3 hello from pid 1')
+    assert corral(bin_dir, lxc.uri, 'destroy', 'clisock').rc == 0
+    bad = corral(bin_dir, lxc.uri, 'start', 'clisock', '--pass-fds', 'x')
+    assert bad.rc != 0 and "Unable to parse FD number 'x'" in bad.err

@@ -2,6 +2,8 @@
 // CLI framework: option parsing, lookups, messages shared by all commands.
 #include "cli.hpp"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -40,8 +42,20 @@ Result<Args> parseArgs(const Command& spec, const std::vector<std::string>& argv
         }
         return nullptr;
     };
+    const bool takesArgv = std::any_of(spec.options.begin(), spec.options.end(),
+                                       [](const OptSpec& o) { return o.kind == OptKind::Argv; });
     for (std::size_t i = 0; i < argv.size(); ++i) {
         const std::string& a = argv[i];
+        if (!args.rest.empty() || (a == "--" && takesArgv)) {
+            // Once the command to run has begun, its words are its own, options included.
+            if (!args.rest.empty() || a != "--") {
+                args.rest.push_back(a);
+            } else if (i + 1 < argv.size()) {
+                args.rest.assign(argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+                break;
+            }
+            continue;
+        }
         if (startsWith(a, "--") && a.size() > 2) {
             std::string name = a.substr(2);
             std::optional<std::string> inlineValue;
@@ -68,12 +82,22 @@ Result<Args> parseArgs(const Command& spec, const std::vector<std::string>& argv
                 ++nextPositional;
             }
             if (nextPositional >= positionals.size()) {
+                if (takesArgv) {
+                    args.rest.push_back(a);
+                    continue;
+                }
                 return fail(ErrorCode::InvalidArg, "unexpected data '" + a + "'");
             }
             args.values_[positionals[nextPositional++]->name] = a;
         }
     }
     for (const auto& o : spec.options) {
+        if (o.kind == OptKind::Argv) {
+            if (o.required && args.rest.empty()) {
+                return fail(ErrorCode::InvalidArg, "command '" + spec.name + "' requires <" + o.name + "> option");
+            }
+            continue;
+        }
         if (o.required && args.values_.count(o.name) == 0) {
             return fail(ErrorCode::InvalidArg, "command '" + spec.name + "' requires <" + o.name + "> option");
         }

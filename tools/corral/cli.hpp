@@ -16,7 +16,9 @@
 
 namespace corral::cli {
 
-enum class OptKind { Bool, String };
+/// Argv: the command line's remaining words (virsh's lxc-enter-namespace command to run);
+/// "--" ends option parsing.
+enum class OptKind { Bool, String, Argv };
 
 struct OptSpec {
     std::string name;
@@ -38,6 +40,7 @@ public:
     }
     std::map<std::string, std::string> values_;
     std::map<std::string, bool> flags_;
+    std::vector<std::string> rest;  ///< the Argv option's words
 };
 
 /// What a command gets: its parsed arguments and a lazily opened connection.
@@ -105,5 +108,6 @@ void registerDomainSaveCommands();
 void registerDomainStatsCommands();
 void registerNetworkCommands();
 void registerDomainTuneCommands();
+void registerDomainConsoleCommands();
 
 }  // namespace corral::cli

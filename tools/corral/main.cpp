@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
     registerDomainStatsCommands();
     registerDomainTuneCommands();
     registerNetworkCommands();
+    registerDomainConsoleCommands();
 
     std::string uriArg;
     bool readOnly = false;

@@ -1,14 +1,46 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Lifecycle: create, start, destroy, shutdown, reboot, suspend, resume.
+#include <fcntl.h>
+
 #include <cstdio>
 
 #include "../cli.hpp"
+#include "util/strings.hpp"
 
 namespace corral::cli {
 
 namespace proto = rpc::proto;
 
 namespace {
+
+/// --pass-fds N,M: descriptors of this process the guest's init gets as 3, 4, ...
+std::optional<std::vector<int>> passedFds(const Context& ctx) {
+    std::vector<int> fds;
+    auto list = ctx.args.get("pass-fds");
+    if (!list) {
+        return fds;
+    }
+    for (const auto& item : splitString(*list, ',')) {
+        auto fd = parseSigned(item);
+        if (!fd || *fd < 0 || ::fcntl(static_cast<int>(*fd), F_GETFD) < 0) {
+            printError("Unable to parse FD number '" + item + "'");
+            return std::nullopt;
+        }
+        fds.push_back(static_cast<int>(*fd));
+    }
+    return fds;
+}
+
+/// The guest's console, right after a start or create with --console.
+int attachConsole(Context& ctx, const std::string& name) {
+    ctx.args.values_["domain"] = name;
+    for (const auto& c : commandTable()) {
+        if (c.name == "console") {
+            return c.run(ctx);
+        }
+    }
+    return 1;
+}
 
 int create(Context& ctx) {
     std::string file = *ctx.args.get("file");
@@ -20,18 +52,33 @@ int create(Context& ctx) {
     if (conn == nullptr) {
         return 1;
     }
-    proto::remote_domain_create_xml_args a;
-    a.xml_desc = *xml;
-    // virDomainCreateFlags: PAUSED 1, AUTODESTROY 2, VALIDATE 16.
-    a.flags = (ctx.args.flag("paused") ? 1u : 0u) | (ctx.args.flag("autodestroy") ? 2u : 0u) |
-              (ctx.args.flag("validate") ? 16u : 0u);
-    auto r = conn->call<proto::REMOTE_PROC_DOMAIN_CREATE_XML>(a);
-    if (!r) {
-        printError("Failed to create domain from " + file, r.error());
+    auto files = passedFds(ctx);
+    if (!files) {
         return 1;
     }
-    std::printf("Domain '%s' created from %s\n\n", r->dom.name.c_str(), file.c_str());
-    return 0;
+    // virDomainCreateFlags: PAUSED 1, AUTODESTROY 2, VALIDATE 16.
+    unsigned flags = (ctx.args.flag("paused") ? 1u : 0u) | (ctx.args.flag("autodestroy") ? 2u : 0u) |
+                     (ctx.args.flag("validate") ? 16u : 0u);
+    Result<proto::remote_nonnull_domain> created = fail(ErrorCode::InternalError, "not created");
+    if (files->empty()) {
+        proto::remote_domain_create_xml_args a;
+        a.xml_desc = *xml;
+        a.flags = flags;
+        auto r = conn->call<proto::REMOTE_PROC_DOMAIN_CREATE_XML>(a);
+        created = r ? Result<proto::remote_nonnull_domain>(r->dom) : unexpected(std::move(r).error());
+    } else {
+        proto::remote_domain_create_xml_with_files_args a;
+        a.xml_desc = *xml;
+        a.flags = flags;
+        auto r = conn->callWithFiles<proto::REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES>(a, *files);
+        created = r ? Result<proto::remote_nonnull_domain>(r->dom) : unexpected(std::move(r).error());
+    }
+    if (!created) {
+        printError("Failed to create domain from " + file, created.error());
+        return 1;
+    }
+    std::printf("Domain '%s' created from %s\n\n", created->name.c_str(), file.c_str());
+    return ctx.args.flag("console") ? attachConsole(ctx, created->name) : 0;
 }
 
 int start(Context& ctx) {
@@ -46,18 +93,33 @@ int start(Context& ctx) {
         printError("Domain is already active");
         return 1;
     }
-    proto::remote_domain_create_with_flags_args a{};
-    a.dom = *dom;
-    a.flags = (ctx.args.flag("paused") ? 1u : 0u) | (ctx.args.flag("autodestroy") ? 2u : 0u) |
-              (ctx.args.flag("bypass-cache") ? 4u : 0u) | (ctx.args.flag("force-boot") ? 8u : 0u) |
-              (ctx.args.flag("reset-nvram") ? 32u : 0u);
-    auto r = conn->call<proto::REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS>(a);
-    if (!r) {
-        printError("Failed to start domain '" + name + "'", r.error());
+    auto files = passedFds(ctx);
+    if (!files) {
+        return 1;
+    }
+    unsigned flags = (ctx.args.flag("paused") ? 1u : 0u) | (ctx.args.flag("autodestroy") ? 2u : 0u) |
+                     (ctx.args.flag("bypass-cache") ? 4u : 0u) | (ctx.args.flag("force-boot") ? 8u : 0u) |
+                     (ctx.args.flag("reset-nvram") ? 32u : 0u);
+    Result<void> started;
+    if (files->empty()) {
+        proto::remote_domain_create_with_flags_args a{};
+        a.dom = *dom;
+        a.flags = flags;
+        auto r = conn->call<proto::REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS>(a);
+        started = r ? Result<void>() : unexpected(std::move(r).error());
+    } else {
+        proto::remote_domain_create_with_files_args a{};
+        a.dom = *dom;
+        a.flags = flags;
+        auto r = conn->callWithFiles<proto::REMOTE_PROC_DOMAIN_CREATE_WITH_FILES>(a, *files);
+        started = r ? Result<void>() : unexpected(std::move(r).error());
+    }
+    if (!started) {
+        printError("Failed to start domain '" + name + "'", started.error());
         return 1;
     }
     std::printf("Domain '%s' started\n\n", dom->name.c_str());
-    return 0;
+    return ctx.args.flag("console") ? attachConsole(ctx, dom->name) : 0;
 }
 
 /// The shape shared by destroy/shutdown/reboot/suspend/resume: look up, call, report.
@@ -125,7 +187,8 @@ void registerDomainLifecycleCommands() {
                       {"console", OptKind::Bool, false, false, ""},
                       {"paused", OptKind::Bool, false, false, ""},
                       {"autodestroy", OptKind::Bool, false, false, ""},
-                      {"validate", OptKind::Bool, false, false, ""}},
+                      {"validate", OptKind::Bool, false, false, ""},
+                      {"pass-fds", OptKind::String, false, false, "pass file descriptors N,M,... to the guest"}},
                      create});
     registerCommand({"start", "start a (previously defined) inactive domain",
                      {domain,
@@ -134,7 +197,8 @@ void registerDomainLifecycleCommands() {
                       {"autodestroy", OptKind::Bool, false, false, ""},
                       {"bypass-cache", OptKind::Bool, false, false, ""},
                       {"force-boot", OptKind::Bool, false, false, ""},
-                      {"reset-nvram", OptKind::Bool, false, false, ""}},
+                      {"reset-nvram", OptKind::Bool, false, false, ""},
+                      {"pass-fds", OptKind::String, false, false, "pass file descriptors N,M,... to the guest"}},
                      start});
     registerCommand({"destroy", "destroy (stop) a domain", {domain, {"graceful", OptKind::Bool, false, false, ""}},
                      [](Context& ctx) {
