@@ -500,3 +500,29 @@ def test_corral_console_enter_namespace_and_pass_fds(lxc, bin_dir):
     assert corral(bin_dir, lxc.uri, 'destroy', 'clisock').rc == 0
     bad = corral(bin_dir, lxc.uri, 'start', 'clisock', '--pass-fds', 'x')
     assert bad.rc != 0 and "Unable to parse FD number 'x'" in bad.err
+
+
+def test_schedinfo_memtune_blkiotune_on_a_running_container(lxc):
+    lxc.start('tuned', memory_mib=96)
+    init = lxc.init_pid('tuned')
+    out = virsh(lxc.uri, 'schedinfo', 'tuned').out
+    # libvirt's LXC parameters: shares and one period/quota pair (no emulator/iothread threads).
+    assert re.findall(r'^(\w+)\s*:', out, re.M) == ['Scheduler', 'cpu_shares', 'vcpu_period', 'vcpu_quota']
+    assert virsh(lxc.uri, 'schedinfo', 'tuned', '--live', '--set', 'cpu_shares=300').rc == 0
+    assert virsh(lxc.uri, 'schedinfo', 'tuned', '--live', '--set', 'vcpu_quota=25000').rc == 0
+    assert cgroup_file(init, 'cpu', 'cpu.shares') == '300'
+    assert cgroup_file(init, 'cpu', 'cpu.cfs_quota_us') == '25000'
+    r = virsh(lxc.uri, 'schedinfo', 'tuned', '--live', '--set', 'emulator_period=100000')
+    assert r.rc != 0 and 'invalid scheduler option: emulator_period' in r.err  # virsh checks the list
+    assert int(cgroup_file(init, 'memory', 'memory.limit_in_bytes')) == 96 << 20
+    assert virsh(lxc.uri, 'memtune', 'tuned', '--live', '--hard-limit', '80000').rc == 0
+    assert int(cgroup_file(init, 'memory', 'memory.limit_in_bytes')) == 80000 << 10
+    assert 'hard_limit     : 80000' in virsh(lxc.uri, 'memtune', 'tuned').out
+    # --config changes the definition only, for the next start.
+    assert virsh(lxc.uri, 'schedinfo', 'tuned', '--config', '--set', 'cpu_shares=700').rc == 0
+    assert cgroup_file(init, 'cpu', 'cpu.shares') == '300'
+    assert "<shares>700</shares>" in virsh(lxc.uri, 'dumpxml', '--inactive', 'tuned').out
+    assert virsh(lxc.uri, 'blkiotune', 'tuned', '--live', '--weight', '300').rc == 0
+    assert re.search(r'^weight\s+: 300$', virsh(lxc.uri, 'blkiotune', 'tuned').out, re.M)
+    info = virsh(lxc.uri, 'dominfo', 'tuned').out
+    assert re.search(r'CPU time:\s+\d+\.\d+s', info) and 'Used memory:' in info

@@ -19,6 +19,20 @@ using objects::DomainObjPtr;
 
 namespace {
 
+/// The <cputune> period/quota pair of `group` ("vcpu", "emulator", "global", "iothread").
+const conf::CpuBandwidth& bandwidthOf(const conf::CpuTune& cpu, const std::string& group) {
+    if (group == "emulator") {
+        return cpu.emulator;
+    }
+    if (group == "global") {
+        return cpu.global;
+    }
+    if (group == "iothread") {
+        return cpu.iothread;
+    }
+    return cpu.vcpu;
+}
+
 constexpr unsigned kAffectBits = affect_flags::kLive | affect_flags::kConfig;
 // VIR_TYPED_PARAM_STRING_OKAY: the client accepts string parameters (blkio's device lists).
 constexpr unsigned kTypedParamStringOkay = 1u << 2;
@@ -236,31 +250,29 @@ Result<DomainTuning> DomainManager::readTuningFor(const DomainRef& ref, unsigned
 
 Result<std::pair<std::string, int>> DomainManager::schedulerType(const DomainRef& ref) {
     CORRAL_TRY(find(ref));
-    return std::make_pair(std::string("posix"), 9);
+    return std::make_pair(std::string("posix"), static_cast<int>(1 + 2 * backend_->cpuBandwidthGroups().size()));
 }
 
 Result<std::vector<TypedValue>> DomainManager::schedulerParameters(const DomainRef& ref, unsigned flags) {
     CORRAL_ASSIGN_OR_RETURN(DomainTuning t, readTuningFor(ref, flags, "domainGetSchedulerParameters"));
     std::vector<TypedValue> out;
     out.push_back({"cpu_shares", t.cpu.shares.value_or(0)});
-    auto add = [&](const std::string& prefix, const conf::CpuBandwidth& bw) {
-        out.push_back({prefix + "_period", bw.period.value_or(0)});
-        out.push_back({prefix + "_quota", bw.quota.value_or(0)});
-    };
-    add("vcpu", t.cpu.vcpu);
-    add("emulator", t.cpu.emulator);
-    add("global", t.cpu.global);
-    add("iothread", t.cpu.iothread);
+    for (const auto& group : backend_->cpuBandwidthGroups()) {
+        const conf::CpuBandwidth& bw = bandwidthOf(t.cpu, group);
+        out.push_back({group + "_period", bw.period.value_or(0)});
+        out.push_back({group + "_quota", bw.quota.value_or(0)});
+    }
     return out;
 }
 
 Result<void> DomainManager::setSchedulerParameters(const DomainRef& ref, const std::vector<TypedValue>& params,
                                                    unsigned flags) {
+    const auto groups = backend_->cpuBandwidthGroups();
     for (const auto& p : params) {
-        static const char* const kKnown[] = {"cpu_shares",      "vcpu_period",     "vcpu_quota",
-                                             "emulator_period", "emulator_quota",  "global_period",
-                                             "global_quota",    "iothread_period", "iothread_quota"};
-        if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return p.field == k; })) {
+        bool known = p.field == "cpu_shares" || std::any_of(groups.begin(), groups.end(), [&](const std::string& g) {
+                         return p.field == g + "_period" || p.field == g + "_quota";
+                     });
+        if (!known) {
             return fail(ErrorCode::InvalidArg, "argument unsupported: parameter '" + p.field + "' not supported",
                         ErrorDomain::Domain);
         }

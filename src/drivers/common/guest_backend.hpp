@@ -73,6 +73,11 @@ public:
         return fail(ErrorCode::NoSupport, "virDomainCreateWithFiles", ErrorDomain::Domain);
     }
 
+    /// The <cputune> groups whose period/quota this driver's guests have, in schedinfo's order:
+    /// a VM's vcpu, emulator, global and iothread threads; a container's one group ("vcpu",
+    /// as libvirt's LXC names it).
+    virtual std::vector<std::string> cpuBandwidthGroups() const { return {"vcpu", "emulator", "global", "iothread"}; }
+
     /// The id of the guest that start() just started; nullopt lets the manager number it. LXC
     /// answers its controller's pid, as libvirt does: virsh lxc-enter-namespace joins the
     /// cgroup of the process whose pid is the domain id. Called with the domain's mutex held.

@@ -38,6 +38,7 @@ public:
     Result<void> checkDefinition(const conf::DomainDef& def) override;
     Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
     bool takesPassedFiles() const override { return true; }
+    std::vector<std::string> cpuBandwidthGroups() const override { return {"vcpu"}; }
     Result<void> startWithFiles(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused,
                                 std::span<const int> files) override;
     std::optional<int> runningId(const objects::DomainObj& dom) override;
