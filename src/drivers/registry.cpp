@@ -140,7 +140,8 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
         if (paths.runDir != "/run/corral") {
             lxcPaths.cgroupPartition += "-" + shortHash(paths.runDir);
         }
-        auto backend = std::make_unique<lxc::LxcBackend>(std::move(lxcPaths));
+        CORRAL_ASSIGN_OR_RETURN(auto lxcConfig, lxc::loadLxcConfig(paths.configDir + "/lxc.conf"));
+        auto backend = std::make_unique<lxc::LxcBackend>(std::move(lxcPaths), lxcConfig);
         backend->setNetworkResolver([networks](const std::string& name) { return networks->bridgeFor(name); });
         lxcBackend = std::move(backend);
     }

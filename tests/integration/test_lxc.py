@@ -505,6 +505,7 @@ def test_corral_console_enter_namespace_and_pass_fds(lxc, bin_dir):
 def test_schedinfo_memtune_blkiotune_on_a_running_container(lxc):
     lxc.start('tuned', memory_mib=96)
     init = lxc.init_pid('tuned')
+    assert cgroup_file(init, 'pids', 'pids.max') == '16384'  # lxc.conf's max_processes default
     out = virsh(lxc.uri, 'schedinfo', 'tuned').out
     # libvirt's LXC parameters: shares and one period/quota pair (no emulator/iothread threads).
     assert re.findall(r'^(\w+)\s*:', out, re.M) == ['Scheduler', 'cpu_shares', 'vcpu_period', 'vcpu_quota']
@@ -526,3 +527,21 @@ def test_schedinfo_memtune_blkiotune_on_a_running_container(lxc):
     assert re.search(r'^weight\s+: 300$', virsh(lxc.uri, 'blkiotune', 'tuned').out, re.M)
     info = virsh(lxc.uri, 'dominfo', 'tuned').out
     assert re.search(r'CPU time:\s+\d+\.\d+s', info) and 'Used memory:' in info
+
+
+def test_max_processes_from_lxc_conf_stops_a_fork_bomb(lxc, bin_dir):
+    conf = os.path.join(lxc.daemon.root, 'etc', 'corral', 'lxc.conf')
+    os.makedirs(os.path.dirname(conf), exist_ok=True)
+    with open(conf, 'w') as f:
+        f.write('max_processes = 20\n')
+    lxc.daemon.stop()
+    lxc.daemon.start()
+    lxc.start('forky')
+    assert cgroup_file(lxc.init_pid('forky'), 'pids', 'pids.max') == '20'
+    # corral's lxc-enter-namespace joins every cgroup of the container (virsh 9.0 does not
+    # know the pids controller and leaves its command outside that one).
+    r = corral(bin_dir, lxc.uri, 'lxc-enter-namespace', 'forky', '--', '/bin/sh', '-c',
+               'n=0; while [ $n -lt 40 ]; do sleep 2 & n=$((n+1)); done 2>/dev/null; wait')
+    # The kernel refused the forks beyond the limit and counted them.
+    events = cgroup_file(lxc.init_pid('forky'), 'pids', 'pids.events')
+    assert int(events.split()[1]) > 0, (events, r.err)

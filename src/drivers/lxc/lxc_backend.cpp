@@ -53,7 +53,8 @@ const std::vector<std::string> kAllowedDevices = {"c 1:3 rwm", "c 1:5 rwm", "c 1
 
 /// The definition's resource limits on the container's group. The container's memory is
 /// <memory>: it is the hard limit unless <memtune><hard_limit> says otherwise (libvirt's LXC).
-Result<void> applyLimits(const host::Cgroup& group, const conf::DomainDef& def) {
+Result<void> applyLimits(const host::Cgroup& group, const conf::DomainDef& def,
+                         std::optional<std::uint64_t> maxProcesses) {
     conf::DomainTuning t = conf::readTuning(def);
     if (!t.memory.hardLimitKiB && def.memoryKiB != 0) {
         t.memory.hardLimitKiB = def.memoryKiB;
@@ -67,6 +68,9 @@ Result<void> applyLimits(const host::Cgroup& group, const conf::DomainDef& def) 
     }
     if (t.blkio.weight) {
         CORRAL_TRY(group.setBlkioWeight(*t.blkio.weight));
+    }
+    if (group.layout().has(host::CgroupController::Pids)) {
+        CORRAL_TRY(group.setPidsMax(maxProcesses));
     }
     return {};
 }
@@ -85,7 +89,7 @@ std::pair<pid_t, pid_t> readState(const std::string& path) {
 }
 }  // namespace
 
-LxcBackend::LxcBackend(LxcPaths paths) : paths_(std::move(paths)) {}
+LxcBackend::LxcBackend(LxcPaths paths, LxcDriverConfig config) : paths_(std::move(paths)), config_(config) {}
 
 LxcBackend::~LxcBackend() { *alive_ = false; }
 
@@ -130,7 +134,7 @@ Result<host::Cgroup> LxcBackend::createCgroup(const conf::DomainDef& def) {
             logWarning("container '" + def.name + "': no devices cgroup on this host; only its private /dev and "
                        "the dropped CAP_MKNOD keep it from devices");
         }
-        return applyLimits(group, def);
+        return applyLimits(group, def, config_.maxProcesses);
     }();
     if (!configured) {
         (void)group.remove();
@@ -447,7 +451,7 @@ Result<std::vector<MemoryStat>> LxcBackend::memoryStats(objects::DomainObj& dom)
 
 Result<void> LxcBackend::applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
-    return applyLimits(rt->cgroup, liveDef);
+    return applyLimits(rt->cgroup, liveDef, config_.maxProcesses);
 }
 
 Result<conf::DomainTuning> LxcBackend::readLiveTuning(objects::DomainObj& dom) {

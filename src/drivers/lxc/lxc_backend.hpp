@@ -14,6 +14,7 @@
 
 #include "drivers/common/guest_backend.hpp"
 #include "drivers/lxc/container_plan.hpp"
+#include "drivers/lxc/lxc_config.hpp"
 #include "host/cgroup.hpp"
 
 namespace corral::drivers::lxc {
@@ -27,7 +28,7 @@ struct LxcPaths {
 
 class LxcBackend final : public GuestBackend {
 public:
-    explicit LxcBackend(LxcPaths paths);
+    LxcBackend(LxcPaths paths, LxcDriverConfig config);
     ~LxcBackend() override;
 
     void attach(GuestEventSink& sink) override { sink_ = &sink; }
@@ -74,6 +75,7 @@ private:
     std::string filePath(const std::string& name, const char* suffix) const;
 
     LxcPaths paths_;
+    LxcDriverConfig config_;
     GuestEventSink* sink_ = nullptr;
     std::function<Result<std::string>(const std::string&)> networkBridge_;
     /// Cleared when the backend goes: a watcher thread outliving it reports nothing.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// qemu.conf loading and the disk-name arithmetic the QEMU command line depends on.
+// qemu.conf and lxc.conf loading and the disk-name arithmetic the QEMU command line depends on.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "drivers/qemu/qemu_command.hpp"
+#include "drivers/lxc/lxc_config.hpp"
 #include "drivers/qemu/qemu_config.hpp"
 
 using namespace corral;
@@ -129,4 +130,28 @@ TEST(QemuConfig, BadConfinementValuesNameTheKey) {
         EXPECT_NE(cfg.error().message.find(std::string(text).substr(0, std::string(text).find(' '))), std::string::npos)
             << cfg.error().message;
     }
+}
+
+TEST(LxcConfig, ProcessLimitByDefaultConfigurableAndCheckedKeys) {
+    auto defaults = drivers::lxc::loadLxcConfig("/nonexistent/lxc.conf");
+    ASSERT_TRUE(defaults) << defaults.error().message;
+    EXPECT_EQ(defaults->maxProcesses, std::optional<std::uint64_t>(16384));
+
+    TempConf tuned("# containers of this host run few processes\nmax_processes = 64\nsecurity_driver = \"none\"\n");
+    auto cfg = drivers::lxc::loadLxcConfig(tuned.path());
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->maxProcesses, std::optional<std::uint64_t>(64));
+
+    TempConf unlimited("max_processes = 0\n");
+    EXPECT_EQ(drivers::lxc::loadLxcConfig(unlimited.path())->maxProcesses, std::nullopt);
+
+    TempConf bad("max_processes = \"many\"\n");
+    auto badValue = drivers::lxc::loadLxcConfig(bad.path());
+    ASSERT_FALSE(badValue);
+    EXPECT_NE(badValue.error().message.find(":1: max_processes"), std::string::npos) << badValue.error().message;
+
+    TempConf unknown("\nmax_procs = 5\n");
+    auto unknownKey = drivers::lxc::loadLxcConfig(unknown.path());
+    ASSERT_FALSE(unknownKey);
+    EXPECT_NE(unknownKey.error().message.find(":2: unknown setting 'max_procs'"), std::string::npos);
 }
