@@ -288,6 +288,14 @@ std::vector<std::string> Cgroup::procsFiles() const {
     return files;
 }
 
+std::vector<std::string> Cgroup::selfJoinFiles() const {
+    std::vector<std::string> files;
+    for (const auto& mount : distinctMounts(layout_)) {
+        files.push_back(mount + "/" + path_ + (layout_.v2 ? "/cgroup.procs" : "/tasks"));
+    }
+    return files;
+}
+
 Result<void> Cgroup::addProcess(pid_t pid) const {
     for (const auto& file : procsFiles()) {
         CORRAL_TRY(writeKernelFile(file, std::to_string(pid)));

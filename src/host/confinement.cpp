@@ -101,7 +101,7 @@ Result<DeviceNode> hostDeviceNode(const std::string& name) {
 
 Result<std::unique_ptr<ChildConfinement>> ChildConfinement::prepare(ConfinementPlan plan) {
     std::unique_ptr<ChildConfinement> c(new ChildConfinement(std::move(plan)));
-    for (const auto& file : c->plan_.cgroupProcsFiles) {
+    for (const auto& file : c->plan_.cgroupJoinFiles) {
         UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
         if (!fd) {
             return failErrno(errno, "cannot open '" + file + "' to place the guest in its cgroup");

@@ -45,7 +45,7 @@ int landlockAbi();
 
 struct ConfinementPlan {
     /// cgroup.procs files the child moves itself into (before anything else).
-    std::vector<std::string> cgroupProcsFiles;
+    std::vector<std::string> cgroupJoinFiles;
 
     /// Private /dev: a tmpfs assembled in `devStagingDir` (an empty directory the parent made)
     /// and moved over /dev in a new mount namespace; the host's /dev/pts is bound into it.

@@ -377,7 +377,7 @@ int runController(const ContainerPlan& plan, int readyFd) {
         (void)writeAll(readyFd, text);
         ::close(readyFd);
     };
-    for (const auto& file : plan.cgroupProcsFiles) {
+    for (const auto& file : plan.cgroupJoinFiles) {
         if (auto joined = writeKernelFile(file, "0"); !joined) {
             report("error: " + joined.error().message);
             return 1;

@@ -41,7 +41,7 @@ std::string planToJson(const ContainerPlan& plan) {
     }
     strings("argv", plan.argv);
     strings("env", plan.env);
-    strings("cgroup_procs", plan.cgroupProcsFiles);
+    strings("cgroup_join", plan.cgroupJoinFiles);
     w.key("pass_fds").beginArray();
     for (int fd : plan.passFds) {
         w.value(fd);
@@ -57,7 +57,7 @@ std::string planToJson(const ContainerPlan& plan) {
 Result<ContainerPlan> planFromJson(const std::string& text) {
     CORRAL_ASSIGN_OR_RETURN(JsonValue doc, JsonValue::parse(text));
     static const char* const kKnown[] = {"name", "uuid", "root", "mounts", "interfaces", "uid_map", "gid_map", "argv", "env",
-                                         "cgroup_procs", "pass_fds", "console_log", "console_socket", "state_file", "exit_file"};
+                                         "cgroup_join", "pass_fds", "console_log", "console_socket", "state_file", "exit_file"};
     for (const auto& [key, value] : doc.members()) {
         (void)value;
         if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return key == k; })) {
@@ -92,7 +92,7 @@ Result<ContainerPlan> planFromJson(const std::string& text) {
     };
     plan.argv = strings("argv");
     plan.env = strings("env");
-    plan.cgroupProcsFiles = strings("cgroup_procs");
+    plan.cgroupJoinFiles = strings("cgroup_join");
     for (const auto& fd : doc["pass_fds"].items()) {
         plan.passFds.push_back(static_cast<int>(fd.asUnsigned()));
     }

@@ -43,7 +43,7 @@ struct ContainerPlan {
     std::vector<IdRange> uidMap, gidMap;
     std::vector<std::string> argv;  ///< <init> then <initarg>s
     std::vector<std::string> env;   ///< NAME=VALUE
-    std::vector<std::string> cgroupProcsFiles;  ///< the controller joins these before anything
+    std::vector<std::string> cgroupJoinFiles;  ///< the controller joins these before anything
     /// Descriptors the controller inherited for init (virsh start --pass-fds): they become
     /// init's 3, 4, ... in this order.
     std::vector<int> passFds;

@@ -184,7 +184,7 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
         return unexpected(std::move(cgroup).error());
     }
     rt->cgroup = std::move(*cgroup);
-    plan.cgroupProcsFiles = rt->cgroup.procsFiles();
+    plan.cgroupJoinFiles = rt->cgroup.selfJoinFiles();
     plan.consoleLog = paths_.logDir + "/" + liveDef.name + ".log";
     plan.consoleSocket = filePath(liveDef.name, ".console");
     plan.stateFile = rt->stateFile;

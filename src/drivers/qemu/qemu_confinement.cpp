@@ -227,7 +227,7 @@ Result<std::unique_ptr<host::ChildConfinement>> QemuBackend::confine(Runtime& rt
     }
     CORRAL_TRY(createCgroup(rt, liveDef));
     if (rt.cgroup.valid()) {
-        plan.cgroupProcsFiles = rt.cgroup.procsFiles();
+        plan.cgroupJoinFiles = rt.cgroup.selfJoinFiles();
     }
     if (config_.privateDevices) {
         rt.devStagingDir = paths_.runDir + "/" + liveDef.name + ".dev";

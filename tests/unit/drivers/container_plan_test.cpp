@@ -103,14 +103,14 @@ TEST(ContainerPlan, JsonRoundTripAndUnknownMembersRefused) {
     auto plan = planContainer(*parsed("<filesystem type='mount'><source dir='/r'/><target dir='/'/></filesystem>"
                                       "<filesystem type='mount'><source dir='/a b'/><target dir='/x'/></filesystem>"));
     ASSERT_TRUE(plan);
-    plan->cgroupProcsFiles = {"/sys/fs/cgroup/memory/corral/lxc/web/cgroup.procs"};
+    plan->cgroupJoinFiles = {"/sys/fs/cgroup/memory/corral/lxc/web/cgroup.procs"};
     plan->consoleLog = "/var/log/corral/lxc/web.log";
     auto back = planFromJson(planToJson(*plan));
     ASSERT_TRUE(back) << back.error().message;
     EXPECT_EQ(back->rootSource, "/r");
     EXPECT_EQ(back->mounts[0].source, "/a b");
     EXPECT_EQ(back->env, plan->env);
-    EXPECT_EQ(back->cgroupProcsFiles, plan->cgroupProcsFiles);
+    EXPECT_EQ(back->cgroupJoinFiles, plan->cgroupJoinFiles);
     EXPECT_EQ(back->consoleLog, plan->consoleLog);
     EXPECT_FALSE(planFromJson(R"({"name":"x","argv":["/init"],"extra":1})"));
     EXPECT_FALSE(planFromJson("{\"name\":\"x\",\"argv\":[]}"));

@@ -40,6 +40,22 @@ TEST(CgroupLayout, HybridHostUsesTheV1Controllers) {
     EXPECT_EQ(layout->mountOf(CgroupController::Blkio), "/sys/fs/cgroup/blkio");
 }
 
+TEST(CgroupLayout, AChildJoinsThroughTasksOnV1AndCgroupProcsOnV2) {
+    // v1's tasks file moves only the writing thread, which spares the kernel's global
+    // threadgroup lock (and its RCU grace period) on every start.
+    auto hybrid = parseCgroupLayout(kHybrid, "");
+    ASSERT_TRUE(hybrid);
+    Cgroup v1(*hybrid, "corral/lxc/web");
+    EXPECT_EQ(v1.selfJoinFiles(),
+              (std::vector<std::string>{"/sys/fs/cgroup/cpu/corral/lxc/web/tasks", "/sys/fs/cgroup/cpuacct/corral/lxc/web/tasks",
+                                        "/sys/fs/cgroup/memory/corral/lxc/web/tasks", "/sys/fs/cgroup/blkio/corral/lxc/web/tasks"}));
+    EXPECT_EQ(v1.procsFiles().front(), "/sys/fs/cgroup/cpu/corral/lxc/web/cgroup.procs");
+    auto pure = parseCgroupLayout(kPureV2, "cpu memory\n");
+    ASSERT_TRUE(pure);
+    EXPECT_EQ(Cgroup(*pure, "corral/lxc/web").selfJoinFiles(),
+              std::vector<std::string>{"/sys/fs/cgroup/corral/lxc/web/cgroup.procs"});
+}
+
 TEST(CgroupLayout, PureV2HostUsesTheUnifiedMountAndItsControllers) {
     auto layout = parseCgroupLayout(kPureV2, "cpuset cpu io memory pids\n");
     ASSERT_TRUE(layout);
