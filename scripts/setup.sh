@@ -21,6 +21,8 @@ packages=(
     nftables dnsmasq-base
     # code generator
     python3
+    # remote management: the ssh transport's tests run a real sshd; virsh's netcat fallback
+    openssh-server openssh-client netcat-openbsd
 )
 
 missing=()
@@ -43,4 +45,16 @@ fi
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Packages must not start services on the machine (openssh-server would start an sshd on port
+# 22): the tests run their own daemons. policy-rc.d says no for the duration of the install.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    own_policy=1
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" || { [ "$own_policy" = 1 ] && rm -f "$policy"; exit 1; }
+if [ "$own_policy" = 1 ]; then
+    rm -f "$policy"
+fi

@@ -40,13 +40,28 @@ Result<std::unique_ptr<Connection>> Connection::open(const Uri& uri, bool readOn
                         ErrorDomain::Remote);
         }
         CORRAL_ASSIGN_OR_RETURN(c->fd_, connectUnixSocket(uri.socketPath(readOnly)));
+    } else if (uri.transport == "ssh") {
+        CORRAL_ASSIGN_OR_RETURN(SshTunnel tunnel, SshTunnel::open(uri, readOnly));
+        c->fd_ = tunnel.takeSocket();
+        c->ssh_ = std::make_unique<SshTunnel>(std::move(tunnel));
     } else {
         return fail(ErrorCode::NoSupport, "transport '" + uri.transport + "' is not supported yet",
                     ErrorDomain::Remote);
     }
 
+    auto handshake = c->handshake(uri, readOnly);
+    if (!handshake && c->ssh_) {
+        // A broken tunnel is ssh's story (host key, refused key, no helper): tell it.
+        return unexpected(c->ssh_->explain(handshake.error()));
+    }
+    CORRAL_TRY(std::move(handshake));
+    return c;
+}
+
+Result<void> Connection::handshake(const Uri& uri, bool readOnly) {
     // The handshake virsh performs (PROTOCOL-NOTES 2.1), minus keepalive: this client does not
     // sit idle long enough to need it, so the daemon never pings it.
+    Connection* c = this;
     auto auth = c->call<proto::REMOTE_PROC_AUTH_LIST>(proto::xdr_void{});
     if (auth) {
         for (auto t : auth->types) {
@@ -73,7 +88,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const Uri& uri, bool readOn
         c->closeCallback_ = c->call<proto::REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK>(proto::xdr_void{}).has_value();
     }
     (void)events;
-    return c;
+    return {};
 }
 
 void Connection::close() {
@@ -89,6 +104,7 @@ void Connection::close() {
     }
     fd_.reset();
     embedded_.reset();
+    ssh_.reset();
 }
 
 Result<void> Connection::sendAll(const std::vector<std::uint8_t>& bytes) {

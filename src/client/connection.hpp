@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 
+#include "client/ssh_tunnel.hpp"
 #include "client/uri.hpp"
 #include "rpc/generated/lxc_protocol.hpp"
 #include "rpc/generated/remote_protocol.hpp"
@@ -90,6 +91,8 @@ public:
 
 private:
     Connection() = default;
+    /// AUTH_LIST, CONNECT_OPEN and the feature probes, on a connected transport.
+    Result<void> handshake(const Uri& uri, bool readOnly);
     Result<std::vector<std::uint8_t>> callRaw(std::int32_t proc, const std::vector<std::uint8_t>& args) {
         return callRaw(rpc::proto::REMOTE_PROGRAM, proc, args, {}, nullptr);
     }
@@ -121,6 +124,7 @@ private:
     MessageHandler onMessage_;
     MessageHandler onStream_;
     std::unique_ptr<daemon::EmbeddedServer> embedded_;
+    std::unique_ptr<SshTunnel> ssh_;
 };
 
 }  // namespace corral::client

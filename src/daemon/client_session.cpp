@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "util/unix_socket.hpp"
 
 namespace corral::daemon {
 
@@ -17,20 +16,63 @@ namespace {
 std::atomic<std::uint64_t> gNextClientId{1};
 }
 
-ClientSession::ClientSession(UniqueFd fd, bool readOnlySocket, PeerIdentity peer,
+ClientSession::ClientSession(std::unique_ptr<rpc::Transport> transport, bool readOnlySocket, PeerIdentity peer,
                              std::function<void()> wakeIo)
     : readOnly(readOnlySocket),
       lastReceived(std::chrono::steady_clock::now()),
-      fd_(std::move(fd)),
+      transport_(std::move(transport)),
+      fd_(transport_->fd()),
       id_(gNextClientId++),
       peer_(std::move(peer)),
       wakeIo_(std::move(wakeIo)) {}
+
+ClientSession::ClientSession(UniqueFd fd, bool readOnlySocket, PeerIdentity peer, std::function<void()> wakeIo)
+    : ClientSession(std::make_unique<rpc::SocketTransport>(std::move(fd), true), readOnlySocket, std::move(peer),
+                    std::move(wakeIo)) {}
+
+ssize_t ClientSession::receive(std::span<std::uint8_t> buffer, std::vector<std::uint8_t>& decoded,
+                               std::vector<UniqueFd>& fds) {
+    ssize_t n = transport_->receive(buffer, fds);
+    std::shared_ptr<rpc::SecurityLayer> layer;
+    {
+        std::lock_guard lock(outMutex_);
+        layer = readLayer_;
+    }
+    decoded.clear();
+    if (n <= 0) {
+        return n;
+    }
+    if (!layer) {
+        decoded.assign(buffer.begin(), buffer.begin() + n);
+        return n;
+    }
+    auto plain = layer->decode(std::span<const std::uint8_t>(buffer.data(), static_cast<std::size_t>(n)));
+    if (!plain) {
+        errno = EPROTO;  // a frame that does not decode: the stream cannot be trusted
+        return -1;
+    }
+    decoded = std::move(*plain);
+    return n;
+}
+
+bool ClientSession::hasBufferedInput() const { return transport_->hasBufferedInput(); }
+
+void ClientSession::startSecurityLayer(std::shared_ptr<rpc::SecurityLayer> layer,
+                                       std::vector<std::uint8_t> lastClearPacket) {
+    {
+        std::lock_guard lock(outMutex_);
+        readLayer_ = layer;
+    }
+    send(std::move(lastClearPacket));
+    std::lock_guard lock(outMutex_);
+    writeLayer_ = std::move(layer);
+}
 
 ClientSession::~ClientSession() = default;
 
 bool ClientSession::writeSome(Outgoing& item, std::size_t& offset) {
     while (offset < item.bytes.size()) {
-        ssize_t n = ::send(fd_.get(), item.bytes.data() + offset, item.bytes.size() - offset, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = transport_->send(std::span<const std::uint8_t>(item.bytes.data() + offset, item.bytes.size() - offset));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -41,7 +83,7 @@ bool ClientSession::writeSome(Outgoing& item, std::size_t& offset) {
         outBytes_ -= std::min(outBytes_, static_cast<std::size_t>(n));
     }
     while (item.fdsSent < item.fds.size()) {
-        auto sent = sendDescriptor(fd_.get(), item.fds[item.fdsSent].get());
+        auto sent = transport_->sendDescriptor(item.fds[item.fdsSent].get());
         if (!sent) {
             errno = EPIPE;
             return false;
@@ -61,6 +103,13 @@ void ClientSession::send(std::vector<std::uint8_t> packet, std::vector<UniqueFd>
         std::lock_guard lock(outMutex_);
         if (closed_.load()) {
             return;
+        }
+        if (writeLayer_) {
+            auto encoded = writeLayer_->encode(packet);
+            if (!encoded) {
+                return;  // nothing sensible can follow; the peer sees the stream stall and drops
+            }
+            packet = std::move(*encoded);
         }
         Outgoing item{std::move(packet), std::move(fds), 0};
         outBytes_ += item.bytes.size();
@@ -109,7 +158,7 @@ void ClientSession::markClosed() {
     }
     out_.clear();
     outBytes_ = 0;
-    ::shutdown(fd_.get(), SHUT_RDWR);
+    transport_->shutdown();
 }
 
 void ClientSession::addStream(std::shared_ptr<ConsoleStream> stream) {

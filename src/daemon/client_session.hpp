@@ -13,10 +13,12 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "drivers/interfaces/hypervisor.hpp"
+#include "rpc/transport.hpp"
 #include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
 
@@ -27,8 +29,14 @@ struct PeerIdentity {
     pid_t pid = -1;
     uid_t uid = static_cast<uid_t>(-1);
     gid_t gid = static_cast<gid_t>(-1);
-    std::string address;  ///< "unix:PATH" or "ip:port"
+    std::string address;  ///< "unix:PATH" or "IP;PORT" (SASL's form)
+    std::string localAddress;  ///< "IP;PORT" of our end, for TCP
+    std::string transport = "unix";  ///< "unix", "tcp", "tls"
+    std::string x509Dn;              ///< TLS: the client certificate's subject
 };
+
+/// How a client proves who it is, per listening socket (auth_unix_rw, auth_tcp, auth_tls).
+enum class AuthScheme { None, Sasl };
 
 /// One event registration of a client (virConnectDomainEventRegisterAny).
 struct EventCallback {
@@ -42,10 +50,22 @@ class ConsoleStream;
 class ClientSession {
 public:
     /// `wakeIo` asks the I/O thread to flush this client's output (called from workers).
+    ClientSession(std::unique_ptr<rpc::Transport> transport, bool readOnlySocket, PeerIdentity peer,
+                  std::function<void()> wakeIo);
+    /// A unix socket client.
     ClientSession(UniqueFd fd, bool readOnlySocket, PeerIdentity peer, std::function<void()> wakeIo);
     ~ClientSession();
 
-    [[nodiscard]] int fd() const { return fd_.get(); }
+    [[nodiscard]] int fd() const { return fd_; }
+    /// Reads what the transport has (I/O thread): the bytes, decoded by the security layer once
+    /// one is on. As recv(2): 0 = end of stream, -1 with errno.
+    ssize_t receive(std::span<std::uint8_t> buffer, std::vector<std::uint8_t>& decoded, std::vector<UniqueFd>& fds);
+    [[nodiscard]] bool hasBufferedInput() const;
+    /// Turns SASL's security layer on: the packets sent from now on are encoded, everything read
+    /// from now on is decoded. Called right before the final authentication reply is queued, so
+    /// that reply still goes out in the clear (libvirt's switch point); the client sends nothing
+    /// until it has that reply.
+    void startSecurityLayer(std::shared_ptr<rpc::SecurityLayer> layer, std::vector<std::uint8_t> lastClearPacket);
     [[nodiscard]] std::uint64_t id() const { return id_; }
     [[nodiscard]] const PeerIdentity& peer() const { return peer_; }
 
@@ -67,6 +87,12 @@ public:
     // --- protocol state (guarded by stateMutex()) ---
     std::mutex& stateMutex() const { return stateMutex_; }
     bool readOnly = false;
+    AuthScheme authScheme = AuthScheme::None;  ///< what the listener demands
+    bool authenticated = true;                 ///< false until authScheme is satisfied
+    std::string saslUser;                      ///< after SASL
+    std::string x509Dn;                        ///< the TLS client certificate's subject
+    unsigned failedAuthAttempts = 0;
+    std::shared_ptr<void> saslState;           ///< the SASL exchange in progress (dispatch_auth.cpp)
     drivers::HypervisorDriver* driver = nullptr;
     bool closeCallbackRegistered = false;
 
@@ -94,7 +120,12 @@ public:
     void closeStreams();
 
 private:
-    UniqueFd fd_;
+    std::unique_ptr<rpc::Transport> transport_;
+    int fd_;
+    // SASL's layer, guarded by outMutex_: input is decoded from just before the last clear
+    // packet goes out (the client answers only after it), output encoded from just after it.
+    std::shared_ptr<rpc::SecurityLayer> readLayer_;
+    std::shared_ptr<rpc::SecurityLayer> writeLayer_;
     const std::uint64_t id_;
     PeerIdentity peer_;
     std::function<void()> wakeIo_;

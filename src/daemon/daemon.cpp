@@ -6,6 +6,7 @@
 
 #include "daemon/dispatcher.hpp"
 #include "daemon/server.hpp"
+#include "daemon/tls_listener.hpp"
 #include "drivers/registry.hpp"
 #include "objects/store.hpp"
 #include "util/logging.hpp"
@@ -26,6 +27,19 @@ Result<mode_t> parsePerms(const std::string& text, const char* key) {
         mode = static_cast<mode_t>(mode * 8 + static_cast<mode_t>(c - '0'));
     }
     return mode;
+}
+
+/// auth_unix_rw, auth_tcp ...: corrald has no polkit (libvirtd lets uid 0 through polkit
+/// without asking; everyone else would need an agent), so it refuses the setting plainly.
+Result<AuthScheme> authScheme(const std::string& value, const char* key) {
+    if (value == "none") {
+        return AuthScheme::None;
+    }
+    if (value == "sasl") {
+        return AuthScheme::Sasl;
+    }
+    return fail(ErrorCode::ConfSyntax,
+                std::string(key) + " = \"" + value + "\" is not supported by corrald (no polkit): use \"none\" or \"sasl\"");
 }
 
 }  // namespace
@@ -59,6 +73,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     limits.prioWorkers = std::max(1u, d->config_.prioWorkers);
     limits.keepaliveInterval = d->config_.keepaliveInterval;
     limits.keepaliveCount = d->config_.keepaliveCount;
+    limits.maxAnonymousClients = d->config_.maxAnonymousClients;
+    limits.authDeadline = d->config_.authDeadline;
     CORRAL_ASSIGN_OR_RETURN(d->server_, Server::create(*d->dispatcher_, limits));
 
     gid_t group = static_cast<gid_t>(-1);
@@ -76,8 +92,23 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     }
     CORRAL_ASSIGN_OR_RETURN(mode_t rwMode, parsePerms(d->config_.unixSockRwPerms, "unix_sock_rw_perms"));
     CORRAL_ASSIGN_OR_RETURN(mode_t roMode, parsePerms(d->config_.unixSockRoPerms, "unix_sock_ro_perms"));
-    CORRAL_TRY(d->server_->listenUnix(d->paths_.rwSocket, rwMode, false, group));
-    CORRAL_TRY(d->server_->listenUnix(d->paths_.roSocket, roMode, true, group));
+    CORRAL_ASSIGN_OR_RETURN(AuthScheme unixRw, authScheme(d->config_.authUnixRw, "auth_unix_rw"));
+    CORRAL_ASSIGN_OR_RETURN(AuthScheme unixRo, authScheme(d->config_.authUnixRo, "auth_unix_ro"));
+    CORRAL_TRY(d->server_->listenUnix(d->paths_.rwSocket, rwMode, false, group, unixRw));
+    CORRAL_TRY(d->server_->listenUnix(d->paths_.roSocket, roMode, true, group, unixRo));
+    if (d->config_.listenTcp) {
+        CORRAL_ASSIGN_OR_RETURN(AuthScheme tcp, authScheme(d->config_.authTcp, "auth_tcp"));
+        if (tcp == AuthScheme::None) {
+            logWarning("listen_tcp with auth_tcp = \"none\": anyone who can reach " + d->config_.listenAddr + ":" +
+                       d->config_.tcpPort + " controls every guest, unencrypted");
+        }
+        CORRAL_TRY(d->server_->listenTcp(d->config_.listenAddr, d->config_.tcpPort, tcp));
+    }
+    if (d->config_.listenTls) {
+        CORRAL_ASSIGN_OR_RETURN(AuthScheme tls, authScheme(d->config_.authTls, "auth_tls"));
+        CORRAL_ASSIGN_OR_RETURN(auto acceptor, makeTlsAcceptor(d->config_, d->paths_));
+        CORRAL_TRY(d->server_->listenTcp(d->config_.listenAddr, d->config_.tlsPort, tls, std::move(acceptor)));
+    }
     // Like libvirtd: guests marked autostart start once the drivers are loaded.
     d->registry_->autostartAll();
     return d;

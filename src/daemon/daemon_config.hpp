@@ -45,6 +45,11 @@ struct DaemonConfig {
     int logLevel = 3;
     std::string logFilters;
     std::string logOutputs;
+    // Corral's own keys (not in libvirtd.conf).
+    int authDeadline = 30;        ///< auth_deadline: seconds to authenticate (sshd's LoginGraceTime)
+    unsigned maxAuthAttempts = 3; ///< max_auth_attempts: failed SASL tries per connection (MaxAuthTries)
+    bool saslAllowDigestMd5 = false;  ///< sasl_allow_digest_md5: the deprecated mechanism, on request
+    std::string accessRulesFile;  ///< access_rules_file: who may do what (docs/access.md)
     int auditLevel = 1;
     bool auditLogging = false;
     std::string hostUuid;

@@ -30,11 +30,14 @@ constexpr std::int32_t kRemoteAuthNone = 0;
 void registerConnectHandlers(Dispatcher& d) {
     using proto::xdr_void;
 
-    d.add<proto::REMOTE_PROC_AUTH_LIST>([](CallContext&, const xdr_void&)
+    d.add<proto::REMOTE_PROC_AUTH_LIST>([](CallContext& ctx, const xdr_void&)
                                             -> Result<proto::remote_auth_list_ret> {
-        // Unix sockets authenticate by peer credentials and socket permissions.
+        // One type, the listener's, as libvirtd answers: unix sockets and TLS certificates
+        // authenticate by themselves (none); SASL when the listener asks for it.
         proto::remote_auth_list_ret ret;
-        ret.types.push_back(static_cast<proto::remote_auth_type>(kRemoteAuthNone));
+        std::lock_guard lock(ctx.session->stateMutex());
+        bool sasl = ctx.session->authScheme == AuthScheme::Sasl && !ctx.session->authenticated;
+        ret.types.push_back(static_cast<proto::remote_auth_type>(sasl ? proto::REMOTE_AUTH_SASL : kRemoteAuthNone));
         return ret;
     });
 

@@ -80,6 +80,13 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchRemote(CallContext& ctx,
     if (info == nullptr) {
         return fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(h.proc), ErrorDomain::Rpc);
     }
+    bool authCall = h.proc == proto::REMOTE_PROC_AUTH_LIST || h.proc == proto::REMOTE_PROC_AUTH_SASL_INIT ||
+                    h.proc == proto::REMOTE_PROC_AUTH_SASL_START || h.proc == proto::REMOTE_PROC_AUTH_SASL_STEP ||
+                    h.proc == proto::REMOTE_PROC_AUTH_POLKIT;
+    if (!authCall && !ctx.authenticated()) {
+        // libvirtd's words and code: old clients do not know VIR_ERR_AUTH_FAILED here.
+        return fail(ErrorCode::Rpc, "authentication required", ErrorDomain::Rpc);
+    }
     bool opened = ctx.connectionOpened();
     // Only these may run before CONNECT_OPEN: virsh asks for keepalive support first.
     bool preOpen = h.proc == proto::REMOTE_PROC_CONNECT_OPEN ||
@@ -100,6 +107,11 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchRemote(CallContext& ctx,
         return fail(ErrorCode::NoSupport, apiNameOf(info->name), ErrorDomain::Rpc);
     }
     return handler->second(ctx, payload);
+}
+
+bool CallContext::authenticated() const {
+    std::lock_guard lock(session->stateMutex());
+    return session->authenticated;
 }
 
 bool CallContext::connectionOpened() const {

@@ -32,6 +32,8 @@ struct CallContext {
     bool readOnly() const;
     /// CONNECT_OPEN has bound a driver to the session.
     bool connectionOpened() const;
+    /// The listener's authentication (SASL) is done, or none was asked for.
+    bool authenticated() const;
     /// Refuses a call on a read-only connection: "operation forbidden: read only access
     /// prevents virDomainXxx" (VIR_ERR_OPERATION_DENIED).
     Result<void> denyReadOnly(std::string_view api) const;

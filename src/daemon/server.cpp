@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -32,6 +34,21 @@ constexpr std::uint64_t kTagClient = 0;
 constexpr std::uint64_t kTagListener = 1ull << 32;
 constexpr std::uint64_t kTagWake = 2ull << 32;
 constexpr std::uint64_t kTagTimer = 3ull << 32;
+
+/// "IP;PORT" of a TCP socket's peer or local end: the form SASL wants for its addresses.
+std::string socketAddressText(int fd, bool peer) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                  : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    char host[NI_MAXHOST] = "?";
+    char port[NI_MAXSERV] = "0";
+    if (rc == 0) {
+        ::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, port, sizeof port,
+                      NI_NUMERICHOST | NI_NUMERICSERV);
+    }
+    return std::string(host) + ";" + port;
+}
 
 std::vector<std::uint8_t> keepalivePacket(std::int32_t proc) {
     rpc::MessageHeader h{};
@@ -91,7 +108,7 @@ Result<std::unique_ptr<Server>> Server::create(Dispatcher& dispatcher, ServerLim
     return server;
 }
 
-Result<void> Server::listenUnix(const std::string& path, mode_t mode, bool readOnly, gid_t group) {
+Result<void> Server::listenUnix(const std::string& path, mode_t mode, bool readOnly, gid_t group, AuthScheme auth) {
     sockaddr_un addr{};
     if (path.size() >= sizeof addr.sun_path) {
         return fail(ErrorCode::InvalidArg, "socket path '" + path + "' is too long");
@@ -138,12 +155,63 @@ Result<void> Server::listenUnix(const std::string& path, mode_t mode, bool readO
     l.fd = std::move(fd);
     l.path = path;
     l.readOnly = readOnly;
+    l.auth = auth;
     listeners_.push_back(std::move(l));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kTagListener | (listeners_.size() - 1);
     if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_.back().fd.get(), &ev) != 0) {
         return failErrno(errno, "cannot watch socket '" + path + "'");
+    }
+    return {};
+}
+
+Result<void> Server::listenTcp(const std::string& address, const std::string& port, AuthScheme auth,
+                               TlsAcceptor tls) {
+    const std::string where = address + ":" + port;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    if (int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), port.c_str(), &hints, &found); rc != 0) {
+        return fail(ErrorCode::SystemError, "cannot resolve the listen address " + where + ": " + gai_strerror(rc));
+    }
+    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, &::freeaddrinfo);
+    std::size_t bound = 0;
+    for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+        UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+        if (!fd) {
+            return failErrno(errno, "cannot create a socket for " + where);
+        }
+        int one = 1;
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ai->ai_family == AF_INET6) {
+            ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);  // v4 gets its own socket
+        }
+        if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
+            return failErrno(errno, "cannot listen on " + where);
+        }
+        if (::listen(fd.get(), 256) != 0) {
+            return failErrno(errno, "cannot listen on " + where);
+        }
+        Listener l;
+        l.fd = std::move(fd);
+        l.path = where;
+        l.tcp = true;
+        l.auth = auth;
+        l.tls = tls;
+        listeners_.push_back(std::move(l));
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kTagListener | (listeners_.size() - 1);
+        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_.back().fd.get(), &ev) != 0) {
+            return failErrno(errno, "cannot watch " + where);
+        }
+        ++bound;
+    }
+    if (bound == 0) {
+        return fail(ErrorCode::SystemError, "no address to listen on for " + where);
     }
     return {};
 }
@@ -173,17 +241,38 @@ void Server::stop() {
 
 std::size_t Server::clientCount() const { return clientCount_.load(); }
 
-void Server::addClient(UniqueFd fd, bool readOnly, PeerIdentity peer) {
-    if (clients_.size() >= limits_.maxClients) {
-        logWarning("too many active clients (" + std::to_string(clients_.size()) +
-                   "), dropping connection from " + peer.address);
+std::size_t Server::anonymousClients() const {
+    std::size_t count = handshakes_.size();
+    for (const auto& [fd, io] : clients_) {
+        std::lock_guard lock(io.session->stateMutex());
+        count += io.session->authenticated ? 0 : 1;
+    }
+    return count;
+}
+
+void Server::addClient(UniqueFd fd, std::size_t listener, PeerIdentity peer) {
+    if (clients_.size() + handshakes_.size() >= limits_.maxClients) {
+        logWarning("too many active clients (" + std::to_string(clients_.size()) + "), dropping connection from " +
+                   peer.address);
         return;  // fd closes here
     }
+    const Listener& l = listeners_[listener];
+    if ((l.tls || l.auth != AuthScheme::None) && anonymousClients() >= limits_.maxAnonymousClients) {
+        logWarning("too many clients waiting to authenticate (max_anonymous_clients = " +
+                   std::to_string(limits_.maxAnonymousClients) + "), dropping connection from " + peer.address);
+        return;
+    }
+    if (!l.tls) {
+        startSession(std::make_unique<rpc::SocketTransport>(std::move(fd), !l.tcp), l.readOnly, l.auth, std::move(peer),
+                     false);
+        return;
+    }
     int raw = fd.get();
-    auto session = std::make_shared<ClientSession>(std::move(fd), readOnly, std::move(peer),
-                                                   [this] { wake(); });
-    ClientIo io;
-    io.session = std::move(session);
+    auto transport = l.tls(std::move(fd));
+    if (!transport) {
+        logWarning("cannot start TLS with " + peer.address + ": " + transport.error().wireMessage());
+        return;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = kTagClient | static_cast<std::uint32_t>(raw);
@@ -191,8 +280,112 @@ void Server::addClient(UniqueFd fd, bool readOnly, PeerIdentity peer) {
         logError(std::string("cannot watch client socket: ") + std::strerror(errno));
         return;
     }
-    clients_.emplace(raw, std::move(io));
+    handshakes_.emplace(raw, Handshake{std::move(*transport), listener, std::move(peer),
+                                       std::chrono::steady_clock::now(), false});
+    continueHandshake(raw);
+}
+
+void Server::continueHandshake(int fd) {
+    auto it = handshakes_.find(fd);
+    if (it == handshakes_.end()) {
+        return;
+    }
+    Handshake& h = it->second;
+    auto drop = [&](const std::string& why) {
+        logWarning("TLS client " + h.peer.address + " refused: " + why);
+        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+        handshakes_.erase(it);
+    };
+    rpc::HandshakingTransport::Progress progress = rpc::HandshakingTransport::Progress::Done;
+    if (!h.confirming) {
+        auto step = h.transport->handshake();
+        if (!step) {
+            drop(step.error().wireMessage());
+            return;
+        }
+        progress = *step;
+        h.confirming = progress == rpc::HandshakingTransport::Progress::Done;
+    }
+    if (h.confirming) {
+        // libvirt's clients wait for one byte, 1, before their first packet.
+        const std::uint8_t confirm = 1;
+        ssize_t n = h.transport->send(std::span<const std::uint8_t>(&confirm, 1));
+        if (n == 1) {
+            h.peer.x509Dn = h.transport->peerIdentity();
+            auto transport = std::move(h.transport);
+            const Listener& l = listeners_[h.listener];
+            PeerIdentity peer = std::move(h.peer);
+            handshakes_.erase(it);
+            startSession(std::move(transport), l.readOnly, l.auth, std::move(peer), true);
+            return;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            drop("cannot send the TLS confirmation byte");
+            return;
+        }
+        progress = rpc::HandshakingTransport::Progress::WantWrite;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLRDHUP | (progress == rpc::HandshakingTransport::Progress::WantWrite ? EPOLLOUT : EPOLLIN);
+    ev.data.u64 = kTagClient | static_cast<std::uint32_t>(fd);
+    epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+}
+
+void Server::startSession(std::unique_ptr<rpc::Transport> transport, bool readOnly, AuthScheme auth,
+                          PeerIdentity peer, bool alreadyWatched) {
+    int raw = transport->fd();
+    auto session = std::make_shared<ClientSession>(std::move(transport), readOnly, std::move(peer),
+                                                   [this] { wake(); });
+    session->authScheme = auth;
+    session->authenticated = auth == AuthScheme::None;
+    session->x509Dn = session->peer().x509Dn;
+    ClientIo io;
+    io.session = std::move(session);
+    io.connectedAt = std::chrono::steady_clock::now();
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = kTagClient | static_cast<std::uint32_t>(raw);
+    if (epoll_ctl(epoll_.get(), alreadyWatched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, raw, &ev) != 0) {
+        logError(std::string("cannot watch client socket: ") + std::strerror(errno));
+        return;
+    }
+    auto [it, added] = clients_.emplace(raw, std::move(io));
     clientCount_ = clients_.size();
+    // A TLS client may have sent its first packet with the handshake's last bytes.
+    if (added && it->second.session->hasBufferedInput()) {
+        readClient(it->second);
+    }
+}
+
+void Server::enforceAuthDeadline() {
+    if (limits_.authDeadline <= 0) {
+        return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    auto deadline = std::chrono::seconds(limits_.authDeadline);
+    std::vector<int> late;
+    for (const auto& [fd, h] : handshakes_) {
+        if (now - h.connectedAt > deadline) {
+            late.push_back(fd);
+        }
+    }
+    for (int fd : late) {
+        logWarning("TLS client " + handshakes_[fd].peer.address + " did not finish its handshake in time");
+        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+        handshakes_.erase(fd);
+    }
+    late.clear();
+    for (const auto& [fd, io] : clients_) {
+        std::lock_guard lock(io.session->stateMutex());
+        if (!io.session->authenticated && now - io.connectedAt > deadline) {
+            late.push_back(fd);
+        }
+    }
+    for (int fd : late) {
+        logWarning("client " + clients_[fd].session->peer().address + " did not authenticate within " +
+                   std::to_string(limits_.authDeadline) + " s");
+        closeClient(fd, "authentication deadline");
+    }
 }
 
 void Server::acceptClients(Listener& listener) {
@@ -213,15 +406,21 @@ void Server::acceptClients(Listener& listener) {
         }
         UniqueFd fd(raw);
         PeerIdentity peer;
-        ucred cred{};
-        socklen_t len = sizeof cred;
-        if (getsockopt(raw, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-            peer.pid = cred.pid;
-            peer.uid = cred.uid;
-            peer.gid = cred.gid;
+        if (listener.tcp) {
+            peer.address = socketAddressText(raw, true);
+            peer.localAddress = socketAddressText(raw, false);
+            peer.transport = listener.tls ? "tls" : "tcp";
+        } else {
+            ucred cred{};
+            socklen_t len = sizeof cred;
+            if (getsockopt(raw, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+                peer.pid = cred.pid;
+                peer.uid = cred.uid;
+                peer.gid = cred.gid;
+            }
+            peer.address = "unix:" + listener.path;
         }
-        peer.address = "unix:" + listener.path;
-        addClient(std::move(fd), listener.readOnly, std::move(peer));
+        addClient(std::move(fd), static_cast<std::size_t>(&listener - listeners_.data()), std::move(peer));
     }
 }
 
@@ -304,10 +503,11 @@ void Server::drainPackets(ClientIo& io) {
 
 void Server::readClient(ClientIo& io) {
     std::uint8_t buf[kReadChunk];
+    std::vector<std::uint8_t> decoded;
     int fd = io.session->fd();
     while (true) {
         std::vector<UniqueFd> fds;  // only a unix-socket client can pass descriptors (CALL_WITH_FDS)
-        ssize_t n = receiveWithDescriptors(fd, std::span<std::uint8_t>(buf, sizeof buf), fds);
+        ssize_t n = io.session->receive(std::span<std::uint8_t>(buf, sizeof buf), decoded, fds);
         if (n == 0) {
             closeClient(fd, "end of file");
             return;
@@ -324,7 +524,7 @@ void Server::readClient(ClientIo& io) {
         }
         io.session->lastReceived = std::chrono::steady_clock::now();
         io.session->pingsUnanswered = 0;
-        auto fed = io.assembler.feed(std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n)), std::move(fds));
+        auto fed = io.assembler.feed(decoded, std::move(fds));
         if (!fed) {
             // A bad length word means we can no longer find packet boundaries: drop the client.
             logWarning("client " + std::to_string(io.session->id()) + " sent a malformed packet: " +
@@ -342,7 +542,7 @@ void Server::readClient(ClientIo& io) {
             updateInterest(io);
             return;
         }
-        if (static_cast<std::size_t>(n) < sizeof buf) {
+        if (static_cast<std::size_t>(n) < sizeof buf && !io.session->hasBufferedInput()) {
             break;
         }
     }
@@ -362,7 +562,8 @@ void Server::serviceWakeups() {
         peer.uid = getuid();
         peer.gid = getgid();
         peer.address = "embedded";
-        addClient(std::move(fd), readOnly, std::move(peer));
+        startSession(std::make_unique<rpc::SocketTransport>(std::move(fd), true), readOnly, AuthScheme::None,
+                     std::move(peer), false);
     }
     std::vector<int> dead;
     for (auto& [fd, io] : clients_) {
@@ -416,6 +617,7 @@ void Server::keepaliveTick() {
     std::uint64_t expirations = 0;
     [[maybe_unused]] auto n = ::read(timerFd_.get(), &expirations, sizeof expirations);
     resumeListeners();
+    enforceAuthDeadline();
     if (limits_.keepaliveInterval <= 0) {
         return;
     }
@@ -466,6 +668,10 @@ void Server::run() {
                 acceptClients(listeners_[data & 0xFFFFFFFFu]);
             } else {
                 int fd = static_cast<int>(data & 0xFFFFFFFFu);
+                if (handshakes_.count(fd) != 0) {
+                    continueHandshake(fd);
+                    continue;
+                }
                 auto it = clients_.find(fd);
                 if (it == clients_.end()) {
                     continue;

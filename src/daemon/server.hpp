@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include "daemon/client_session.hpp"
 #include "daemon/worker_pool.hpp"
 #include "rpc/packet.hpp"
+#include "rpc/transport.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
@@ -31,6 +34,11 @@ struct ServerLimits {
     unsigned keepaliveCount = 5;
     /// A client whose unsent output exceeds this is not read from until it catches up.
     std::size_t maxQueuedOutput = 8u << 20;
+    /// Connections that have not authenticated yet (TLS handshakes, SASL in progress): more are
+    /// refused at accept, so they cannot crowd out authenticated clients.
+    unsigned maxAnonymousClients = 20;
+    /// Seconds a connection may take to authenticate (sshd's LoginGraceTime).
+    int authDeadline = 30;
 };
 
 class Server {
@@ -40,7 +48,18 @@ public:
 
     /// Binds a unix socket at `path` (replacing a stale socket file, refusing a live one),
     /// chmods it to `mode` and, if `group` is set, chowns it to that group.
-    Result<void> listenUnix(const std::string& path, mode_t mode, bool readOnly, gid_t group);
+    Result<void> listenUnix(const std::string& path, mode_t mode, bool readOnly, gid_t group,
+                            AuthScheme auth = AuthScheme::None);
+
+    /// Wraps each accepted TCP connection of a TLS listener: the handshake runs in the I/O loop
+    /// (TlsHandshake), and the session's transport is the TLS stream once it is done.
+    using TlsAcceptor = std::function<Result<std::unique_ptr<rpc::HandshakingTransport>>(UniqueFd)>;
+
+    /// Listens on TCP `address`:`port` (every address getaddrinfo gives for it). With `tls`,
+    /// connections speak TLS first (libvirt's 16514); without, plain TCP (16509), where the
+    /// caller demands SASL with a security layer. Errors name the address and port.
+    Result<void> listenTcp(const std::string& address, const std::string& port, AuthScheme auth,
+                           TlsAcceptor tls = nullptr);
 
     /// Adopts an already-connected socket (the embedded server's socketpair end).
     Result<void> adoptClient(UniqueFd fd, bool readOnly);
@@ -58,18 +77,40 @@ private:
 
     struct Listener {
         UniqueFd fd;
-        std::string path;
+        std::string path;  ///< unix socket path, or "ADDRESS:PORT" for messages
         bool readOnly = false;
+        bool tcp = false;
+        AuthScheme auth = AuthScheme::None;
+        TlsAcceptor tls;
     };
     struct ClientIo {
         std::shared_ptr<ClientSession> session;
         rpc::PacketAssembler assembler;
         bool readingPaused = false;
         bool writeArmed = false;
+        std::chrono::steady_clock::time_point connectedAt;
+    };
+    /// A TLS connection whose handshake is not done: no session, no packets yet.
+    struct Handshake {
+        std::unique_ptr<rpc::HandshakingTransport> transport;
+        std::size_t listener = 0;
+        PeerIdentity peer;
+        std::chrono::steady_clock::time_point connectedAt;
+        bool confirming = false;  ///< handshake done; the confirmation byte still to go out
     };
 
     void acceptClients(Listener& listener);
-    void addClient(UniqueFd fd, bool readOnly, PeerIdentity peer);
+    void addClient(UniqueFd fd, std::size_t listener, PeerIdentity peer);
+    /// Starts serving a connection whose transport is ready (plain, or TLS after its handshake).
+    void startSession(std::unique_ptr<rpc::Transport> transport, bool readOnly, AuthScheme auth, PeerIdentity peer,
+                      bool alreadyWatched);
+    /// Drives a TLS handshake; once done (and the peer accepted) sends libvirt's confirmation
+    /// byte and starts the session. A refused peer is logged with the reason and dropped.
+    void continueHandshake(int fd);
+    /// Connections not authenticated yet (handshakes and sessions waiting for SASL).
+    [[nodiscard]] std::size_t anonymousClients() const;
+    /// Drops connections that did not authenticate within limits_.authDeadline.
+    void enforceAuthDeadline();
     void readClient(ClientIo& io);
     /// Dispatches assembled packets while the client is under its request limit.
     void drainPackets(ClientIo& io);
@@ -91,6 +132,7 @@ private:
     UniqueFd timerFd_;
     std::vector<Listener> listeners_;
     std::map<int, ClientIo> clients_;  ///< I/O thread only
+    std::map<int, Handshake> handshakes_;  ///< I/O thread only
     std::atomic<std::size_t> clientCount_{0};
     std::atomic<bool> stopping_{false};
     bool listenersPaused_ = false;
