@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "host/cgroup_device_program.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
 
@@ -612,8 +613,9 @@ Result<void> Cgroup::setFrozen(bool frozen) const {
 
 Result<void> Cgroup::allowOnlyDevices(const std::vector<std::string>& rules) const {
     if (layout_.v2) {
-        return fail(ErrorCode::OperationUnsupported,
-                    "device access control on cgroup v2 needs a BPF device program, which this build does not load");
+        // v2 has no devices files: the kernel asks a BPF program attached to the group.
+        return allowOnlyDevicesV2(directory(CgroupController::Devices), rules)
+            .withContext("restricting the devices of cgroup '" + path_ + "'");
     }
     CORRAL_TRY(write(CgroupController::Devices, "devices.deny", "a"));
     for (const auto& rule : rules) {

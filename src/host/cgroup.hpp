@@ -115,8 +115,9 @@ public:
     Result<void> setCpusetCpus(const std::string& cpus) const;
     /// Freezes or thaws every task of the group (v1 freezer.state, v2 cgroup.freeze).
     Result<void> setFrozen(bool frozen) const;
-    /// Lets the group use only these character devices ("c 1:3 rwm" ...): v1's devices
-    /// controller. v2 needs a BPF device program, which this build does not load: an error.
+    /// Lets the group use only these devices ("c 1:3 rwm", "c 136:* rwm" ...): v1's devices
+    /// controller, or on v2 a BPF device program attached to the group (replacing the one
+    /// attached by an earlier call; see cgroup_device_program.hpp).
     Result<void> allowOnlyDevices(const std::vector<std::string>& rules) const;
     Result<std::string> cpusetCpus() const;
 

@@ -128,7 +128,7 @@ Result<host::Cgroup> LxcBackend::createCgroup(const conf::DomainDef& def) {
     CORRAL_ASSIGN_OR_RETURN(host::CgroupLayout layout, host::hostCgroupLayout());
     CORRAL_ASSIGN_OR_RETURN(host::Cgroup group, host::Cgroup::create(layout, paths_.cgroupPartition + "/lxc/" + def.name));
     auto configured = [&]() -> Result<void> {
-        if (layout.has(host::CgroupController::Devices)) {
+        if (layout.v2 || layout.has(host::CgroupController::Devices)) {
             CORRAL_TRY(group.allowOnlyDevices(kAllowedDevices));
         } else {
             logWarning("container '" + def.name + "': no devices cgroup on this host; only its private /dev and "
