@@ -545,3 +545,22 @@ def test_max_processes_from_lxc_conf_stops_a_fork_bomb(lxc, bin_dir):
     # The kernel refused the forks beyond the limit and counted them.
     events = cgroup_file(lxc.init_pid('forky'), 'pids', 'pids.events')
     assert int(events.split()[1]) > 0, (events, r.err)
+
+
+def test_proc_meminfo_and_uptime_are_the_containers(lxc, bin_dir):
+    lxc.define('viewed', memory_mib=96, initargs=['meminfo'])
+    assert virsh(lxc.uri, 'start', 'viewed').rc == 0
+    wait_for(lambda: 'CORRAL-CT-MEMINFO' in lxc.console('viewed'), timeout=30, what='init to read /proc')
+    line = re.search(r'CORRAL-CT-MEMINFO MemTotal: (\d+) kB uptime=(\d+)', lxc.console('viewed'))
+    assert line, lxc.console('viewed')
+    assert int(line.group(1)) == 96 * 1024  # the cgroup's limit, not the host's memory
+    with open('/proc/uptime') as f:
+        host_uptime = float(f.read().split()[0])
+    assert int(line.group(2)) < 60 and int(line.group(2)) <= host_uptime  # since init started
+    # Live: a new limit shows at the next read, from inside.
+    assert virsh(lxc.uri, 'memtune', 'viewed', '--live', '--hard-limit', '65536').rc == 0
+    r = corral(bin_dir, lxc.uri, 'lxc-enter-namespace', 'viewed', '--', '/bin/grep', 'MemTotal', '/proc/meminfo')
+    assert re.search(r'MemTotal:\s+65536 kB', r.out), r.out + r.err
+    # The host's own view is untouched.
+    with open('/proc/meminfo') as f:
+        assert int(f.readline().split()[1]) > 96 * 1024

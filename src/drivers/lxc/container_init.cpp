@@ -22,11 +22,13 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <span>
 #include <vector>
 
+#include "drivers/lxc/container_proc_views.hpp"
 #include "host/netdev.hpp"
 #include "util/files.hpp"
 #include "util/process.hpp"
@@ -241,6 +243,13 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
     if (!makePath(proc) || ::mount("proc", proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
         return errnoText("cannot mount the container's /proc");
     }
+    if (!plan.procViewsDir.empty()) {
+        // The controller's FUSE views of meminfo and uptime (its mount came along with the copy
+        // of its mount namespace): the container's limits, not the host's totals.
+        if (std::string err = bindProcViews(plan.procViewsDir, proc); !err.empty()) {
+            return err;
+        }
+    }
     for (const char* ro : {"/sys", "/sysrq-trigger", "/irq", "/bus", "/fs"}) {
         std::string path = proc + ro;
         if (::access(path.c_str(), F_OK) == 0) {
@@ -339,6 +348,14 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
     return errnoText("cannot run init '" + plan.argv[0] + "'");
 }
 
+/// Answers one request on the /proc views' FUSE mount; a mount that went away stops being polled.
+void serveViews(std::unique_ptr<host::FuseFiles>& views) {
+    auto event = views->handleRequest();
+    if (!event || *event == host::FuseEvent::Unmounted) {
+        views.reset();
+    }
+}
+
 bool writeAll(int fd, const std::string& text) {
     return ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
 }
@@ -377,6 +394,17 @@ int runController(const ContainerPlan& plan, int readyFd) {
         (void)writeAll(readyFd, text);
         ::close(readyFd);
     };
+    // The /proc views first: once in the container's cgroup, its devices list refuses /dev/fuse.
+    std::atomic<pid_t> initPid{-1};
+    std::unique_ptr<host::FuseFiles> views;
+    if (!plan.procViewsDir.empty()) {
+        auto mounted = mountProcViews(plan, initPid);
+        if (!mounted) {
+            report("error: cannot serve the container's /proc views: " + mounted.error().message);
+            return 1;
+        }
+        views = std::move(*mounted);
+    }
     for (const auto& file : plan.cgroupJoinFiles) {
         if (auto joined = writeKernelFile(file, "0"); !joined) {
             report("error: " + joined.error().message);
@@ -491,13 +519,30 @@ int runController(const ContainerPlan& plan, int readyFd) {
         }
     }
     ::close(sync[0]);
+    initPid = init;
     std::string why;
     char buf[4096];
-    for (ssize_t n; (n = ::read(errPipe[0], buf, sizeof buf)) != 0;) {
+    // Until init execs (EOF) or says why it cannot: init binds the /proc views meanwhile, and
+    // only this process can answer those lookups, so the FUSE mount is served while waiting.
+    while (true) {
+        pollfd wait[2] = {{errPipe[0], POLLIN, 0}, {views ? views->fd() : -1, POLLIN, 0}};
+        if (::poll(wait, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (wait[1].revents != 0) {
+            serveViews(views);
+        }
+        if (wait[0].revents == 0) {
+            continue;
+        }
+        ssize_t n = ::read(errPipe[0], buf, sizeof buf);
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n < 0) {
+        if (n <= 0) {
             break;
         }
         why.append(buf, static_cast<std::size_t>(n));
@@ -530,12 +575,16 @@ int runController(const ContainerPlan& plan, int readyFd) {
     int status = 0;
     bool consoleOpen = true;
     while (true) {
-        pollfd fds[4] = {{sigFd, POLLIN, 0},
+        pollfd fds[5] = {{sigFd, POLLIN, 0},
                          {consoleOpen ? master : -1, POLLIN, 0},
                          {listener ? listener.get() : -1, POLLIN, 0},
-                         {client ? client.get() : -1, POLLIN, 0}};
-        if (::poll(fds, 4, -1) < 0 && errno != EINTR) {
+                         {client ? client.get() : -1, POLLIN, 0},
+                         {views ? views->fd() : -1, POLLIN, 0}};
+        if (::poll(fds, 5, -1) < 0 && errno != EINTR) {
             break;
+        }
+        if (fds[4].revents != 0) {
+            serveViews(views);
         }
         if ((fds[1].revents & POLLIN) != 0) {
             ssize_t n = ::read(master, buf, sizeof buf);
@@ -575,6 +624,10 @@ int runController(const ContainerPlan& plan, int readyFd) {
     }
     std::string exit = initExitName(classifyInitExit(status)) + " " + std::to_string(status) + "\n";
     (void)writeFileAtomically(plan.exitFile, exit);
+    if (views) {
+        views.reset();  // unmounts
+        ::rmdir(plan.procViewsDir.c_str());
+    }
     return 0;
 }
 

@@ -49,6 +49,8 @@ std::string planToJson(const ContainerPlan& plan) {
     w.endArray();
     w.key("console_log").value(plan.consoleLog).key("console_socket").value(plan.consoleSocket);
     w.key("state_file").value(plan.stateFile);
+    w.key("proc_views").value(plan.procViewsDir).key("memory_cgroup").value(plan.memoryCgroupDir);
+    w.key("cgroup_v2").value(plan.cgroupV2);
     w.key("exit_file").value(plan.exitFile);
     w.endObject();
     return w.str();
@@ -57,7 +59,8 @@ std::string planToJson(const ContainerPlan& plan) {
 Result<ContainerPlan> planFromJson(const std::string& text) {
     CORRAL_ASSIGN_OR_RETURN(JsonValue doc, JsonValue::parse(text));
     static const char* const kKnown[] = {"name", "uuid", "root", "mounts", "interfaces", "uid_map", "gid_map", "argv", "env",
-                                         "cgroup_join", "pass_fds", "console_log", "console_socket", "state_file", "exit_file"};
+                                         "cgroup_join", "pass_fds", "console_log", "console_socket", "state_file", "exit_file",
+                                         "proc_views", "memory_cgroup", "cgroup_v2"};
     for (const auto& [key, value] : doc.members()) {
         (void)value;
         if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return key == k; })) {
@@ -100,6 +103,9 @@ Result<ContainerPlan> planFromJson(const std::string& text) {
     plan.consoleSocket = doc["console_socket"].asString();
     plan.stateFile = doc["state_file"].asString();
     plan.exitFile = doc["exit_file"].asString();
+    plan.procViewsDir = doc["proc_views"].asString();
+    plan.memoryCgroupDir = doc["memory_cgroup"].asString();
+    plan.cgroupV2 = doc["cgroup_v2"].asBool();
     if (plan.argv.empty() || plan.name.empty()) {
         return fail(ErrorCode::InternalError, "container plan without a name or an init");
     }

@@ -50,6 +50,11 @@ struct ContainerPlan {
     std::string consoleLog;  ///< where the controller copies the console's output
     std::string consoleSocket;  ///< where the daemon connects for `virsh console`
     std::string stateFile;   ///< where the controller records its pid and init's
+    /// Where the controller mounts the FUSE views of /proc/meminfo and /proc/uptime; "" = none
+    /// (no /dev/fuse on this host).
+    std::string procViewsDir;
+    std::string memoryCgroupDir;  ///< the container's memory cgroup, which the views read
+    bool cgroupV2 = false;
     std::string exitFile;    ///< where the controller records how init ended
 };
 

@@ -164,6 +164,10 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
                                         std::span<const int> files) {
     CORRAL_TRY(makeDirectories(paths_.runDir, 0700));
     CORRAL_TRY(makeDirectories(paths_.logDir, 0700));
+    // The /proc views' mount points: not under runDir (0700), since a container's root mapped to
+    // an unprivileged uid (<idmap>) must reach its views to bind them; it may pass, not list.
+    const std::string viewsParent = paths_.runDir + "-views";
+    CORRAL_TRY(makeDirectories(viewsParent, 0711));
     CORRAL_ASSIGN_OR_RETURN(ContainerPlan plan, planContainer(liveDef));
     plan.passFds.assign(files.begin(), files.end());
     if (!files.empty()) {
@@ -188,6 +192,14 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
     plan.consoleLog = paths_.logDir + "/" + liveDef.name + ".log";
     plan.consoleSocket = filePath(liveDef.name, ".console");
     plan.stateFile = rt->stateFile;
+    if (::access("/dev/fuse", F_OK) == 0 && rt->cgroup.layout().has(host::CgroupController::Memory)) {
+        plan.procViewsDir = viewsParent + "/" + liveDef.name;
+        plan.memoryCgroupDir = rt->cgroup.directory(host::CgroupController::Memory);
+        plan.cgroupV2 = rt->cgroup.layout().v2;
+    } else {
+        logWarning("container '" + liveDef.name + "': no /dev/fuse (modprobe fuse) or memory cgroup: its "
+                   "/proc/meminfo shows the host's memory");
+    }
     plan.exitFile = rt->exitFile;
     auto fail_ = [&](Error err) {
         release(*rt);

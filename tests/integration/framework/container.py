@@ -56,7 +56,7 @@ if [ "$1" = initctl ]; then
     exit 0
 fi
 if [ "$1" = meminfo ]; then
-    echo "CORRAL-CT-MEMINFO $(grep MemTotal /proc/meminfo | tr -s ' ')"
+    echo "CORRAL-CT-MEMINFO $(grep MemTotal /proc/meminfo | tr -s ' ') uptime=$(cut -d. -f1 /proc/uptime)"
 fi
 if [ "$1" = hog ]; then
     echo CORRAL-CT-HOG
@@ -108,7 +108,7 @@ def build_rootfs(path):
     shutil.copy2('/bin/busybox', os.path.join(path, 'bin', 'busybox'))
     for applet in ('sh', 'echo', 'ls', 'wc', 'cat', 'head', 'tr', 'sleep', 'hostname', 'mknod', 'dd', 'ps',
                    'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep', 'touch', 'reboot',
-                   'mkdir', 'mkfifo', 'od'):
+                   'mkdir', 'mkfifo', 'od', 'cut'):
         os.symlink('busybox', os.path.join(path, 'bin', applet))
     build_fd3_accept(path)
     init = os.path.join(path, 'sbin', 'init')
