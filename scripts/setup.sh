@@ -21,7 +21,11 @@ packages=(
     nftables dnsmasq-base
     # code generator
     python3
-    # remote management: the ssh transport's tests run a real sshd; virsh's netcat fallback
+    # remote management: TLS (GnuTLS; certtool for tools/corral-pki), SASL (Cyrus, with the SCRAM
+    # and DIGEST-MD5 plugins and saslpasswd2), a real sshd for the ssh transport's tests, and
+    # netcat for virsh's ssh fallback
+    libgnutls28-dev gnutls-bin
+    libsasl2-dev libsasl2-modules libsasl2-modules-db sasl2-bin
     openssh-server openssh-client netcat-openbsd
 )
 

@@ -129,6 +129,33 @@ void ClientSession::send(std::vector<std::uint8_t> packet, std::vector<UniqueFd>
     }
 }
 
+void ClientSession::sendAt(std::vector<std::uint8_t> packet, std::chrono::steady_clock::time_point due,
+                           bool closeAfter) {
+    std::lock_guard lock(outMutex_);
+    held_.push_back({std::move(packet), due, closeAfter});
+}
+
+bool ClientSession::releaseDue(std::chrono::steady_clock::time_point now) {
+    std::vector<Held> due;
+    {
+        std::lock_guard lock(outMutex_);
+        for (auto it = held_.begin(); it != held_.end();) {
+            if (it->due <= now) {
+                due.push_back(std::move(*it));
+                it = held_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    bool close = false;
+    for (auto& h : due) {
+        send(std::move(h.packet));
+        close = close || h.closeAfter;
+    }
+    return close;
+}
+
 bool ClientSession::flush() {
     std::lock_guard lock(outMutex_);
     while (!out_.empty()) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "drivers/interfaces/hypervisor.hpp"
+#include "rpc/sasl_session.hpp"
 #include "rpc/transport.hpp"
 #include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
@@ -73,6 +74,13 @@ public:
     /// out from the I/O thread. Thread-safe; silently drops data once the client is closed.
     /// `fds` (a REPLY_WITH_FDS) follow the packet, one sendmsg() each; they close once sent.
     void send(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds = {});
+    /// Holds `packet` back until `due` (an authentication failure's penalty); the I/O thread's
+    /// timer releases it, at one-second resolution. `closeAfter` ends the connection once it
+    /// went out (too many failed attempts).
+    void sendAt(std::vector<std::uint8_t> packet, std::chrono::steady_clock::time_point due, bool closeAfter);
+    /// Sends what sendAt() held whose time has come (I/O thread). True when the session is to
+    /// be closed now.
+    bool releaseDue(std::chrono::steady_clock::time_point now);
     /// Writes as much queued output as the socket takes (I/O thread). False on a fatal error.
     bool flush();
     [[nodiscard]] bool wantsWrite() const;
@@ -92,7 +100,8 @@ public:
     std::string saslUser;                      ///< after SASL
     std::string x509Dn;                        ///< the TLS client certificate's subject
     unsigned failedAuthAttempts = 0;
-    std::shared_ptr<void> saslState;           ///< the SASL exchange in progress (dispatch_auth.cpp)
+    std::shared_ptr<rpc::SaslServer> sasl;     ///< the SASL exchange in progress (dispatch_auth.cpp)
+    std::string saslMechanism;                 ///< the one AUTH_SASL_START chose
     drivers::HypervisorDriver* driver = nullptr;
     bool closeCallbackRegistered = false;
 
@@ -139,6 +148,12 @@ private:
     /// False with errno set otherwise (EAGAIN: try again later).
     bool writeSome(Outgoing& item, std::size_t& offset);
 
+    struct Held {
+        std::vector<std::uint8_t> packet;
+        std::chrono::steady_clock::time_point due;
+        bool closeAfter = false;
+    };
+    std::vector<Held> held_;  ///< guarded by outMutex_
     std::deque<Outgoing> out_;
     std::size_t outOffset_ = 0;  ///< bytes of out_.front() already written
     std::size_t outBytes_ = 0;

@@ -9,6 +9,7 @@
 #include "daemon/tls_listener.hpp"
 #include "drivers/registry.hpp"
 #include "objects/store.hpp"
+#include "rpc/sasl_session.hpp"
 #include "util/logging.hpp"
 #include "util/strings.hpp"
 
@@ -65,6 +66,13 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     drivers::DriverPaths driverPaths{d->paths_.configDir, d->paths_.runDir, d->paths_.logDir, d->paths_.stateDir};
     CORRAL_ASSIGN_OR_RETURN(d->registry_, drivers::DriverRegistry::create(d->store_.get(), driverPaths));
     d->dispatcher_ = std::make_unique<Dispatcher>(*d->registry_);
+    AuthSettings auth;
+    auth.tcpMinSsf = d->config_.tcpMinSsf;
+    auth.allowDigestMd5 = d->config_.saslAllowDigestMd5;
+    auth.saslAllowedUsernames = d->config_.saslAllowedUsernameList;
+    auth.maxAuthAttempts = std::max(1u, d->config_.maxAuthAttempts);
+    auth.store = d->store_.get();
+    d->dispatcher_->setAuthSettings(std::move(auth));
 
     ServerLimits limits;
     limits.maxClients = d->config_.maxClients;
@@ -94,10 +102,24 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     CORRAL_ASSIGN_OR_RETURN(mode_t roMode, parsePerms(d->config_.unixSockRoPerms, "unix_sock_ro_perms"));
     CORRAL_ASSIGN_OR_RETURN(AuthScheme unixRw, authScheme(d->config_.authUnixRw, "auth_unix_rw"));
     CORRAL_ASSIGN_OR_RETURN(AuthScheme unixRo, authScheme(d->config_.authUnixRo, "auth_unix_ro"));
+    CORRAL_ASSIGN_OR_RETURN(AuthScheme tcpAuth, authScheme(d->config_.authTcp, "auth_tcp"));
+    CORRAL_ASSIGN_OR_RETURN(AuthScheme tlsAuth, authScheme(d->config_.authTls, "auth_tls"));
+    bool sasl = unixRw == AuthScheme::Sasl || unixRo == AuthScheme::Sasl ||
+                (d->config_.listenTcp && tcpAuth == AuthScheme::Sasl) ||
+                (d->config_.listenTls && tlsAuth == AuthScheme::Sasl);
+    if (sasl) {
+        // Cyrus reads ROOT/etc/sasl2/corral.conf (mech_list, sasldb_path) once, now.
+        CORRAL_TRY(rpc::initSaslServer(d->paths_.root).withContext("setting up SASL"));
+    }
+    d->server_->setAuditor([dispatcher = d->dispatcher_.get()](const PeerIdentity& peer, const std::string& mech,
+                                                               const std::string& identity, bool ok,
+                                                               const std::string& detail) {
+        dispatcher->auditAuthentication(peer, mech, identity, ok, detail);
+    });
     CORRAL_TRY(d->server_->listenUnix(d->paths_.rwSocket, rwMode, false, group, unixRw));
     CORRAL_TRY(d->server_->listenUnix(d->paths_.roSocket, roMode, true, group, unixRo));
     if (d->config_.listenTcp) {
-        CORRAL_ASSIGN_OR_RETURN(AuthScheme tcp, authScheme(d->config_.authTcp, "auth_tcp"));
+        AuthScheme tcp = tcpAuth;
         if (tcp == AuthScheme::None) {
             logWarning("listen_tcp with auth_tcp = \"none\": anyone who can reach " + d->config_.listenAddr + ":" +
                        d->config_.tcpPort + " controls every guest, unencrypted");
@@ -105,9 +127,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
         CORRAL_TRY(d->server_->listenTcp(d->config_.listenAddr, d->config_.tcpPort, tcp));
     }
     if (d->config_.listenTls) {
-        CORRAL_ASSIGN_OR_RETURN(AuthScheme tls, authScheme(d->config_.authTls, "auth_tls"));
         CORRAL_ASSIGN_OR_RETURN(auto acceptor, makeTlsAcceptor(d->config_, d->paths_));
-        CORRAL_TRY(d->server_->listenTcp(d->config_.listenAddr, d->config_.tlsPort, tls, std::move(acceptor)));
+        CORRAL_TRY(d->server_->listenTcp(d->config_.listenAddr, d->config_.tlsPort, tlsAuth, std::move(acceptor)));
     }
     // Like libvirtd: guests marked autostart start once the drivers are loaded.
     d->registry_->autostartAll();

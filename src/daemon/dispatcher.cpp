@@ -63,6 +63,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerNetworkHandlers(*this);
     registerTuningHandlers(*this);
     registerContainerHandlers(*this);
+    registerAuthHandlers(*this);
 }
 
 bool Dispatcher::isHighPriority(const rpc::MessageHeader& header) const {
@@ -145,7 +146,8 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchProgram(CallContext& ctx, 
 
 void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::Packet packet) {
     const rpc::MessageHeader& h = packet.header;
-    CallContext ctx{session, h, registry_, {}, std::move(packet.fds), {}};
+    CallContext ctx{session, h, registry_};
+    ctx.fds = std::move(packet.fds);
     Result<std::vector<std::uint8_t>> result = fail(ErrorCode::InternalError, "unhandled call");
     if (h.prog == proto::REMOTE_PROGRAM && h.vers == proto::REMOTE_PROTOCOL_VERSION) {
         result = dispatchRemote(ctx, packet.payload);
@@ -162,19 +164,29 @@ void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::
 
     if (!result) {
         logDebug("call " + std::to_string(h.proc) + " failed: " + result.error().wireMessage());
-        session->send(rpc::buildErrorReply(h, result.error()));
+        auto errorReply = rpc::buildErrorReply(h, result.error());
+        if (ctx.replyDelay.count() > 0 || ctx.closeAfterReply) {
+            session->sendAt(std::move(errorReply), std::chrono::steady_clock::now() + ctx.replyDelay,
+                            ctx.closeAfterReply);
+        } else {
+            session->send(std::move(errorReply));
+        }
         return;
     }
     rpc::MessageHeader reply = h;
     reply.status = rpc::MessageStatus::Ok;
-    if (ctx.replyFds.empty()) {
+    if (ctx.layerAfterReply) {
+        reply.type = rpc::MessageType::Reply;
+        session->startSecurityLayer(std::move(ctx.layerAfterReply),
+                                    rpc::buildPacket(reply, std::span<const std::uint8_t>(*result)));
+    } else if (ctx.replyFds.empty()) {
         reply.type = rpc::MessageType::Reply;
         session->send(rpc::buildPacket(reply, std::span<const std::uint8_t>(*result)));
     } else {
         reply.type = rpc::MessageType::ReplyWithFds;
-        auto packet = rpc::buildPacketWithFds(reply, static_cast<std::uint32_t>(ctx.replyFds.size()),
-                                              std::span<const std::uint8_t>(*result));
-        session->send(std::move(packet), std::move(ctx.replyFds));
+        auto withFds = rpc::buildPacketWithFds(reply, static_cast<std::uint32_t>(ctx.replyFds.size()),
+                                               std::span<const std::uint8_t>(*result));
+        session->send(std::move(withFds), std::move(ctx.replyFds));
     }
     if (ctx.afterReply) {
         ctx.afterReply();

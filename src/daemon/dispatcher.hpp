@@ -3,6 +3,7 @@
 // opened, read-only rules, known procedure) and turns every failure into a libvirt error reply.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/auth_guard.hpp"
 #include "daemon/client_session.hpp"
 #include "drivers/registry.hpp"
 #include "rpc/generated/lxc_protocol.hpp"
@@ -18,6 +20,10 @@
 #include "rpc/packet.hpp"
 #include "rpc/xdr.hpp"
 #include "util/result.hpp"
+
+namespace corral::objects {
+class Store;
+}
 
 namespace corral::daemon {
 
@@ -38,11 +44,26 @@ struct CallContext {
     /// prevents virDomainXxx" (VIR_ERR_OPERATION_DENIED).
     Result<void> denyReadOnly(std::string_view api) const;
     /// Runs once the successful reply is queued (a stream's data must follow the reply).
-    std::function<void()> afterReply;
+    std::function<void()> afterReply = nullptr;
     /// Descriptors the client passed with a CALL_WITH_FDS (unix sockets only).
-    std::vector<UniqueFd> fds;
+    std::vector<UniqueFd> fds = {};
     /// Descriptors to hand back: the reply becomes a REPLY_WITH_FDS.
-    std::vector<UniqueFd> replyFds;
+    std::vector<UniqueFd> replyFds = {};
+    /// SASL's layer, switched on right after this reply goes out in the clear.
+    std::shared_ptr<rpc::SecurityLayer> layerAfterReply = nullptr;
+    /// A failed authentication's answer waits this long (AuthGuard); `closeAfterReply` ends the
+    /// connection once it is out (max_auth_attempts reached).
+    std::chrono::milliseconds replyDelay{0};
+    bool closeAfterReply = false;
+};
+
+/// What the authentication procedures need from the daemon's configuration.
+struct AuthSettings {
+    unsigned tcpMinSsf = 56;
+    bool allowDigestMd5 = false;
+    std::vector<std::string> saslAllowedUsernames;
+    unsigned maxAuthAttempts = 3;
+    objects::Store* store = nullptr;  ///< authentication successes and failures go to its audit table
 };
 
 class Dispatcher {
@@ -77,6 +98,13 @@ public:
         lxcHandlers_[P] = makeHandler<rpc::proto::LxcProc<P>>(std::move(fn));
     }
 
+    void setAuthSettings(AuthSettings settings) { auth_ = std::move(settings); }
+    [[nodiscard]] const AuthSettings& authSettings() const { return auth_; }
+    AuthGuard& authGuard() { return guard_; }
+    /// Records an authentication success or failure in the store's audit table and the log.
+    void auditAuthentication(const PeerIdentity& peer, const std::string& mechanism, const std::string& identity,
+                             bool success, const std::string& detail);
+
     /// Sends lifecycle events of `session`'s driver to it per its registrations (events.cpp).
     void subscribeEvents(const std::shared_ptr<ClientSession>& session);
 
@@ -104,6 +132,8 @@ private:
                                                              std::span<const std::uint8_t> payload);
 
     drivers::DriverRegistry& registry_;
+    AuthSettings auth_;
+    AuthGuard guard_;
     HandlerTable handlers_;
     HandlerTable qemuHandlers_;
     HandlerTable lxcHandlers_;
@@ -120,5 +150,6 @@ void registerStatsHandlers(Dispatcher& d);
 void registerNetworkHandlers(Dispatcher& d);
 void registerTuningHandlers(Dispatcher& d);
 void registerContainerHandlers(Dispatcher& d);
+void registerAuthHandlers(Dispatcher& d);
 
 }  // namespace corral::daemon

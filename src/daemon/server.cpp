@@ -293,6 +293,9 @@ void Server::continueHandshake(int fd) {
     Handshake& h = it->second;
     auto drop = [&](const std::string& why) {
         logWarning("TLS client " + h.peer.address + " refused: " + why);
+        if (auditor_) {
+            auditor_(h.peer, "x509", h.transport->peerIdentity(), false, why);
+        }
         epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
         handshakes_.erase(it);
     };
@@ -317,6 +320,12 @@ void Server::continueHandshake(int fd) {
             PeerIdentity peer = std::move(h.peer);
             handshakes_.erase(it);
             startSession(std::move(transport), l.readOnly, l.auth, std::move(peer), true);
+            if (auditor_) {
+                auto started = clients_.find(fd);
+                if (started != clients_.end()) {
+                    auditor_(started->second.session->peer(), "x509", started->second.session->x509Dn, true, "");
+                }
+            }
             return;
         }
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -354,6 +363,26 @@ void Server::startSession(std::unique_ptr<rpc::Transport> transport, bool readOn
     // A TLS client may have sent its first packet with the handshake's last bytes.
     if (added && it->second.session->hasBufferedInput()) {
         readClient(it->second);
+    }
+}
+
+void Server::releaseHeldReplies() {
+    auto now = std::chrono::steady_clock::now();
+    std::vector<int> done;
+    for (auto& [fd, io] : clients_) {
+        if (io.session->releaseDue(now)) {
+            done.push_back(fd);
+        }
+        if (io.session->wantsWrite() && !io.writeArmed) {
+            io.writeArmed = true;
+            updateInterest(io);
+        }
+    }
+    for (int fd : done) {
+        // The last failed attempt's answer was sent (or queued): give it a moment on the wire
+        // by shutting down only after it left; a queued rest is dropped, the peer sees EOF.
+        clients_[fd].session->flush();
+        closeClient(fd, "too many failed authentication attempts");
     }
 }
 
@@ -618,6 +647,7 @@ void Server::keepaliveTick() {
     [[maybe_unused]] auto n = ::read(timerFd_.get(), &expirations, sizeof expirations);
     resumeListeners();
     enforceAuthDeadline();
+    releaseHeldReplies();
     if (limits_.keepaliveInterval <= 0) {
         return;
     }

@@ -61,6 +61,11 @@ public:
     Result<void> listenTcp(const std::string& address, const std::string& port, AuthScheme auth,
                            TlsAcceptor tls = nullptr);
 
+    /// Who hears of authentication outcomes the server decides itself (TLS certificates).
+    using Auditor = std::function<void(const PeerIdentity&, const std::string& mechanism, const std::string& identity,
+                                       bool success, const std::string& detail)>;
+    void setAuditor(Auditor auditor) { auditor_ = std::move(auditor); }
+
     /// Adopts an already-connected socket (the embedded server's socketpair end).
     Result<void> adoptClient(UniqueFd fd, bool readOnly);
 
@@ -111,6 +116,8 @@ private:
     [[nodiscard]] std::size_t anonymousClients() const;
     /// Drops connections that did not authenticate within limits_.authDeadline.
     void enforceAuthDeadline();
+    /// Sends the authentication answers held back as penalties whose time has come.
+    void releaseHeldReplies();
     void readClient(ClientIo& io);
     /// Dispatches assembled packets while the client is under its request limit.
     void drainPackets(ClientIo& io);
@@ -133,6 +140,7 @@ private:
     std::vector<Listener> listeners_;
     std::map<int, ClientIo> clients_;  ///< I/O thread only
     std::map<int, Handshake> handshakes_;  ///< I/O thread only
+    Auditor auditor_;
     std::atomic<std::size_t> clientCount_{0};
     std::atomic<bool> stopping_{false};
     bool listenersPaused_ = false;
