@@ -73,6 +73,13 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     auth.maxAuthAttempts = std::max(1u, d->config_.maxAuthAttempts);
     auth.store = d->store_.get();
     d->dispatcher_->setAuthSettings(std::move(auth));
+    if (!d->config_.accessRulesFile.empty()) {
+        // Relative to the configuration directory, like the other files the daemon reads.
+        std::string rules = d->config_.accessRulesFile.front() == '/' ? d->config_.accessRulesFile
+                                                                      : d->paths_.configDir + "/" + d->config_.accessRulesFile;
+        CORRAL_ASSIGN_OR_RETURN(auto access, access::AccessManager::fromFile(rules));
+        d->dispatcher_->setAccessRules(std::move(access));
+    }
 
     ServerLimits limits;
     limits.maxClients = d->config_.maxClients;

@@ -2,6 +2,8 @@
 // Dispatcher: program/procedure routing, the checks every call passes, error replies.
 #include "daemon/dispatcher.hpp"
 
+#include "daemon/access_check.hpp"
+
 #include <cctype>
 
 #include "rpc/generated/lxc_protocol.hpp"
@@ -103,6 +105,13 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchRemote(CallContext& ctx,
     if (!info->readonlyAllowed) {
         CORRAL_TRY(ctx.denyReadOnly(apiNameOf(info->name)));
     }
+    if (opened) {
+        // Before the driver is called: who may do what, on which domain (docs/access.md).
+        auto decision = access_.check(identityOf(*ctx.session), h.proc, domainNameOfCall(*info, payload));
+        if (!decision.allowed) {
+            return decision.toError();
+        }
+    }
     auto handler = handlers_.find(h.proc);
     if (handler == handlers_.end()) {
         return fail(ErrorCode::NoSupport, apiNameOf(info->name), ErrorDomain::Rpc);
@@ -121,7 +130,8 @@ bool CallContext::connectionOpened() const {
 }
 
 Result<std::vector<std::uint8_t>> Dispatcher::dispatchProgram(CallContext& ctx, const proto::ProcedureInfo* info,
-                                                              std::string_view driverWord, const HandlerTable& handlers,
+                                                              access::Program program, std::string_view driverWord,
+                                                              const HandlerTable& handlers,
                                                               std::span<const std::uint8_t> payload) {
     if (info == nullptr) {
         return fail(ErrorCode::Rpc, "unknown procedure: " + std::to_string(ctx.header.proc), ErrorDomain::Rpc);
@@ -141,6 +151,10 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchProgram(CallContext& ctx, 
     if (!info->readonlyAllowed) {
         CORRAL_TRY(ctx.denyReadOnly(api));
     }
+    auto decision = access_.check(identityOf(*ctx.session), program, ctx.header.proc, domainNameOfCall(*info, payload));
+    if (!decision.allowed) {
+        return decision.toError();
+    }
     return handler->second(ctx, payload);
 }
 
@@ -152,9 +166,9 @@ void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::
     if (h.prog == proto::REMOTE_PROGRAM && h.vers == proto::REMOTE_PROTOCOL_VERSION) {
         result = dispatchRemote(ctx, packet.payload);
     } else if (h.prog == proto::LXC_PROGRAM && h.vers == proto::LXC_PROTOCOL_VERSION) {
-        result = dispatchProgram(ctx, proto::findLxcProcedure(h.proc), "Lxc", lxcHandlers_, packet.payload);
+        result = dispatchProgram(ctx, proto::findLxcProcedure(h.proc), access::Program::Lxc, "Lxc", lxcHandlers_, packet.payload);
     } else if (h.prog == proto::QEMU_PROGRAM && h.vers == proto::QEMU_PROTOCOL_VERSION) {
-        result = dispatchProgram(ctx, proto::findQemuProcedure(h.proc), "Qemu", qemuHandlers_, packet.payload);
+        result = dispatchProgram(ctx, proto::findQemuProcedure(h.proc), access::Program::Qemu, "Qemu", qemuHandlers_, packet.payload);
     } else {
         result = fail(ErrorCode::Rpc,
                       "Cannot find program " + std::to_string(h.prog) + " version " + std::to_string(h.vers),

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "access/access_manager.hpp"
 #include "daemon/auth_guard.hpp"
 #include "daemon/client_session.hpp"
 #include "drivers/registry.hpp"
@@ -99,6 +100,8 @@ public:
     }
 
     void setAuthSettings(AuthSettings settings) { auth_ = std::move(settings); }
+    /// The access rules every call passes (access_rules_file); the default policy without one.
+    void setAccessRules(access::AccessManager rules) { access_ = std::move(rules); }
     [[nodiscard]] const AuthSettings& authSettings() const { return auth_; }
     AuthGuard& authGuard() { return guard_; }
     /// Records an authentication success or failure in the store's audit table and the log.
@@ -127,13 +130,15 @@ private:
     using HandlerTable = std::unordered_map<std::int32_t, Handler>;
     Result<std::vector<std::uint8_t>> dispatchRemote(CallContext& ctx, std::span<const std::uint8_t> payload);
     /// The QEMU and LXC programs: driver-specific extras, served once the connection is open.
-    static Result<std::vector<std::uint8_t>> dispatchProgram(CallContext& ctx, const rpc::proto::ProcedureInfo* info,
-                                                             std::string_view driverWord, const HandlerTable& handlers,
+    Result<std::vector<std::uint8_t>> dispatchProgram(CallContext& ctx, const rpc::proto::ProcedureInfo* info,
+                                                      access::Program program, std::string_view driverWord,
+                                                      const HandlerTable& handlers,
                                                              std::span<const std::uint8_t> payload);
 
     drivers::DriverRegistry& registry_;
     AuthSettings auth_;
     AuthGuard guard_;
+    access::AccessManager access_;
     HandlerTable handlers_;
     HandlerTable qemuHandlers_;
     HandlerTable lxcHandlers_;

@@ -151,3 +151,38 @@ def test_unauthenticated_connections_do_not_stop_authenticated_clients(daemon, p
         for s in idle:
             s.close()
         conn.close()
+
+
+def test_access_rules_by_certificate_and_by_unix_uid(daemon, pki, tmpdir_path):
+    rules = os.path.join(daemon.root, 'etc', 'corral', 'access.conf')
+    os.makedirs(os.path.dirname(rules), exist_ok=True)
+    with open(rules, 'w') as f:
+        f.write('# operators may look and start/stop; other Test clients nothing\n'
+                'allow x509="C=GB,O=Test,CN=operator*" ops=read,lifecycle\n'
+                'deny  x509="C=GB,O=Test,CN=*" ops=*\n'
+                'deny  unix-uid=0 ops=lifecycle domains=prod-*\n')
+    ports = remote_config(daemon, 'access_rules_file = "access.conf"\n')
+    operator = tls_uri(ports['tls'], pki.client('op', 'C=GB,O=Test,CN=operator1'))
+    viewer = tls_uri(ports['tls'], pki.client('viewer', 'C=GB,O=Test,CN=viewer1'))
+    assert virsh(operator, 'suspend', 'test').rc == 0
+    assert virsh(operator, 'resume', 'test').rc == 0
+    xml = os.path.join(tmpdir_path, 'prod.xml')
+    with open(xml, 'w') as f:
+        f.write("<domain type='test'><name>prod-db</name><memory>65536</memory><os><type>hvm</type></os></domain>")
+    r = virsh(operator, 'define', xml)
+    assert r.rc != 0
+    assert "access denied: 'config' operation DOMAIN_DEFINE_XML" in r.err and 'operator1' in r.err, r.err
+    r = virsh(viewer, 'list', '--all')
+    assert r.rc != 0 and 'access denied' in r.err and 'viewer1' in r.err, r.err
+    # The local root: everything but the lifecycle of prod-* domains.
+    assert virsh(daemon.uri(), 'define', xml).rc == 0
+    r = virsh(daemon.uri(), 'start', 'prod-db')
+    assert r.rc != 0 and "'lifecycle' operation DOMAIN_CREATE" in r.err and "domain 'prod-db'" in r.err, r.err
+    assert virsh(daemon.uri(), 'suspend', 'test').rc == 0
+    # A rules file with a mistake stops the daemon, naming the line.
+    with open(rules, 'a') as f:
+        f.write('allow sasl=alice ops=reboot\n')
+    daemon.stop()
+    p = subprocess.run([os.path.join(daemon.bin_dir, 'corrald'), '--root', daemon.root], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode != 0 and 'access.conf:5' in p.stderr and "'reboot'" in p.stderr, p.stderr
