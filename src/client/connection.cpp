@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "client/tls_connect.hpp"
 #include "daemon/embedded.hpp"
 #include "rpc/generated/keepalive_protocol.hpp"
 #include "rpc/generated/netmessage_protocol.hpp"
@@ -40,6 +41,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const Uri& uri, bool readOn
                         ErrorDomain::Remote);
         }
         CORRAL_ASSIGN_OR_RETURN(c->fd_, connectUnixSocket(uri.socketPath(readOnly)));
+    } else if (uri.transport == "tls") {
+        CORRAL_ASSIGN_OR_RETURN(c->tls_, connectTls(uri));
+        c->fd_.reset(::dup(c->tls_->fd()));  // for polling; the TLS transport owns the socket
     } else if (uri.transport == "ssh") {
         CORRAL_ASSIGN_OR_RETURN(SshTunnel tunnel, SshTunnel::open(uri, readOnly));
         c->fd_ = tunnel.takeSocket();
@@ -103,6 +107,7 @@ void Connection::close() {
         opened_ = false;
     }
     fd_.reset();
+    tls_.reset();
     embedded_.reset();
     ssh_.reset();
 }
@@ -110,9 +115,15 @@ void Connection::close() {
 Result<void> Connection::sendAll(const std::vector<std::uint8_t>& bytes) {
     std::size_t off = 0;
     while (off < bytes.size()) {
-        ssize_t n = ::send(fd_.get(), bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+        ssize_t n = tls_ ? tls_->send(std::span<const std::uint8_t>(bytes.data() + off, bytes.size() - off))
+                         : ::send(fd_.get(), bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {  // TLS runs on a non-blocking socket
+                pollfd pfd{fd_.get(), POLLOUT, 0};
+                ::poll(&pfd, 1, -1);
                 continue;
             }
             return fail(ErrorCode::SystemError, std::string("Cannot write data: ") + std::strerror(errno),
@@ -139,17 +150,23 @@ Result<std::optional<rpc::Packet>> Connection::readPacket(int timeoutMs) {
         if (auto p = assembler_.next()) {
             return std::optional<rpc::Packet>(std::move(*p));
         }
-        pollfd pfd{fd_.get(), POLLIN, 0};
-        int r = ::poll(&pfd, 1, timeoutMs);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r == 0) {
-            return std::optional<rpc::Packet>();
+        if (!tls_ || !tls_->hasBufferedInput()) {  // TLS may hold a record already read
+            pollfd pfd{fd_.get(), POLLIN, 0};
+            int r = ::poll(&pfd, 1, timeoutMs);
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r == 0) {
+                return std::optional<rpc::Packet>();
+            }
         }
         std::uint8_t buf[65536];
         std::vector<UniqueFd> fds;  // a REPLY_WITH_FDS brings descriptors (lxc-enter-namespace)
-        ssize_t n = receiveWithDescriptors(fd_.get(), std::span<std::uint8_t>(buf, sizeof buf), fds);
+        ssize_t n = tls_ ? tls_->receive(std::span<std::uint8_t>(buf, sizeof buf), fds)
+                         : receiveWithDescriptors(fd_.get(), std::span<std::uint8_t>(buf, sizeof buf), fds);
+        if (n < 0 && tls_ && errno == EAGAIN) {
+            continue;  // a partial record: wait for the rest
+        }
         if (n == 0) {
             opened_ = false;
             return fail(ErrorCode::Rpc, "End of file while reading data: Input/output error", ErrorDomain::Rpc);

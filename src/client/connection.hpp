@@ -11,6 +11,7 @@
 #include <string>
 
 #include "client/ssh_tunnel.hpp"
+#include "rpc/tls_transport.hpp"
 #include "client/uri.hpp"
 #include "rpc/generated/lxc_protocol.hpp"
 #include "rpc/generated/remote_protocol.hpp"
@@ -125,6 +126,7 @@ private:
     MessageHandler onStream_;
     std::unique_ptr<daemon::EmbeddedServer> embedded_;
     std::unique_ptr<SshTunnel> ssh_;
+    std::unique_ptr<rpc::TlsTransport> tls_;  ///< tls:// (fd_ is a duplicate, for polling)
 };
 
 }  // namespace corral::client

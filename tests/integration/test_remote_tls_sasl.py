@@ -3,6 +3,7 @@
 # python3-libvirt as clients: what is accepted, what is refused (and audited), and that
 # unauthenticated connections cannot crowd out authenticated clients.
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -51,6 +52,25 @@ def test_virsh_over_tls_with_a_client_certificate(daemon, pki):
         conn.close()
     assert any(row[0] == 'C=GB,O=Test,CN=client1' and row[1].startswith('tls 127.0.0.1;') and row[3] == 1
                for row in audit_rows(daemon))
+
+
+def test_corral_over_tls(daemon, pki, bin_dir):
+    from framework.tools import corral
+    ports = remote_config(daemon)
+    good = pki.client('good', 'C=GB,O=Test,CN=client1')
+    r = corral(bin_dir, tls_uri(ports['tls'], good), 'list', '--all')
+    assert r.rc == 0, r.err + daemon.stderr()
+    assert ' test ' in r.out
+    assert corral(bin_dir, tls_uri(ports['tls'], good), 'suspend', 'test').rc == 0
+    assert virsh(daemon.uri(), 'domstate', 'test').out.strip() == 'paused'
+    # A client that does not trust the server's CA refuses it, unless told not to check.
+    distrust = pki.client('distrust', 'C=GB,O=Test,CN=client1')
+    pki.foreign_client('unused', 'C=GB,O=Test,CN=x')  # makes the other CA
+    shutil.copy(os.path.join(pki.other_ca, 'cacert.pem'), os.path.join(distrust, 'cacert.pem'))
+    r = corral(bin_dir, tls_uri(ports['tls'], distrust), 'list')
+    assert r.rc != 0 and 'certificate' in r.err, r.err
+    r = corral(bin_dir, tls_uri(ports['tls'], distrust, no_verify=1, no_sanity=1), 'list')
+    assert r.rc == 0, r.err
 
 
 def test_tls_refuses_bad_client_certificates(daemon, pki, tmpdir_path):
