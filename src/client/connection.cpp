@@ -192,26 +192,28 @@ Result<void> Connection::pumpAvailable() {
     return {};
 }
 
-Result<void> Connection::sendStream(std::int32_t proc, std::uint32_t serial, std::span<const std::uint8_t> data) {
+namespace {
+
+rpc::MessageHeader streamHeader(std::int32_t proc, std::uint32_t serial, rpc::MessageStatus status) {
     rpc::MessageHeader h{};
     h.prog = proto::REMOTE_PROGRAM;
     h.vers = proto::REMOTE_PROTOCOL_VERSION;
     h.proc = proc;
     h.type = rpc::MessageType::Stream;
     h.serial = serial;
-    h.status = rpc::MessageStatus::Continue;
-    return sendAll(rpc::buildPacket(h, data));
+    h.status = status;
+    return h;
+}
+
+}  // namespace
+
+Result<void> Connection::sendStream(std::int32_t proc, std::uint32_t serial, std::span<const std::uint8_t> data) {
+    return sendAll(rpc::buildPacket(streamHeader(proc, serial, rpc::MessageStatus::Continue), data));
 }
 
 Result<void> Connection::finishStream(std::int32_t proc, std::uint32_t serial, bool abort) {
-    rpc::MessageHeader h{};
-    h.prog = proto::REMOTE_PROGRAM;
-    h.vers = proto::REMOTE_PROTOCOL_VERSION;
-    h.proc = proc;
-    h.type = rpc::MessageType::Stream;
-    h.serial = serial;
-    h.status = abort ? rpc::MessageStatus::Error : rpc::MessageStatus::Ok;
-    return sendAll(rpc::buildPacket(h, std::span<const std::uint8_t>{}));
+    auto status = abort ? rpc::MessageStatus::Error : rpc::MessageStatus::Ok;
+    return sendAll(rpc::buildPacket(streamHeader(proc, serial, status), std::span<const std::uint8_t>{}));
 }
 
 void Connection::handleAsync(const rpc::Packet& packet) {

@@ -73,7 +73,7 @@ Server::~Server() {
     workers_.stop();
     prioWorkers_.stop();
     for (auto& l : listeners_) {
-        if (!l.path.empty()) {
+        if (!l.tcp && !l.path.empty()) {
             ::unlink(l.path.c_str());
         }
     }
@@ -156,12 +156,16 @@ Result<void> Server::listenUnix(const std::string& path, mode_t mode, bool readO
     l.path = path;
     l.readOnly = readOnly;
     l.auth = auth;
-    listeners_.push_back(std::move(l));
+    return addListener(std::move(l));
+}
+
+Result<void> Server::addListener(Listener listener) {
+    listeners_.push_back(std::move(listener));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kTagListener | (listeners_.size() - 1);
     if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_.back().fd.get(), &ev) != 0) {
-        return failErrno(errno, "cannot watch socket '" + path + "'");
+        return failErrno(errno, "cannot watch '" + listeners_.back().path + "'");
     }
     return {};
 }
@@ -201,13 +205,7 @@ Result<void> Server::listenTcp(const std::string& address, const std::string& po
         l.tcp = true;
         l.auth = auth;
         l.tls = tls;
-        listeners_.push_back(std::move(l));
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = kTagListener | (listeners_.size() - 1);
-        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listeners_.back().fd.get(), &ev) != 0) {
-            return failErrno(errno, "cannot watch " + where);
-        }
+        CORRAL_TRY(addListener(std::move(l)));
         ++bound;
     }
     if (bound == 0) {

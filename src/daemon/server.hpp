@@ -104,6 +104,8 @@ private:
         bool confirming = false;  ///< handshake done; the confirmation byte still to go out
     };
 
+    /// Registers a bound, listening socket with the loop.
+    Result<void> addListener(Listener listener);
     void acceptClients(Listener& listener);
     void addClient(UniqueFd fd, std::size_t listener, PeerIdentity peer);
     /// Starts serving a connection whose transport is ready (plain, or TLS after its handshake).

@@ -55,9 +55,8 @@ Result<UniqueFd> listenUnixSocket(const std::string& path, mode_t mode) {
     return fd;
 }
 
-Result<bool> sendDescriptor(int socket, int fd) {
-    char byte = '\0';
-    iovec iov{&byte, 1};
+ssize_t sendWithDescriptor(int socket, std::span<const char> bytes, int fd, int flags) {
+    iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -69,19 +68,23 @@ Result<bool> sendDescriptor(int socket, int fd) {
     cmsg->cmsg_type = SCM_RIGHTS;
     cmsg->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-    while (true) {
-        ssize_t n = ::sendmsg(socket, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n == 1) {
-            return true;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return false;
-        }
-        return failErrno(errno, "cannot pass a file descriptor over the socket");
+    ssize_t n = 0;
+    do {
+        n = ::sendmsg(socket, &msg, MSG_NOSIGNAL | flags);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+Result<bool> sendDescriptor(int socket, int fd) {
+    const char byte = '\0';
+    ssize_t n = sendWithDescriptor(socket, std::span<const char>(&byte, 1), fd, MSG_DONTWAIT);
+    if (n == 1) {
+        return true;
     }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return false;
+    }
+    return failErrno(n < 0 ? errno : EIO, "cannot pass a file descriptor over the socket");
 }
 
 ssize_t receiveWithDescriptors(int socket, std::span<std::uint8_t> buffer, std::vector<UniqueFd>& fds) {

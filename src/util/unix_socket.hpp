@@ -25,6 +25,10 @@ Result<UniqueFd> connectUnixSocket(const std::string& path);
 /// file's permissions set to `mode`. Errors name the path.
 Result<UniqueFd> listenUnixSocket(const std::string& path, mode_t mode);
 
+/// sendmsg() of `bytes` with `fd` attached (SCM_RIGHTS); EINTR retried. As sendmsg(2): bytes
+/// sent or -1 with errno. `flags` adds to MSG_NOSIGNAL (MSG_DONTWAIT).
+ssize_t sendWithDescriptor(int socket, std::span<const char> bytes, int fd, int flags = 0);
+
 /// Sends `fd` as libvirt does: one sendmsg() carrying a single '\0' byte and the descriptor
 /// (SCM_RIGHTS). Returns false with errno EAGAIN when the socket is full (nothing was sent).
 Result<bool> sendDescriptor(int socket, int fd);

@@ -245,22 +245,7 @@ Result<void> QmpMonitor::sendFd(int fd, std::string_view fdName) {
         ++state_->commands;
     }
     std::string msg = "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"" + std::string(fdName) + "\"}}\n";
-    iovec iov{msg.data(), msg.size()};
-    char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&mh);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-    ssize_t n;
-    do {
-        n = ::sendmsg(state_->fd.get(), &mh, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = sendWithDescriptor(state_->fd.get(), std::span<const char>(msg.data(), msg.size()), fd);
     if (n != static_cast<ssize_t>(msg.size())) {
         return failErrno(errno, "cannot pass a descriptor to the QEMU monitor");
     }
