@@ -206,3 +206,31 @@ def test_access_rules_by_certificate_and_by_unix_uid(daemon, pki, tmpdir_path):
     p = subprocess.run([os.path.join(daemon.bin_dir, 'corrald'), '--root', daemon.root], capture_output=True, text=True,
                        timeout=30)
     assert p.returncode != 0 and 'access.conf:5' in p.stderr and "'reboot'" in p.stderr, p.stderr
+
+
+def test_failed_logins_are_slowed_and_capped_per_connection(daemon):
+    from framework.rawclient import ERROR, RawClient, xdr_string
+    import struct
+    sasl_setup(daemon.root, {'alice': 'secret'}, mechs='scram-sha-256')
+    remote_config(daemon, 'auth_unix_rw = "sasl"\nmax_auth_attempts = 3\n', tls=False)
+
+    def xdr_bytes(data):  # char<>: one 4-byte element per byte
+        return struct.pack('>I', len(data)) + b''.join(struct.pack('>i', b) for b in data)
+
+    c = RawClient(daemon.socket, timeout=30)
+    # Before authentication, nothing but AUTH_* is served.
+    reply = c.call(1, struct.pack('>I', 0) + struct.pack('>I', 0))
+    assert reply[0][5] == ERROR and b'authentication required' in reply[1]
+    waits = []
+    for attempt in range(3):
+        assert c.call(67)[0][5] == 0  # AUTH_SASL_INIT
+        start = time.monotonic()
+        reply = c.call(68, xdr_string('SCRAM-SHA-256') + struct.pack('>i', 0) + xdr_bytes(b'n,,n=nobody,r=0123456789'))
+        waits.append(time.monotonic() - start)
+        assert reply[0][5] == ERROR and b'authentication failed' in reply[1], reply
+    # Each failure from this source waited longer (1 s, then 2 s, then 4 s, at one-second
+    # resolution), and the third ended the connection.
+    assert waits[0] >= 0.9 and waits[1] >= 1.9 and waits[2] >= 3.9, waits
+    assert c.is_closed()
+    failures = [r for r in audit_rows(daemon) if r[3] == 0]
+    assert len(failures) == 3 and all('SCRAM-SHA-256' in r[2] for r in failures), failures
