@@ -2,12 +2,15 @@
 // Connection: transport set-up, handshake and synchronous calls.
 #include "client/connection.hpp"
 
+#include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <cstring>
 
+#include "client/sasl_credentials.hpp"
 #include "client/tls_connect.hpp"
 #include "daemon/embedded.hpp"
 #include "rpc/generated/keepalive_protocol.hpp"
@@ -19,6 +22,21 @@ namespace corral::client {
 namespace proto = rpc::proto;
 
 namespace {
+
+/// "IP;PORT" of a TCP socket's end, the form SASL wants.
+std::string socketAddressText(int fd, bool peer) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                  : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    char host[NI_MAXHOST] = "?";
+    char port[NI_MAXSERV] = "0";
+    if (rc == 0) {
+        ::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, port, sizeof port,
+                      NI_NUMERICHOST | NI_NUMERICSERV);
+    }
+    return std::string(host) + ";" + port;
+}
 
 constexpr int kFeatureRemoteEventCallback = 14;
 constexpr int kFeatureRemoteCloseCallback = 15;
@@ -44,6 +62,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const Uri& uri, bool readOn
     } else if (uri.transport == "tls") {
         CORRAL_ASSIGN_OR_RETURN(c->tls_, connectTls(uri));
         c->fd_.reset(::dup(c->tls_->fd()));  // for polling; the TLS transport owns the socket
+    } else if (uri.transport == "tcp") {
+        // Plain TCP: the daemon demands SASL with a security layer (authenticateSasl).
+        CORRAL_ASSIGN_OR_RETURN(c->fd_, connectTcp(uri.host, uri.port, "16509"));
+        ::fcntl(c->fd_.get(), F_SETFL, ::fcntl(c->fd_.get(), F_GETFL) & ~O_NONBLOCK);
     } else if (uri.transport == "ssh") {
         CORRAL_ASSIGN_OR_RETURN(SshTunnel tunnel, SshTunnel::open(uri, readOnly));
         c->fd_ = tunnel.takeSocket();
@@ -69,9 +91,11 @@ Result<void> Connection::handshake(const Uri& uri, bool readOnly) {
     auto auth = c->call<proto::REMOTE_PROC_AUTH_LIST>(proto::xdr_void{});
     if (auth) {
         for (auto t : auth->types) {
-            if (t != proto::REMOTE_AUTH_NONE) {
+            if (t == proto::REMOTE_AUTH_SASL) {
+                CORRAL_TRY(authenticateSasl(uri));
+            } else if (t != proto::REMOTE_AUTH_NONE) {
                 return fail(ErrorCode::AuthFailed, "authentication type " + std::to_string(t) +
-                                                       " is not supported by this client yet",
+                                                       " is not supported by this client",
                             ErrorDomain::Remote);
             }
         }
@@ -112,7 +136,63 @@ void Connection::close() {
     ssh_.reset();
 }
 
-Result<void> Connection::sendAll(const std::vector<std::uint8_t>& bytes) {
+Result<void> Connection::authenticateSasl(const Uri& uri) {
+    rpc::SaslClientOptions options;
+    options.serverHost = uri.host.empty() ? "localhost" : uri.host;
+    options.credentials = saslCredentials(uri);
+    if (tls_) {
+        options.externalSsf = tls_->session().ssf();
+    } else if (uri.transport == "tcp") {
+        options.localAddr = socketAddressText(fd_.get(), false);
+        options.remoteAddr = socketAddressText(fd_.get(), true);
+    } else {
+        options.externalSsf = rpc::kLocalSocketSsf;  // unix socket, or ssh to one
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto client, rpc::SaslClient::create(std::move(options)));
+    CORRAL_ASSIGN_OR_RETURN(auto init, call<proto::REMOTE_PROC_AUTH_SASL_INIT>(proto::xdr_void{}));
+    std::string only;  // ?auth=sasl.MECH, matched as virsh does (case-sensitive)
+    if (auto it = uri.params.find("auth"); it != uri.params.end() && it->second.rfind("sasl.", 0) == 0) {
+        only = it->second.substr(5);
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto choice, client->start(init.mechlist, only));
+    auto toWire = [](const rpc::SaslData& data, auto& args) {
+        args.nil = data ? 0 : 1;
+        if (data) {
+            args.data.assign(data->begin(), data->end());
+        }
+    };
+    auto fromWire = [](int nil, const std::vector<char>& data) -> rpc::SaslData {
+        return nil != 0 ? std::nullopt : rpc::SaslData(std::string(data.begin(), data.end()));
+    };
+    proto::remote_auth_sasl_start_args start;
+    start.mech = choice.mech;
+    toWire(choice.data, start);
+    CORRAL_ASSIGN_OR_RETURN(auto reply, call<proto::REMOTE_PROC_AUTH_SASL_START>(start));
+    bool serverDone = reply.complete != 0;
+    rpc::SaslData serverData = fromWire(reply.nil, reply.data);
+    while (true) {
+        // Also with the server's last word: that checks its proof (SCRAM's verifier).
+        CORRAL_ASSIGN_OR_RETURN(auto step, client->step(serverData));
+        if (serverDone) {
+            break;
+        }
+        proto::remote_auth_sasl_step_args next;
+        toWire(step.data, next);
+        CORRAL_ASSIGN_OR_RETURN(auto answer, call<proto::REMOTE_PROC_AUTH_SASL_STEP>(next));
+        serverDone = answer.complete != 0;
+        serverData = fromWire(answer.nil, answer.data);
+    }
+    // The server switched to the security layer after its last reply; so do we, now.
+    layer_ = std::shared_ptr<rpc::SaslClient>(std::move(client));
+    return {};
+}
+
+Result<void> Connection::sendAll(const std::vector<std::uint8_t>& plain) {
+    std::vector<std::uint8_t> encoded;
+    if (layer_) {
+        CORRAL_ASSIGN_OR_RETURN(encoded, layer_->encode(plain));
+    }
+    const std::vector<std::uint8_t>& bytes = layer_ ? encoded : plain;
     std::size_t off = 0;
     while (off < bytes.size()) {
         ssize_t n = tls_ ? tls_->send(std::span<const std::uint8_t>(bytes.data() + off, bytes.size() - off))
@@ -179,7 +259,13 @@ Result<std::optional<rpc::Packet>> Connection::readPacket(int timeoutMs) {
             return fail(ErrorCode::SystemError, std::string("Cannot recv data: ") + std::strerror(errno),
                         ErrorDomain::Rpc);
         }
-        CORRAL_TRY(assembler_.feed(std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n)), std::move(fds)));
+        std::span<const std::uint8_t> got(buf, static_cast<std::size_t>(n));
+        if (layer_) {
+            CORRAL_ASSIGN_OR_RETURN(auto plain, layer_->decode(got));
+            CORRAL_TRY(assembler_.feed(plain, std::move(fds)));
+            continue;
+        }
+        CORRAL_TRY(assembler_.feed(got, std::move(fds)));
     }
 }
 

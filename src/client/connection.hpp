@@ -110,7 +110,9 @@ private:
     }
     /// Reads until a packet arrives (or the deadline passes: returns nullopt packet).
     Result<std::optional<rpc::Packet>> readPacket(int timeoutMs);
-    Result<void> sendAll(const std::vector<std::uint8_t>& bytes);
+    Result<void> sendAll(const std::vector<std::uint8_t>& plain);
+    /// AUTH_SASL_INIT/START/STEP with the credentials libvirt's clients use; then the layer.
+    Result<void> authenticateSasl(const Uri& uri);
     /// One descriptor after a CALL_WITH_FDS, as sendDescriptor() sends it.
     Result<void> sendFile(int file);
     void handleAsync(const rpc::Packet& packet);
@@ -127,6 +129,7 @@ private:
     std::unique_ptr<daemon::EmbeddedServer> embedded_;
     std::unique_ptr<SshTunnel> ssh_;
     std::unique_ptr<rpc::TlsTransport> tls_;  ///< tls:// (fd_ is a duplicate, for polling)
+    std::shared_ptr<rpc::SecurityLayer> layer_;  ///< SASL's, once negotiated
 };
 
 }  // namespace corral::client

@@ -125,6 +125,13 @@ def test_sasl_scram_over_tls(daemon, pki, tmpdir_path):
     # bob's password is right, but he is not on sasl_allowed_username_list.
     bob = virsh(uri, 'list', env={'LIBVIRT_AUTH_FILE': auth_file(tmpdir_path, 'bob', 'staple')})
     assert bob.rc != 0 and 'authentication failed' in bob.err, bob.err
+    # corral too, with the same auth file.
+    from framework.tools import corral
+    env = {'LIBVIRT_AUTH_FILE': auth_file(tmpdir_path, 'alice', 'right horse battery')}
+    r = corral(daemon.bin_dir, uri, 'list', '--all', env=env)
+    assert r.rc == 0 and ' test ' in r.out, r.err
+    r = corral(daemon.bin_dir, uri, 'list', env={'LIBVIRT_AUTH_FILE': auth_file(tmpdir_path, 'alice', 'nope')})
+    assert r.rc != 0 and 'authentication failed' in r.err, r.err
     rows = audit_rows(daemon)
     assert any(r[0] == 'alice' and r[3] == 1 and 'SCRAM-SHA-256' in r[2] for r in rows), rows
     assert sum(1 for r in rows if r[3] == 0) >= 2, rows
@@ -146,6 +153,10 @@ def test_plain_tcp_offers_only_mechanisms_with_a_security_layer(daemon, tmpdir_p
     assert r.rc == 0, r.err + daemon.stderr()
     assert ' test ' in r.out
     assert 'DIGEST-MD5' in daemon.stderr()  # the warning about the deprecated mechanism
+    # corral inside the same layer: a few calls both ways, an event-free session.
+    from framework.tools import corral
+    r = corral(daemon.bin_dir, uri, 'dominfo', 'test', env=env)
+    assert r.rc == 0 and 'Name:           test' in r.out, r.err
 
 
 def test_unauthenticated_connections_do_not_stop_authenticated_clients(daemon, pki):
