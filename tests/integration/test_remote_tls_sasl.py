@@ -101,6 +101,18 @@ def test_tls_refuses_bad_client_certificates(daemon, pki, tmpdir_path):
     assert virsh(daemon.uri(), 'domstate', 'test').out.strip() == 'running'  # nothing happened
 
 
+def test_a_revoked_client_certificate_is_refused(daemon, pki):
+    good = pki.client('good', 'C=GB,O=Test,CN=client1')
+    revoked = pki.client('revoked', 'C=GB,O=Test,CN=client9')
+    pki.revoke(revoked)
+    ports = remote_config(daemon)  # the CRL beside the CA is picked up at start
+    assert virsh(tls_uri(ports['tls'], good), 'list').rc == 0
+    r = virsh(tls_uri(ports['tls'], revoked), 'list')
+    assert r.rc != 0
+    assert any('revoked' in row[2] and row[0] == 'C=GB,O=Test,CN=client9' for row in audit_rows(daemon)), \
+        audit_rows(daemon)
+
+
 def test_a_readable_server_key_is_refused_at_start(daemon, pki):
     key = os.path.join(pki.server_dir, 'private', 'serverkey.pem')
     os.chmod(key, 0o644)

@@ -40,6 +40,17 @@ class RemotePki:
         os.chmod(os.path.join(path, 'clientkey.pem'), 0o600)
         return path
 
+    def revoke(self, pkipath):
+        """Revokes the client certificate of `pkipath` in a CRL where corrald looks for one
+        (ROOT/etc/pki/CA/cacrl.pem, read at start)."""
+        info = os.path.join(self.workdir, 'crl.info')
+        with open(info, 'w') as f:
+            f.write('crl_next_update = 30\ncrl_number = 1\n')
+        subprocess.run(['certtool', '--generate-crl', '--load-ca-privkey', os.path.join(self.ca_dir, 'cakey.pem'),
+                        '--load-ca-certificate', os.path.join(self.ca_dir, 'cacert.pem'),
+                        '--load-certificate', os.path.join(pkipath, 'clientcert.pem'), '--template', info,
+                        '--outfile', os.path.join(self.ca_dir, 'cacrl.pem')], check=True, capture_output=True)
+
     def foreign_client(self, name, dn):
         """A client certificate from a CA the daemon does not trust."""
         if not os.path.exists(os.path.join(self.other_ca, 'cacert.pem')):
