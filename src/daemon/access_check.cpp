@@ -58,7 +58,7 @@ access::Identity identityOf(const ClientSession& session) {
 }
 
 std::optional<std::string> domainNameOfCall(const rpc::proto::ProcedureInfo& procedure,
-                                            std::span<const std::uint8_t> payload) {
+                                            std::span<const std::uint8_t> payload, const DomainNameByUuid& byUuid) {
     std::string_view name = procedure.name;
     for (std::string_view defining : kDefiningCalls) {
         if (name == defining) {
@@ -74,7 +74,22 @@ std::optional<std::string> domainNameOfCall(const rpc::proto::ProcedureInfo& pro
     if (!startsWith(name, "DOMAIN_") || firstFieldIsNotTheDomain(name)) {
         return std::nullopt;
     }
-    return firstString(payload);
+    // remote_nonnull_domain: name, 16-byte UUID, id. Lookup by name has the name alone.
+    rpc::proto::XdrDecoder dec(payload);
+    std::string given;
+    std::array<std::uint8_t, 16> raw{};
+    constexpr std::uint32_t kStringMax = 4194304;
+    if (!dec.getString(given, kStringMax)) {
+        return std::nullopt;
+    }
+    if (name == "DOMAIN_LOOKUP_BY_NAME" || !dec.getFixedOpaque(raw.data(), raw.size())) {
+        return given;
+    }
+    Uuid uuid;
+    uuid.bytes = raw;
+    auto actual = byUuid(uuid);
+    // An unknown UUID fails in the driver anyway; judge the name given meanwhile.
+    return actual ? *actual : given;
 }
 
 }  // namespace corral::daemon

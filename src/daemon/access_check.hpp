@@ -3,6 +3,7 @@
 // which domain a call is about, read from its arguments before the driver sees them.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -10,16 +11,21 @@
 #include "access/identity.hpp"
 #include "daemon/client_session.hpp"
 #include "rpc/xdr.hpp"
+#include "util/uuid.hpp"
 
 namespace corral::daemon {
 
 /// The caller as the rules see it (transport, read-only, uid/gid, SASL user, x509 DN).
 access::Identity identityOf(const ClientSession& session);
 
+/// The name a domain has in the driver, by its UUID; nullopt when there is no such domain.
+using DomainNameByUuid = std::function<std::optional<std::string>(const Uuid&)>;
+
 /// The domain `procedure` acts on: the name of the XML being defined or created, or the
-/// arguments' first field where that is the domain (remote_nonnull_domain starts with its
-/// name) or its name (lookup by name); nullopt for calls about no single domain.
+/// arguments' first field where that is the domain or its name (lookup by name); nullopt for
+/// calls about no single domain. A remote_nonnull_domain is judged by its UUID, which is what
+/// the driver acts on (`byUuid`), never by the name the client wrote beside it.
 std::optional<std::string> domainNameOfCall(const rpc::proto::ProcedureInfo& procedure,
-                                            std::span<const std::uint8_t> payload);
+                                            std::span<const std::uint8_t> payload, const DomainNameByUuid& byUuid);
 
 }  // namespace corral::daemon

@@ -59,13 +59,18 @@ bool ClientSession::hasBufferedInput() const { return transport_->hasBufferedInp
 
 void ClientSession::startSecurityLayer(std::shared_ptr<rpc::SecurityLayer> layer,
                                        std::vector<std::uint8_t> lastClearPacket) {
+    bool needWake = false;
     {
+        // One critical section: no other packet (a PONG, an event) can slip in between the last
+        // clear one and the switch, and none can go out in the clear after it.
         std::lock_guard lock(outMutex_);
         readLayer_ = layer;
+        needWake = sendLocked(std::move(lastClearPacket), {});
+        writeLayer_ = std::move(layer);
     }
-    send(std::move(lastClearPacket));
-    std::lock_guard lock(outMutex_);
-    writeLayer_ = std::move(layer);
+    if (needWake && wakeIo_) {
+        wakeIo_();
+    }
 }
 
 ClientSession::~ClientSession() = default;
@@ -97,36 +102,46 @@ bool ClientSession::writeSome(Outgoing& item, std::size_t& offset) {
     return true;
 }
 
+bool ClientSession::sendLocked(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds) {
+    if (closed_.load()) {
+        return false;
+    }
+    if (writeLayer_) {
+        auto encoded = writeLayer_->encode(packet);
+        if (!encoded) {
+            return false;  // nothing sensible can follow; the peer sees the stream stall and drops
+        }
+        packet = std::move(*encoded);
+    }
+    Outgoing item{std::move(packet), std::move(fds), 0};
+    outBytes_ += item.bytes.size();
+    std::size_t written = 0;
+    // Fast path: most replies fit the socket buffer; no I/O-thread round trip. A dead peer
+    // or a full socket is left to the I/O thread.
+    if (out_.empty() && writeSome(item, written)) {
+        return false;
+    }
+    if (out_.empty()) {
+        outOffset_ = written;
+    }
+    out_.push_back(std::move(item));
+    return true;
+}
+
 void ClientSession::send(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds) {
     bool needWake = false;
     {
         std::lock_guard lock(outMutex_);
-        if (closed_.load()) {
-            return;
-        }
-        if (writeLayer_) {
-            auto encoded = writeLayer_->encode(packet);
-            if (!encoded) {
-                return;  // nothing sensible can follow; the peer sees the stream stall and drops
-            }
-            packet = std::move(*encoded);
-        }
-        Outgoing item{std::move(packet), std::move(fds), 0};
-        outBytes_ += item.bytes.size();
-        std::size_t written = 0;
-        // Fast path: most replies fit the socket buffer; no I/O-thread round trip. A dead peer
-        // or a full socket is left to the I/O thread.
-        if (!out_.empty() || !writeSome(item, written)) {
-            if (out_.empty()) {
-                outOffset_ = written;
-            }
-            out_.push_back(std::move(item));
-            needWake = true;
-        }
+        needWake = sendLocked(std::move(packet), std::move(fds));
     }
     if (needWake && wakeIo_) {
         wakeIo_();
     }
+}
+
+bool ClientSession::hasHeldReplies() const {
+    std::lock_guard lock(outMutex_);
+    return !held_.empty();
 }
 
 void ClientSession::sendAt(std::vector<std::uint8_t> packet, std::chrono::steady_clock::time_point due,

@@ -78,6 +78,10 @@ public:
     /// timer releases it, at one-second resolution. `closeAfter` ends the connection once it
     /// went out (too many failed attempts).
     void sendAt(std::vector<std::uint8_t> packet, std::chrono::steady_clock::time_point due, bool closeAfter);
+    /// Whether a reply is still held back by sendAt().
+    [[nodiscard]] bool hasHeldReplies() const;
+    /// Whether descriptors can be passed to this client (a unix socket).
+    [[nodiscard]] bool passesDescriptors() const { return transport_->passesDescriptors(); }
     /// Sends what sendAt() held whose time has come (I/O thread). True when the session is to
     /// be closed now.
     bool releaseDue(std::chrono::steady_clock::time_point now);
@@ -144,6 +148,8 @@ private:
         std::vector<UniqueFd> fds;
         std::size_t fdsSent = 0;
     };
+    /// send() with outMutex_ held; true when the I/O thread must be woken to write the rest.
+    bool sendLocked(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds);
     /// Writes what the socket takes of `item` from `offset`; true when all of it went out.
     /// False with errno set otherwise (EAGAIN: try again later).
     bool writeSome(Outgoing& item, std::size_t& offset);

@@ -46,6 +46,18 @@ unsigned externalSsf(const ClientSession& session) {
     return transport == "unix" ? rpc::kLocalSocketSsf : 0;
 }
 
+/// The SASL exchange of this session, when a step may run now: SASL is what the listener wants,
+/// the session is not authenticated yet, and no failure's answer is still held back (a client
+/// that does not wait for its answers gets no extra guesses: every call fails until then).
+Result<std::shared_ptr<rpc::SaslServer>> saslInProgress(ClientSession& session) {
+    std::lock_guard lock(session.stateMutex());
+    if (session.authScheme != AuthScheme::Sasl || session.authenticated || !session.sasl ||
+        session.hasHeldReplies()) {
+        return unexpected(authFailed());
+    }
+    return session.sasl;
+}
+
 /// Turns a finished or failed step into the session's state and the reply.
 template <class Ret>
 Result<Ret> conclude(Dispatcher& d, CallContext& ctx, const std::string& mech, Result<rpc::SaslStep> step) {
@@ -81,6 +93,7 @@ Result<Ret> conclude(Dispatcher& d, CallContext& ctx, const std::string& mech, R
             std::lock_guard lock(session.stateMutex());
             session.authenticated = true;
             session.saslUser = user;
+            session.sasl.reset();  // done: the layer lives on in the session's transport
         }
         d.auditAuthentication(session.peer(), mech, user, true, "ssf " + std::to_string(sasl->ssf()));
         d.authGuard().succeeded(source);
@@ -120,7 +133,7 @@ void registerAuthHandlers(Dispatcher& d) {
         auto& session = *ctx.session;
         {
             std::lock_guard lock(session.stateMutex());
-            if (session.authScheme != AuthScheme::Sasl || session.authenticated) {
+            if (session.authScheme != AuthScheme::Sasl || session.authenticated || session.hasHeldReplies()) {
                 return unexpected(authFailed());  // libvirtd: "client tried invalid SASL init request"
             }
         }
@@ -156,30 +169,29 @@ void registerAuthHandlers(Dispatcher& d) {
     });
     d.add<proto::REMOTE_PROC_AUTH_SASL_START>([&d](CallContext& ctx, const proto::remote_auth_sasl_start_args& a)
                                                   -> Result<proto::remote_auth_sasl_start_ret> {
-        std::shared_ptr<rpc::SaslServer> sasl;
+        auto sasl = saslInProgress(*ctx.session);
+        if (!sasl) {
+            return conclude<proto::remote_auth_sasl_start_ret>(d, ctx, a.mech, unexpected(sasl.error()));
+        }
         {
             std::lock_guard lock(ctx.session->stateMutex());
-            sasl = ctx.session->sasl;
             ctx.session->saslMechanism = a.mech;  // for the audit record of the later steps
         }
-        if (!sasl) {
-            return conclude<proto::remote_auth_sasl_start_ret>(d, ctx, a.mech, unexpected(authFailed()));
-        }
-        return conclude<proto::remote_auth_sasl_start_ret>(d, ctx, a.mech, sasl->start(a.mech, fromWire(a.nil, a.data)));
+        return conclude<proto::remote_auth_sasl_start_ret>(d, ctx, a.mech,
+                                                           (*sasl)->start(a.mech, fromWire(a.nil, a.data)));
     });
     d.add<proto::REMOTE_PROC_AUTH_SASL_STEP>([&d](CallContext& ctx, const proto::remote_auth_sasl_step_args& a)
                                                  -> Result<proto::remote_auth_sasl_step_ret> {
-        std::shared_ptr<rpc::SaslServer> sasl;
         std::string mech;
         {
             std::lock_guard lock(ctx.session->stateMutex());
-            sasl = ctx.session->sasl;
             mech = ctx.session->saslMechanism;
         }
+        auto sasl = saslInProgress(*ctx.session);
         if (!sasl) {
-            return conclude<proto::remote_auth_sasl_step_ret>(d, ctx, mech, unexpected(authFailed()));
+            return conclude<proto::remote_auth_sasl_step_ret>(d, ctx, mech, unexpected(sasl.error()));
         }
-        return conclude<proto::remote_auth_sasl_step_ret>(d, ctx, mech, sasl->step(fromWire(a.nil, a.data)));
+        return conclude<proto::remote_auth_sasl_step_ret>(d, ctx, mech, (*sasl)->step(fromWire(a.nil, a.data)));
     });
 }
 

@@ -53,7 +53,7 @@ void registerContainerHandlers(Dispatcher& d) {
         });
     d.addLxc<proto::LXC_PROC_DOMAIN_OPEN_NAMESPACE>(
         [](CallContext& ctx, const proto::lxc_domain_open_namespace_args& a) -> Result<xdr_void> {
-            if (ctx.session->peer().address.rfind("unix:", 0) != 0) {
+            if (!ctx.session->passesDescriptors()) {
                 return fail(ErrorCode::OperationInvalid,
                             "namespace descriptors can only be passed over a local unix socket", ErrorDomain::Rpc);
             }

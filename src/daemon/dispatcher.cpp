@@ -14,6 +14,20 @@ namespace corral::daemon {
 
 namespace proto = rpc::proto;
 
+namespace {
+
+/// The session's driver answers which name a UUID has (what its handlers act on).
+DomainNameByUuid nameByUuid(CallContext& ctx) {
+    return [&ctx](const Uuid& uuid) -> std::optional<std::string> {
+        drivers::DomainLookup* lookup = ctx.driver().lookup();
+        auto ref = lookup != nullptr ? lookup->lookupByUuid(uuid) : Result<drivers::DomainRef>(fail(ErrorCode::NoDomain, ""));
+        return ref ? std::optional<std::string>(ref->name) : std::nullopt;
+    };
+}
+
+}  // namespace
+
+
 bool CallContext::readOnly() const {
     std::lock_guard lock(session->stateMutex());
     return session->readOnly;
@@ -107,7 +121,7 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchRemote(CallContext& ctx,
     }
     if (opened) {
         // Before the driver is called: who may do what, on which domain (docs/access.md).
-        auto decision = access_.check(identityOf(*ctx.session), h.proc, domainNameOfCall(*info, payload));
+        auto decision = access_.check(identityOf(*ctx.session), h.proc, domainNameOfCall(*info, payload, nameByUuid(ctx)));
         if (!decision.allowed) {
             return decision.toError();
         }
@@ -151,7 +165,8 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchProgram(CallContext& ctx, 
     if (!info->readonlyAllowed) {
         CORRAL_TRY(ctx.denyReadOnly(api));
     }
-    auto decision = access_.check(identityOf(*ctx.session), program, ctx.header.proc, domainNameOfCall(*info, payload));
+    auto decision = access_.check(identityOf(*ctx.session), program, ctx.header.proc,
+                                  domainNameOfCall(*info, payload, nameByUuid(ctx)));
     if (!decision.allowed) {
         return decision.toError();
     }

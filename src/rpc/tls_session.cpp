@@ -408,6 +408,9 @@ Result<void> TlsSession::verifyPeer() {
         peerDn_ = certDn(leaf.get(), false);
     }
     if (!config.verifyPeer) {
+        // Nothing vouches for an unverified certificate's subject: it must not become an
+        // identity the access rules would trust.
+        peerDn_.clear();
         return {};
     }
     if (leaf.get() == nullptr) {

@@ -131,7 +131,8 @@ public:
     /// Plaintext GnuTLS already holds: read() returns it without the socket being readable,
     /// so an event loop must drain it before waiting.
     [[nodiscard]] std::size_t pending() const;
-    /// The peer certificate's DN in GnuTLS' get_dn form, "" when it sent none (valid once Done).
+    /// The peer certificate's DN in GnuTLS' get_dn form, "" when it sent none or it was not
+    /// verified (verifyPeer off) (valid once Done).
     [[nodiscard]] const std::string& peerDn() const { return peerDn_; }
     /// The cipher's key size in bits (SASL's external SSF over TLS), 0 before Done.
     [[nodiscard]] unsigned ssf() const;

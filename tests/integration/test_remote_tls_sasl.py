@@ -222,6 +222,18 @@ def test_access_rules_by_certificate_and_by_unix_uid(daemon, pki, tmpdir_path):
     r = virsh(daemon.uri(), 'start', 'prod-db')
     assert r.rc != 0 and "'lifecycle' operation DOMAIN_CREATE" in r.err and "domain 'prod-db'" in r.err, r.err
     assert virsh(daemon.uri(), 'suspend', 'test').rc == 0
+    # A handle naming an allowed domain but carrying the denied one's UUID (what the driver
+    # acts on) is judged by the UUID.
+    import struct
+    import uuid as uuidlib
+    from framework.rawclient import ERROR, RawClient, xdr_string
+    prod_uuid = uuidlib.UUID(virsh(daemon.uri(), 'domuuid', 'prod-db').out.strip()).bytes
+    c = RawClient(daemon.socket)
+    assert c.open()[0][5] == 0
+    reply = c.call(9, xdr_string('test') + prod_uuid + struct.pack('>i', -1))  # DOMAIN_CREATE
+    assert reply[0][5] == ERROR and b"domain 'prod-db'" in reply[1], reply
+    c.close()
+    assert virsh(daemon.uri(), 'domstate', 'prod-db').out.strip() == 'shut off'
     # A rules file with a mistake stops the daemon, naming the line.
     with open(rules, 'a') as f:
         f.write('allow sasl=alice ops=reboot\n')

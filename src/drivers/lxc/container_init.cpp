@@ -398,6 +398,13 @@ int runController(const ContainerPlan& plan, int readyFd) {
     std::atomic<pid_t> initPid{-1};
     std::unique_ptr<host::FuseFiles> views;
     if (!plan.procViewsDir.empty()) {
+        // In a mount namespace of the controller's own: the host never sees the views (a host
+        // tool stat-ing them would wait on a server a suspend has frozen), and they vanish with
+        // the controller however it ends. Init's namespace is copied from this one.
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+            report("error: " + errnoText("cannot give the controller a mount namespace"));
+            return 1;
+        }
         auto mounted = mountProcViews(plan, initPid);
         if (!mounted) {
             report("error: cannot serve the container's /proc views: " + mounted.error().message);
@@ -473,6 +480,13 @@ int runController(const ContainerPlan& plan, int readyFd) {
             auto* c = static_cast<Child*>(arg);
             ::close(c->errRead);
             ::close(c->syncParent);
+            // Out of the way of the descriptors passed to init (they become 3, 4, ...), or a
+            // failing exec would write its reason into the user's socket.
+            int errWrite = ::fcntl(c->errWrite, F_DUPFD_CLOEXEC, 1000);
+            if (errWrite >= 0) {
+                ::close(c->errWrite);
+                c->errWrite = errWrite;
+            }
             std::string why = becomeInit(*c->plan, *c->slave, c->syncChild);
             (void)writeAll(c->errWrite, why);
             return 127;

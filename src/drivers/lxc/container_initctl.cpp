@@ -40,17 +40,21 @@ Result<bool> requestRunlevel(pid_t init, char runlevel) {
     }
     // The container owns these paths: a symlink there must resolve inside its root, never
     // against the daemon's (RESOLVE_IN_ROOT), or a container could make us write host files.
+    // Found without opening (O_PATH): a device node the container put there must not be opened
+    // by the daemon, outside the container's device list. Only a FIFO is then opened for writing.
     open_how how{};
-    how.flags = O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     for (const char* fifo : {"run/initctl", "dev/initctl"}) {
-        UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), fifo, &how, sizeof how)));
-        if (!fd) {
-            continue;  // missing, or a FIFO nobody reads (ENXIO)
-        }
+        UniqueFd path(static_cast<int>(::syscall(SYS_openat2, root.get(), fifo, &how, sizeof how)));
         struct stat st {};
-        if (::fstat(fd.get(), &st) != 0 || !S_ISFIFO(st.st_mode)) {
+        if (!path || ::fstat(path.get(), &st) != 0 || !S_ISFIFO(st.st_mode)) {
             continue;
+        }
+        std::string reopen = "/proc/self/fd/" + std::to_string(path.get());
+        UniqueFd fd(::open(reopen.c_str(), O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+        if (!fd) {
+            continue;  // a FIFO nobody reads (ENXIO)
         }
         InitRequest request{};
         request.magic = kInitMagic;

@@ -366,6 +366,8 @@ void LxcBackend::release(Runtime& rt) {
     for (const auto* f : {&rt.planFile, &rt.stateFile, &rt.exitFile}) {
         ::unlink(f->c_str());
     }
+    // The /proc views' mount point (the mount itself lived in the controller's namespace).
+    ::rmdir((paths_.runDir + "-views/" + rt.name).c_str());
 }
 
 Result<void> LxcBackend::destroy(objects::DomainObj& dom, bool graceful) {
