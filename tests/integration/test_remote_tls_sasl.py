@@ -28,12 +28,20 @@ def tls_uri(port, pkipath, driver='test', path='/default', **extra):
     return f'{driver}+tls://127.0.0.1:{port}{path}?{params}'
 
 
-def audit_rows(daemon):
-    db = sqlite3.connect(os.path.join(daemon.root, 'lib', 'corral', 'corral.db'))
-    try:
-        return db.execute("SELECT subject, object, detail, success FROM audit WHERE kind = 'auth' ORDER BY rowid").fetchall()
-    finally:
-        db.close()
+def audit_rows(daemon, until=lambda rows: True, timeout=10):
+    """The daemon's 'auth' audit rows, once `until` holds for them (or after `timeout` s): a
+    refused client may exit on the TLS alert or the error before the daemon has written its row."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db = sqlite3.connect(os.path.join(daemon.root, 'lib', 'corral', 'corral.db'))
+        try:
+            rows = db.execute("SELECT subject, object, detail, success FROM audit WHERE kind = 'auth' "
+                              "ORDER BY rowid").fetchall()
+        finally:
+            db.close()
+        if until(rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
 
 
 def test_virsh_over_tls_with_a_client_certificate(daemon, pki):
@@ -94,7 +102,7 @@ def test_tls_refuses_bad_client_certificates(daemon, pki, tmpdir_path):
         assert 'TLS' in r.err or 'certificate' in r.err, (why, r.err)
     log = daemon.stderr()
     assert 'intruder' in log  # the refused DN is named in the daemon's log
-    refused = [row[2] for row in audit_rows(daemon) if row[3] == 0]
+    refused = [row[2] for row in audit_rows(daemon, lambda rows: sum(r[3] == 0 for r in rows) >= 4) if row[3] == 0]
     assert len(refused) == 4, refused
     for reason in ('expired', 'intruder', 'no certificate', 'not signed by a trusted CA'):
         assert any(reason in r for r in refused), (reason, refused)
@@ -109,8 +117,9 @@ def test_a_revoked_client_certificate_is_refused(daemon, pki):
     assert virsh(tls_uri(ports['tls'], good), 'list').rc == 0
     r = virsh(tls_uri(ports['tls'], revoked), 'list')
     assert r.rc != 0
-    assert any('revoked' in row[2] and row[0] == 'C=GB,O=Test,CN=client9' for row in audit_rows(daemon)), \
-        audit_rows(daemon)
+    def refusal_recorded(rows):
+        return any('revoked' in row[2] and row[0] == 'C=GB,O=Test,CN=client9' for row in rows)
+    assert refusal_recorded(audit_rows(daemon, refusal_recorded)), audit_rows(daemon)
 
 
 def test_a_readable_server_key_is_refused_at_start(daemon, pki):
@@ -144,7 +153,7 @@ def test_sasl_scram_over_tls(daemon, pki, tmpdir_path):
     assert r.rc == 0 and ' test ' in r.out, r.err
     r = corral(daemon.bin_dir, uri, 'list', env={'LIBVIRT_AUTH_FILE': auth_file(tmpdir_path, 'alice', 'nope')})
     assert r.rc != 0 and 'authentication failed' in r.err, r.err
-    rows = audit_rows(daemon)
+    rows = audit_rows(daemon, lambda rows: sum(r[3] == 0 for r in rows) >= 2)
     assert any(r[0] == 'alice' and r[3] == 1 and 'SCRAM-SHA-256' in r[2] for r in rows), rows
     assert sum(1 for r in rows if r[3] == 0) >= 2, rows
 
@@ -267,5 +276,5 @@ def test_failed_logins_are_slowed_and_capped_per_connection(daemon):
     # resolution), and the third ended the connection.
     assert waits[0] >= 0.9 and waits[1] >= 1.9 and waits[2] >= 3.9, waits
     assert c.is_closed()
-    failures = [r for r in audit_rows(daemon) if r[3] == 0]
+    failures = [r for r in audit_rows(daemon, lambda rows: sum(r[3] == 0 for r in rows) >= 3) if r[3] == 0]
     assert len(failures) == 3 and all('SCRAM-SHA-256' in r[2] for r in failures), failures

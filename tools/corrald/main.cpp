@@ -133,6 +133,13 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    // The sockets exist as soon as create() returns, and a client (or a supervisor) may answer
+    // them with SIGTERM at once: hold the stop signals until their handler can reach the daemon.
+    sigset_t stopSignals;
+    sigemptyset(&stopSignals);
+    sigaddset(&stopSignals, SIGTERM);
+    sigaddset(&stopSignals, SIGINT);
+    sigprocmask(SIG_BLOCK, &stopSignals, nullptr);
     auto daemon = corral::daemon::Daemon::create(options);
     if (!daemon) {
         std::string msg = "corrald: error: " + daemon.error().wireMessage() + "\n";
@@ -158,6 +165,7 @@ int main(int argc, char** argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
+    sigprocmask(SIG_UNBLOCK, &stopSignals, nullptr);  // one that came meanwhile stops run() at once
 
     if (reportFd >= 0) {
         finishDetach(reportFd);
