@@ -306,6 +306,23 @@ void registerConfig(Dispatcher& d) {
             CORRAL_TRY(f->setAutostart(fromWire(a.dom), a.autostart != 0));
             return xdr_void{};
         });
+
+    d.add<proto::REMOTE_PROC_DOMAIN_SET_METADATA>(
+        [](CallContext& ctx, const proto::remote_domain_set_metadata_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, configFacet(ctx, "virDomainSetMetadata"));
+            CORRAL_TRY(f->setMetadata(fromWire(a.dom), a.type, a.metadata.value_or(""), a.flags));
+            return xdr_void{};
+        });
+
+    d.add<proto::REMOTE_PROC_DOMAIN_GET_METADATA>(
+        [](CallContext& ctx, const proto::remote_domain_get_metadata_args& a)
+            -> Result<proto::remote_domain_get_metadata_ret> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, configFacet(ctx, "virDomainGetMetadata"));
+            CORRAL_ASSIGN_OR_RETURN(std::string text, f->getMetadata(fromWire(a.dom), a.type, a.flags));
+            proto::remote_domain_get_metadata_ret ret;
+            ret.metadata = std::move(text);
+            return ret;
+        });
 }
 
 void registerLifecycle(Dispatcher& d) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Domain event registration and delivery of lifecycle and reboot events to registered clients.
+// Domain event registration, and delivery of every event a driver raises to the clients that
+// registered for it, in the form each asked for (legacy or with a callback id).
 #include <atomic>
 
 #include "daemon/dispatcher.hpp"
@@ -12,9 +13,7 @@ using proto::xdr_void;
 
 namespace {
 
-// virDomainEventID: 0 (LIFECYCLE) ... 26 (MEMORY_DEVICE_SIZE_CHANGE) in libvirt 9.0.
-constexpr int kEventIdReboot = 1;
-constexpr int kEventIdLast = 26;
+namespace event_id = drivers::event_id;
 
 std::atomic<int> gNextCallbackId{1};
 
@@ -43,29 +42,163 @@ std::vector<std::uint8_t> eventFor(bool legacy, int callbackId, std::int32_t leg
     return eventPacket(callbackProc, proto::encodeToBytes(wrapped));
 }
 
-void deliver(ClientSession& session, const drivers::DomainLifecycleEvent& ev) {
-    std::vector<std::vector<std::uint8_t>> packets;
-    {
-        std::lock_guard lock(session.eventMutex());
-        for (const auto& [callbackId, cb] : session.eventCallbacks) {
-            if (cb.eventId != ev.eventId || (cb.domain && *cb.domain != ev.dom.uuid)) {
-                continue;
-            }
-            if (ev.eventId == kEventIdReboot) {
-                proto::remote_domain_event_reboot_msg msg;
-                msg.dom = toWire(ev.dom);
-                packets.push_back(eventFor<proto::remote_domain_event_callback_reboot_msg>(
-                    cb.legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_REBOOT,
-                    proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, msg));
-                continue;
-            }
+proto::remote_domain_event_graphics_address graphicsAddressToWire(const drivers::GraphicsAddress& a) {
+    proto::remote_domain_event_graphics_address w;
+    w.family = a.family;
+    w.node = a.node;
+    w.service = a.service;
+    return w;
+}
+
+template <class Wrapped>
+std::vector<std::uint8_t> paramsEvent(int callbackId, std::int32_t proc, const drivers::DomainEvent& ev) {
+    Wrapped msg;
+    msg.callbackID = callbackId;
+    msg.dom = toWire(ev.dom);
+    for (const auto& p : ev.params) {
+        msg.params.push_back(toWire(p));
+    }
+    return eventPacket(proc, proto::encodeToBytes(msg));
+}
+
+/// The packet that tells a registration for `wanted` about `ev`: in the legacy form or with the
+/// callback id. Events that exist only with callback ids (tunable, job-completed,
+/// metadata-change) have no legacy form; nothing is sent for those.
+std::optional<std::vector<std::uint8_t>> encodeEvent(const drivers::DomainEvent& ev, int wanted, bool legacy,
+                                                     int callbackId) {
+    switch (wanted) {
+        case event_id::kLifecycle: {
             proto::remote_domain_event_lifecycle_msg msg;
             msg.dom = toWire(ev.dom);
             msg.event = static_cast<std::int32_t>(ev.event);
             msg.detail = ev.detail;
-            packets.push_back(eventFor<proto::remote_domain_event_callback_lifecycle_msg>(
-                cb.legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE,
-                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, msg));
+            return eventFor<proto::remote_domain_event_callback_lifecycle_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, msg);
+        }
+        case event_id::kReboot: {
+            proto::remote_domain_event_reboot_msg msg;
+            msg.dom = toWire(ev.dom);
+            return eventFor<proto::remote_domain_event_callback_reboot_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_REBOOT,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, msg);
+        }
+        case event_id::kRtcChange: {
+            proto::remote_domain_event_rtc_change_msg msg;
+            msg.dom = toWire(ev.dom);
+            msg.offset = ev.number;
+            return eventFor<proto::remote_domain_event_callback_rtc_change_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE, msg);
+        }
+        case event_id::kWatchdog: {
+            proto::remote_domain_event_watchdog_msg msg;
+            msg.dom = toWire(ev.dom);
+            msg.action = ev.detail;
+            return eventFor<proto::remote_domain_event_callback_watchdog_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_WATCHDOG,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG, msg);
+        }
+        case event_id::kIoError: {
+            proto::remote_domain_event_io_error_msg msg;
+            msg.dom = toWire(ev.dom);
+            msg.srcPath = ev.srcPath;
+            msg.devAlias = ev.devAlias;
+            msg.action = ev.detail;
+            return eventFor<proto::remote_domain_event_callback_io_error_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_IO_ERROR,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR, msg);
+        }
+        case event_id::kIoErrorReason: {
+            proto::remote_domain_event_io_error_reason_msg msg;
+            msg.dom = toWire(ev.dom);
+            msg.srcPath = ev.srcPath;
+            msg.devAlias = ev.devAlias;
+            msg.action = ev.detail;
+            msg.reason = ev.reason;
+            return eventFor<proto::remote_domain_event_callback_io_error_reason_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON, msg);
+        }
+        case event_id::kGraphics: {
+            proto::remote_domain_event_graphics_msg msg;
+            msg.dom = toWire(ev.dom);
+            msg.phase = ev.detail;
+            msg.local = graphicsAddressToWire(ev.local);
+            msg.remote = graphicsAddressToWire(ev.remote);
+            msg.authScheme = ev.authScheme;
+            for (const auto& [type, name] : ev.subject) {
+                proto::remote_domain_event_graphics_identity id;
+                id.type = type;
+                id.name = name;
+                msg.subject.push_back(std::move(id));
+            }
+            return eventFor<proto::remote_domain_event_callback_graphics_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_GRAPHICS,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS, msg);
+        }
+        case event_id::kControlError: {
+            proto::remote_domain_event_control_error_msg msg;
+            msg.dom = toWire(ev.dom);
+            return eventFor<proto::remote_domain_event_callback_control_error_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR, msg);
+        }
+        case event_id::kBalloonChange: {
+            proto::remote_domain_event_balloon_change_msg msg;
+            msg.dom = toWire(ev.dom);
+            msg.actual = static_cast<std::uint64_t>(ev.number);
+            return eventFor<proto::remote_domain_event_callback_balloon_change_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, msg);
+        }
+        case event_id::kTunable:
+            if (legacy) {
+                return std::nullopt;
+            }
+            return paramsEvent<proto::remote_domain_event_callback_tunable_msg>(
+                callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE, ev);
+        case event_id::kJobCompleted:
+            if (legacy) {
+                return std::nullopt;
+            }
+            return paramsEvent<proto::remote_domain_event_callback_job_completed_msg>(
+                callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, ev);
+        case event_id::kMetadataChange: {
+            if (legacy) {
+                return std::nullopt;
+            }
+            proto::remote_domain_event_callback_metadata_change_msg msg;
+            msg.callbackID = callbackId;
+            msg.dom = toWire(ev.dom);
+            msg.type = ev.detail;
+            if (!ev.reason.empty()) {
+                msg.nsuri = ev.reason;
+            }
+            return eventPacket(proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, proto::encodeToBytes(msg));
+        }
+        default:
+            return std::nullopt;
+    }
+}
+
+/// Whether a registration for `wanted` hears `ev`: an I/O error is raised once, with its reason,
+/// and reaches both the io-error and the io-error-reason registrations.
+bool hears(int wanted, const drivers::DomainEvent& ev) {
+    return wanted == ev.eventId || (wanted == event_id::kIoError && ev.eventId == event_id::kIoErrorReason);
+}
+
+void deliver(ClientSession& session, const drivers::DomainEvent& ev) {
+    std::vector<std::vector<std::uint8_t>> packets;
+    {
+        std::lock_guard lock(session.eventMutex());
+        for (const auto& [callbackId, cb] : session.eventCallbacks) {
+            if (!hears(cb.eventId, ev) || (cb.domain && *cb.domain != ev.dom.uuid)) {
+                continue;
+            }
+            if (auto packet = encodeEvent(ev, cb.eventId, cb.legacy, callbackId)) {
+                packets.push_back(std::move(*packet));
+            }
         }
     }
     for (auto& p : packets) {
@@ -74,7 +207,7 @@ void deliver(ClientSession& session, const drivers::DomainLifecycleEvent& ev) {
 }
 
 Result<void> checkEventId(int eventId) {
-    if (eventId < 0 || eventId > kEventIdLast) {
+    if (eventId < 0 || eventId > event_id::kLast) {
         return fail(ErrorCode::InvalidArg, "unsupported event ID " + std::to_string(eventId),
                     ErrorDomain::Domain);
     }
@@ -95,7 +228,7 @@ void Dispatcher::subscribeEvents(const std::shared_ptr<ClientSession>& session) 
     }
     std::weak_ptr<ClientSession> weak = session;
     session->eventDriver = driver;
-    session->eventSinkId = driver->addEventSink([weak](const drivers::DomainLifecycleEvent& ev) {
+    session->eventSinkId = driver->addEventSink([weak](const drivers::DomainEvent& ev) {
         if (auto s = weak.lock()) {
             deliver(*s, ev);
         }

@@ -46,6 +46,7 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::ConfigUnsupported: return "unsupported configuration";
         case ErrorCode::OperationTimeout: return "Timed out during operation";
         case ErrorCode::OperationAborted: return "operation aborted";
+        case ErrorCode::NoDomainMetadata: return "metadata not found";
         case ErrorCode::OperationUnsupported: return "Operation not supported";
         case ErrorCode::ResourceBusy: return "resource busy";
         case ErrorCode::AccessDenied: return "access denied";

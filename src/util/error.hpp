@@ -44,6 +44,7 @@ enum class ErrorCode : int {
     ConfigUnsupported = 67,
     OperationTimeout = 68,
     OperationAborted = 78,
+    NoDomainMetadata = 80,
     OperationUnsupported = 84,
     ResourceBusy = 87,
     AccessDenied = 88,

@@ -77,3 +77,75 @@ def test_event_filtered_by_domain(daemon, write_file):
     out, _ = watcher.communicate(timeout=30)
     lines = [l for l in out.splitlines() if l.startswith("event '")]
     assert lines == ["event 'lifecycle' for domain 'test': Suspended Paused"], out
+
+
+def test_tunable_metadata_and_job_events(daemon, bin_dir, tmpdir_path):
+    """Events with typed parameters and the metadata change, printed alike by virsh and corral
+    and delivered to python3-libvirt with their values."""
+    import os
+    uri = daemon.uri('test')
+    ensure_event_loop()
+    conn = libvirt.open(uri)
+    got = []
+    done = threading.Event()
+
+    def tunable(_c, dom, params, _o):
+        got.append(('tunable', dom.name(), params))
+
+    def metadata(_c, dom, mtype, nsuri, _o):
+        got.append(('metadata', dom.name(), mtype, nsuri))
+
+    def job(_c, dom, params, _o):
+        got.append(('job', dom.name(), params))
+        done.set()
+
+    ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_TUNABLE, tunable, None),
+           conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, metadata, None),
+           conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, job, None)]
+    watchers = [subprocess.Popen(argv + ['event', '--loop', '--all', '--timeout', '20'], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+                for argv in (['virsh', '-c', uri], [os.path.join(bin_dir, 'corral'), '-c', uri])]
+    time.sleep(1.5)
+    steps = [['schedinfo', 'test', '--live', 'cpu_shares=512'],
+             ['vcpupin', 'test', '0', '0', '--live'],
+             ['desc', 'test', '--live', '--title', 'web frontend'],
+             ['desc', 'test', '--config', 'serves the shop'],
+             ['save', 'test', os.path.join(tmpdir_path, 'test.save')]]
+    for step in steps:
+        r = virsh(uri, *step)
+        assert r.rc == 0, (step, r.err)
+    assert done.wait(20), got
+    for i in ids:
+        conn.domainEventDeregisterAny(i)
+    conn.close()
+    # The title and description are there to read back, in the definition each went to.
+    assert virsh(uri, 'restore', os.path.join(tmpdir_path, 'test.save')).rc == 0
+    outs = [w.communicate(timeout=40)[0] for w in watchers]
+
+    assert got[0] == ('tunable', 'test', {'cputune.cpu_shares': 512}), got
+    assert got[1] == ('tunable', 'test', {'cputune.vcpupin0': '0'}), got
+    assert got[2] == ('metadata', 'test', libvirt.VIR_DOMAIN_METADATA_TITLE, None), got
+    assert got[3] == ('metadata', 'test', libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, None), got
+    stats = got[4][2]
+    assert stats['operation'] == libvirt.VIR_DOMAIN_JOB_OPERATION_SAVE and stats['success'], stats
+    assert stats['data_total'] > 0 and stats['data_remaining'] == 0, stats
+
+    virsh_lines, corral_lines = ([l for l in out.splitlines() if l.startswith(("event '", '\t'))] for out in outs)
+    assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
+    text = '\n'.join(virsh_lines)
+    assert "event 'tunable' for domain 'test':\n\tcputune.cpu_shares: 512" in text
+    assert "event 'metadata-change' for domain 'test': type title, uri <null>" in text
+    assert "event 'job-completed' for domain 'test':\n\toperation: 2" in text
+    assert "event 'lifecycle' for domain 'test': Stopped Saved" in text
+
+
+def test_metadata_title_and_description(daemon):
+    uri = daemon.uri('test')
+    assert virsh(uri, 'desc', 'test', '--title', '--live', 'front').rc == 0
+    assert virsh(uri, 'desc', 'test', '--title').out.strip() == 'front'
+    assert 'front' not in virsh(uri, 'dumpxml', '--inactive', 'test').out  # live only
+    r = virsh(uri, 'desc', 'test', '--title', '--live', 'two\nlines')
+    assert r.rc != 0 and "title can't contain newlines" in r.err
+    # none set: virsh says so
+    r = virsh(uri, 'desc', 'test', '--config')
+    assert 'No description for domain' in r.out or r.rc != 0, (r.out, r.err)

@@ -56,8 +56,14 @@ Result<Args> parseArgs(const Command& spec, const std::vector<std::string>& argv
             }
             continue;
         }
-        if (startsWith(a, "--") && a.size() > 2) {
-            std::string name = a.substr(2);
+        const OptSpec* alias = nullptr;
+        if (a.size() == 2 && a[0] == '-' && a[1] != '-') {
+            auto it = std::find_if(spec.options.begin(), spec.options.end(),
+                                   [&a](const OptSpec& o) { return o.shortName == a[1]; });
+            alias = it == spec.options.end() ? nullptr : &*it;
+        }
+        if ((startsWith(a, "--") && a.size() > 2) || alias != nullptr) {
+            std::string name = alias != nullptr ? alias->name : a.substr(2);
             std::optional<std::string> inlineValue;
             auto eq = name.find('=');
             if (eq != std::string::npos) {
@@ -201,6 +207,23 @@ std::string uuidText(const std::array<std::uint8_t, 16>& bytes) {
     Uuid u;
     u.bytes = bytes;
     return u.toString();
+}
+
+std::string typedValueText(const rpc::proto::remote_typed_param_value& v) {
+    namespace proto = rpc::proto;
+    switch (static_cast<std::uint32_t>(v.type)) {
+        case proto::VIR_TYPED_PARAM_INT: return std::to_string(v.i);
+        case proto::VIR_TYPED_PARAM_UINT: return std::to_string(v.ui);
+        case proto::VIR_TYPED_PARAM_LLONG: return std::to_string(v.l);
+        case proto::VIR_TYPED_PARAM_ULLONG: return std::to_string(v.ul);
+        case proto::VIR_TYPED_PARAM_DOUBLE: {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%f", v.d);
+            return buf;
+        }
+        case proto::VIR_TYPED_PARAM_BOOLEAN: return v.b != 0 ? "yes" : "no";
+        default: return v.s;
+    }
 }
 
 std::optional<std::string> readFile(const std::string& path) {

@@ -26,6 +26,9 @@ struct OptSpec {
     bool positional = false;  ///< may be given without --name, in declaration order
     bool required = false;
     std::string help;
+    /// A one-letter alias ("-n" for --iterations), only where the tool the command imitates
+    /// has one (virt-top's -d, -n, -b).
+    char shortName = 0;
 };
 
 class Args {
@@ -94,6 +97,8 @@ void printTable(const std::vector<std::string>& header, const std::vector<std::v
 std::string stateName(int state);
 std::string stateReasonName(int state, int reason);
 std::string uuidText(const std::array<std::uint8_t, 16>& bytes);
+/// A typed parameter's value as virsh prints it (booleans "yes"/"no", doubles with %f).
+std::string typedValueText(const rpc::proto::remote_typed_param_value& v);
 /// The whole file; nullopt after printing virsh's "Failed to open file" error.
 std::optional<std::string> readFile(const std::string& path);
 
@@ -109,5 +114,6 @@ void registerDomainStatsCommands();
 void registerNetworkCommands();
 void registerDomainTuneCommands();
 void registerDomainConsoleCommands();
+void registerTopCommands();
 
 }  // namespace corral::cli

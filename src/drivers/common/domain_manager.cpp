@@ -32,7 +32,11 @@ DomainRef DomainManager::refOf(const objects::DomainObj& dom) {
 }
 
 void DomainManager::emit(const DomainObjPtr& dom, LifecycleEvent event, int detail) {
-    events_.emit(DomainLifecycleEvent{refOf(*dom), event, detail, 0});
+    DomainEvent ev;
+    ev.dom = refOf(*dom);
+    ev.event = event;
+    ev.detail = detail;
+    events_.emit(ev);
 }
 
 Result<DomainObjPtr> DomainManager::find(const DomainRef& ref) const {

@@ -70,6 +70,7 @@ public:
     void guestStateChanged(const Uuid& uuid, objects::DomainState state, int reason,
                            objects::LifecycleEvent event, int detail) override;
     void guestRebooted(const Uuid& uuid) override;
+    void guestEvent(const Uuid& uuid, DomainEvent event) override;
 
     /// True when an interface of a domain of this driver uses `mac`.
     bool usesMac(const std::string& mac) const;
@@ -89,6 +90,8 @@ public:
     Result<std::string> getXmlDesc(const DomainRef& dom, unsigned flags) override;
     Result<bool> getAutostart(const DomainRef& dom) override;
     Result<void> setAutostart(const DomainRef& dom, bool autostart) override;
+    Result<void> setMetadata(const DomainRef& dom, int type, const std::string& text, unsigned flags) override;
+    Result<std::string> getMetadata(const DomainRef& dom, int type, unsigned flags) override;
 
     // DomainLifecycle
     Result<DomainRef> create(const DomainRef& dom, unsigned flags) override;
@@ -163,6 +166,15 @@ private:
     /// Changes the tuning of the definition(s) `flags` selects; `live` tells which one is given.
     using TuningChange = std::function<Result<void>(conf::DomainTuning&, const conf::DomainDef&, bool live)>;
     Result<void> changeTuning(const DomainRef& ref, unsigned flags, const char* function, const TuningChange& change);
+    /// Edits copies of the definition(s) `flags` selects (live, persistent or both), validates
+    /// them, hands the live one to the backend when `applyLive` says the guest must follow,
+    /// stores the persistent one, and only then swaps them in. `after` runs with the domain
+    /// locked once both are in, given the definitions from before and after the live change.
+    using DefinitionEdit = std::function<Result<void>(conf::DomainDef&, bool live)>;
+    using AfterLiveEdit = std::function<void(const objects::DomainObjPtr&, const conf::DomainDef& before,
+                                             const conf::DomainDef& after)>;
+    Result<void> changeDefinition(const DomainRef& ref, unsigned flags, const char* function, const DefinitionEdit& edit,
+                                  bool applyLive, const AfterLiveEdit& after = nullptr);
     Result<conf::DomainTuning> readTuningFor(const DomainRef& ref, unsigned flags, const char* function);
     Result<objects::DomainObjPtr> findRunning(const DomainRef& ref) const;
     DomainStatsRecord statsRecord(const objects::DomainObjPtr& dom, unsigned groups);

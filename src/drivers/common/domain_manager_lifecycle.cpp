@@ -349,7 +349,22 @@ void DomainManager::guestRebooted(const Uuid& uuid) {
     }
     std::lock_guard lock(dom->mutex());
     if (dom->isActive()) {
-        events_.emit(DomainLifecycleEvent{refOf(*dom), LifecycleEvent::Defined, 0, 1});
+        DomainEvent ev;
+        ev.dom = refOf(*dom);
+        ev.eventId = event_id::kReboot;
+        events_.emit(ev);
+    }
+}
+
+void DomainManager::guestEvent(const Uuid& uuid, DomainEvent event) {
+    DomainObjPtr dom = domains_.findByUuid(uuid);
+    if (!dom) {
+        return;
+    }
+    std::lock_guard lock(dom->mutex());
+    if (dom->isActive()) {
+        event.dom = refOf(*dom);
+        events_.emit(event);
     }
 }
 

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "conf/domain_def.hpp"
 #include "drivers/common/domain_manager.hpp"
 #include "drivers/common/domain_manager_errors.hpp"
@@ -120,6 +122,7 @@ Result<void> DomainManager::saveLocked(const DomainObjPtr& dom, std::unique_lock
         CORRAL_ASSIGN_OR_RETURN(auto given, imageDefinition(imageXml, dxml, path));
         imageXml = conf::formatDomainXml(*given, format);
     }
+    const auto started = std::chrono::steady_clock::now();
     const bool wasRunning = dom->state() == DomainState::Running;
     const bool runAfterRestore = (flags & save_flags::kRunning) != 0   ? true
                                  : (flags & save_flags::kPaused) != 0 ? false
@@ -153,6 +156,8 @@ Result<void> DomainManager::saveLocked(const DomainObjPtr& dom, std::unique_lock
         lock.lock();
         return std::move(written).withContext(where);
     }
+    struct stat image {};
+    const std::uint64_t imageBytes = ::fstat(fd.get(), &image) == 0 ? static_cast<std::uint64_t>(image.st_size) : 0;
     fd.reset();
     auto stopped = backend_->destroy(*dom, false);
     lock.lock();
@@ -161,7 +166,19 @@ Result<void> DomainManager::saveLocked(const DomainObjPtr& dom, std::unique_lock
         // may destroy it, and the image stays usable.
         return std::move(stopped).withContext(where + ": the image is complete but the guest could not be stopped");
     }
+    // The job-completed event carries the job's statistics (virDomainGetJobStats' names).
+    DomainEvent done;
+    done.dom = refOf(*dom);
+    done.eventId = event_id::kJobCompleted;
+    const auto elapsedMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    done.params = {{"operation", 2 /* VIR_DOMAIN_JOB_OPERATION_SAVE */},
+                   {"time_elapsed", static_cast<std::uint64_t>(elapsedMs.count())},
+                   {"data_total", imageBytes},
+                   {"data_processed", imageBytes},
+                   {"data_remaining", std::uint64_t{0}},
+                   {"success", true}};
     markStoppedLocked(dom, objects::ShutoffReason::Saved, objects::StoppedDetail::Saved);
+    events_.emit(done);
     return {};
 }
 

@@ -165,10 +165,47 @@ unsigned iothreadCount(const conf::DomainDef& def) {
     return node == nullptr ? 0 : static_cast<unsigned>(parseUnsigned(trimString(node->text)).value_or(0));
 }
 
+/// The tunable event's parameters (libvirt's VIR_DOMAIN_TUNABLE_CPU_* names) for what a live
+/// change did to <cputune>: every value that differs afterwards, with its new value.
+std::vector<TypedValue> cputuneChanges(const conf::CpuTune& before, const conf::CpuTune& after) {
+    std::vector<TypedValue> out;
+    if (after.shares && after.shares != before.shares) {
+        out.push_back({"cputune.cpu_shares", *after.shares});
+    }
+    auto bandwidth = [&out](const char* group, const conf::CpuBandwidth& was, const conf::CpuBandwidth& now) {
+        if (now.period && now.period != was.period) {
+            out.push_back({std::string("cputune.") + group + "_period", *now.period});
+        }
+        if (now.quota && now.quota != was.quota) {
+            out.push_back({std::string("cputune.") + group + "_quota", *now.quota});
+        }
+    };
+    bandwidth("vcpu", before.vcpu, after.vcpu);
+    bandwidth("global", before.global, after.global);
+    bandwidth("emulator", before.emulator, after.emulator);
+    bandwidth("iothread", before.iothread, after.iothread);
+    for (const auto& [vcpu, cpuset] : after.vcpupin) {
+        auto was = before.vcpupin.find(vcpu);
+        if (was == before.vcpupin.end() || was->second != cpuset) {
+            out.push_back({"cputune.vcpupin" + std::to_string(vcpu), cpuset});
+        }
+    }
+    if (after.emulatorpin != before.emulatorpin && !after.emulatorpin.empty()) {
+        out.push_back({"cputune.emulatorpin", after.emulatorpin});
+    }
+    for (const auto& [id, cpuset] : after.iothreadpin) {
+        auto was = before.iothreadpin.find(id);
+        if (was == before.iothreadpin.end() || was->second != cpuset) {
+            out.push_back({"cputune.iothreadpin" + std::to_string(id), cpuset});
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
-Result<void> DomainManager::changeTuning(const DomainRef& ref, unsigned flags, const char* function,
-                                         const TuningChange& change) {
+Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flags, const char* function,
+                                             const DefinitionEdit& edit, bool applyLive, const AfterLiveEdit& after) {
     if ((flags & ~kAffectBits) != 0) {
         return unsupportedFlags(flags, function);
     }
@@ -193,28 +230,30 @@ Result<void> DomainManager::changeTuning(const DomainRef& ref, unsigned flags, c
     std::shared_ptr<conf::DomainDef> newLive, newConfig;
     if (live) {
         newLive = std::make_shared<conf::DomainDef>(*dom->def);
-        DomainTuning tuning = conf::readTuning(*newLive);
-        CORRAL_TRY(change(tuning, *newLive, true));
-        conf::writeTuning(*newLive, tuning);
+        CORRAL_TRY(edit(*newLive, true));
         CORRAL_TRY(conf::validateDomainDef(*newLive));
     }
     if (config) {
         const conf::DomainDef& base = dom->isActive() ? *dom->newDef : *dom->def;
         newConfig = std::make_shared<conf::DomainDef>(base);
-        DomainTuning tuning = conf::readTuning(*newConfig);
-        CORRAL_TRY(change(tuning, *newConfig, false));
-        conf::writeTuning(*newConfig, tuning);
+        CORRAL_TRY(edit(*newConfig, false));
         CORRAL_TRY(conf::validateDomainDef(*newConfig));
     }
     if (live) {
-        lock.unlock();
-        auto applied = backend_->applyTuning(*dom, *newLive);
-        lock.lock();
-        if (!applied) {
-            return std::move(applied).withContext("domain '" + dom->name() + "'");
+        if (applyLive) {
+            lock.unlock();
+            auto applied = backend_->applyTuning(*dom, *newLive);
+            lock.lock();
+            if (!applied) {
+                return std::move(applied).withContext("domain '" + dom->name() + "'");
+            }
         }
+        std::shared_ptr<const conf::DomainDef> before = dom->def;
         dom->def = newLive;
         saveStatusLocked(dom);
+        if (after) {
+            after(dom, *before, *newLive);
+        }
     }
     if (config) {
         if (options_.store != nullptr) {
@@ -225,6 +264,28 @@ Result<void> DomainManager::changeTuning(const DomainRef& ref, unsigned flags, c
         (dom->isActive() ? dom->newDef : dom->def) = newConfig;
     }
     return {};
+}
+
+Result<void> DomainManager::changeTuning(const DomainRef& ref, unsigned flags, const char* function,
+                                         const TuningChange& change) {
+    auto edit = [&change](conf::DomainDef& def, bool live) -> Result<void> {
+        DomainTuning tuning = conf::readTuning(def);
+        CORRAL_TRY(change(tuning, def, live));
+        conf::writeTuning(def, tuning);
+        return {};
+    };
+    auto announce = [this](const DomainObjPtr& dom, const conf::DomainDef& before, const conf::DomainDef& after) {
+        std::vector<TypedValue> changed = cputuneChanges(conf::readTuning(before).cpu, conf::readTuning(after).cpu);
+        if (changed.empty()) {
+            return;
+        }
+        DomainEvent ev;
+        ev.dom = refOf(*dom);
+        ev.eventId = event_id::kTunable;
+        ev.params = std::move(changed);
+        events_.emit(ev);
+    };
+    return changeDefinition(ref, flags, function, edit, true, announce);
 }
 
 Result<DomainTuning> DomainManager::readTuningFor(const DomainRef& ref, unsigned flags, const char* function) {

@@ -16,7 +16,7 @@ void EventBus::unsubscribe(int id) {
     sinks_.erase(id);
 }
 
-void EventBus::emit(const DomainLifecycleEvent& event) {
+void EventBus::emit(const DomainEvent& event) {
     // Sinks only enqueue (they must not block), so holding the lock keeps one global order.
     std::lock_guard lock(mutex_);
     for (auto& [id, sink] : sinks_) {

@@ -14,7 +14,7 @@ public:
     int subscribe(DomainEventSink sink);
     void unsubscribe(int id);
     /// Delivers to every subscriber, serialised so that all subscribers see one order.
-    void emit(const DomainLifecycleEvent& event);
+    void emit(const DomainEvent& event);
 
 private:
     std::mutex mutex_;

@@ -40,6 +40,9 @@ public:
                                    objects::LifecycleEvent event, int detail) = 0;
     /// The guest reset itself or was reset for a reboot: the reboot event.
     virtual void guestRebooted(const Uuid& uuid) = 0;
+    /// Any other event the guest raised (RTC change, watchdog, I/O error, graphics client,
+    /// balloon): `event.dom` is filled in by the sink; dropped if the guest is no longer running.
+    virtual void guestEvent(const Uuid& uuid, DomainEvent event) = 0;
 };
 
 /// Every method is called with the domain's job held and its mutex NOT held, so a backend may

@@ -56,12 +56,6 @@ struct IothreadStats {
     std::vector<std::uint8_t> affinity;
 };
 
-/// One typed parameter of a stats record (virTypedParameter).
-struct TypedValue {
-    std::string field;
-    std::variant<int, unsigned, std::int64_t, std::uint64_t, double, bool, std::string> value;
-};
-
 struct DomainStatsRecord {
     DomainRef dom;
     std::vector<TypedValue> params;

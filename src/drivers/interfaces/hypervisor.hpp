@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "objects/domain_state.hpp"
@@ -27,6 +28,12 @@ struct DomainRef {
     std::string name;
     Uuid uuid;
     int id = -1;
+};
+
+/// One typed parameter (virTypedParameter): stats records, tunables, job statistics.
+struct TypedValue {
+    std::string field;
+    std::variant<int, unsigned, std::int64_t, std::uint64_t, double, bool, std::string> value;
 };
 
 /// virDomainInfo.
@@ -135,6 +142,12 @@ public:
     virtual Result<bool> getAutostart(const DomainRef& dom) = 0;
     /// Errors: OperationInvalid "cannot set autostart for transient domain".
     virtual Result<void> setAutostart(const DomainRef& dom, bool autostart) = 0;
+    /// virDomainSetMetadata: `type` 0 is <description>, 1 is <title> (one line); an empty `text`
+    /// removes it. flags: affect_flags. Type 2 (an element in a namespace of its own) is
+    /// refused naming it. Raises a metadata-change event.
+    virtual Result<void> setMetadata(const DomainRef& dom, int type, const std::string& text, unsigned flags) = 0;
+    /// virDomainGetMetadata. Errors: NoDomainMetadata when the domain has none of that type.
+    virtual Result<std::string> getMetadata(const DomainRef& dom, int type, unsigned flags) = 0;
 };
 
 /// Facet: starting, stopping, pausing.
@@ -203,18 +216,48 @@ public:
     virtual std::vector<std::pair<std::string, std::string>> securityModels() { return {}; }
 };
 
-/// A lifecycle event as it leaves a driver; the daemon fans it out to registered clients.
-struct DomainLifecycleEvent {
+/// virDomainEventID: the kinds of domain event libvirt's clients can register for. The ones our
+/// drivers raise are named; the others are accepted at registration and never fire.
+namespace event_id {
+inline constexpr int kLifecycle = 0;
+inline constexpr int kReboot = 1;
+inline constexpr int kRtcChange = 2;
+inline constexpr int kWatchdog = 3;
+inline constexpr int kIoError = 4;
+inline constexpr int kGraphics = 5;
+inline constexpr int kIoErrorReason = 6;
+inline constexpr int kControlError = 7;
+inline constexpr int kBalloonChange = 13;
+inline constexpr int kTunable = 17;
+inline constexpr int kJobCompleted = 21;
+inline constexpr int kMetadataChange = 23;
+inline constexpr int kLast = 26;  ///< MEMORY_DEVICE_SIZE_CHANGE, the last one libvirt 9.0 knows
+}  // namespace event_id
+
+/// One end of a graphics connection as a graphics event reports it.
+struct GraphicsAddress {
+    int family = 0;  ///< 0 IPv4, 1 IPv6, 2 unix
+    std::string node, service;
+};
+
+/// A domain event as it leaves a driver; the daemon fans it out to registered clients. Which
+/// members mean something depends on `eventId`.
+struct DomainEvent {
     DomainRef dom;
-    objects::LifecycleEvent event = objects::LifecycleEvent::Defined;
-    int detail = 0;
-    /// virDomainEventID: 0 = lifecycle (event, detail), 1 = reboot (no payload).
-    int eventId = 0;
+    int eventId = event_id::kLifecycle;
+    objects::LifecycleEvent event = objects::LifecycleEvent::Defined;  ///< lifecycle
+    int detail = 0;  ///< lifecycle detail; watchdog/io-error action; graphics phase; metadata type
+    std::int64_t number = 0;  ///< rtc-change: offset (s); balloon-change: actual KiB
+    std::string srcPath, devAlias, reason;  ///< io-error(-reason); metadata-change: reason = URI
+    GraphicsAddress local, remote;          ///< graphics
+    std::string authScheme;                 ///< graphics
+    std::vector<std::pair<std::string, std::string>> subject;  ///< graphics: (type, name)
+    std::vector<TypedValue> params;         ///< tunable, job-completed
 };
 
 /// Receives every event a driver emits, in order, from whatever thread caused it.
 /// Must not block and must not call back into the driver.
-using DomainEventSink = std::function<void(const DomainLifecycleEvent&)>;
+using DomainEventSink = std::function<void(const DomainEvent&)>;
 
 class DomainStatsQueries;
 class DomainTuningControl;

@@ -20,6 +20,7 @@
 #include "drivers/common/interface_bridge.hpp"
 #include "drivers/qemu/qemu_backend_runtime.hpp"
 #include "drivers/qemu/qemu_command.hpp"
+#include "drivers/qemu/qmp_events.hpp"
 #include "drivers/qemu/qmp_monitor.hpp"
 #include "host/netdev.hpp"
 #include "util/json.hpp"
@@ -693,6 +694,17 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
         post([this, rt] { killProcess(*rt, true); });
         return;
     }
+    if (event == "BLOCK_IO_ERROR" && data["action"].asString() == "stop") {
+        // QEMU pauses the guest next: the STOP that follows is this error's, and libvirt
+        // reports it as "Suspended I/O Error" after the error itself.
+        rt->ioErrorPause = true;
+    }
+    static const conf::DomainDef kNoDefinition;
+    std::shared_ptr<const conf::DomainDef> def = rt->securedDef;  // the live definition, set at start
+    if (auto ev = domainEventFromQmp(event, data, def ? *def : kNoDefinition)) {
+        sink_->guestEvent(rt->uuid, std::move(*ev));
+        return;
+    }
     if (event == "STOP" || event == "RESUME") {
         if (rt->ownStateChanges > 0) {
             --rt->ownStateChanges;
@@ -701,7 +713,10 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
         if (rt->panicked || rt->guestShutdown || rt->fakeReboot) {
             return;  // part of a panic or a power-off, reported by those
         }
-        if (event == "STOP") {
+        if (event == "STOP" && rt->ioErrorPause.exchange(false)) {
+            sink_->guestStateChanged(rt->uuid, DomainState::Paused, static_cast<int>(objects::PausedReason::IoError),
+                                     LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::IoError));
+        } else if (event == "STOP") {
             sink_->guestStateChanged(rt->uuid, DomainState::Paused, static_cast<int>(objects::PausedReason::Unknown),
                                      LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Paused));
         } else {

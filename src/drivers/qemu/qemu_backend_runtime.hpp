@@ -43,6 +43,7 @@ struct QemuBackend::Runtime {
     std::atomic<bool> fakeReboot{false};   // reboot by ACPI: reset when the guest powers off
     std::atomic<bool> guestShutdown{false};  // SHUTDOWN seen: the exit is a normal power-off
     std::atomic<bool> panicked{false};
+    std::atomic<bool> ioErrorPause{false};  // BLOCK_IO_ERROR with action stop: the next STOP is its pause
     std::atomic<int> ownStateChanges{0};     // STOP/RESUME events caused by our own commands
 };
 

@@ -2,9 +2,14 @@
 // TestBackend: state-only guests.
 #include "drivers/test/test_backend.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <string_view>
 
 #include "conf/domain_def.hpp"
+#include "conf/domain_tuning.hpp"
 
 namespace corral::drivers {
 
@@ -45,6 +50,33 @@ std::uint64_t TestBackend::cpuTimeNs(const objects::DomainObj& dom) {
 
 std::string TestBackend::osType(const conf::DomainDef&) {
     return "linux";  // what libvirt's test driver answers, whatever the XML says
+}
+
+Result<void> TestBackend::applyTuning(objects::DomainObj&, const conf::DomainDef&) { return {}; }
+
+Result<conf::DomainTuning> TestBackend::readLiveTuning(objects::DomainObj& dom) {
+    std::lock_guard lock(dom.mutex());
+    return conf::readTuning(*dom.def);
+}
+
+namespace {
+constexpr std::string_view kStateMarker = "corral-test-guest-state\n";
+}  // namespace
+
+Result<void> TestBackend::saveState(objects::DomainObj& dom, int fd) {
+    if (::write(fd, kStateMarker.data(), kStateMarker.size()) != static_cast<ssize_t>(kStateMarker.size())) {
+        return failErrno(errno, "cannot write the state of test domain '" + dom.name() + "'");
+    }
+    return {};
+}
+
+Result<void> TestBackend::startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) {
+    char buf[kStateMarker.size()];
+    if (::read(fd, buf, sizeof buf) != static_cast<ssize_t>(sizeof buf) ||
+        std::string_view(buf, sizeof buf) != kStateMarker) {
+        return fail(ErrorCode::OperationFailed, "the save image holds no test guest state", ErrorDomain::Test);
+    }
+    return start(dom, liveDef, true);
 }
 
 }  // namespace corral::drivers

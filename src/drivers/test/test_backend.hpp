@@ -17,6 +17,14 @@ public:
     Result<void> resume(objects::DomainObj& dom) override;
     Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) override;
     std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;
+    /// Like libvirt's test driver, live tuning is accepted and recorded in the live definition
+    /// (there is no process to confine), so schedinfo, pinning and their events can be tested.
+    Result<void> applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) override;
+    Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) override;
+    /// A test guest has no memory to save: its image holds the definition and a marker, as
+    /// libvirt's test driver's does, so save, restore and managed save work end to end.
+    Result<void> saveState(objects::DomainObj& dom, int fd) override;
+    Result<void> startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) override;
     std::string osType(const conf::DomainDef& def) override;
 };
 

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The tiny test guest: Debian's kernel plus a busybox initramfs built here. Its init prints
-# "counter N" once a second on the first serial port, powers off on the ACPI power button
+# "counter N" once a second on the first serial port, changes its RTC and writes its disk on
+# request (corral.rtc_shift=1, corral.write_disk=1), powers off on the ACPI power button
 # (busybox acpid), fills its memory on request (corral.hog_mib=MIB), and panics on request
 # (kernel argument corral.panic_after=SECONDS) so the
 # pvpanic device reports it.
@@ -30,6 +31,16 @@ if [ -b /dev/vda ]; then
     dd if=/dev/vda of=/dev/null bs=4096 count=64 2>/dev/null && echo CORRAL-GUEST-DISK-READ > /dev/ttyS0
 fi
 ip link set eth0 up 2>/dev/null
+# Events on request: corral.rtc_shift=1 sets the guest's clock a year ahead and writes it to the
+# RTC (QEMU reports RTC_CHANGE); corral.write_disk=1 writes 4 MiB to the first disk (on a full
+# host file system QEMU pauses the guest with an I/O error).
+if grep -q corral.rtc_shift=1 /proc/cmdline; then
+    date -s "$(($(date +%Y) + 1))-06-01 12:00:00" > /dev/null && hwclock -w -u && echo CORRAL-GUEST-RTC > /dev/ttyS0
+fi
+if grep -q corral.write_disk=1 /proc/cmdline && [ -b /dev/vda ]; then
+    dd if=/dev/urandom of=/dev/vda bs=65536 count=64 oflag=direct 2>/dev/null
+    echo CORRAL-GUEST-DISK-WRITTEN > /dev/ttyS0
+fi
 if grep -q corral.dhcp=1 /proc/cmdline; then
     printf '#!/bin/sh\n[ "$1" = bound ] && echo "CORRAL-GUEST-LEASE $ip" > /dev/ttyS0\nexit 0\n' > /bin/lease-report
     chmod +x /bin/lease-report

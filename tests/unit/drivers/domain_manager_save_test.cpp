@@ -80,14 +80,19 @@ struct SaveRestore : ::testing::Test {
         backend = owned.get();
         DomainManagerOptions options{"qemu", nullptr, nullptr, dir + "/save"};
         manager = std::make_unique<DomainManager>(std::move(options), std::move(owned));
-        manager->events().subscribe([this](const DomainLifecycleEvent& e) {
-            events.emplace_back(static_cast<int>(e.event), e.detail);
+        manager->events().subscribe([this](const DomainEvent& e) {
+            if (e.eventId == event_id::kLifecycle) {
+                events.emplace_back(static_cast<int>(e.event), e.detail);
+            } else if (e.eventId == event_id::kJobCompleted) {
+                ++jobsCompleted;
+            }
         });
     }
     void TearDown() override { std::filesystem::remove_all(dir); }
     objects::StateAndReason state(const DomainRef& d) { return *manager->getState(d); }
 
     std::string dir;
+    int jobsCompleted = 0;
     CountingBackend* backend = nullptr;
     std::unique_ptr<DomainManager> manager;
     std::vector<std::pair<int, int>> events;
@@ -108,6 +113,7 @@ TEST_F(SaveRestore, SaveStopsTheGuestAndRestoreContinuesIt) {
     EXPECT_EQ(state(dom).reason, static_cast<int>(objects::ShutoffReason::Saved));
     EXPECT_EQ(backend->running.count("g"), 0u);
     EXPECT_EQ(events.back(), std::make_pair(kStopped, kStoppedSaved));
+    EXPECT_EQ(jobsCompleted, 1);  // the job-completed event of the save
 
     std::ifstream in(image, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

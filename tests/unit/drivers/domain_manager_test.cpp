@@ -29,7 +29,7 @@ protected:
         auto created = createTestDriver();
         ASSERT_TRUE(created) << created.error().wireMessage();
         driver = std::move(*created);
-        driver->addEventSink([this](const DomainLifecycleEvent& ev) {
+        driver->addEventSink([this](const DomainEvent& ev) {
             events.push_back(ev.dom.name + ":" + std::to_string(static_cast<int>(ev.event)) + "/" +
                              std::to_string(ev.detail));
         });

@@ -11,22 +11,6 @@ namespace proto = rpc::proto;
 
 namespace {
 
-std::string typedValueText(const proto::remote_typed_param_value& v) {
-    switch (static_cast<std::uint32_t>(v.type)) {
-        case proto::VIR_TYPED_PARAM_INT: return std::to_string(v.i);
-        case proto::VIR_TYPED_PARAM_UINT: return std::to_string(v.ui);
-        case proto::VIR_TYPED_PARAM_LLONG: return std::to_string(v.l);
-        case proto::VIR_TYPED_PARAM_ULLONG: return std::to_string(v.ul);
-        case proto::VIR_TYPED_PARAM_DOUBLE: {
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "%f", v.d);
-            return buf;
-        }
-        case proto::VIR_TYPED_PARAM_BOOLEAN: return v.b != 0 ? "yes" : "no";
-        default: return v.s;
-    }
-}
-
 int domblkstat(Context& ctx) {
     std::string name = *ctx.args.get("domain");
     std::string device = ctx.args.get("device").value_or("");

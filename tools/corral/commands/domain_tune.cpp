@@ -25,17 +25,6 @@ std::optional<unsigned> impactFlags(const Context& ctx) {
     return (ctx.args.flag("live") ? 1u : 0u) | (ctx.args.flag("config") ? 2u : 0u);
 }
 
-std::string valueText(const proto::remote_typed_param_value& v) {
-    switch (static_cast<std::uint32_t>(v.type)) {
-        case proto::VIR_TYPED_PARAM_INT: return std::to_string(v.i);
-        case proto::VIR_TYPED_PARAM_UINT: return std::to_string(v.ui);
-        case proto::VIR_TYPED_PARAM_LLONG: return std::to_string(v.l);
-        case proto::VIR_TYPED_PARAM_ULLONG: return std::to_string(v.ul);
-        case proto::VIR_TYPED_PARAM_BOOLEAN: return v.b != 0 ? "yes" : "no";
-        default: return v.s;
-    }
-}
-
 /// Sets `p`'s value from text, keeping the type the daemon reported.
 bool setFromText(proto::remote_typed_param& p, const std::string& text) {
     auto& v = p.value;
@@ -139,7 +128,7 @@ int schedinfo(Context& ctx) {
         }
     }
     for (const auto& p : *params) {
-        std::printf("%-15s: %s\n", p.field.c_str(), valueText(p.value).c_str());
+        std::printf("%-15s: %s\n", p.field.c_str(), typedValueText(p.value).c_str());
     }
     std::printf("\n");
     return 0;
@@ -216,7 +205,7 @@ int memtune(Context& ctx) {
     }
     for (const auto& p : r->params) {
         bool unlimited = p.value.type == proto::VIR_TYPED_PARAM_ULLONG && p.value.ul == kMemoryUnlimited;
-        std::printf("%-15s: %s\n", p.field.c_str(), unlimited ? "unlimited" : valueText(p.value).c_str());
+        std::printf("%-15s: %s\n", p.field.c_str(), unlimited ? "unlimited" : typedValueText(p.value).c_str());
     }
     std::printf("\n");
     return 0;
@@ -274,7 +263,7 @@ int blkiotune(Context& ctx) {
         return 1;
     }
     for (const auto& p : r->params) {
-        std::printf("%-15s: %s\n", p.field.c_str(), valueText(p.value).c_str());
+        std::printf("%-15s: %s\n", p.field.c_str(), typedValueText(p.value).c_str());
     }
     std::printf("\n");
     return 0;

@@ -32,7 +32,7 @@ std::string lifecycleText(int event, int detail) {
                        "Post-copy", "Post-copy Error"}},
         {"Resumed", {"Unpaused", "Migrated", "Snapshot", "Post-copy", "Post-copy Error"}},
         {"Stopped", {"Shutdown", "Destroyed", "Crashed", "Migrated", "Saved", "Failed", "Snapshot"}},
-        {"Shutdown", {"Finished", "On guest request", "On host request"}},
+        {"Shutdown", {"Finished", "Finished after guest request", "Finished after host request"}},
         {"PMSuspended", {"Memory", "Disk"}},
         {"Crashed", {"Panicked", "Crashloaded"}},
     };
@@ -42,6 +42,136 @@ std::string lifecycleText(int event, int detail) {
     const auto& [name, details] = kTexts[static_cast<std::size_t>(event)];
     std::string d = detail >= 0 && detail < static_cast<int>(details.size()) ? details[static_cast<std::size_t>(detail)] : "unknown";
     return std::string(name) + " " + d;
+}
+
+/// `names[index]`, or "unknown" as virsh prints an out-of-range value.
+template <std::size_t N>
+const char* nameOf(const char* const (&names)[N], int index) {
+    return index >= 0 && static_cast<std::size_t>(index) < N ? names[index] : "unknown";
+}
+
+const char* const kWatchdogActions[] = {"none", "pause", "reset", "poweroff", "shutdown", "debug", "inject-nmi"};
+const char* const kIoErrorActions[] = {"none", "pause", "report"};
+const char* const kGraphicsPhases[] = {"connect", "initialize", "disconnect"};
+const char* const kAddressFamilies[] = {"IPv4", "IPv6", "unix"};
+const char* const kMetadataTypes[] = {"description", "title", "element"};
+
+template <class Msg>
+std::optional<Msg> decoded(const rpc::Packet& p) {
+    Msg m{};
+    if (!proto::decodeFromBytes(p.payload, m)) {
+        return std::nullopt;
+    }
+    return m;
+}
+
+std::string quoted(const char* what, const std::string& domain) {
+    return std::string("event '") + what + "' for domain '" + domain + "'";
+}
+
+/// A typed parameter as virsh's event printer shows it (libvirt's virTypedParameterToString:
+/// booleans as 1/0 and doubles with %g, unlike the "yes"/"no" of domstats).
+std::string eventParamText(const proto::remote_typed_param_value& v) {
+    if (static_cast<std::uint32_t>(v.type) == proto::VIR_TYPED_PARAM_BOOLEAN) {
+        return v.b != 0 ? "1" : "0";
+    }
+    if (static_cast<std::uint32_t>(v.type) == proto::VIR_TYPED_PARAM_DOUBLE) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%g", v.d);
+        return buf;
+    }
+    return typedValueText(v);
+}
+
+template <class Msg>
+std::string withParams(const char* what, const Msg& m) {
+    std::string out = quoted(what, m.dom.name) + ":\n";
+    for (const auto& param : m.params) {
+        out += "\t" + param.field + ": " + eventParamText(param.value) + "\n";
+    }
+    return out;
+}
+
+/// The line(s) virsh's `event` prints for one event packet; nothing for other messages.
+std::optional<std::string> eventText(const rpc::Packet& p) {
+    char buf[512];
+    switch (p.header.proc) {
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE:
+            if (auto m = decoded<proto::remote_domain_event_callback_lifecycle_msg>(p)) {
+                return quoted("lifecycle", m->msg.dom.name) + ": " + lifecycleText(m->msg.event, m->msg.detail) + "\n";
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT:
+            if (auto m = decoded<proto::remote_domain_event_callback_reboot_msg>(p)) {
+                return quoted("reboot", m->msg.dom.name) + "\n";
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE:
+            if (auto m = decoded<proto::remote_domain_event_callback_rtc_change_msg>(p)) {
+                return quoted("rtc-change", m->msg.dom.name) + ": " + std::to_string(m->msg.offset) + "\n";
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG:
+            if (auto m = decoded<proto::remote_domain_event_callback_watchdog_msg>(p)) {
+                return quoted("watchdog", m->msg.dom.name) + ": " + nameOf(kWatchdogActions, m->msg.action) + "\n";
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR:
+            if (auto m = decoded<proto::remote_domain_event_callback_io_error_msg>(p)) {
+                return quoted("io-error", m->msg.dom.name) + ": " + m->msg.srcPath + " (" + m->msg.devAlias + ") " +
+                       nameOf(kIoErrorActions, m->msg.action) + "\n";
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON:
+            if (auto m = decoded<proto::remote_domain_event_callback_io_error_reason_msg>(p)) {
+                return quoted("io-error-reason", m->msg.dom.name) + ": " + m->msg.srcPath + " (" + m->msg.devAlias +
+                       ") " + nameOf(kIoErrorActions, m->msg.action) + " due to " + m->msg.reason + "\n";
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS:
+            if (auto m = decoded<proto::remote_domain_event_callback_graphics_msg>(p)) {
+                const auto& g = m->msg;
+                std::snprintf(buf, sizeof buf, ": %s local[%s %s %s] remote[%s %s %s] %s\n",
+                              nameOf(kGraphicsPhases, g.phase), nameOf(kAddressFamilies, g.local.family),
+                              g.local.node.c_str(), g.local.service.c_str(), nameOf(kAddressFamilies, g.remote.family),
+                              g.remote.node.c_str(), g.remote.service.c_str(), g.authScheme.c_str());
+                std::string out = quoted("graphics", g.dom.name) + buf;
+                for (const auto& id : g.subject) {
+                    out += "\t" + id.type + "=" + id.name + "\n";
+                }
+                return out;
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR:
+            if (auto m = decoded<proto::remote_domain_event_callback_control_error_msg>(p)) {
+                return quoted("control-error", m->msg.dom.name) + "\n";
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE:
+            if (auto m = decoded<proto::remote_domain_event_callback_balloon_change_msg>(p)) {
+                return quoted("balloon-change", m->msg.dom.name) + ": " + std::to_string(m->msg.actual) + "KiB\n";
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE:
+            if (auto m = decoded<proto::remote_domain_event_callback_tunable_msg>(p)) {
+                return withParams("tunable", *m);
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED:
+            if (auto m = decoded<proto::remote_domain_event_callback_job_completed_msg>(p)) {
+                return withParams("job-completed", *m);
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE:
+            if (auto m = decoded<proto::remote_domain_event_callback_metadata_change_msg>(p)) {
+                return quoted("metadata-change", m->dom.name) + ": type " + nameOf(kMetadataTypes, m->type) +
+                       ", uri " + m->nsuri.value_or("<null>") + "\n";
+            }
+            break;
+        default:
+            break;
+    }
+    return std::nullopt;
 }
 
 volatile std::sig_atomic_t gInterrupted = 0;
@@ -102,14 +232,10 @@ int eventCommand(Context& ctx) {
     int received = 0;
     std::map<int, int> callbackToEvent;
     conn->setMessageHandler([&](const rpc::Packet& p) {
-        if (p.header.proc == proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE) {
-            proto::remote_domain_event_callback_lifecycle_msg m{};
-            if (proto::decodeFromBytes(p.payload, m)) {
-                std::printf("%sevent 'lifecycle' for domain '%s': %s\n", timestampPrefix(stamps).c_str(),
-                            m.msg.dom.name.c_str(), lifecycleText(m.msg.event, m.msg.detail).c_str());
-                std::fflush(stdout);
-                ++received;
-            }
+        if (auto text = eventText(p)) {
+            std::printf("%s%s", timestampPrefix(stamps).c_str(), text->c_str());
+            std::fflush(stdout);
+            ++received;
         }
     });
     std::vector<int> callbacks;

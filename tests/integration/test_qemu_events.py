@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Events a real QEMU guest raises on its own (RTC change, an I/O error on a full host file
+# system, a VNC client coming and going) reach the real virsh, `corral event` and python3-libvirt
+# with what libvirt's QEMU driver would report.
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import libvirt
+
+from framework.event_loop import ensure_event_loop
+from framework.qemu_fixtures import guest_files, pytestmark, qemu, serial_text, state, wait_for  # noqa: F401
+from framework.tools import virsh
+
+
+def watch(argv):
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def vnc_handshake(port):
+    """A whole RFB 3.8 session with no authentication: connect, initialise, leave."""
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
+        assert s.recv(12).startswith(b'RFB 003.')
+        s.sendall(b'RFB 003.008\n')
+        count = s.recv(1)[0]
+        assert 1 in s.recv(count)  # security type None
+        s.sendall(b'\x01')
+        assert s.recv(4) == b'\0\0\0\0'
+        s.sendall(b'\x01')  # ClientInit, shared
+        assert len(s.recv(24)) > 0  # ServerInit
+
+
+def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
+    # The disk lives on a 1 MiB tmpfs: the guest's 4 MiB of writes hit ENOSPC on the host.
+    full = os.path.join(tmpdir_path, 'full')
+    os.makedirs(full)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full], check=True)
+    try:
+        image = os.path.join(full, 'disk.raw')
+        subprocess.run(['truncate', '-s', '32M', image], check=True)
+        ensure_event_loop()
+        conn = libvirt.open(qemu.uri)
+        got = []
+        paused = threading.Event()
+
+        def io_error(_c, dom, src, alias, action, reason, _o):
+            got.append(('io-error-reason', src, alias, action, reason))
+
+        def lifecycle(_c, dom, event, detail, _o):
+            if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED:
+                got.append(('suspended', detail))
+                paused.set()
+
+        def rtc(_c, dom, offset, _o):
+            got.append(('rtc-change', offset))
+
+        def graphics(_c, dom, phase, local, remote, scheme, subject, _o):
+            got.append(('graphics', phase, scheme))
+
+        ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON, io_error, None),
+               conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None),
+               conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_RTC_CHANGE, rtc, None),
+               conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_GRAPHICS, graphics, None)]
+        virsh_watch = watch(['virsh', '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150'])
+        corral_watch = watch([os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all',
+                              '--timeout', '150'])
+        time.sleep(1.5)  # both watchers connected and registered
+        disk = (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{image}'/>"
+                f"<target dev='vda' bus='virtio'/></disk><graphics type='vnc' autoport='yes'/>")
+        serial = qemu.define('evq', extra_devices=disk, cmdline_extra='corral.rtc_shift=1 corral.write_disk=1')
+        assert virsh(qemu.uri, 'start', 'evq').rc == 0
+        wait_for(lambda: 'CORRAL-GUEST-RTC' in serial_text(serial), what='the guest to set its RTC')
+        assert paused.wait(120), (got, serial_text(serial)[-500:])
+        assert state(qemu.uri, 'evq') == 'paused (I/O error)'
+        display = virsh(qemu.uri, 'vncdisplay', 'evq').out.strip()
+        vnc_handshake(5900 + int(display.split(':')[1]))
+        wait_for(lambda: sum(1 for g in got if g[0] == 'graphics') >= 3, timeout=20, what='graphics events')
+        assert virsh(qemu.uri, 'destroy', 'evq').rc == 0
+        for i in ids:
+            conn.domainEventDeregisterAny(i)
+        conn.close()
+        for w in (virsh_watch, corral_watch):
+            w.terminate()
+        outputs = [w.communicate(timeout=30)[0] for w in (virsh_watch, corral_watch)]
+    finally:
+        subprocess.run(['umount', '-l', full])
+
+    errors = [g for g in got if g[0] == 'io-error-reason']
+    assert errors and errors[0] == ('io-error-reason', image, 'vda', libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE,
+                                    'enospc'), got
+    assert ('suspended', libvirt.VIR_DOMAIN_EVENT_SUSPENDED_IOERROR) in got
+    offsets = [g[1] for g in got if g[0] == 'rtc-change']
+    assert offsets and offsets[0] > 180 * 86400, got  # a year ahead, give or take
+    phases = [g[1] for g in got if g[0] == 'graphics']
+    assert phases[:3] == [libvirt.VIR_DOMAIN_EVENT_GRAPHICS_CONNECT, libvirt.VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE,
+                          libvirt.VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT], got
+
+    # virsh and corral print the same lines for the same events.
+    virsh_lines, corral_lines = ([l for l in out.splitlines() if l.startswith("event '")] for out in outputs)
+    assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
+    text = '\n'.join(virsh_lines)
+    assert f"event 'io-error' for domain 'evq': {image} (vda) pause" in text
+    assert f"event 'io-error-reason' for domain 'evq': {image} (vda) pause due to enospc" in text
+    assert "event 'lifecycle' for domain 'evq': Suspended I/O Error" in text
+    assert "event 'rtc-change' for domain 'evq': " in text
+    assert "event 'graphics' for domain 'evq': connect local[IPv4 127.0.0.1 " in text
