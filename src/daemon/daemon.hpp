@@ -19,6 +19,7 @@ class DriverRegistry;
 namespace corral::daemon {
 
 class Dispatcher;
+class MetricsEndpoint;
 class Server;
 
 struct DaemonOptions {
@@ -48,6 +49,8 @@ private:
     std::unique_ptr<drivers::DriverRegistry> registry_;
     std::unique_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<Server> server_;
+    /// Last: its thread reads the drivers and the server, so it stops before they go.
+    std::unique_ptr<MetricsEndpoint> metrics_;
 };
 
 }  // namespace corral::daemon

@@ -2,6 +2,7 @@
 // corrald.conf: the table of known keys and their checks.
 #include "daemon/daemon_config.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -100,6 +101,14 @@ bool isPort(const std::string& s) {
     return n > 0 && n < 65536;
 }
 
+/// An address getaddrinfo may resolve: an IPv4 or IPv6 literal or a host name, nothing else.
+bool isListenAddress(const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+        return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+               ch == '.' || ch == ':' || ch == '-' || ch == '%' || ch == '_';
+    });
+}
+
 const std::map<std::string, Setter>& keyTable() {
     static const std::map<std::string, Setter> table = {
         {"listen_tls", boolKey(&DaemonConfig::listenTls)},
@@ -146,6 +155,9 @@ const std::map<std::string, Setter>& keyTable() {
         {"max_auth_attempts", uintKey(&DaemonConfig::maxAuthAttempts)},
         {"sasl_allow_digest_md5", boolKey(&DaemonConfig::saslAllowDigestMd5)},
         {"access_rules_file", stringKey(&DaemonConfig::accessRulesFile)},
+        {"metrics_listen", boolKey(&DaemonConfig::metricsListen)},
+        {"metrics_addr", stringKey(&DaemonConfig::metricsAddr, isListenAddress, "an IP address or a host name")},
+        {"metrics_port", stringKey(&DaemonConfig::metricsPort, isPort, "a port number from 1 to 65535")},
         {"keepalive_required", acceptKey()},
         {"host_uuid_source", acceptKey()},
         {"ovs_timeout", acceptKey()},

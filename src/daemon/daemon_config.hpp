@@ -50,6 +50,9 @@ struct DaemonConfig {
     unsigned maxAuthAttempts = 3; ///< max_auth_attempts: failed SASL tries per connection (MaxAuthTries)
     bool saslAllowDigestMd5 = false;  ///< sasl_allow_digest_md5: the deprecated mechanism, on request
     std::string accessRulesFile;  ///< access_rules_file: who may do what (docs/access.md)
+    bool metricsListen = false;               ///< metrics_listen: serve GET /metrics (docs/monitoring.md)
+    std::string metricsAddr = "127.0.0.1";    ///< metrics_addr
+    std::string metricsPort = "9177";         ///< metrics_port
     int auditLevel = 1;
     bool auditLogging = false;
     std::string hostUuid;

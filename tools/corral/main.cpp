@@ -36,8 +36,9 @@ int help(const std::vector<std::string>& rest) {
             if (c.name == rest[0]) {
                 std::printf("  NAME\n    %s - %s\n\n  OPTIONS\n", c.name.c_str(), c.summary.c_str());
                 for (const auto& o : c.options) {
-                    std::printf("    %s--%s%s\n", o.positional ? "[" : "", o.name.c_str(),
-                                o.kind == OptKind::String ? (o.positional ? "] <string>" : " <string>") : "");
+                    std::printf("    %s--%s%s%s\n", o.positional ? "[" : "", o.name.c_str(),
+                                o.kind == OptKind::String ? (o.positional ? "] <string>" : " <string>") : "",
+                                o.shortName != 0 ? (std::string(" (-") + o.shortName + ")").c_str() : "");
                 }
                 std::printf("\n");
                 return 0;
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
     registerDomainTuneCommands();
     registerNetworkCommands();
     registerDomainConsoleCommands();
+    registerTopCommands();
 
     std::string uriArg;
     bool readOnly = false;

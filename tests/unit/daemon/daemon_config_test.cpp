@@ -83,3 +83,33 @@ TEST(DaemonConfig, SyntaxErrorsNameTheLine) {
     auto badList = parse("tls_allowed_dn_list = [ 1 ]\n");
     ASSERT_FALSE(badList);
 }
+
+TEST(DaemonConfig, MetricsEndpointIsOffAndLoopbackByDefault) {
+    auto c = parse("");
+    ASSERT_TRUE(c);
+    EXPECT_FALSE(c->metricsListen);
+    EXPECT_EQ(c->metricsAddr, "127.0.0.1");
+    EXPECT_EQ(c->metricsPort, "9177");
+    auto on = parse("metrics_listen = 1\nmetrics_addr = \"::1\"\nmetrics_port = \"19177\"\n");
+    ASSERT_TRUE(on) << on.error().wireMessage();
+    EXPECT_TRUE(on->metricsListen);
+    EXPECT_EQ(on->metricsAddr, "::1");
+    EXPECT_EQ(on->metricsPort, "19177");
+}
+
+TEST(DaemonConfig, BadMetricsValuesNameTheKey) {
+    auto notBool = parse("metrics_listen = 2\n");
+    ASSERT_FALSE(notBool);
+    EXPECT_NE(notBool.error().message.find(":1: key 'metrics_listen': expected 0 or 1"), std::string::npos);
+    auto badPort = parse("metrics_port = \"0\"\n");
+    ASSERT_FALSE(badPort);
+    EXPECT_NE(badPort.error().message.find("key 'metrics_port': invalid value '0'"), std::string::npos);
+    auto numericPort = parse("metrics_port = 9177\n");
+    ASSERT_FALSE(numericPort);
+    EXPECT_NE(numericPort.error().message.find("key 'metrics_port': expected a quoted string"), std::string::npos);
+    auto badAddr = parse("metrics_addr = \"127.0.0.1 9177\"\n");
+    ASSERT_FALSE(badAddr);
+    EXPECT_NE(badAddr.error().message.find("key 'metrics_addr': invalid value"), std::string::npos);
+    auto emptyAddr = parse("metrics_addr = \"\"\n");
+    ASSERT_FALSE(emptyAddr);
+}

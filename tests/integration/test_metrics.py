@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# corrald's Prometheus endpoint (metrics_listen): the page and its series for running guests,
+# what anything but GET /metrics gets, and nothing listening while the key is off.
+import os
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import libvirt
+import pytest
+
+from framework.container import build_rootfs, container_xml
+from framework.qemu_fixtures import wait_for
+from framework.tools import corral, domain_xml, virsh
+
+TEST_UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f'  # test:///default's running domain 'test'
+SAMPLE = re.compile(r'^([a-z_]+)(\{.*\})? (\S+)$')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def metrics(daemon):
+    """The daemon restarted with the endpoint on at a free loopback port; yields the port."""
+    port = free_port()
+    daemon.stop()
+    daemon.write_config(f'metrics_listen = 1\nmetrics_port = "{port}"\n')
+    daemon.start()
+    return port
+
+
+def scrape(port):
+    with urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=10) as r:
+        return r.status, r.headers['Content-Type'], r.read().decode()
+
+
+def samples(page):
+    """{'name{labels}': value} of every sample line; asserts every line is well formed."""
+    out = {}
+    for line in page.splitlines():
+        if line.startswith('# HELP ') or line.startswith('# TYPE '):
+            continue
+        m = SAMPLE.match(line)
+        assert m, f'not an exposition line: {line!r}'
+        out[m.group(1) + (m.group(2) or '')] = float(m.group(3))
+    return out
+
+
+def raw_http(port, data):
+    """Sends `data` and returns everything the endpoint answers before it closes."""
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
+        s.sendall(data)
+        out = b''
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
+def guest(driver, name, uuid):
+    return f'driver="{driver}",domain="{name}",uuid="{uuid}"'
+
+
+def test_page_has_host_and_guest_series(daemon, metrics, bin_dir, write_file):
+    path = write_file('web.xml', domain_xml('web', memory_mib=256))
+    assert corral(bin_dir, daemon.uri('test'), 'create', path).rc == 0
+    web_uuid = corral(bin_dir, daemon.uri('test'), 'domuuid', 'web').out.strip()
+    conn = libvirt.open(daemon.uri('test'))  # one client held open while scraping
+    try:
+        status, ctype, page = scrape(metrics)
+    finally:
+        conn.close()
+    assert status == 200
+    assert ctype == 'text/plain; version=0.0.4; charset=utf-8'
+    assert '# HELP corral_up ' in page and '# TYPE corral_up gauge' in page
+    assert '# TYPE corral_domain_cpu_seconds_total counter' in page
+    s = samples(page)
+    assert s['corral_up'] == 1
+    assert s['corral_clients'] >= 1
+    assert s['corral_host_cpus'] == os.cpu_count()
+    assert s['corral_host_memory_bytes'] > 0
+    assert s['corral_domains{driver="test",state="running"}'] == 2
+    assert s['corral_domains{driver="qemu",state="running"}'] == 0
+    assert s['corral_driver_stats_read{driver="test"}'] == 1
+
+    test = guest('test', 'test', TEST_UUID)
+    assert s[f'corral_domain_state{{{test}}}'] == 1
+    assert s[f'corral_domain_cpu_seconds_total{{{test}}}'] > 0
+    assert s[f'corral_domain_memory_max_bytes{{{test}}}'] == 8388608 * 1024
+    dominfo = dict(line.split(':', 1) for line in virsh(daemon.uri('test'), 'dominfo', 'test').out.splitlines()
+                   if ':' in line)
+    assert s[f'corral_domain_vcpus{{{test}}}'] == int(dominfo['CPU(s)'])
+    web = guest('test', 'web', web_uuid)
+    assert s[f'corral_domain_state{{{web}}}'] == 1
+    assert s[f'corral_domain_memory_max_bytes{{{web}}}'] == 256 * 1024 * 1024
+    assert s[f'corral_domain_memory_current_bytes{{{web}}}'] == 256 * 1024 * 1024
+    assert s[f'corral_domain_vcpus{{{web}}}'] == 1
+
+    # A counter only grows.
+    time.sleep(0.2)
+    later = samples(scrape(metrics)[2])
+    assert later[f'corral_domain_cpu_seconds_total{{{test}}}'] > s[f'corral_domain_cpu_seconds_total{{{test}}}']
+
+    # A stopped guest keeps its state series and loses its CPU counter.
+    assert corral(bin_dir, daemon.uri('test'), 'destroy', 'test').rc == 0
+    stopped = samples(scrape(metrics)[2])
+    assert stopped[f'corral_domain_state{{{test}}}'] == 5
+    assert f'corral_domain_cpu_seconds_total{{{test}}}' not in stopped
+    assert stopped['corral_domains{driver="test",state="shutoff"}'] == 1
+
+
+def test_anything_but_get_metrics_is_refused(daemon, metrics):
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f'http://127.0.0.1:{metrics}/other', timeout=10)
+    assert e.value.code == 404
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f'http://127.0.0.1:{metrics}/metrics', data=b'x=1', timeout=10)
+    assert e.value.code == 405
+    # Garbage, binary junk (a libvirt RPC packet) and an oversized request: 400, then the
+    # connection is closed (raw_http returns only at EOF).
+    for junk in (b'garbage\r\n\r\n', b'\x00\x00\x00\x1c\x20\x00\x80\x86', b'GET /' + b'a' * 20000):
+        answer = raw_http(metrics, junk)
+        assert answer.startswith(b'HTTP/1.1 400 Bad Request\r\n'), (junk[:16], answer)
+        assert b'Connection: close\r\n' in answer
+    # The daemon and the endpoint carry on.
+    assert virsh(daemon.uri('test'), 'list', '--name').out.split() == ['test']
+    assert scrape(metrics)[0] == 200
+
+
+def listening_sockets(pid):
+    """Inodes of the TCP sockets in LISTEN state that process `pid` holds."""
+    inodes = set()
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            target = os.readlink(f'/proc/{pid}/fd/{fd}')
+        except OSError:
+            continue
+        if target.startswith('socket:['):
+            inodes.add(target[8:-1])
+    found = []
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == '0A' and fields[9] in inodes:
+                    found.append(fields[1])
+    return found
+
+
+def test_off_by_default_nothing_listens(daemon):
+    port = free_port()
+    daemon.stop()
+    daemon.write_config(f'metrics_port = "{port}"\n')  # a port, but metrics_listen stays 0
+    daemon.start()
+    assert listening_sockets(daemon.pid) == []
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(('127.0.0.1', port), timeout=5)
+
+
+def test_bad_values_stop_the_daemon_naming_the_key(daemon):
+    daemon.stop()
+    daemon.write_config('metrics_listen = 1\nmetrics_port = "99999"\n')
+    with pytest.raises(RuntimeError) as e:
+        daemon.start()
+    assert "key 'metrics_port': invalid value '99999'" in str(e.value)
+
+
+@pytest.mark.skipif(not os.path.exists('/bin/busybox'),
+                    reason='busybox-static is not installed (scripts/setup.sh installs it)')
+def test_a_container_cpu_counter_moves(daemon, metrics, tmpdir_path):
+    rootfs = build_rootfs(os.path.join(tmpdir_path, 'rootfs'))
+    path = os.path.join(tmpdir_path, 'ct.xml')
+    with open(path, 'w') as f:
+        f.write(container_xml('ct', rootfs))
+    uri = daemon.uri('lxc')
+    assert virsh(uri, 'define', path).rc == 0
+    r = virsh(uri, 'start', 'ct')
+    assert r.rc == 0, r.err
+    try:
+        uuid = virsh(uri, 'domuuid', 'ct').out.strip()
+        ct = guest('lxc', 'ct', uuid)
+        key = f'corral_domain_cpu_seconds_total{{{ct}}}'
+        wait_for(lambda: samples(scrape(metrics)[2]).get(key, 0) > 0, timeout=30, what='a CPU counter above 0')
+        s = samples(scrape(metrics)[2])
+        assert s[f'corral_domain_state{{{ct}}}'] == 1
+        assert s['corral_domains{driver="lxc",state="running"}'] == 1
+    finally:
+        virsh(uri, 'destroy', 'ct')

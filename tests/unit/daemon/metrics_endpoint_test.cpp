@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The metrics endpoint's HTTP: request parsing and routing (pure), and a live endpoint on a
+// loopback port holding to its limits (request size, deadline, simultaneous connections).
+#include "daemon/metrics_endpoint.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+
+using namespace corral;
+using namespace corral::daemon;
+using Status = HttpRequestHead::Status;
+
+TEST(MetricsHttp, ParsesARequestOnceItsHeadersEnd) {
+    const std::string request =
+        "GET /metrics HTTP/1.1\r\nHost: localhost:9177\r\nAccept: */*\r\n\r\n";
+    for (std::size_t n = 0; n < request.size(); ++n) {
+        EXPECT_EQ(parseHttpRequest(request.substr(0, n), 8192).status, Status::Incomplete) << n;
+    }
+    auto head = parseHttpRequest(request, 8192);
+    EXPECT_EQ(head.status, Status::Complete);
+    EXPECT_EQ(head.method, "GET");
+    EXPECT_EQ(head.target, "/metrics");
+    // Bare line feeds and HTTP/1.0 are accepted.
+    EXPECT_EQ(parseHttpRequest("GET /metrics HTTP/1.0\n\n", 8192).status, Status::Complete);
+}
+
+TEST(MetricsHttp, RefusesWhatIsNotHttp) {
+    for (const char* bad :
+         {"garbage\r\n\r\n", "GET /metrics\r\n\r\n", "GET /metrics HTTP/2.0\r\n\r\n",
+          "GET  /metrics HTTP/1.1\r\n\r\n", "G(T /metrics HTTP/1.1\r\n\r\n",
+          "GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n",
+          "GET /metrics HTTP/1.1\r\n folded: header\r\n\r\n", "\r\n\r\n"}) {
+        EXPECT_EQ(parseHttpRequest(bad, 8192).status, Status::Malformed) << bad;
+    }
+    // Binary junk (an RPC packet's length word) is refused before any line ends.
+    EXPECT_EQ(parseHttpRequest(std::string("\0\0\0\x1c", 4), 8192).status, Status::Malformed);
+    // Too long without the end of the headers.
+    EXPECT_EQ(parseHttpRequest("GET /" + std::string(300, 'a'), 256).status, Status::Malformed);
+    EXPECT_EQ(
+        parseHttpRequest("GET / HTTP/1.1\r\nX: " + std::string(300, 'a') + "\r\n\r\n", 256).status,
+        Status::Malformed);
+}
+
+TEST(MetricsHttp, RoutesByPathThenMethod) {
+    int scrapes = 0;
+    auto scrape = [&scrapes] {
+        ++scrapes;
+        return std::string("corral_up 1\n");
+    };
+    auto ok =
+        answerHttpRequest(parseHttpRequest("GET /metrics?x=1 HTTP/1.1\r\n\r\n", 8192), scrape);
+    EXPECT_EQ(ok.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << ok;
+    EXPECT_NE(ok.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+              std::string::npos);
+    EXPECT_NE(ok.find("Content-Length: 12\r\n"), std::string::npos);
+    EXPECT_NE(ok.find("Connection: close\r\n\r\ncorral_up 1\n"), std::string::npos);
+    EXPECT_EQ(scrapes, 1);
+    auto other = answerHttpRequest(parseHttpRequest("GET /other HTTP/1.1\r\n\r\n", 8192), scrape);
+    EXPECT_EQ(other.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u);
+    auto post = answerHttpRequest(parseHttpRequest("POST /metrics HTTP/1.1\r\n\r\n", 8192), scrape);
+    EXPECT_EQ(post.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u);
+    EXPECT_NE(post.find("Allow: GET\r\n"), std::string::npos);
+    auto bad = answerHttpRequest(parseHttpRequest("junk\r\n\r\n", 8192), scrape);
+    EXPECT_EQ(bad.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
+    EXPECT_EQ(scrapes, 1);  // only a GET /metrics scrapes
+}
+
+namespace {
+
+UniqueFd connectTo(std::uint16_t port) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    return fd;
+}
+
+/// Everything the endpoint sends until it closes (or 5 s pass).
+std::string readAll(int fd) {
+    std::string out;
+    char buf[4096];
+    while (true) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 5000) <= 0) {
+            break;
+        }
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+            break;
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+void sendAll(int fd, const std::string& text) {
+    ASSERT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(text.size()));
+}
+
+}  // namespace
+
+TEST(MetricsEndpoint, AnswersOverTcp) {
+    MetricsEndpointLimits limits;
+    limits.maxRequestBytes = 256;
+    std::atomic<int> scrapes{0};
+    auto scrape = [&scrapes] {
+        ++scrapes;
+        return std::string("corral_up 1\n");
+    };
+    auto endpoint = MetricsEndpoint::create("127.0.0.1", "0", scrape, limits);
+    ASSERT_TRUE(endpoint) << endpoint.error().wireMessage();
+    std::uint16_t port = (*endpoint)->port();
+    ASSERT_NE(port, 0);
+
+    auto ok = connectTo(port);
+    sendAll(ok.get(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto answer = readAll(ok.get());
+    EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+    EXPECT_EQ(answer.substr(answer.size() - 12), "corral_up 1\n");
+
+    auto oversized = connectTo(port);
+    sendAll(oversized.get(), "GET /" + std::string(1000, 'a'));
+    EXPECT_EQ(readAll(oversized.get()).rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
+
+    // A half-sent request whose sender stops writing is answered 400 at once.
+    auto halfSent = connectTo(port);
+    sendAll(halfSent.get(), "GET /metrics HTTP/1.1\r\n");
+    ::shutdown(halfSent.get(), SHUT_WR);
+    EXPECT_EQ(readAll(halfSent.get()).rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
+    EXPECT_EQ(scrapes.load(), 1);
+}
+
+TEST(MetricsEndpoint, ASilentClientHoldsASlotOnlyUntilItsDeadline) {
+    MetricsEndpointLimits limits;
+    limits.maxConnections = 1;
+    limits.deadline = std::chrono::milliseconds(300);
+    auto endpoint = MetricsEndpoint::create(
+        "127.0.0.1", "0", [] { return std::string("corral_up 1\n"); }, limits);
+    ASSERT_TRUE(endpoint) << endpoint.error().wireMessage();
+    std::uint16_t port = (*endpoint)->port();
+
+    // Accepted in order: the silent client takes the only slot, the next is turned away.
+    auto start = std::chrono::steady_clock::now();
+    auto silent = connectTo(port);
+    auto turnedAway = connectTo(port);
+    EXPECT_EQ(readAll(turnedAway.get()).rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u);
+    EXPECT_EQ(readAll(silent.get()), "");
+    auto held = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(held, std::chrono::milliseconds(250));
+    EXPECT_LT(held, std::chrono::seconds(3));
+
+    // The slot is free again.
+    auto next = connectTo(port);
+    sendAll(next.get(), "GET /metrics HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(readAll(next.get()).rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+}
+
+TEST(MetricsEndpoint, ABusyPortIsAnErrorNamingIt) {
+    auto first = MetricsEndpoint::create("127.0.0.1", "0", [] { return std::string(); });
+    ASSERT_TRUE(first);
+    std::string port = std::to_string((*first)->port());
+    auto second = MetricsEndpoint::create("127.0.0.1", port, [] { return std::string(); });
+    ASSERT_FALSE(second);
+    EXPECT_NE(second.error().wireMessage().find("127.0.0.1:" + port), std::string::npos)
+        << second.error().wireMessage();
+}
