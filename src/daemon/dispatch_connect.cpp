@@ -105,7 +105,7 @@ void registerConnectHandlers(Dispatcher& d) {
             return ret;
         });
 
-    d.add<proto::REMOTE_PROC_CONNECT_GET_LIB_VERSION>(
+    d.addInline<proto::REMOTE_PROC_CONNECT_GET_LIB_VERSION>(
         [](CallContext&, const xdr_void&) -> Result<proto::remote_connect_get_lib_version_ret> {
             proto::remote_connect_get_lib_version_ret ret{};
             ret.lib_ver = kLibVersion;

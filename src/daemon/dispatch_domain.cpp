@@ -34,14 +34,14 @@ Ret withDom(const drivers::DomainRef& ref) {
 }
 
 void registerLookups(Dispatcher& d) {
-    d.add<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME>(
+    d.addInline<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME>(
         [](CallContext& ctx, const proto::remote_domain_lookup_by_name_args& a)
             -> Result<proto::remote_domain_lookup_by_name_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, lookupFacet(ctx, "virDomainLookupByName"));
             CORRAL_ASSIGN_OR_RETURN(auto ref, f->lookupByName(a.name));
             return withDom<proto::remote_domain_lookup_by_name_ret>(ref);
         });
-    d.add<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID>(
+    d.addInline<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID>(
         [](CallContext& ctx, const proto::remote_domain_lookup_by_uuid_args& a)
             -> Result<proto::remote_domain_lookup_by_uuid_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, lookupFacet(ctx, "virDomainLookupByUUID"));
@@ -50,7 +50,7 @@ void registerLookups(Dispatcher& d) {
             CORRAL_ASSIGN_OR_RETURN(auto ref, f->lookupByUuid(uuid));
             return withDom<proto::remote_domain_lookup_by_uuid_ret>(ref);
         });
-    d.add<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_ID>(
+    d.addInline<proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_ID>(
         [](CallContext& ctx, const proto::remote_domain_lookup_by_id_args& a)
             -> Result<proto::remote_domain_lookup_by_id_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, lookupFacet(ctx, "virDomainLookupByID"));
@@ -58,7 +58,7 @@ void registerLookups(Dispatcher& d) {
             return withDom<proto::remote_domain_lookup_by_id_ret>(ref);
         });
 
-    d.add<proto::REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS>(
+    d.addInline<proto::REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS>(
         [](CallContext& ctx, const proto::remote_connect_list_all_domains_args& a)
             -> Result<proto::remote_connect_list_all_domains_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, lookupFacet(ctx, "virConnectListAllDomains"));
@@ -81,7 +81,7 @@ void registerLookups(Dispatcher& d) {
         });
 
     // The pre-0.9.13 list procedures, still used by virsh's fallbacks and libvirt-tck.
-    d.add<proto::REMOTE_PROC_CONNECT_NUM_OF_DOMAINS>(
+    d.addInline<proto::REMOTE_PROC_CONNECT_NUM_OF_DOMAINS>(
         [](CallContext& ctx, const xdr_void&) -> Result<proto::remote_connect_num_of_domains_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, lookupFacet(ctx, "virConnectNumOfDomains"));
             CORRAL_ASSIGN_OR_RETURN(auto refs, f->listAll(drivers::list_flags::kActive));
@@ -89,7 +89,7 @@ void registerLookups(Dispatcher& d) {
             ret.num = static_cast<std::int32_t>(refs.size());
             return ret;
         });
-    d.add<proto::REMOTE_PROC_CONNECT_LIST_DOMAINS>(
+    d.addInline<proto::REMOTE_PROC_CONNECT_LIST_DOMAINS>(
         [](CallContext& ctx, const proto::remote_connect_list_domains_args& a)
             -> Result<proto::remote_connect_list_domains_ret> {
             if (a.maxids < 0 || a.maxids > static_cast<std::int32_t>(proto::REMOTE_DOMAIN_LIST_MAX)) {
@@ -106,7 +106,7 @@ void registerLookups(Dispatcher& d) {
             }
             return ret;
         });
-    d.add<proto::REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS>(
+    d.addInline<proto::REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS>(
         [](CallContext& ctx, const xdr_void&) -> Result<proto::remote_connect_num_of_defined_domains_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, lookupFacet(ctx, "virConnectNumOfDefinedDomains"));
             CORRAL_ASSIGN_OR_RETURN(auto refs, f->listAll(drivers::list_flags::kInactive));
@@ -114,7 +114,7 @@ void registerLookups(Dispatcher& d) {
             ret.num = static_cast<std::int32_t>(refs.size());
             return ret;
         });
-    d.add<proto::REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS>(
+    d.addInline<proto::REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS>(
         [](CallContext& ctx, const proto::remote_connect_list_defined_domains_args& a)
             -> Result<proto::remote_connect_list_defined_domains_ret> {
             if (a.maxnames < 0 || a.maxnames > static_cast<std::int32_t>(proto::REMOTE_DOMAIN_LIST_MAX)) {
@@ -134,11 +134,21 @@ void registerLookups(Dispatcher& d) {
 }
 
 void registerQueries(Dispatcher& d) {
-    d.add<proto::REMOTE_PROC_DOMAIN_GET_INFO>(
+    d.addInline<proto::REMOTE_PROC_DOMAIN_GET_INFO>(
         [](CallContext& ctx, const proto::remote_domain_get_info_args& a)
             -> Result<proto::remote_domain_get_info_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, queriesFacet(ctx, "virDomainGetInfo"));
-            CORRAL_ASSIGN_OR_RETURN(auto info, f->getInfo(fromWire(a.dom)));
+            drivers::DomainInfo info;
+            if (ctx.onIoThread) {
+                auto quick = f->tryGetInfo(fromWire(a.dom));
+                if (!quick) {
+                    ctx.deferToWorker = true;  // the domain is busy: a worker waits for it
+                    return proto::remote_domain_get_info_ret{};
+                }
+                CORRAL_ASSIGN_OR_RETURN(info, std::move(*quick));
+            } else {
+                CORRAL_ASSIGN_OR_RETURN(info, f->getInfo(fromWire(a.dom)));
+            }
             proto::remote_domain_get_info_ret ret{};
             ret.state = static_cast<std::uint8_t>(info.state);
             ret.maxMem = info.maxMemKiB;
@@ -147,7 +157,7 @@ void registerQueries(Dispatcher& d) {
             ret.cpuTime = info.cpuTimeNs;
             return ret;
         });
-    d.add<proto::REMOTE_PROC_DOMAIN_GET_STATE>(
+    d.addInline<proto::REMOTE_PROC_DOMAIN_GET_STATE>(
         [](CallContext& ctx, const proto::remote_domain_get_state_args& a)
             -> Result<proto::remote_domain_get_state_ret> {
             if (a.flags != 0) {
@@ -179,7 +189,7 @@ void registerQueries(Dispatcher& d) {
             ret.memory = mem;
             return ret;
         });
-    d.add<proto::REMOTE_PROC_DOMAIN_IS_ACTIVE>(
+    d.addInline<proto::REMOTE_PROC_DOMAIN_IS_ACTIVE>(
         [](CallContext& ctx, const proto::remote_domain_is_active_args& a)
             -> Result<proto::remote_domain_is_active_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, queriesFacet(ctx, "virDomainIsActive"));
@@ -188,7 +198,7 @@ void registerQueries(Dispatcher& d) {
             ret.active = active ? 1 : 0;
             return ret;
         });
-    d.add<proto::REMOTE_PROC_DOMAIN_IS_PERSISTENT>(
+    d.addInline<proto::REMOTE_PROC_DOMAIN_IS_PERSISTENT>(
         [](CallContext& ctx, const proto::remote_domain_is_persistent_args& a)
             -> Result<proto::remote_domain_is_persistent_ret> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, queriesFacet(ctx, "virDomainIsPersistent"));

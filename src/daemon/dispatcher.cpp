@@ -174,8 +174,22 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchProgram(CallContext& ctx, 
 }
 
 void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::Packet packet) {
+    serve(session, packet, false);
+}
+
+bool Dispatcher::answerInline(const std::shared_ptr<ClientSession>& session, rpc::Packet& packet) {
+    const rpc::MessageHeader& h = packet.header;
+    if (h.prog != proto::REMOTE_PROGRAM || h.vers != proto::REMOTE_PROTOCOL_VERSION ||
+        h.type != rpc::MessageType::Call || inline_.count(h.proc) == 0) {
+        return false;
+    }
+    return serve(session, packet, true);
+}
+
+bool Dispatcher::serve(const std::shared_ptr<ClientSession>& session, rpc::Packet& packet, bool onIoThread) {
     const rpc::MessageHeader& h = packet.header;
     CallContext ctx{session, h, registry_};
+    ctx.onIoThread = onIoThread;
     ctx.fds = std::move(packet.fds);
     Result<std::vector<std::uint8_t>> result = fail(ErrorCode::InternalError, "unhandled call");
     if (h.prog == proto::REMOTE_PROGRAM && h.vers == proto::REMOTE_PROTOCOL_VERSION) {
@@ -190,6 +204,9 @@ void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::
                       ErrorDomain::Rpc);
     }
     ctx.fds.clear();  // descriptors a procedure did not take are closed, as libvirtd does
+    if (ctx.deferToWorker) {
+        return false;
+    }
 
     if (!result) {
         logDebug("call " + std::to_string(h.proc) + " failed: " + result.error().wireMessage());
@@ -200,7 +217,7 @@ void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::
         } else {
             session->send(std::move(errorReply));
         }
-        return;
+        return true;
     }
     rpc::MessageHeader reply = h;
     reply.status = rpc::MessageStatus::Ok;
@@ -220,6 +237,7 @@ void Dispatcher::handleCall(const std::shared_ptr<ClientSession>& session, rpc::
     if (ctx.afterReply) {
         ctx.afterReply();
     }
+    return true;
 }
 
 }  // namespace corral::daemon

@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "access/access_manager.hpp"
@@ -56,6 +57,11 @@ struct CallContext {
     /// connection once it is out (max_auth_attempts reached).
     std::chrono::milliseconds replyDelay{0};
     bool closeAfterReply = false;
+    /// Served on the I/O thread (Dispatcher::answerInline): the handler must not wait. One that
+    /// would (a busy domain) sets `deferToWorker` instead of answering, and the call goes to a
+    /// worker unanswered.
+    bool onIoThread = false;
+    bool deferToWorker = false;
 };
 
 /// What the authentication procedures need from the daemon's configuration.
@@ -73,6 +79,11 @@ public:
 
     /// Serves one CALL on a worker thread and sends the reply (or error) to the session.
     void handleCall(const std::shared_ptr<ClientSession>& session, rpc::Packet packet);
+    /// Serves a CALL of a procedure registered with addInline right here, on the I/O thread,
+    /// when it can be answered without waiting: no hop to a worker and back, which on a small
+    /// host is most of a lookup's cost. False (nothing sent, `packet` untouched): hand it to a
+    /// worker.
+    bool answerInline(const std::shared_ptr<ClientSession>& session, rpc::Packet& packet);
     /// Whether the call goes to the high-priority pool (lookups and other quick calls).
     bool isHighPriority(const rpc::MessageHeader& header) const;
     /// The I/O thread closed `session`: drop its event subscriptions.
@@ -85,6 +96,15 @@ public:
     template <std::int32_t P, class Fn>
     void add(Fn fn) {
         handlers_[P] = makeHandler<rpc::proto::RemoteProc<P>>(std::move(fn));
+    }
+
+    /// As add, for a procedure that only reads what the daemon holds in memory (a lookup, a
+    /// state, a list) and never waits on a guest, the disk or a lock held across either: it may
+    /// be answered on the I/O thread (answerInline).
+    template <std::int32_t P, class Fn>
+    void addInline(Fn fn) {
+        add<P>(std::move(fn));
+        inline_.insert(P);
     }
 
     /// Registers the handler of QEMU-program procedure P (monitor pass-through).
@@ -128,6 +148,8 @@ private:
     }
 
     using HandlerTable = std::unordered_map<std::int32_t, Handler>;
+    /// Runs the call and sends its reply; false when an inline handler deferred it (nothing sent).
+    bool serve(const std::shared_ptr<ClientSession>& session, rpc::Packet& packet, bool onIoThread);
     Result<std::vector<std::uint8_t>> dispatchRemote(CallContext& ctx, std::span<const std::uint8_t> payload);
     /// The QEMU and LXC programs: driver-specific extras, served once the connection is open.
     Result<std::vector<std::uint8_t>> dispatchProgram(CallContext& ctx, const rpc::proto::ProcedureInfo* info,
@@ -142,6 +164,7 @@ private:
     HandlerTable handlers_;
     HandlerTable qemuHandlers_;
     HandlerTable lxcHandlers_;
+    std::unordered_set<std::int32_t> inline_;  ///< REMOTE procedures registered with addInline
 };
 
 /// "DOMAIN_GET_XML_DESC" -> "virDomainGetXmlDesc"-style public API name for messages.

@@ -25,6 +25,8 @@ public:
 
     /// A connected socket speaking the remote protocol to the embedded server. Call once.
     int takeClientFd();
+    /// The drivers it serves (tests reach a domain's lock through them).
+    drivers::DriverRegistry& registry() { return *registry_; }
 
 private:
     EmbeddedServer() = default;

@@ -478,6 +478,9 @@ void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
                  " from client " + std::to_string(session->id()));
         return;
     }
+    if (dispatcher_.answerInline(session, packet)) {
+        return;
+    }
     session->inFlight++;
     bool high = dispatcher_.isHighPriority(h);
     // std::function needs a copyable job; the packet may own descriptors, so it is shared.
@@ -491,7 +494,10 @@ void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
 }
 
 void Server::drainPackets(ClientIo& io) {
-    while (io.session->inFlight.load() < limits_.maxClientRequests) {
+    // Inline answers do not count in inFlight: a client that does not read them is held back
+    // by its queued output instead.
+    while (io.session->inFlight.load() < limits_.maxClientRequests &&
+           io.session->queuedBytes() <= limits_.maxQueuedOutput) {
         auto packet = io.assembler.next();
         if (!packet) {
             break;

@@ -301,16 +301,32 @@ Result<void> DomainManager::setAutostart(const DomainRef& ref, bool autostart) {
 
 // --- queries ------------------------------------------------------------------------------------
 
+DomainInfo DomainManager::infoLocked(const objects::DomainObj& dom) {
+    DomainInfo info;
+    info.state = dom.state();
+    info.maxMemKiB = dom.def->memoryKiB;
+    info.memoryKiB = dom.def->currentMemoryKiB;
+    info.vcpus = dom.def->vcpuCurrent != 0 ? dom.def->vcpuCurrent : dom.def->vcpus;
+    info.cpuTimeNs = dom.isActive() ? backend_->cpuTimeNs(dom) : 0;
+    return info;
+}
+
 Result<DomainInfo> DomainManager::getInfo(const DomainRef& ref) {
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::lock_guard lock(dom->mutex());
-    DomainInfo info;
-    info.state = dom->state();
-    info.maxMemKiB = dom->def->memoryKiB;
-    info.memoryKiB = dom->def->currentMemoryKiB;
-    info.vcpus = dom->def->vcpuCurrent != 0 ? dom->def->vcpuCurrent : dom->def->vcpus;
-    info.cpuTimeNs = dom->isActive() ? backend_->cpuTimeNs(*dom) : 0;
-    return info;
+    return infoLocked(*dom);
+}
+
+std::optional<Result<DomainInfo>> DomainManager::tryGetInfo(const DomainRef& ref) {
+    auto dom = find(ref);
+    if (!dom) {
+        return Result<DomainInfo>(unexpected(std::move(dom).error()));
+    }
+    std::unique_lock lock((*dom)->mutex(), std::try_to_lock);
+    if (!lock.owns_lock()) {
+        return std::nullopt;
+    }
+    return Result<DomainInfo>(infoLocked(**dom));
 }
 
 Result<objects::StateAndReason> DomainManager::getState(const DomainRef& ref) {

@@ -104,6 +104,7 @@ public:
 
     // DomainQueries
     Result<DomainInfo> getInfo(const DomainRef& dom) override;
+    std::optional<Result<DomainInfo>> tryGetInfo(const DomainRef& dom) override;
     Result<objects::StateAndReason> getState(const DomainRef& dom) override;
     Result<std::string> getOsType(const DomainRef& dom) override;
     Result<bool> isActive(const DomainRef& dom) override;
@@ -204,6 +205,8 @@ private:
     void markStoppedLocked(const objects::DomainObjPtr& dom, objects::ShutoffReason reason,
                            objects::StoppedDetail detail);
     void saveStatusLocked(const objects::DomainObjPtr& dom);
+    /// virDomainGetInfo's figures; the caller holds the domain's mutex.
+    DomainInfo infoLocked(const objects::DomainObj& dom);
     /// Records the running guest's security labels for the audit trail (store and kernel).
     void auditMachineIdLocked(const objects::DomainObjPtr& dom);
     /// The store's status record of a running domain: "id state reason" then the live XML.

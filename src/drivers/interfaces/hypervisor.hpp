@@ -187,6 +187,10 @@ class DomainQueries {
 public:
     virtual ~DomainQueries() = default;
     virtual Result<DomainInfo> getInfo(const DomainRef& dom) = 0;
+    /// getInfo only if it needs no wait: nullopt while another thread holds the domain (a job
+    /// writing its status, say). corrald's I/O thread asks this and leaves a busy domain's call
+    /// to a worker rather than stall every client behind one domain.
+    virtual std::optional<Result<DomainInfo>> tryGetInfo(const DomainRef& /*dom*/) { return std::nullopt; }
     virtual Result<objects::StateAndReason> getState(const DomainRef& dom) = 0;
     virtual Result<std::string> getOsType(const DomainRef& dom) = 0;
     virtual Result<bool> isActive(const DomainRef& dom) = 0;

@@ -9,8 +9,11 @@
 
 #include <cstring>
 #include <optional>
+#include <set>
 
 #include "daemon/embedded.hpp"
+#include "drivers/common/managed_driver.hpp"
+#include "drivers/registry.hpp"
 #include "rpc/generated/keepalive_protocol.hpp"
 #include "rpc/generated/remote_protocol.hpp"
 #include "rpc/packet.hpp"
@@ -280,4 +283,78 @@ TEST_F(ServerTest, LifecycleEventsReachRegisteredClient) {
     }
     EXPECT_TRUE(sawReply);
     EXPECT_TRUE(sawEvent);
+}
+
+TEST_F(ServerTest, PipelinedInlineAndWorkerCallsAreAllAnswered) {
+    // Lookups and states are answered on the I/O thread, the XML on a worker: a client that
+    // pipelines both gets every reply, each under its own serial.
+    client->open("test:///default");
+    proto::remote_domain_lookup_by_name_args lookup;
+    lookup.name = "test";
+    auto dom = client->callOk<proto::remote_domain_lookup_by_name_ret>(proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, lookup);
+    proto::remote_domain_get_state_args state{};
+    state.dom = dom.dom;
+    proto::remote_domain_get_xml_desc_args xml{};
+    xml.dom = dom.dom;
+    constexpr int kRounds = 300;
+    for (int i = 0; i < kRounds; ++i) {
+        client->call(proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, lookup);
+        client->call(proto::REMOTE_PROC_DOMAIN_GET_STATE, state);
+        if (i % 10 == 0) {
+            client->call(proto::REMOTE_PROC_DOMAIN_GET_XML_DESC, xml);
+        }
+    }
+    std::set<std::uint32_t> serials;
+    int states = 0;
+    int xmls = 0;
+    for (int i = 0; i < kRounds * 2 + kRounds / 10; ++i) {
+        auto p = client->next();
+        ASSERT_TRUE(p) << "reply " << i << " missing";
+        ASSERT_EQ(p->header.status, rpc::MessageStatus::Ok);
+        serials.insert(p->header.serial);
+        if (p->header.proc == proto::REMOTE_PROC_DOMAIN_GET_STATE) {
+            proto::remote_domain_get_state_ret st{};
+            ASSERT_TRUE(proto::decodeFromBytes(p->payload, st));
+            EXPECT_EQ(st.state, 1);  // running
+            ++states;
+        } else if (p->header.proc == proto::REMOTE_PROC_DOMAIN_GET_XML_DESC) {
+            ++xmls;
+        }
+    }
+    EXPECT_EQ(serials.size(), static_cast<std::size_t>(kRounds * 2 + kRounds / 10));
+    EXPECT_EQ(states, kRounds);
+    EXPECT_EQ(xmls, kRounds / 10);
+}
+
+TEST_F(ServerTest, GetInfoOfABusyDomainWaitsOnAWorkerNotTheIoThread) {
+    client->open("test:///default");
+    proto::remote_domain_lookup_by_name_args lookup;
+    lookup.name = "test";
+    auto dom = client->callOk<proto::remote_domain_lookup_by_name_ret>(proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, lookup);
+    auto driver = server->registry().driverForUri("test:///default");
+    ASSERT_TRUE(driver);
+    auto held = dynamic_cast<drivers::ManagedDriver&>(**driver).manager().domains().findByName("test");
+    ASSERT_TRUE(held);
+    proto::remote_domain_get_info_args info{};
+    info.dom = dom.dom;
+    {
+        std::unique_lock busy(held->mutex());  // a job holding the domain, as a status write does
+        client->call(proto::REMOTE_PROC_DOMAIN_GET_INFO, info);
+        // The I/O thread is not stuck behind the domain: other calls still get their answers.
+        auto lib = client->callOk<proto::remote_connect_get_lib_version_ret>(proto::REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+                                                                             proto::xdr_void{});
+        EXPECT_GT(lib.lib_ver, 0u);
+        auto st = client->callOk<proto::remote_domain_get_state_ret>(
+            proto::REMOTE_PROC_DOMAIN_GET_STATE, proto::remote_domain_get_state_args{dom.dom, 0});
+        EXPECT_EQ(st.state, 1);
+    }
+    // Released: the worker that waited for the domain answers.
+    auto reply = client->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->header.proc, proto::REMOTE_PROC_DOMAIN_GET_INFO);
+    ASSERT_EQ(reply->header.status, rpc::MessageStatus::Ok);
+    proto::remote_domain_get_info_ret ret{};
+    ASSERT_TRUE(proto::decodeFromBytes(reply->payload, ret));
+    EXPECT_EQ(ret.state, 1);
+    EXPECT_EQ(ret.nrVirtCpu, 2);
 }

@@ -2,9 +2,11 @@
 // DomainManager through the test driver: identity rules, state machine, events, list filters.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "drivers/common/managed_driver.hpp"
 #include "drivers/test/test_driver.hpp"
 
 using namespace corral;
@@ -175,4 +177,33 @@ TEST_F(TestDriverFixture, WrongDomainTypeIsRefused) {
     auto r = driver->config()->defineXml(xml, 0);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ErrorCode::ConfigUnsupported);
+}
+
+TEST_F(TestDriverFixture, TryGetInfoDoesNotWaitForABusyDomain) {
+    auto ref = driver->lookup()->lookupByName("test");
+    ASSERT_TRUE(ref);
+    auto& manager = dynamic_cast<ManagedDriver&>(*driver).manager();
+    auto dom = manager.domains().findByName("test");
+    ASSERT_TRUE(dom);
+    {
+        std::lock_guard busy(dom->mutex());  // as a job writing the domain's status holds it
+        EXPECT_FALSE(driver->queries()->tryGetInfo(*ref).has_value());
+    }
+    auto quick = driver->queries()->tryGetInfo(*ref);
+    ASSERT_TRUE(quick.has_value());
+    ASSERT_TRUE(*quick);
+    auto full = driver->queries()->getInfo(*ref);
+    ASSERT_TRUE(full);
+    EXPECT_EQ((*quick)->state, full->state);
+    EXPECT_EQ((*quick)->maxMemKiB, full->maxMemKiB);
+    EXPECT_EQ((*quick)->vcpus, full->vcpus);
+
+    // An unknown domain is an answer (no domain), not "busy".
+    DomainRef gone = *ref;
+    gone.uuid = Uuid::generate();
+    gone.name = "gone";
+    auto missing = driver->queries()->tryGetInfo(gone);
+    ASSERT_TRUE(missing.has_value());
+    ASSERT_FALSE(*missing);
+    EXPECT_EQ(missing->error().code, ErrorCode::NoDomain);
 }
