@@ -11,7 +11,7 @@ import time
 import libvirt
 
 from framework.event_loop import ensure_event_loop
-from framework.qemu_fixtures import guest_files, pytestmark, qemu, serial_text, state, wait_for  # noqa: F401
+from framework.qemu_fixtures import guest_files, guest_xml, pytestmark, qemu, serial_text, state, wait_for  # noqa: F401
 from framework.tools import virsh
 
 
@@ -106,3 +106,61 @@ def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
     assert "event 'lifecycle' for domain 'evq': Suspended I/O Error" in text
     assert "event 'rtc-change' for domain 'evq': " in text
     assert "event 'graphics' for domain 'evq': connect local[IPv4 127.0.0.1 " in text
+
+
+def test_watchdog_fires_and_pauses_the_guest(qemu, bin_dir):
+    # The guest starts its i6300esb watchdog and stops feeding it: QEMU acts (<watchdog
+    # action='pause'>) and reports it; libvirt's clients see the watchdog event, then the pause.
+    ensure_event_loop()
+    conn = libvirt.open(qemu.uri)
+    got = []
+    paused = threading.Event()
+
+    def watchdog(_c, dom, action, _o):
+        got.append(('watchdog', dom.name(), action))
+
+    def lifecycle(_c, dom, event, detail, _o):
+        if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED:
+            got.append(('suspended', detail))
+            paused.set()
+
+    ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_WATCHDOG, watchdog, None),
+           conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)]
+    virsh_watch = watch(['virsh', '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150'])
+    corral_watch = watch([os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all',
+                          '--timeout', '150'])
+    time.sleep(1.5)
+    serial = qemu.define('wdog', extra_devices="<watchdog model='i6300esb' action='pause'/>",
+                         cmdline_extra='corral.watchdog=1')
+    assert "<watchdog model='i6300esb' action='pause'" in virsh(qemu.uri, 'dumpxml', 'wdog').out
+    assert virsh(qemu.uri, 'start', 'wdog').rc == 0
+    wait_for(lambda: 'CORRAL-GUEST-WATCHDOG' in serial_text(serial), timeout=120,
+             what='the guest to start its watchdog')
+    assert paused.wait(60), (got, serial_text(serial)[-500:])
+    assert state(qemu.uri, 'wdog') == 'paused (watchdog)'
+    assert virsh(qemu.uri, 'destroy', 'wdog').rc == 0
+    for i in ids:
+        conn.domainEventDeregisterAny(i)
+    conn.close()
+    for w in (virsh_watch, corral_watch):
+        w.terminate()
+    out, corral_out = (w.communicate(timeout=30)[0] for w in (virsh_watch, corral_watch))
+
+    assert ('watchdog', 'wdog', libvirt.VIR_DOMAIN_EVENT_WATCHDOG_PAUSE) in got, got
+    assert got.index(('watchdog', 'wdog', libvirt.VIR_DOMAIN_EVENT_WATCHDOG_PAUSE)) < \
+        got.index(('suspended', libvirt.VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG)), got
+    assert "event 'watchdog' for domain 'wdog': pause" in out, out
+    assert "event 'lifecycle' for domain 'wdog': Suspended Watchdog" in out, out
+    virsh_lines, corral_lines = ([l for l in o.splitlines() if l.startswith("event '")] for o in (out, corral_out))
+    assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
+
+
+def test_watchdog_definitions_qemu_cannot_run_are_refused(qemu, guest_files, tmpdir_path):
+    for device, why in [("<watchdog model='i6300esb' action='dump'/>", "<watchdog action='dump'>"),
+                        ("<watchdog model='diag288'/>", "<watchdog model='diag288'>")]:
+        path = os.path.join(tmpdir_path, 'wdbad.xml')
+        with open(path, 'w') as f:
+            f.write(guest_xml('wdbad', guest_files, os.path.join(tmpdir_path, 'wdbad.serial'), extra_devices=device))
+        r = virsh(qemu.uri, 'define', path)
+        assert r.rc != 0 and f'unsupported configuration: {why}' in r.err, r.err
+    assert 'wdbad' not in virsh(qemu.uri, 'list', '--all', '--name').out

@@ -694,10 +694,12 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
         post([this, rt] { killProcess(*rt, true); });
         return;
     }
+    // QEMU pauses the guest next: the STOP that follows is this error's (or watchdog's), and
+    // libvirt reports it as "Suspended I/O Error" ("Suspended Watchdog") after the event itself.
     if (event == "BLOCK_IO_ERROR" && data["action"].asString() == "stop") {
-        // QEMU pauses the guest next: the STOP that follows is this error's, and libvirt
-        // reports it as "Suspended I/O Error" after the error itself.
-        rt->ioErrorPause = true;
+        rt->pauseCause = Runtime::PauseCause::IoError;
+    } else if (event == "WATCHDOG" && data["action"].asString() == "pause") {
+        rt->pauseCause = Runtime::PauseCause::Watchdog;
     }
     static const conf::DomainDef kNoDefinition;
     std::shared_ptr<const conf::DomainDef> def = rt->securedDef;  // the live definition, set at start
@@ -713,9 +715,14 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
         if (rt->panicked || rt->guestShutdown || rt->fakeReboot) {
             return;  // part of a panic or a power-off, reported by those
         }
-        if (event == "STOP" && rt->ioErrorPause.exchange(false)) {
+        const auto cause = event == "STOP" ? rt->pauseCause.exchange(Runtime::PauseCause::None)
+                                           : Runtime::PauseCause::None;
+        if (cause == Runtime::PauseCause::IoError) {
             sink_->guestStateChanged(rt->uuid, DomainState::Paused, static_cast<int>(objects::PausedReason::IoError),
                                      LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::IoError));
+        } else if (cause == Runtime::PauseCause::Watchdog) {
+            sink_->guestStateChanged(rt->uuid, DomainState::Paused, static_cast<int>(objects::PausedReason::Watchdog),
+                                     LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Watchdog));
         } else if (event == "STOP") {
             sink_->guestStateChanged(rt->uuid, DomainState::Paused, static_cast<int>(objects::PausedReason::Unknown),
                                      LifecycleEvent::Suspended, static_cast<int>(objects::SuspendedDetail::Paused));

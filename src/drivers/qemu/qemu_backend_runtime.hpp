@@ -43,7 +43,10 @@ struct QemuBackend::Runtime {
     std::atomic<bool> fakeReboot{false};   // reboot by ACPI: reset when the guest powers off
     std::atomic<bool> guestShutdown{false};  // SHUTDOWN seen: the exit is a normal power-off
     std::atomic<bool> panicked{false};
-    std::atomic<bool> ioErrorPause{false};  // BLOCK_IO_ERROR with action stop: the next STOP is its pause
+    /// Why QEMU is about to pause the guest on its own (an I/O error with action stop, a
+    /// watchdog with action pause): the STOP that follows is reported with this reason.
+    enum class PauseCause { None, IoError, Watchdog };
+    std::atomic<PauseCause> pauseCause{PauseCause::None};
     std::atomic<int> ownStateChanges{0};     // STOP/RESUME events caused by our own commands
 };
 

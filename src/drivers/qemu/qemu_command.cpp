@@ -123,6 +123,7 @@ private:
     Result<void> addGraphics(const conf::XmlNode& graphics);
     Result<void> addVideo(const conf::XmlNode& video, unsigned index);
     Result<void> addController(const conf::XmlNode& controller);
+    Result<void> addWatchdog(const conf::XmlNode& watchdog);
     Result<void> addDevice(const conf::XmlNode& dev);
     Result<std::string> chardevBackend(const conf::XmlNode& chr, const std::string& id);
     Result<void> ensureUsbController();
@@ -138,6 +139,8 @@ private:
     std::size_t interfaceIndex_ = 0;
     bool usbAdded_ = false, ahciAdded_ = false, hasGraphics_ = false, hasVideo_ = false;
     bool virtioSerialAdded_ = false, hasPanic_ = false;
+    /// QEMU's -action watchdog=... for the one <watchdog>; empty without one.
+    std::string watchdogAction_;
     std::set<unsigned> scsiControllers_;
     /// Boot order from <os><boot dev=...>: first disk, cdrom and interface get bootindex.
     std::map<std::string, int> bootIndexByKind_;
@@ -640,6 +643,33 @@ Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
     return unsupported("<controller type='" + type + "'>: not supported by this driver");
 }
 
+Result<void> CommandBuilder::addWatchdog(const conf::XmlNode& watchdog) {
+    if (!watchdogAction_.empty()) {
+        return unsupported("<watchdog>: only one watchdog device per domain is supported");
+    }
+    std::string model = watchdog.attrOr("model");
+    if (model != "i6300esb" && model != "ib700") {
+        return unsupported("<watchdog model='" + model + "'>: only the i6300esb (PCI) and ib700 (ISA) watchdogs are "
+                           "supported");
+    }
+    if (machine_.family == MachineFamily::Microvm) {
+        return unsupported("<watchdog>: machine 'microvm' has neither a PCI nor an ISA bus for it");
+    }
+    if (model == "ib700" && machine_.family != MachineFamily::I440fx) {
+        return unsupported("<watchdog model='ib700'>: the ISA watchdog needs an i440FX ('pc') machine");
+    }
+    // libvirt's actions are QEMU's, except 'dump' (a core dump first), which is not supported.
+    std::string action = watchdog.attrOr("action", "reset");
+    static const std::set<std::string> kActions = {"reset", "shutdown", "poweroff", "pause", "none", "inject-nmi"};
+    if (kActions.count(action) == 0) {
+        return unsupported("<watchdog action='" + action +
+                           "'>: supported actions are reset, shutdown, poweroff, pause, none and inject-nmi");
+    }
+    watchdogAction_ = action;
+    add({"-device", model + ",id=watchdog0"});
+    return {};
+}
+
 Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
     const std::string& kind = dev.name;
     if (kind == "disk") {
@@ -698,6 +728,9 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         hasPanic_ = true;
         add({"-device", "pvpanic"});
         return {};
+    }
+    if (kind == "watchdog") {
+        return addWatchdog(dev);
     }
     if (kind == "input") {
         std::string type = dev.attrOr("type");
@@ -768,6 +801,9 @@ Result<std::vector<std::string>> CommandBuilder::build() {
     }
     if (hasPanic_) {
         add({"-action", "panic=pause"});  // the daemon applies on_crash when GUEST_PANICKED arrives
+    }
+    if (!watchdogAction_.empty()) {
+        add({"-action", "watchdog=" + watchdogAction_});  // QEMU acts and reports WATCHDOG
     }
     if (ctx_.seccompSandbox) {
         add({"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"});

@@ -2,9 +2,9 @@
 # The tiny test guest: Debian's kernel plus a busybox initramfs built here. Its init prints
 # "counter N" once a second on the first serial port, changes its RTC and writes its disk on
 # request (corral.rtc_shift=1, corral.write_disk=1), powers off on the ACPI power button
-# (busybox acpid), fills its memory on request (corral.hog_mib=MIB), and panics on request
-# (kernel argument corral.panic_after=SECONDS) so the
-# pvpanic device reports it.
+# (busybox acpid), fills its memory on request (corral.hog_mib=MIB), panics on request
+# (kernel argument corral.panic_after=SECONDS) so the pvpanic device reports it, and starts an
+# i6300esb watchdog it never feeds on request (corral.watchdog=1).
 import glob
 import gzip
 import hashlib
@@ -45,6 +45,14 @@ if grep -q corral.dhcp=1 /proc/cmdline; then
     printf '#!/bin/sh\n[ "$1" = bound ] && echo "CORRAL-GUEST-LEASE $ip" > /dev/ttyS0\nexit 0\n' > /bin/lease-report
     chmod +x /bin/lease-report
     udhcpc -i eth0 -n -q -t 20 -T 1 -s /bin/lease-report > /dev/null 2>&1 &
+fi
+# corral.watchdog=1: open the i6300esb watchdog (1 s per stage), feed it once, never again; the
+# descriptor stays open in this shell, so QEMU's watchdog fires about two seconds later.
+if grep -q corral.watchdog=1 /proc/cmdline; then
+    insmod /lib/modules/watchdog.ko 2>/dev/null
+    insmod /lib/modules/i6300esb.ko heartbeat=1 2>/dev/null
+    for i in 1 2 3 4 5 6 7 8 9 10; do [ -c /dev/watchdog ] && break; sleep 0.2; done
+    [ -c /dev/watchdog ] && exec 3>/dev/watchdog && echo x >&3 && echo CORRAL-GUEST-WATCHDOG > /dev/ttyS0
 fi
 mkdir -p /etc/acpi/PWRF
 printf '#!/bin/sh\necho CORRAL-GUEST-POWEROFF > /dev/ttyS0\npoweroff -f\n' > /etc/acpi/PWRF/00000080
@@ -87,6 +95,8 @@ MODULES = {
     'net_failover': 'kernel/drivers/net/net_failover.ko',
     'virtio_net': 'kernel/drivers/net/virtio_net.ko',
     'virtio_balloon': 'kernel/drivers/virtio/virtio_balloon.ko',
+    'watchdog': 'kernel/drivers/watchdog/watchdog.ko',
+    'i6300esb': 'kernel/drivers/watchdog/i6300esb.ko',
 }
 
 
