@@ -23,7 +23,8 @@ import time
 
 import libvirt
 
-from benchlib import HERE, ROOT, corral_daemon, libvirtd, ms, steal_percent, timed, virsh_timed
+from benchlib import (HERE, ROOT, RawRemoteClient, corral_daemon, disk_flush_ns, libvirtd, ms, socket_round_trip_ns,
+                      steal_percent, timed, virsh_timed)
 
 PREFIX = 'corral-bench-scale-'
 GUEST = """<domain type='qemu'>
@@ -73,6 +74,35 @@ def rss_kib(pid):
     return 0
 
 
+def private_kib(pid):
+    """Memory only this process holds (USS: private clean and dirty pages), without the shared
+    libraries' pages that RSS counts in full."""
+    total = 0
+    with open(f'/proc/{pid}/smaps_rollup') as f:
+        for line in f:
+            if line.startswith(('Private_Clean:', 'Private_Dirty:')):
+                total += int(line.split()[1])
+    return total
+
+
+def socket_of(uri):
+    """The unix socket a URI connects to: ?socket=, or libvirtd's default."""
+    if 'socket=' in uri:
+        return uri.split('socket=', 1)[1].split('&')[0]
+    return '/var/run/libvirt/libvirt-sock'
+
+
+def raw_list_all_ms(uri, runs):
+    """CONNECT_LIST_ALL_DOMAINS (273) {need_results 1, flags ACTIVE|INACTIVE} on the wire."""
+    import struct
+    client = RawRemoteClient(socket_of(uri), uri.split('+unix')[0] + ':///system' if '+unix' in uri else uri)
+    args = struct.pack('>iI', 1, 3)
+    client.call(273, args)  # warm
+    out = statistics.median(timed(lambda: client.call(273, args)) for _ in range(runs))
+    client.close()
+    return ms(out)
+
+
 def lookup_worker(uri, domain_names, seconds, out):
     conn = libvirt.open(uri)
     count = 0
@@ -117,7 +147,7 @@ def measure(uri, n, runs, pid_of, restart):
     """Every figure for one system; `pid_of()` gives the daemon's pid now, `restart()` stops and
     starts it and returns when it answers."""
     clean(uri)
-    out = {'rss_idle_kib': rss_kib(pid_of())}
+    out = {'rss_idle_kib': rss_kib(pid_of()), 'private_idle_kib': private_kib(pid_of())}
     conn = libvirt.open(uri)
     all_names = names(n)
     t0 = time.perf_counter_ns()
@@ -127,6 +157,7 @@ def measure(uri, n, runs, pid_of, restart):
     conn.close()
     time.sleep(1)
     out['rss_n_kib'] = rss_kib(pid_of())
+    out['private_n_kib'] = private_kib(pid_of())
     out['virsh_list_ms'] = ms(statistics.median(virsh_timed(uri, 'list', '--all') for _ in range(runs)))
     out['virsh_dominfo_ms'] = ms(statistics.median(virsh_timed(uri, 'dominfo', all_names[n // 2])
                                                    for _ in range(runs)))
@@ -134,6 +165,7 @@ def measure(uri, n, runs, pid_of, restart):
     conn.listAllDomains()  # warm
     out['list_all_ms'] = ms(statistics.median(timed(conn.listAllDomains) for _ in range(runs * 3)))
     conn.close()
+    out['raw_list_all_ms'] = raw_list_all_ms(uri, runs * 3)
     out['lookup_1'] = lookups_per_second(uri, all_names, 1)
     out['lookup_4'] = lookups_per_second(uri, all_names, 4)
     t0 = time.perf_counter_ns()
@@ -180,10 +212,14 @@ def main():
 
         try:
             def run_all():
+                clean('qemu:///system')
+                libvirt_restart()  # fresh, as corrald is: its idle RSS is not one after earlier benches
                 c = measure(corral_uri, n, args.runs, lambda: state['daemon'].pid, corral_restart)
                 lv = measure('qemu:///system', n, args.runs, libvirt_pid, libvirt_restart)
                 return c, lv
             (corral, libvirt_), steal = steal_percent(run_all)
+            round_trip_us = socket_round_trip_ns() / 1000
+            flush_us = disk_flush_ns(workdir) / 1000
         finally:
             clean('qemu:///system')
             state['daemon'].terminate()
@@ -200,13 +236,23 @@ def main():
             row('virsh list --all', 'virsh_list_ms', 'ms'),
             row('virsh dominfo', 'virsh_dominfo_ms', 'ms'),
             row('listAllDomains', 'list_all_ms', 'ms'),
+            row('listAllDomains on the wire (no client library)', 'raw_list_all_ms', 'ms'),
             row('lookup+info/s, 1 client', 'lookup_1', 'calls/s', True),
             row('lookup+info/s, 4 clients', 'lookup_4', 'calls/s', True),
             row('restart with N domains', 'restart_s', 's'),
             row('undefine N', 'undefine_s', 's'),
             row('RSS idle', 'rss_idle_kib', 'KiB'),
-            row('RSS with N domains', 'rss_n_kib', 'KiB')]
+            row('RSS with N domains', 'rss_n_kib', 'KiB'),
+            row('private memory idle', 'private_idle_kib', 'KiB'),
+            row('private memory with N domains', 'private_n_kib', 'KiB')]
+    # What no daemon can beat on this machine: one socket round trip per call.
+    floor = {'round_trip_us': round(round_trip_us, 1),
+             'virsh_list_calls_ms': round(n * round_trip_us / 1000, 1),
+             'lookup_info_per_client': round(1e6 / (2 * round_trip_us)),
+             'flush_us': round(flush_us, 1),
+             'define_n_s': round(n * (round_trip_us + flush_us) / 1e6, 3)}
     result = {'bench': 'scale', 'domains': n, 'runs': args.runs, 'steal_percent': round(steal, 1), 'rows': rows,
+              'floor': floor,
               'date': time.strftime('%Y-%m-%d %H:%M:%S')}
     os.makedirs(os.path.join(HERE, 'results'), exist_ok=True)
     with open(os.path.join(HERE, 'results', 'scale.json'), 'w') as f:
@@ -218,6 +264,15 @@ def main():
     for r in rows:
         lines.append(f"| {r['measure']} | {r['unit']} | {r['corral']} | {r['libvirt']} | {r['advantage']}x | "
                      f"{r['target']} |")
+    lines += ['', f"Floor on this machine: one call costs at least a unix-socket round trip between two processes on "
+              f"different CPUs, "
+              f"{floor['round_trip_us']} us here (mostly waking an idle vCPU, twice). `virsh list --all` makes {n} "
+              f"GET_STATE calls after its listing: at least {floor['virsh_list_calls_ms']} ms plus virsh's own start; "
+              f"lookup+info is two calls: at most {floor['lookup_info_per_client']}/s for one client. "
+              f"A durable define is a call and a disk flush ({floor['flush_us']} us for 4 KiB + fdatasync here): "
+              f"{n} one after another take at least {floor['define_n_s']} s. "
+              f"'listAllDomains' includes python3-libvirt building {n} objects; the row after it times the same "
+              f"call with no client library. Private memory leaves out the shared libraries' pages RSS counts."]
     md = '\n'.join(lines) + '\n'
     with open(os.path.join(HERE, 'results', 'scale.md'), 'w') as f:
         f.write(md)
