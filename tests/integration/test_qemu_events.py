@@ -88,7 +88,7 @@ def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
         subprocess.run(['umount', '-l', full])
 
     errors = [g for g in got if g[0] == 'io-error-reason']
-    assert errors and errors[0] == ('io-error-reason', image, 'vda', libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE,
+    assert errors and errors[0] == ('io-error-reason', image, 'virtio-disk0', libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE,
                                     'enospc'), got
     assert ('suspended', libvirt.VIR_DOMAIN_EVENT_SUSPENDED_IOERROR) in got
     offsets = [g[1] for g in got if g[0] == 'rtc-change']
@@ -101,8 +101,8 @@ def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
     virsh_lines, corral_lines = ([l for l in out.splitlines() if l.startswith("event '")] for out in outputs)
     assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
     text = '\n'.join(virsh_lines)
-    assert f"event 'io-error' for domain 'evq': {image} (vda) pause" in text
-    assert f"event 'io-error-reason' for domain 'evq': {image} (vda) pause due to enospc" in text
+    assert f"event 'io-error' for domain 'evq': {image} (virtio-disk0) pause" in text
+    assert f"event 'io-error-reason' for domain 'evq': {image} (virtio-disk0) pause due to enospc" in text
     assert "event 'lifecycle' for domain 'evq': Suspended I/O Error" in text
     assert "event 'rtc-change' for domain 'evq': " in text
     assert "event 'graphics' for domain 'evq': connect local[IPv4 127.0.0.1 " in text

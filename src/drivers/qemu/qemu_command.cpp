@@ -99,6 +99,11 @@ bool hasFeature(const conf::DomainDef& def, std::string_view feature) {
     return f != nullptr && f->child(feature) != nullptr;
 }
 
+/// The bus a <target> without one gets from its name, as libvirt derives it.
+std::string defaultDiskBus(const std::string& target) {
+    return startsWith(target, "vd") ? "virtio" : startsWith(target, "sd") ? "scsi" : startsWith(target, "hd") ? "ide" : "";
+}
+
 /// Collects argv and remembers which singleton controllers were already added.
 class CommandBuilder {
 public:
@@ -339,7 +344,7 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
         return unsupported(where + ": cannot derive a disk index from the target name");
     }
     if (bus.empty()) {
-        bus = startsWith(target, "vd") ? "virtio" : startsWith(target, "sd") ? "scsi" : startsWith(target, "hd") ? "ide" : "";
+        bus = defaultDiskBus(target);
     }
     if (device != "disk" && device != "cdrom") {
         return unsupported(where + ": device='" + device + "' is not supported (disk, cdrom)");
@@ -425,11 +430,11 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
             }
             extra = ",iothread=iothread" + iothread;
         }
-        add({"-device", pciOrMmio("virtio-blk") + extra + common + ",id=virtio-disk" + idx + boot});
+        add({"-device", pciOrMmio("virtio-blk") + extra + common + ",id=" + diskDeviceAlias(target, bus) + boot});
     } else if (bus == "scsi") {
         ensureScsiController(0);
         add({"-device", std::string(device == "cdrom" ? "scsi-cd" : "scsi-hd") + ",bus=scsi0.0,channel=0,scsi-id=0,lun=" +
-                            idx + common + ",id=scsi0-0-0-" + idx + boot});
+                            idx + common + ",id=" + diskDeviceAlias(target, bus) + boot});
     } else if (bus == "sata") {
         if (machine_.family == MachineFamily::Microvm) {
             return unsupported(where + ": machine 'microvm' has no SATA controller (use bus 'virtio')");
@@ -440,7 +445,7 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
         ensureAhci();
         std::string busName = machine_.family == MachineFamily::Q35 ? "ide." + idx : "sata0." + idx;
         add({"-device", std::string(device == "cdrom" ? "ide-cd" : "ide-hd") + ",bus=" + busName + common +
-                            ",id=sata0-0-" + idx + boot});
+                            ",id=" + diskDeviceAlias(target, bus) + boot});
     } else if (bus == "ide") {
         if (machine_.family != MachineFamily::I440fx) {
             return unsupported(where + ": IDE controllers are unsupported for machine '" + machine_.qemuName +
@@ -450,8 +455,8 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
             return unsupported(where + ": the IDE controller has 4 units (hda..hdd)");
         }
         add({"-device", std::string(device == "cdrom" ? "ide-cd" : "ide-hd") + ",bus=ide." + std::to_string(index / 2) +
-                            ",unit=" + std::to_string(index % 2) + common + ",id=ide0-" + std::to_string(index / 2) +
-                            "-" + std::to_string(index % 2) + boot});
+                            ",unit=" + std::to_string(index % 2) + common + ",id=" + diskDeviceAlias(target, bus) +
+                            boot});
     } else {
         return unsupported(where + ": bus '" + bus + "' is not supported (virtio, sata, scsi, ide)");
     }
@@ -821,6 +826,30 @@ Result<std::vector<std::string>> CommandBuilder::build() {
 }  // namespace
 
 std::string diskFormatNodeName(unsigned position) { return "corral-format" + std::to_string(position); }
+
+std::string diskDeviceAlias(const std::string& target, std::string bus) {
+    const int index = diskNameToIndex(target);
+    if (bus.empty()) {
+        bus = defaultDiskBus(target);
+    }
+    if (index < 0) {
+        return target;
+    }
+    const std::string idx = std::to_string(index);
+    if (bus == "virtio") {
+        return "virtio-disk" + idx;
+    }
+    if (bus == "scsi") {
+        return "scsi0-0-0-" + idx;
+    }
+    if (bus == "sata") {
+        return "sata0-0-" + idx;
+    }
+    if (bus == "ide") {
+        return "ide0-" + std::to_string(index / 2) + "-" + std::to_string(index % 2);
+    }
+    return target;
+}
 
 int diskNameToIndex(const std::string& name) {
     std::size_t prefix = 0;

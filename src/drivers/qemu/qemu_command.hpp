@@ -44,4 +44,9 @@ std::string diskFormatNodeName(unsigned position);
 /// "vda" -> 0, "sdb" -> 1, "hdc" -> 2, "vdaa" -> 26; -1 when malformed.
 int diskNameToIndex(const std::string& name);
 
+/// The id the disk's -device gets, which is libvirt's alias for it ("virtio-disk0",
+/// "scsi0-0-0-1", "sata0-0-2", "ide0-1-0"): what events such as io-error name the disk by.
+/// `bus` is the target's bus, or empty to derive it from the name as a definition does.
+std::string diskDeviceAlias(const std::string& target, std::string bus);
+
 }  // namespace corral::drivers::qemu

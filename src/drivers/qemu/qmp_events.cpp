@@ -76,7 +76,7 @@ std::optional<DomainEvent> domainEventFromQmp(const std::string& name, const Jso
         ev.detail = ioErrorAction(data["action"].asString());
         if (const conf::XmlNode* disk = diskOfNode(def, data["node-name"].asString())) {
             ev.srcPath = conf::diskSourcePath(*disk);
-            ev.devAlias = disk->childAttr("target", "dev");
+            ev.devAlias = diskDeviceAlias(disk->childAttr("target", "dev"), disk->childAttr("target", "bus"));
         } else {
             ev.devAlias = data["device"].asString();
         }

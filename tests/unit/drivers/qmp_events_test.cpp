@@ -31,7 +31,7 @@ TEST(QmpEvents, BlockIoErrorNamesTheDiskByItsFormatNode) {
                                twoDisks());
     EXPECT_EQ(ev.eventId, event_id::kIoErrorReason);
     EXPECT_EQ(ev.srcPath, "/var/lib/images/data.raw");
-    EXPECT_EQ(ev.devAlias, "vdb");
+    EXPECT_EQ(ev.devAlias, "virtio-disk1");  // libvirt's alias, the -device id
     EXPECT_EQ(ev.detail, 1);  // VIR_DOMAIN_EVENT_IO_ERROR_PAUSE
     EXPECT_EQ(ev.reason, "enospc");
 }
@@ -43,7 +43,7 @@ TEST(QmpEvents, BlockIoErrorOtherThanSpaceKeepsQemusReason) {
                                twoDisks());
     EXPECT_EQ(ev.detail, 2);  // REPORT
     EXPECT_EQ(ev.reason, "Input/output error");
-    EXPECT_EQ(ev.devAlias, "hdc");
+    EXPECT_EQ(ev.devAlias, "ide0-1-0");
 }
 
 TEST(QmpEvents, RtcWatchdogBalloon) {
