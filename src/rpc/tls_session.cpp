@@ -4,8 +4,6 @@
 #include "rpc/tls_session.hpp"
 
 #include <arpa/inet.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "rpc/gnutls_library.hpp"
 #include "util/strings.hpp"
 
 namespace corral::rpc {
@@ -21,7 +20,7 @@ namespace corral::rpc {
 namespace {
 
 std::string gnutlsText(int rc) {
-    return gnutls_strerror(rc);
+    return gnutls().strerror(rc);
 }
 
 /// Failures of the peer's identity: the wire says "authentication failed: <why>".
@@ -56,14 +55,14 @@ public:
     X509Cert& operator=(const X509Cert&) = delete;
     ~X509Cert() {
         if (crt_ != nullptr) {
-            gnutls_x509_crt_deinit(crt_);
+            gnutls().x509_crt_deinit(crt_);
         }
     }
     /// Parses DER bytes (what the handshake hands over and what the credentials store).
     Result<void> import(const gnutls_datum_t& der) {
-        int rc = gnutls_x509_crt_init(&crt_);
+        int rc = gnutls().x509_crt_init(&crt_);
         if (rc == GNUTLS_E_SUCCESS) {
-            rc = gnutls_x509_crt_import(crt_, &der, GNUTLS_X509_FMT_DER);
+            rc = gnutls().x509_crt_import(crt_, &der, GNUTLS_X509_FMT_DER);
         }
         if (rc != GNUTLS_E_SUCCESS) {
             return tlsError("cannot parse certificate: " + gnutlsText(rc));
@@ -83,13 +82,13 @@ private:
 /// match nothing.
 std::string certDn(gnutls_x509_crt_t crt, bool issuer) {
     gnutls_datum_t d{nullptr, 0};
-    int rc = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &d, GNUTLS_X509_DN_FLAG_COMPAT)
-                    : gnutls_x509_crt_get_dn3(crt, &d, GNUTLS_X509_DN_FLAG_COMPAT);
+    int rc = issuer ? gnutls().x509_crt_get_issuer_dn3(crt, &d, GNUTLS_X509_DN_FLAG_COMPAT)
+                    : gnutls().x509_crt_get_dn3(crt, &d, GNUTLS_X509_DN_FLAG_COMPAT);
     if (rc != GNUTLS_E_SUCCESS) {
         return {};
     }
     std::string out(reinterpret_cast<const char*>(d.data), d.size);
-    gnutls_free(d.data);
+    gnutls().free(d.data);
     return out;
 }
 
@@ -124,11 +123,11 @@ std::string describeStatus(unsigned status, gnutls_x509_crt_t crt, std::string_v
     }
     if ((status & GNUTLS_CERT_EXPIRED) != 0) {
         return subject + " has expired (valid until " +
-               utcTime(gnutls_x509_crt_get_expiration_time(crt)) + ")";
+               utcTime(gnutls().x509_crt_get_expiration_time(crt)) + ")";
     }
     if ((status & GNUTLS_CERT_NOT_ACTIVATED) != 0) {
         return subject + " is not valid yet (valid from " +
-               utcTime(gnutls_x509_crt_get_activation_time(crt)) + ")";
+               utcTime(gnutls().x509_crt_get_activation_time(crt)) + ")";
     }
     if ((status & GNUTLS_CERT_INSECURE_ALGORITHM) != 0) {
         return subject + " is signed with an insecure algorithm";
@@ -142,10 +141,10 @@ std::string describeStatus(unsigned status, gnutls_x509_crt_t crt, std::string_v
     }
     gnutls_datum_t text{nullptr, 0};
     std::string why = "unknown reason";
-    if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) ==
+    if (gnutls().certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) ==
         GNUTLS_E_SUCCESS) {
         why.assign(reinterpret_cast<const char*>(text.data), text.size);
-        gnutls_free(text.data);
+        gnutls().free(text.data);
     }
     return subject + " failed verification: " + why;
 }
@@ -180,6 +179,7 @@ Result<void> checkPrivateKeyMode(const std::string& path) {
 // TlsCredentials
 
 Result<std::shared_ptr<const TlsCredentials>> TlsCredentials::create(TlsConfig config) {
+    CORRAL_TRY(loadGnutls());  // every other TLS object starts from credentials
     std::shared_ptr<TlsCredentials> creds(new TlsCredentials(std::move(config)));
     CORRAL_TRY(creds->load());
     return std::shared_ptr<const TlsCredentials>(std::move(creds));
@@ -187,10 +187,10 @@ Result<std::shared_ptr<const TlsCredentials>> TlsCredentials::create(TlsConfig c
 
 TlsCredentials::~TlsCredentials() {
     if (priority_ != nullptr) {
-        gnutls_priority_deinit(priority_);
+        gnutls().priority_deinit(priority_);
     }
     if (cred_ != nullptr) {
-        gnutls_certificate_free_credentials(cred_);
+        gnutls().certificate_free_credentials(cred_);
     }
 }
 
@@ -199,13 +199,13 @@ Result<void> TlsCredentials::load() {
     if (config_.caFile.empty()) {
         return tlsError("no CA certificate file is configured (ca_file)");
     }
-    int rc = gnutls_certificate_allocate_credentials(&cred_);
+    int rc = gnutls().certificate_allocate_credentials(&cred_);
     if (rc != GNUTLS_E_SUCCESS) {
         return tlsError("cannot allocate TLS credentials: " + gnutlsText(rc));
     }
 
     CORRAL_TRY(checkReadable(config_.caFile, "CA certificate"));
-    rc = gnutls_certificate_set_x509_trust_file(cred_, config_.caFile.c_str(), GNUTLS_X509_FMT_PEM);
+    rc = gnutls().certificate_set_x509_trust_file(cred_, config_.caFile.c_str(), GNUTLS_X509_FMT_PEM);
     if (rc < 0) {
         return tlsError("cannot load CA certificate " + quoted(config_.caFile) + ": " +
                         gnutlsText(rc));
@@ -216,7 +216,7 @@ Result<void> TlsCredentials::load() {
 
     if (!config_.crlFile.empty()) {
         CORRAL_TRY(checkReadable(config_.crlFile, "certificate revocation list"));
-        rc = gnutls_certificate_set_x509_crl_file(cred_, config_.crlFile.c_str(),
+        rc = gnutls().certificate_set_x509_crl_file(cred_, config_.crlFile.c_str(),
                                                   GNUTLS_X509_FMT_PEM);
         if (rc < 0) {
             return tlsError("cannot load certificate revocation list " + quoted(config_.crlFile) +
@@ -243,7 +243,7 @@ Result<void> TlsCredentials::load() {
         // it would not load anyway.
         CORRAL_TRY(checkPrivateKeyMode(config_.keyFile));
         CORRAL_TRY(checkReadable(config_.keyFile, "private key"));
-        rc = gnutls_certificate_set_x509_key_file(cred_, config_.certFile.c_str(),
+        rc = gnutls().certificate_set_x509_key_file(cred_, config_.certFile.c_str(),
                                                   config_.keyFile.c_str(), GNUTLS_X509_FMT_PEM);
         if (rc < 0) {
             return tlsError("cannot load certificate " + quoted(config_.certFile) +
@@ -257,7 +257,7 @@ Result<void> TlsCredentials::load() {
     const std::string priority =
         config_.priority.empty() ? std::string(kTlsDefaultPriority) : config_.priority;
     const char* errPos = nullptr;
-    rc = gnutls_priority_init(&priority_, priority.c_str(), &errPos);
+    rc = gnutls().priority_init(&priority_, priority.c_str(), &errPos);
     if (rc != GNUTLS_E_SUCCESS) {
         std::string where = errPos != nullptr ? " at " + quoted(errPos) : std::string();
         return tlsError("invalid TLS priority string (tls_priority) " + quoted(priority) + where +
@@ -270,7 +270,7 @@ Result<void> TlsCredentials::checkOwnCertificateDates() const {
     // Peers would refuse an out-of-date certificate on every connection with a vague alert;
     // saying so once at start, with the dates, is the useful place.
     gnutls_datum_t der{nullptr, 0};
-    int rc = gnutls_certificate_get_crt_raw(cred_, 0, 0, &der);
+    int rc = gnutls().certificate_get_crt_raw(cred_, 0, 0, &der);
     if (rc != GNUTLS_E_SUCCESS) {
         return tlsError("cannot read back certificate " + quoted(config_.certFile) + ": " +
                         gnutlsText(rc));
@@ -278,8 +278,8 @@ Result<void> TlsCredentials::checkOwnCertificateDates() const {
     X509Cert crt;
     CORRAL_TRY(crt.import(der).withContext("certificate " + quoted(config_.certFile)));
     const std::time_t now = std::time(nullptr);
-    const std::time_t notAfter = gnutls_x509_crt_get_expiration_time(crt.get());
-    const std::time_t notBefore = gnutls_x509_crt_get_activation_time(crt.get());
+    const std::time_t notAfter = gnutls().x509_crt_get_expiration_time(crt.get());
+    const std::time_t notBefore = gnutls().x509_crt_get_activation_time(crt.get());
     if (notAfter != static_cast<std::time_t>(-1) && notAfter < now) {
         return tlsError("certificate " + quoted(config_.certFile) + " has expired (valid until " +
                         utcTime(notAfter) + ")");
@@ -304,7 +304,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::create(std::shared_ptr<const Tls
 
 TlsSession::~TlsSession() {
     if (session_ != nullptr) {
-        gnutls_deinit(session_);
+        gnutls().deinit(session_);
     }
 }
 
@@ -312,13 +312,13 @@ Result<void> TlsSession::setUp(int fd) {
     // NO_SIGNAL: a peer that vanished must give EPIPE, not kill the daemon with SIGPIPE.
     unsigned flags =
         (isServer() ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL;
-    int rc = gnutls_init(&session_, flags);
+    int rc = gnutls().init(&session_, flags);
     if (rc != GNUTLS_E_SUCCESS) {
         return tlsError("cannot create TLS session: " + gnutlsText(rc));
     }
-    rc = gnutls_priority_set(session_, creds_->priority_);
+    rc = gnutls().priority_set(session_, creds_->priority_);
     if (rc == GNUTLS_E_SUCCESS) {
-        rc = gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, creds_->cred_);
+        rc = gnutls().credentials_set(session_, GNUTLS_CRD_CERTIFICATE, creds_->cred_);
     }
     if (rc != GNUTLS_E_SUCCESS) {
         return tlsError("cannot set up TLS session: " + gnutlsText(rc));
@@ -327,20 +327,20 @@ Result<void> TlsSession::setUp(int fd) {
         // REQUEST rather than REQUIRE: GnuTLS would end a certificate-less handshake with a bare
         // alert; finishing it and refusing in verifyPeer() gives the log a clear reason, and
         // lets tls_no_verify_certificate=1 admit such clients as libvirtd does.
-        gnutls_certificate_server_set_request(session_, GNUTLS_CERT_REQUEST);
+        gnutls().certificate_server_set_request(session_, GNUTLS_CERT_REQUEST);
         // Without the list of acceptable CAs in the request, a client holding a certificate from
         // another CA still sends it, and the refusal can name that issuer instead of reporting
         // "no certificate".
-        gnutls_certificate_send_x509_rdn_sequence(session_, 1);
+        gnutls().certificate_send_x509_rdn_sequence(session_, 1);
     } else if (!hostname_.empty() && !isAddress(hostname_)) {
         // SNI carries names only (RFC 6066 forbids literal addresses).
-        rc = gnutls_server_name_set(session_, GNUTLS_NAME_DNS, hostname_.data(), hostname_.size());
+        rc = gnutls().server_name_set(session_, GNUTLS_NAME_DNS, hostname_.data(), hostname_.size());
         if (rc != GNUTLS_E_SUCCESS) {
             return tlsError("cannot set TLS server name " + quoted(hostname_) + ": " +
                             gnutlsText(rc));
         }
     }
-    gnutls_transport_set_int(session_, fd);
+    gnutls().transport_set_int2(session_, fd, fd);
     return {};
 }
 
@@ -348,13 +348,13 @@ std::string TlsSession::describe(int rc) const {
     std::string why = gnutlsText(rc);
     if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
         why += std::string(" (the peer sent '") +
-               gnutls_alert_get_name(gnutls_alert_get(session_)) + "')";
+               gnutls().alert_get_name(gnutls().alert_get(session_)) + "')";
     }
     return why;
 }
 
 TlsSession::Progress TlsSession::waitDirection() const {
-    return gnutls_record_get_direction(session_) == 1 ? Progress::WantWrite : Progress::WantRead;
+    return gnutls().record_get_direction(session_) == 1 ? Progress::WantWrite : Progress::WantRead;
 }
 
 Result<TlsSession::Progress> TlsSession::handshake() {
@@ -365,20 +365,20 @@ Result<TlsSession::Progress> TlsSession::handshake() {
         return Progress::Done;
     }
     for (;;) {
-        int rc = gnutls_handshake(session_);
+        int rc = gnutls().handshake(session_);
         if (rc == GNUTLS_E_SUCCESS) {
             break;
         }
         if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
             return waitDirection();
         }
-        if (gnutls_error_is_fatal(rc) == 0) {
+        if (gnutls().error_is_fatal(rc) == 0) {
             continue;  // a warning alert: the handshake goes on
         }
         failed_ = true;
         // Tell the peer why (protocol_version, handshake_failure ...) so that it reports more
         // than a closed connection. Best effort: the socket may be full or gone.
-        (void)gnutls_alert_send_appropriate(session_, rc);
+        (void)gnutls().alert_send_appropriate(session_, rc);
         return refuse("TLS handshake failed: " + describe(rc));
     }
     handshakeDone_ = true;
@@ -387,7 +387,7 @@ Result<TlsSession::Progress> TlsSession::handshake() {
         failed_ = true;
         // The peer finished its handshake already (TLS 1.3); the alert reaches its first read
         // and says more than the closed connection that follows. Best effort, as above.
-        (void)gnutls_alert_send(session_, GNUTLS_AL_FATAL,
+        (void)gnutls().alert_send(session_, GNUTLS_AL_FATAL,
                                 static_cast<gnutls_alert_description_t>(refusalAlert_));
         return unexpected(std::move(verified).error());
     }
@@ -401,7 +401,7 @@ Result<void> TlsSession::verifyPeer() {
     refusalAlert_ = GNUTLS_A_BAD_CERTIFICATE;  // refined below where a better one exists
 
     unsigned count = 0;
-    const gnutls_datum_t* chain = gnutls_certificate_get_peers(session_, &count);
+    const gnutls_datum_t* chain = gnutls().certificate_get_peers(session_, &count);
     X509Cert leaf;
     if (chain != nullptr && count > 0) {
         CORRAL_TRY(leaf.import(chain[0]).withContext(std::string("TLS ") + who + " certificate"));
@@ -432,7 +432,7 @@ Result<void> TlsSession::verifyPeer() {
             {GNUTLS_DT_DNS_HOSTNAME, reinterpret_cast<unsigned char*>(hostname_.data()), 0});
     }
     unsigned status = 0;
-    int rc = gnutls_certificate_verify_peers(session_, checks.data(),
+    int rc = gnutls().certificate_verify_peers(session_, checks.data(),
                                              static_cast<unsigned>(checks.size()), &status);
     if (rc != GNUTLS_E_SUCCESS) {
         return refuse(std::string("cannot verify the ") + who + " certificate " + quoted(peerDn_) +
@@ -459,7 +459,7 @@ Result<TlsSession::Io> TlsSession::read(std::span<std::uint8_t> buffer) {
         return tlsError("TLS read on a session that is not established");
     }
     for (;;) {
-        ssize_t n = gnutls_record_recv(session_, buffer.data(), buffer.size());
+        ssize_t n = gnutls().record_recv(session_, buffer.data(), buffer.size());
         if (n >= 0) {
             return Io{Progress::Done, static_cast<std::size_t>(n)};
         }
@@ -471,7 +471,7 @@ Result<TlsSession::Io> TlsSession::read(std::span<std::uint8_t> buffer) {
             // packets carry their own length, so a truncated stream is still detected above us.
             return Io{Progress::Done, 0};
         }
-        if (gnutls_error_is_fatal(static_cast<int>(n)) == 0) {
+        if (gnutls().error_is_fatal(static_cast<int>(n)) == 0) {
             // Warning alerts, and a TLS 1.2 peer asking to renegotiate (GNUTLS_E_REHANDSHAKE):
             // libvirt never renegotiates, so the request is ignored and reading goes on.
             continue;
@@ -486,14 +486,14 @@ Result<TlsSession::Io> TlsSession::write(std::span<const std::uint8_t> bytes) {
         return tlsError("TLS write on a session that is not established");
     }
     for (;;) {
-        ssize_t n = gnutls_record_send(session_, bytes.data(), bytes.size());
+        ssize_t n = gnutls().record_send(session_, bytes.data(), bytes.size());
         if (n >= 0) {
             return Io{Progress::Done, static_cast<std::size_t>(n)};
         }
         if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
             return Io{waitDirection(), 0};
         }
-        if (gnutls_error_is_fatal(static_cast<int>(n)) == 0) {
+        if (gnutls().error_is_fatal(static_cast<int>(n)) == 0) {
             continue;
         }
         failed_ = true;
@@ -505,7 +505,7 @@ Result<TlsSession::Progress> TlsSession::bye() {
     if (!handshakeDone_ || failed_) {
         return Progress::Done;  // nothing established, nothing to close cleanly
     }
-    int rc = gnutls_bye(session_, GNUTLS_SHUT_WR);
+    int rc = gnutls().bye(session_, GNUTLS_SHUT_WR);
     if (rc == GNUTLS_E_SUCCESS) {
         return Progress::Done;
     }
@@ -516,18 +516,18 @@ Result<TlsSession::Progress> TlsSession::bye() {
 }
 
 std::size_t TlsSession::pending() const {
-    return session_ != nullptr ? gnutls_record_check_pending(session_) : 0;
+    return session_ != nullptr ? gnutls().record_check_pending(session_) : 0;
 }
 
 unsigned TlsSession::ssf() const {
     if (!handshakeDone_) {
         return 0;
     }
-    return static_cast<unsigned>(gnutls_cipher_get_key_size(gnutls_cipher_get(session_))) * 8;
+    return static_cast<unsigned>(gnutls().cipher_get_key_size(gnutls().cipher_get(session_))) * 8;
 }
 
 std::string TlsSession::protocolName() const {
-    const char* name = gnutls_protocol_get_name(gnutls_protocol_get_version(session_));
+    const char* name = gnutls().protocol_get_name(gnutls().protocol_get_version(session_));
     return name != nullptr ? name : "";
 }
 
