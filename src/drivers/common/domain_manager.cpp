@@ -329,6 +329,21 @@ std::optional<Result<DomainInfo>> DomainManager::tryGetInfo(const DomainRef& ref
     return Result<DomainInfo>(infoLocked(**dom));
 }
 
+Result<bool> DomainManager::queryIsLive(const objects::DomainObj& dom, unsigned flags) {
+    if ((flags & affect_flags::kLive) != 0 && (flags & affect_flags::kConfig) != 0) {
+        return fail(ErrorCode::InvalidArg, "--live and --config are mutually exclusive", ErrorDomain::Domain);
+    }
+    const bool live = (flags & affect_flags::kLive) != 0 || (flags == affect_flags::kCurrent && dom.isActive());
+    if (live && !dom.isActive()) {
+        return notRunning();
+    }
+    return live;
+}
+
+const conf::DomainDef& DomainManager::definitionFor(const objects::DomainObj& dom, bool live) {
+    return !live && dom.isActive() && dom.newDef ? *dom.newDef : *dom.def;
+}
+
 Result<objects::StateAndReason> DomainManager::getState(const DomainRef& ref) {
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     return objects::StateAndReason{dom->state(), dom->reason()};

@@ -207,6 +207,13 @@ private:
     void saveStatusLocked(const objects::DomainObjPtr& dom);
     /// virDomainGetInfo's figures; the caller holds the domain's mutex.
     DomainInfo infoLocked(const objects::DomainObj& dom);
+    /// Whether a query with virDomainModificationImpact `flags` (current, live or config) is
+    /// about the running guest; --live with --config, and --live on a guest that is not
+    /// running, are refused as libvirt refuses them.
+    static Result<bool> queryIsLive(const objects::DomainObj& dom, unsigned flags);
+    /// The definition such a query reads: the live one, or the persistent one (the pending
+    /// newDef while the guest runs). The caller holds the domain's mutex.
+    static const conf::DomainDef& definitionFor(const objects::DomainObj& dom, bool live);
     /// Records the running guest's security labels for the audit trail (store and kernel).
     void auditMachineIdLocked(const objects::DomainObjPtr& dom);
     /// The store's status record of a running domain: "id state reason" then the live XML.

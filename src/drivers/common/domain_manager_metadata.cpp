@@ -56,16 +56,10 @@ Result<std::string> DomainManager::getMetadata(const DomainRef& ref, int type, u
     if ((flags & ~(affect_flags::kLive | affect_flags::kConfig)) != 0) {
         return unsupportedFlags(flags, "domainGetMetadata");
     }
-    if ((flags & affect_flags::kLive) != 0 && (flags & affect_flags::kConfig) != 0) {
-        return fail(ErrorCode::InvalidArg, "--live and --config are mutually exclusive", ErrorDomain::Domain);
-    }
     CORRAL_ASSIGN_OR_RETURN(objects::DomainObjPtr dom, find(ref));
     std::lock_guard lock(dom->mutex());
-    const bool live = (flags & affect_flags::kLive) != 0 || (flags == affect_flags::kCurrent && dom->isActive());
-    if (live && !dom->isActive()) {
-        return notRunning();
-    }
-    const conf::DomainDef& def = !live && dom->isActive() && dom->newDef ? *dom->newDef : *dom->def;
+    CORRAL_ASSIGN_OR_RETURN(const bool live, queryIsLive(*dom, flags));
+    const conf::DomainDef& def = definitionFor(*dom, live);
     const std::string& value = type == kTitle ? def.title : def.description;
     if (value.empty()) {
         return fail(ErrorCode::NoDomainMetadata, "Requested metadata element is not present", ErrorDomain::Domain);

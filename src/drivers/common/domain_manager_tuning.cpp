@@ -293,20 +293,14 @@ Result<DomainTuning> DomainManager::readTuningFor(const DomainRef& ref, unsigned
     if ((flags & ~kAffectBits) != 0) {
         return unsupportedFlags(flags, function);
     }
-    if ((flags & affect_flags::kLive) != 0 && (flags & affect_flags::kConfig) != 0) {
-        return fail(ErrorCode::InvalidArg, "--live and --config are mutually exclusive", ErrorDomain::Domain);
-    }
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
-    const bool live = (flags & affect_flags::kLive) != 0 || (flags == affect_flags::kCurrent && dom->isActive());
+    CORRAL_ASSIGN_OR_RETURN(const bool live, queryIsLive(*dom, flags));
     if (live) {
-        if (!dom->isActive()) {
-            return notRunning();
-        }
         // The cgroups are the truth for a running guest (an admin may have written them).
         return backend_->readLiveTuning(*dom);
     }
     std::lock_guard lock(dom->mutex());
-    return conf::readTuning(dom->isActive() && dom->newDef ? *dom->newDef : *dom->def);
+    return conf::readTuning(definitionFor(*dom, false));
 }
 
 Result<std::pair<std::string, int>> DomainManager::schedulerType(const DomainRef& ref) {
@@ -483,12 +477,9 @@ Result<std::vector<std::uint8_t>> DomainManager::emulatorPinInfo(const DomainRef
     }
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::lock_guard lock(dom->mutex());
-    const bool live = (flags & affect_flags::kLive) != 0 || (flags == affect_flags::kCurrent && dom->isActive());
-    if (live && !dom->isActive()) {
-        return notRunning();
-    }
+    CORRAL_ASSIGN_OR_RETURN(const bool live, queryIsLive(*dom, flags));
     // Live pinning is recorded in the live definition as it is applied, so the definition answers.
-    const conf::DomainDef& def = !live && dom->isActive() && dom->newDef ? *dom->newDef : *dom->def;
+    const conf::DomainDef& def = definitionFor(*dom, live);
     std::string cpuset = conf::readTuning(def).cpu.emulatorpin;
     auto host = host::readHostCpuMap();
     if (cpuset.empty()) {
