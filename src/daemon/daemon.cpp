@@ -127,6 +127,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     limits.maxClients = d->config_.maxClients;
     limits.maxClientRequests = std::max(1u, d->config_.maxClientRequests);
     limits.workers = std::max(1u, d->config_.maxWorkers);
+    limits.minWorkers = std::min(limits.workers, std::max(1u, d->config_.minWorkers));
     limits.prioWorkers = std::max(1u, d->config_.prioWorkers);
     limits.keepaliveInterval = d->config_.keepaliveInterval;
     limits.keepaliveCount = d->config_.keepaliveCount;

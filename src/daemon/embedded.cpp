@@ -18,6 +18,7 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start() {
     CORRAL_ASSIGN_OR_RETURN(e->registry_, drivers::DriverRegistry::create(nullptr, {}, /*testOnly=*/true));
     e->dispatcher_ = std::make_unique<Dispatcher>(*e->registry_);
     ServerLimits limits;
+    limits.minWorkers = 1;
     limits.workers = 2;
     limits.prioWorkers = 1;
     limits.keepaliveInterval = 0;

@@ -67,8 +67,8 @@ std::vector<std::uint8_t> keepalivePacket(std::int32_t proc) {
 Server::Server(Dispatcher& dispatcher, ServerLimits limits)
     : dispatcher_(dispatcher),
       limits_(limits),
-      workers_("corrald-worker", limits.workers),
-      prioWorkers_("corrald-prio", limits.prioWorkers) {}
+      workers_("corrald-worker", limits.minWorkers, limits.workers),
+      prioWorkers_("corrald-prio", limits.prioWorkers, limits.prioWorkers) {}
 
 Server::~Server() {
     workers_.stop();

@@ -28,6 +28,7 @@ class Dispatcher;
 struct ServerLimits {
     unsigned maxClients = 5000;
     unsigned maxClientRequests = 5;
+    unsigned minWorkers = 5;  ///< started at once; more on demand, up to `workers`
     unsigned workers = 20;
     unsigned prioWorkers = 5;
     int keepaliveInterval = 5;  ///< seconds; <= 0 disables server pings

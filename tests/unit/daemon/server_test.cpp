@@ -7,11 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <set>
 
 #include "daemon/embedded.hpp"
+#include "daemon/worker_pool.hpp"
 #include "drivers/common/managed_driver.hpp"
 #include "drivers/registry.hpp"
 #include "rpc/generated/keepalive_protocol.hpp"
@@ -357,4 +361,37 @@ TEST_F(ServerTest, GetInfoOfABusyDomainWaitsOnAWorkerNotTheIoThread) {
     ASSERT_TRUE(proto::decodeFromBytes(reply->payload, ret));
     EXPECT_EQ(ret.state, 1);
     EXPECT_EQ(ret.nrVirtCpu, 2);
+}
+
+TEST(WorkerPool, StartsWithItsMinimumAndGrowsToItsMaximumWhenBusy) {
+    daemon::WorkerPool pool("test-pool", 1, 3);
+    EXPECT_EQ(pool.threadCount(), 1u);
+    // Five jobs that wait for each other: three workers (the maximum) run at once, never more.
+    std::mutex m;
+    std::condition_variable cv;
+    int running = 0;
+    int peak = 0;
+    bool release = false;
+    std::atomic<int> finished{0};
+    for (int i = 0; i < 5; ++i) {
+        pool.submit([&] {
+            std::unique_lock lock(m);
+            peak = std::max(peak, ++running);
+            cv.notify_all();
+            cv.wait(lock, [&] { return release; });
+            --running;
+            ++finished;
+        });
+    }
+    {
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return running == 3; }));
+        release = true;
+        cv.notify_all();
+    }
+    EXPECT_EQ(pool.threadCount(), 3u);
+    pool.stop();  // finishes the two queued behind the three
+    EXPECT_EQ(finished.load(), 5);
+    EXPECT_EQ(peak, 3);
+    EXPECT_EQ(pool.threadCount(), 0u);  // joined
 }
