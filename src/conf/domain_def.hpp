@@ -83,6 +83,11 @@ struct PostParseContext {
 /// currentMemory, on_* actions, vcpu placement, console/serial pairing, os defaults.
 Result<void> postParseDomainDef(DomainDef& def, const PostParseContext& ctx);
 
+/// A <disk>'s defaults as libvirt fills them in: device='disk', and the target's bus from its
+/// name (hd ide, sd scsi, vd virtio, xvd xen, ubd uml, fd fdc). Part of postParseDomainDef;
+/// also for a disk attached on its own.
+void fillDiskDefaults(XmlNode& disk);
+
 /// Checks a post-parsed definition: name, sizes, counts, duplicate disk targets, actions.
 Result<void> validateDomainDef(const DomainDef& def);
 

@@ -94,6 +94,30 @@ void pairConsoles(DomainDef& def) {
 
 }  // namespace
 
+void fillDiskDefaults(XmlNode& disk) {
+    if (disk.attr("device") == nullptr) {
+        // After type, where libvirt prints it.
+        auto at = disk.attrs.begin();
+        if (at != disk.attrs.end() && at->first == "type") {
+            ++at;
+        }
+        disk.attrs.insert(at, {"device", "disk"});
+    }
+    XmlNode* target = disk.child("target");
+    if (target == nullptr || target->attr("bus") != nullptr) {
+        return;
+    }
+    const std::string dev = target->attrOr("dev");
+    static const std::pair<const char*, const char*> kBusByPrefix[] = {
+        {"hd", "ide"}, {"sd", "scsi"}, {"vd", "virtio"}, {"xvd", "xen"}, {"ubd", "uml"}, {"fd", "fdc"}};
+    for (const auto& [prefix, bus] : kBusByPrefix) {
+        if (dev.rfind(prefix, 0) == 0) {
+            target->setAttr("bus", bus);
+            return;
+        }
+    }
+}
+
 Result<void> postParseDomainDef(DomainDef& def, const PostParseContext& ctx) {
     if (def.uuid.isNull()) {
         def.uuid = ctx.generateUuid ? ctx.generateUuid() : Uuid::generate();
@@ -121,6 +145,11 @@ Result<void> postParseDomainDef(DomainDef& def, const PostParseContext& ctx) {
     }
     CORRAL_TRY(assignMacs(def, ctx));
     pairConsoles(def);
+    for (auto& dev : def.devices) {
+        if (dev.name == "disk") {
+            fillDiskDefaults(dev);
+        }
+    }
     return {};
 }
 

@@ -152,6 +152,24 @@ std::optional<std::vector<std::uint8_t>> encodeEvent(const drivers::DomainEvent&
                 legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE,
                 proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, msg);
         }
+        case event_id::kDeviceRemoved: {
+            proto::remote_domain_event_device_removed_msg msg;
+            msg.dom = toWire(ev.dom);
+            msg.devAlias = ev.devAlias;
+            return eventFor<proto::remote_domain_event_callback_device_removed_msg>(
+                legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED,
+                proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, msg);
+        }
+        case event_id::kDeviceAdded: {
+            if (legacy) {
+                return std::nullopt;
+            }
+            proto::remote_domain_event_callback_device_added_msg msg;
+            msg.callbackID = callbackId;
+            msg.dom = toWire(ev.dom);
+            msg.devAlias = ev.devAlias;
+            return eventPacket(proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED, proto::encodeToBytes(msg));
+        }
         case event_id::kTunable:
             if (legacy) {
                 return std::nullopt;

@@ -74,6 +74,7 @@ std::string apiNameOf(std::string_view procName) {
 Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) {
     registerConnectHandlers(*this);
     registerDomainHandlers(*this);
+    registerDeviceHandlers(*this);
     registerEventHandlers(*this);
     registerStatsHandlers(*this);
     registerNetworkHandlers(*this);

@@ -51,6 +51,7 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::ResourceBusy: return "resource busy";
         case ErrorCode::AccessDenied: return "access denied";
         case ErrorCode::XmlInvalidSchema: return "XML document failed to validate against schema";
+        case ErrorCode::DeviceMissing: return "device not found";
     }
     return "";
 }

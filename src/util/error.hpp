@@ -49,6 +49,7 @@ enum class ErrorCode : int {
     ResourceBusy = 87,
     AccessDenied = 88,
     XmlInvalidSchema = 92,
+    DeviceMissing = 99,
 };
 
 /// libvirt's public virErrorDomain values (which subsystem raised the error).

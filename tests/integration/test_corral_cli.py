@@ -121,3 +121,29 @@ def test_edit_reoffers_after_an_error(daemon, bin_dir, write_file):
     # 'y' runs the editor again: a second editor run that repairs nothing fails again, then 'n'.
     r = corral(bin_dir, uri, 'edit', 'ed', env={'EDITOR': breaker, 'VISUAL': None}, input='y\nn\n')
     assert r.out.count('Failed. Try again?') == 2
+
+
+def test_device_commands_match_virsh(daemon, bin_dir, write_file):
+    # The test driver plugs devices in and out at once: the same steps give the same transcript
+    # through virsh and corral (attach-disk builds the same XML, detach-disk finds the disk in
+    # the definition, errors read the same).
+    device = write_file('disk.xml', "<disk type='file'><source file='/tmp/corral-z.img'/><target dev='vdd'/></disk>")
+    steps = [['attach-disk', 'test', '/tmp/corral-x.img', 'vdb', '--targetbus', 'virtio', '--print-xml',
+              '--subdriver', 'raw', '--mode', 'readonly'],
+             ['attach-disk', 'test', '/tmp/corral-x.img', 'vdb', '--live'], ['domblklist', 'test'],
+             ['attach-disk', 'test', '/tmp/corral-x.img', 'vdb', '--live'],
+             ['detach-disk', 'test', 'vdb', '--live'], ['detach-disk', 'test', 'vdb', '--live'],
+             ['attach-device', 'test', device, '--persistent'], ['domblklist', 'test', '--inactive'],
+             ['detach-device', 'test', device, '--config'], ['detach-device', 'test', device, '--config'],
+             ['detach-device', 'test', device], ['domblklist', 'test']]
+
+    def transcript(tool):
+        # virsh also prints an empty line on stdout when a command fails; corral does not.
+        return [(step, r.rc, r.out if r.rc == 0 else '', r.err) for step in steps for r in [tool(*step)]]
+
+    by_virsh = transcript(lambda *a: virsh(daemon.uri('test'), *a))
+    by_corral = transcript(lambda *a: corral(bin_dir, daemon.uri('test'), *a))
+    assert by_corral == by_virsh
+    assert 'target vdb already exists' in by_virsh[3][3]
+    assert by_virsh[-1][2].split() == ['Target', 'Source', '-----------------------------', 'vda',
+                                      '/guest/diskimage1']

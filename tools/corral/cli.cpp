@@ -134,6 +134,14 @@ std::optional<Target> openTarget(Context& ctx, bool tryId) {
 
 void printError(const std::string& message) { std::fprintf(stderr, "error: %s\n", message.c_str()); }
 
+std::optional<unsigned> impactFlags(const Context& ctx) {
+    if (ctx.args.flag("current") && (ctx.args.flag("live") || ctx.args.flag("config"))) {
+        printError("Options --current and --live are mutually exclusive");
+        return std::nullopt;
+    }
+    return (ctx.args.flag("live") ? 1u : 0u) | (ctx.args.flag("config") ? 2u : 0u);
+}
+
 void printError(const std::string& context, const Error& err) {
     if (!context.empty()) {
         printError(context);

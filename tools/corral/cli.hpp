@@ -81,6 +81,10 @@ struct Target {
 /// Connects and looks the domain up as virsh does; nullopt after printing the error.
 std::optional<Target> openTarget(Context& ctx, bool tryId = true);
 
+/// --live, --config, --current as virDomainModificationImpact (live 1, config 2); nullopt, with
+/// the error printed, when --current comes with either.
+std::optional<unsigned> impactFlags(const Context& ctx);
+
 /// Prints "error: MSG" lines to stderr, virsh style: first `context` (if any), then the error.
 void printError(const std::string& context, const Error& err);
 void printError(const std::string& message);
@@ -106,6 +110,7 @@ std::optional<std::string> readFile(const std::string& path);
 void registerDomainListCommands();
 void registerDomainInfoCommands();
 void registerDomainConfigCommands();
+void registerDomainDeviceCommands();
 void registerDomainLifecycleCommands();
 void registerHostCommands();
 void registerEventCommands();

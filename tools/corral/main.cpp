@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
     registerDomainListCommands();
     registerDomainInfoCommands();
     registerDomainConfigCommands();
+    registerDomainDeviceCommands();
     registerDomainLifecycleCommands();
     registerHostCommands();
     registerEventCommands();

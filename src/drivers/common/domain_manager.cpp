@@ -344,6 +344,20 @@ const conf::DomainDef& DomainManager::definitionFor(const objects::DomainObj& do
     return !live && dom.isActive() && dom.newDef ? *dom.newDef : *dom.def;
 }
 
+Result<DomainManager::ChangeTargets> DomainManager::changeTargets(const objects::DomainObj& dom, unsigned flags) {
+    ChangeTargets t;
+    t.live = (flags & affect_flags::kLive) != 0 || (flags == affect_flags::kCurrent && dom.isActive());
+    t.config = (flags & affect_flags::kConfig) != 0 || (flags == affect_flags::kCurrent && !dom.isActive());
+    if (t.live && !dom.isActive()) {
+        return notRunning();
+    }
+    if (t.config && !dom.persistent()) {
+        return fail(ErrorCode::OperationInvalid, "transient domains do not have any persistent config",
+                    ErrorDomain::Domain);
+    }
+    return t;
+}
+
 Result<objects::StateAndReason> DomainManager::getState(const DomainRef& ref) {
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     return objects::StateAndReason{dom->state(), dom->reason()};

@@ -45,6 +45,7 @@ class DomainManager final : public DomainLookup,
                             public DomainSecurity,
                             public DomainConsole,
                             public DomainContainers,
+                            public DomainDevices,
                             private GuestEventSink {
 public:
     DomainManager(DomainManagerOptions options, std::unique_ptr<GuestBackend> backend);
@@ -71,6 +72,7 @@ public:
                            objects::LifecycleEvent event, int detail) override;
     void guestRebooted(const Uuid& uuid) override;
     void guestEvent(const Uuid& uuid, DomainEvent event) override;
+    void guestDeviceRemoved(const Uuid& uuid, const std::string& alias) override;
 
     /// True when an interface of a domain of this driver uses `mac`.
     bool usesMac(const std::string& mac) const;
@@ -148,6 +150,10 @@ public:
     Result<void> pinIothread(const DomainRef& dom, unsigned iothread, const std::vector<std::uint8_t>& cpumap,
                              unsigned flags) override;
 
+    // DomainDevices (domain_manager_devices.cpp)
+    Result<void> attachDevice(const DomainRef& dom, const std::string& xml, unsigned flags) override;
+    Result<void> detachDevice(const DomainRef& dom, const std::string& xml, unsigned flags) override;
+
     // DomainConsole
     Result<UniqueFd> openConsole(const DomainRef& dom, const std::string& devName, unsigned flags) override;
 
@@ -168,14 +174,16 @@ private:
     using TuningChange = std::function<Result<void>(conf::DomainTuning&, const conf::DomainDef&, bool live)>;
     Result<void> changeTuning(const DomainRef& ref, unsigned flags, const char* function, const TuningChange& change);
     /// Edits copies of the definition(s) `flags` selects (live, persistent or both), validates
-    /// them, hands the live one to the backend when `applyLive` says the guest must follow,
-    /// stores the persistent one, and only then swaps them in. `after` runs with the domain
-    /// locked once both are in, given the definitions from before and after the live change.
+    /// them, has `applyLive` make the running guest follow the new live one (unlocked; none
+    /// when the guest needs nothing), stores the persistent one, and only then swaps them in.
+    /// `after` runs with the domain locked once both are in, given the definitions from before
+    /// and after the live change.
     using DefinitionEdit = std::function<Result<void>(conf::DomainDef&, bool live)>;
+    using LiveApply = std::function<Result<void>(objects::DomainObj&, const conf::DomainDef& newLive)>;
     using AfterLiveEdit = std::function<void(const objects::DomainObjPtr&, const conf::DomainDef& before,
                                              const conf::DomainDef& after)>;
     Result<void> changeDefinition(const DomainRef& ref, unsigned flags, const char* function, const DefinitionEdit& edit,
-                                  bool applyLive, const AfterLiveEdit& after = nullptr);
+                                  const LiveApply& applyLive, const AfterLiveEdit& after = nullptr);
     Result<conf::DomainTuning> readTuningFor(const DomainRef& ref, unsigned flags, const char* function);
     Result<objects::DomainObjPtr> findRunning(const DomainRef& ref) const;
     DomainStatsRecord statsRecord(const objects::DomainObjPtr& dom, unsigned groups);
@@ -211,6 +219,14 @@ private:
     /// about the running guest; --live with --config, and --live on a guest that is not
     /// running, are refused as libvirt refuses them.
     static Result<bool> queryIsLive(const objects::DomainObj& dom, unsigned flags);
+    /// Which definitions a change with virDomainModificationImpact `flags` edits: current means
+    /// the live one of a running guest, else the persistent one. A live change of a guest that
+    /// is not running, and a persistent one of a transient domain, are refused.
+    struct ChangeTargets {
+        bool live = false;
+        bool config = false;
+    };
+    static Result<ChangeTargets> changeTargets(const objects::DomainObj& dom, unsigned flags);
     /// The definition such a query reads: the live one, or the persistent one (the pending
     /// newDef while the guest runs). The caller holds the domain's mutex.
     static const conf::DomainDef& definitionFor(const objects::DomainObj& dom, bool live);

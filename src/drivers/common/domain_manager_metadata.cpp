@@ -37,7 +37,7 @@ Result<void> DomainManager::setMetadata(const DomainRef& ref, int type, const st
         (type == kTitle ? def.title : def.description) = text;
         return {};
     };
-    CORRAL_TRY(changeDefinition(ref, flags, "domainSetMetadata", edit, false));
+    CORRAL_TRY(changeDefinition(ref, flags, "domainSetMetadata", edit, nullptr));
     // libvirt raises the event for every successful change, live or persistent.
     CORRAL_ASSIGN_OR_RETURN(objects::DomainObjPtr dom, find(ref));
     DomainEvent ev;

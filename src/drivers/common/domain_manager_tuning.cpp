@@ -33,7 +33,7 @@ const conf::CpuBandwidth& bandwidthOf(const conf::CpuTune& cpu, const std::strin
     return cpu.vcpu;
 }
 
-constexpr unsigned kAffectBits = affect_flags::kLive | affect_flags::kConfig;
+constexpr unsigned kAffectBits = affect_flags::kAll;
 // VIR_TYPED_PARAM_STRING_OKAY: the client accepts string parameters (blkio's device lists).
 constexpr unsigned kTypedParamStringOkay = 1u << 2;
 
@@ -205,7 +205,8 @@ std::vector<TypedValue> cputuneChanges(const conf::CpuTune& before, const conf::
 }  // namespace
 
 Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flags, const char* function,
-                                             const DefinitionEdit& edit, bool applyLive, const AfterLiveEdit& after) {
+                                             const DefinitionEdit& edit, const LiveApply& applyLive,
+                                             const AfterLiveEdit& after) {
     if ((flags & ~kAffectBits) != 0) {
         return unsupportedFlags(flags, function);
     }
@@ -217,15 +218,9 @@ Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flag
         ~JobGuard() { d.endJob(); }
     } guard{*dom};
 
-    const bool live = (flags & affect_flags::kLive) != 0 || (flags == affect_flags::kCurrent && dom->isActive());
-    const bool config = (flags & affect_flags::kConfig) != 0 || (flags == affect_flags::kCurrent && !dom->isActive());
-    if (live && !dom->isActive()) {
-        return notRunning();
-    }
-    if (config && !dom->persistent()) {
-        return fail(ErrorCode::OperationInvalid, "transient domains do not have any persistent config",
-                    ErrorDomain::Domain);
-    }
+    CORRAL_ASSIGN_OR_RETURN(const ChangeTargets targets, changeTargets(*dom, flags));
+    const bool live = targets.live;
+    const bool config = targets.config;
 
     std::shared_ptr<conf::DomainDef> newLive, newConfig;
     if (live) {
@@ -242,7 +237,7 @@ Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flag
     if (live) {
         if (applyLive) {
             lock.unlock();
-            auto applied = backend_->applyTuning(*dom, *newLive);
+            auto applied = applyLive(*dom, *newLive);
             lock.lock();
             if (!applied) {
                 return std::move(applied).withContext("domain '" + dom->name() + "'");
@@ -285,7 +280,10 @@ Result<void> DomainManager::changeTuning(const DomainRef& ref, unsigned flags, c
         ev.params = std::move(changed);
         events_.emit(ev);
     };
-    return changeDefinition(ref, flags, function, edit, true, announce);
+    auto apply = [this](objects::DomainObj& dom, const conf::DomainDef& newLive) {
+        return backend_->applyTuning(dom, newLive);
+    };
+    return changeDefinition(ref, flags, function, edit, apply, announce);
 }
 
 Result<DomainTuning> DomainManager::readTuningFor(const DomainRef& ref, unsigned flags, const char* function) {

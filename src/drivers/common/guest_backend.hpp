@@ -3,6 +3,7 @@
 // monitors). DomainManager owns everything else: the registry, the store, state and events.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -43,6 +44,9 @@ public:
     /// Any other event the guest raised (RTC change, watchdog, I/O error, graphics client,
     /// balloon): `event.dom` is filled in by the sink; dropped if the guest is no longer running.
     virtual void guestEvent(const Uuid& uuid, DomainEvent event) = 0;
+    /// The guest let go of the device with this alias (after detachDevice, maybe much later):
+    /// it leaves the live definition and device-removed is raised.
+    virtual void guestDeviceRemoved(const Uuid& uuid, const std::string& alias) = 0;
 };
 
 /// Every method is called with the domain's job held and its mutex NOT held, so a backend may
@@ -148,6 +152,31 @@ public:
                     "resource control of running guests is not available for domain '" + dom.name() + "' in this driver",
                     ErrorDomain::Domain);
     }
+    /// The name events and the guest's hardware know `device` by (libvirt's alias:
+    /// "virtio-disk1"); by default its target ("vdb").
+    virtual std::string deviceAlias(const conf::XmlNode& device) { return device.childAttr("target", "dev"); }
+    /// Plugs `device` (already in `liveDef`, the definition the guest will have) into the
+    /// running guest. The manager has checked that no device has its target.
+    virtual Result<void> attachDevice(objects::DomainObj& dom, const conf::XmlNode& device,
+                                      const conf::DomainDef& liveDef) {
+        (void)device;
+        (void)liveDef;
+        return fail(ErrorCode::OperationUnsupported,
+                    "devices cannot be added to running domain '" + dom.name() + "' in this driver", ErrorDomain::Domain);
+    }
+    /// Asks the running guest to let go of the device with `alias` and waits up to `wait` for
+    /// it; the backend reports the removal through GuestEventSink::guestDeviceRemoved (before it
+    /// returns, or later for a slow guest).
+    virtual Result<void> detachDevice(objects::DomainObj& dom, const conf::XmlNode& device, const std::string& alias,
+                                      std::chrono::milliseconds wait) {
+        (void)device;
+        (void)alias;
+        (void)wait;
+        return fail(ErrorCode::OperationUnsupported,
+                    "devices cannot be removed from running domain '" + dom.name() + "' in this driver",
+                    ErrorDomain::Domain);
+    }
+
     /// The resource control in force for the running guest, read from the host (cgroups).
     virtual Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) {
         return fail(ErrorCode::OperationUnsupported,

@@ -26,6 +26,7 @@ public:
     DomainMonitorPassthrough* monitor() override { return &manager_; }
     DomainSecurity* security() override { return &manager_; }
     DomainConsole* console() override { return &manager_; }
+    DomainDevices* devices() override { return &manager_; }
     DomainContainers* containers() override { return &manager_; }
     int addEventSink(DomainEventSink sink) override { return manager_.events().subscribe(std::move(sink)); }
     void removeEventSink(int id) override { manager_.events().unsubscribe(id); }

@@ -17,6 +17,7 @@ namespace affect_flags {
 inline constexpr unsigned kCurrent = 0;
 inline constexpr unsigned kLive = 1u << 0;
 inline constexpr unsigned kConfig = 1u << 1;
+inline constexpr unsigned kAll = kLive | kConfig;
 }  // namespace affect_flags
 
 class DomainTuningControl {

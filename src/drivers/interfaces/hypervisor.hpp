@@ -150,6 +150,23 @@ public:
     virtual Result<std::string> getMetadata(const DomainRef& dom, int type, unsigned flags) = 0;
 };
 
+/// Facet: devices added to and removed from a domain (virsh attach-device, detach-device,
+/// attach-disk, detach-disk). flags: affect_flags (live, config, or current: whichever the
+/// domain is).
+class DomainDevices {
+public:
+    virtual ~DomainDevices() = default;
+    /// Adds the device `xml` describes (one element, <disk> today). A live attach raises
+    /// device-added with the device's alias. Errors: OperationInvalid when its target is taken,
+    /// ConfigUnsupported for a device the driver cannot add to a running guest.
+    virtual Result<void> attachDevice(const DomainRef& dom, const std::string& xml, unsigned flags) = 0;
+    /// Removes the device `xml` names (a disk by its target). Live, the guest is asked to let
+    /// go of it and given up to 5 s; the device leaves the live definition, and device-removed
+    /// is raised, when it has (libvirt's semantics: a guest that takes longer still completes
+    /// later). Errors: DeviceMissing when no such device exists.
+    virtual Result<void> detachDevice(const DomainRef& dom, const std::string& xml, unsigned flags) = 0;
+};
+
 /// Facet: starting, stopping, pausing.
 class DomainLifecycle {
 public:
@@ -232,7 +249,9 @@ inline constexpr int kGraphics = 5;
 inline constexpr int kIoErrorReason = 6;
 inline constexpr int kControlError = 7;
 inline constexpr int kBalloonChange = 13;
+inline constexpr int kDeviceRemoved = 15;
 inline constexpr int kTunable = 17;
+inline constexpr int kDeviceAdded = 19;
 inline constexpr int kJobCompleted = 21;
 inline constexpr int kMetadataChange = 23;
 inline constexpr int kLast = 26;  ///< MEMORY_DEVICE_SIZE_CHANGE, the last one libvirt 9.0 knows
@@ -252,7 +271,7 @@ struct DomainEvent {
     objects::LifecycleEvent event = objects::LifecycleEvent::Defined;  ///< lifecycle
     int detail = 0;  ///< lifecycle detail; watchdog/io-error action; graphics phase; metadata type
     std::int64_t number = 0;  ///< rtc-change: offset (s); balloon-change: actual KiB
-    std::string srcPath, devAlias, reason;  ///< io-error(-reason); metadata-change: reason = URI
+    std::string srcPath, devAlias, reason;  ///< io-error(-reason), device-added/removed (devAlias); metadata-change: reason = URI
     GraphicsAddress local, remote;          ///< graphics
     std::string authScheme;                 ///< graphics
     std::vector<std::pair<std::string, std::string>> subject;  ///< graphics: (type, name)
@@ -327,6 +346,7 @@ public:
     virtual DomainMonitorPassthrough* monitor() { return nullptr; }
     virtual DomainSecurity* security() { return nullptr; }
     virtual DomainConsole* console() { return nullptr; }
+    virtual DomainDevices* devices() { return nullptr; }
     virtual DomainContainers* containers() { return nullptr; }
     /// Virtual networks; the host drivers share one network driver.
     virtual NetworkFacet* networks() { return nullptr; }

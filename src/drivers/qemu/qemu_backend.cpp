@@ -694,6 +694,13 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
         post([this, rt] { killProcess(*rt, true); });
         return;
     }
+    if (event == "DEVICE_DELETED") {
+        // Devices without an id (a device's internal parts) are none of ours.
+        if (std::string alias = data["device"].asString(); !alias.empty()) {
+            onDeviceDeleted(rt, alias);
+        }
+        return;
+    }
     // QEMU pauses the guest next: the STOP that follows is this error's (or watchdog's), and
     // libvirt reports it as "Suspended I/O Error" ("Suspended Watchdog") after the event itself.
     if (event == "BLOCK_IO_ERROR" && data["action"].asString() == "stop") {

@@ -64,6 +64,13 @@ public:
     std::string osType(const conf::DomainDef&) override { return "hvm"; }
     Result<void> applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) override;
     Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) override;
+    // Disk hotplug (qemu_hotplug.cpp): file disks on bus virtio, the image opened by the daemon
+    // and passed in through an fdset.
+    std::string deviceAlias(const conf::XmlNode& device) override;
+    Result<void> attachDevice(objects::DomainObj& dom, const conf::XmlNode& device,
+                              const conf::DomainDef& liveDef) override;
+    Result<void> detachDevice(objects::DomainObj& dom, const conf::XmlNode& device, const std::string& alias,
+                              std::chrono::milliseconds wait) override;
     void reconnectsDone(const std::vector<Uuid>& running) override;
     Result<std::string> monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) override;
     std::vector<std::pair<std::string, std::string>> securityModels() const override;
@@ -100,6 +107,10 @@ private:
     void adoptConfinement(Runtime& rt, const conf::DomainDef& liveDef);
     void onEvent(const std::shared_ptr<Runtime>& rt, const std::string& event, const JsonValue& data);
     void onMonitorClosed(const std::shared_ptr<Runtime>& rt);
+    /// DEVICE_DELETED: wakes the detach waiting for it, or finishes the removal itself.
+    void onDeviceDeleted(const std::shared_ptr<Runtime>& rt, const std::string& alias);
+    /// The guest let go of the disk: its block nodes and fdset go, the manager hears of it.
+    void finishUnplug(const std::shared_ptr<Runtime>& rt, const std::string& alias, const std::string& target);
     /// Runs `action` on the backend's action thread (monitor commands cannot run on the
     /// monitor's own event thread).
     void post(std::function<void()> action);

@@ -5,6 +5,10 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +52,18 @@ struct QemuBackend::Runtime {
     enum class PauseCause { None, IoError, Watchdog };
     std::atomic<PauseCause> pauseCause{PauseCause::None};
     std::atomic<int> ownStateChanges{0};     // STOP/RESUME events caused by our own commands
+
+    // Disk hotplug (qemu_hotplug.cpp). A detach asks the guest with device_del and waits for
+    // DEVICE_DELETED; a guest slower than the wait finishes it from the event.
+    struct Unplug {
+        std::string target;
+        bool deleted = false;     // DEVICE_DELETED arrived
+        bool waiterGone = false;  // detachDevice stopped waiting: the event finishes the removal
+    };
+    std::mutex unplugMutex;
+    std::condition_variable unplugged;
+    std::map<std::string, Unplug> unplugs;  // by device alias
+    std::map<std::string, std::int64_t> hotplugFdsets;  // target -> fdset of a disk attached live
 };
 
 }  // namespace corral::drivers::qemu

@@ -346,71 +346,16 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
     if (bus.empty()) {
         bus = defaultDiskBus(target);
     }
-    if (device != "disk" && device != "cdrom") {
-        return unsupported(where + ": device='" + device + "' is not supported (disk, cdrom)");
+    CORRAL_ASSIGN_OR_RETURN(DiskNodes nodes, planDiskNodes(disk));
+    diskCount_++;
+    std::string common;
+    if (!nodes.formatNode.empty()) {
+        add({"-blockdev", nodes.storageJson, "-blockdev", nodes.formatJson});
+        common = ",drive=" + nodes.formatNode;
     }
-    if (type != "file" && type != "block") {
-        return unsupported(where + ": type='" + type + "' is not supported by this driver (file, block)");
-    }
-    const std::string source = disk.childAttr("source", type == "file" ? "file" : "dev");
-    const std::string format = disk.childAttr("driver", "type").empty() ? "raw" : disk.childAttr("driver", "type");
-    if (format != "raw" && format != "qcow2") {
-        return unsupported(where + ": <driver type='" + format + "'> is not supported (raw, qcow2)");
-    }
-    if (source.empty() && device != "cdrom") {
-        return unsupported(where + ": a disk needs <source " + std::string(type == "file" ? "file" : "dev") + "=...>");
-    }
-    const bool readonly = disk.child("readonly") != nullptr || device == "cdrom";
-    const bool shareable = disk.child("shareable") != nullptr;
-    const std::string cacheMode = disk.childAttr("driver", "cache");
-    const DiskCache* cache = findDiskCache(cacheMode);
-    if (cache == nullptr) {
-        return unsupported(where + ": <driver cache='" + cacheMode +
-                           "'> is not a cache mode (default, none, writethrough, writeback, directsync, unsafe)");
-    }
-    const std::string discard = disk.childAttr("driver", "discard");
-    if (!discard.empty() && discard != "unmap" && discard != "ignore") {
-        return unsupported(where + ": <driver discard='" + discard + "'> must be 'unmap' or 'ignore'");
-    }
-    const unsigned n = diskCount_++;
-
-    std::string driveOption;
-    if (!source.empty()) {
-        const std::string storageNode = "corral-storage" + std::to_string(n);
-        const std::string formatNode = diskFormatNodeName(n);
-        auto addCache = [cache](JsonWriter& node) {
-            if (cache->explicitMode) {
-                node.key("cache").beginObject().key("direct").value(cache->direct).key("no-flush").value(cache->noFlush).endObject();
-            }
-        };
-        JsonWriter storage;
-        storage.beginObject()
-            .key("driver").value(type == "file" ? "file" : "host_device")
-            .key("filename").value(source)
-            .key("node-name").value(storageNode)
-            .key("auto-read-only").value(true);
-        if (!discard.empty()) {
-            storage.key("discard").value(discard);
-        }
-        addCache(storage);
-        storage.endObject();
-        JsonWriter fmt;
-        fmt.beginObject()
-            .key("node-name").value(formatNode)
-            .key("read-only").value(readonly);
-        if (!discard.empty()) {
-            fmt.key("discard").value(discard);
-        }
-        addCache(fmt);
-        fmt.key("driver").value(format)
-            .key("file").value(storageNode)
-            .endObject();
-        add({"-blockdev", storage.str(), "-blockdev", fmt.str()});
-        driveOption = ",drive=" + formatNode;
-    }
-    std::string common = driveOption + (shareable ? ",share-rw=on" : "");
-    if (cache->explicitMode && !source.empty()) {
-        common += cache->writeCache ? ",write-cache=on" : ",write-cache=off";
+    common += nodes.shareable ? ",share-rw=on" : "";
+    if (nodes.writeCache) {
+        common += *nodes.writeCache ? ",write-cache=on" : ",write-cache=off";
     }
     const std::string kind = device == "cdrom" ? "cdrom" : "hd";
     const std::string boot = bootIndexOption(disk, kind, bootIndexByKind_, kindsBooted_);
@@ -825,7 +770,85 @@ Result<std::vector<std::string>> CommandBuilder::build() {
 
 }  // namespace
 
-std::string diskFormatNodeName(unsigned position) { return "corral-format" + std::to_string(position); }
+std::string diskFormatNodeName(const std::string& target) { return "corral-format-" + target; }
+
+std::string diskStorageNodeName(const std::string& target) { return "corral-storage-" + target; }
+
+Result<DiskNodes> planDiskNodes(const conf::XmlNode& disk, const std::string& passedImage) {
+    const std::string type = disk.attrOr("type", "file");
+    const std::string device = disk.attrOr("device", "disk");
+    const std::string target = disk.childAttr("target", "dev");
+    const std::string where = "<disk> with target '" + target + "'";
+    if (device != "disk" && device != "cdrom") {
+        return unsupported(where + ": device='" + device + "' is not supported (disk, cdrom)");
+    }
+    if (type != "file" && type != "block") {
+        return unsupported(where + ": type='" + type + "' is not supported by this driver (file, block)");
+    }
+    const std::string source = disk.childAttr("source", type == "file" ? "file" : "dev");
+    const std::string format = disk.childAttr("driver", "type").empty() ? "raw" : disk.childAttr("driver", "type");
+    if (format != "raw" && format != "qcow2") {
+        return unsupported(where + ": <driver type='" + format + "'> is not supported (raw, qcow2)");
+    }
+    if (source.empty() && device != "cdrom") {
+        return unsupported(where + ": a disk needs <source " + std::string(type == "file" ? "file" : "dev") + "=...>");
+    }
+    const bool readonly = disk.child("readonly") != nullptr || device == "cdrom";
+    const std::string cacheMode = disk.childAttr("driver", "cache");
+    const DiskCache* cache = findDiskCache(cacheMode);
+    if (cache == nullptr) {
+        return unsupported(where + ": <driver cache='" + cacheMode +
+                           "'> is not a cache mode (default, none, writethrough, writeback, directsync, unsafe)");
+    }
+    const std::string discard = disk.childAttr("driver", "discard");
+    if (!discard.empty() && discard != "unmap" && discard != "ignore") {
+        return unsupported(where + ": <driver discard='" + discard + "'> must be 'unmap' or 'ignore'");
+    }
+    DiskNodes out;
+    out.shareable = disk.child("shareable") != nullptr;
+    if (source.empty()) {
+        return out;  // a cdrom without media: a device with no drive
+    }
+    if (cache->explicitMode) {
+        out.writeCache = cache->writeCache;
+    }
+    const std::string storageNode = diskStorageNodeName(target);
+    out.formatNode = diskFormatNodeName(target);
+    auto addCache = [cache](JsonWriter& node) {
+        if (cache->explicitMode) {
+            node.key("cache").beginObject().key("direct").value(cache->direct).key("no-flush").value(cache->noFlush).endObject();
+        }
+    };
+    JsonWriter storage;
+    storage.beginObject()
+        .key("driver").value(type == "file" ? "file" : "host_device")
+        .key("filename").value(passedImage.empty() ? source : passedImage)
+        .key("node-name").value(storageNode);
+    if (passedImage.empty()) {
+        storage.key("auto-read-only").value(true);
+    } else {
+        storage.key("read-only").value(readonly);
+    }
+    if (!discard.empty()) {
+        storage.key("discard").value(discard);
+    }
+    addCache(storage);
+    storage.endObject();
+    JsonWriter fmt;
+    fmt.beginObject()
+        .key("node-name").value(out.formatNode)
+        .key("read-only").value(readonly);
+    if (!discard.empty()) {
+        fmt.key("discard").value(discard);
+    }
+    addCache(fmt);
+    fmt.key("driver").value(format)
+        .key("file").value(storageNode)
+        .endObject();
+    out.storageJson = storage.str();
+    out.formatJson = fmt.str();
+    return out;
+}
 
 std::string diskDeviceAlias(const std::string& target, std::string bus) {
     const int index = diskNameToIndex(target);

@@ -4,9 +4,11 @@
 // by the caller and passed in QemuLaunchContext.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "conf/xml_node.hpp"
 #include "util/result.hpp"
 
 namespace corral::conf {
@@ -37,9 +39,26 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
 /// definition is refused before anything runs.
 Result<void> checkQemuDefinition(const conf::DomainDef& def);
 
-/// The block node QEMU knows the `position`-th <disk> of the definition by (document order,
-/// counting every <disk>): where query-blockstats puts its counters.
-std::string diskFormatNodeName(unsigned position);
+/// The block nodes of the <disk> with target `target` ("vda"): its format node (what the
+/// device uses, where query-blockstats puts its counters and BLOCK_IO_ERROR names) and the
+/// storage node under it. Named by target, which is unique in a domain and does not move when
+/// another disk is attached or detached.
+std::string diskFormatNodeName(const std::string& target);
+std::string diskStorageNodeName(const std::string& target);
+
+/// A <disk>'s block nodes as QEMU takes them, the same JSON for -blockdev and blockdev-add,
+/// and what its device needs to use them.
+struct DiskNodes {
+    std::string storageJson, formatJson;  ///< empty for a cdrom without media
+    std::string formatNode;               ///< empty likewise
+    bool shareable = false;
+    std::optional<bool> writeCache;       ///< set by an explicit <driver cache>
+};
+/// Checks the disk (type, source, format, cache, discard) as a start does and plans its nodes.
+/// `passedImage` ("/dev/fdset/N"), when given, is where QEMU finds the image the daemon opened
+/// for it (a hotplug: a confined QEMU cannot open new paths); the storage node then keeps the
+/// descriptor's access mode instead of reopening.
+Result<DiskNodes> planDiskNodes(const conf::XmlNode& disk, const std::string& passedImage = {});
 
 /// "vda" -> 0, "sdb" -> 1, "hdc" -> 2, "vdaa" -> 26; -1 when malformed.
 int diskNameToIndex(const std::string& name);

@@ -70,7 +70,6 @@ Result<std::vector<BlockStats>> QemuBackend::blockStats(objects::DomainObj& dom)
     auto def = liveDefinition(dom);
     CORRAL_ASSIGN_OR_RETURN(JsonValue all, rt->monitor->execute("query-blockstats"));
     std::vector<BlockStats> out;
-    unsigned position = 0;
     for (const auto& dev : def->devices) {
         if (dev.name != "disk") {
             continue;
@@ -78,7 +77,7 @@ Result<std::vector<BlockStats>> QemuBackend::blockStats(objects::DomainObj& dom)
         BlockStats b;
         b.target = dev.childAttr("target", "dev");
         b.source = conf::diskSourcePath(dev);
-        const std::string node = diskFormatNodeName(position++);
+        const std::string node = diskFormatNodeName(b.target);
         for (const auto& entry : all.items()) {
             if (entry["node-name"].asString() != node) {
                 continue;

@@ -30,15 +30,13 @@ int ioErrorAction(const std::string& action) {
     return action == "report" ? 2 : 0;
 }
 
-/// The <disk> whose format node QEMU names in a block event: disks are numbered in definition
-/// order when the command line is built (diskFormatNodeName).
+/// The <disk> whose format node QEMU names in a block event (diskFormatNodeName of its target).
 const conf::XmlNode* diskOfNode(const conf::DomainDef& def, const std::string& node) {
-    unsigned position = 0;
     for (const auto& dev : def.devices) {
         if (dev.name != "disk") {
             continue;
         }
-        if (diskFormatNodeName(position++) == node) {
+        if (diskFormatNodeName(dev.childAttr("target", "dev")) == node) {
             return &dev;
         }
     }

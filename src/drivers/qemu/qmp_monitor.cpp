@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "util/json.hpp"
 #include "util/logging.hpp"
 #include "util/unix_socket.hpp"
 
@@ -234,7 +235,7 @@ Result<JsonValue> QmpMonitor::execute(std::string_view command, std::string_view
     return reply["return"];
 }
 
-Result<void> QmpMonitor::sendFd(int fd, std::string_view fdName) {
+Result<JsonValue> QmpMonitor::executeWithFd(std::string_view command, std::string_view argumentsJson, int fd) {
     std::lock_guard serial(state_->commandMutex);
     {
         std::lock_guard lock(state_->mutex);
@@ -244,7 +245,11 @@ Result<void> QmpMonitor::sendFd(int fd, std::string_view fdName) {
         state_->reply.reset();
         ++state_->commands;
     }
-    std::string msg = "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"" + std::string(fdName) + "\"}}\n";
+    std::string msg = "{\"execute\":\"" + std::string(command) + "\"";
+    if (!argumentsJson.empty()) {
+        msg += ",\"arguments\":" + std::string(argumentsJson);
+    }
+    msg += "}\n";
     ssize_t n = sendWithDescriptor(state_->fd.get(), std::span<const char>(msg.data(), msg.size()), fd);
     if (n != static_cast<ssize_t>(msg.size())) {
         return failErrno(errno, "cannot pass a descriptor to the QEMU monitor");
@@ -252,16 +257,22 @@ Result<void> QmpMonitor::sendFd(int fd, std::string_view fdName) {
     std::unique_lock lock(state_->mutex);
     state_->replied.wait_for(lock, kDefaultTimeout, [&] { return state_->reply || state_->closed; });
     if (!state_->reply) {
-        return fail(ErrorCode::OperationFailed, "QEMU did not accept descriptor '" + std::string(fdName) + "'",
+        return fail(ErrorCode::OperationFailed, "QEMU did not answer " + std::string(command) + " with a descriptor",
                     ErrorDomain::Qemu);
     }
     JsonValue reply = std::move(*state_->reply);
     state_->reply.reset();
     if (reply.has("error")) {
         return fail(ErrorCode::OperationFailed,
-                    "QEMU refused descriptor '" + std::string(fdName) + "': " + reply["error"]["desc"].asString(),
-                    ErrorDomain::Qemu);
+                    "QEMU refused " + std::string(command) + ": " + reply["error"]["desc"].asString(), ErrorDomain::Qemu);
     }
+    return reply["return"];
+}
+
+Result<void> QmpMonitor::sendFd(int fd, std::string_view fdName) {
+    JsonWriter args;
+    args.beginObject().key("fdname").value(fdName).endObject();
+    CORRAL_TRY(executeWithFd("getfd", args.str(), fd));
     return {};
 }
 

@@ -48,6 +48,9 @@ public:
 
     /// Sends one descriptor with SCM_RIGHTS, then runs `getfd` naming it `fdName`.
     Result<void> sendFd(int fd, std::string_view fdName);
+    /// Runs `command` with `fd` passed alongside (SCM_RIGHTS), as add-fd and getfd take one;
+    /// returns its "return" member.
+    Result<JsonValue> executeWithFd(std::string_view command, std::string_view argumentsJson, int fd);
 
     /// Closes the connection; the reader thread ends without calling onClosed.
     void close();

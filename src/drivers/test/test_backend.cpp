@@ -54,6 +54,16 @@ std::string TestBackend::osType(const conf::DomainDef&) {
 
 Result<void> TestBackend::applyTuning(objects::DomainObj&, const conf::DomainDef&) { return {}; }
 
+Result<void> TestBackend::attachDevice(objects::DomainObj&, const conf::XmlNode&, const conf::DomainDef&) { return {}; }
+
+Result<void> TestBackend::detachDevice(objects::DomainObj& dom, const conf::XmlNode&, const std::string& alias,
+                                       std::chrono::milliseconds) {
+    if (sink_ != nullptr) {
+        sink_->guestDeviceRemoved(dom.uuid(), alias);
+    }
+    return {};
+}
+
 Result<conf::DomainTuning> TestBackend::readLiveTuning(objects::DomainObj& dom) {
     std::lock_guard lock(dom.mutex());
     return conf::readTuning(*dom.def);

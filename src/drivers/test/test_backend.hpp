@@ -26,6 +26,16 @@ public:
     Result<void> saveState(objects::DomainObj& dom, int fd) override;
     Result<void> startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) override;
     std::string osType(const conf::DomainDef& def) override;
+    /// Devices plug in and out of a test guest at once (no guest to ask), so attach-device,
+    /// detach-device and their events can be tested without QEMU.
+    void attach(GuestEventSink& sink) override { sink_ = &sink; }
+    Result<void> attachDevice(objects::DomainObj& dom, const conf::XmlNode& device,
+                              const conf::DomainDef& liveDef) override;
+    Result<void> detachDevice(objects::DomainObj& dom, const conf::XmlNode& device, const std::string& alias,
+                              std::chrono::milliseconds wait) override;
+
+private:
+    GuestEventSink* sink_ = nullptr;
 };
 
 }  // namespace corral::drivers

@@ -4,7 +4,8 @@
 # request (corral.rtc_shift=1, corral.write_disk=1), powers off on the ACPI power button
 # (busybox acpid), fills its memory on request (corral.hog_mib=MIB), panics on request
 # (kernel argument corral.panic_after=SECONDS) so the pvpanic device reports it, and starts an
-# i6300esb watchdog it never feeds on request (corral.watchdog=1).
+# i6300esb watchdog it never feeds on request (corral.watchdog=1), and reports its disks as
+# they come and go (corral.watch_disks=1).
 import glob
 import gzip
 import hashlib
@@ -53,6 +54,14 @@ if grep -q corral.watchdog=1 /proc/cmdline; then
     insmod /lib/modules/i6300esb.ko heartbeat=1 2>/dev/null
     for i in 1 2 3 4 5 6 7 8 9 10; do [ -c /dev/watchdog ] && break; sleep 0.2; done
     [ -c /dev/watchdog ] && exec 3>/dev/watchdog && echo x >&3 && echo CORRAL-GUEST-WATCHDOG > /dev/ttyS0
+fi
+# corral.watch_disks=1: report the guest's disks whenever the set changes (hotplug tests).
+if grep -q corral.watch_disks=1 /proc/cmdline; then
+    (last=-; while true; do
+        now=$(ls /sys/block | grep '^vd' | tr '\n' ' ')
+        [ "$now" != "$last" ] && echo "CORRAL-GUEST-DISKS $now" > /dev/ttyS0 && last=$now
+        sleep 0.5
+    done) &
 fi
 mkdir -p /etc/acpi/PWRF
 printf '#!/bin/sh\necho CORRAL-GUEST-POWEROFF > /dev/ttyS0\npoweroff -f\n' > /etc/acpi/PWRF/00000080

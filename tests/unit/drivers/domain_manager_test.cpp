@@ -207,3 +207,67 @@ TEST_F(TestDriverFixture, TryGetInfoDoesNotWaitForABusyDomain) {
     ASSERT_FALSE(*missing);
     EXPECT_EQ(missing->error().code, ErrorCode::NoDomain);
 }
+
+TEST_F(TestDriverFixture, AttachAndDetachDisksLiveAndPersistent) {
+    std::vector<std::string> deviceEvents;
+    driver->addEventSink([&](const DomainEvent& ev) {
+        if (ev.eventId == event_id::kDeviceAdded || ev.eventId == event_id::kDeviceRemoved) {
+            deviceEvents.push_back((ev.eventId == event_id::kDeviceAdded ? "added " : "removed ") + ev.devAlias);
+        }
+    });
+    auto ref = driver->lookup()->lookupByName("test");  // running and persistent
+    ASSERT_TRUE(ref);
+    auto* devices = driver->devices();
+    ASSERT_NE(devices, nullptr);
+    const std::string disk = "<disk type='file' device='disk'><source file='/tmp/b.img'/><target dev='vdb'/></disk>";
+    auto disksOf = [&](unsigned xmlFlags) {
+        std::string xml = *driver->config()->getXmlDesc(*ref, xmlFlags);
+        return std::string(xml.find("dev='vdb'") != std::string::npos ? "vdb" : "-");
+    };
+    constexpr unsigned kInactive = 2;  // VIR_DOMAIN_XML_INACTIVE
+
+    ASSERT_TRUE(devices->attachDevice(*ref, disk, affect_flags::kLive));
+    EXPECT_EQ(disksOf(0), "vdb");
+    EXPECT_EQ(disksOf(kInactive), "-");
+    auto again = devices->attachDevice(*ref, disk, affect_flags::kLive);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().wireMessage(), "Requested operation is not valid: target vdb already exists");
+
+    ASSERT_TRUE(devices->detachDevice(*ref, disk, affect_flags::kLive));
+    EXPECT_EQ(disksOf(0), "-");
+    auto missing = devices->detachDevice(*ref, disk, affect_flags::kLive);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, ErrorCode::DeviceMissing);
+    EXPECT_EQ(missing.error().wireMessage(), "device not found: disk vdb not found");
+
+    // Both at once; then the persistent copy only. No event without a live change.
+    ASSERT_TRUE(devices->attachDevice(*ref, disk, affect_flags::kLive | affect_flags::kConfig));
+    EXPECT_EQ(disksOf(0), "vdb");
+    EXPECT_EQ(disksOf(kInactive), "vdb");
+    ASSERT_TRUE(devices->detachDevice(*ref, disk, affect_flags::kConfig));
+    EXPECT_EQ(disksOf(0), "vdb");
+    EXPECT_EQ(disksOf(kInactive), "-");
+    EXPECT_EQ(deviceEvents, (std::vector<std::string>{"added vdb", "removed vdb", "added vdb"}));
+
+    // Not a disk, or malformed: refused, nothing changes.
+    auto nic = devices->attachDevice(*ref, "<interface type='user'/>", affect_flags::kLive);
+    ASSERT_FALSE(nic);
+    EXPECT_EQ(nic.error().code, ErrorCode::ConfigUnsupported);
+    auto broken = devices->attachDevice(*ref, "<disk type='file'><target dev='vdc'/>", affect_flags::kLive);
+    ASSERT_FALSE(broken);
+    auto untargeted = devices->attachDevice(*ref, "<disk type='file'><source file='/x'/></disk>", affect_flags::kConfig);
+    ASSERT_FALSE(untargeted);
+    EXPECT_EQ(untargeted.error().code, ErrorCode::XmlError);
+    EXPECT_EQ(deviceEvents.size(), 3u);
+}
+
+TEST_F(TestDriverFixture, LiveAttachNeedsARunningDomain) {
+    auto ref = driver->config()->defineXml(domainXml("off"), 0);
+    ASSERT_TRUE(ref);
+    const std::string disk = "<disk type='file'><source file='/tmp/c.img'/><target dev='vdc'/></disk>";
+    auto live = driver->devices()->attachDevice(*ref, disk, affect_flags::kLive);
+    ASSERT_FALSE(live);
+    EXPECT_EQ(live.error().code, ErrorCode::OperationInvalid);
+    ASSERT_TRUE(driver->devices()->attachDevice(*ref, disk, affect_flags::kCurrent));  // = config when off
+    EXPECT_NE(driver->config()->getXmlDesc(*ref, 0)->find("dev='vdc'"), std::string::npos);
+}

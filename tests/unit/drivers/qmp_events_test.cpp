@@ -26,7 +26,7 @@ DomainEvent translate(const std::string& name, const std::string& data, const co
 
 TEST(QmpEvents, BlockIoErrorNamesTheDiskByItsFormatNode) {
     DomainEvent ev = translate("BLOCK_IO_ERROR",
-                               R"({"device":"","node-name":"corral-format1","operation":"write","action":"stop",)"
+                               R"({"device":"","node-name":"corral-format-vdb","operation":"write","action":"stop",)"
                                R"("nospace":true,"reason":"No space left on device"})",
                                twoDisks());
     EXPECT_EQ(ev.eventId, event_id::kIoErrorReason);
@@ -38,7 +38,7 @@ TEST(QmpEvents, BlockIoErrorNamesTheDiskByItsFormatNode) {
 
 TEST(QmpEvents, BlockIoErrorOtherThanSpaceKeepsQemusReason) {
     DomainEvent ev = translate("BLOCK_IO_ERROR",
-                               R"({"device":"","node-name":"corral-format0","operation":"read","action":"report",)"
+                               R"({"device":"","node-name":"corral-format-hdc","operation":"read","action":"report",)"
                                R"("nospace":false,"reason":"Input/output error"})",
                                twoDisks());
     EXPECT_EQ(ev.detail, 2);  // REPORT

@@ -16,15 +16,6 @@ namespace {
 constexpr std::uint64_t kMemoryUnlimited = 9007199254740991ULL;  // VIR_DOMAIN_MEMORY_PARAM_UNLIMITED
 constexpr unsigned kStringOkay = 4;                               // VIR_TYPED_PARAM_STRING_OKAY
 
-/// --live, --config, --current as virDomainModificationImpact.
-std::optional<unsigned> impactFlags(const Context& ctx) {
-    if (ctx.args.flag("current") && (ctx.args.flag("live") || ctx.args.flag("config"))) {
-        printError("Options --current and --live are mutually exclusive");
-        return std::nullopt;
-    }
-    return (ctx.args.flag("live") ? 1u : 0u) | (ctx.args.flag("config") ? 2u : 0u);
-}
-
 /// Sets `p`'s value from text, keeping the type the daemon reported.
 bool setFromText(proto::remote_typed_param& p, const std::string& text) {
     auto& v = p.value;

@@ -152,6 +152,16 @@ std::optional<std::string> eventText(const rpc::Packet& p) {
                 return quoted("balloon-change", m->msg.dom.name) + ": " + std::to_string(m->msg.actual) + "KiB\n";
             }
             break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED:
+            if (auto m = decoded<proto::remote_domain_event_callback_device_removed_msg>(p)) {
+                return quoted("device-removed", m->msg.dom.name) + ": " + m->msg.devAlias + "\n";
+            }
+            break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED:
+            if (auto m = decoded<proto::remote_domain_event_callback_device_added_msg>(p)) {
+                return quoted("device-added", m->dom.name) + ": " + m->devAlias + "\n";
+            }
+            break;
         case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE:
             if (auto m = decoded<proto::remote_domain_event_callback_tunable_msg>(p)) {
                 return withParams("tunable", *m);

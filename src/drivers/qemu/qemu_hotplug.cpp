@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// QemuBackend: disks attached to and detached from a running guest. QEMU is confined to the
+// files it had at start (Landlock, a per-guest uid), so the daemon opens a new image itself and
+// passes the descriptor in an fdset; the block nodes are named by target as at start, and the
+// device gets the alias a start would give it.
+#include "drivers/qemu/qemu_backend.hpp"
+
+#include <fcntl.h>
+
+#include "conf/domain_def.hpp"
+#include "drivers/qemu/qemu_backend_runtime.hpp"
+#include "drivers/qemu/qemu_command.hpp"
+#include "util/json.hpp"
+#include "util/logging.hpp"
+#include "util/unique_fd.hpp"
+
+namespace corral::drivers::qemu {
+
+namespace {
+
+std::string nodeArgs(const std::string& node) {
+    JsonWriter w;
+    w.beginObject().key("node-name").value(node).endObject();
+    return w.str();
+}
+
+/// A monitor command's failure with what was being done in front.
+Unexpected failedTo(const std::string& what, const Error& error) {
+    Error e = error;
+    e.withContext(what);
+    return unexpected(std::move(e));
+}
+
+std::string fdsetArgs(std::int64_t fdset) {
+    JsonWriter w;
+    w.beginObject().key("fdset-id").value(fdset).endObject();
+    return w.str();
+}
+
+}  // namespace
+
+std::string QemuBackend::deviceAlias(const conf::XmlNode& device) {
+    if (device.name == "disk") {
+        return diskDeviceAlias(device.childAttr("target", "dev"), device.childAttr("target", "bus"));
+    }
+    return GuestBackend::deviceAlias(device);
+}
+
+Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, const conf::XmlNode& disk, const conf::DomainDef&) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    const std::string target = disk.childAttr("target", "dev");
+    const std::string alias = deviceAlias(disk);
+    if (disk.attrOr("type", "file") != "file" || disk.attrOr("device", "disk") != "disk" ||
+        alias.rfind("virtio-disk", 0) != 0) {
+        return fail(ErrorCode::ConfigUnsupported,
+                    "<disk> with target '" + target + "': only file disks on bus virtio can be added to a running guest",
+                    ErrorDomain::Qemu);
+    }
+    const std::string source = conf::diskSourcePath(disk);
+    const bool readonly = disk.child("readonly") != nullptr;
+    UniqueFd image(::open(source.c_str(), (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY));
+    if (!image) {
+        return failErrno(errno, "cannot open disk image '" + source + "'");
+    }
+    CORRAL_ASSIGN_OR_RETURN(JsonValue added, rt->monitor->executeWithFd("add-fd", "", image.get()));
+    const std::int64_t fdset = added["fdset-id"].asInt(-1);
+    auto dropFdset = [&] { (void)rt->monitor->execute("remove-fd", fdsetArgs(fdset)); };
+    auto nodes = planDiskNodes(disk, "/dev/fdset/" + std::to_string(fdset));
+    if (!nodes) {
+        dropFdset();
+        return unexpected(std::move(nodes).error());
+    }
+    if (auto r = rt->monitor->execute("blockdev-add", nodes->storageJson); !r) {
+        dropFdset();
+        return failedTo("adding disk " + target, r.error());
+    }
+    auto dropStorage = [&] { (void)rt->monitor->execute("blockdev-del", nodeArgs(diskStorageNodeName(target))); };
+    if (auto r = rt->monitor->execute("blockdev-add", nodes->formatJson); !r) {
+        dropStorage();
+        dropFdset();
+        return failedTo("adding disk " + target, r.error());
+    }
+    JsonWriter device;
+    device.beginObject().key("driver").value("virtio-blk-pci").key("id").value(alias).key("drive").value(nodes->formatNode);
+    if (nodes->shareable) {
+        device.key("share-rw").value(true);
+    }
+    if (nodes->writeCache) {
+        device.key("write-cache").value(*nodes->writeCache ? "on" : "off");
+    }
+    device.endObject();
+    if (auto r = rt->monitor->execute("device_add", device.str()); !r) {
+        (void)rt->monitor->execute("blockdev-del", nodeArgs(nodes->formatNode));
+        dropStorage();
+        dropFdset();
+        return failedTo("adding disk " + target, r.error());
+    }
+    std::lock_guard lock(rt->unplugMutex);
+    rt->hotplugFdsets[target] = fdset;
+    return {};
+}
+
+Result<void> QemuBackend::detachDevice(objects::DomainObj& dom, const conf::XmlNode& disk, const std::string& alias,
+                                       std::chrono::milliseconds wait) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    const std::string target = disk.childAttr("target", "dev");
+    if (alias.rfind("virtio-disk", 0) != 0) {
+        return fail(ErrorCode::ConfigUnsupported,
+                    "<disk> with target '" + target + "': only disks on bus virtio can be removed from a running guest",
+                    ErrorDomain::Qemu);
+    }
+    {
+        std::lock_guard lock(rt->unplugMutex);
+        rt->unplugs[alias] = Runtime::Unplug{target};
+    }
+    JsonWriter args;
+    args.beginObject().key("id").value(alias).endObject();
+    if (auto asked = rt->monitor->execute("device_del", args.str()); !asked) {
+        std::lock_guard lock(rt->unplugMutex);
+        rt->unplugs.erase(alias);
+        return failedTo("removing disk " + target, asked.error());
+    }
+    bool deleted = false;
+    {
+        std::unique_lock lock(rt->unplugMutex);
+        deleted = rt->unplugged.wait_for(lock, wait, [&] { return rt->unplugs[alias].deleted; });
+        if (deleted) {
+            rt->unplugs.erase(alias);
+        } else {
+            rt->unplugs[alias].waiterGone = true;
+        }
+    }
+    if (deleted) {
+        finishUnplug(rt, alias, target);
+    } else {
+        logInfo("disk " + target + " of domain '" + rt->name + "': the guest has not released it yet; it goes when "
+                "the guest does (device-removed event)");
+    }
+    return {};
+}
+
+void QemuBackend::onDeviceDeleted(const std::shared_ptr<Runtime>& rt, const std::string& alias) {
+    std::string target;
+    bool finishHere = false;
+    {
+        std::lock_guard lock(rt->unplugMutex);
+        auto it = rt->unplugs.find(alias);
+        if (it == rt->unplugs.end()) {
+            return;  // not a removal we asked for
+        }
+        it->second.deleted = true;
+        if (it->second.waiterGone) {
+            target = it->second.target;
+            rt->unplugs.erase(it);
+            finishHere = true;
+        }
+    }
+    rt->unplugged.notify_all();
+    if (finishHere) {
+        // Monitor commands cannot run on the monitor's own thread.
+        post([this, rt, alias, target] { finishUnplug(rt, alias, target); });
+    }
+}
+
+void QemuBackend::finishUnplug(const std::shared_ptr<Runtime>& rt, const std::string& alias, const std::string& target) {
+    for (const std::string& node : {diskFormatNodeName(target), diskStorageNodeName(target)}) {
+        if (auto r = rt->monitor->execute("blockdev-del", nodeArgs(node)); !r) {
+            logWarning("domain '" + rt->name + "': cannot delete block node " + node + ": " + r.error().wireMessage());
+        }
+    }
+    std::optional<std::int64_t> fdset;
+    {
+        std::lock_guard lock(rt->unplugMutex);
+        if (auto it = rt->hotplugFdsets.find(target); it != rt->hotplugFdsets.end()) {
+            fdset = it->second;
+            rt->hotplugFdsets.erase(it);
+        }
+    }
+    if (fdset) {
+        (void)rt->monitor->execute("remove-fd", fdsetArgs(*fdset));
+    }
+    if (sink_ != nullptr) {
+        sink_->guestDeviceRemoved(rt->uuid, alias);
+    }
+}
+
+}  // namespace corral::drivers::qemu

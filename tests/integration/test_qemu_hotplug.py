@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Disks added to and removed from a running QEMU guest with the real virsh (attach-disk,
+# detach-disk, attach-device): the guest sees them come and go, the live and persistent
+# definitions follow the flags, and device-added / device-removed reach virsh, `corral event`
+# and python3-libvirt. The image is opened by corrald and passed to the confined QEMU.
+import os
+import subprocess
+import threading
+import time
+
+import libvirt
+
+from framework.event_loop import ensure_event_loop
+from framework.qemu_fixtures import guest_files, pytestmark, qemu, serial_text, wait_for  # noqa: F401
+from framework.tools import virsh
+
+
+def watch(argv):
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def guest_disks(serial):
+    lines = [l for l in serial_text(serial).splitlines() if l.startswith('CORRAL-GUEST-DISKS')]
+    return lines[-1].split()[1:] if lines else None
+
+
+def blklist(uri, name, *flags):
+    out = virsh(uri, 'domblklist', name, *flags).out
+    return [l.split()[0] for l in out.splitlines()[2:] if l.strip()]
+
+
+def test_disk_hotplug_and_unplug(qemu, tmpdir_path, bin_dir):
+    image = os.path.join(tmpdir_path, 'extra.raw')
+    subprocess.run(['truncate', '-s', '8M', image], check=True)
+    ensure_event_loop()
+    conn = libvirt.open(qemu.uri)
+    got = []
+    removed = threading.Event()
+
+    def added(_c, dom, alias, _o):
+        got.append(('added', dom.name(), alias))
+
+    def gone(_c, dom, alias, _o):
+        got.append(('removed', dom.name(), alias))
+        removed.set()
+
+    ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, added, None),
+           conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, gone, None)]
+    watchers = [watch(['virsh', '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150']),
+                watch([os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150'])]
+    serial = qemu.start_and_boot('hp', cmdline_extra='corral.watch_disks=1')
+    wait_for(lambda: guest_disks(serial) == [], what='the guest to list its disks')
+
+    r = virsh(qemu.uri, 'attach-disk', 'hp', image, 'vdb', '--live')
+    assert r.rc == 0, r.err
+    assert blklist(qemu.uri, 'hp') == ['vdb']
+    assert blklist(qemu.uri, 'hp', '--inactive') == []  # --live only
+    # The guest names disks in the order it finds them (libvirt's targets are only hints): its
+    # first virtio disk is its vda.
+    wait_for(lambda: guest_disks(serial) == ['vda'], timeout=60, what='the guest to see the new disk')
+
+    # Refusals name what is wrong and change nothing.
+    r = virsh(qemu.uri, 'attach-disk', 'hp', image, 'vdb', '--live')
+    assert r.rc != 0 and 'target vdb already exists' in r.err, r.err
+    r = virsh(qemu.uri, 'attach-disk', 'hp', os.path.join(tmpdir_path, 'missing.raw'), 'vdc', '--live')
+    assert r.rc != 0 and 'cannot open disk image' in r.err, r.err
+    r = virsh(qemu.uri, 'attach-disk', 'hp', image, 'sdb', '--targetbus', 'sata', '--live')
+    assert r.rc != 0 and 'only file disks on bus virtio' in r.err, r.err
+    assert blklist(qemu.uri, 'hp') == ['vdb']
+
+    r = virsh(qemu.uri, 'detach-disk', 'hp', 'vdb', '--live')
+    assert r.rc == 0, r.err
+    assert removed.wait(60), got
+    assert blklist(qemu.uri, 'hp') == []
+    wait_for(lambda: guest_disks(serial) == [], timeout=60, what='the guest to lose the disk')
+
+    # Persistent only: the running guest is untouched; the next boot has the disk.
+    assert virsh(qemu.uri, 'attach-disk', 'hp', image, 'vdc', '--config').rc == 0
+    assert blklist(qemu.uri, 'hp') == []
+    assert blklist(qemu.uri, 'hp', '--inactive') == ['vdc']
+    assert virsh(qemu.uri, 'destroy', 'hp').rc == 0
+    assert virsh(qemu.uri, 'start', 'hp').rc == 0
+    wait_for(lambda: guest_disks(serial) == ['vda'], timeout=120, what='the restarted guest to have the disk')
+    assert virsh(qemu.uri, 'detach-disk', 'hp', 'vdc', '--config').rc == 0
+    assert blklist(qemu.uri, 'hp', '--inactive') == []
+    assert blklist(qemu.uri, 'hp') == ['vdc']  # still there until the guest stops
+    assert virsh(qemu.uri, 'destroy', 'hp').rc == 0
+
+    for i in ids:
+        conn.domainEventDeregisterAny(i)
+    conn.close()
+    for w in watchers:
+        w.terminate()
+    outputs = [w.communicate(timeout=30)[0] for w in watchers]
+    assert got == [('added', 'hp', 'virtio-disk1'), ('removed', 'hp', 'virtio-disk1')], got
+    virsh_lines, corral_lines = ([l for l in o.splitlines() if l.startswith("event 'device")] for o in outputs)
+    assert virsh_lines == ["event 'device-added' for domain 'hp': virtio-disk1",
+                           "event 'device-removed' for domain 'hp': virtio-disk1"], virsh_lines
+    assert corral_lines == virsh_lines

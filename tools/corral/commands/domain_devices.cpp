@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Devices of a domain, as virsh has them: attach-device, detach-device, attach-disk, detach-disk,
+// domblklist.
+#include <cstdio>
+
+#include "../cli.hpp"
+#include "conf/domain_def.hpp"
+#include "conf/xml_node.hpp"
+
+namespace corral::cli {
+
+namespace proto = rpc::proto;
+
+namespace {
+
+constexpr unsigned kLive = 1;    // VIR_DOMAIN_AFFECT_LIVE
+constexpr unsigned kConfig = 2;  // VIR_DOMAIN_AFFECT_CONFIG
+
+/// virsh's flags for the device commands: --live, --config, --current, and --persistent (the
+/// persistent definition, and the running guest too when it runs). nullopt after an error.
+/// No option at all means the old call without flags (libvirt: the running guest).
+struct DeviceFlags {
+    unsigned flags = 0;
+    bool withFlags = false;
+};
+std::optional<DeviceFlags> deviceFlags(const Context& ctx, Target& target) {
+    auto impact = impactFlags(ctx);
+    if (!impact) {
+        return std::nullopt;
+    }
+    DeviceFlags out{*impact, *impact != 0 || ctx.args.flag("current")};
+    if (ctx.args.flag("persistent")) {
+        if (ctx.args.flag("current")) {
+            printError("Options --current and --persistent are mutually exclusive");
+            return std::nullopt;
+        }
+        out.flags |= kConfig;
+        proto::remote_domain_is_active_args a{};
+        a.dom = target.dom;
+        auto active = target.conn->call<proto::REMOTE_PROC_DOMAIN_IS_ACTIVE>(a);
+        if (active && active->active != 0) {
+            out.flags |= kLive;
+        }
+        out.withFlags = true;
+    }
+    return out;
+}
+
+Result<proto::xdr_void> attach(Target& target, const std::string& xml, const DeviceFlags& f) {
+    if (!f.withFlags) {
+        proto::remote_domain_attach_device_args a{target.dom, xml};
+        return target.conn->call<proto::REMOTE_PROC_DOMAIN_ATTACH_DEVICE>(a);
+    }
+    proto::remote_domain_attach_device_flags_args a{target.dom, xml, f.flags};
+    return target.conn->call<proto::REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS>(a);
+}
+
+Result<proto::xdr_void> detach(Target& target, const std::string& xml, const DeviceFlags& f) {
+    if (!f.withFlags) {
+        proto::remote_domain_detach_device_args a{target.dom, xml};
+        return target.conn->call<proto::REMOTE_PROC_DOMAIN_DETACH_DEVICE>(a);
+    }
+    proto::remote_domain_detach_device_flags_args a{target.dom, xml, f.flags};
+    return target.conn->call<proto::REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS>(a);
+}
+
+/// The domain's definition, live or persistent (`inactive`), parsed; nullopt after an error.
+std::optional<conf::XmlNode> domainDefinition(Target& target, bool inactive) {
+    proto::remote_domain_get_xml_desc_args get{};
+    get.dom = target.dom;
+    get.flags = inactive ? 2u : 0u;  // VIR_DOMAIN_XML_INACTIVE
+    auto desc = target.conn->call<proto::REMOTE_PROC_DOMAIN_GET_XML_DESC>(get);
+    if (!desc) {
+        printError("", desc.error());
+        return std::nullopt;
+    }
+    auto parsed = conf::parseXmlDocument(desc->xml, "(domain_definition)");
+    if (!parsed) {
+        printError("", parsed.error());
+        return std::nullopt;
+    }
+    return std::move(*parsed);
+}
+
+/// The <disk> elements of a parsed definition.
+std::vector<const conf::XmlNode*> disksOf(const conf::XmlNode& domain) {
+    std::vector<const conf::XmlNode*> out;
+    if (const conf::XmlNode* devices = domain.child("devices")) {
+        for (const auto& dev : devices->children) {
+            if (dev.name == "disk") {
+                out.push_back(&dev);
+            }
+        }
+    }
+    return out;
+}
+
+int deviceFromFile(Context& ctx, bool attaching) {
+    std::string file = *ctx.args.get("file");
+    auto target = openTarget(ctx);
+    if (!target) {
+        return 1;
+    }
+    auto flags = deviceFlags(ctx, *target);
+    auto xml = readFile(file);
+    if (!flags || !xml) {
+        return 1;
+    }
+    auto done = attaching ? attach(*target, *xml, *flags) : detach(*target, *xml, *flags);
+    if (!done) {
+        printError(std::string(attaching ? "Failed to attach device from " : "Failed to detach device from ") + file,
+                   done.error());
+        return 1;
+    }
+    std::printf("Device %s successfully\n\n", attaching ? "attached" : "detached");
+    return 0;
+}
+
+int attachDevice(Context& ctx) { return deviceFromFile(ctx, true); }
+int detachDevice(Context& ctx) { return deviceFromFile(ctx, false); }
+
+int attachDisk(Context& ctx) {
+    auto target = openTarget(ctx);
+    if (!target) {
+        return 1;
+    }
+    auto flags = deviceFlags(ctx, *target);
+    if (!flags) {
+        return 1;
+    }
+    const std::string source = *ctx.args.get("source");
+    const std::string sourceType = ctx.args.get("sourcetype").value_or("file");
+    // The same document virsh writes: only what was asked for.
+    conf::XmlNode disk{"disk", {{"type", sourceType}}, {}, {}, 0};
+    if (auto type = ctx.args.get("type")) {
+        disk.setAttr("device", *type);
+    }
+    conf::XmlNode driver{"driver", {}, {}, {}, 0};
+    for (const auto& [option, attr] : {std::pair{"driver", "name"}, {"subdriver", "type"}, {"cache", "cache"}}) {
+        if (auto value = ctx.args.get(option)) {
+            driver.setAttr(attr, *value);
+        }
+    }
+    if (!driver.attrs.empty()) {
+        disk.children.push_back(driver);
+    }
+    disk.children.push_back({"source", {{sourceType == "block" ? "dev" : "file", source}}, {}, {}, 0});
+    conf::XmlNode targetNode{"target", {{"dev", *ctx.args.get("target")}}, {}, {}, 0};
+    if (auto bus = ctx.args.get("targetbus")) {
+        targetNode.setAttr("bus", *bus);
+    }
+    disk.children.push_back(targetNode);
+    if (auto mode = ctx.args.get("mode")) {
+        if (*mode != "readonly" && *mode != "shareable") {
+            printError("No support for " + *mode + " in command 'attach-disk'");
+            return 1;
+        }
+        disk.children.push_back({*mode, {}, {}, {}, 0});
+    }
+    std::string xml;
+    conf::formatXmlNode(disk, 0, xml);
+    if (ctx.args.flag("print-xml")) {
+        std::printf("%s\n", xml.c_str());  // virsh ends it with an empty line
+        return 0;
+    }
+    if (auto done = attach(*target, xml, *flags); !done) {
+        printError("Failed to attach disk", done.error());
+        return 1;
+    }
+    std::printf("Disk attached successfully\n\n");
+    return 0;
+}
+
+int detachDisk(Context& ctx) {
+    auto target = openTarget(ctx);
+    if (!target) {
+        return 1;
+    }
+    auto flags = deviceFlags(ctx, *target);
+    if (!flags) {
+        return 1;
+    }
+    // The disk as the definition the change starts from has it (the persistent one for --config).
+    auto domain = domainDefinition(*target, (flags->flags & kConfig) != 0 && (flags->flags & kLive) == 0);
+    if (!domain) {
+        return 1;
+    }
+    const std::string wanted = *ctx.args.get("target");
+    const conf::XmlNode* found = nullptr;
+    for (const conf::XmlNode* dev : disksOf(*domain)) {
+        if (dev->childAttr("target", "dev") == wanted || dev->childAttr("source", "file") == wanted ||
+            dev->childAttr("source", "dev") == wanted) {
+            found = dev;
+            break;
+        }
+    }
+    if (found == nullptr) {
+        printError("No disk found whose source path or target is " + wanted);
+        return 1;
+    }
+    std::string xml;
+    conf::formatXmlNode(*found, 0, xml);
+    if (auto done = detach(*target, xml, *flags); !done) {
+        printError("Failed to detach disk", done.error());
+        return 1;
+    }
+    std::printf("Disk detached successfully\n\n");
+    return 0;
+}
+
+/// The disks of the live (or, with --inactive, persistent) definition, as virsh lists them.
+int domblklist(Context& ctx) {
+    auto target = openTarget(ctx);
+    if (!target) {
+        return 1;
+    }
+    auto domain = domainDefinition(*target, ctx.args.flag("inactive"));
+    if (!domain) {
+        return 1;
+    }
+    const bool details = ctx.args.flag("details");
+    std::vector<std::vector<std::string>> rows;
+    for (const conf::XmlNode* dev : disksOf(*domain)) {
+        std::string source = conf::diskSourcePath(*dev);
+        std::vector<std::string> row;
+        if (details) {
+            row = {dev->attrOr("type", "file"), dev->attrOr("device", "disk")};
+        }
+        row.push_back(dev->childAttr("target", "dev"));
+        row.push_back(source.empty() ? "-" : source);
+        rows.push_back(std::move(row));
+    }
+    printTable(details ? std::vector<std::string>{"Type", "Device", "Target", "Source"}
+                       : std::vector<std::string>{"Target", "Source"},
+               rows);
+    std::printf("\n");
+    return 0;
+}
+
+}  // namespace
+
+void registerDomainDeviceCommands() {
+    OptSpec domain{"domain", OptKind::String, true, true, "domain name, id or uuid"};
+    std::vector<OptSpec> impact{{"persistent", OptKind::Bool, false, false, "make the change persistent, and live if running"},
+                                {"config", OptKind::Bool, false, false, "affect next boot"},
+                                {"live", OptKind::Bool, false, false, "affect running domain"},
+                                {"current", OptKind::Bool, false, false, "affect current domain"}};
+    auto with = [&](std::vector<OptSpec> opts) {
+        opts.insert(opts.end(), impact.begin(), impact.end());
+        return opts;
+    };
+    OptSpec file{"file", OptKind::String, true, true, "XML file"};
+    registerCommand({"attach-device", "attach device from an XML file", with({domain, file}), attachDevice});
+    registerCommand({"detach-device", "detach device from an XML file", with({domain, file}), detachDevice});
+    registerCommand({"attach-disk", "attach disk device",
+                     with({domain,
+                           {"source", OptKind::String, true, true, "source of disk device"},
+                           {"target", OptKind::String, true, true, "target of disk device"},
+                           {"targetbus", OptKind::String, false, false, "target bus of disk device"},
+                           {"driver", OptKind::String, false, false, "driver of disk device"},
+                           {"subdriver", OptKind::String, false, false, "subdriver of disk device"},
+                           {"cache", OptKind::String, false, false, "cache mode of disk device"},
+                           {"type", OptKind::String, false, false, "target device type"},
+                           {"mode", OptKind::String, false, false, "mode of device reading and writing"},
+                           {"sourcetype", OptKind::String, false, false, "type of source (block|file)"},
+                           {"print-xml", OptKind::Bool, false, false, "print XML document rather than attach the disk"}}),
+                     attachDisk});
+    registerCommand({"domblklist", "list all domain blocks",
+                     {domain, {"inactive", OptKind::Bool, false, false, "get inactive rather than running configuration"},
+                      {"details", OptKind::Bool, false, false, "additionally display the type and device value"}},
+                     domblklist});
+    registerCommand({"detach-disk", "detach disk device",
+                     with({domain, {"target", OptKind::String, true, true, "target of disk device"}}), detachDisk});
+}
+
+}  // namespace corral::cli
