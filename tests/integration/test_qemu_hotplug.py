@@ -97,3 +97,35 @@ def test_disk_hotplug_and_unplug(qemu, tmpdir_path, bin_dir):
     assert virsh_lines == ["event 'device-added' for domain 'hp': virtio-disk1",
                            "event 'device-removed' for domain 'hp': virtio-disk1"], virsh_lines
     assert corral_lines == virsh_lines
+
+
+def test_io_error_on_a_hotplugged_disk_names_it(qemu, tmpdir_path):
+    # The new disk's image lives on a full 1 MiB tmpfs; the guest writes to it as soon as it
+    # appears. QEMU pauses the guest, and the I/O error names the hotplugged disk.
+    full = os.path.join(tmpdir_path, 'full')
+    os.makedirs(full)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full], check=True)
+    try:
+        image = os.path.join(full, 'late.raw')
+        subprocess.run(['truncate', '-s', '32M', image], check=True)
+        ensure_event_loop()
+        conn = libvirt.open(qemu.uri)
+        errors = []
+        paused = threading.Event()
+
+        def io_error(_c, dom, src, alias, action, reason, _o):
+            errors.append((src, alias, action, reason))
+            paused.set()
+
+        cb = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON, io_error, None)
+        serial = qemu.start_and_boot('hpio', cmdline_extra='corral.watch_disks=1 corral.write_new_disks=1')
+        wait_for(lambda: guest_disks(serial) == [], what='the guest to list its disks')
+        r = virsh(qemu.uri, 'attach-disk', 'hpio', image, 'vdb', '--live')
+        assert r.rc == 0, r.err
+        assert paused.wait(90), serial_text(serial)[-500:]
+        conn.domainEventDeregisterAny(cb)
+        conn.close()
+        assert errors[0] == (image, 'virtio-disk1', libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE, 'enospc'), errors
+        assert virsh(qemu.uri, 'destroy', 'hpio').rc == 0
+    finally:
+        subprocess.run(['umount', '-l', full])

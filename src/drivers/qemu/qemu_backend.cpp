@@ -709,7 +709,7 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
         rt->pauseCause = Runtime::PauseCause::Watchdog;
     }
     static const conf::DomainDef kNoDefinition;
-    std::shared_ptr<const conf::DomainDef> def = rt->securedDef;  // the live definition, set at start
+    std::shared_ptr<const conf::DomainDef> def = rt->eventDefinition();
     if (auto ev = domainEventFromQmp(event, data, def ? *def : kNoDefinition)) {
         sink_->guestEvent(rt->uuid, std::move(*ev));
         return;

@@ -64,6 +64,15 @@ struct QemuBackend::Runtime {
     std::condition_variable unplugged;
     std::map<std::string, Unplug> unplugs;  // by device alias
     std::map<std::string, std::int64_t> hotplugFdsets;  // target -> fdset of a disk attached live
+    // The live definition as QEMU's events are read against (a hotplugged disk's I/O error
+    // names it too); null until a hotplug, when securedDef, the start's, is it.
+    std::shared_ptr<const conf::DomainDef> hotplugDef;
+
+    /// The definition to read QEMU's events against.
+    std::shared_ptr<const conf::DomainDef> eventDefinition() {
+        std::lock_guard lock(unplugMutex);
+        return hotplugDef ? hotplugDef : securedDef;
+    }
 };
 
 }  // namespace corral::drivers::qemu

@@ -46,7 +46,8 @@ std::string QemuBackend::deviceAlias(const conf::XmlNode& device) {
     return GuestBackend::deviceAlias(device);
 }
 
-Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, const conf::XmlNode& disk, const conf::DomainDef&) {
+Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, const conf::XmlNode& disk,
+                                       const conf::DomainDef& liveDef) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
     const std::string target = disk.childAttr("target", "dev");
     const std::string alias = deviceAlias(disk);
@@ -97,6 +98,7 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, const conf::XmlN
     }
     std::lock_guard lock(rt->unplugMutex);
     rt->hotplugFdsets[target] = fdset;
+    rt->hotplugDef = std::make_shared<const conf::DomainDef>(liveDef);
     return {};
 }
 
@@ -174,6 +176,14 @@ void QemuBackend::finishUnplug(const std::shared_ptr<Runtime>& rt, const std::st
         if (auto it = rt->hotplugFdsets.find(target); it != rt->hotplugFdsets.end()) {
             fdset = it->second;
             rt->hotplugFdsets.erase(it);
+        }
+        // Events no longer name the disk (the manager drops it from the live definition next).
+        if (const auto& base = rt->hotplugDef ? rt->hotplugDef : rt->securedDef) {
+            auto def = std::make_shared<conf::DomainDef>(*base);
+            std::erase_if(def->devices, [&](const conf::XmlNode& dev) {
+                return dev.name == "disk" && dev.childAttr("target", "dev") == target;
+            });
+            rt->hotplugDef = std::move(def);
         }
     }
     if (fdset) {

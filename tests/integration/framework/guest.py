@@ -5,7 +5,7 @@
 # (busybox acpid), fills its memory on request (corral.hog_mib=MIB), panics on request
 # (kernel argument corral.panic_after=SECONDS) so the pvpanic device reports it, and starts an
 # i6300esb watchdog it never feeds on request (corral.watchdog=1), and reports its disks as
-# they come and go (corral.watch_disks=1).
+# they come and go (corral.watch_disks=1), writing to each new one (corral.write_new_disks=1).
 import glob
 import gzip
 import hashlib
@@ -59,7 +59,17 @@ fi
 if grep -q corral.watch_disks=1 /proc/cmdline; then
     (last=-; while true; do
         now=$(ls /sys/block | grep '^vd' | tr '\n' ' ')
-        [ "$now" != "$last" ] && echo "CORRAL-GUEST-DISKS $now" > /dev/ttyS0 && last=$now
+        if [ "$now" != "$last" ]; then
+            echo "CORRAL-GUEST-DISKS $now" > /dev/ttyS0
+            # corral.write_new_disks=1: write 4 MiB to each disk that just appeared.
+            for d in $now; do
+                case " $last " in *" $d "*) ;; *)
+                    grep -q corral.write_new_disks=1 /proc/cmdline && [ "$last" != - ] &&
+                        dd if=/dev/urandom of=/dev/$d bs=65536 count=64 oflag=direct 2>/dev/null ;;
+                esac
+            done
+            last=$now
+        fi
         sleep 0.5
     done) &
 fi
