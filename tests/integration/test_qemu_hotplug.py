@@ -129,3 +129,29 @@ def test_io_error_on_a_hotplugged_disk_names_it(qemu, tmpdir_path):
         assert virsh(qemu.uri, 'destroy', 'hpio').rc == 0
     finally:
         subprocess.run(['umount', '-l', full])
+
+
+def test_save_and_restore_after_a_hotplug(qemu, tmpdir_path):
+    # The slot the disk was plugged into is recorded (<address>), so the restored QEMU has its
+    # devices where the saved state expects them (with a VGA card created after the disks).
+    image = os.path.join(tmpdir_path, 'kept.raw')
+    subprocess.run(['truncate', '-s', '8M', image], check=True)
+    serial = qemu.start_and_boot('hps', extra_devices="<graphics type='vnc' autoport='yes'/>",
+                                 cmdline_extra='corral.watch_disks=1')
+    assert virsh(qemu.uri, 'attach-disk', 'hps', image, 'vdb', '--live').rc == 0
+    wait_for(lambda: guest_disks(serial) == ['vda'], timeout=60, what='the guest to see the new disk')
+    xml = virsh(qemu.uri, 'dumpxml', 'hps').out
+    assert "<address type='pci' domain='0x0000' bus='0x00' slot=" in xml, xml
+    saved = os.path.join(tmpdir_path, 'hps.save')
+    r = virsh(qemu.uri, 'save', 'hps', saved)
+    assert r.rc == 0, r.err
+    r = virsh(qemu.uri, 'restore', saved)
+    assert r.rc == 0, r.err
+    assert virsh(qemu.uri, 'domstate', 'hps').out.strip() == 'running'
+    assert blklist(qemu.uri, 'hps') == ['vdb']
+    before = serial_text(serial).count('counter')
+    wait_for(lambda: serial_text(serial).count('counter') > before + 1, timeout=60, what='the restored guest to run')
+    # And the restored guest can still let go of it.
+    assert virsh(qemu.uri, 'detach-disk', 'hps', 'vdb', '--live').rc == 0
+    wait_for(lambda: blklist(qemu.uri, 'hps') == [], timeout=30, what='the disk to leave')
+    assert virsh(qemu.uri, 'destroy', 'hps').rc == 0

@@ -179,7 +179,8 @@ private:
     /// `after` runs with the domain locked once both are in, given the definitions from before
     /// and after the live change.
     using DefinitionEdit = std::function<Result<void>(conf::DomainDef&, bool live)>;
-    using LiveApply = std::function<Result<void>(objects::DomainObj&, const conf::DomainDef& newLive)>;
+    /// May record runtime facts in `newLive` (an address QEMU was given), as a start does.
+    using LiveApply = std::function<Result<void>(objects::DomainObj&, conf::DomainDef& newLive)>;
     using AfterLiveEdit = std::function<void(const objects::DomainObjPtr&, const conf::DomainDef& before,
                                              const conf::DomainDef& after)>;
     Result<void> changeDefinition(const DomainRef& ref, unsigned flags, const char* function, const DefinitionEdit& edit,

@@ -52,8 +52,14 @@ Result<void> DomainManager::attachDevice(const DomainRef& ref, const std::string
         def.devices.push_back(device);
         return backend_->checkDefinition(def);  // what the guest could not start with is refused now
     };
-    auto plug = [&](objects::DomainObj& dom, const conf::DomainDef& newLive) {
-        return backend_->attachDevice(dom, device, newLive);
+    auto plug = [&](objects::DomainObj& dom, conf::DomainDef& newLive) -> Result<void> {
+        auto it = std::find_if(newLive.devices.begin(), newLive.devices.end(), [&](const conf::XmlNode& dev) {
+            return dev.name == "disk" && dev.childAttr("target", "dev") == target;
+        });
+        if (it == newLive.devices.end()) {
+            return fail(ErrorCode::InternalError, "attached disk " + target + " missing from the new definition");
+        }
+        return backend_->attachDevice(dom, *it, newLive);
     };
     auto announce = [&](const DomainObjPtr& dom, const conf::DomainDef&, const conf::DomainDef&) {
         DomainEvent ev;

@@ -280,7 +280,7 @@ Result<void> DomainManager::changeTuning(const DomainRef& ref, unsigned flags, c
         ev.params = std::move(changed);
         events_.emit(ev);
     };
-    auto apply = [this](objects::DomainObj& dom, const conf::DomainDef& newLive) {
+    auto apply = [this](objects::DomainObj& dom, conf::DomainDef& newLive) {
         return backend_->applyTuning(dom, newLive);
     };
     return changeDefinition(ref, flags, function, edit, apply, announce);

@@ -155,9 +155,10 @@ public:
     /// The name events and the guest's hardware know `device` by (libvirt's alias:
     /// "virtio-disk1"); by default its target ("vdb").
     virtual std::string deviceAlias(const conf::XmlNode& device) { return device.childAttr("target", "dev"); }
-    /// Plugs `device` (already in `liveDef`, the definition the guest will have) into the
-    /// running guest. The manager has checked that no device has its target.
-    virtual Result<void> attachDevice(objects::DomainObj& dom, const conf::XmlNode& device,
+    /// Plugs `device` (the element in `liveDef`, the definition the guest will have) into the
+    /// running guest; the backend may record where it went in it (<address>) so a restart of
+    /// the same state finds it there. The manager has checked that no device has its target.
+    virtual Result<void> attachDevice(objects::DomainObj& dom, conf::XmlNode& device,
                                       const conf::DomainDef& liveDef) {
         (void)device;
         (void)liveDef;

@@ -67,7 +67,7 @@ public:
     // Disk hotplug (qemu_hotplug.cpp): file disks on bus virtio, the image opened by the daemon
     // and passed in through an fdset.
     std::string deviceAlias(const conf::XmlNode& device) override;
-    Result<void> attachDevice(objects::DomainObj& dom, const conf::XmlNode& device,
+    Result<void> attachDevice(objects::DomainObj& dom, conf::XmlNode& device,
                               const conf::DomainDef& liveDef) override;
     Result<void> detachDevice(objects::DomainObj& dom, const conf::XmlNode& device, const std::string& alias,
                               std::chrono::milliseconds wait) override;

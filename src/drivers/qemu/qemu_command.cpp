@@ -3,6 +3,8 @@
 #include "drivers/qemu/qemu_command.hpp"
 
 #include <map>
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "conf/domain_def.hpp"
@@ -129,6 +131,9 @@ private:
     Result<void> addVideo(const conf::XmlNode& video, unsigned index);
     Result<void> addController(const conf::XmlNode& controller);
     Result<void> addWatchdog(const conf::XmlNode& watchdog);
+    /// ",addr=0xN" for a device's <address type='pci'> on the root bus (where a hotplug put
+    /// it), "" without one.
+    Result<std::string> pciAddressOption(const conf::XmlNode& device) const;
     Result<void> addDevice(const conf::XmlNode& dev);
     Result<std::string> chardevBackend(const conf::XmlNode& chr, const std::string& id);
     Result<void> ensureUsbController();
@@ -375,7 +380,8 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
             }
             extra = ",iothread=iothread" + iothread;
         }
-        add({"-device", pciOrMmio("virtio-blk") + extra + common + ",id=" + diskDeviceAlias(target, bus) + boot});
+        CORRAL_ASSIGN_OR_RETURN(std::string addr, pciAddressOption(disk));
+        add({"-device", pciOrMmio("virtio-blk") + extra + common + ",id=" + diskDeviceAlias(target, bus) + addr + boot});
     } else if (bus == "scsi") {
         ensureScsiController(0);
         add({"-device", std::string(device == "cdrom" ? "scsi-cd" : "scsi-hd") + ",bus=scsi0.0,channel=0,scsi-id=0,lun=" +
@@ -591,6 +597,31 @@ Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
         return {};  // built into the machine or added with the devices that need them
     }
     return unsupported("<controller type='" + type + "'>: not supported by this driver");
+}
+
+Result<std::string> CommandBuilder::pciAddressOption(const conf::XmlNode& device) const {
+    const conf::XmlNode* address = device.child("address");
+    if (address == nullptr) {
+        return std::string();
+    }
+    const std::string where = "<" + device.name + "> <address type='" + address->attrOr("type") + "'>";
+    if (address->attrOr("type") != "pci" || machine_.family == MachineFamily::Microvm) {
+        return unsupported(where + ": only PCI addresses on a PCI machine are supported");
+    }
+    unsigned domain = 0, bus = 0, slot = 0, function = 0;
+    auto parse = [&](const char* name, unsigned& out) {
+        const std::string text = address->attrOr(name, "0");
+        char* end = nullptr;
+        out = static_cast<unsigned>(std::strtoul(text.c_str(), &end, 0));
+        return end != text.c_str() && *end == '\0';
+    };
+    if (!parse("domain", domain) || !parse("bus", bus) || !parse("slot", slot) || !parse("function", function) ||
+        domain != 0 || bus != 0 || slot == 0 || slot > 31 || function != 0) {
+        return unsupported(where + ": only slots 1 to 31, function 0, of the root bus (domain 0, bus 0) are supported");
+    }
+    char option[16];
+    std::snprintf(option, sizeof option, ",addr=0x%x", slot);
+    return std::string(option);
 }
 
 Result<void> CommandBuilder::addWatchdog(const conf::XmlNode& watchdog) {

@@ -7,6 +7,9 @@
 
 #include <fcntl.h>
 
+#include <cstdio>
+#include <set>
+
 #include "conf/domain_def.hpp"
 #include "drivers/qemu/qemu_backend_runtime.hpp"
 #include "drivers/qemu/qemu_command.hpp"
@@ -46,7 +49,27 @@ std::string QemuBackend::deviceAlias(const conf::XmlNode& device) {
     return GuestBackend::deviceAlias(device);
 }
 
-Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, const conf::XmlNode& disk,
+/// The lowest free slot of the guest's root PCI bus, from query-pci.
+Result<int> freePciSlot(QmpMonitor& monitor) {
+    CORRAL_ASSIGN_OR_RETURN(JsonValue buses, monitor.execute("query-pci"));
+    std::set<std::int64_t> used;
+    for (const auto& bus : buses.items()) {
+        if (bus["bus"].asInt(-1) != 0) {
+            continue;
+        }
+        for (const auto& dev : bus["devices"].items()) {
+            used.insert(dev["slot"].asInt(-1));
+        }
+    }
+    for (int slot = 1; slot < 32; ++slot) {
+        if (used.count(slot) == 0) {
+            return slot;
+        }
+    }
+    return fail(ErrorCode::OperationFailed, "no free PCI slot left on the guest's root bus", ErrorDomain::Qemu);
+}
+
+Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& disk,
                                        const conf::DomainDef& liveDef) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
     const std::string target = disk.childAttr("target", "dev");
@@ -81,8 +104,20 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, const conf::XmlN
         dropFdset();
         return failedTo("adding disk " + target, r.error());
     }
+    // The slot is chosen here and recorded in the definition: a restore or a daemon's restart
+    // of the same state must put the disk where the guest found it.
+    auto slot = freePciSlot(*rt->monitor);
+    if (!slot) {
+        (void)rt->monitor->execute("blockdev-del", nodeArgs(nodes->formatNode));
+        dropStorage();
+        dropFdset();
+        return unexpected(std::move(slot).error());
+    }
+    char addr[8];
+    std::snprintf(addr, sizeof addr, "0x%x", *slot);
     JsonWriter device;
     device.beginObject().key("driver").value("virtio-blk-pci").key("id").value(alias).key("drive").value(nodes->formatNode);
+    device.key("bus").value("pci.0").key("addr").value(addr);
     if (nodes->shareable) {
         device.key("share-rw").value(true);
     }
@@ -96,6 +131,10 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, const conf::XmlN
         dropFdset();
         return failedTo("adding disk " + target, r.error());
     }
+    char slotText[8];
+    std::snprintf(slotText, sizeof slotText, "0x%02x", *slot);
+    disk.children.push_back(conf::XmlNode{
+        "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", "0x00"}, {"slot", slotText}, {"function", "0x0"}}, {}, {}, 0});
     std::lock_guard lock(rt->unplugMutex);
     rt->hotplugFdsets[target] = fdset;
     rt->hotplugDef = std::make_shared<const conf::DomainDef>(liveDef);

@@ -54,7 +54,7 @@ std::string TestBackend::osType(const conf::DomainDef&) {
 
 Result<void> TestBackend::applyTuning(objects::DomainObj&, const conf::DomainDef&) { return {}; }
 
-Result<void> TestBackend::attachDevice(objects::DomainObj&, const conf::XmlNode&, const conf::DomainDef&) { return {}; }
+Result<void> TestBackend::attachDevice(objects::DomainObj&, conf::XmlNode&, const conf::DomainDef&) { return {}; }
 
 Result<void> TestBackend::detachDevice(objects::DomainObj& dom, const conf::XmlNode&, const std::string& alias,
                                        std::chrono::milliseconds) {

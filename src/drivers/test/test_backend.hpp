@@ -29,7 +29,7 @@ public:
     /// Devices plug in and out of a test guest at once (no guest to ask), so attach-device,
     /// detach-device and their events can be tested without QEMU.
     void attach(GuestEventSink& sink) override { sink_ = &sink; }
-    Result<void> attachDevice(objects::DomainObj& dom, const conf::XmlNode& device,
+    Result<void> attachDevice(objects::DomainObj& dom, conf::XmlNode& device,
                               const conf::DomainDef& liveDef) override;
     Result<void> detachDevice(objects::DomainObj& dom, const conf::XmlNode& device, const std::string& alias,
                               std::chrono::milliseconds wait) override;
