@@ -106,6 +106,45 @@ def measure(uri, runs, workdir, tag):
     return api, cli, size
 
 
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        with open(f'/proc/{pid}/status') as f:
+            total += next(int(l.split()[1]) for l in f if l.startswith('VmRSS:'))
+    return total
+
+
+def per_guest_kib(uri, pids_of, tag, guests=8):
+    """What the management daemon (and its helpers) hold per running guest: their RSS with
+    `guests` guests running, less their RSS before, divided by `guests`. QEMU's own memory is
+    the same on both sides and not counted."""
+    conn = libvirt.open(uri)
+    doms = [conn.defineXML(GUEST.format(name=f'bench-{tag}-pg{i}')) for i in range(guests)]
+    try:
+        time.sleep(1)
+        before = rss_kib(pids_of())
+        for d in doms:
+            d.create()
+        time.sleep(2)
+        after = rss_kib(pids_of())
+    finally:
+        for d in doms:
+            if d.isActive():
+                d.destroy()
+            d.undefine()
+        conn.close()
+    return (after - before) / guests
+
+
+def libvirt_pids():
+    """libvirtd and virtlogd (which holds every guest's log for it)."""
+    out = []
+    for name in ('libvirtd', 'virtlogd'):
+        r = subprocess.run(['pgrep', '-x', name], capture_output=True, text=True)
+        out += [int(p) for p in r.stdout.split()]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--runs', type=int, default=15)
@@ -122,7 +161,9 @@ def main():
                 # Alternate the systems so drifting noise hits both alike.
                 c_api, c_cli, c_size = measure(corral_uri, args.runs, workdir, 'corral')
                 l_api, l_cli, l_size = measure('qemu:///system', args.runs, workdir, 'libvirt')
-                return floor, (c_api, c_cli, c_size), (l_api, l_cli, l_size)
+                c_guest = per_guest_kib(corral_uri, lambda: [daemon.pid], 'corral')
+                l_guest = per_guest_kib('qemu:///system', libvirt_pids, 'libvirt')
+                return floor, (c_api, c_cli, c_size, c_guest), (l_api, l_cli, l_size, l_guest)
             (floor, corral, libvirt_), steal = steal_percent(run_all)
         finally:
             daemon.terminate()
@@ -145,7 +186,9 @@ def main():
     result = {
         'bench': 'qemu_lifecycle', 'runs': args.runs, 'steal_percent': round(steal, 1),
         'qmp_floor_ms': round(floor_ms, 2), 'corral_start_over_floor': round(start_ms / floor_ms, 2),
-        'save_image_bytes': {'corral': corral[2], 'libvirt': libvirt_[2]}, 'rows': rows,
+        'save_image_bytes': {'corral': corral[2], 'libvirt': libvirt_[2]},
+        'daemon_kib_per_running_guest': {'corral': round(corral[3], 1), 'libvirt': round(libvirt_[3], 1)},
+        'rows': rows,
         'date': time.strftime('%Y-%m-%d %H:%M:%S'),
     }
     os.makedirs(os.path.join(HERE, 'results'), exist_ok=True)
@@ -160,6 +203,9 @@ def main():
                      f"{r['target']} |")
     lines.append('')
     lines.append(f"Save image: Corral {corral[2]} bytes, libvirt {libvirt_[2]} bytes.")
+    lines.append('')
+    lines.append(f"Per running guest, the management side's RSS (8 guests running, less none): corrald "
+                 f"{round(corral[3])} KiB, libvirtd + virtlogd {round(libvirt_[3])} KiB.")
     md = '\n'.join(lines) + '\n'
     with open(os.path.join(HERE, 'results', 'qemu_lifecycle.md'), 'w') as f:
         f.write(md)
