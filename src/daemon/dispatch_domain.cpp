@@ -398,6 +398,12 @@ void registerLifecycle(Dispatcher& d) {
             CORRAL_TRY(f->resume(fromWire(a.dom)));
             return xdr_void{};
         });
+    d.add<proto::REMOTE_PROC_DOMAIN_PM_WAKEUP>(
+        [](CallContext& ctx, const proto::remote_domain_pm_wakeup_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, lifecycleFacet(ctx, "virDomainPMWakeup"));
+            CORRAL_TRY(f->pmWakeup(fromWire(a.dom), a.flags));
+            return xdr_void{};
+        });
 }
 
 void registerSaveRestore(Dispatcher& d) {

@@ -152,6 +152,23 @@ std::optional<std::vector<std::uint8_t>> encodeEvent(const drivers::DomainEvent&
                 legacy, callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE,
                 proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, msg);
         }
+        case event_id::kPmWakeup:
+        case event_id::kPmSuspend: {
+            const bool wakeup = ev.eventId == event_id::kPmWakeup;
+            if (legacy) {
+                proto::remote_domain_event_pmwakeup_msg msg;  // the same shape as pmsuspend's
+                msg.dom = toWire(ev.dom);
+                return eventPacket(wakeup ? proto::REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP : proto::REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND,
+                                   proto::encodeToBytes(msg));
+            }
+            proto::remote_domain_event_callback_pmwakeup_msg msg;
+            msg.callbackID = callbackId;
+            msg.reason = 0;  // libvirt defines no reasons
+            msg.msg.dom = toWire(ev.dom);
+            return eventPacket(wakeup ? proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP
+                                      : proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND,
+                               proto::encodeToBytes(msg));
+        }
         case event_id::kDeviceRemoved: {
             proto::remote_domain_event_device_removed_msg msg;
             msg.dom = toWire(ev.dom);

@@ -164,3 +164,61 @@ def test_watchdog_definitions_qemu_cannot_run_are_refused(qemu, guest_files, tmp
         r = virsh(qemu.uri, 'define', path)
         assert r.rc != 0 and f'unsupported configuration: {why}' in r.err, r.err
     assert 'wdbad' not in virsh(qemu.uri, 'list', '--all', '--name').out
+
+
+def test_guest_suspend_to_ram_and_wakeup(qemu, bin_dir):
+    # The guest suspends itself to RAM (ACPI S3): pm-suspend and "PMSuspended Memory", state
+    # pmsuspended; dompmwakeup wakes it: pm-wakeup and "Started Event wakeup", and it runs on.
+    ensure_event_loop()
+    conn = libvirt.open(qemu.uri)
+    got = []
+    asleep = threading.Event()
+
+    def pm(kind):
+        def callback(_c, dom, reason, _o):
+            got.append((kind, dom.name()))
+            if kind == 'pmsuspend':
+                asleep.set()
+        return callback
+
+    def lifecycle(_c, dom, event, detail, _o):
+        if event in (libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED, libvirt.VIR_DOMAIN_EVENT_STARTED):
+            got.append(('lifecycle', event, detail))
+
+    ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_PMSUSPEND, pm('pmsuspend'), None),
+           conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_PMWAKEUP, pm('pmwakeup'), None),
+           conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)]
+    watchers = [watch(['virsh', '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150']),
+                watch([os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150'])]
+    time.sleep(1.5)
+    serial = qemu.define('pm', cmdline_extra='corral.pm_suspend=2')
+    r = virsh(qemu.uri, 'dompmwakeup', 'pm')
+    assert r.rc != 0 and 'domain is not running' in r.err, r.err
+    assert virsh(qemu.uri, 'start', 'pm').rc == 0
+    r = virsh(qemu.uri, 'dompmwakeup', 'pm')
+    assert r.rc != 0 and 'domain is not suspended to memory' in r.err, r.err
+    assert asleep.wait(120), (got, serial_text(serial)[-500:])
+    wait_for(lambda: state(qemu.uri, 'pm') == 'pmsuspended (unknown)', timeout=20, what='pmsuspended')
+    r = virsh(qemu.uri, 'dompmwakeup', 'pm')
+    assert r.rc == 0 and "Domain 'pm' successfully woken up" in r.out, (r.out, r.err)
+    wait_for(lambda: 'CORRAL-GUEST-WOKE' in serial_text(serial), timeout=60, what='the guest to wake up')
+    # virsh words VIR_DOMAIN_RUNNING_WAKEUP as 'event wakeup'.
+    wait_for(lambda: state(qemu.uri, 'pm') == 'running (event wakeup)', timeout=20, what='running (event wakeup)')
+    assert virsh(qemu.uri, 'destroy', 'pm').rc == 0
+    for i in ids:
+        conn.domainEventDeregisterAny(i)
+    conn.close()
+    for w in watchers:
+        w.terminate()
+    outputs = [w.communicate(timeout=30)[0] for w in watchers]
+    pm_events = [g for g in got if g[0] != 'lifecycle' or g[1] == libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED
+                 or g[2] == libvirt.VIR_DOMAIN_EVENT_STARTED_WAKEUP]
+    assert pm_events == [('pmsuspend', 'pm'),
+                         ('lifecycle', libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED, libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY),
+                         ('pmwakeup', 'pm'),
+                         ('lifecycle', libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_WAKEUP)], got
+    virsh_lines, corral_lines = ([l for l in o.splitlines() if l.startswith("event '")] for o in outputs)
+    assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
+    for line in ("event 'pm-suspend' for domain 'pm'", "event 'lifecycle' for domain 'pm': PMSuspended Memory",
+                 "event 'pm-wakeup' for domain 'pm'", "event 'lifecycle' for domain 'pm': Started Event wakeup"):
+        assert line in virsh_lines, virsh_lines

@@ -103,6 +103,7 @@ public:
     Result<void> reboot(const DomainRef& dom, unsigned flags) override;
     Result<void> suspend(const DomainRef& dom) override;
     Result<void> resume(const DomainRef& dom) override;
+    Result<void> pmWakeup(const DomainRef& dom, unsigned flags) override;
 
     // DomainQueries
     Result<DomainInfo> getInfo(const DomainRef& dom) override;

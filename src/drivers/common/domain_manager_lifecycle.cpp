@@ -293,6 +293,29 @@ Result<void> DomainManager::suspend(const DomainRef& ref) {
     return paused;
 }
 
+Result<void> DomainManager::pmWakeup(const DomainRef& ref, unsigned flags) {
+    if (flags != 0) {
+        return unsupportedFlags(flags, "domainPMWakeup");
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    std::unique_lock lock(dom->mutex());
+    CORRAL_TRY(dom->beginJob(lock, "pmwakeup"));
+    struct JobGuard {
+        objects::DomainObj& d;
+        ~JobGuard() { d.endJob(); }
+    } guard{*dom};
+    if (!dom->isActive()) {
+        return notRunning();
+    }
+    if (dom->state() != DomainState::PmSuspended) {
+        return fail(ErrorCode::OperationInvalid, "domain is not suspended to memory", ErrorDomain::Domain);
+    }
+    lock.unlock();
+    auto woken = backend_->pmWakeup(*dom);
+    lock.lock();
+    return woken;
+}
+
 Result<void> DomainManager::resume(const DomainRef& ref) {
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::unique_lock lock(dom->mutex());

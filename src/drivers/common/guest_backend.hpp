@@ -113,6 +113,11 @@ public:
 
     virtual Result<void> suspend(objects::DomainObj& dom) = 0;
     virtual Result<void> resume(objects::DomainObj& dom) = 0;
+    /// Wakes a guest suspended to RAM; the backend reports the wake-up as a state change.
+    virtual Result<void> pmWakeup(objects::DomainObj& dom) {
+        return fail(ErrorCode::OperationUnsupported,
+                    "waking up domain '" + dom.name() + "' is not supported by this driver", ErrorDomain::Domain);
+    }
 
     /// Writes the running guest's state to `fd` (positioned where the state belongs) and stops
     /// the guest. On failure the guest keeps running as before. Drivers without it: NoSupport.

@@ -180,6 +180,9 @@ public:
     virtual Result<void> reboot(const DomainRef& dom, unsigned flags) = 0;
     virtual Result<void> suspend(const DomainRef& dom) = 0;
     virtual Result<void> resume(const DomainRef& dom) = 0;
+    /// virDomainPMWakeup: wakes a guest that suspended itself to RAM (state pmsuspended); the
+    /// guest's own wake-up is reported as it happens (pmwakeup, Started Wakeup).
+    virtual Result<void> pmWakeup(const DomainRef& dom, unsigned flags) = 0;
 };
 
 /// Facet: saving a running guest's memory to a file and starting it again from there.
@@ -248,6 +251,8 @@ inline constexpr int kIoError = 4;
 inline constexpr int kGraphics = 5;
 inline constexpr int kIoErrorReason = 6;
 inline constexpr int kControlError = 7;
+inline constexpr int kPmWakeup = 11;
+inline constexpr int kPmSuspend = 12;
 inline constexpr int kBalloonChange = 13;
 inline constexpr int kDeviceRemoved = 15;
 inline constexpr int kTunable = 17;

@@ -631,6 +631,12 @@ Result<std::string> QemuBackend::monitorCommand(objects::DomainObj& dom, const s
 
 Result<void> QemuBackend::suspend(objects::DomainObj& dom) { return runStateCommand(dom, "stop"); }
 
+Result<void> QemuBackend::pmWakeup(objects::DomainObj& dom) {
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    CORRAL_TRY(rt->monitor->execute("system_wakeup"));  // QEMU's WAKEUP event reports the rest
+    return {};
+}
+
 Result<void> QemuBackend::resume(objects::DomainObj& dom) { return runStateCommand(dom, "cont"); }
 
 std::uint64_t QemuBackend::cpuTimeNs(const objects::DomainObj& dom) {
@@ -692,6 +698,22 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
             return;
         }
         post([this, rt] { killProcess(*rt, true); });
+        return;
+    }
+    if (event == "SUSPEND" || event == "WAKEUP") {
+        // The guest suspended itself to RAM (ACPI S3), or woke up: libvirt raises pmsuspend /
+        // pmwakeup first, then the lifecycle change.
+        const bool suspended = event == "SUSPEND";
+        DomainEvent pm;
+        pm.eventId = suspended ? event_id::kPmSuspend : event_id::kPmWakeup;
+        sink_->guestEvent(rt->uuid, std::move(pm));
+        if (suspended) {
+            sink_->guestStateChanged(rt->uuid, DomainState::PmSuspended, 0 /* VIR_DOMAIN_PMSUSPENDED_UNKNOWN */,
+                                     LifecycleEvent::PmSuspended, 0 /* VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY */);
+        } else {
+            sink_->guestStateChanged(rt->uuid, DomainState::Running, static_cast<int>(objects::RunningReason::Wakeup),
+                                     LifecycleEvent::Started, static_cast<int>(objects::StartedDetail::Wakeup));
+        }
         return;
     }
     if (event == "DEVICE_DELETED") {

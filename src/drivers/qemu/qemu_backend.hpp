@@ -52,6 +52,7 @@ public:
     Result<void> reboot(objects::DomainObj& dom, unsigned flags) override;
     Result<void> suspend(objects::DomainObj& dom) override;
     Result<void> resume(objects::DomainObj& dom) override;
+    Result<void> pmWakeup(objects::DomainObj& dom) override;
     Result<void> saveState(objects::DomainObj& dom, int fd) override;
     Result<void> startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) override;
     Result<std::vector<VcpuStats>> vcpuStats(objects::DomainObj& dom) override;

@@ -5,7 +5,8 @@
 # (busybox acpid), fills its memory on request (corral.hog_mib=MIB), panics on request
 # (kernel argument corral.panic_after=SECONDS) so the pvpanic device reports it, and starts an
 # i6300esb watchdog it never feeds on request (corral.watchdog=1), and reports its disks as
-# they come and go (corral.watch_disks=1), writing to each new one (corral.write_new_disks=1).
+# they come and go (corral.watch_disks=1), writing to each new one (corral.write_new_disks=1),
+# and suspends itself to RAM once (corral.pm_suspend=N, at counter N).
 import glob
 import gzip
 import hashlib
@@ -88,9 +89,16 @@ if [ -n "$hog_mib" ]; then
     echo CORRAL-GUEST-HOG > /dev/ttyS0
     dd if=/dev/zero of=/hog/fill bs=1M count=$hog_mib 2>/dev/null
 fi
+pm_suspend_at=$(sed -n 's/.*corral.pm_suspend=\([0-9]*\).*/\1/p' /proc/cmdline)
 n=$start
 while true; do
     echo "counter $n" > /dev/ttyS0
+    # corral.pm_suspend=N: at counter N, suspend to RAM (ACPI S3) once; the host wakes it up.
+    if [ -n "$pm_suspend_at" ] && [ "$n" -eq "$pm_suspend_at" ]; then
+        echo CORRAL-GUEST-SUSPENDING > /dev/ttyS0
+        echo mem > /sys/power/state
+        echo CORRAL-GUEST-WOKE > /dev/ttyS0
+    fi
     if [ -n "$panic_after" ] && [ "$n" -ge "$panic_after" ]; then
         echo c > /proc/sysrq-trigger
     fi

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Lifecycle: create, start, destroy, shutdown, reboot, suspend, resume.
+// Lifecycle: create, start, destroy, shutdown, reboot, suspend, resume, dompmwakeup.
 #include <fcntl.h>
 
 #include <cstdio>
@@ -224,6 +224,11 @@ void registerDomainLifecycleCommands() {
                      [](Context& ctx) {
                          return simple<proto::REMOTE_PROC_DOMAIN_RESUME, proto::remote_domain_resume_args>(
                              ctx, "resume", "resumed", 0);
+                     }});
+    registerCommand({"dompmwakeup", "wakeup a domain from pmsuspended state", {domain},
+                     [](Context& ctx) {
+                         return simple<proto::REMOTE_PROC_DOMAIN_PM_WAKEUP, proto::remote_domain_pm_wakeup_args>(
+                             ctx, "wake up", "successfully woken up", 0);
                      }});
 }
 

@@ -152,6 +152,13 @@ std::optional<std::string> eventText(const rpc::Packet& p) {
                 return quoted("balloon-change", m->msg.dom.name) + ": " + std::to_string(m->msg.actual) + "KiB\n";
             }
             break;
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP:
+        case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND:
+            if (auto m = decoded<proto::remote_domain_event_callback_pmwakeup_msg>(p)) {
+                const bool wakeup = p.header.proc == proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP;
+                return quoted(wakeup ? "pm-wakeup" : "pm-suspend", m->msg.dom.name) + "\n";
+            }
+            break;
         case proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED:
             if (auto m = decoded<proto::remote_domain_event_callback_device_removed_msg>(p)) {
                 return quoted("device-removed", m->msg.dom.name) + ": " + m->msg.devAlias + "\n";
