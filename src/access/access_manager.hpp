@@ -51,6 +51,8 @@ public:
     /// uid). Call once per connection after authentication; check() otherwise looks them up
     /// on every call, to stay correct.
     void resolveNames(Identity& identity) const;
+    /// Whether checks look up Unix user and group names (NSS: may be slow, LDAP or sssd).
+    [[nodiscard]] bool needsNameLookups() const { return needsNames_; }
 
     /// May `identity` run REMOTE `procedure`? `domainName` is the domain the call is about
     /// (looked up, or from the XML being defined); nullopt for a call about no single domain.

@@ -210,8 +210,8 @@ void registerQueries(Dispatcher& d) {
     d.add<proto::REMOTE_PROC_DOMAIN_IS_UPDATED>(
         [](CallContext& ctx, const proto::remote_domain_is_updated_args& a)
             -> Result<proto::remote_domain_is_updated_ret> {
-            // No live device changes exist yet, so a running domain never differs from its
-            // persistent definition because of them.
+            // Not tracked yet: live device changes (attach/detach --live) do not set it, so a
+            // domain always reads as not updated.
             CORRAL_ASSIGN_OR_RETURN(auto* f, queriesFacet(ctx, "virDomainIsUpdated"));
             CORRAL_TRY(f->isActive(fromWire(a.dom)));
             proto::remote_domain_is_updated_ret ret{};

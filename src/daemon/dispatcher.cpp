@@ -184,6 +184,9 @@ bool Dispatcher::answerInline(const std::shared_ptr<ClientSession>& session, rpc
         h.type != rpc::MessageType::Call || inline_.count(h.proc) == 0) {
         return false;
     }
+    if (access_.needsNameLookups()) {
+        return false;  // rules naming users or groups may wait on NSS (LDAP, sssd): not on the I/O thread
+    }
     return serve(session, packet, true);
 }
 

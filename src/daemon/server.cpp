@@ -493,11 +493,16 @@ void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
     (high ? prioWorkers_ : workers_).submit(std::move(job));
 }
 
+bool Server::mustPauseReading(const ClientIo& io) const {
+    // Either bound: calls in workers, or replies (inline ones too) the client has not read.
+    return io.session->inFlight.load() >= limits_.maxClientRequests ||
+           io.session->queuedBytes() > limits_.maxQueuedOutput;
+}
+
 void Server::drainPackets(ClientIo& io) {
     // Inline answers do not count in inFlight: a client that does not read them is held back
     // by its queued output instead.
-    while (io.session->inFlight.load() < limits_.maxClientRequests &&
-           io.session->queuedBytes() <= limits_.maxQueuedOutput) {
+    while (!mustPauseReading(io)) {
         auto packet = io.assembler.next();
         if (!packet) {
             break;
@@ -541,8 +546,7 @@ void Server::readClient(ClientIo& io) {
         if (io.session->closed()) {
             return;
         }
-        if (io.session->inFlight.load() >= limits_.maxClientRequests ||
-            io.session->queuedBytes() > limits_.maxQueuedOutput) {
+        if (mustPauseReading(io)) {
             io.readingPaused = true;
             updateInterest(io);
             return;
@@ -576,10 +580,9 @@ void Server::serviceWakeups() {
             dead.push_back(fd);
             continue;
         }
-        if (io.readingPaused && io.session->inFlight.load() < limits_.maxClientRequests &&
-            io.session->queuedBytes() <= limits_.maxQueuedOutput) {
+        if (io.readingPaused && !mustPauseReading(io)) {
             drainPackets(io);
-            if (io.session->inFlight.load() < limits_.maxClientRequests) {
+            if (!mustPauseReading(io)) {
                 io.readingPaused = false;
                 updateInterest(io);
             }
@@ -696,12 +699,11 @@ void Server::run() {
                         continue;
                     }
                     bool wants = io.session->wantsWrite();
-                    bool resume = io.readingPaused && io.session->queuedBytes() <= limits_.maxQueuedOutput &&
-                                  io.session->inFlight.load() < limits_.maxClientRequests;
+                    bool resume = io.readingPaused && !mustPauseReading(io);
                     if (resume) {
                         // The client caught up with its output: read its requests again.
                         drainPackets(io);
-                        io.readingPaused = io.session->inFlight.load() >= limits_.maxClientRequests;
+                        io.readingPaused = mustPauseReading(io);
                     }
                     if (wants != io.writeArmed || resume) {
                         io.writeArmed = wants;

@@ -124,6 +124,8 @@ private:
     void readClient(ClientIo& io);
     /// Dispatches assembled packets while the client is under its request limit.
     void drainPackets(ClientIo& io);
+    /// Whether the client must wait before more of its packets are read or served.
+    bool mustPauseReading(const ClientIo& io) const;
     void handlePacket(ClientIo& io, rpc::Packet packet);
     void closeClient(int fd, const char* why);
     void updateInterest(ClientIo& io);

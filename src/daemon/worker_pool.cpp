@@ -5,6 +5,9 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <system_error>
+
+#include "util/logging.hpp"
 
 namespace corral::daemon {
 
@@ -30,7 +33,12 @@ void WorkerPool::submit(std::function<void()> job) {
         jobs_.push_back(std::move(job));
         // Every worker busy (or already claimed by a queued job): one more, if allowed.
         if (jobs_.size() > idle_ && threads_.size() < maxThreads_ && !stopping_) {
-            spawnLocked();
+            try {
+                spawnLocked();
+            } catch (const std::system_error& e) {
+                // Out of threads (a TasksMax limit, say): the job waits for the workers there are.
+                logWarning(name_ + ": cannot start another worker: " + e.what());
+            }
         }
     }
     wake_.notify_one();

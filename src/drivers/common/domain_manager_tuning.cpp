@@ -202,6 +202,13 @@ std::vector<TypedValue> cputuneChanges(const conf::CpuTune& before, const conf::
     return out;
 }
 
+/// Whether `def` has a <disk> with target `target`.
+bool hasDisk(const conf::DomainDef& def, const std::string& target) {
+    return std::any_of(def.devices.begin(), def.devices.end(), [&](const conf::XmlNode& dev) {
+        return dev.name == "disk" && dev.childAttr("target", "dev") == target;
+    });
+}
+
 }  // namespace
 
 Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flags, const char* function,
@@ -223,8 +230,9 @@ Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flag
     const bool config = targets.config;
 
     std::shared_ptr<conf::DomainDef> newLive, newConfig;
+    const std::shared_ptr<const conf::DomainDef> liveBase = dom->def;
     if (live) {
-        newLive = std::make_shared<conf::DomainDef>(*dom->def);
+        newLive = std::make_shared<conf::DomainDef>(*liveBase);
         CORRAL_TRY(edit(*newLive, true));
         CORRAL_TRY(conf::validateDomainDef(*newLive));
     }
@@ -241,6 +249,19 @@ Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flag
             lock.lock();
             if (!applied) {
                 return std::move(applied).withContext("domain '" + dom->name() + "'");
+            }
+            if (!dom->isActive()) {
+                // It stopped meanwhile: its live definition is gone, the persistent one is back.
+                return fail(ErrorCode::OperationFailed,
+                            "domain '" + dom->name() + "' stopped while its live definition was being changed",
+                            ErrorDomain::Domain);
+            }
+            if (dom->def != liveBase) {
+                // The guest let go of a disk meanwhile (guestDeviceRemoved needs no job): keep it gone.
+                std::erase_if(newLive->devices, [&](const conf::XmlNode& dev) {
+                    return dev.name == "disk" && !hasDisk(*dom->def, dev.childAttr("target", "dev")) &&
+                           hasDisk(*liveBase, dev.childAttr("target", "dev"));
+                });
             }
         }
         std::shared_ptr<const conf::DomainDef> before = dom->def;

@@ -133,6 +133,8 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
     }
     char slotText[8];
     std::snprintf(slotText, sizeof slotText, "0x%02x", *slot);
+    // Where it went, not where the request asked (an <address> copied from another guest).
+    std::erase_if(disk.children, [](const conf::XmlNode& child) { return child.name == "address"; });
     disk.children.push_back(conf::XmlNode{
         "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", "0x00"}, {"slot", slotText}, {"function", "0x0"}}, {}, {}, 0});
     std::lock_guard lock(rt->unplugMutex);
@@ -150,16 +152,27 @@ Result<void> QemuBackend::detachDevice(objects::DomainObj& dom, const conf::XmlN
                     "<disk> with target '" + target + "': only disks on bus virtio can be removed from a running guest",
                     ErrorDomain::Qemu);
     }
+    // A detach the guest has not finished yet is waited for again, not asked again (QEMU
+    // refuses a second device_del while the first is pending).
+    bool askedBefore = false;
     {
         std::lock_guard lock(rt->unplugMutex);
-        rt->unplugs[alias] = Runtime::Unplug{target};
+        auto it = rt->unplugs.find(alias);
+        askedBefore = it != rt->unplugs.end();
+        if (askedBefore) {
+            it->second.waiterGone = false;
+        } else {
+            rt->unplugs[alias] = Runtime::Unplug{target};
+        }
     }
-    JsonWriter args;
-    args.beginObject().key("id").value(alias).endObject();
-    if (auto asked = rt->monitor->execute("device_del", args.str()); !asked) {
-        std::lock_guard lock(rt->unplugMutex);
-        rt->unplugs.erase(alias);
-        return failedTo("removing disk " + target, asked.error());
+    if (!askedBefore) {
+        JsonWriter args;
+        args.beginObject().key("id").value(alias).endObject();
+        if (auto asked = rt->monitor->execute("device_del", args.str()); !asked) {
+            std::lock_guard lock(rt->unplugMutex);
+            rt->unplugs.erase(alias);
+            return failedTo("removing disk " + target, asked.error());
+        }
     }
     bool deleted = false;
     {
@@ -187,13 +200,26 @@ void QemuBackend::onDeviceDeleted(const std::shared_ptr<Runtime>& rt, const std:
         std::lock_guard lock(rt->unplugMutex);
         auto it = rt->unplugs.find(alias);
         if (it == rt->unplugs.end()) {
-            return;  // not a removal we asked for
-        }
-        it->second.deleted = true;
-        if (it->second.waiterGone) {
-            target = it->second.target;
-            rt->unplugs.erase(it);
+            // Not a removal we asked for in this daemon's life (the guest ejected it, or the
+            // daemon restarted meanwhile): a disk of ours still goes, as libvirt does it.
+            if (auto def = rt->hotplugDef ? rt->hotplugDef : rt->securedDef) {
+                for (const auto& dev : def->devices) {
+                    if (dev.name == "disk" && deviceAlias(dev) == alias) {
+                        target = dev.childAttr("target", "dev");
+                    }
+                }
+            }
+            if (target.empty()) {
+                return;  // no disk of ours
+            }
             finishHere = true;
+        } else {
+            it->second.deleted = true;
+            if (it->second.waiterGone) {
+                target = it->second.target;
+                rt->unplugs.erase(it);
+                finishHere = true;
+            }
         }
     }
     rt->unplugged.notify_all();
