@@ -12,7 +12,7 @@
 
 namespace corral::daemon {
 
-Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start() {
+Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start(std::optional<std::size_t> maxQueuedOutput) {
     std::unique_ptr<EmbeddedServer> e(new EmbeddedServer());
     // No store: the embedded drivers live and die with the client process.
     CORRAL_ASSIGN_OR_RETURN(e->registry_, drivers::DriverRegistry::create(nullptr, {}, /*testOnly=*/true));
@@ -22,6 +22,9 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::start() {
     limits.workers = 2;
     limits.prioWorkers = 1;
     limits.keepaliveInterval = 0;
+    if (maxQueuedOutput) {
+        limits.maxQueuedOutput = *maxQueuedOutput;
+    }
     CORRAL_ASSIGN_OR_RETURN(e->server_, Server::create(*e->dispatcher_, limits));
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {

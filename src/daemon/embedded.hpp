@@ -3,7 +3,9 @@
 // `corral -c test:///default` works with no daemon, as libvirt's test driver does in virsh.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "util/result.hpp"
@@ -20,7 +22,8 @@ class Server;
 class EmbeddedServer {
 public:
     /// Starts an in-process server (own I/O thread and workers) with fresh, in-memory drivers.
-    static Result<std::unique_ptr<EmbeddedServer>> start();
+    /// `maxQueuedOutput` overrides the replies a client may leave unread (tests shrink it).
+    static Result<std::unique_ptr<EmbeddedServer>> start(std::optional<std::size_t> maxQueuedOutput = std::nullopt);
     ~EmbeddedServer();
 
     /// A connected socket speaking the remote protocol to the embedded server. Call once.

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "daemon/embedded.hpp"
 #include "daemon/worker_pool.hpp"
@@ -394,4 +395,37 @@ TEST(WorkerPool, StartsWithItsMinimumAndGrowsToItsMaximumWhenBusy) {
     EXPECT_EQ(finished.load(), 5);
     EXPECT_EQ(peak, 3);
     EXPECT_EQ(pool.threadCount(), 0u);  // joined
+}
+
+TEST(ServerBackpressure, ASlowReaderOfInlineRepliesGetsThemAll) {
+    // 2,000 calls answered on the I/O thread, sent in one write the daemon reads at once, none
+    // read until all are answered or queued: the replies fill the socket, the queued-output
+    // bound (4 KiB here) pauses serving with most calls still buffered in the daemon. Once the
+    // client reads, every call must be answered, though no more input ever arrives to wake the
+    // daemon up.
+    auto started = daemon::EmbeddedServer::start(4096);
+    ASSERT_TRUE(started) << started.error().wireMessage();
+    RawClient client((*started)->takeClientFd());
+    client.open("test:///default");
+    constexpr int kCalls = 2000;
+    std::vector<std::uint8_t> batch;
+    for (int i = 0; i < kCalls; ++i) {
+        rpc::MessageHeader h{};
+        h.prog = proto::REMOTE_PROGRAM;
+        h.vers = 1;
+        h.proc = proto::REMOTE_PROC_CONNECT_GET_LIB_VERSION;
+        h.type = rpc::MessageType::Call;
+        h.serial = 1000 + static_cast<std::uint32_t>(i);
+        h.status = rpc::MessageStatus::Ok;
+        auto packet = rpc::buildPacket(h, std::span<const std::uint8_t>{});
+        batch.insert(batch.end(), packet.begin(), packet.end());
+    }
+    ASSERT_LT(batch.size(), 64u * 1024);  // one read on the daemon's side
+    client.sendBytes(batch);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the replies back up
+    for (int answered = 0; answered < kCalls; ++answered) {
+        auto reply = client.next();
+        ASSERT_TRUE(reply) << "stalled after " << answered << " replies";
+        ASSERT_EQ(reply->header.status, rpc::MessageStatus::Ok);
+    }
 }
