@@ -3,6 +3,7 @@
 # detach-disk, attach-device): the guest sees them come and go, the live and persistent
 # definitions follow the flags, and device-added / device-removed reach virsh, `corral event`
 # and python3-libvirt. The image is opened by corrald and passed to the confined QEMU.
+import json
 import os
 import subprocess
 import threading
@@ -155,3 +156,28 @@ def test_save_and_restore_after_a_hotplug(qemu, tmpdir_path):
     assert virsh(qemu.uri, 'detach-disk', 'hps', 'vdb', '--live').rc == 0
     wait_for(lambda: blklist(qemu.uri, 'hps') == [], timeout=30, what='the disk to leave')
     assert virsh(qemu.uri, 'destroy', 'hps').rc == 0
+
+
+def test_detach_after_a_daemon_restart_releases_the_image(qemu, tmpdir_path):
+    # A disk attached live, corrald killed and started again, then detached: the new daemon
+    # finds the image's fdset in QEMU (tagged with the target) and drops it, so QEMU no longer
+    # holds the image.
+    image = os.path.join(tmpdir_path, 'across.raw')
+    subprocess.run(['truncate', '-s', '8M', image], check=True)
+    serial = qemu.start_and_boot('hpr', cmdline_extra='corral.watch_disks=1')
+    assert virsh(qemu.uri, 'attach-disk', 'hpr', image, 'vdb', '--live').rc == 0
+    wait_for(lambda: guest_disks(serial) == ['vda'], timeout=60, what='the guest to see the new disk')
+
+    def fdsets():
+        r = virsh(qemu.uri, 'qemu-monitor-command', 'hpr', '{"execute":"query-fdsets"}')
+        assert r.rc == 0, r.err
+        return json.loads(r.out)['return']
+
+    assert [fd['opaque'] for s in fdsets() for fd in s['fds']] == ['corral-disk-vdb']
+    qemu.daemon.kill9()
+    qemu.daemon.start()
+    assert blklist(qemu.uri, 'hpr') == ['vdb']
+    assert virsh(qemu.uri, 'detach-disk', 'hpr', 'vdb', '--live').rc == 0
+    wait_for(lambda: blklist(qemu.uri, 'hpr') == [], timeout=30, what='the disk to leave')
+    wait_for(lambda: fdsets() == [], timeout=10, what='the fdset to go')
+    assert virsh(qemu.uri, 'destroy', 'hpr').rc == 0

@@ -34,6 +34,25 @@ Unexpected failedTo(const std::string& what, const Error& error) {
     return unexpected(std::move(e));
 }
 
+/// The opaque text an image's fdset carries in QEMU (query-fdsets shows it).
+std::string fdsetTag(const std::string& target) { return "corral-disk-" + target; }
+
+/// The fdset tagged for `target`, asked of QEMU (after a daemon restart the map is empty).
+std::optional<std::int64_t> taggedFdset(QmpMonitor& monitor, const std::string& target) {
+    auto sets = monitor.execute("query-fdsets");
+    if (!sets) {
+        return std::nullopt;
+    }
+    for (const auto& set : sets->items()) {
+        for (const auto& fd : set["fds"].items()) {
+            if (fd["opaque"].asString() == fdsetTag(target)) {
+                return set["fdset-id"].asInt();
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 std::string fdsetArgs(std::int64_t fdset) {
     JsonWriter w;
     w.beginObject().key("fdset-id").value(fdset).endObject();
@@ -86,7 +105,10 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
     if (!image) {
         return failErrno(errno, "cannot open disk image '" + source + "'");
     }
-    CORRAL_ASSIGN_OR_RETURN(JsonValue added, rt->monitor->executeWithFd("add-fd", "", image.get()));
+    // Tagged with the target, so a daemon started later finds the fdset to drop at detach.
+    JsonWriter addArgs;
+    addArgs.beginObject().key("opaque").value(fdsetTag(target)).endObject();
+    CORRAL_ASSIGN_OR_RETURN(JsonValue added, rt->monitor->executeWithFd("add-fd", addArgs.str(), image.get()));
     const std::int64_t fdset = added["fdset-id"].asInt(-1);
     auto dropFdset = [&] { (void)rt->monitor->execute("remove-fd", fdsetArgs(fdset)); };
     auto nodes = planDiskNodes(disk, "/dev/fdset/" + std::to_string(fdset));
@@ -250,6 +272,9 @@ void QemuBackend::finishUnplug(const std::shared_ptr<Runtime>& rt, const std::st
             });
             rt->hotplugDef = std::move(def);
         }
+    }
+    if (!fdset) {
+        fdset = taggedFdset(*rt->monitor, target);  // attached before this daemon started
     }
     if (fdset) {
         (void)rt->monitor->execute("remove-fd", fdsetArgs(*fdset));
