@@ -89,6 +89,19 @@ private:
     std::atomic<bool> managedSave_{false};
 };
 
+/// Ends the job taken with beginJob when it goes out of scope; the domain's mutex must be
+/// held by then (as endJob asks).
+class JobGuard {
+public:
+    explicit JobGuard(DomainObj& dom) : dom_(dom) {}
+    ~JobGuard() { dom_.endJob(); }
+    JobGuard(const JobGuard&) = delete;
+    JobGuard& operator=(const JobGuard&) = delete;
+
+private:
+    DomainObj& dom_;
+};
+
 using DomainObjPtr = std::shared_ptr<DomainObj>;
 
 }  // namespace corral::objects

@@ -91,10 +91,7 @@ Result<void> DomainManager::detachDevice(const DomainRef& ref, const std::string
     }
     if (live) {
         CORRAL_TRY(dom->beginJob(lock, "domainDetachDeviceFlags"));
-        struct JobGuard {
-            objects::DomainObj& d;
-            ~JobGuard() { d.endJob(); }
-        } guard{*dom};
+        objects::JobGuard guard(*dom);
         auto it = findDisk(*dom->def, target);
         if (it == dom->def->devices.end()) {
             return missing();  // gone while we waited for the job

@@ -300,10 +300,7 @@ Result<void> DomainManager::pmWakeup(const DomainRef& ref, unsigned flags) {
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::unique_lock lock(dom->mutex());
     CORRAL_TRY(dom->beginJob(lock, "pmwakeup"));
-    struct JobGuard {
-        objects::DomainObj& d;
-        ~JobGuard() { d.endJob(); }
-    } guard{*dom};
+    objects::JobGuard guard(*dom);
     if (!dom->isActive()) {
         return notRunning();
     }

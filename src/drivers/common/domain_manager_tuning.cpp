@@ -220,10 +220,7 @@ Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flag
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::unique_lock lock(dom->mutex());
     CORRAL_TRY(dom->beginJob(lock, function));
-    struct JobGuard {
-        objects::DomainObj& d;
-        ~JobGuard() { d.endJob(); }
-    } guard{*dom};
+    objects::JobGuard guard(*dom);
 
     CORRAL_ASSIGN_OR_RETURN(const ChangeTargets targets, changeTargets(*dom, flags));
     const bool live = targets.live;
