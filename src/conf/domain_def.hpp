@@ -63,6 +63,8 @@ struct DomainDef {
 
 /// The file or device a <disk> reads (<source file> or <source dev>); "" for an empty drive.
 std::string diskSourcePath(const XmlNode& disk);
+/// Whether `device` is the <disk> with target `target` (targets are unique in a domain).
+bool isDiskWithTarget(const XmlNode& device, std::string_view target);
 
 struct ParseOptions {
     /// `define --validate`: elements outside the schema become errors instead of warnings.

@@ -64,6 +64,10 @@ std::string diskSourcePath(const XmlNode& disk) {
     return path.empty() ? disk.childAttr("source", "dev") : path;
 }
 
+bool isDiskWithTarget(const XmlNode& device, std::string_view target) {
+    return device.name == "disk" && device.childAttr("target", "dev") == target;
+}
+
 std::string OsDef::value(std::string_view name) const {
     for (const auto& e : elements) {
         if (e.name == name) {

@@ -35,9 +35,8 @@ Result<conf::XmlNode> parseDevice(const std::string& xml) {
 
 /// The <disk> of `def` with target `target`.
 std::vector<conf::XmlNode>::const_iterator findDisk(const conf::DomainDef& def, const std::string& target) {
-    return std::find_if(def.devices.begin(), def.devices.end(), [&](const conf::XmlNode& dev) {
-        return dev.name == "disk" && dev.childAttr("target", "dev") == target;
-    });
+    return std::find_if(def.devices.begin(), def.devices.end(),
+                        [&](const conf::XmlNode& dev) { return conf::isDiskWithTarget(dev, target); });
 }
 
 }  // namespace
@@ -53,9 +52,8 @@ Result<void> DomainManager::attachDevice(const DomainRef& ref, const std::string
         return backend_->checkDefinition(def);  // what the guest could not start with is refused now
     };
     auto plug = [&](objects::DomainObj& dom, conf::DomainDef& newLive) -> Result<void> {
-        auto it = std::find_if(newLive.devices.begin(), newLive.devices.end(), [&](const conf::XmlNode& dev) {
-            return dev.name == "disk" && dev.childAttr("target", "dev") == target;
-        });
+        auto it = std::find_if(newLive.devices.begin(), newLive.devices.end(),
+                               [&](const conf::XmlNode& dev) { return conf::isDiskWithTarget(dev, target); });
         if (it == newLive.devices.end()) {
             return fail(ErrorCode::InternalError, "attached disk " + target + " missing from the new definition");
         }

@@ -204,9 +204,8 @@ std::vector<TypedValue> cputuneChanges(const conf::CpuTune& before, const conf::
 
 /// Whether `def` has a <disk> with target `target`.
 bool hasDisk(const conf::DomainDef& def, const std::string& target) {
-    return std::any_of(def.devices.begin(), def.devices.end(), [&](const conf::XmlNode& dev) {
-        return dev.name == "disk" && dev.childAttr("target", "dev") == target;
-    });
+    return std::any_of(def.devices.begin(), def.devices.end(),
+                       [&](const conf::XmlNode& dev) { return conf::isDiskWithTarget(dev, target); });
 }
 
 }  // namespace

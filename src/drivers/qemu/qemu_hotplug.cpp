@@ -267,9 +267,7 @@ void QemuBackend::finishUnplug(const std::shared_ptr<Runtime>& rt, const std::st
         // Events no longer name the disk (the manager drops it from the live definition next).
         if (const auto& base = rt->hotplugDef ? rt->hotplugDef : rt->securedDef) {
             auto def = std::make_shared<conf::DomainDef>(*base);
-            std::erase_if(def->devices, [&](const conf::XmlNode& dev) {
-                return dev.name == "disk" && dev.childAttr("target", "dev") == target;
-            });
+            std::erase_if(def->devices, [&](const conf::XmlNode& dev) { return conf::isDiskWithTarget(dev, target); });
             rt->hotplugDef = std::move(def);
         }
     }
