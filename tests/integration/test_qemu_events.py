@@ -4,7 +4,6 @@
 # with what libvirt's QEMU driver would report.
 import os
 import socket
-import subprocess
 import threading
 import time
 
@@ -12,11 +11,7 @@ import libvirt
 
 from framework.event_loop import ensure_event_loop
 from framework.qemu_fixtures import guest_files, guest_xml, pytestmark, qemu, serial_text, state, wait_for  # noqa: F401
-from framework.tools import virsh
-
-
-def watch(argv):
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+from framework.tools import image_on_full_filesystem, virsh, watch
 
 
 def vnc_handshake(port):
@@ -34,12 +29,7 @@ def vnc_handshake(port):
 
 def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
     # The disk lives on a 1 MiB tmpfs: the guest's 4 MiB of writes hit ENOSPC on the host.
-    full = os.path.join(tmpdir_path, 'full')
-    os.makedirs(full)
-    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full], check=True)
-    try:
-        image = os.path.join(full, 'disk.raw')
-        subprocess.run(['truncate', '-s', '32M', image], check=True)
+    with image_on_full_filesystem(tmpdir_path, 'disk.raw') as image:
         ensure_event_loop()
         conn = libvirt.open(qemu.uri)
         got = []
@@ -84,8 +74,6 @@ def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
         for w in (virsh_watch, corral_watch):
             w.terminate()
         outputs = [w.communicate(timeout=30)[0] for w in (virsh_watch, corral_watch)]
-    finally:
-        subprocess.run(['umount', '-l', full])
 
     errors = [g for g in got if g[0] == 'io-error-reason']
     assert errors and errors[0] == ('io-error-reason', image, 'virtio-disk0', libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE,

@@ -7,17 +7,12 @@ import json
 import os
 import subprocess
 import threading
-import time
 
 import libvirt
 
 from framework.event_loop import ensure_event_loop
 from framework.qemu_fixtures import guest_files, pytestmark, qemu, serial_text, wait_for  # noqa: F401
-from framework.tools import virsh
-
-
-def watch(argv):
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+from framework.tools import image_on_full_filesystem, virsh, watch
 
 
 def guest_disks(serial):
@@ -103,12 +98,7 @@ def test_disk_hotplug_and_unplug(qemu, tmpdir_path, bin_dir):
 def test_io_error_on_a_hotplugged_disk_names_it(qemu, tmpdir_path):
     # The new disk's image lives on a full 1 MiB tmpfs; the guest writes to it as soon as it
     # appears. QEMU pauses the guest, and the I/O error names the hotplugged disk.
-    full = os.path.join(tmpdir_path, 'full')
-    os.makedirs(full)
-    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full], check=True)
-    try:
-        image = os.path.join(full, 'late.raw')
-        subprocess.run(['truncate', '-s', '32M', image], check=True)
+    with image_on_full_filesystem(tmpdir_path, 'late.raw') as image:
         ensure_event_loop()
         conn = libvirt.open(qemu.uri)
         errors = []
@@ -128,8 +118,6 @@ def test_io_error_on_a_hotplugged_disk_names_it(qemu, tmpdir_path):
         conn.close()
         assert errors[0] == (image, 'virtio-disk1', libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE, 'enospc'), errors
         assert virsh(qemu.uri, 'destroy', 'hpio').rc == 0
-    finally:
-        subprocess.run(['umount', '-l', full])
 
 
 def test_save_and_restore_after_a_hotplug(qemu, tmpdir_path):

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Running the real virsh and the corral CLI and capturing what they print.
+import contextlib
 import os
 import subprocess
 from dataclasses import dataclass
@@ -43,3 +44,23 @@ def domain_xml(name, dtype='test', uuid=None, memory_mib=128, extra_devices=''):
             f"<os><type>{'exe' if dtype == 'lxc' else 'hvm'}</type>"
             f"{'<init>/sbin/init</init>' if dtype == 'lxc' else ''}</os>"
             f"<devices>{extra_devices}</devices></domain>")
+
+
+def watch(argv):
+    """A long-running client (`virsh event --loop` ...): terminate() it, then read its output."""
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@contextlib.contextmanager
+def image_on_full_filesystem(directory, name):
+    """A 32 MiB sparse raw image on a 1 MiB tmpfs under `directory`: a guest's writes to it
+    hit ENOSPC on the host (QEMU's I/O error with nospace)."""
+    full = os.path.join(directory, 'full')
+    os.makedirs(full)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full], check=True)
+    try:
+        image = os.path.join(full, name)
+        subprocess.run(['truncate', '-s', '32M', image], check=True)
+        yield image
+    finally:
+        subprocess.run(['umount', '-l', full])
