@@ -13,6 +13,6 @@ foreach(header ${corral_headers})
 endforeach()
 add_library(corral_header_checks OBJECT ${check_sources})
 target_include_directories(corral_header_checks PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_BINARY_DIR}/generated)
-target_link_libraries(corral_header_checks PRIVATE corral_warnings PkgConfig::LIBXML2 PkgConfig::SQLITE3)
+target_link_libraries(corral_header_checks PRIVATE corral_warnings PkgConfig::SQLITE3)
 # Generated protocol headers must exist first.
 add_dependencies(corral_header_checks corral_rpc)

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     # build
     cmake ninja-build g++ pkg-config git
-    libfmt-dev libxml2-dev libsqlite3-dev
+    libfmt-dev libsqlite3-dev
     libgtest-dev libgmock-dev
     # libFuzzer targets (clang's runtime)
     clang libclang-rt-14-dev

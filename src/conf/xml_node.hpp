@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// XmlNode: an owned, copyable XML element tree. Parsing goes through libxml2 with network,
-// DTD and entity features refused; formatting is libvirt's style (2-space indent, ' quotes).
+// XmlNode: an owned, copyable XML element tree. Parsing (xml_reader.cpp) refuses a DTD and any
+// entity but the predefined ones; formatting is libvirt's style (2-space indent, ' quotes).
 #pragma once
 
 #include <string>
@@ -32,9 +32,12 @@ struct XmlNode {
     [[nodiscard]] std::string childAttr(std::string_view childName, std::string_view key) const;
 };
 
-/// Parses a whole document. `documentName` appears in error messages as libvirt does:
-/// "(domain_definition):3: Opening and ending tag mismatch: ...". Documents with a DTD or
-/// entity references are refused (no XXE, no entity expansion), as are documents over 32 MiB.
+/// Parses a whole UTF-8 document. `documentName` appears in error messages as libvirt does:
+/// "(domain_definition):3: Opening and ending tag mismatch: ...", then the line and a caret.
+/// A DOCTYPE, entities other than the five predefined ones and documents over 32 MiB are
+/// refused (no XXE, no entity expansion). Comments and processing instructions are not kept;
+/// namespace declarations come first among an element's attributes, and every prefix used must
+/// be declared.
 Result<XmlNode> parseXmlDocument(std::string_view text, std::string_view documentName);
 
 /// Appends `node` at `indent` spaces, then a newline.

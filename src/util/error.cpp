@@ -32,7 +32,7 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::ParseFailed: return "failed to parse configuration file";
         case ErrorCode::ConfSyntax: return "configuration file syntax error";
         case ErrorCode::WriteFailed: return "failed to write configuration file";
-        case ErrorCode::XmlDetail: return "";  // libxml2 messages carry their own location
+        case ErrorCode::XmlDetail: return "";  // the XML reader's messages carry their own location
         case ErrorCode::SystemError: return "";
         case ErrorCode::Rpc: return "";
         case ErrorCode::NoDomain: return "Domain not found";
