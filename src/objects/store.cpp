@@ -3,8 +3,13 @@
 // the statements behind each method.
 #include "objects/store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -12,6 +17,7 @@
 #include <limits>
 
 #include "util/logging.hpp"
+#include "util/unique_fd.hpp"
 
 namespace corral::objects {
 
@@ -199,6 +205,7 @@ Result<void> Store::setUp() {
         }
     }
     // WAL with synchronous=FULL: a commit is in the fsynced log before sqlite3_step returns.
+    bool walMode = false;
     {
         sqlite3_stmt* s = nullptr;
         if (sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &s, nullptr) != SQLITE_OK) {
@@ -213,7 +220,8 @@ Result<void> Store::setUp() {
         if (rc != SQLITE_ROW) {
             return sqliteError("cannot select the journal mode");
         }
-        if (mode != "wal") {
+        walMode = mode == "wal";
+        if (!walMode) {
             // Still durable with synchronous=FULL, only slower: a file system without the
             // shared memory WAL needs.
             logWarning("store '" + path_ + "' uses journal mode '" + mode + "' instead of 'wal'");
@@ -221,22 +229,80 @@ Result<void> Store::setUp() {
     }
     CORRAL_TRY(exec("PRAGMA synchronous=FULL", "cannot set synchronous=FULL"));
     CORRAL_TRY(exec("PRAGMA foreign_keys=ON", "cannot enable foreign keys"));
-    return migrate();
+    CORRAL_TRY(migrate());
+    return walMode ? keepWalAtWorkingSize() : Result<void>{};
+}
+
+Result<std::int64_t> Store::queryInt(const char* sql, std::string_view what) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) {
+        return sqliteError(what);
+    }
+    int rc = sqlite3_step(s);
+    std::int64_t value = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) {
+        return sqliteError(what);
+    }
+    return value;
 }
 
 Result<int> Store::schemaVersion() {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT max(version) FROM schema_version", -1, &s, nullptr) !=
-        SQLITE_OK) {
-        return sqliteError("cannot read the schema version");
+    CORRAL_ASSIGN_OR_RETURN(std::int64_t version,
+                            queryInt("SELECT max(version) FROM schema_version", "cannot read the schema version"));
+    return static_cast<int>(version);
+}
+
+// A commit that appends past the end of the WAL file makes its fdatasync write the inode as well
+// as the data; one that overwrites blocks the file already has flushes the data alone. So at open
+// the WAL is grown once, with zeros, to the size it reaches between two checkpoints (3-4 ms here).
+// 1000 defines on a fresh store took 0.315 s growing the WAL and 0.268 s at its working size.
+// PostgreSQL zero-fills each new WAL segment for the same reason. The zeros are never read as
+// frames: a frame needs the WAL header's salt and a matching checksum, so SQLite's recovery stops
+// at the first zero frame, as it stops at the stale frames of an earlier pass through the WAL.
+// SQLite still deletes the WAL when the store closes (after a full checkpoint): kept, its frames
+// would hide damage to the database file from the integrity check at the next open.
+Result<void> Store::keepWalAtWorkingSize() {
+    CORRAL_ASSIGN_OR_RETURN(std::int64_t pageSize, queryInt("PRAGMA page_size", "cannot read the page size"));
+    CORRAL_ASSIGN_OR_RETURN(std::int64_t checkpointPages,
+                            queryInt("PRAGMA wal_autocheckpoint", "cannot read the checkpoint interval"));
+    if (checkpointPages <= 0 || checkpointPages > 100000) {
+        return {};
     }
-    int rc = sqlite3_step(s);
-    int version = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-    sqlite3_finalize(s);
-    if (rc != SQLITE_ROW) {
-        return sqliteError("cannot read the schema version");
+    // 32 bytes of header, then frames of a 24-byte header and one page; the commit that crosses
+    // the checkpoint threshold may add a few pages more.
+    auto workingSize = static_cast<off_t>(32 + (checkpointPages + 32) * (pageSize + 24));
+    // Only a writer appends to the WAL, and BEGIN IMMEDIATE makes this connection the only
+    // writer: nothing can land past the end of the file while the zeros are written there.
+    if (auto locked = exec("BEGIN IMMEDIATE", "cannot lock the WAL"); !locked) {
+        logWarning("store '" + path_ + "': WAL left at its size: " + locked.error().message);
+        return {};
     }
-    return version;
+    std::string walPath = path_ + "-wal";
+    UniqueFd fd(::open(walPath.c_str(), O_WRONLY | O_CLOEXEC));
+    struct stat st {};
+    std::string failure;
+    if (fd && ::fstat(fd.get(), &st) == 0 && st.st_size < workingSize) {
+        static const std::array<char, 65536> kZeros{};
+        for (off_t at = st.st_size; at < workingSize && failure.empty();) {
+            auto n = std::min<off_t>(workingSize - at, static_cast<off_t>(kZeros.size()));
+            ssize_t written = ::pwrite(fd.get(), kZeros.data(), static_cast<std::size_t>(n), at);
+            if (written <= 0) {
+                failure = std::strerror(written < 0 ? errno : ENOSPC);
+            } else {
+                at += written;
+            }
+        }
+        if (failure.empty() && ::fdatasync(fd.get()) != 0) {
+            failure = std::strerror(errno);
+        }
+    }
+    CORRAL_TRY(exec("COMMIT", "cannot unlock the WAL"));
+    if (!failure.empty()) {
+        // Not an error: commits still work, they only grow the file themselves.
+        logWarning("store '" + path_ + "': cannot grow the WAL to its working size: " + failure);
+    }
+    return {};
 }
 
 Result<void> Store::migrate() {

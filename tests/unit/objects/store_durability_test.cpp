@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -211,4 +212,49 @@ TEST(StoreDurability, FullDiskIsAnErrorAndKeepsCommittedData) {
     ASSERT_EQ(defs->size(), 2u);
     EXPECT_EQ((*defs)[0].name, "after");
     EXPECT_EQ((*defs)[1].name, "kept");
+}
+
+TEST(StoreDurability, WalIsGrownAtOpenWithoutTouchingItsFrames) {
+    TempDir dir;
+    std::string path = dir.path + "/s.db";
+    std::string wal = path + "-wal";
+    {
+        auto store = Store::open(path);
+        ASSERT_TRUE(store) << store.error().wireMessage();
+        // Grown at open to what it holds between two checkpoints (1000 pages of 4 KiB).
+        EXPECT_GE(std::filesystem::file_size(wal), 1000u * 4096u);
+    }
+    EXPECT_FALSE(std::filesystem::exists(wal));  // checkpointed and removed at close, as SQLite does
+    // A writer dies with a committed row only in a WAL shorter than the working size.
+    std::string uuid = uuidFor(7).toString();
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        sqlite3* db = nullptr;
+        if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+            _exit(2);
+        }
+        std::string sql = "PRAGMA synchronous=FULL; INSERT INTO definitions (driver, uuid, name, xml) VALUES ('qemu', '" +
+                          uuid + "', 'in-wal', '<domain/>')";
+        _exit(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK ? 0 : 3);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    auto shortWal = std::filesystem::file_size(wal);
+    ASSERT_GT(shortWal, 0u);
+    ASSERT_LT(shortWal, 1000u * 4096u);
+
+    auto store = Store::open(path);
+    ASSERT_TRUE(store) << store.error().wireMessage();
+    EXPECT_GE(std::filesystem::file_size(wal), 1000u * 4096u);
+    ASSERT_TRUE((*store)->putDefinition("qemu", uuidFor(8), "after", "<domain/>"));
+    auto defs = (*store)->loadDefinitions("qemu");
+    ASSERT_TRUE(defs);
+    ASSERT_EQ(defs->size(), 2u);
+    EXPECT_EQ((*defs)[0].name, "after");
+    EXPECT_EQ((*defs)[1].name, "in-wal");
+    store->reset();
+    EXPECT_EQ(rawQuery(path, "PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(rawQuery(path, "SELECT count(*) FROM definitions"), "2");
 }
