@@ -51,11 +51,18 @@ def test_errors_match_virsh(daemon, bin_dir, write_file):
         v, c = same(daemon, bin_dir, *args)
         assert c.rc == v.rc == 1
         assert c.err.splitlines()[0] == v.err.splitlines()[0], args
+        assert c.out == v.out == '\n', args  # a command that ran and failed ends with an empty line
     bad = write_file('bad.xml', "<domain type='test'><name>x</name>")
     v, c = same(daemon, bin_dir, 'define', bad)
     assert c.err.splitlines()[0] == v.err.splitlines()[0] == f'error: Failed to define domain from {bad}'
     v, c = same(daemon, bin_dir, 'start', 'test')
     assert c.err.strip() == v.err.strip() == 'error: Domain is already active'
+    # No daemon there: neither tool ran the command, neither prints on stdout.
+    nowhere = 'test+unix:///default?socket=/nonexistent/corral-sock'
+    v, c = virsh(nowhere, 'dominfo', 'test'), corral(bin_dir, nowhere, 'dominfo', 'test')
+    assert c.rc == v.rc == 1
+    assert c.out == v.out == ''
+    assert c.err.splitlines()[0] == v.err.splitlines()[0] == 'error: failed to connect to the hypervisor'
 
 
 def test_json_output(daemon, bin_dir):
@@ -138,8 +145,7 @@ def test_device_commands_match_virsh(daemon, bin_dir, write_file):
              ['detach-device', 'test', device], ['domblklist', 'test']]
 
     def transcript(tool):
-        # virsh also prints an empty line on stdout when a command fails; corral does not.
-        return [(step, r.rc, r.out if r.rc == 0 else '', r.err) for step in steps for r in [tool(*step)]]
+        return [(step, r.rc, r.out, r.err) for step in steps for r in [tool(*step)]]
 
     by_virsh = transcript(lambda *a: virsh(daemon.uri('test'), *a))
     by_corral = transcript(lambda *a: corral(bin_dir, daemon.uri('test'), *a))

@@ -151,6 +151,7 @@ int main(int argc, char** argv) {
     }
 
     std::unique_ptr<client::Connection> connection;
+    bool connectFailed = false;
     Context ctx;
     ctx.args = std::move(*args);
     ctx.json = json;
@@ -167,6 +168,7 @@ int main(int argc, char** argv) {
                 Error e = opened.error();
                 e.message = "failed to connect to the hypervisor\nerror: " + e.wireMessage();
                 e.verbatim = true;
+                connectFailed = true;
                 return unexpected(std::move(e));
             }
             connection = std::move(*opened);
@@ -174,6 +176,11 @@ int main(int argc, char** argv) {
         return connection.get();
     };
     int rc = command->run(ctx);
+    // virsh ends a command that ran and failed with an empty line on stdout, as it ends every
+    // command it runs; one that never reached the daemon prints nothing there.
+    if (rc != 0 && !quiet && !connectFailed) {
+        std::printf("\n");
+    }
     if (connection) {
         connection->close();
     }
