@@ -153,3 +153,27 @@ def test_device_commands_match_virsh(daemon, bin_dir, write_file):
     assert 'target vdb already exists' in by_virsh[3][3]
     assert by_virsh[-1][2].split() == ['Target', 'Source', '-----------------------------', 'vda',
                                       '/guest/diskimage1']
+
+
+def test_quiet_and_trailing_lines_match_virsh(daemon, bin_dir, write_file):
+    # Every command virsh runs ends with an empty line; -q drops it, the informational lines
+    # ("Domain 'x' started") and table headers, but keeps the data.
+    path = write_file('quiet.xml', domain_xml('quiet', uuid='5f1e6a3c-1111-4c2d-9a0b-0123456789ab'))
+    steps = [['define', path], ['list', '--all'], ['list', '--all', '--name'], ['domstate', 'quiet'],
+             ['start', 'quiet'], ['domuuid', 'quiet'], ['suspend', 'quiet'], ['resume', 'quiet'],
+             ['domblklist', 'quiet'], ['autostart', 'quiet'], ['autostart', 'quiet', '--disable'],
+             ['destroy', 'quiet'], ['dumpxml', 'quiet'], ['attach-disk', 'quiet', '/tmp/q.img', 'vdc', '--print-xml'],
+             ['net-list', '--all'], ['uri'], ['hostname'], ['nodeinfo'], ['event', '--timeout', '1'],
+             ['schedinfo', 'test'], ['domstats', '--state'], ['undefine', 'quiet'], ['domstate', 'quiet']]
+
+    def transcript(tool, *opts):
+        return [(step, r.rc, r.out) for step in steps for r in [tool(*opts, *step)]]
+
+    for opts in ([], ['-q']):
+        by_virsh = transcript(lambda *a: virsh(daemon.uri('test'), *a), *opts)
+        by_corral = transcript(lambda *a: corral(bin_dir, daemon.uri('test'), *a), *opts)
+        for v, c in zip(by_virsh, by_corral):
+            assert c == v, opts
+    quiet = transcript(lambda *a: corral(bin_dir, daemon.uri('test'), *a), '-q')
+    assert quiet[3] == (['domstate', 'quiet'], 0, 'shut off\n')
+    assert quiet[4] == (['start', 'quiet'], 0, '')

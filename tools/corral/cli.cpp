@@ -3,6 +3,7 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <cstdarg>
 
 #include <cstdio>
 #include <fstream>
@@ -245,10 +246,26 @@ std::optional<std::string> readFile(const std::string& path) {
     return ss.str();
 }
 
+namespace {
+bool quietOutput = false;
+}  // namespace
+
+void setQuiet(bool quiet) { quietOutput = quiet; }
+
+void printExtra(const char* format, ...) {
+    if (quietOutput) {
+        return;
+    }
+    va_list args;
+    va_start(args, format);
+    std::vprintf(format, args);
+    va_end(args);
+}
+
 void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
     std::vector<std::size_t> widths(header.size());
     for (std::size_t i = 0; i < header.size(); ++i) {
-        widths[i] = header[i].size();
+        widths[i] = quietOutput ? 0 : header[i].size();
         for (const auto& r : rows) {
             widths[i] = std::max(widths[i], r[i].size());
         }
@@ -264,12 +281,14 @@ void printTable(const std::vector<std::string>& header, const std::vector<std::v
         }
         std::printf("%s\n", out.c_str());
     };
-    printRow(header);
-    std::size_t total = 0;
-    for (auto w : widths) {
-        total += w + 3;
+    if (!quietOutput) {
+        printRow(header);
+        std::size_t total = 0;
+        for (auto w : widths) {
+            total += w + 3;
+        }
+        std::printf("%s\n", std::string(total, '-').c_str());
     }
-    std::printf("%s\n", std::string(total, '-').c_str());
     for (const auto& r : rows) {
         printRow(r);
     }

@@ -50,7 +50,6 @@ public:
 struct Context {
     Args args;
     bool json = false;
-    bool quiet = false;
     std::function<Result<client::Connection*>()> connect;
 };
 
@@ -61,6 +60,8 @@ struct Command {
     /// Returns the exit status; prints its own output and errors.
     std::function<int(Context&)> run;
     bool needsConnection = true;
+    /// virsh ends each command's output with an empty line; corral's own `top` does not.
+    bool endsWithEmptyLine = true;
 };
 
 /// Parses `argv` (after the command name) against `spec`. Errors name the bad option as virsh.
@@ -85,6 +86,12 @@ std::optional<Target> openTarget(Context& ctx, bool tryId = true);
 /// the error printed, when --current comes with either.
 std::optional<unsigned> impactFlags(const Context& ctx);
 
+/// virsh's -q for the whole run: printExtra prints nothing and tables lose their header.
+void setQuiet(bool quiet);
+/// What virsh prints with vshPrintExtra: the informational lines ("Domain 'x' started") that
+/// -q leaves out. Data (states, names, XML, table rows) is printed with printf.
+[[gnu::format(printf, 1, 2)]] void printExtra(const char* format, ...);
+
 /// Prints "error: MSG" lines to stderr, virsh style: first `context` (if any), then the error.
 void printError(const std::string& context, const Error& err);
 void printError(const std::string& message);
@@ -95,7 +102,8 @@ std::optional<rpc::proto::remote_nonnull_domain> lookupDomain(client::Connection
                                                               bool tryId = true);
 
 /// vshTable's layout: a leading space, columns padded to their widest cell, 3 spaces apart,
-/// and a dashed rule as wide as the columns plus their separators.
+/// and a dashed rule as wide as the columns plus their separators. With -q only the rows are
+/// printed, padded to the widest row (as virsh does).
 void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
 std::string stateName(int state);

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
     Context ctx;
     ctx.args = std::move(*args);
     ctx.json = json;
-    ctx.quiet = quiet;
+    setQuiet(quiet);
     ctx.connect = [&]() -> Result<client::Connection*> {
         if (!connection) {
             std::string text = client::resolveDefaultUri(uriArg);
@@ -176,9 +176,10 @@ int main(int argc, char** argv) {
         return connection.get();
     };
     int rc = command->run(ctx);
-    // virsh ends a command that ran and failed with an empty line on stdout, as it ends every
-    // command it runs; one that never reached the daemon prints nothing there.
-    if (rc != 0 && !quiet && !connectFailed) {
+    // virsh ends every command it ran with an empty line on stdout, a failed one too (its errors
+    // go to stderr); -q leaves it out, and a command that never reached the daemon prints
+    // nothing on stdout. JSON output is corral's own and ends with its document.
+    if (command->endsWithEmptyLine && !quiet && !json && !connectFailed) {
         std::printf("\n");
     }
     if (connection) {

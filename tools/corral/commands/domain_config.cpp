@@ -43,7 +43,7 @@ int define(Context& ctx) {
         printError("Failed to define domain from " + file, dom.error());
         return 1;
     }
-    std::printf("Domain '%s' defined from %s\n\n", dom->name.c_str(), file.c_str());
+    printExtra("Domain '%s' defined from %s\n", dom->name.c_str(), file.c_str());
     return 0;
 }
 
@@ -75,7 +75,7 @@ int undefine(Context& ctx) {
         printError("Failed to undefine domain '" + name + "'", r.error());
         return 1;
     }
-    std::printf("Domain '%s' has been undefined\n\n", name.c_str());
+    printExtra("Domain '%s' has been undefined\n", name.c_str());
     return 0;
 }
 
@@ -98,7 +98,7 @@ int autostart(Context& ctx) {
                    r.error());
         return 1;
     }
-    std::printf("Domain '%s' %s as autostarted\n\n", name.c_str(), disable ? "unmarked" : "marked");
+    printExtra("Domain '%s' %s as autostarted\n", name.c_str(), disable ? "unmarked" : "marked");
     return 0;
 }
 
@@ -164,7 +164,7 @@ int edit(Context& ctx) {
             return 1;
         }
         if (*edited == original->xml) {
-            std::printf("Domain '%s' XML configuration not changed.\n", name.c_str());
+            printExtra("Domain '%s' XML configuration not changed.\n", name.c_str());
             return 0;
         }
         proto::remote_domain_define_xml_flags_args def;
@@ -172,7 +172,7 @@ int edit(Context& ctx) {
         def.flags = validate ? 1u : 0u;
         auto r = conn->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS>(def);
         if (r) {
-            std::printf("Domain '%s' XML configuration edited.\n\n", r->dom.name.c_str());
+            printExtra("Domain '%s' XML configuration edited.\n", r->dom.name.c_str());
             return 0;
         }
         printError("", r.error());
@@ -197,7 +197,7 @@ int edit(Context& ctx) {
                     def.flags = 0;
                     auto forced = conn->call<proto::REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS>(def);
                     if (forced) {
-                        std::printf("Domain '%s' XML configuration edited.\n\n", forced->dom.name.c_str());
+                        printExtra("Domain '%s' XML configuration edited.\n", forced->dom.name.c_str());
                         return 0;
                     }
                     printError("", forced.error());

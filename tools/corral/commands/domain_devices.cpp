@@ -112,7 +112,7 @@ int deviceFromFile(Context& ctx, bool attaching) {
                    done.error());
         return 1;
     }
-    std::printf("Device %s successfully\n\n", attaching ? "attached" : "detached");
+    printExtra("Device %s successfully\n", attaching ? "attached" : "detached");
     return 0;
 }
 
@@ -160,14 +160,14 @@ int attachDisk(Context& ctx) {
     std::string xml;
     conf::formatXmlNode(disk, 0, xml);
     if (ctx.args.flag("print-xml")) {
-        std::printf("%s\n", xml.c_str());  // virsh ends it with an empty line
+        std::printf("%s", xml.c_str());
         return 0;
     }
     if (auto done = attach(*target, xml, *flags); !done) {
         printError("Failed to attach disk", done.error());
         return 1;
     }
-    std::printf("Disk attached successfully\n\n");
+    printExtra("Disk attached successfully\n");
     return 0;
 }
 
@@ -204,7 +204,7 @@ int detachDisk(Context& ctx) {
         printError("Failed to detach disk", done.error());
         return 1;
     }
-    std::printf("Disk detached successfully\n\n");
+    printExtra("Disk detached successfully\n");
     return 0;
 }
 
@@ -233,7 +233,6 @@ int domblklist(Context& ctx) {
     printTable(details ? std::vector<std::string>{"Type", "Device", "Target", "Source"}
                        : std::vector<std::string>{"Target", "Source"},
                rows);
-    std::printf("\n");
     return 0;
 }
 

@@ -89,7 +89,6 @@ int dominfo(Context& ctx) {
         field("Security model:", std::string(model->model.data()));
         field("Security DOI:", model->doi.empty() ? std::string() : std::string(model->doi.data()));
     }
-    std::printf("\n");
     return 0;
 }
 
@@ -113,9 +112,9 @@ int domstate(Context& ctx) {
         return 0;
     }
     if (ctx.args.flag("reason")) {
-        std::printf("%s (%s)\n\n", stateName(st->state).c_str(), stateReasonName(st->state, st->reason).c_str());
+        std::printf("%s (%s)\n", stateName(st->state).c_str(), stateReasonName(st->state, st->reason).c_str());
     } else {
-        std::printf("%s\n\n", stateName(st->state).c_str());
+        std::printf("%s\n", stateName(st->state).c_str());
     }
     return 0;
 }
@@ -138,7 +137,7 @@ int domid(Context& ctx) {
         std::printf("%s\n", w.str().c_str());
         return 0;
     }
-    std::printf("%s\n\n", dom.id >= 0 ? std::to_string(dom.id).c_str() : "-");
+    std::printf("%s\n", dom.id >= 0 ? std::to_string(dom.id).c_str() : "-");
     return 0;
 }
 
@@ -153,7 +152,7 @@ int domname(Context& ctx) {
         std::printf("%s\n", w.str().c_str());
         return 0;
     }
-    std::printf("%s\n\n", t->dom.name.c_str());
+    std::printf("%s\n", t->dom.name.c_str());
     return 0;
 }
 
@@ -168,7 +167,7 @@ int domuuid(Context& ctx) {
         std::printf("%s\n", w.str().c_str());
         return 0;
     }
-    std::printf("%s\n\n", uuidText(t->dom.uuid).c_str());
+    std::printf("%s\n", uuidText(t->dom.uuid).c_str());
     return 0;
 }
 
@@ -188,7 +187,7 @@ int dumpxml(Context& ctx) {
         printError("", xml.error());
         return 1;
     }
-    std::printf("%s\n", xml->xml.c_str());
+    std::printf("%s", xml->xml.c_str());
     return 0;
 }
 

@@ -77,7 +77,7 @@ int create(Context& ctx) {
         printError("Failed to create domain from " + file, created.error());
         return 1;
     }
-    std::printf("Domain '%s' created from %s\n\n", created->name.c_str(), file.c_str());
+    printExtra("Domain '%s' created from %s\n", created->name.c_str(), file.c_str());
     return ctx.args.flag("console") ? attachConsole(ctx, created->name) : 0;
 }
 
@@ -118,7 +118,7 @@ int start(Context& ctx) {
         printError("Failed to start domain '" + name + "'", started.error());
         return 1;
     }
-    std::printf("Domain '%s' started\n\n", dom->name.c_str());
+    printExtra("Domain '%s' started\n", dom->name.c_str());
     return ctx.args.flag("console") ? attachConsole(ctx, dom->name) : 0;
 }
 
@@ -142,7 +142,7 @@ int simple(Context& ctx, const char* failVerb, const char* doneText, unsigned fl
         printError(std::string("Failed to ") + failVerb + " domain '" + name + "'", r.error());
         return 1;
     }
-    std::printf("Domain '%s' %s\n\n", name.c_str(), doneText);
+    printExtra("Domain '%s' %s\n", name.c_str(), doneText);
     return 0;
 }
 

@@ -130,7 +130,6 @@ int listCommand(Context& ctx) {
             }
             std::printf("%s\n", out.c_str());
         }
-        std::printf("\n");
         return 0;
     }
     std::vector<std::vector<std::string>> cells;
@@ -138,7 +137,6 @@ int listCommand(Context& ctx) {
         cells.push_back({r.dom.id >= 0 ? std::to_string(r.dom.id) : "-", r.dom.name, stateName(r.state)});
     }
     printTable({"Id", "Name", "State"}, cells);
-    std::printf("\n");
     return 0;
 }
 

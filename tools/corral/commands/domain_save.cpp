@@ -47,7 +47,7 @@ int save(Context& ctx) {
         printError("Failed to save domain '" + name + "' to " + to, r.error());
         return 1;
     }
-    std::printf("\nDomain '%s' saved to %s\n\n", name.c_str(), to.c_str());
+    printExtra("\nDomain '%s' saved to %s\n", name.c_str(), to.c_str());
     return 0;
 }
 
@@ -72,7 +72,7 @@ int restore(Context& ctx) {
         printError("Failed to restore domain from " + from, r.error());
         return 1;
     }
-    std::printf("Domain restored from %s\n\n", from.c_str());
+    printExtra("Domain restored from %s\n", from.c_str());
     return 0;
 }
 
@@ -90,7 +90,7 @@ int managedSave(Context& ctx) {
         printError("Failed to save domain '" + name + "' state", r.error());
         return 1;
     }
-    std::printf("\nDomain '%s' state saved\n\n", name.c_str());
+    printExtra("\nDomain '%s' state saved\n", name.c_str());
     return 0;
 }
 
@@ -109,7 +109,7 @@ int managedSaveRemove(Context& ctx) {
         return 1;
     }
     if (exists->result == 0) {
-        std::printf("Domain '%s' has no manage save image; removal skipped\n\n", name.c_str());
+        printExtra("Domain '%s' has no manage save image; removal skipped\n", name.c_str());
         return 0;
     }
     proto::remote_domain_managed_save_remove_args a;
@@ -120,7 +120,7 @@ int managedSaveRemove(Context& ctx) {
         printError("Failed to remove managed save image for domain '" + name + "'", r.error());
         return 1;
     }
-    std::printf("Removed managedsave image for domain '%s'\n\n", name.c_str());
+    printExtra("Removed managedsave image for domain '%s'\n", name.c_str());
     return 0;
 }
 
@@ -138,7 +138,7 @@ int saveImageDumpXml(Context& ctx) {
         printError("", r.error());
         return 1;
     }
-    std::printf("%s\n", r->xml.c_str());
+    std::printf("%s", r->xml.c_str());
     return 0;
 }
 

@@ -47,7 +47,6 @@ int domblkstat(Context& ctx) {
                         typedValueText(r->params[i].value).c_str());
         }
     }
-    std::printf("\n");
     return 0;
 }
 
@@ -73,7 +72,6 @@ int domifstat(Context& ctx) {
             std::printf("%s %s %" PRId64 "\n", iface.c_str(), field, v);
         }
     }
-    std::printf("\n");
     return 0;
 }
 
@@ -99,7 +97,6 @@ int dommemstat(Context& ctx) {
             std::printf("%s %" PRIu64 "\n", kNames[s.tag], s.val);
         }
     }
-    std::printf("\n");
     return 0;
 }
 
@@ -137,11 +134,11 @@ int domstats(Context& ctx) {
         return 1;
     }
     for (const auto& rec : r->retStats) {
-        std::printf("Domain: '%s'\n", rec.dom.name.c_str());
+        // An empty line between records; the one after the last is every command's.
+        std::printf("%sDomain: '%s'\n", &rec == r->retStats.data() ? "" : "\n", rec.dom.name.c_str());
         for (const auto& p : rec.params) {
             std::printf("  %s=%s\n", p.field.c_str(), typedValueText(p.value).c_str());
         }
-        std::printf("\n");
     }
     return 0;
 }

@@ -121,7 +121,6 @@ int schedinfo(Context& ctx) {
     for (const auto& p : *params) {
         std::printf("%-15s: %s\n", p.field.c_str(), typedValueText(p.value).c_str());
     }
-    std::printf("\n");
     return 0;
 }
 
@@ -198,7 +197,6 @@ int memtune(Context& ctx) {
         bool unlimited = p.value.type == proto::VIR_TYPED_PARAM_ULLONG && p.value.ul == kMemoryUnlimited;
         std::printf("%-15s: %s\n", p.field.c_str(), unlimited ? "unlimited" : typedValueText(p.value).c_str());
     }
-    std::printf("\n");
     return 0;
 }
 
@@ -256,7 +254,6 @@ int blkiotune(Context& ctx) {
     for (const auto& p : r->params) {
         std::printf("%-15s: %s\n", p.field.c_str(), typedValueText(p.value).c_str());
     }
-    std::printf("\n");
     return 0;
 }
 

@@ -295,7 +295,7 @@ int eventCommand(Context& ctx) {
         a.callbackID = cb;
         (void)conn->call<proto::REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY>(a);
     }
-    std::printf("events received: %d\n\n", received);
+    std::printf("events received: %d\n", received);
     return received > 0 ? 0 : 1;  // virsh: success only if something arrived
 }
 

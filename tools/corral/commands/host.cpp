@@ -47,7 +47,6 @@ int version(Context& ctx) {
     if (ctx.args.flag("daemon") && lib) {
         std::printf("Running against daemon: %s\n", versionText(lib->lib_ver).c_str());
     }
-    std::printf("\n");
     return 0;
 }
 
@@ -67,7 +66,7 @@ int hostname(Context& ctx) {
         std::printf("%s\n", w.str().c_str());
         return 0;
     }
-    std::printf("%s\n\n", r->hostname.c_str());
+    std::printf("%s\n", r->hostname.c_str());
     return 0;
 }
 
@@ -83,7 +82,7 @@ int uri(Context& ctx) {
         std::printf("%s\n", w.str().c_str());
         return 0;
     }
-    std::printf("%s\n\n", conn->uriText().c_str());
+    std::printf("%s\n", conn->uriText().c_str());
     return 0;
 }
 
@@ -114,7 +113,7 @@ int nodeinfo(Context& ctx) {
     std::printf("%-20s %d\n", "Core(s) per socket:", r->cores);
     std::printf("%-20s %d\n", "Thread(s) per core:", r->threads);
     std::printf("%-20s %d\n", "NUMA cell(s):", r->nodes);
-    std::printf("%-20s %llu KiB\n\n", "Memory size:", static_cast<unsigned long long>(r->memory));
+    std::printf("%-20s %llu KiB\n", "Memory size:", static_cast<unsigned long long>(r->memory));
     return 0;
 }
 
@@ -128,7 +127,7 @@ int capabilities(Context& ctx) {
         printError("failed to get capabilities", r.error());
         return 1;
     }
-    std::printf("%s\n", r->capabilities.c_str());
+    std::printf("%s", r->capabilities.c_str());
     return 0;
 }
 

@@ -108,7 +108,6 @@ int netList(Context& ctx) {
     if (!ctx.args.flag("name")) {
         printTable({"Name", "State", "Autostart", "Persistent"}, rows);
     }
-    std::printf("\n");
     return 0;
 }
 
@@ -138,7 +137,7 @@ int netDefineOrCreate(Context& ctx, bool create) {
         printError(std::string("Failed to ") + (create ? "create" : "define") + " network from " + file, net.error());
         return 1;
     }
-    std::printf("Network %s %s from %s\n\n", net->name.c_str(), create ? "created" : "defined", file.c_str());
+    printExtra("Network %s %s from %s\n", net->name.c_str(), create ? "created" : "defined", file.c_str());
     return 0;
 }
 
@@ -156,7 +155,7 @@ int netSimple(Context& ctx, const char* failVerb, const char* done) {
         printError(std::string("Failed to ") + failVerb + " network " + t->net.name, r.error());
         return 1;
     }
-    std::printf("Network %s %s\n\n", t->net.name.c_str(), done);
+    printExtra("Network %s %s\n", t->net.name.c_str(), done);
     return 0;
 }
 
@@ -173,7 +172,7 @@ int netDumpXml(Context& ctx) {
         printError("", r.error());
         return 1;
     }
-    std::printf("%s\n", r->xml.c_str());
+    std::printf("%s", r->xml.c_str());
     return 0;
 }
 
@@ -199,7 +198,6 @@ int netInfo(Context& ctx) {
     if (auto bridge = t->conn->call<proto::REMOTE_PROC_NETWORK_GET_BRIDGE_NAME>(b)) {
         std::printf("%-15s %s\n", "Bridge:", bridge->name.c_str());
     }
-    std::printf("\n");
     return 0;
 }
 
@@ -219,7 +217,7 @@ int netAutostart(Context& ctx) {
                    r.error());
         return 1;
     }
-    std::printf("Network %s %s\n\n", t->net.name.c_str(), disable ? "unmarked as autostarted" : "marked as autostarted");
+    printExtra("Network %s %s\n", t->net.name.c_str(), disable ? "unmarked as autostarted" : "marked as autostarted");
     return 0;
 }
 

@@ -217,7 +217,9 @@ void registerTopCommands() {
           {"sort", OptKind::String, false, false, "cpu (default), mem or name"},
           {"batch", OptKind::Bool, false, false, "successive plain tables, no screen control",
            'b'}},
-         top});
+         top,
+         /*needsConnection=*/true,
+         /*endsWithEmptyLine=*/false});
 }
 
 }  // namespace corral::cli
