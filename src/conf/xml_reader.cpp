@@ -14,6 +14,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "conf/xml_node.hpp"
 #include "util/utf8.hpp"
@@ -27,15 +30,23 @@ constexpr int kMaxDepth = 256;  // what libxml2 allows without its "huge" option
 
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-bool isNameStart(char c) {
-    auto u = static_cast<unsigned char>(c);
-    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_' || u == ':' || u >= 0xC0;
+/// XML 1.0 (fifth edition) NameStartChar and NameChar.
+bool isNameStartCode(std::uint32_t cp) {
+    if (cp < 0x80) {
+        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_' || cp == ':';
+    }
+    return (cp >= 0xC0 && cp <= 0xD6) || (cp >= 0xD8 && cp <= 0xF6) || (cp >= 0xF8 && cp <= 0x2FF) ||
+           (cp >= 0x370 && cp <= 0x37D) || (cp >= 0x37F && cp <= 0x1FFF) || (cp >= 0x200C && cp <= 0x200D) ||
+           (cp >= 0x2070 && cp <= 0x218F) || (cp >= 0x2C00 && cp <= 0x2FEF) || (cp >= 0x3001 && cp <= 0xD7FF) ||
+           (cp >= 0xF900 && cp <= 0xFDCF) || (cp >= 0xFDF0 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0xEFFFF);
 }
 
-bool isNameChar(char c) {
-    auto u = static_cast<unsigned char>(c);
-    return isNameStart(c) || (u >= '0' && u <= '9') || u == '-' || u == '.' || u >= 0x80;
+bool isNameCode(std::uint32_t cp) {
+    return isNameStartCode(cp) || (cp >= '0' && cp <= '9') || cp == '-' || cp == '.' || cp == 0xB7 ||
+           (cp >= 0x300 && cp <= 0x36F) || (cp >= 0x203F && cp <= 0x2040);
 }
+
+constexpr std::string_view kXmlNamespace = "http://www.w3.org/XML/1998/namespace";
 
 /// XML 1.0's Char production: what a document (or a character reference) may contain.
 bool isXmlChar(std::uint32_t cp) {
@@ -75,12 +86,27 @@ private:
         }
         return pos_ != start;
     }
+    /// The character at `i` and its length in bytes (0 at the end or on malformed UTF-8).
+    std::size_t codeAt(std::size_t i, std::uint32_t& cp) const {
+        if (i >= text_.size()) {
+            return 0;
+        }
+        auto b = static_cast<unsigned char>(text_[i]);
+        if (b < 0x80) {
+            cp = b;
+            return 1;
+        }
+        return decodeUtf8(text_, i, cp);
+    }
+    [[nodiscard]] bool nameStartsAt(std::size_t i) const {
+        std::uint32_t cp = 0;
+        return codeAt(i, cp) != 0 && isNameStartCode(cp);
+    }
     std::string_view name() {
         std::size_t start = pos_;
-        if (pos_ < text_.size() && isNameStart(text_[pos_])) {
-            while (pos_ < text_.size() && isNameChar(text_[pos_])) {
-                ++pos_;
-            }
+        std::uint32_t cp = 0;
+        for (std::size_t len = 0; (len = codeAt(pos_, cp)) != 0 && (pos_ == start ? isNameStartCode(cp) : isNameCode(cp));) {
+            pos_ += len;
         }
         return text_.substr(start, pos_ - start);
     }
@@ -93,23 +119,26 @@ private:
     }
 
     bool declaration();
-    bool characters(std::size_t from);
+    bool declarationPart(std::string_view key, std::string& value, bool& present);
+    bool characters();
     bool misc(bool& consumed);
     bool comment();
     bool processingInstruction();
     bool element(XmlNode& out, int depth);
-    bool attributes(XmlNode& out, std::string_view elementName);
+    bool attributes(XmlNode& out, std::string_view elementName, std::vector<std::size_t>& keyAt);
     bool attributeValue(char quote, std::string& out);
     bool reference(std::string& out);
     bool content(XmlNode& out, int depth, std::size_t openedAt);
-    bool namespaces(XmlNode& out, std::size_t openedAt);
-    bool declared(std::string_view qname, bool isAttribute, std::size_t at);
+    bool namespaces(XmlNode& out, std::size_t openedAt, std::vector<std::size_t>& keyAt,
+                    std::vector<std::string>& bound);
+    bool resolve(std::string_view qname, bool isAttribute, std::size_t at, const std::string*& uri);
 
     std::string_view text_;
     std::size_t pos_ = 0;
     int line_ = 1;
     std::size_t counted_ = 0;
-    std::vector<std::string> prefixes_;  ///< namespace prefixes in scope, innermost last
+    /// Namespace prefix -> the URIs it is bound to in the elements open now, innermost last.
+    std::unordered_map<std::string, std::vector<std::string>> bindings_;
     Refusal refusal_;
 };
 
@@ -117,10 +146,17 @@ bool Reader::document(XmlNode& root) {
     if (at("\xEF\xBB\xBF")) {
         pos_ = 3;  // a UTF-8 byte order mark
     }
-    if (at("<?xml") && pos_ + 5 < text_.size() && isSpace(text_[pos_ + 5]) && !declaration()) {
+    bool declared = at("<?xml") && (pos_ + 5 >= text_.size() || isSpace(text_[pos_ + 5]) || text_[pos_ + 5] == '?');
+    if (!characters()) {
+        // A document declared in another encoding is refused for that, not for its first byte
+        // that is not UTF-8.
+        Refusal notUtf8 = refusal_;
+        if (!declared || declaration() || !refusal_.message.starts_with("unsupported encoding")) {
+            refusal_ = notUtf8;
+        }
         return false;
     }
-    if (!characters(pos_)) {
+    if (declared && !declaration()) {
         return false;
     }
     for (bool consumed = true; consumed;) {
@@ -134,7 +170,7 @@ bool Reader::document(XmlNode& root) {
     if (atEnd()) {
         return refuse("Document is empty", pos_);
     }
-    if (peek() != '<' || pos_ + 1 >= text_.size() || !isNameStart(text_[pos_ + 1])) {
+    if (peek() != '<' || !nameStartsAt(pos_ + 1)) {
         return refuse("Start tag expected, '<' not found", pos_);
     }
     if (!element(root, 1)) {
@@ -148,55 +184,75 @@ bool Reader::document(XmlNode& root) {
     return atEnd() || refuse("Extra content at the end of the document", pos_);
 }
 
-/// `<?xml version=... encoding=... standalone=...?>`: only UTF-8 (or its ASCII subset) is read.
-bool Reader::declaration() {
-    std::size_t start = pos_;
-    std::size_t end = text_.find("?>", pos_);
-    if (end == std::string_view::npos) {
-        return refuse("XML declaration not terminated", start);
+/// One `S key Eq 'value'` of the declaration; `present` is false (and nothing consumed) when the
+/// next part is not `key`.
+bool Reader::declarationPart(std::string_view key, std::string& value, bool& present) {
+    std::size_t before = pos_;
+    present = false;
+    if (!skipSpace() || !at(key)) {
+        pos_ = before;
+        return true;
     }
-    pos_ += 5;
-    bool sawVersion = false;
-    while (skipSpace(), pos_ < end) {
-        std::size_t keyAt = pos_;
-        std::string_view key = name();
-        skipSpace();
-        char quote = text_[std::min(pos_ + 1, end)];
-        if (key.empty() || peek() != '=' || (quote != '\'' && quote != '"')) {
-            return refuse("malformed XML declaration", keyAt);
-        }
-        std::size_t close = text_.find(quote, pos_ + 2);
-        if (close == std::string_view::npos || close >= end) {
-            return refuse("malformed XML declaration", keyAt);
-        }
-        std::string value(text_.substr(pos_ + 2, close - pos_ - 2));
-        pos_ = close + 1;
-        std::string lower = value;
-        std::transform(lower.begin(), lower.end(), lower.begin(),
-                       [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-        if (key == "version") {
-            if (!value.starts_with("1.")) {
-                return refuse("unsupported XML version '" + value + "'", keyAt);
-            }
-            sawVersion = true;
-        } else if (key == "encoding") {
-            if (lower != "utf-8" && lower != "utf8" && lower != "us-ascii" && lower != "ascii") {
-                return refuse("unsupported encoding '" + value + "': documents must be UTF-8", keyAt);
-            }
-        } else if (key != "standalone") {
-            return refuse("unknown '" + std::string(key) + "' in the XML declaration", keyAt);
-        }
+    std::size_t keyAt = pos_;
+    pos_ += key.size();
+    skipSpace();
+    if (peek() != '=') {
+        return refuse("malformed XML declaration: '=' expected after " + std::string(key), keyAt);
     }
-    if (!sawVersion) {
-        return refuse("Malformed declaration expecting version", start);
+    ++pos_;
+    skipSpace();
+    char quote = peek();
+    std::size_t close = quote == '\'' || quote == '"' ? text_.find(quote, pos_ + 1) : std::string_view::npos;
+    if (close == std::string_view::npos || close > text_.find("?>", pos_)) {
+        return refuse("malformed XML declaration: the value of " + std::string(key) + " must be quoted", pos_);
     }
-    pos_ = end + 2;
+    value = text_.substr(pos_ + 1, close - pos_ - 1);
+    pos_ = close + 1;
+    present = true;
     return true;
 }
 
-/// Checks that everything from `from` on is UTF-8 made of characters XML allows.
-bool Reader::characters(std::size_t from) {
-    for (std::size_t i = from; i < text_.size();) {
+/// `<?xml version='1.x' [encoding='...'] [standalone='yes|no']?>`, in that order. Only UTF-8
+/// (or its ASCII subset) is read.
+bool Reader::declaration() {
+    std::size_t start = pos_;
+    pos_ += 5;
+    std::string version, encoding, standalone;
+    bool hasVersion = false, hasEncoding = false, hasStandalone = false;
+    if (!declarationPart("version", version, hasVersion)) {
+        return false;
+    }
+    if (!hasVersion) {
+        return refuse("Malformed declaration expecting version", start);
+    }
+    if (!declarationPart("encoding", encoding, hasEncoding) || !declarationPart("standalone", standalone, hasStandalone)) {
+        return false;
+    }
+    skipSpace();
+    if (!at("?>")) {
+        return refuse("malformed XML declaration: '?>' expected (version, encoding and standalone, in that order)",
+                      pos_);
+    }
+    pos_ += 2;
+    if (version.size() < 3 || !version.starts_with("1.") ||
+        version.find_first_not_of("0123456789", 2) != std::string::npos) {
+        return refuse("unsupported XML version '" + version + "'", start);
+    }
+    std::string lower = encoding;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+    if (hasEncoding && lower != "utf-8" && lower != "utf8" && lower != "us-ascii" && lower != "ascii") {
+        return refuse("unsupported encoding '" + encoding + "': documents must be UTF-8", start);
+    }
+    if (hasStandalone && standalone != "yes" && standalone != "no") {
+        return refuse("standalone accepts only 'yes' or 'no'", start);
+    }
+    return true;
+}
+
+/// Checks that the whole document is UTF-8 made of characters XML allows.
+bool Reader::characters() {
+    for (std::size_t i = 0; i < text_.size();) {
         auto b = static_cast<unsigned char>(text_[i]);
         if (b >= 0x20 && b < 0x80) {
             ++i;
@@ -256,6 +312,9 @@ bool Reader::processingInstruction() {
     if (target.size() == 3 && (target[0] | 0x20) == 'x' && (target[1] | 0x20) == 'm' && (target[2] | 0x20) == 'l') {
         return refuse("XML declaration allowed only at the start of the document", start);
     }
+    if (target.find(':') != std::string_view::npos) {
+        return refuse("processing instruction target '" + std::string(target) + "' contains a colon", start + 2);
+    }
     std::size_t end = text_.find("?>", pos_);
     if (end == std::string_view::npos) {
         return refuse("processing instruction not terminated", start);
@@ -276,26 +335,32 @@ bool Reader::element(XmlNode& out, int depth) {
     ++pos_;
     std::string_view elementName = name();
     out.name = elementName;
-    if (!attributes(out, elementName)) {
+    std::vector<std::size_t> keyAt;
+    if (!attributes(out, elementName, keyAt)) {
         return false;
     }
-    std::size_t scope = prefixes_.size();
-    if (!namespaces(out, openedAt)) {
-        return false;
-    }
-    bool ok = true;
-    if (at("/>")) {
+    std::vector<std::string> bound;
+    bool ok = namespaces(out, openedAt, keyAt, bound);
+    if (ok && at("/>")) {
         pos_ += 2;
-    } else {
+    } else if (ok) {
         ++pos_;  // '>'
         ok = content(out, depth, openedAt);
     }
-    prefixes_.resize(scope);
+    for (const auto& prefix : bound) {
+        auto it = bindings_.find(prefix);
+        it->second.pop_back();
+        if (it->second.empty()) {
+            bindings_.erase(it);
+        }
+    }
     return ok;
 }
 
-/// The attributes of a start tag, up to (not past) its closing '>' or '/>'.
-bool Reader::attributes(XmlNode& out, std::string_view elementName) {
+/// The attributes of a start tag, up to (not past) its closing '>' or '/>'; `keyAt` gets where
+/// each name starts.
+bool Reader::attributes(XmlNode& out, std::string_view elementName, std::vector<std::size_t>& keyAt) {
+    std::unordered_set<std::string_view> seen;  // filled only for long attribute lists
     for (;;) {
         bool spaced = skipSpace();
         if (at(">") || at("/>")) {
@@ -304,14 +369,14 @@ bool Reader::attributes(XmlNode& out, std::string_view elementName) {
         if (atEnd()) {
             return refuse("Couldn't find end of Start Tag " + std::string(elementName), pos_);
         }
-        std::size_t keyAt = pos_;
+        std::size_t nameAt = pos_;
         std::string_view key = name();
         if (key.empty()) {
             return refuse("malformed start tag <" + std::string(elementName) + ">: expected an attribute name, '>' or '/>'",
-                          keyAt);
+                          nameAt);
         }
         if (!spaced) {
-            return refuse("attributes construct error: no space before attribute " + std::string(key), keyAt);
+            return refuse("attributes construct error: no space before attribute " + std::string(key), nameAt);
         }
         skipSpace();
         if (peek() != '=') {
@@ -328,10 +393,19 @@ bool Reader::attributes(XmlNode& out, std::string_view elementName) {
         if (!attributeValue(quote, value)) {
             return false;
         }
-        if (out.attr(key) != nullptr) {
-            return refuse("Attribute " + std::string(key) + " redefined", keyAt);
+        // A linear look is faster for the few attributes elements have; a set keeps a start tag
+        // with a million of them from taking hours.
+        if (out.attrs.size() == 16) {
+            for (const auto& [k, v] : out.attrs) {
+                seen.insert(k);
+            }
+        }
+        bool repeated = out.attrs.size() < 16 ? out.attr(key) != nullptr : !seen.insert(key).second;
+        if (repeated) {
+            return refuse("Attribute " + std::string(key) + " redefined", nameAt);
         }
         out.attrs.emplace_back(std::string(key), std::move(value));
+        keyAt.push_back(nameAt);
     }
 }
 
@@ -368,40 +442,46 @@ bool Reader::attributeValue(char quote, std::string& out) {
 /// with no DTD there is nothing it could refer to.
 bool Reader::reference(std::string& out) {
     std::size_t start = pos_;
-    std::size_t semi = text_.find(';', pos_);
-    if (semi == std::string_view::npos || semi - pos_ > 32) {
-        return refuse("EntityRef: expecting ';' (write &amp; for a literal '&')", start);
-    }
-    std::string_view ref = text_.substr(pos_ + 1, semi - pos_ - 1);
-    pos_ = semi + 1;
-    if (ref.starts_with('#')) {
-        bool hex = ref.size() > 1 && ref[1] == 'x';
-        std::string_view digits = ref.substr(hex ? 2 : 1);
+    ++pos_;
+    if (peek() == '#') {
+        ++pos_;
+        bool hex = peek() == 'x';
+        pos_ += hex ? 1 : 0;
+        std::size_t digitsAt = pos_;
         std::uint32_t cp = 0;
-        bool ok = !digits.empty();
-        for (char c : digits) {
+        for (char c = peek();; c = peek()) {
             int d = c >= '0' && c <= '9'             ? c - '0'
                     : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
                     : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
                                                   : -1;
-            ok = ok && d >= 0 && cp <= 0x10FFFF;
-            cp = std::min<std::uint32_t>(cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(std::max(d, 0)), 0x110000);
+            if (d < 0) {
+                break;
+            }
+            cp = std::min<std::uint32_t>(cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(d), 0x110000);
+            ++pos_;
         }
-        if (!ok || !isXmlChar(cp)) {
-            return refuse("invalid character reference &" + std::string(ref) + ";", start);
+        if (pos_ == digitsAt || peek() != ';' || !isXmlChar(cp)) {
+            return refuse("invalid character reference " + std::string(text_.substr(start, std::min<std::size_t>(pos_ - start + 1, 24))),
+                          start);
         }
+        ++pos_;
         appendUtf8(out, cp);
         return true;
     }
+    std::string_view entity = name();
+    if (entity.empty() || peek() != ';') {
+        return refuse("EntityRef: expecting ';' (write &amp; for a literal '&')", start);
+    }
+    ++pos_;
     static constexpr std::pair<std::string_view, char> kPredefined[] = {
         {"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"apos", '\''}, {"quot", '"'}};
-    for (const auto& [entity, c] : kPredefined) {
-        if (ref == entity) {
+    for (const auto& [predefined, c] : kPredefined) {
+        if (entity == predefined) {
             out += c;
             return true;
         }
     }
-    return refuse("Entity '" + std::string(ref) +
+    return refuse("Entity '" + std::string(entity) +
                       "' not defined: only &lt; &gt; &amp; &apos; &quot; and character references are allowed",
                   start);
 }
@@ -432,6 +512,9 @@ bool Reader::content(XmlNode& out, int depth, std::size_t openedAt) {
             pos_ = nameAt;
             std::string_view closing = name();
             skipSpace();
+            if (closing.empty()) {
+                return refuse("expected the name of the element to close, </" + out.name + ">", nameAt);
+            }
             if (closing != out.name) {
                 return refuse("Opening and ending tag mismatch: " + out.name + " line " + std::to_string(out.line) +
                                   " and " + std::string(closing),
@@ -457,7 +540,7 @@ bool Reader::content(XmlNode& out, int depth, std::size_t openedAt) {
             if (!processingInstruction()) {
                 return false;
             }
-        } else if (pos_ + 1 < text_.size() && isNameStart(text_[pos_ + 1])) {
+        } else if (nameStartsAt(pos_ + 1)) {
             if (!element(out.children.emplace_back(), depth + 1)) {
                 return false;
             }
@@ -473,54 +556,101 @@ bool Reader::content(XmlNode& out, int depth, std::size_t openedAt) {
     return true;
 }
 
-/// Brings this element's `xmlns` declarations into scope, moves them before its other attributes
-/// (where libvirt's documents have them), and checks that every prefix it uses is declared.
-bool Reader::namespaces(XmlNode& out, std::size_t openedAt) {
-    std::stable_partition(out.attrs.begin(), out.attrs.end(),
-                          [](const auto& a) { return a.first == "xmlns" || a.first.starts_with("xmlns:"); });
-    for (const auto& [key, value] : out.attrs) {
+/// Brings this element's `xmlns` declarations into scope (recording each prefix in `bound` for
+/// the caller to unbind), moves them before its other attributes (where libvirt's documents have
+/// them), and checks the names it uses: every prefix declared, no attribute twice under two
+/// prefixes of one namespace, the reserved prefixes left alone.
+bool Reader::namespaces(XmlNode& out, std::size_t openedAt, std::vector<std::size_t>& keyAt,
+                        std::vector<std::string>& bound) {
+    auto isDeclaration = [](const std::string& key) { return key == "xmlns" || key.starts_with("xmlns:"); };
+    std::vector<std::size_t> order(out.attrs.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return isDeclaration(out.attrs[i].first); });
+    std::vector<std::pair<std::string, std::string>> attrs;
+    std::vector<std::size_t> positions;
+    attrs.reserve(order.size());
+    positions.reserve(order.size());
+    for (std::size_t i : order) {
+        attrs.push_back(std::move(out.attrs[i]));
+        positions.push_back(keyAt[i]);
+    }
+    out.attrs = std::move(attrs);
+    keyAt = std::move(positions);
+
+    std::size_t declarations = 0;
+    for (; declarations < out.attrs.size() && isDeclaration(out.attrs[declarations].first); ++declarations) {
+        const auto& [key, uri] = out.attrs[declarations];
+        std::size_t at = keyAt[declarations];
         if (key == "xmlns") {
+            if (uri == kXmlNamespace) {
+                return refuse("the xml namespace cannot be the default namespace", at);
+            }
             continue;
-        }
-        if (!key.starts_with("xmlns:")) {
-            break;
         }
         std::string prefix = key.substr(6);
         if (prefix.empty() || prefix.find(':') != std::string::npos || prefix == "xmlns") {
-            return refuse("malformed namespace declaration " + key, openedAt);
+            return refuse("malformed namespace declaration " + key, at);
         }
-        if (value.empty()) {
-            return refuse("xmlns:" + prefix + ": an empty URI cannot be bound to a prefix", openedAt);
+        if ((prefix == "xml") != (uri == kXmlNamespace)) {
+            return refuse("the prefix xml belongs to " + std::string(kXmlNamespace) + " and nothing else", at);
         }
-        prefixes_.push_back(prefix);
+        if (uri.empty()) {
+            return refuse("xmlns:" + prefix + ": an empty URI cannot be bound to a prefix", at);
+        }
+        bindings_[prefix].push_back(uri);
+        bound.push_back(prefix);
     }
-    if (!declared(out.name, false, openedAt)) {
+    const std::string* uri = nullptr;
+    if (!resolve(out.name, false, openedAt + 1, uri)) {
         return false;
     }
-    for (const auto& [key, value] : out.attrs) {
-        if (key != "xmlns" && !key.starts_with("xmlns:") && !declared(key, true, openedAt)) {
+    std::unordered_set<std::string> expanded;  // namespace URI, then the local name
+    for (std::size_t i = declarations; i < out.attrs.size(); ++i) {
+        const std::string& key = out.attrs[i].first;
+        if (!resolve(key, true, keyAt[i], uri)) {
             return false;
+        }
+        if (uri == nullptr) {
+            continue;  // unprefixed: in no namespace, told apart by the duplicate check already
+        }
+        std::string local = key.substr(key.find(':') + 1);
+        if (!expanded.insert(*uri + '\n' + local).second) {
+            return refuse("Attribute " + local + " in namespace " + *uri + " redefined", keyAt[i]);
         }
     }
     return true;
 }
 
-bool Reader::declared(std::string_view qname, bool isAttribute, std::size_t at) {
+/// Sets `uri` to the namespace of a prefixed name, or nullptr for a name without a prefix;
+/// false when the prefix is not declared or the name is not a qualified name.
+bool Reader::resolve(std::string_view qname, bool isAttribute, std::size_t at, const std::string*& uri) {
+    static const std::string kXml(kXmlNamespace);
+    uri = nullptr;
     std::size_t colon = qname.find(':');
     if (colon == std::string_view::npos) {
         return true;
     }
-    std::string_view prefix = qname.substr(0, colon);
+    std::string prefix(qname.substr(0, colon));
     std::string_view local = qname.substr(colon + 1);
-    if (prefix.empty() || local.empty() || local.find(':') != std::string_view::npos) {
+    std::uint32_t first = 0;
+    if (prefix.empty() || local.find(':') != std::string_view::npos || decodeUtf8(local, 0, first) == 0 ||
+        !isNameStartCode(first)) {
         return refuse("malformed name '" + std::string(qname) + "'", at);
     }
-    if (prefix == "xml" || std::find(prefixes_.begin(), prefixes_.end(), prefix) != prefixes_.end()) {
+    if (prefix == "xml") {
+        uri = &kXml;
         return true;
     }
-    return refuse("Namespace prefix " + std::string(prefix) + (isAttribute ? " for " : " on ") + std::string(local) +
-                      " is not defined",
-                  at);
+    auto it = bindings_.find(prefix);
+    if (it == bindings_.end()) {
+        return refuse("Namespace prefix " + prefix + (isAttribute ? " for " : " on ") + std::string(local) +
+                          " is not defined",
+                      at);
+    }
+    uri = &it->second.back();
+    return true;
 }
 
 /// Line breaks as XML reads them: CR LF and a lone CR become LF before anything else is looked at.
@@ -542,19 +672,36 @@ std::string_view normalizedLineBreaks(std::string_view text, std::string& storag
     return storage;
 }
 
-/// "NAME:LINE: what\n<the line>\n-----^", the form libvirt gives libxml2's errors.
+/// "NAME:LINE: what\n<the line>\n-----^", the form libvirt gives libxml2's errors: the caret
+/// under the byte where reading stopped, tabs kept so it lines up, and on a long line only the
+/// 80 bytes before that place and the 80 after.
 std::string describe(std::string_view text, std::string_view documentName, const Refusal& refusal) {
+    constexpr std::size_t kContext = 80;
     std::size_t at = std::min(refusal.at, text.size());
     std::size_t lineStart = 0;
     if (at > 0 && text.rfind('\n', at - 1) != std::string_view::npos) {
         lineStart = text.rfind('\n', at - 1) + 1;
     }
     auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(lineStart), '\n');
-    std::size_t lineEnd = text.find('\n', lineStart);
-    std::string_view lineText = text.substr(lineStart, lineEnd == std::string_view::npos ? lineEnd : lineEnd - lineStart);
+    std::size_t lineEnd = std::min(text.find('\n', lineStart), text.size());
+    auto isContinuation = [&](std::size_t i) { return i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80; };
+    std::size_t from = at - lineStart > kContext ? at - kContext : lineStart;
+    while (from < at && isContinuation(from)) {
+        ++from;  // never start in the middle of a character
+    }
+    std::size_t to = lineEnd - at > kContext ? at + kContext : lineEnd;
+    while (to > at && isContinuation(to)) {
+        --to;
+    }
     std::string msg = std::string(documentName) + ":" + std::to_string(line) + ": " + refusal.message;
-    if (!lineText.empty() && lineText.size() <= 1024) {
-        msg += "\n" + std::string(lineText) + "\n" + std::string(at - lineStart, '-') + "^";
+    if (to > from) {
+        std::string caret;
+        for (std::size_t i = from; i < at; ++i) {
+            if (!isContinuation(i)) {
+                caret += text[i] == '\t' ? '\t' : '-';
+            }
+        }
+        msg += "\n" + std::string(text.substr(from, to - from)) + "\n" + caret + "^";
     }
     return msg;
 }

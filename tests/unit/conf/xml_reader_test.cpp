@@ -105,6 +105,7 @@ TEST(XmlReader, MalformedStructureIsNamed) {
     EXPECT_NE(refusal("<a x='<'/>").find("Unescaped '<' not allowed"), std::string::npos);
     EXPECT_NE(refusal("<a x='1/>").find("attribute value not terminated"), std::string::npos);
     EXPECT_NE(refusal("<a><1/></a>").find("StartTag: invalid element name"), std::string::npos);
+    EXPECT_NE(refusal("<a></></a>").find("expected the name of the element to close, </a>"), std::string::npos);
     EXPECT_NE(refusal("<a>]]></a>").find("Sequence ']]>' not allowed"), std::string::npos);
     EXPECT_NE(refusal("<a><!-- x -- y --></a>").find("'--' is not allowed inside a comment"), std::string::npos);
     EXPECT_NE(refusal("<a><!-- x </a>").find("Comment not terminated"), std::string::npos);
@@ -120,7 +121,11 @@ TEST(XmlReader, OnlyPredefinedEntitiesAndValidCharacters) {
     EXPECT_NE(refusal("<a>&#0;</a>").find("invalid character reference &#0;"), std::string::npos);
     EXPECT_NE(refusal("<a>&#xD800;</a>").find("invalid character reference"), std::string::npos);
     EXPECT_NE(refusal("<a>&#99999999999;</a>").find("invalid character reference"), std::string::npos);
-    EXPECT_NE(refusal("<a>&#x;</a>").find("invalid character reference"), std::string::npos);
+    EXPECT_NE(refusal("<a>&#x;</a>").find("invalid character reference &#x;"), std::string::npos);
+    EXPECT_NE(refusal("<a>&#65</a>").find("invalid character reference &#65<"), std::string::npos);
+    EXPECT_EQ(parsed("<a>&#000000000000000000000000000000065;&#x00000000000000000042;</a>").text, "AB");
+    EXPECT_NE(refusal("<a>fish & chips;</a>").find("EntityRef: expecting ';'"), std::string::npos);
+    EXPECT_NE(refusal("<a>&amp x;</a>").find("EntityRef: expecting ';'"), std::string::npos);
     EXPECT_EQ(refusal("<a>\x01</a>"), "(test):1: character U+0001 is not allowed in XML\n<a>\x01</a>\n---^");
     EXPECT_NE(refusal("<a>caf\xE9</a>").find("Input is not proper UTF-8 (byte 0xE9)"), std::string::npos);
     EXPECT_NE(refusal("<a>\xC0\xAF</a>").find("not proper UTF-8"), std::string::npos);       // overlong '/'
@@ -140,11 +145,73 @@ TEST(XmlReader, DoctypesAreRefusedBeforeAnyEntityIsRead) {
 
 TEST(XmlReader, EveryPrefixMustBeDeclaredInScope) {
     EXPECT_EQ(refusal("<domain>\n  <qemu:commandline/>\n</domain>"),
-              "(test):2: Namespace prefix qemu on commandline is not defined\n  <qemu:commandline/>\n--^");
+              "(test):2: Namespace prefix qemu on commandline is not defined\n  <qemu:commandline/>\n---^");
     EXPECT_NE(refusal("<a><b xmlns:p='u'/><p:c/></a>").find("Namespace prefix p on c"), std::string::npos);
     EXPECT_NE(refusal("<a p:x='1'/>").find("Namespace prefix p for x is not defined"), std::string::npos);
     EXPECT_NE(refusal("<a xmlns:p=''/>").find("an empty URI cannot be bound"), std::string::npos);
     EXPECT_NE(refusal("<a x:='1'/>").find("malformed name 'x:'"), std::string::npos);
+    EXPECT_NE(refusal("<a p:1='1' xmlns:p='u'/>").find("malformed name 'p:1'"), std::string::npos);
+    // The caret goes under the attribute, on its line.
+    EXPECT_EQ(refusal("<a\n x='1'\n p:y='2'/>"), "(test):3: Namespace prefix p for y is not defined\n p:y='2'/>\n-^");
+    // A prefix is bound only inside the element that declares it, however many there are.
+    std::string many = "<r>";
+    for (int i = 0; i < 300; ++i) {
+        many += "<e xmlns:p" + std::to_string(i) + "='u" + std::to_string(i) + "'/>";
+    }
+    EXPECT_TRUE(parseXmlDocument(many + "</r>", "(test)"));
+    EXPECT_NE(refusal(many + "<p7:x/></r>").find("Namespace prefix p7 on x is not defined"), std::string::npos);
+    // Namespaces' own rules: one attribute per namespace and local name, the reserved prefixes.
+    EXPECT_NE(refusal("<a xmlns:p='u' xmlns:q='u' p:x='1' q:x='2'/>").find("Attribute x in namespace u redefined"),
+              std::string::npos);
+    EXPECT_TRUE(parseXmlDocument("<a xmlns:p='u' xmlns:q='v' p:x='1' q:x='2' x='3'/>", "(test)"));
+    EXPECT_TRUE(parseXmlDocument("<a xmlns:xml='http://www.w3.org/XML/1998/namespace' xml:lang='en'/>", "(test)"));
+    EXPECT_NE(refusal("<a xmlns:xml='http://wrong'/>").find("the prefix xml belongs to"), std::string::npos);
+    EXPECT_NE(refusal("<a xmlns:p='http://www.w3.org/XML/1998/namespace'/>").find("the prefix xml belongs to"),
+              std::string::npos);
+    EXPECT_NE(refusal("<a xmlns='http://www.w3.org/XML/1998/namespace'/>").find("cannot be the default namespace"),
+              std::string::npos);
+    EXPECT_NE(refusal("<a xmlns:xmlns='u'/>").find("malformed namespace declaration"), std::string::npos);
+}
+
+TEST(XmlReader, TheDeclarationFollowsItsGrammar) {
+    EXPECT_TRUE(parseXmlDocument("<?xml version = '1.0'  encoding= \"utf-8\" standalone ='no' ?><a/>", "(test)"));
+    EXPECT_TRUE(parseXmlDocument("<?xml version='1.1'?><a/>", "(test)"));
+    EXPECT_NE(refusal("<?xml?><a/>").find("Malformed declaration expecting version"), std::string::npos);
+    EXPECT_NE(refusal("<?xml encoding='UTF-8' version='1.0'?><a/>").find("expecting version"), std::string::npos);
+    EXPECT_NE(refusal("<?xml version='1.0'encoding='UTF-8'?><a/>").find("'?>' expected"), std::string::npos);
+    EXPECT_NE(refusal("<?xml version='1.0' version='1.0'?><a/>").find("'?>' expected"), std::string::npos);
+    EXPECT_NE(refusal("<?xml version='1.0' standalone='yes' encoding='UTF-8'?><a/>").find("'?>' expected"),
+              std::string::npos);
+    EXPECT_NE(refusal("<?xml version='1.0' standalone='maybe'?><a/>").find("standalone accepts only"),
+              std::string::npos);
+    EXPECT_NE(refusal("<?xml version='1.foo'?><a/>").find("unsupported XML version '1.foo'"), std::string::npos);
+    EXPECT_NE(refusal("<?xml version='1.0' standalone='\xFF'?><a/>").find("not proper UTF-8"), std::string::npos);
+    EXPECT_NE(refusal("<?xml version='1.0\x01'?><a/>").find("U+0001 is not allowed"), std::string::npos);
+    EXPECT_NE(refusal("<?xml version=1.0?><a/>").find("the value of version must be quoted"), std::string::npos);
+}
+
+TEST(XmlReader, NamesFollowXmlNameCharacters) {
+    XmlNode root = parsed("<caf\xC3\xA9 \xE5\x90\x8D\xE5\x89\x8D='1' a\xC2\xB7" "b-c.d='2'/>");
+    EXPECT_EQ(root.name, "caf\xC3\xA9");
+    EXPECT_EQ(root.attrOr("\xE5\x90\x8D\xE5\x89\x8D"), "1");
+    EXPECT_NE(refusal("<\xC2\xA0/>").find("Start tag expected"), std::string::npos);        // no-break space
+    EXPECT_NE(refusal("<\xCC\x80/>").find("Start tag expected"), std::string::npos);        // a combining mark
+    EXPECT_NE(refusal("<a\xC3\x97" "b/>").find("malformed start tag <a>"), std::string::npos);  // the sign x
+    EXPECT_NE(refusal("<a b\xE3\x80\x80" "c='1'/>").find("Specification mandates value for attribute b"), std::string::npos);
+    EXPECT_NE(refusal("<a><?p:q x?></a>").find("target 'p:q' contains a colon"), std::string::npos);
+}
+
+TEST(XmlReader, LongLinesAndTabsKeepTheCaretInPlace) {
+    EXPECT_EQ(refusal("\t<a x='1' x='2'/>"), "(test):1: Attribute x redefined\n\t<a x='1' x='2'/>\n\t---------^");
+    std::string pad(500, 'p');
+    std::string doc = "<a x='" + pad + "' x='2' y='" + pad + "'/>";
+    std::string msg = refusal(doc);
+    std::size_t second = doc.find("' x='2'") + 2;
+    std::string expectedLine = doc.substr(second - 80, 160);
+    EXPECT_EQ(msg, "(test):1: Attribute x redefined\n" + expectedLine + "\n" + std::string(80, '-') + "^");
+    // On a line with wide characters the caret counts characters, not bytes.
+    EXPECT_EQ(refusal("<a t='\xC3\xA9\xC3\xA9' t='2'/>"),
+              "(test):1: Attribute t redefined\n<a t='\xC3\xA9\xC3\xA9' t='2'/>\n----------^");
 }
 
 TEST(XmlReader, NestingIsBounded) {
