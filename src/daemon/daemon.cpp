@@ -181,15 +181,20 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
         CORRAL_TRY(d->server_->listenTcp(d->config_.listenAddr, d->config_.tlsPort, tlsAuth, std::move(acceptor)));
     }
     if (d->config_.metricsListen) {
+        std::string token;
+        if (!d->config_.metricsTokenFile.empty()) {
+            CORRAL_ASSIGN_OR_RETURN(token, readMetricsToken(d->config_.metricsTokenFile));
+        }
         if (!isLoopback(d->config_.metricsAddr)) {
             logWarning("metrics_listen on " + d->config_.metricsAddr + ":" + d->config_.metricsPort +
-                       ": anyone who can reach it reads every guest's name and figures, unauthenticated");
+                       (token.empty() ? ": anyone who can reach it reads every guest's name and figures, unauthenticated"
+                                      : ": the bearer token crosses the network in clear text (plain HTTP)"));
         }
         auto scrape = [registry = d->registry_.get(), server = d->server_.get()] {
             return scrapeMetrics(*registry, *server);
         };
-        CORRAL_ASSIGN_OR_RETURN(d->metrics_,
-                                MetricsEndpoint::create(d->config_.metricsAddr, d->config_.metricsPort, scrape));
+        CORRAL_ASSIGN_OR_RETURN(d->metrics_, MetricsEndpoint::create(d->config_.metricsAddr, d->config_.metricsPort,
+                                                                     scrape, std::move(token)));
     }
     // Like libvirtd: guests marked autostart start once the drivers are loaded.
     d->registry_->autostartAll();

@@ -158,6 +158,7 @@ const std::map<std::string, Setter>& keyTable() {
         {"metrics_listen", boolKey(&DaemonConfig::metricsListen)},
         {"metrics_addr", stringKey(&DaemonConfig::metricsAddr, isListenAddress, "an IP address or a host name")},
         {"metrics_port", stringKey(&DaemonConfig::metricsPort, isPort, "a port number from 1 to 65535")},
+        {"metrics_token_file", stringKey(&DaemonConfig::metricsTokenFile)},
         {"keepalive_required", acceptKey()},
         {"host_uuid_source", acceptKey()},
         {"ovs_timeout", acceptKey()},

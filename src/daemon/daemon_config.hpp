@@ -53,6 +53,7 @@ struct DaemonConfig {
     bool metricsListen = false;               ///< metrics_listen: serve GET /metrics (docs/monitoring.md)
     std::string metricsAddr = "127.0.0.1";    ///< metrics_addr
     std::string metricsPort = "9177";         ///< metrics_port
+    std::string metricsTokenFile;             ///< metrics_token_file: require this bearer token
     int auditLevel = 1;
     bool auditLogging = false;
     std::string hostUuid;

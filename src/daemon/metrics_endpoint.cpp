@@ -15,7 +15,9 @@
 #include <optional>
 
 #include "daemon/metrics_format.hpp"
+#include "util/files.hpp"
 #include "util/logging.hpp"
+#include "util/strings.hpp"
 #include "util/tcp_socket.hpp"
 
 namespace corral::daemon {
@@ -71,12 +73,50 @@ bool isHeaderLine(std::string_view line) {
            !hasControl(line.substr(colon + 1));
 }
 
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+/// RFC 6750's b64token (token68): what a bearer token is made of.
+bool isToken68(std::string_view s) {
+    std::size_t end = s.find_last_not_of('=');
+    if (end == std::string_view::npos) {
+        return false;
+    }
+    return std::all_of(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(end) + 1, [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::strchr("-._~+/", c) != nullptr;
+    });
+}
+
+/// Whether `authorization` is "Bearer TOKEN" with this token. The comparison takes as long
+/// whichever byte differs, so answers do not tell how much of a guess was right.
+bool carriesToken(std::string_view authorization, std::string_view token) {
+    constexpr std::string_view kScheme = "bearer ";
+    if (authorization.size() < kScheme.size() || !equalsIgnoringCase(authorization.substr(0, kScheme.size()), kScheme)) {
+        return false;
+    }
+    std::string_view given = authorization.substr(kScheme.size());
+    while (!given.empty() && given.front() == ' ') {
+        given.remove_prefix(1);
+    }
+    unsigned char difference = given.size() == token.size() ? 0 : 1;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+        difference |= static_cast<unsigned char>(token[i] ^ (i < given.size() ? given[i] : 0));
+    }
+    return difference == 0;
+}
+
 const char* reasonPhrase(int status) {
     switch (status) {
         case 200:
             return "OK";
         case 400:
             return "Bad Request";
+        case 401:
+            return "Unauthorized";
         case 404:
             return "Not Found";
         case 405:
@@ -150,6 +190,10 @@ HttpRequestHead parseHttpRequest(std::string_view received, std::size_t maxBytes
             head.status = HttpRequestHead::Status::Complete;
             return head;
         }
+        if (!first && equalsIgnoringCase(line.substr(0, line.find(':')), "authorization")) {
+            std::string_view value = line.substr(line.find(':') + 1);
+            head.authorization = trimString(value);
+        }
         first = false;
         pos = nl + 1;
     }
@@ -159,10 +203,14 @@ HttpRequestHead parseHttpRequest(std::string_view received, std::size_t maxBytes
     return head;
 }
 
-std::string answerHttpRequest(const HttpRequestHead& request,
-                              const std::function<std::string()>& scrape) {
+std::string answerHttpRequest(const HttpRequestHead& request, const std::function<std::string()>& scrape,
+                              std::string_view token) {
     if (request.status != HttpRequestHead::Status::Complete) {
         return errorResponse(400);
+    }
+    // Before anything else, so a client without the token learns nothing, not even the paths.
+    if (!token.empty() && !carriesToken(request.authorization, token)) {
+        return errorResponse(401, "WWW-Authenticate: Bearer realm=\"corral\"\r\n");
     }
     std::string_view path = request.target;
     path = path.substr(0, path.find_first_of("?#"));
@@ -187,14 +235,28 @@ struct MetricsEndpoint::Connection {
     std::size_t drained = 0;
 };
 
-MetricsEndpoint::MetricsEndpoint(Scrape scrape, MetricsEndpointLimits limits)
-    : scrape_(std::move(scrape)), limits_(limits) {}
+Result<std::string> readMetricsToken(const std::string& path) {
+    auto refused = [&](const std::string& why) {
+        return fail(ErrorCode::ConfSyntax, "metrics_token_file '" + path + "': " + why);
+    };
+    CORRAL_TRY(requireOwnerOnlyAccess(path, "metrics_token_file"));
+    CORRAL_ASSIGN_OR_RETURN(std::string text, readTextFile(path));
+    std::string token(trimString(std::string_view(text).substr(0, text.find('\n'))));
+    if (token.size() < 16 || token.size() > 1024 || !isToken68(token)) {
+        return refused("the first line must be a token of 16 to 1024 letters, digits and '-._~+/' "
+                       "(for instance from 'openssl rand -hex 32')");
+    }
+    return token;
+}
+
+MetricsEndpoint::MetricsEndpoint(Scrape scrape, std::string token, MetricsEndpointLimits limits)
+    : scrape_(std::move(scrape)), token_(std::move(token)), limits_(limits) {}
 
 Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::create(const std::string& address,
                                                                  const std::string& port,
-                                                                 Scrape scrape,
+                                                                 Scrape scrape, std::string token,
                                                                  MetricsEndpointLimits limits) {
-    std::unique_ptr<MetricsEndpoint> e(new MetricsEndpoint(std::move(scrape), limits));
+    std::unique_ptr<MetricsEndpoint> e(new MetricsEndpoint(std::move(scrape), std::move(token), limits));
     CORRAL_ASSIGN_OR_RETURN(
         e->listeners_,
         listenTcpSockets(address, port, 16).withContext("starting the metrics endpoint"));
@@ -273,7 +335,7 @@ bool MetricsEndpoint::serve(Connection& c, short revents) {
         HttpRequestHead head = parseHttpRequest(c.received, limits_.maxRequestBytes);
         // A peer that stopped sending before the end of its headers still hears why: 400.
         if (head.status != HttpRequestHead::Status::Incomplete || *n == 0) {
-            c.answer = answerHttpRequest(head, scrape_);
+            c.answer = answerHttpRequest(head, scrape_, token_);
             c.phase = Connection::Phase::Writing;
         }
     }

@@ -34,6 +34,7 @@ struct HttpRequestHead {
     Status status = Status::Incomplete;
     std::string method;
     std::string target;  ///< as sent: "/metrics?x=1"
+    std::string authorization;  ///< the Authorization header's value, "" when absent
 };
 
 /// Reads the request line and headers of an HTTP/1.x request (pure). Complete once the empty
@@ -41,11 +42,17 @@ struct HttpRequestHead {
 /// `maxBytes` arrived without the empty line.
 HttpRequestHead parseHttpRequest(std::string_view received, std::size_t maxBytes);
 
-/// The whole response to a parsed request: 400 for a malformed one, 404 for any path but
-/// /metrics, 405 for a method other than GET, else 200 with `scrape()` (called only then). Every
-/// response closes the connection.
-std::string answerHttpRequest(const HttpRequestHead& request,
-                              const std::function<std::string()>& scrape);
+/// The whole response to a parsed request: 400 for a malformed one; 401 when `token` is set
+/// and the request does not carry `Authorization: Bearer TOKEN`; 404 for any path but /metrics,
+/// 405 for a method other than GET, else 200 with `scrape()` (called only then). Every response
+/// closes the connection.
+std::string answerHttpRequest(const HttpRequestHead& request, const std::function<std::string()>& scrape,
+                              std::string_view token = {});
+
+/// metrics_token_file's token: the file's first line, which must be 16 to 1024 characters of
+/// RFC 6750's token68 (letters, digits, "-._~+/", trailing "="). Refused, naming the file, when
+/// group or others can access it, as a private key is (requireOwnerOnlyAccess).
+Result<std::string> readMetricsToken(const std::string& path);
 
 class MetricsEndpoint {
 public:
@@ -53,8 +60,10 @@ public:
     using Scrape = std::function<std::string()>;
 
     /// Listens on `address`:`port` and starts the thread. Errors name the address and port.
+    /// With a `token`, only requests that carry it as a bearer token are answered (401 else).
     static Result<std::unique_ptr<MetricsEndpoint>> create(const std::string& address,
                                                            const std::string& port, Scrape scrape,
+                                                           std::string token = {},
                                                            MetricsEndpointLimits limits = {});
     /// Stops the thread (after the scrape in progress, if any) and closes every socket.
     ~MetricsEndpoint();
@@ -68,13 +77,14 @@ public:
 private:
     struct Connection;
 
-    MetricsEndpoint(Scrape scrape, MetricsEndpointLimits limits);
+    MetricsEndpoint(Scrape scrape, std::string token, MetricsEndpointLimits limits);
     void run(const std::stop_token& stop);
     void acceptConnections(int listener);
     /// Advances one connection on a poll event; false once it is finished.
     bool serve(Connection& c, short revents);
 
     Scrape scrape_;
+    std::string token_;  ///< the bearer token requests must carry; "" for none
     MetricsEndpointLimits limits_;
     std::vector<UniqueFd> listeners_;      ///< immutable after construction
     UniqueFd wake_;                        ///< eventfd: the destructor's "stop now"

@@ -4,7 +4,6 @@
 #include "rpc/tls_session.hpp"
 
 #include <arpa/inet.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <ctime>
 
 #include "rpc/gnutls_library.hpp"
+#include "util/files.hpp"
 #include "util/strings.hpp"
 
 namespace corral::rpc {
@@ -160,17 +160,10 @@ bool tlsDnAllowed(std::string_view dn, const std::vector<std::string>& patterns)
 }
 
 Result<void> checkPrivateKeyMode(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        return failErrno(errno, "cannot access private key " + quoted(path));
-    }
-    // Only the owner (root, or the user running the client) has any business with the key; a
-    // key others could read is as good as published, so refuse to start rather than warn.
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        return tlsError("private key " + quoted(path) + " is accessible by group or others (mode " +
-                        mode + "); restrict it with 'chmod 600 " + path + "'");
+    // Only the owner (root, or the user running the client) has any business with the key:
+    // refuse to start rather than warn.
+    if (auto owned = requireOwnerOnlyAccess(path, "private key"); !owned) {
+        return owned.error().code == ErrorCode::SystemError ? tlsError(owned.error().message) : owned;
     }
     return {};
 }

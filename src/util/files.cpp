@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "util/unique_fd.hpp"
 
@@ -21,6 +22,20 @@ Result<void> makeDirectories(const std::string& path, mode_t mode) {
         if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
             return failErrno(errno, "cannot create directory '" + part + "'");
         }
+    }
+    return {};
+}
+
+Result<void> requireOwnerOnlyAccess(const std::string& path, std::string_view what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return failErrno(errno, "cannot access " + std::string(what) + " '" + path + "'");
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return fail(ErrorCode::SystemError, std::string(what) + " '" + path + "' is accessible by group or others (mode " +
+                                                mode + "); restrict it with 'chmod 600 " + path + "'");
     }
     return {};
 }

@@ -18,6 +18,11 @@ Result<void> makeDirectories(const std::string& path, mode_t mode);
 /// The whole content of `path` (a sysfs or cgroup file, a small config). The error names it.
 Result<std::string> readTextFile(const std::string& path);
 
+/// Refuses a secret (`what`: "private key", ...) that group or others can access, naming it,
+/// its mode and the fix: "private key '/k.pem' is accessible by group or others (mode 0644);
+/// restrict it with 'chmod 600 /k.pem'". A secret others could read is as good as published.
+Result<void> requireOwnerOnlyAccess(const std::string& path, std::string_view what);
+
 /// Replaces `path` with `content` atomically (a reader sees the old file or the whole new
 /// one): written to PATH.new with `mode`, then renamed over it.
 Result<void> writeFileAtomically(const std::string& path, std::string_view content, mode_t mode = 0600);

@@ -134,6 +134,33 @@ def test_anything_but_get_metrics_is_refused(daemon, metrics):
     assert scrape(metrics)[0] == 200
 
 
+def test_a_token_file_makes_scrapes_carry_the_token(daemon, tmpdir_path):
+    token = '9f86d081884c7d659a2feaa0c55ad015'
+    path = os.path.join(tmpdir_path, 'metrics.token')
+    with open(path, 'w') as f:
+        f.write(token + '\n')
+    os.chmod(path, 0o640)
+    port = free_port()
+    daemon.stop()
+    daemon.write_config(f'metrics_listen = 1\nmetrics_port = "{port}"\nmetrics_token_file = "{path}"\n')
+    # Readable by its group: refused, naming the file, before anything listens.
+    with pytest.raises(RuntimeError) as e:
+        daemon.start()
+    assert f"metrics_token_file '{path}' is accessible by group or others (mode 0640)" in str(e.value)
+    os.chmod(path, 0o600)
+    daemon.start()
+    url = f'http://127.0.0.1:{port}/metrics'
+    for headers in ({}, {'Authorization': 'Bearer ' + token[:-1]}, {'Authorization': 'Basic ' + token}):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10)
+        assert e.value.code == 401
+        assert e.value.headers['WWW-Authenticate'] == 'Bearer realm="corral"'
+    with urllib.request.urlopen(urllib.request.Request(url, headers={'Authorization': 'Bearer ' + token}),
+                                timeout=10) as r:
+        assert r.status == 200
+        assert samples(r.read().decode())['corral_up'] == 1
+
+
 def listening_sockets(pid):
     """Inodes of the TCP sockets in LISTEN state that process `pid` holds."""
     inodes = set()

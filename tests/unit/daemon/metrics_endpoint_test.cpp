@@ -9,7 +9,12 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
 
 using namespace corral;
 using namespace corral::daemon;
@@ -70,6 +75,63 @@ TEST(MetricsHttp, RoutesByPathThenMethod) {
     EXPECT_EQ(scrapes, 1);  // only a GET /metrics scrapes
 }
 
+TEST(MetricsHttp, ATokenIsAskedBeforeAnythingElse) {
+    const std::string token = "3c1f9a7e0b2d4c68a5e7f9b1d3c5a7e9";
+    int scrapes = 0;
+    auto scrape = [&scrapes] {
+        ++scrapes;
+        return std::string("corral_up 1\n");
+    };
+    auto ask = [&](const std::string& request) { return answerHttpRequest(parseHttpRequest(request, 8192), scrape, token); };
+    auto head = parseHttpRequest("GET /metrics HTTP/1.1\r\nauthorization:  Bearer " + token + " \r\n\r\n", 8192);
+    EXPECT_EQ(head.authorization, "Bearer " + token);
+    EXPECT_EQ(ask("GET /metrics HTTP/1.1\r\nAuthorization: Bearer " + token + "\r\n\r\n").rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+    EXPECT_EQ(ask("GET /metrics HTTP/1.1\r\nAUTHORIZATION: bearer " + token + "\r\n\r\n").rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+    EXPECT_EQ(scrapes, 2);
+    for (const std::string& request :
+         {std::string("GET /metrics HTTP/1.1\r\n\r\n"),
+          "GET /metrics HTTP/1.1\r\nAuthorization: Bearer " + token.substr(1) + "\r\n\r\n",
+          "GET /metrics HTTP/1.1\r\nAuthorization: Bearer " + token + "x\r\n\r\n",
+          "GET /metrics HTTP/1.1\r\nAuthorization: Basic " + token + "\r\n\r\n",
+          "GET /metrics HTTP/1.1\r\nX-Authorization: Bearer " + token + "\r\n\r\n",
+          std::string("GET /other HTTP/1.1\r\n\r\n"),  // 401 too: without the token no path is told apart
+          std::string("POST /metrics HTTP/1.1\r\n\r\n")}) {
+        auto answer = ask(request);
+        EXPECT_EQ(answer.rfind("HTTP/1.1 401 Unauthorized\r\n", 0), 0u) << request;
+        EXPECT_NE(answer.find("WWW-Authenticate: Bearer realm=\"corral\"\r\n"), std::string::npos);
+    }
+    EXPECT_EQ(scrapes, 2);
+    EXPECT_EQ(ask("junk\r\n\r\n").rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
+}
+
+TEST(MetricsHttp, TheTokenFileIsPrivateAndHoldsAToken) {
+    char dir[] = "/tmp/corral-token-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    std::string path = std::string(dir) + "/token";
+    auto write = [&](const std::string& text, mode_t mode) {
+        std::ofstream(path, std::ios::trunc) << text;
+        ::chmod(path.c_str(), mode);
+    };
+    write("0123456789abcdef0123456789abcdef\n", 0600);
+    auto token = readMetricsToken(path);
+    ASSERT_TRUE(token) << token.error().wireMessage();
+    EXPECT_EQ(*token, "0123456789abcdef0123456789abcdef");
+    write("0123456789abcdef0123456789abcdef\n", 0640);
+    auto shared = readMetricsToken(path);
+    ASSERT_FALSE(shared);
+    EXPECT_EQ(shared.error().message, "metrics_token_file '" + path +
+                                          "' is accessible by group or others (mode 0640); restrict it with 'chmod 600 " +
+                                          path + "'");
+    write("short\n", 0600);
+    EXPECT_NE(readMetricsToken(path).error().message.find("16 to 1024"), std::string::npos);
+    write("has spaces in it, not a token\n", 0600);
+    EXPECT_FALSE(readMetricsToken(path));
+    EXPECT_NE(readMetricsToken(std::string(dir) + "/none").error().wireMessage().find("cannot access metrics_token_file"),
+              std::string::npos);
+    ::unlink(path.c_str());
+    ::rmdir(dir);
+}
+
 namespace {
 
 UniqueFd connectTo(std::uint16_t port) {
@@ -115,7 +177,7 @@ TEST(MetricsEndpoint, AnswersOverTcp) {
         ++scrapes;
         return std::string("corral_up 1\n");
     };
-    auto endpoint = MetricsEndpoint::create("127.0.0.1", "0", scrape, limits);
+    auto endpoint = MetricsEndpoint::create("127.0.0.1", "0", scrape, {}, limits);
     ASSERT_TRUE(endpoint) << endpoint.error().wireMessage();
     std::uint16_t port = (*endpoint)->port();
     ASSERT_NE(port, 0);
@@ -143,7 +205,7 @@ TEST(MetricsEndpoint, ASilentClientHoldsASlotOnlyUntilItsDeadline) {
     limits.maxConnections = 1;
     limits.deadline = std::chrono::milliseconds(300);
     auto endpoint = MetricsEndpoint::create(
-        "127.0.0.1", "0", [] { return std::string("corral_up 1\n"); }, limits);
+        "127.0.0.1", "0", [] { return std::string("corral_up 1\n"); }, {}, limits);
     ASSERT_TRUE(endpoint) << endpoint.error().wireMessage();
     std::uint16_t port = (*endpoint)->port();
 
