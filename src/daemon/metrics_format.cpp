@@ -7,15 +7,13 @@
 #include <functional>
 #include <utility>
 
+#include "objects/domain_state.hpp"
+
 namespace corral::daemon {
 
 namespace {
 
 using Labels = std::vector<std::pair<std::string_view, std::string>>;
-
-/// virDomainState values as label text (libvirt's names, without spaces).
-constexpr std::array<std::string_view, 8> kStateNames = {
-    "nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended"};
 
 class Page {
 public:
@@ -109,7 +107,7 @@ void hostFamilies(Page& page, const MetricsSnapshot& s) {
     }
     page.family("corral_domains", "gauge", "Domains defined or running, by driver and state.");
     for (const auto& d : s.drivers) {
-        std::array<std::size_t, kStateNames.size()> counts{};
+        std::array<std::size_t, objects::kDomainStateNames.size()> counts{};
         for (const auto& g : s.guests) {
             if (g.driver == d.driver && g.stats.state && *g.stats.state >= 0 &&
                 static_cast<std::size_t>(*g.stats.state) < counts.size()) {
@@ -118,7 +116,7 @@ void hostFamilies(Page& page, const MetricsSnapshot& s) {
         }
         for (std::size_t i = 0; i < counts.size(); ++i) {
             page.sample("corral_domains",
-                        {{"driver", d.driver}, {"state", std::string(kStateNames[i])}},
+                        {{"driver", d.driver}, {"state", std::string(objects::kDomainStateNames[i])}},
                         std::to_string(counts[i]));
         }
     }

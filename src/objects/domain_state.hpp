@@ -2,7 +2,9 @@
 // Domain states, state reasons and lifecycle event types with libvirt's public numbers.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <string_view>
 
 namespace corral::objects {
 
@@ -17,6 +19,10 @@ enum class DomainState : int {
     Crashed = 6,
     PmSuspended = 7,
 };
+
+/// virDomainState values as one word each (libvirt's names, without spaces), by value.
+inline constexpr std::array<std::string_view, 8> kDomainStateNames = {
+    "nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended"};
 
 /// virDomainRunningReason.
 enum class RunningReason : int { Unknown = 0, Booted = 1, Migrated = 2, Restored = 3,

@@ -149,6 +149,46 @@ def test_daemon_kill9_reconnects_running_guests(qemu):
     assert qemu_pids('keep1') == [] and qemu_pids('keep2') == []
 
 
+def qmp_while_daemon_down(qemu, name, command):
+    """Runs one QMP command on the guest's monitor socket, which is free while no corrald holds it."""
+    import json
+    import socket
+    path = os.path.join(qemu.daemon.root, 'run', 'corral', 'qemu', name + '.monitor')
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(path)
+        stream = s.makefile('rw')
+        json.loads(stream.readline())  # the greeting
+        for execute in ('qmp_capabilities', command):
+            stream.write(json.dumps({'execute': execute}) + '\n')
+            stream.flush()
+            while True:
+                reply = json.loads(stream.readline())
+                if 'return' in reply or 'error' in reply:
+                    assert 'return' in reply, reply
+                    break
+
+
+def test_state_changed_while_daemon_down_is_believed(qemu):
+    # Paused or resumed behind the daemon's back (here through QEMU's own monitor while no
+    # corrald runs): the restarted daemon reports what the guest is, not what it recorded.
+    qemu.start_and_boot('moved')
+    qemu.daemon.kill9()
+    qmp_while_daemon_down(qemu, 'moved', 'stop')
+    qemu.daemon.start()
+    assert state(qemu.uri, 'moved') == 'paused (unknown)'
+    assert 'changed state while the daemon was down' in open(qemu.daemon.stderr_path).read()
+    qemu.daemon.kill9()
+    qmp_while_daemon_down(qemu, 'moved', 'cont')
+    qemu.daemon.start()
+    assert state(qemu.uri, 'moved') == 'running (unknown)'
+    # Recorded too: a second restart with no change keeps it.
+    qemu.daemon.kill9()
+    qemu.daemon.start()
+    assert state(qemu.uri, 'moved') == 'running (unknown)'
+    assert virsh(qemu.uri, 'suspend', 'moved').rc == 0 and virsh(qemu.uri, 'destroy', 'moved').rc == 0
+
+
 def test_guest_gone_while_daemon_down_is_shut_off(qemu):
     qemu.start_and_boot('gone')
     [pid] = qemu_pids('gone')

@@ -95,6 +95,7 @@ void DomainManager::restoreStatus(const objects::StatusRecord& rec) {
     // The backend may block (connecting to a monitor): call it without the domain lock.
     std::unique_lock lock(dom->mutex(), std::defer_lock);
     auto alive = backend_->reconnect(*dom, *live);
+    auto observed = alive && *alive ? backend_->stateAfterReconnect(*dom) : std::nullopt;
     lock.lock();
     if (!alive || !*alive) {
         logWarning("domain '" + rec.name + "' was running when the daemon stopped and is gone now" +
@@ -116,6 +117,14 @@ void DomainManager::restoreStatus(const objects::StatusRecord& rec) {
     domains_.setRunningId(dom, id);
     dom->setState(static_cast<DomainState>(state), reason);
     dom->startedAt = std::chrono::steady_clock::now();
+    // The guest may have woken up, paused or resumed while no daemon watched: believe it, not
+    // the record (a reason that still fits the state is kept).
+    if (observed && observed->first != static_cast<DomainState>(state)) {
+        logWarning("domain '" + rec.name + "' changed state while the daemon was down; it is " +
+                   std::string(objects::kDomainStateNames[static_cast<std::size_t>(observed->first)]) + " now");
+        dom->setState(observed->first, observed->second);
+        saveStatusLocked(dom);
+    }
 }
 
 void DomainManager::autostartAll() {

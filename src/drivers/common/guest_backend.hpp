@@ -197,6 +197,14 @@ public:
     /// it at start) and takes it over. True when it is still running; false when it is gone.
     virtual Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) = 0;
 
+    /// After a reconnect that found the guest alive: the state it is in now, when the backend
+    /// can tell and it may differ from the recorded one (it woke, paused or resumed while no
+    /// daemon watched); nullopt keeps the recorded state. Called without the domain's lock.
+    virtual std::optional<std::pair<objects::DomainState, int>> stateAfterReconnect(objects::DomainObj& dom) {
+        (void)dom;
+        return std::nullopt;
+    }
+
     /// After every reconnect of a daemon start: `running` are the guests taken over. Host
     /// resources held for any other guest (files given to it) are released.
     virtual void reconnectsDone(const std::vector<Uuid>& running) { (void)running; }

@@ -854,8 +854,33 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
         std::lock_guard lock(portsMutex_);
         portsInUse_.insert(rt->ports.begin(), rt->ports.end());
     }
+    rt->runStateAtReconnect = runState;
     setRuntime(dom, rt);
     return true;
+}
+
+std::optional<std::pair<DomainState, int>> QemuBackend::stateAfterReconnect(objects::DomainObj& dom) {
+    auto rt = runtimeOf(dom);
+    if (!rt) {
+        return std::nullopt;
+    }
+    const std::string& s = rt->runStateAtReconnect;
+    if (s == "running") {
+        return std::pair{DomainState::Running, static_cast<int>(objects::RunningReason::Unknown)};
+    }
+    if (s == "suspended") {
+        return std::pair{DomainState::PmSuspended, 0 /* VIR_DOMAIN_PMSUSPENDED_UNKNOWN */};
+    }
+    if (s == "io-error") {
+        return std::pair{DomainState::Paused, static_cast<int>(objects::PausedReason::IoError)};
+    }
+    if (s == "watchdog") {
+        return std::pair{DomainState::Paused, static_cast<int>(objects::PausedReason::Watchdog)};
+    }
+    if (s == "paused" || s == "internal-error" || s == "debug" || s == "postmigrate") {
+        return std::pair{DomainState::Paused, static_cast<int>(objects::PausedReason::Unknown)};
+    }
+    return std::nullopt;  // unknown to us, or a transition: keep what was recorded
 }
 
 }  // namespace corral::drivers::qemu

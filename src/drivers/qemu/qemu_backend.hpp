@@ -62,6 +62,7 @@ public:
     Result<std::vector<IothreadStats>> iothreadStats(objects::DomainObj& dom) override;
     std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;
     Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) override;
+    std::optional<std::pair<objects::DomainState, int>> stateAfterReconnect(objects::DomainObj& dom) override;
     std::string osType(const conf::DomainDef&) override { return "hvm"; }
     Result<void> applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) override;
     Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) override;

@@ -41,6 +41,7 @@ struct QemuBackend::Runtime {
     std::vector<security::GuestFile> securedFiles;
     std::string devStagingDir;
     std::atomic<bool> released{false};  // host resources given back (once)
+    std::string runStateAtReconnect;    // QEMU's run state when a restarted daemon took it over
 
     // Written by jobs, read on the monitor thread.
     std::atomic<bool> destroying{false};   // destroy() owns the stop: report nothing
