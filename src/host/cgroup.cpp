@@ -611,6 +611,15 @@ Result<void> Cgroup::setFrozen(bool frozen) const {
     return fail(ErrorCode::OperationTimeout, "the freezer of cgroup '" + path_ + "' did not settle");
 }
 
+Result<bool> Cgroup::frozen() const {
+    if (layout_.v2) {
+        CORRAL_ASSIGN_OR_RETURN(std::string events, readTextFile(directory(CgroupController::Cpu) + "/cgroup.events"));
+        return events.find("frozen 1") != std::string::npos;
+    }
+    CORRAL_ASSIGN_OR_RETURN(std::string state, read(CgroupController::Freezer, "freezer.state"));
+    return state != "THAWED";
+}
+
 Result<void> Cgroup::allowOnlyDevices(const std::vector<std::string>& rules) const {
     if (layout_.v2) {
         // v2 has no devices files: the kernel asks a BPF program attached to the group.

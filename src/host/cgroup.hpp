@@ -115,6 +115,8 @@ public:
     Result<void> setCpusetCpus(const std::string& cpus) const;
     /// Freezes or thaws every task of the group (v1 freezer.state, v2 cgroup.freeze).
     Result<void> setFrozen(bool frozen) const;
+    /// Whether the group is frozen (or freezing) now.
+    Result<bool> frozen() const;
     /// Lets the group use only these devices ("c 1:3 rwm", "c 136:* rwm" ...): v1's devices
     /// controller, or on v2 a BPF device program attached to the group (replacing the one
     /// attached by an earlier call; see cgroup_device_program.hpp).

@@ -156,6 +156,35 @@ def test_daemon_kill9_loses_no_container(lxc):
         assert not os.path.exists(f'/proc/{inits[n]}')
 
 
+def test_freeze_while_daemon_down_is_believed(lxc):
+    # Frozen or thawed behind the daemon's back (its freezer written directly while no corrald
+    # runs): the restarted daemon reports what the container is, not what it recorded.
+    lxc.start('iced')
+    init = lxc.init_pid('iced')
+    lxc.daemon.kill9()
+    set_frozen(init, True)
+    lxc.daemon.start()
+    assert lxc.state('iced') == 'paused (unknown)'
+    assert virsh(lxc.uri, 'resume', 'iced').rc == 0
+    assert cgroup_file(init, 'freezer', 'freezer.state') == 'THAWED'
+    assert virsh(lxc.uri, 'suspend', 'iced').rc == 0
+    lxc.daemon.kill9()
+    set_frozen(init, False)
+    lxc.daemon.start()
+    assert lxc.state('iced') == 'running (unknown)'
+    assert virsh(lxc.uri, 'destroy', 'iced').rc == 0
+
+
+def set_frozen(pid, frozen):
+    """Freezes or thaws the container of `pid` through its v1 freezer, as an administrator would."""
+    with open(f'/proc/{pid}/cgroup') as f:
+        path = next(line.strip().split(':', 2)[2] for line in f if 'freezer' in line.split(':')[1].split(','))
+    with open(f'/sys/fs/cgroup/freezer{path}/freezer.state', 'w') as g:
+        g.write('FROZEN' if frozen else 'THAWED')
+    wait_for(lambda: cgroup_file(pid, 'freezer', 'freezer.state') == ('FROZEN' if frozen else 'THAWED'),
+             timeout=10, what='the freezer to settle')
+
+
 def test_memory_hog_is_stopped_by_the_limit_and_reported(lxc):
     lxc.define('hog', memory_mib=48, initargs=['hog'])
     with lifecycle_events(lxc.uri) as events:

@@ -553,4 +553,17 @@ Result<bool> LxcBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liv
     return true;
 }
 
+std::optional<std::pair<objects::DomainState, int>> LxcBackend::stateAfterReconnect(objects::DomainObj& dom) {
+    auto rt = runtimeOf(dom);
+    if (!rt || !rt->cgroup.valid()) {
+        return std::nullopt;
+    }
+    auto frozen = rt->cgroup.frozen();
+    if (!frozen) {
+        return std::nullopt;
+    }
+    return *frozen ? std::pair{objects::DomainState::Paused, static_cast<int>(objects::PausedReason::Unknown)}
+                   : std::pair{objects::DomainState::Running, static_cast<int>(objects::RunningReason::Unknown)};
+}
+
 }  // namespace corral::drivers::lxc

@@ -55,6 +55,7 @@ public:
     Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) override;
     std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;
     Result<bool> reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) override;
+    std::optional<std::pair<objects::DomainState, int>> stateAfterReconnect(objects::DomainObj& dom) override;
     std::string osType(const conf::DomainDef&) override { return "exe"; }
 
     struct Runtime;
