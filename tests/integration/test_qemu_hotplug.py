@@ -169,3 +169,39 @@ def test_detach_after_a_daemon_restart_releases_the_image(qemu, tmpdir_path):
     wait_for(lambda: blklist(qemu.uri, 'hpr') == [], timeout=30, what='the disk to leave')
     wait_for(lambda: fdsets() == [], timeout=10, what='the fdset to go')
     assert virsh(qemu.uri, 'destroy', 'hpr').rc == 0
+
+
+def test_a_requested_pci_address_is_honoured_or_refused(qemu, tmpdir_path, write_file):
+    # attach-device with <address type='pci' slot=...>: the disk goes to that slot of the root
+    # bus and the definition says so; a slot in use, another bus or another address type is an
+    # error naming the problem, and nothing is left behind in QEMU.
+    images = []
+    for n in ('a', 'b'):
+        images.append(os.path.join(tmpdir_path, f'addr-{n}.raw'))
+        subprocess.run(['truncate', '-s', '4M', images[-1]], check=True)
+    qemu.define('addr')
+    assert virsh(qemu.uri, 'start', 'addr').rc == 0
+
+    def disk(image, dev, address):
+        return write_file(f'{dev}.xml', f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                                        f"<source file='{image}'/><target dev='{dev}' bus='virtio'/>{address}</disk>")
+
+    r = virsh(qemu.uri, 'attach-device', 'addr',
+              disk(images[0], 'vdb', "<address type='pci' domain='0x0000' bus='0x00' slot='0x0c' function='0x0'/>"),
+              '--live')
+    assert r.rc == 0, r.err
+    pci = json.loads(virsh(qemu.uri, 'qemu-monitor-command', 'addr', '{"execute":"query-pci"}').out)['return']
+    assert {d['qdev_id']: d['slot'] for d in pci[0]['devices']}['virtio-disk1'] == 12
+    assert "<address type='pci' domain='0x0000' bus='0x00' slot='0x0c' function='0x0'/>" in \
+        virsh(qemu.uri, 'dumpxml', 'addr').out
+    taken = virsh(qemu.uri, 'attach-device', 'addr',
+                  disk(images[1], 'vdc', "<address type='pci' slot='12'/>"), '--live')
+    assert taken.rc == 1
+    assert "attempted double use of PCI address 0000:00:0c.0 (device 'virtio-disk1' is there)" in taken.err, taken.err
+    for address in ("<address type='pci' bus='0x01' slot='0x01'/>", "<address type='drive' controller='0'/>"):
+        r = virsh(qemu.uri, 'attach-device', 'addr', disk(images[1], 'vdc', address), '--live')
+        assert r.rc == 1 and 'can only ask for a PCI address on bus 0' in r.err, r.err
+    fdsets = json.loads(virsh(qemu.uri, 'qemu-monitor-command', 'addr', '{"execute":"query-fdsets"}').out)['return']
+    assert [fd['opaque'] for s in fdsets for fd in s['fds']] == ['corral-disk-vdb']
+    assert blklist(qemu.uri, 'addr') == ['vdb']
+    assert virsh(qemu.uri, 'destroy', 'addr').rc == 0

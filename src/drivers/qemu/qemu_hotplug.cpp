@@ -8,7 +8,9 @@
 #include <fcntl.h>
 
 #include <cstdio>
-#include <set>
+#include <cstdlib>
+#include <map>
+#include <optional>
 
 #include "conf/domain_def.hpp"
 #include "drivers/qemu/qemu_backend_runtime.hpp"
@@ -68,17 +70,50 @@ std::string QemuBackend::deviceAlias(const conf::XmlNode& device) {
     return GuestBackend::deviceAlias(device);
 }
 
-/// The lowest free slot of the guest's root PCI bus, from query-pci.
-Result<int> freePciSlot(QmpMonitor& monitor) {
+/// Where a disk added to a running guest goes: the slot its <address type='pci'> asks for, when
+/// it has one and that slot of the guest's root bus is free, else the lowest free slot (from
+/// query-pci). Addresses off the root bus, other functions than 0 and other address types are
+/// refused: hotplug here goes to the root bus's slots only.
+Result<int> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& disk) {
+    const std::string target = disk.childAttr("target", "dev");
+    std::optional<long> wanted;
+    if (const conf::XmlNode* address = disk.child("address")) {
+        auto number = [&](const char* key) {
+            std::string text = address->attrOr(key, "0");
+            char* end = nullptr;
+            long value = std::strtol(text.c_str(), &end, 0);
+            return end != nullptr && *end == '\0' && !text.empty() ? value : -1;
+        };
+        if (address->attrOr("type") != "pci" || number("domain") != 0 || number("bus") != 0 ||
+            number("function") != 0 || number("slot") < 1 || number("slot") > 31) {
+            return fail(ErrorCode::ConfigUnsupported,
+                        "<disk> with target '" + target +
+                            "': a disk added to a running guest can only ask for a PCI address on bus 0, slot 1 to "
+                            "0x1f, function 0",
+                        ErrorDomain::Qemu);
+        }
+        wanted = number("slot");
+    }
     CORRAL_ASSIGN_OR_RETURN(JsonValue buses, monitor.execute("query-pci"));
-    std::set<std::int64_t> used;
+    std::map<std::int64_t, std::string> used;  // slot -> the device there
     for (const auto& bus : buses.items()) {
         if (bus["bus"].asInt(-1) != 0) {
             continue;
         }
         for (const auto& dev : bus["devices"].items()) {
-            used.insert(dev["slot"].asInt(-1));
+            used[dev["slot"].asInt(-1)] = dev["qdev_id"].asString();
         }
+    }
+    if (wanted) {
+        if (auto it = used.find(*wanted); it != used.end()) {
+            char where[32];
+            std::snprintf(where, sizeof where, "0000:00:%02lx.0", *wanted);
+            return fail(ErrorCode::OperationInvalid,
+                        "<disk> with target '" + target + "': attempted double use of PCI address " + where +
+                            (it->second.empty() ? std::string() : " (device '" + it->second + "' is there)"),
+                        ErrorDomain::Qemu);
+        }
+        return static_cast<int>(*wanted);
     }
     for (int slot = 1; slot < 32; ++slot) {
         if (used.count(slot) == 0) {
@@ -99,6 +134,9 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
                     "<disk> with target '" + target + "': only file disks on bus virtio can be added to a running guest",
                     ErrorDomain::Qemu);
     }
+    // The slot is chosen first and recorded in the definition: a restore or a daemon's restart
+    // of the same state must put the disk where the guest found it.
+    CORRAL_ASSIGN_OR_RETURN(int slot, hotplugPciSlot(*rt->monitor, disk));
     const std::string source = conf::diskSourcePath(disk);
     const bool readonly = disk.child("readonly") != nullptr;
     UniqueFd image(::open(source.c_str(), (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY));
@@ -126,17 +164,8 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
         dropFdset();
         return failedTo("adding disk " + target, r.error());
     }
-    // The slot is chosen here and recorded in the definition: a restore or a daemon's restart
-    // of the same state must put the disk where the guest found it.
-    auto slot = freePciSlot(*rt->monitor);
-    if (!slot) {
-        (void)rt->monitor->execute("blockdev-del", nodeArgs(nodes->formatNode));
-        dropStorage();
-        dropFdset();
-        return unexpected(std::move(slot).error());
-    }
     char addr[8];
-    std::snprintf(addr, sizeof addr, "0x%x", *slot);
+    std::snprintf(addr, sizeof addr, "0x%x", slot);
     JsonWriter device;
     device.beginObject().key("driver").value("virtio-blk-pci").key("id").value(alias).key("drive").value(nodes->formatNode);
     device.key("bus").value("pci.0").key("addr").value(addr);
@@ -154,8 +183,8 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
         return failedTo("adding disk " + target, r.error());
     }
     char slotText[8];
-    std::snprintf(slotText, sizeof slotText, "0x%02x", *slot);
-    // Where it went, not where the request asked (an <address> copied from another guest).
+    std::snprintf(slotText, sizeof slotText, "0x%02x", slot);
+    // Recorded in libvirt's full form whichever way the slot was chosen.
     std::erase_if(disk.children, [](const conf::XmlNode& child) { return child.name == "address"; });
     disk.children.push_back(conf::XmlNode{
         "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", "0x00"}, {"slot", slotText}, {"function", "0x0"}}, {}, {}, 0});
