@@ -74,6 +74,17 @@ def test_json_output(daemon, bin_dir):
     assert state == {'state': 'running', 'reason': 'booted'}
     node = json.loads(corral(bin_dir, daemon.uri('test'), 'nodeinfo', '--json').out)
     assert node['cpus'] == 16
+    # domstats: every field of the text, typed.
+    stats = corral(bin_dir, daemon.uri('test'), '--json', 'domstats', '--state', '--balloon', '--vcpu')
+    assert stats.rc == 0 and stats.out.endswith(']\n'), stats.out
+    [record] = json.loads(stats.out)
+    assert record['domain'] == 'test' and record['uuid'] == '6695eb01-f6a4-8304-79aa-97f2502e193f'
+    assert record['stats']['state.state'] == 1 and record['stats']['vcpu.current'] == 2
+    text = virsh(daemon.uri('test'), 'domstats', 'test', '--state', '--balloon', '--vcpu').out
+    fields = dict(line.strip().split('=', 1) for line in text.splitlines() if '=' in line)
+    assert {k: str(v) for k, v in record['stats'].items()} == fields
+    # A command without a JSON form prints its text, with virsh's closing empty line.
+    assert corral(bin_dir, daemon.uri('test'), '--json', 'domblklist', 'test').out.endswith('\n\n')
 
 
 def test_embedded_test_driver_needs_no_daemon(bin_dir):

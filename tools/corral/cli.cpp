@@ -235,6 +235,24 @@ std::string typedValueText(const rpc::proto::remote_typed_param_value& v) {
     }
 }
 
+void printJson(Context& ctx, const JsonWriter& document) {
+    std::printf("%s\n", document.str().c_str());
+    ctx.wroteJson = true;
+}
+
+void writeTypedValue(JsonWriter& w, const rpc::proto::remote_typed_param_value& v) {
+    namespace proto = rpc::proto;
+    switch (static_cast<std::uint32_t>(v.type)) {
+        case proto::VIR_TYPED_PARAM_INT: w.value(static_cast<std::int64_t>(v.i)); break;
+        case proto::VIR_TYPED_PARAM_UINT: w.value(static_cast<std::uint64_t>(v.ui)); break;
+        case proto::VIR_TYPED_PARAM_LLONG: w.value(static_cast<std::int64_t>(v.l)); break;
+        case proto::VIR_TYPED_PARAM_ULLONG: w.value(static_cast<std::uint64_t>(v.ul)); break;
+        case proto::VIR_TYPED_PARAM_DOUBLE: w.value(v.d); break;
+        case proto::VIR_TYPED_PARAM_BOOLEAN: w.value(v.b != 0); break;
+        default: w.value(v.s); break;
+    }
+}
+
 std::optional<std::string> readFile(const std::string& path) {
     std::ifstream in(path);
     if (!in) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/connection.hpp"
+#include "util/json.hpp"
 #include "util/result.hpp"
 
 namespace corral::cli {
@@ -50,6 +51,7 @@ public:
 struct Context {
     Args args;
     bool json = false;
+    bool wroteJson = false;  ///< the command printed a JSON document (printJson)
     std::function<Result<client::Connection*>()> connect;
 };
 
@@ -91,6 +93,12 @@ void setQuiet(bool quiet);
 /// What virsh prints with vshPrintExtra: the informational lines ("Domain 'x' started") that
 /// -q leaves out. Data (states, names, XML, table rows) is printed with printf.
 [[gnu::format(printf, 1, 2)]] void printExtra(const char* format, ...);
+
+/// Prints the command's JSON document (for --json) and a newline. A command that prints one
+/// ends with it: no empty line follows, as it would follow virsh-style text.
+void printJson(Context& ctx, const JsonWriter& document);
+/// A typed parameter's value as JSON: numbers as numbers, booleans as true/false.
+void writeTypedValue(JsonWriter& w, const rpc::proto::remote_typed_param_value& v);
 
 /// Prints "error: MSG" lines to stderr, virsh style: first `context` (if any), then the error.
 void printError(const std::string& context, const Error& err);

@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
             std::string text = client::resolveDefaultUri(uriArg);
             auto uri = client::Uri::parse(text);
             if (!uri) {
+                connectFailed = true;
                 return unexpected(uri.error());
             }
             auto opened = client::Connection::open(*uri, readOnly);
@@ -179,7 +180,7 @@ int main(int argc, char** argv) {
     // virsh ends every command it ran with an empty line on stdout, a failed one too (its errors
     // go to stderr); -q leaves it out, and a command that never reached the daemon prints
     // nothing on stdout. JSON output is corral's own and ends with its document.
-    if (command->endsWithEmptyLine && !quiet && !json && !connectFailed) {
+    if (command->endsWithEmptyLine && !quiet && !ctx.wroteJson && !connectFailed) {
         std::printf("\n");
     }
     if (connection) {

@@ -97,7 +97,7 @@ int console(Context& ctx) {
             }
         }
     });
-    std::printf("Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n", target->dom.name.c_str());
+    printExtra("Connected to domain '%s'\nEscape character is ^] (Ctrl + ])\n", target->dom.name.c_str());
     std::fflush(stdout);
 
     RawTerminal raw;
@@ -140,7 +140,6 @@ int console(Context& ctx) {
         }
     }
     conn->setStreamHandler(nullptr);
-    std::printf("\n");
     if (state.error) {
         printError("", *state.error);
         return 1;

@@ -59,7 +59,7 @@ int dominfo(Context& ctx) {
         w.key("autostart").value(autostart && autostart->autostart != 0);
         w.key("managed_save").value(managed && managed->result != 0);
         w.endObject();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     field("Id:", dom.id >= 0 ? std::to_string(dom.id) : "-");
@@ -108,7 +108,7 @@ int domstate(Context& ctx) {
     if (ctx.json) {
         JsonWriter w;
         w.beginObject().key("state").value(stateName(st->state)).key("reason").value(stateReasonName(st->state, st->reason)).endObject();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     if (ctx.args.flag("reason")) {
@@ -134,7 +134,7 @@ int domid(Context& ctx) {
             w.null();
         }
         w.endObject();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     std::printf("%s\n", dom.id >= 0 ? std::to_string(dom.id).c_str() : "-");
@@ -149,7 +149,7 @@ int domname(Context& ctx) {
     if (ctx.json) {
         JsonWriter w;
         w.beginObject().key("name").value(t->dom.name).endObject();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     std::printf("%s\n", t->dom.name.c_str());
@@ -164,7 +164,7 @@ int domuuid(Context& ctx) {
     if (ctx.json) {
         JsonWriter w;
         w.beginObject().key("uuid").value(uuidText(t->dom.uuid)).endObject();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     std::printf("%s\n", uuidText(t->dom.uuid).c_str());

@@ -110,7 +110,7 @@ int listCommand(Context& ctx) {
             w.endObject();
         }
         w.endArray();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     if (ctx.args.flag("name") || ctx.args.flag("uuid") || ctx.args.flag("id")) {

@@ -133,6 +133,22 @@ int domstats(Context& ctx) {
         printError("", r.error());
         return 1;
     }
+    if (ctx.json) {
+        // [{"domain": NAME, "uuid": UUID, "stats": {"state.state": 1, "cpu.time": ..., ...}}, ...]
+        JsonWriter w;
+        w.beginArray();
+        for (const auto& rec : r->retStats) {
+            w.beginObject().key("domain").value(rec.dom.name).key("uuid").value(uuidText(rec.dom.uuid));
+            w.key("stats").beginObject();
+            for (const auto& p : rec.params) {
+                writeTypedValue(w.key(p.field), p.value);
+            }
+            w.endObject().endObject();
+        }
+        w.endArray();
+        printJson(ctx, w);
+        return 0;
+    }
     for (const auto& rec : r->retStats) {
         // An empty line between records; the one after the last is every command's.
         std::printf("%sDomain: '%s'\n", &rec == r->retStats.data() ? "" : "\n", rec.dom.name.c_str());

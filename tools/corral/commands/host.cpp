@@ -33,7 +33,7 @@ int version(Context& ctx) {
         w.key("hypervisor_version").value(hv && hv->hv_ver != 0 ? versionText(hv->hv_ver) : std::string());
         w.key("daemon_api_version").value(lib ? versionText(lib->lib_ver) : std::string());
         w.endObject();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     std::printf("Compiled against library: corral 0.1.0 (libvirt API 9.0.0)\n");
@@ -63,7 +63,7 @@ int hostname(Context& ctx) {
     if (ctx.json) {
         JsonWriter w;
         w.beginObject().key("hostname").value(r->hostname).endObject();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     std::printf("%s\n", r->hostname.c_str());
@@ -79,7 +79,7 @@ int uri(Context& ctx) {
     if (ctx.json) {
         JsonWriter w;
         w.beginObject().key("uri").value(conn->uriText()).endObject();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     std::printf("%s\n", conn->uriText().c_str());
@@ -103,7 +103,7 @@ int nodeinfo(Context& ctx) {
         w.key("sockets").value(r->sockets).key("cores").value(r->cores).key("threads").value(r->threads);
         w.key("numa_cells").value(r->nodes).key("memory_kib").value(static_cast<std::uint64_t>(r->memory));
         w.endObject();
-        std::printf("%s\n", w.str().c_str());
+        printJson(ctx, w);
         return 0;
     }
     std::printf("%-20s %s\n", "CPU model:", model.c_str());
