@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,16 @@ struct DomainDef {
 std::string diskSourcePath(const XmlNode& disk);
 /// Whether `device` is the <disk> with target `target` (targets are unique in a domain).
 bool isDiskWithTarget(const XmlNode& device, std::string_view target);
+
+/// A device's <address type='pci'> as numbers (hex "0x0a" or decimal; an absent one is 0).
+struct PciAddress {
+    unsigned domain = 0, bus = 0, slot = 0, function = 0;
+    /// All zeros: libvirt reads it as no address, "put it where it goes".
+    [[nodiscard]] bool unassigned() const { return domain == 0 && bus == 0 && slot == 0 && function == 0; }
+};
+/// nullopt when the device has no PCI address; an XmlError naming the device when a part is not
+/// a number.
+Result<std::optional<PciAddress>> pciAddressOf(const XmlNode& device);
 
 struct ParseOptions {
     /// `define --validate`: elements outside the schema become errors instead of warnings.

@@ -2,6 +2,7 @@
 // Domain XML -> DomainDef: typed fields, schema-known elements as trees, unknown ones verbatim.
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 #include "conf/domain_def.hpp"
 #include "conf/domain_schema.hpp"
@@ -62,6 +63,26 @@ Result<void> parseOs(const XmlNode& n, OsDef& os) {
 std::string diskSourcePath(const XmlNode& disk) {
     std::string path = disk.childAttr("source", "file");
     return path.empty() ? disk.childAttr("source", "dev") : path;
+}
+
+Result<std::optional<PciAddress>> pciAddressOf(const XmlNode& device) {
+    const XmlNode* address = device.child("address");
+    if (address == nullptr || address->attrOr("type") != "pci") {
+        return std::optional<PciAddress>();
+    }
+    PciAddress pci;
+    for (auto [name, out] : {std::pair{"domain", &pci.domain}, {"bus", &pci.bus}, {"slot", &pci.slot},
+                             {"function", &pci.function}}) {
+        const std::string text = address->attrOr(name, "0");
+        char* end = nullptr;
+        unsigned long value = std::strtoul(text.c_str(), &end, 0);
+        if (text.empty() || end == text.c_str() || *end != '\0' || text[0] == '-' || value > 0xffff) {
+            return fail(ErrorCode::XmlError, "<" + device.name + "> <address type='pci'>: " + name + " '" + text +
+                                                 "' is not a number");
+        }
+        *out = static_cast<unsigned>(value);
+    }
+    return std::optional<PciAddress>(pci);
 }
 
 bool isDiskWithTarget(const XmlNode& device, std::string_view target) {

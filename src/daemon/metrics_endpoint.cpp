@@ -239,8 +239,7 @@ Result<std::string> readMetricsToken(const std::string& path) {
     auto refused = [&](const std::string& why) {
         return fail(ErrorCode::ConfSyntax, "metrics_token_file '" + path + "': " + why);
     };
-    CORRAL_TRY(requireOwnerOnlyAccess(path, "metrics_token_file"));
-    CORRAL_ASSIGN_OR_RETURN(std::string text, readTextFile(path));
+    CORRAL_ASSIGN_OR_RETURN(std::string text, readPrivateFile(path, "metrics_token_file"));
     std::string token(trimString(std::string_view(text).substr(0, text.find('\n'))));
     if (token.size() < 16 || token.size() > 1024 || !isToken68(token)) {
         return refused("the first line must be a token of 16 to 1024 letters, digits and '-._~+/' "

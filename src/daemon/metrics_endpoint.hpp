@@ -51,7 +51,7 @@ std::string answerHttpRequest(const HttpRequestHead& request, const std::functio
 
 /// metrics_token_file's token: the file's first line, which must be 16 to 1024 characters of
 /// RFC 6750's token68 (letters, digits, "-._~+/", trailing "="). Refused, naming the file, when
-/// group or others can access it, as a private key is (requireOwnerOnlyAccess).
+/// group or others can access it, as a private key is, or owned by another user (readPrivateFile).
 Result<std::string> readMetricsToken(const std::string& path);
 
 class MetricsEndpoint {

@@ -613,8 +613,9 @@ Result<void> Cgroup::setFrozen(bool frozen) const {
 
 Result<bool> Cgroup::frozen() const {
     if (layout_.v2) {
-        CORRAL_ASSIGN_OR_RETURN(std::string events, readTextFile(directory(CgroupController::Cpu) + "/cgroup.events"));
-        return events.find("frozen 1") != std::string::npos;
+        // What was asked (cgroup.events' "frozen" is set only once every task stopped).
+        CORRAL_ASSIGN_OR_RETURN(std::string freeze, readTextFile(directory(CgroupController::Cpu) + "/cgroup.freeze"));
+        return freeze.starts_with("1");
     }
     CORRAL_ASSIGN_OR_RETURN(std::string state, read(CgroupController::Freezer, "freezer.state"));
     return state != "THAWED";

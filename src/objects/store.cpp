@@ -230,7 +230,10 @@ Result<void> Store::setUp() {
     CORRAL_TRY(exec("PRAGMA synchronous=FULL", "cannot set synchronous=FULL"));
     CORRAL_TRY(exec("PRAGMA foreign_keys=ON", "cannot enable foreign keys"));
     CORRAL_TRY(migrate());
-    return walMode ? keepWalAtWorkingSize() : Result<void>{};
+    if (walMode) {
+        growWalToWorkingSize();
+    }
+    return {};
 }
 
 Result<std::int64_t> Store::queryInt(const char* sql, std::string_view what) {
@@ -262,27 +265,36 @@ Result<int> Store::schemaVersion() {
 // at the first zero frame, as it stops at the stale frames of an earlier pass through the WAL.
 // SQLite still deletes the WAL when the store closes (after a full checkpoint): kept, its frames
 // would hide damage to the database file from the integrity check at the next open.
-Result<void> Store::keepWalAtWorkingSize() {
-    CORRAL_ASSIGN_OR_RETURN(std::int64_t pageSize, queryInt("PRAGMA page_size", "cannot read the page size"));
-    CORRAL_ASSIGN_OR_RETURN(std::int64_t checkpointPages,
-                            queryInt("PRAGMA wal_autocheckpoint", "cannot read the checkpoint interval"));
-    if (checkpointPages <= 0 || checkpointPages > 100000) {
-        return {};
+void Store::growWalToWorkingSize() {
+    // Only an optimisation: whatever fails here is logged and the store opens all the same.
+    auto skipped = [&](const std::string& why) { logWarning("store '" + path_ + "': WAL not grown: " + why); };
+    auto pageSize = queryInt("PRAGMA page_size", "cannot read the page size");
+    auto checkpointPages = queryInt("PRAGMA wal_autocheckpoint", "cannot read the checkpoint interval");
+    if (!pageSize || !checkpointPages) {
+        skipped((!pageSize ? pageSize : checkpointPages).error().wireMessage());
+        return;
+    }
+    if (*checkpointPages <= 0 || *checkpointPages > 100000) {
+        return;
     }
     // 32 bytes of header, then frames of a 24-byte header and one page; the commit that crosses
     // the checkpoint threshold may add a few pages more.
-    auto workingSize = static_cast<off_t>(32 + (checkpointPages + 32) * (pageSize + 24));
+    auto workingSize = static_cast<off_t>(32 + (*checkpointPages + 32) * (*pageSize + 24));
     // Only a writer appends to the WAL, and BEGIN IMMEDIATE makes this connection the only
     // writer: nothing can land past the end of the file while the zeros are written there.
     if (auto locked = exec("BEGIN IMMEDIATE", "cannot lock the WAL"); !locked) {
-        logWarning("store '" + path_ + "': WAL left at its size: " + locked.error().message);
-        return {};
+        skipped(locked.error().wireMessage());
+        return;
     }
-    std::string walPath = path_ + "-wal";
+    // SQLite's own name for the file (it resolves a symbolic link in the store's path).
+    const char* walName = sqlite3_filename_wal(sqlite3_db_filename(db_, "main"));
+    std::string walPath = walName != nullptr ? walName : path_ + "-wal";
     UniqueFd fd(::open(walPath.c_str(), O_WRONLY | O_CLOEXEC));
     struct stat st {};
     std::string failure;
-    if (fd && ::fstat(fd.get(), &st) == 0 && st.st_size < workingSize) {
+    if (!fd || ::fstat(fd.get(), &st) != 0) {
+        failure = "cannot open '" + walPath + "': " + std::strerror(errno);
+    } else if (st.st_size < workingSize) {
         static const std::array<char, 65536> kZeros{};
         for (off_t at = st.st_size; at < workingSize && failure.empty();) {
             auto n = std::min<off_t>(workingSize - at, static_cast<off_t>(kZeros.size()));
@@ -297,12 +309,14 @@ Result<void> Store::keepWalAtWorkingSize() {
             failure = std::strerror(errno);
         }
     }
-    CORRAL_TRY(exec("COMMIT", "cannot unlock the WAL"));
-    if (!failure.empty()) {
-        // Not an error: commits still work, they only grow the file themselves.
-        logWarning("store '" + path_ + "': cannot grow the WAL to its working size: " + failure);
+    if (auto unlocked = exec("COMMIT", "cannot unlock the WAL"); !unlocked) {
+        (void)exec("ROLLBACK", "cannot unlock the WAL");
+        failure += (failure.empty() ? "" : "; ") + unlocked.error().wireMessage();
     }
-    return {};
+    if (!failure.empty()) {
+        // Commits still work; they only grow the file themselves.
+        skipped(failure);
+    }
 }
 
 Result<void> Store::migrate() {

@@ -107,8 +107,9 @@ private:
     Result<void> setUp();
     Result<int> schemaVersion();
     Result<void> migrate();
-    /// Brings the WAL file to its working size with zeros, so commits do not grow it.
-    Result<void> keepWalAtWorkingSize();
+    /// Brings the WAL file to its working size with zeros, so commits do not grow it; logs and
+    /// carries on when it cannot.
+    void growWalToWorkingSize();
     /// The first column of the first row `sql` gives, as an integer.
     Result<std::int64_t> queryInt(const char* sql, std::string_view what);
     Unexpected sqliteError(std::string_view what) const;

@@ -163,7 +163,7 @@ Result<void> checkPrivateKeyMode(const std::string& path) {
     // Only the owner (root, or the user running the client) has any business with the key:
     // refuse to start rather than warn.
     if (auto owned = requireOwnerOnlyAccess(path, "private key"); !owned) {
-        return owned.error().code == ErrorCode::SystemError ? tlsError(owned.error().message) : owned;
+        return tlsError(owned.error().wireMessage());
     }
     return {};
 }

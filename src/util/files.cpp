@@ -26,29 +26,27 @@ Result<void> makeDirectories(const std::string& path, mode_t mode) {
     return {};
 }
 
-Result<void> requireOwnerOnlyAccess(const std::string& path, std::string_view what) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        return failErrno(errno, "cannot access " + std::string(what) + " '" + path + "'");
-    }
+namespace {
+
+/// The mode check both secret readers share.
+Result<void> ownerOnly(const struct stat& st, const std::string& path, std::string_view what) {
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        return fail(ErrorCode::SystemError, std::string(what) + " '" + path + "' is accessible by group or others (mode " +
-                                                mode + "); restrict it with 'chmod 600 " + path + "'");
+        // A system error (its wire message is the message alone), as the TLS key check always
+        // reported it.
+        return fail(ErrorCode::SystemError, std::string(what) + " '" + path +
+                                                "' is accessible by group or others (mode " + mode +
+                                                "); restrict it with 'chmod 600 " + path + "'");
     }
     return {};
 }
 
-Result<std::string> readTextFile(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        return failErrno(errno, "cannot read '" + path + "'");
-    }
+Result<std::string> readAll(int fd, const std::string& path) {
     std::string content;
     char buf[4096];
     while (true) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -60,6 +58,42 @@ Result<std::string> readTextFile(const std::string& path) {
         }
         content.append(buf, static_cast<std::size_t>(n));
     }
+}
+
+}  // namespace
+
+Result<void> requireOwnerOnlyAccess(const std::string& path, std::string_view what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return failErrno(errno, "cannot access " + std::string(what) + " '" + path + "'");
+    }
+    return ownerOnly(st, path, what);
+}
+
+Result<std::string> readPrivateFile(const std::string& path, std::string_view what) {
+    // One open, and every check on what was opened: the file cannot be swapped in between.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0) {
+        return failErrno(errno, "cannot access " + std::string(what) + " '" + path + "'");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return fail(ErrorCode::SystemError, std::string(what) + " '" + path + "' is not a regular file");
+    }
+    if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+        return fail(ErrorCode::SystemError, std::string(what) + " '" + path + "' belongs to uid " +
+                                                std::to_string(st.st_uid) + ", neither root nor this process's user");
+    }
+    CORRAL_TRY(ownerOnly(st, path, what));
+    return readAll(fd.get(), path);
+}
+
+Result<std::string> readTextFile(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        return failErrno(errno, "cannot read '" + path + "'");
+    }
+    return readAll(fd.get(), path);
 }
 
 Result<void> writeKernelFile(const std::string& path, std::string_view content) {

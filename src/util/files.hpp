@@ -23,6 +23,11 @@ Result<std::string> readTextFile(const std::string& path);
 /// restrict it with 'chmod 600 /k.pem'". A secret others could read is as good as published.
 Result<void> requireOwnerOnlyAccess(const std::string& path, std::string_view what);
 
+/// Reads a secret corrald reads itself: one open (no symbolic link followed), then checks on
+/// what was opened: a regular file, owned by root or this process's user, that group and
+/// others cannot access (refused as requireOwnerOnlyAccess words it).
+Result<std::string> readPrivateFile(const std::string& path, std::string_view what);
+
 /// Replaces `path` with `content` atomically (a reader sees the old file or the whole new
 /// one): written to PATH.new with `mode`, then renamed over it.
 Result<void> writeFileAtomically(const std::string& path, std::string_view content, mode_t mode = 0600);

@@ -171,7 +171,7 @@ def test_freeze_while_daemon_down_is_believed(lxc):
     lxc.daemon.kill9()
     set_frozen(init, False)
     lxc.daemon.start()
-    assert lxc.state('iced') == 'running (unknown)'
+    assert lxc.state('iced') == 'running (unpaused)'
     assert virsh(lxc.uri, 'destroy', 'iced').rc == 0
 
 

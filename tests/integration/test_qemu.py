@@ -181,11 +181,11 @@ def test_state_changed_while_daemon_down_is_believed(qemu):
     qemu.daemon.kill9()
     qmp_while_daemon_down(qemu, 'moved', 'cont')
     qemu.daemon.start()
-    assert state(qemu.uri, 'moved') == 'running (unknown)'
+    assert state(qemu.uri, 'moved') == 'running (unpaused)'
     # Recorded too: a second restart with no change keeps it.
     qemu.daemon.kill9()
     qemu.daemon.start()
-    assert state(qemu.uri, 'moved') == 'running (unknown)'
+    assert state(qemu.uri, 'moved') == 'running (unpaused)'
     assert virsh(qemu.uri, 'suspend', 'moved').rc == 0 and virsh(qemu.uri, 'destroy', 'moved').rc == 0
 
 

@@ -197,11 +197,17 @@ def test_a_requested_pci_address_is_honoured_or_refused(qemu, tmpdir_path, write
     taken = virsh(qemu.uri, 'attach-device', 'addr',
                   disk(images[1], 'vdc', "<address type='pci' slot='12'/>"), '--live')
     assert taken.rc == 1
-    assert "attempted double use of PCI address 0000:00:0c.0 (device 'virtio-disk1' is there)" in taken.err, taken.err
+    assert ("Attempted double use of PCI Address 0000:00:0c.0 (<disk> with target 'vdc'; device 'virtio-disk1' is "
+            "there)") in taken.err, taken.err
     for address in ("<address type='pci' bus='0x01' slot='0x01'/>", "<address type='drive' controller='0'/>"):
         r = virsh(qemu.uri, 'attach-device', 'addr', disk(images[1], 'vdc', address), '--live')
-        assert r.rc == 1 and 'can only ask for a PCI address on bus 0' in r.err, r.err
+        assert r.rc == 1 and 'can only ask for a PCI address on bus 0' in r.err and address[:-2] in r.err, r.err
+    # All zeros asks for nothing, as in libvirt: the lowest free slot.
+    r = virsh(qemu.uri, 'attach-device', 'addr',
+              disk(images[1], 'vdc', "<address type='pci' domain='0x0000' bus='0x00' slot='0x00' function='0x0'/>"),
+              '--live')
+    assert r.rc == 0, r.err
     fdsets = json.loads(virsh(qemu.uri, 'qemu-monitor-command', 'addr', '{"execute":"query-fdsets"}').out)['return']
-    assert [fd['opaque'] for s in fdsets for fd in s['fds']] == ['corral-disk-vdb']
-    assert blklist(qemu.uri, 'addr') == ['vdb']
+    assert sorted(fd['opaque'] for s in fdsets for fd in s['fds']) == ['corral-disk-vdb', 'corral-disk-vdc']
+    assert blklist(qemu.uri, 'addr') == ['vdb', 'vdc']
     assert virsh(qemu.uri, 'destroy', 'addr').rc == 0

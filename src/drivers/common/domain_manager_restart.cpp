@@ -120,6 +120,10 @@ void DomainManager::restoreStatus(const objects::StatusRecord& rec) {
     // The guest may have woken up, paused or resumed while no daemon watched: believe it, not
     // the record (a reason that still fits the state is kept).
     if (observed && observed->first != static_cast<DomainState>(state)) {
+        // Paused before, running now: someone resumed it (libvirt's reconnect says "unpaused").
+        if (static_cast<DomainState>(state) == DomainState::Paused && observed->first == DomainState::Running) {
+            observed->second = static_cast<int>(objects::RunningReason::Unpaused);
+        }
         logWarning("domain '" + rec.name + "' changed state while the daemon was down; it is " +
                    std::string(objects::kDomainStateNames[static_cast<std::size_t>(observed->first)]) + " now");
         dom->setState(observed->first, observed->second);

@@ -605,29 +605,20 @@ Result<std::string> CommandBuilder::pciAddressOption(const conf::XmlNode& device
         return std::string();
     }
     const std::string where = "<" + device.name + "> <address type='" + address->attrOr("type") + "'>";
-    if (address->attrOr("type") != "pci" || machine_.family == MachineFamily::Microvm) {
+    CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(device));
+    if (!pci || pci->unassigned() || machine_.family == MachineFamily::Microvm) {
         return std::string();  // not ours to place: QEMU puts the device where it goes
     }
-    unsigned domain = 0, bus = 0, slot = 0, function = 0;
-    auto parse = [&](const char* name, unsigned& out) {
-        const std::string text = address->attrOr(name, "0");
-        char* end = nullptr;
-        out = static_cast<unsigned>(std::strtoul(text.c_str(), &end, 0));
-        return end != text.c_str() && *end == '\0';
-    };
-    if (!parse("domain", domain) || !parse("bus", bus) || !parse("slot", slot) || !parse("function", function)) {
-        return unsupported(where + ": domain, bus, slot and function must be numbers");
-    }
-    if (domain != 0 || bus != 0) {
+    if (pci->domain != 0 || pci->bus != 0) {
         // Bridges and root ports are not modelled: libvirt XML from a q35 guest (disks behind
         // pcie-root-ports) still starts, each device where QEMU puts it.
         return std::string();
     }
-    if (slot == 0 || slot > 31 || function != 0) {
+    if (pci->slot == 0 || pci->slot > 31 || pci->function != 0) {
         return unsupported(where + ": on the root bus only slots 1 to 31, function 0, are supported");
     }
     char option[16];
-    std::snprintf(option, sizeof option, ",addr=0x%x", slot);
+    std::snprintf(option, sizeof option, ",addr=0x%x", pci->slot);
     return std::string(option);
 }
 

@@ -71,28 +71,29 @@ std::string QemuBackend::deviceAlias(const conf::XmlNode& device) {
 }
 
 /// Where a disk added to a running guest goes: the slot its <address type='pci'> asks for, when
-/// it has one and that slot of the guest's root bus is free, else the lowest free slot (from
-/// query-pci). Addresses off the root bus, other functions than 0 and other address types are
+/// it asks for one and that slot of the guest's root bus is free, else the lowest free slot
+/// (from query-pci). An address of all zeros (or without a slot) asks for nothing, as in
+/// libvirt. Addresses off the root bus, other functions than 0 and other address types are
 /// refused: hotplug here goes to the root bus's slots only.
 Result<int> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& disk) {
     const std::string target = disk.childAttr("target", "dev");
     std::optional<long> wanted;
     if (const conf::XmlNode* address = disk.child("address")) {
-        auto number = [&](const char* key) {
-            std::string text = address->attrOr(key, "0");
-            char* end = nullptr;
-            long value = std::strtol(text.c_str(), &end, 0);
-            return end != nullptr && *end == '\0' && !text.empty() ? value : -1;
-        };
-        if (address->attrOr("type") != "pci" || number("domain") != 0 || number("bus") != 0 ||
-            number("function") != 0 || number("slot") < 1 || number("slot") > 31) {
+        CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(disk));
+        if (!pci || (!pci->unassigned() && (pci->domain != 0 || pci->bus != 0 || pci->function != 0 ||
+                                            pci->slot < 1 || pci->slot > 31))) {
+            std::string given;
+            conf::formatXmlNode(*address, 0, given);
+            given.pop_back();  // the newline
             return fail(ErrorCode::ConfigUnsupported,
-                        "<disk> with target '" + target +
-                            "': a disk added to a running guest can only ask for a PCI address on bus 0, slot 1 to "
+                        "<disk> with target '" + target + "': " + given +
+                            ": a disk added to a running guest can only ask for a PCI address on bus 0, slot 1 to "
                             "0x1f, function 0",
                         ErrorDomain::Qemu);
         }
-        wanted = number("slot");
+        if (!pci->unassigned()) {
+            wanted = pci->slot;
+        }
     }
     CORRAL_ASSIGN_OR_RETURN(JsonValue buses, monitor.execute("query-pci"));
     std::map<std::int64_t, std::string> used;  // slot -> the device there
@@ -108,9 +109,11 @@ Result<int> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& disk) {
         if (auto it = used.find(*wanted); it != used.end()) {
             char where[32];
             std::snprintf(where, sizeof where, "0000:00:%02lx.0", *wanted);
-            return fail(ErrorCode::OperationInvalid,
-                        "<disk> with target '" + target + "': attempted double use of PCI address " + where +
-                            (it->second.empty() ? std::string() : " (device '" + it->second + "' is there)"),
+            // libvirt's words and error code (an XML error), which scripts may match.
+            return fail(ErrorCode::XmlError,
+                        std::string("Attempted double use of PCI Address ") + where + " (<disk> with target '" +
+                            target + "'" + (it->second.empty() ? std::string() : "; device '" + it->second + "' is there") +
+                            ")",
                         ErrorDomain::Qemu);
         }
         return static_cast<int>(*wanted);

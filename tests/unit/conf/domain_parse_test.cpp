@@ -217,3 +217,24 @@ TEST(DomainValidate, KeptElementsAreChecked) {
     expectRefused("<clock offset='mars'/>", "'mars' for attribute 'offset' of element 'clock'");
     expectRefused("<memtune><hard_limit unit='KiB'>many</hard_limit></memtune>", "'many'");
 }
+
+TEST(DomainDevices, PciAddressesReadAsNumbers) {
+    auto device = [](const std::string& address) {
+        auto doc = parseXmlDocument("<disk>" + address + "</disk>", "(test)");
+        return *doc;
+    };
+    auto given = pciAddressOf(device("<address type='pci' domain='0x0000' bus='0' slot='0x0a' function='0x0'/>"));
+    ASSERT_TRUE(given && *given);
+    EXPECT_EQ((*given)->slot, 10u);
+    EXPECT_FALSE((*given)->unassigned());
+    auto zeros = pciAddressOf(device("<address type='pci'/>"));
+    ASSERT_TRUE(zeros && *zeros);
+    EXPECT_TRUE((*zeros)->unassigned());  // libvirt: no address asked for
+    auto none = pciAddressOf(device("<address type='drive' controller='0'/>"));
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(*none);
+    auto bad = pciAddressOf(device("<address type='pci' slot='ten'/>"));
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message, "<disk> <address type='pci'>: slot 'ten' is not a number");
+    EXPECT_FALSE(pciAddressOf(device("<address type='pci' slot='-1'/>")));
+}

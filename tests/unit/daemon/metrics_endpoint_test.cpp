@@ -122,6 +122,18 @@ TEST(MetricsHttp, TheTokenFileIsPrivateAndHoldsAToken) {
     EXPECT_EQ(shared.error().message, "metrics_token_file '" + path +
                                           "' is accessible by group or others (mode 0640); restrict it with 'chmod 600 " +
                                           path + "'");
+    // Opened once, not through a link, and only when it is root's or ours.
+    std::string link = std::string(dir) + "/link";
+    ASSERT_EQ(::symlink(path.c_str(), link.c_str()), 0);
+    ::chmod(path.c_str(), 0600);
+    EXPECT_NE(readMetricsToken(link).error().wireMessage().find("cannot access metrics_token_file '" + link + "'"),
+              std::string::npos);
+    ::unlink(link.c_str());
+    if (::geteuid() == 0) {
+        ASSERT_EQ(::chown(path.c_str(), 4242, 4242), 0);
+        EXPECT_NE(readMetricsToken(path).error().message.find("belongs to uid 4242"), std::string::npos);
+        ASSERT_EQ(::chown(path.c_str(), 0, 0), 0);
+    }
     write("short\n", 0600);
     EXPECT_NE(readMetricsToken(path).error().message.find("16 to 1024"), std::string::npos);
     write("has spaces in it, not a token\n", 0600);
