@@ -563,21 +563,24 @@ bool Reader::content(XmlNode& out, int depth, std::size_t openedAt) {
 bool Reader::namespaces(XmlNode& out, std::size_t openedAt, std::vector<std::size_t>& keyAt,
                         std::vector<std::string>& bound) {
     auto isDeclaration = [](const std::string& key) { return key == "xmlns" || key.starts_with("xmlns:"); };
-    std::vector<std::size_t> order(out.attrs.size());
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        order[i] = i;
+    if (std::any_of(out.attrs.begin(), out.attrs.end(), [&](const auto& a) { return isDeclaration(a.first); })) {
+        std::vector<std::size_t> order(out.attrs.size());
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            order[i] = i;
+        }
+        std::stable_partition(order.begin(), order.end(),
+                              [&](std::size_t i) { return isDeclaration(out.attrs[i].first); });
+        std::vector<std::pair<std::string, std::string>> attrs;
+        std::vector<std::size_t> positions;
+        attrs.reserve(order.size());
+        positions.reserve(order.size());
+        for (std::size_t i : order) {
+            attrs.push_back(std::move(out.attrs[i]));
+            positions.push_back(keyAt[i]);
+        }
+        out.attrs = std::move(attrs);
+        keyAt = std::move(positions);
     }
-    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return isDeclaration(out.attrs[i].first); });
-    std::vector<std::pair<std::string, std::string>> attrs;
-    std::vector<std::size_t> positions;
-    attrs.reserve(order.size());
-    positions.reserve(order.size());
-    for (std::size_t i : order) {
-        attrs.push_back(std::move(out.attrs[i]));
-        positions.push_back(keyAt[i]);
-    }
-    out.attrs = std::move(attrs);
-    keyAt = std::move(positions);
 
     std::size_t declarations = 0;
     for (; declarations < out.attrs.size() && isDeclaration(out.attrs[declarations].first); ++declarations) {
@@ -606,7 +609,7 @@ bool Reader::namespaces(XmlNode& out, std::size_t openedAt, std::vector<std::siz
     if (!resolve(out.name, false, openedAt + 1, uri)) {
         return false;
     }
-    std::unordered_set<std::string> expanded;  // namespace URI, then the local name
+    std::unordered_set<std::string> expanded;  // namespace URI, then the local name (no allocation while empty)
     for (std::size_t i = declarations; i < out.attrs.size(); ++i) {
         const std::string& key = out.attrs[i].first;
         if (!resolve(key, true, keyAt[i], uri)) {
