@@ -11,7 +11,7 @@ import libvirt
 
 from framework.event_loop import ensure_event_loop
 from framework.qemu_fixtures import guest_files, guest_xml, pytestmark, qemu, serial_text, state, wait_for  # noqa: F401
-from framework.tools import image_on_full_filesystem, virsh, watch
+from framework.tools import image_on_full_filesystem, stop_watching, virsh, watch
 
 
 def vnc_handshake(port):
@@ -68,12 +68,7 @@ def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
         vnc_handshake(5900 + int(display.split(':')[1]))
         wait_for(lambda: sum(1 for g in got if g[0] == 'graphics') >= 3, timeout=20, what='graphics events')
         assert virsh(qemu.uri, 'destroy', 'evq').rc == 0
-        for i in ids:
-            conn.domainEventDeregisterAny(i)
-        conn.close()
-        for w in (virsh_watch, corral_watch):
-            w.terminate()
-        outputs = [w.communicate(timeout=30)[0] for w in (virsh_watch, corral_watch)]
+        outputs = stop_watching(conn, ids, (virsh_watch, corral_watch))
 
     errors = [g for g in got if g[0] == 'io-error-reason']
     assert errors and errors[0] == ('io-error-reason', image, 'virtio-disk0', libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE,
@@ -127,12 +122,7 @@ def test_watchdog_fires_and_pauses_the_guest(qemu, bin_dir):
     assert paused.wait(60), (got, serial_text(serial)[-500:])
     assert state(qemu.uri, 'wdog') == 'paused (watchdog)'
     assert virsh(qemu.uri, 'destroy', 'wdog').rc == 0
-    for i in ids:
-        conn.domainEventDeregisterAny(i)
-    conn.close()
-    for w in (virsh_watch, corral_watch):
-        w.terminate()
-    out, corral_out = (w.communicate(timeout=30)[0] for w in (virsh_watch, corral_watch))
+    out, corral_out = stop_watching(conn, ids, (virsh_watch, corral_watch))
 
     assert ('watchdog', 'wdog', libvirt.VIR_DOMAIN_EVENT_WATCHDOG_PAUSE) in got, got
     assert got.index(('watchdog', 'wdog', libvirt.VIR_DOMAIN_EVENT_WATCHDOG_PAUSE)) < \
@@ -193,12 +183,7 @@ def test_guest_suspend_to_ram_and_wakeup(qemu, bin_dir):
     # virsh words VIR_DOMAIN_RUNNING_WAKEUP as 'event wakeup'.
     wait_for(lambda: state(qemu.uri, 'pm') == 'running (event wakeup)', timeout=20, what='running (event wakeup)')
     assert virsh(qemu.uri, 'destroy', 'pm').rc == 0
-    for i in ids:
-        conn.domainEventDeregisterAny(i)
-    conn.close()
-    for w in watchers:
-        w.terminate()
-    outputs = [w.communicate(timeout=30)[0] for w in watchers]
+    outputs = stop_watching(conn, ids, watchers)
     pm_events = [g for g in got if g[0] != 'lifecycle' or g[1] == libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED
                  or g[2] == libvirt.VIR_DOMAIN_EVENT_STARTED_WAKEUP]
     assert pm_events == [('pmsuspend', 'pm'),

@@ -12,7 +12,7 @@ import libvirt
 
 from framework.event_loop import ensure_event_loop
 from framework.qemu_fixtures import guest_files, pytestmark, qemu, serial_text, wait_for  # noqa: F401
-from framework.tools import image_on_full_filesystem, virsh, watch
+from framework.tools import image_on_full_filesystem, stop_watching, virsh, watch
 
 
 def guest_disks(serial):
@@ -82,12 +82,7 @@ def test_disk_hotplug_and_unplug(qemu, tmpdir_path, bin_dir):
     assert blklist(qemu.uri, 'hp') == ['vdc']  # still there until the guest stops
     assert virsh(qemu.uri, 'destroy', 'hp').rc == 0
 
-    for i in ids:
-        conn.domainEventDeregisterAny(i)
-    conn.close()
-    for w in watchers:
-        w.terminate()
-    outputs = [w.communicate(timeout=30)[0] for w in watchers]
+    outputs = stop_watching(conn, ids, watchers)
     assert got == [('added', 'hp', 'virtio-disk1'), ('removed', 'hp', 'virtio-disk1')], got
     virsh_lines, corral_lines = ([l for l in o.splitlines() if l.startswith("event 'device")] for o in outputs)
     assert virsh_lines == ["event 'device-added' for domain 'hp': virtio-disk1",

@@ -51,6 +51,17 @@ def watch(argv):
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def stop_watching(conn, callback_ids, watchers):
+    """Deregisters `conn`'s event callbacks and closes it, ends the watch() clients and returns
+    their standard outputs, in order."""
+    for i in callback_ids:
+        conn.domainEventDeregisterAny(i)
+    conn.close()
+    for w in watchers:
+        w.terminate()
+    return [w.communicate(timeout=30)[0] for w in watchers]
+
+
 @contextlib.contextmanager
 def image_on_full_filesystem(directory, name):
     """A 32 MiB sparse raw image on a 1 MiB tmpfs under `directory`: a guest's writes to it
