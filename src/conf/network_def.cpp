@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include "conf/object_name.hpp"
 #include "conf/xml_node.hpp"
 #include "util/strings.hpp"
 
@@ -175,6 +176,23 @@ Result<std::unique_ptr<NetworkDef>> parseNetworkXml(std::string_view xml) {
         return xmlError("<dhcp> needs an <ip address>");
     }
     return def;
+}
+
+Result<void> checkNetworkHostValues(const NetworkDef& def) {
+    if (!def.bridge.empty()) {
+        CORRAL_TRY(validateInterfaceName(def.bridge, "<bridge name>", ErrorDomain::Network));
+    }
+    if (!def.forwardDev.empty()) {
+        CORRAL_TRY(validateInterfaceName(def.forwardDev, "<forward dev>", ErrorDomain::Network));
+    }
+    for (const auto& h : def.dhcpHosts) {
+        // A hosts-file line is "MAC,IP,NAME": a ',' or a newline in the name would add options.
+        if (!h.name.empty() && !isDnsName(h.name)) {
+            return xmlError("<dhcp><host name='" + printableText(h.name) +
+                            "'>: not a host name (letters, digits, '-' and '.', starting with a letter or digit)");
+        }
+    }
+    return {};
 }
 
 std::string formatNetworkXml(const NetworkDef& def) {

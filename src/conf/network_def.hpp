@@ -40,6 +40,12 @@ struct NetworkDef {
 /// element or attribute for bad values, ConfigUnsupported for what this driver does not run.
 Result<std::unique_ptr<NetworkDef>> parseNetworkXml(std::string_view xml);
 
+/// The values of a definition that reach nft rules, dnsmasq's files and the kernel, checked at
+/// define and again at start (a definition an older daemon stored is loaded without the check,
+/// so that it can still be listed and undefined): the bridge and uplink names
+/// (validateInterfaceName) and the DHCP host names (DNS names). XmlError naming the element.
+Result<void> checkNetworkHostValues(const NetworkDef& def);
+
 /// libvirt's layout of the same facts.
 std::string formatNetworkXml(const NetworkDef& def);
 

@@ -14,6 +14,7 @@
 
 #include "host/cgroup_device_program.hpp"
 #include "util/files.hpp"
+#include "util/name_escape.hpp"
 #include "util/strings.hpp"
 
 namespace corral::host {
@@ -194,7 +195,34 @@ Result<CgroupLayout> hostCgroupLayout() {
     return cached;
 }
 
+Cgroup::Cgroup(CgroupLayout layout, std::string path)
+    : layout_(std::move(layout)), path_(isPlainRelativePath(path) ? std::move(path) : std::string()) {}
+
+bool Cgroup::exists() const {
+    const auto mounts = distinctMounts(layout_);
+    return valid() && !mounts.empty() && fileExists(mounts.front() + "/" + path_);
+}
+
+std::string guestGroupPath(const std::string& parent, std::string_view name) {
+    return parent + "/" + escapeCgroupComponent(name);
+}
+
+Cgroup runningGuestGroup(const CgroupLayout& layout, const std::string& parent, std::string_view name) {
+    Cgroup group(layout, guestGroupPath(parent, name));
+    if (auto legacy = legacyCgroupComponent(name); legacy && !group.exists()) {
+        Cgroup older(layout, parent + "/" + *legacy);
+        if (older.exists()) {
+            return older;
+        }
+    }
+    return group;
+}
+
 Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& path, bool threaded) {
+    if (!isPlainRelativePath(path)) {
+        // A name that reached here unescaped ("..", ".") would put its limits on the partition.
+        return fail(ErrorCode::InternalError, "cgroup path '" + path + "' has an empty, '.' or '..' component");
+    }
     Cgroup group(layout, path);
     for (const auto& mount : distinctMounts(layout)) {
         std::string dir = mount + "/" + path;
@@ -318,6 +346,9 @@ Result<void> Cgroup::addThread(pid_t tid) const {
 }
 
 Result<void> Cgroup::remove() const {
+    if (!valid()) {
+        return {};  // never the mount's root
+    }
     for (const auto& mount : distinctMounts(layout_)) {
         CORRAL_TRY(removeTree(mount + "/" + path_));
         // The partition levels above go too once empty (a test daemon's corral-HASH/qemu); a

@@ -51,14 +51,20 @@ Result<CgroupLayout> hostCgroupLayout();
 class Cgroup {
 public:
     Cgroup() = default;
-    Cgroup(CgroupLayout layout, std::string path) : layout_(std::move(layout)), path_(std::move(path)) {}
+    /// The group at `path` below each mount. A path with an empty, "." or ".." component would
+    /// name another group (the partition, the mount's root): it makes an invalid group instead
+    /// (valid() false), on which nothing is ever done.
+    Cgroup(CgroupLayout layout, std::string path);
 
     /// Creates the group (and missing parents) in every hierarchy. A leftover group of the same
     /// path without processes (a guest that died with the daemon down) is removed first.
-    /// `threaded` makes a v2 child group threaded (vCPU and emulator groups).
+    /// `threaded` makes a v2 child group threaded (vCPU and emulator groups). Errors: a path
+    /// with an empty, "." or ".." component (InternalError naming it), what mkdir says.
     static Result<Cgroup> create(const CgroupLayout& layout, const std::string& path, bool threaded = false);
 
     [[nodiscard]] bool valid() const { return !path_.empty(); }
+    /// Whether the group's directory exists (in the first hierarchy).
+    [[nodiscard]] bool exists() const;
     [[nodiscard]] const std::string& path() const { return path_; }
     [[nodiscard]] const CgroupLayout& layout() const { return layout_; }
     [[nodiscard]] Cgroup child(const std::string& name) const;
@@ -76,7 +82,8 @@ public:
     /// global threadgroup lock, whose RCU grace period cost every start about 7 ms here
     /// (cgroup.procs); v2: cgroup.procs (v2 domain groups take whole processes only).
     [[nodiscard]] std::vector<std::string> selfJoinFiles() const;
-    /// Removes the group and its children (the processes must be gone). Missing is fine.
+    /// Removes the group and its children (the processes must be gone). Missing is fine, and
+    /// so is an invalid group (nothing is removed).
     Result<void> remove() const;
 
     // Settings, in libvirt's units. Each fails with OperationUnsupported when the controller is
@@ -133,6 +140,15 @@ private:
     CgroupLayout layout_;
     std::string path_;
 };
+
+/// PARENT/ESCAPED-NAME (escapeCgroupComponent): the group of the guest `name` below `parent`
+/// ("corral/qemu"). Escaped, so that a guest named ".." never gets the partition itself (its
+/// limits on every guest, its removal taking the others' groups) nor "cgroup.procs" a kernel file.
+std::string guestGroupPath(const std::string& parent, std::string_view name);
+
+/// The group a running guest is in: guestGroupPath, or PARENT/NAME, where a daemon before names
+/// were escaped put it, when only that one exists (legacyCgroupComponent).
+Cgroup runningGuestGroup(const CgroupLayout& layout, const std::string& parent, std::string_view name);
 
 /// Moves the calling process into each group `pid` belongs to, in every hierarchy this layout
 /// knows (named v1 hierarchies and controllers Corral does not manage are left alone): how

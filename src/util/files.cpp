@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "util/name_escape.hpp"
 #include "util/unique_fd.hpp"
 
 namespace corral {
@@ -124,6 +125,17 @@ Result<void> writeFileAtomically(const std::string& path, std::string_view conte
         return failErrno(err, "cannot write '" + path + "'");
     }
     return {};
+}
+
+void moveLegacyFile(const std::string& dir, std::string_view name, std::string_view suffix) {
+    const auto legacy = legacyPathComponent(name);
+    if (!legacy) {
+        return;
+    }
+    const std::string from = dir + "/" + *legacy + std::string(suffix);
+    const std::string to = pathForName(dir, name, suffix);
+    // Never over a file at the new path; a failure (nothing there) leaves things as they are.
+    (void)::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
 }
 
 }  // namespace corral

@@ -36,4 +36,10 @@ Result<void> writeFileAtomically(const std::string& path, std::string_view conte
 /// /proc/PID/...) require; the kernel's refusal (EINVAL for a bad value) names the file.
 Result<void> writeKernelFile(const std::string& path, std::string_view content);
 
+/// Moves the file an older daemon (before names were escaped) left for `name` in `dir`, named
+/// with the bare name (legacyPathComponent), to pathForName(dir, name, suffix), when it is there
+/// and nothing is at the new path yet: a running guest's pid file or socket after an upgrade,
+/// a managed save image. Renaming keeps an open file or a bound socket working.
+void moveLegacyFile(const std::string& dir, std::string_view name, std::string_view suffix);
+
 }  // namespace corral

@@ -55,3 +55,32 @@ TEST(NetworkDef, RefusesWhatItCannotRunNamingIt) {
         EXPECT_NE(def.error().wireMessage().find(needle), std::string::npos) << def.error().wireMessage();
     }
 }
+
+TEST(NetworkDef, ValuesThatReachNftAndDnsmasqAreCheckedButStillParse) {
+    // Parsed (a definition an older daemon stored must still load), refused by the check that
+    // define and start make: a '"' would end nft's quoted interface name, a newline or ','
+    // would add dnsmasq options.
+    const std::pair<const char*, const char*> cases[] = {
+        {"<network><name>x</name><bridge name='br\" accept'/></network>", "<bridge name>"},
+        {"<network><name>x</name><bridge name='..'/></network>", "<bridge name>"},
+        {"<network><name>x</name><forward mode='nat' dev='eth0;'/></network>", "<forward dev>"},
+        {"<network><name>x</name><ip address='10.0.0.1' prefix='24'><dhcp>"
+         "<host mac='52:54:00:00:00:01' name='web,set:evil' ip='10.0.0.5'/></dhcp></ip></network>",
+         "not a host name"},
+        {"<network><name>x</name><ip address='10.0.0.1' prefix='24'><dhcp>"
+         "<host mac='52:54:00:00:00:01' name='web&#10;dhcp-script=/tmp/x' ip='10.0.0.5'/></dhcp></ip></network>",
+         "web\\ndhcp-script"},
+    };
+    for (const auto& [xml, needle] : cases) {
+        auto def = parseNetworkXml(xml);
+        ASSERT_TRUE(def) << xml << ": " << def.error().wireMessage();
+        auto checked = checkNetworkHostValues(**def);
+        ASSERT_FALSE(checked) << xml;
+        EXPECT_NE(checked.error().wireMessage().find(needle), std::string::npos) << checked.error().wireMessage();
+    }
+    auto fine = parseNetworkXml("<network><name>x</name><bridge name='br-lan.2'/><forward mode='nat' dev='eth0'/>"
+                                "<ip address='10.0.0.1' prefix='24'><dhcp><host mac='52:54:00:00:00:01' "
+                                "name='web-1.example' ip='10.0.0.5'/></dhcp></ip></network>");
+    ASSERT_TRUE(fine);
+    EXPECT_TRUE(checkNetworkHostValues(**fine));
+}

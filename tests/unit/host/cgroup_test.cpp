@@ -155,6 +155,47 @@ TEST_F(FakeV2Tree, CreateRemovesAnEmptyLeftoverAndRefusesABusyOne) {
     EXPECT_NE(busy.error().message.find("still holds processes (4242)"), std::string::npos);
 }
 
+TEST_F(FakeV2Tree, ADomainNamedDotDotGetsItsOwnGroupNotThePartition) {
+    // Before escaping, "corral/qemu/.." was the partition: a guest's memory limit on every guest,
+    // its removal taking the others' groups with it.
+    auto bystander = Cgroup::create(layout_, "corral/qemu/web1");
+    ASSERT_TRUE(bystander);
+    for (const char* name : {"..", "."}) {
+        const std::string path = guestGroupPath("corral/qemu", name);
+        EXPECT_EQ(path.rfind("corral/qemu/", 0), 0u) << path;
+        auto g = Cgroup::create(layout_, path);
+        ASSERT_TRUE(g) << g.error().message;
+        EXPECT_EQ(std::filesystem::path(g->directory(CgroupController::Memory)).parent_path(),
+                  std::filesystem::path(root_ + "/corral/qemu"));
+        ASSERT_TRUE(g->remove());
+        EXPECT_TRUE(std::filesystem::is_directory(root_ + "/corral/qemu/web1")) << name;
+    }
+}
+
+TEST_F(FakeV2Tree, PathsThatNameAnotherGroupAreRefusedAndNeverRemoved) {
+    ASSERT_TRUE(Cgroup::create(layout_, "corral/qemu/web1"));
+    for (const char* bad : {"corral/qemu/..", "corral/qemu/.", "corral//qemu", "", "/corral/qemu"}) {
+        auto created = Cgroup::create(layout_, bad);
+        ASSERT_FALSE(created) << bad;
+        EXPECT_NE(created.error().message.find("'.' or '..' component"), std::string::npos);
+        Cgroup adopted(layout_, bad);  // what a reconnect builds from a recorded name
+        EXPECT_FALSE(adopted.valid()) << bad;
+        EXPECT_TRUE(adopted.remove());
+    }
+    EXPECT_TRUE(std::filesystem::is_directory(root_ + "/corral/qemu/web1"));
+}
+
+TEST_F(FakeV2Tree, ARunningGuestOfAnOlderDaemonKeepsItsBareNamedGroup) {
+    // Started by a daemon before escaping: found where it is, not recreated elsewhere.
+    ASSERT_TRUE(Cgroup::create(layout_, "corral/qemu/a b"));
+    EXPECT_EQ(runningGuestGroup(layout_, "corral/qemu", "a b").path(), "corral/qemu/a b");
+    // Once there is a group under the escaped name, that one is the guest's.
+    ASSERT_TRUE(Cgroup::create(layout_, guestGroupPath("corral/qemu", "a b")));
+    EXPECT_EQ(runningGuestGroup(layout_, "corral/qemu", "a b").path(), "corral/qemu/a\\x20b");
+    // A bare name is never looked for when it could be another guest's escaped group.
+    EXPECT_EQ(runningGuestGroup(layout_, "corral/qemu", "..").path(), "corral/qemu/\\x2e.");
+}
+
 // The real kernel's v2 rules for threaded subtrees (the order of cgroup.type and delegation, a
 // process in the threaded domain root, a thread moved below it), on this host's cgroup2 mount
 // even when its controllers are all on v1: the structure does not need controllers.
