@@ -15,6 +15,7 @@
 #include "conf/domain_def.hpp"
 #include "drivers/qemu/qemu_command.hpp"
 #include "golden_files.hpp"
+#include "util/name_escape.hpp"
 
 using namespace corral;
 namespace fs = std::filesystem;
@@ -33,7 +34,7 @@ Result<std::string> render(const std::string& name) {
     CORRAL_TRY(conf::validateDomainDef(*def));
     drivers::qemu::QemuLaunchContext launch;
     launch.monitorFd = 3;
-    launch.pidFile = "/run/corral/qemu/" + def->name + ".pid";
+    launch.pidFile = pathForName("/run/corral/qemu", def->name, ".pid");  // as the backend names it
     launch.tapFds = {30, 31, 32, 33};
     if (name.find("-paused") != std::string::npos) {
         launch.startPaused = true;

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "conf/domain_def.hpp"
+#include "conf/object_name.hpp"
+#include "drivers/qemu/qemu_options.hpp"
 #include "util/json.hpp"
 #include "util/strings.hpp"
 
@@ -22,47 +24,6 @@ struct Machine {
     std::string qemuName;
 };
 
-/// <driver cache=...> as QEMU's block layer spells it: O_DIRECT on the host file, flushes
-/// ignored, and the write cache the guest sees. "default" (or none given) leaves QEMU's own.
-struct DiskCache {
-    std::string_view name;
-    bool explicitMode;
-    bool direct;
-    bool noFlush;
-    bool writeCache;
-};
-
-constexpr DiskCache kDiskCaches[] = {
-    {"", false, false, false, true},
-    {"default", false, false, false, true},
-    {"none", true, true, false, true},
-    {"writethrough", true, false, false, false},
-    {"writeback", true, false, false, true},
-    {"directsync", true, true, false, false},
-    {"unsafe", true, false, true, true},
-};
-
-const DiskCache* findDiskCache(std::string_view mode) {
-    for (const auto& c : kDiskCaches) {
-        if (c.name == mode) {
-            return &c;
-        }
-    }
-    return nullptr;
-}
-
-/// A value inside a QEMU "key=value,key=value" option: a comma is written twice.
-std::string escapeOptionValue(const std::string& value) {
-    std::string out;
-    for (char c : value) {
-        out += c;
-        if (c == ',') {
-            out += ',';
-        }
-    }
-    return out;
-}
-
 bool toUnsigned(std::string_view text, unsigned& out) {
     auto v = parseUnsigned(text);
     if (!v || *v > 0xFFFFFFFFu) {
@@ -76,6 +37,23 @@ Unexpected unsupported(const std::string& what) {
     return fail(ErrorCode::ConfigUnsupported, what, ErrorDomain::Qemu);
 }
 
+Unexpected invalidXml(const std::string& what) { return fail(ErrorCode::XmlError, what, ErrorDomain::Qemu); }
+
+/// A model or machine name QEMU looks up in its own tables: letters, digits and "-_.". The x86
+/// -cpu option splits at every ',' (it knows no ",," escape), so nothing else may reach it.
+bool isQemuTypeName(std::string_view name) {
+    if (name.empty()) {
+        return false;
+    }
+    for (char c : name) {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 Result<Machine> resolveMachine(const conf::DomainDef& def) {
     const std::string& arch = def.os.arch;
     if (!arch.empty() && arch != "x86_64" && arch != "i686") {
@@ -83,6 +61,9 @@ Result<Machine> resolveMachine(const conf::DomainDef& def) {
                            "(arch x86_64 or i686)");
     }
     const std::string m = def.os.machine.empty() ? "pc" : def.os.machine;
+    if (!isQemuTypeName(m)) {
+        return unsupported("<os><type machine='" + m + "'>: not a machine type name (letters, digits and '-_.')");
+    }
     if (m == "pc" || startsWith(m, "pc-i440fx-") || m == "pc-1.0") {
         return Machine{MachineFamily::I440fx, m};
     }
@@ -101,11 +82,6 @@ bool hasFeature(const conf::DomainDef& def, std::string_view feature) {
     return f != nullptr && f->child(feature) != nullptr;
 }
 
-/// The bus a <target> without one gets from its name, as libvirt derives it.
-std::string defaultDiskBus(const std::string& target) {
-    return startsWith(target, "vd") ? "virtio" : startsWith(target, "sd") ? "scsi" : startsWith(target, "hd") ? "ide" : "";
-}
-
 /// Collects argv and remembers which singleton controllers were already added.
 class CommandBuilder {
 public:
@@ -116,6 +92,8 @@ public:
 
 private:
     void add(std::initializer_list<std::string> args) { argv_.insert(argv_.end(), args); }
+    /// `option` followed by its key=value argument.
+    void add(const char* option, const QemuOpts& opts) { add({option, opts.str()}); }
     std::string pciOrMmio(const std::string& base) const {
         return machine_.family == MachineFamily::Microvm ? base + "-device" : base + "-pci";
     }
@@ -131,9 +109,12 @@ private:
     Result<void> addVideo(const conf::XmlNode& video, unsigned index);
     Result<void> addController(const conf::XmlNode& controller);
     Result<void> addWatchdog(const conf::XmlNode& watchdog);
-    /// ",addr=0xN" for a device's <address type='pci'> on the root bus (where a hotplug put
-    /// it); "" without one, or for an address elsewhere (ignored).
-    Result<std::string> pciAddressOption(const conf::XmlNode& device) const;
+    /// addr=0xN for a device's <address type='pci'> on the root bus (where a hotplug put it);
+    /// nothing without one, or for an address elsewhere (ignored).
+    Result<void> addPciAddress(QemuOpts& device, const conf::XmlNode& node) const;
+    /// bootindex=N: the device's own <boot order=...>, else the first device of its kind when
+    /// <os><boot dev=...> names that kind.
+    Result<void> addBootIndex(QemuOpts& device, const conf::XmlNode& node, const std::string& kind);
     Result<void> addDevice(const conf::XmlNode& dev);
     Result<std::string> chardevBackend(const conf::XmlNode& chr, const std::string& id);
     Result<void> ensureUsbController();
@@ -173,6 +154,9 @@ Result<void> CommandBuilder::addCpuAndMemory() {
             add({"-cpu", "max"});
         } else if (mode == "custom") {
             std::string model = cpu->childText("model");
+            if (!model.empty() && !isQemuTypeName(model)) {
+                return unsupported("<cpu><model>" + model + "</model>: not a CPU model name (letters, digits and '-_.')");
+            }
             if (!model.empty()) {
                 add({"-cpu", model});
             }
@@ -184,11 +168,12 @@ Result<void> CommandBuilder::addCpuAndMemory() {
     if (memKiB < 1024) {
         return unsupported("<memory>: " + std::to_string(memKiB) + " KiB is too small for a QEMU guest (minimum 1 MiB)");
     }
-    add({"-m", "size=" + std::to_string(memKiB) + "k"});
+    add("-m", QemuOpts().add("size", std::to_string(memKiB) + "k"));
 
     unsigned maxVcpus = def_.vcpus == 0 ? 1 : def_.vcpus;
     unsigned current = def_.vcpuCurrent == 0 ? maxVcpus : def_.vcpuCurrent;
-    std::string smp = std::to_string(current) + ",maxcpus=" + std::to_string(maxVcpus);
+    QemuOpts smp(std::to_string(current));
+    smp.add("maxcpus", maxVcpus);
     const conf::XmlNode* cpu = def_.element("cpu");
     const conf::XmlNode* topo = cpu != nullptr ? cpu->child("topology") : nullptr;
     if (topo != nullptr) {
@@ -200,19 +185,18 @@ Result<void> CommandBuilder::addCpuAndMemory() {
             return unsupported("<cpu><topology>: sockets*cores*threads = " + std::to_string(sockets * cores * threads) +
                                " does not match <vcpu> " + std::to_string(maxVcpus));
         }
-        smp += ",sockets=" + std::to_string(sockets) + ",cores=" + std::to_string(cores) +
-               ",threads=" + std::to_string(threads);
+        smp.add("sockets", sockets).add("cores", cores).add("threads", threads);
     } else {
-        smp += ",sockets=" + std::to_string(maxVcpus) + ",cores=1,threads=1";
+        smp.add("sockets", maxVcpus).add("cores", 1u).add("threads", 1u);
     }
-    add({"-smp", smp});
+    add("-smp", smp);
 
     if (const conf::XmlNode* io = def_.element("iothreads")) {
         if (!toUnsigned(io->text, iothreads_)) {
             return unsupported("<iothreads>: '" + io->text + "' is not a number");
         }
         for (unsigned i = 1; i <= iothreads_; ++i) {
-            add({"-object", "iothread,id=iothread" + std::to_string(i)});
+            add("-object", QemuOpts("iothread").add("id", "iothread" + std::to_string(i)));
         }
     }
     return {};
@@ -229,6 +213,11 @@ Result<void> CommandBuilder::addBootOptions() {
     if (!kernel.empty()) {
         add({"-kernel", kernel});
         if (!initrd.empty()) {
+            // QEMU reads a ',' in -initrd as the start of a second multiboot module, and a
+            // Linux kernel's initrd path knows no escape: the path cannot be said unambiguously.
+            if (initrd.find(',') != std::string::npos) {
+                return unsupported("<os><initrd>" + initrd + "</initrd>: QEMU cannot take an initrd path with ','");
+            }
             add({"-initrd", initrd});
         }
         if (!cmdline.empty()) {
@@ -271,18 +260,19 @@ Result<void> CommandBuilder::planBootOrder() {
     return {};
 }
 
-/// bootindex for a device: its own <boot order=...>, else the first device of its kind when
-/// <os><boot dev=...> names that kind.
-std::string bootIndexOption(const conf::XmlNode& dev, const std::string& kind,
-                            std::map<std::string, int>& byKind, std::set<std::string>& used) {
-    std::string order = dev.childAttr("boot", "order");
-    if (!order.empty()) {
-        return ",bootindex=" + order;
+Result<void> CommandBuilder::addBootIndex(QemuOpts& device, const conf::XmlNode& node, const std::string& kind) {
+    if (const std::string order = node.childAttr("boot", "order"); !order.empty()) {
+        auto n = parseUnsigned(order);
+        if (!n || *n == 0 || *n > 0x7fffffff) {
+            return invalidXml("incorrect boot order '" + order + "', expecting positive integer");
+        }
+        device.add("bootindex", *n);
+        return {};
     }
-    auto it = byKind.find(kind);
-    if (it != byKind.end() && !used.contains(kind)) {
-        used.insert(kind);
-        return ",bootindex=" + std::to_string(it->second);
+    auto it = bootIndexByKind_.find(kind);
+    if (it != bootIndexByKind_.end() && !kindsBooted_.contains(kind)) {
+        kindsBooted_.insert(kind);
+        device.add("bootindex", static_cast<unsigned>(it->second));
     }
     return {};
 }
@@ -318,20 +308,20 @@ Result<void> CommandBuilder::ensureUsbController() {
                            "'>: not supported (qemu-xhci, nec-xhci, piix3-uhci, piix4-uhci, ich9-ehci1, pci-ohci, none)");
     }
     usbAdded_ = true;
-    add({"-device", device + ",id=usb"});
+    add("-device", QemuOpts(device).add("id", "usb"));
     return {};
 }
 
 void CommandBuilder::ensureScsiController(unsigned index) {
     if (scsiControllers_.insert(index).second) {
-        add({"-device", pciOrMmio("virtio-scsi") + ",id=scsi" + std::to_string(index)});
+        add("-device", QemuOpts(pciOrMmio("virtio-scsi")).add("id", "scsi" + std::to_string(index)));
     }
 }
 
 void CommandBuilder::ensureAhci() {
     if (!ahciAdded_ && machine_.family == MachineFamily::I440fx) {
         ahciAdded_ = true;
-        add({"-device", "ahci,id=sata0"});
+        add("-device", QemuOpts("ahci").add("id", "sata0"));
     }
 }
 
@@ -353,39 +343,52 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
     }
     CORRAL_ASSIGN_OR_RETURN(DiskNodes nodes, planDiskNodes(disk));
     diskCount_++;
-    std::string common;
     if (!nodes.formatNode.empty()) {
         add({"-blockdev", nodes.storageJson, "-blockdev", nodes.formatJson});
-        common = ",drive=" + nodes.formatNode;
     }
-    common += nodes.shareable ? ",share-rw=on" : "";
-    if (nodes.writeCache) {
-        common += *nodes.writeCache ? ",write-cache=on" : ",write-cache=off";
-    }
+    // What every bus's device takes after its own placement options.
+    auto addCommon = [&](QemuOpts& dev) {
+        if (!nodes.formatNode.empty()) {
+            dev.add("drive", nodes.formatNode);
+        }
+        if (nodes.shareable) {
+            dev.add("share-rw", "on");
+        }
+        if (nodes.writeCache) {
+            dev.add("write-cache", *nodes.writeCache ? "on" : "off");
+        }
+    };
     const std::string kind = device == "cdrom" ? "cdrom" : "hd";
-    const std::string boot = bootIndexOption(disk, kind, bootIndexByKind_, kindsBooted_);
-    const std::string idx = std::to_string(index);
+    const auto idx = static_cast<unsigned>(index);
+    const std::string alias = diskDeviceAlias(target, bus);
 
     if (bus == "virtio") {
         if (device == "cdrom") {
             return unsupported(where + ": a cdrom cannot use bus 'virtio' (use sata, scsi or ide)");
         }
+        QemuOpts dev(pciOrMmio("virtio-blk"));
         std::string iothread = disk.childAttr("driver", "iothread");
-        std::string extra;
         if (!iothread.empty()) {
             unsigned t = 0;
             if (!toUnsigned(iothread, t) || t == 0 || t > iothreads_) {
                 return unsupported(where + ": <driver iothread='" + iothread + "'> names no iothread (the domain has " +
                                    std::to_string(iothreads_) + ")");
             }
-            extra = ",iothread=iothread" + iothread;
+            dev.add("iothread", "iothread" + std::to_string(t));
         }
-        CORRAL_ASSIGN_OR_RETURN(std::string addr, pciAddressOption(disk));
-        add({"-device", pciOrMmio("virtio-blk") + extra + common + ",id=" + diskDeviceAlias(target, bus) + addr + boot});
+        addCommon(dev);
+        dev.add("id", alias);
+        CORRAL_TRY(addPciAddress(dev, disk));
+        CORRAL_TRY(addBootIndex(dev, disk, kind));
+        add("-device", dev);
     } else if (bus == "scsi") {
         ensureScsiController(0);
-        add({"-device", std::string(device == "cdrom" ? "scsi-cd" : "scsi-hd") + ",bus=scsi0.0,channel=0,scsi-id=0,lun=" +
-                            idx + common + ",id=" + diskDeviceAlias(target, bus) + boot});
+        QemuOpts dev(device == "cdrom" ? "scsi-cd" : "scsi-hd");
+        dev.add("bus", "scsi0.0").add("channel", 0u).add("scsi-id", 0u).add("lun", idx);
+        addCommon(dev);
+        dev.add("id", alias);
+        CORRAL_TRY(addBootIndex(dev, disk, kind));
+        add("-device", dev);
     } else if (bus == "sata") {
         if (machine_.family == MachineFamily::Microvm) {
             return unsupported(where + ": machine 'microvm' has no SATA controller (use bus 'virtio')");
@@ -394,9 +397,12 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
             return unsupported(where + ": a SATA controller has 6 ports (sda..sdf)");
         }
         ensureAhci();
-        std::string busName = machine_.family == MachineFamily::Q35 ? "ide." + idx : "sata0." + idx;
-        add({"-device", std::string(device == "cdrom" ? "ide-cd" : "ide-hd") + ",bus=" + busName + common +
-                            ",id=" + diskDeviceAlias(target, bus) + boot});
+        QemuOpts dev(device == "cdrom" ? "ide-cd" : "ide-hd");
+        dev.add("bus", (machine_.family == MachineFamily::Q35 ? "ide." : "sata0.") + std::to_string(idx));
+        addCommon(dev);
+        dev.add("id", alias);
+        CORRAL_TRY(addBootIndex(dev, disk, kind));
+        add("-device", dev);
     } else if (bus == "ide") {
         if (machine_.family != MachineFamily::I440fx) {
             return unsupported(where + ": IDE controllers are unsupported for machine '" + machine_.qemuName +
@@ -405,9 +411,12 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
         if (index > 3) {
             return unsupported(where + ": the IDE controller has 4 units (hda..hdd)");
         }
-        add({"-device", std::string(device == "cdrom" ? "ide-cd" : "ide-hd") + ",bus=ide." + std::to_string(index / 2) +
-                            ",unit=" + std::to_string(index % 2) + common + ",id=" + diskDeviceAlias(target, bus) +
-                            boot});
+        QemuOpts dev(device == "cdrom" ? "ide-cd" : "ide-hd");
+        dev.add("bus", "ide." + std::to_string(idx / 2)).add("unit", idx % 2);
+        addCommon(dev);
+        dev.add("id", alias);
+        CORRAL_TRY(addBootIndex(dev, disk, kind));
+        add("-device", dev);
     } else {
         return unsupported(where + ": bus '" + bus + "' is not supported (virtio, sata, scsi, ide)");
     }
@@ -420,13 +429,13 @@ Result<void> CommandBuilder::addInterface(const conf::XmlNode& iface, std::size_
     const std::string where = "<interface type='" + type + "'>" + (mac.empty() ? "" : " with MAC " + mac);
     const std::string id = std::to_string(index);
     if (type == "user") {
-        add({"-netdev", "user,id=hostnet" + id});
+        add("-netdev", QemuOpts("user").add("id", "hostnet" + id));
     } else if (type == "bridge" || type == "ethernet" || type == "network") {
         int fd = index < ctx_.tapFds.size() ? ctx_.tapFds[index] : -1;
         if (fd < 0) {
             return unsupported(where + ": no tap device was prepared for it");
         }
-        add({"-netdev", "tap,fd=" + std::to_string(fd) + ",id=hostnet" + id});
+        add("-netdev", QemuOpts("tap").add("fd", static_cast<unsigned>(fd)).add("id", "hostnet" + id));
     } else {
         return unsupported(where + ": interface type '" + type + "' is not supported (user, bridge, network, ethernet)");
     }
@@ -445,19 +454,21 @@ Result<void> CommandBuilder::addInterface(const conf::XmlNode& iface, std::size_
     } else {
         return unsupported(where + ": <model type='" + model + "'> is not supported (virtio, e1000, e1000e, rtl8139)");
     }
-    std::string boot = bootIndexOption(iface, "network", bootIndexByKind_, kindsBooted_);
-    add({"-device", qemuModel + ",netdev=hostnet" + id + ",id=net" + id + (mac.empty() ? "" : ",mac=" + mac) + boot});
+    QemuOpts dev(qemuModel);
+    dev.add("netdev", "hostnet" + id).add("id", "net" + id);
+    if (!mac.empty()) {
+        dev.add("mac", mac);
+    }
+    CORRAL_TRY(addBootIndex(dev, iface, "network"));
+    add("-device", dev);
     return {};
 }
 
 Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, const std::string& id) {
     const std::string type = chr.attrOr("type", "pty");
     const std::string path = chr.childAttr("source", "path");
-    if (type == "pty") {
-        return "pty,id=" + id;
-    }
-    if (type == "null") {
-        return "null,id=" + id;
+    if (type == "pty" || type == "null") {
+        return QemuOpts(type).add("id", id).str();
     }
     if (type == "file") {
         if (path.empty()) {
@@ -467,21 +478,31 @@ Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, con
         if (!append.empty() && append != "on" && append != "off") {
             return unsupported("<" + chr.name + " type='file'>: <source append='" + append + "'> must be 'on' or 'off'");
         }
-        return "file,id=" + id + ",path=" + escapeOptionValue(path) + (append == "on" ? ",append=on" : "");
+        QemuOpts backend("file");
+        backend.add("id", id).add("path", path);
+        if (append == "on") {
+            backend.add("append", "on");
+        }
+        return backend.str();
     }
     if (type == "unix") {
         if (path.empty()) {
             return unsupported("<" + chr.name + " type='unix'>: needs <source path=...>");
         }
-        bool server = chr.childAttr("source", "mode") != "connect";
-        return "socket,id=" + id + ",path=" + escapeOptionValue(path) + (server ? ",server=on,wait=off" : "");
+        QemuOpts backend("socket");
+        backend.add("id", id).add("path", path);
+        if (chr.childAttr("source", "mode") != "connect") {
+            backend.add("server", "on").add("wait", "off");
+        }
+        return backend.str();
     }
     return unsupported("<" + chr.name + " type='" + type + "'>: character device type not supported (pty, file, unix, null)");
 }
 
 Result<void> CommandBuilder::addSerial(const conf::XmlNode& chr, const std::string& alias) {
     CORRAL_ASSIGN_OR_RETURN(std::string backend, chardevBackend(chr, "char" + alias));
-    add({"-chardev", backend, "-device", "isa-serial,chardev=char" + alias + ",id=" + alias});
+    add({"-chardev", backend});
+    add("-device", QemuOpts("isa-serial").add("chardev", "char" + alias).add("id", alias));
     return {};
 }
 
@@ -501,11 +522,12 @@ Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned i
     }
     if (!virtioSerialAdded_) {
         virtioSerialAdded_ = true;
-        add({"-device", pciOrMmio("virtio-serial") + ",id=virtio-serial0"});
+        add("-device", QemuOpts(pciOrMmio("virtio-serial")).add("id", "virtio-serial0"));
     }
     std::string alias = "console" + std::to_string(index);
     CORRAL_ASSIGN_OR_RETURN(std::string backend, chardevBackend(console, "char" + alias));
-    add({"-chardev", backend, "-device", "virtconsole,chardev=char" + alias + ",id=" + alias});
+    add({"-chardev", backend});
+    add("-device", QemuOpts("virtconsole").add("chardev", "char" + alias).add("id", alias));
     return {};
 }
 
@@ -517,6 +539,11 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
     }
     if (listen.empty()) {
         listen = ctx_.vncListen;
+    }
+    if (!conf::isListenAddress(listen)) {
+        // libvirt's schema (addrIPorName) has the same rule; a ',' would add QEMU options.
+        return invalidXml("<graphics type='" + type + "'>: listen address '" + conf::printableText(listen) +
+                          "' is not an IP address or host name");
     }
     const std::string portText = graphics.attrOr("port", "-1");
     int port = -1;
@@ -531,18 +558,21 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
             return unsupported("<graphics type='vnc'>: port " + portText + " was not allocated (5900 or above)");
         }
         std::string host = listen.find(':') != std::string::npos ? "[" + listen + "]" : listen;
-        std::string arg = host + ":" + std::to_string(port - 5900);
+        QemuOpts vnc(host + ":" + std::to_string(port - 5900));
         if (graphics.attr("passwd") != nullptr) {
-            arg += ",password=on";
+            vnc.add("password", "on");
         }
-        add({"-vnc", arg});
+        add("-vnc", vnc);
     } else if (type == "spice") {
         if (port <= 0) {
             return unsupported("<graphics type='spice'>: port " + portText + " was not allocated");
         }
-        std::string arg = "port=" + std::to_string(port) + ",addr=" + listen;
-        arg += graphics.attr("passwd") != nullptr ? "" : ",disable-ticketing=on";
-        add({"-spice", arg});
+        QemuOpts spice;
+        spice.add("port", static_cast<unsigned>(port)).add("addr", listen);
+        if (graphics.attr("passwd") == nullptr) {
+            spice.add("disable-ticketing", "on");
+        }
+        add("-spice", spice);
     } else {
         return unsupported("<graphics type='" + type + "'>: not supported (vnc, spice)");
     }
@@ -566,7 +596,7 @@ Result<void> CommandBuilder::addVideo(const conf::XmlNode& video, unsigned index
         return unsupported("<video>: machine 'microvm' has no PCI bus for a video card");
     }
     hasVideo_ = true;
-    add({"-device", it->second + ",id=video" + std::to_string(index)});
+    add("-device", QemuOpts(it->second).add("id", "video" + std::to_string(index)));
     return {};
 }
 
@@ -599,27 +629,28 @@ Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
     return unsupported("<controller type='" + type + "'>: not supported by this driver");
 }
 
-Result<std::string> CommandBuilder::pciAddressOption(const conf::XmlNode& device) const {
+Result<void> CommandBuilder::addPciAddress(QemuOpts& opts, const conf::XmlNode& device) const {
     const conf::XmlNode* address = device.child("address");
     if (address == nullptr) {
-        return std::string();
+        return {};
     }
     const std::string where = "<" + device.name + "> <address type='" + address->attrOr("type") + "'>";
     CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(device));
     if (!pci || pci->unassigned() || machine_.family == MachineFamily::Microvm) {
-        return std::string();  // not ours to place: QEMU puts the device where it goes
+        return {};  // not ours to place: QEMU puts the device where it goes
     }
     if (pci->domain != 0 || pci->bus != 0) {
         // Bridges and root ports are not modelled: libvirt XML from a q35 guest (disks behind
         // pcie-root-ports) still starts, each device where QEMU puts it.
-        return std::string();
+        return {};
     }
     if (pci->slot == 0 || pci->slot > 31 || pci->function != 0) {
         return unsupported(where + ": on the root bus only slots 1 to 31, function 0, are supported");
     }
-    char option[16];
-    std::snprintf(option, sizeof option, ",addr=0x%x", pci->slot);
-    return std::string(option);
+    char slot[8];
+    std::snprintf(slot, sizeof slot, "0x%x", pci->slot);
+    opts.add("addr", slot);
+    return {};
 }
 
 Result<void> CommandBuilder::addWatchdog(const conf::XmlNode& watchdog) {
@@ -645,7 +676,7 @@ Result<void> CommandBuilder::addWatchdog(const conf::XmlNode& watchdog) {
                            "'>: supported actions are reset, shutdown, poweroff, pause, none and inject-nmi");
     }
     watchdogAction_ = action;
-    add({"-device", model + ",id=watchdog0"});
+    add("-device", QemuOpts(model).add("id", "watchdog0"));
     return {};
 }
 
@@ -683,7 +714,7 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         if (model != "virtio") {
             return unsupported("<memballoon model='" + model + "'>: only virtio is supported");
         }
-        add({"-device", pciOrMmio("virtio-balloon") + ",id=balloon0"});
+        add("-device", QemuOpts(pciOrMmio("virtio-balloon")).add("id", "balloon0"));
         return {};
     }
     if (kind == "rng") {
@@ -692,8 +723,8 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
             backend = "/dev/urandom";
         }
         std::string id = std::to_string(rngCount_++);
-        add({"-object", "rng-random,id=objrng" + id + ",filename=" + escapeOptionValue(backend), "-device",
-             pciOrMmio("virtio-rng") + ",rng=objrng" + id + ",id=rng" + id});
+        add("-object", QemuOpts("rng-random").add("id", "objrng" + id).add("filename", backend));
+        add("-device", QemuOpts(pciOrMmio("virtio-rng")).add("rng", "objrng" + id).add("id", "rng" + id));
         return {};
     }
     if (kind == "panic") {
@@ -720,7 +751,7 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         if (bus == "usb" && (type == "tablet" || type == "mouse" || type == "keyboard")) {
             CORRAL_TRY(ensureUsbController());
             std::string model = type == "tablet" ? "usb-tablet" : type == "mouse" ? "usb-mouse" : "usb-kbd";
-            add({"-device", model + ",id=input" + std::to_string(inputCount_++) + ",bus=usb.0"});
+            add("-device", QemuOpts(model).add("id", "input" + std::to_string(inputCount_++)).add("bus", "usb.0"));
             return {};
         }
         return unsupported("<input type='" + type + "' bus='" + bus + "'>: not supported");
@@ -730,23 +761,30 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
 
 Result<std::vector<std::string>> CommandBuilder::build() {
     argv_.push_back(def_.emulator.empty() ? ctx_.emulator : def_.emulator);
-    add({"-name", "guest=" + def_.name + ",debug-threads=on"});
+    // The name is the definition's, so escaped: "x,process=evil" must stay one name.
+    add("-name", QemuOpts().add("guest", def_.name).add("debug-threads", "on"));
     add({"-uuid", def_.uuid.toString()});
     add({"-no-user-config", "-nodefaults"});
 
-    std::string machineArg = machine_.qemuName + ",usb=off,dump-guest-core=off";
+    QemuOpts machine(machine_.qemuName);
     if (machine_.family == MachineFamily::Microvm) {
-        machineArg = machine_.qemuName + ",x-option-roms=off,isa-serial=on,rtc=on";
+        machine.add("x-option-roms", "off").add("isa-serial", "on").add("rtc", "on");
+    } else {
+        machine.add("usb", "off").add("dump-guest-core", "off");
     }
     if (!hasFeature(def_, "acpi")) {
-        machineArg += ",acpi=off";  // libvirt's rule: ACPI only with <features><acpi/>
+        machine.add("acpi", "off");  // libvirt's rule: ACPI only with <features><acpi/>
     }
-    add({"-machine", machineArg});
+    add("-machine", machine);
     CORRAL_TRY(addCpuAndMemory());
     CORRAL_TRY(addBootOptions());
 
-    add({"-chardev", "socket,id=charmonitor,fd=" + std::to_string(ctx_.monitorFd) + ",server=on,wait=off",
-         "-mon", "chardev=charmonitor,id=monitor,mode=control"});
+    add("-chardev", QemuOpts("socket")
+                        .add("id", "charmonitor")
+                        .add("fd", static_cast<unsigned>(ctx_.monitorFd))
+                        .add("server", "on")
+                        .add("wait", "off"));
+    add("-mon", QemuOpts().add("chardev", "charmonitor").add("id", "monitor").add("mode", "control"));
     if (!ctx_.pidFile.empty()) {
         add({"-pidfile", ctx_.pidFile});
     }
@@ -755,7 +793,7 @@ Result<std::vector<std::string>> CommandBuilder::build() {
     if (offset != "utc" && offset != "localtime") {
         return unsupported("<clock offset='" + offset + "'>: not supported (utc, localtime)");
     }
-    add({"-rtc", "base=" + offset});
+    add("-rtc", QemuOpts().add("base", offset));
     // QEMU stops the vCPUs instead of exiting when the guest powers off: the daemon applies
     // on_poweroff itself, and an ACPI reboot (power off, then reset) needs the process to stay.
     add({"-no-shutdown"});
@@ -773,7 +811,7 @@ Result<std::vector<std::string>> CommandBuilder::build() {
         }
     }
     if (hasGraphics_ && !hasVideo_ && machine_.family != MachineFamily::Microvm) {
-        add({"-device", "VGA,id=video0"});
+        add("-device", QemuOpts("VGA").add("id", "video0"));
     }
     if (!hasGraphics_) {
         add({"-display", "none"});
@@ -782,7 +820,7 @@ Result<std::vector<std::string>> CommandBuilder::build() {
         add({"-action", "panic=pause"});  // the daemon applies on_crash when GUEST_PANICKED arrives
     }
     if (!watchdogAction_.empty()) {
-        add({"-action", "watchdog=" + watchdogAction_});  // QEMU acts and reports WATCHDOG
+        add("-action", QemuOpts().add("watchdog", watchdogAction_));  // QEMU acts and reports WATCHDOG
     }
     if (ctx_.seccompSandbox) {
         add({"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"});
@@ -798,133 +836,6 @@ Result<std::vector<std::string>> CommandBuilder::build() {
 }
 
 }  // namespace
-
-std::string diskFormatNodeName(const std::string& target) { return "corral-format-" + target; }
-
-std::string diskStorageNodeName(const std::string& target) { return "corral-storage-" + target; }
-
-Result<DiskNodes> planDiskNodes(const conf::XmlNode& disk, const std::string& passedImage) {
-    const std::string type = disk.attrOr("type", "file");
-    const std::string device = disk.attrOr("device", "disk");
-    const std::string target = disk.childAttr("target", "dev");
-    const std::string where = "<disk> with target '" + target + "'";
-    if (device != "disk" && device != "cdrom") {
-        return unsupported(where + ": device='" + device + "' is not supported (disk, cdrom)");
-    }
-    if (type != "file" && type != "block") {
-        return unsupported(where + ": type='" + type + "' is not supported by this driver (file, block)");
-    }
-    const std::string source = disk.childAttr("source", type == "file" ? "file" : "dev");
-    const std::string format = disk.childAttr("driver", "type").empty() ? "raw" : disk.childAttr("driver", "type");
-    if (format != "raw" && format != "qcow2") {
-        return unsupported(where + ": <driver type='" + format + "'> is not supported (raw, qcow2)");
-    }
-    if (source.empty() && device != "cdrom") {
-        return unsupported(where + ": a disk needs <source " + std::string(type == "file" ? "file" : "dev") + "=...>");
-    }
-    const bool readonly = disk.child("readonly") != nullptr || device == "cdrom";
-    const std::string cacheMode = disk.childAttr("driver", "cache");
-    const DiskCache* cache = findDiskCache(cacheMode);
-    if (cache == nullptr) {
-        return unsupported(where + ": <driver cache='" + cacheMode +
-                           "'> is not a cache mode (default, none, writethrough, writeback, directsync, unsafe)");
-    }
-    const std::string discard = disk.childAttr("driver", "discard");
-    if (!discard.empty() && discard != "unmap" && discard != "ignore") {
-        return unsupported(where + ": <driver discard='" + discard + "'> must be 'unmap' or 'ignore'");
-    }
-    DiskNodes out;
-    out.shareable = disk.child("shareable") != nullptr;
-    if (source.empty()) {
-        return out;  // a cdrom without media: a device with no drive
-    }
-    if (cache->explicitMode) {
-        out.writeCache = cache->writeCache;
-    }
-    const std::string storageNode = diskStorageNodeName(target);
-    out.formatNode = diskFormatNodeName(target);
-    auto addCache = [cache](JsonWriter& node) {
-        if (cache->explicitMode) {
-            node.key("cache").beginObject().key("direct").value(cache->direct).key("no-flush").value(cache->noFlush).endObject();
-        }
-    };
-    JsonWriter storage;
-    storage.beginObject()
-        .key("driver").value(type == "file" ? "file" : "host_device")
-        .key("filename").value(passedImage.empty() ? source : passedImage)
-        .key("node-name").value(storageNode);
-    if (passedImage.empty()) {
-        storage.key("auto-read-only").value(true);
-    } else {
-        storage.key("read-only").value(readonly);
-    }
-    if (!discard.empty()) {
-        storage.key("discard").value(discard);
-    }
-    addCache(storage);
-    storage.endObject();
-    JsonWriter fmt;
-    fmt.beginObject()
-        .key("node-name").value(out.formatNode)
-        .key("read-only").value(readonly);
-    if (!discard.empty()) {
-        fmt.key("discard").value(discard);
-    }
-    addCache(fmt);
-    fmt.key("driver").value(format)
-        .key("file").value(storageNode)
-        .endObject();
-    out.storageJson = storage.str();
-    out.formatJson = fmt.str();
-    return out;
-}
-
-std::string diskDeviceAlias(const std::string& target, std::string bus) {
-    const int index = diskNameToIndex(target);
-    if (bus.empty()) {
-        bus = defaultDiskBus(target);
-    }
-    if (index < 0) {
-        return target;
-    }
-    const std::string idx = std::to_string(index);
-    if (bus == "virtio") {
-        return "virtio-disk" + idx;
-    }
-    if (bus == "scsi") {
-        return "scsi0-0-0-" + idx;
-    }
-    if (bus == "sata") {
-        return "sata0-0-" + idx;
-    }
-    if (bus == "ide") {
-        return "ide0-" + std::to_string(index / 2) + "-" + std::to_string(index % 2);
-    }
-    return target;
-}
-
-int diskNameToIndex(const std::string& name) {
-    std::size_t prefix = 0;
-    for (const char* p : {"vd", "sd", "hd", "xvd"}) {
-        if (startsWith(name, p)) {
-            prefix = std::string_view(p).size();
-            break;
-        }
-    }
-    if (prefix == 0 || name.size() == prefix || name.size() > prefix + 3) {
-        return -1;
-    }
-    // The letters are a bijective base-26 number: a=1 ... z=26, aa=27.
-    int value = 0;
-    for (std::size_t i = prefix; i < name.size(); ++i) {
-        char c = name[i];
-        if (c < 'a' || c > 'z') {
-            return -1;
-        }
-        value = value * 26 + (c - 'a' + 1);
-    }
-    return value - 1;
-}
 
 Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def, const QemuLaunchContext& ctx) {
     if (def.type != "qemu" && def.type != "kvm") {

@@ -60,6 +60,10 @@ struct DiskNodes {
 /// descriptor's access mode instead of reopening.
 Result<DiskNodes> planDiskNodes(const conf::XmlNode& disk, const std::string& passedImage = {});
 
+/// The bus a <target> without one gets from its name, as libvirt derives it ("vda" virtio,
+/// "sda" scsi, "hda" ide; "" for others).
+std::string defaultDiskBus(const std::string& target);
+
 /// "vda" -> 0, "sdb" -> 1, "hdc" -> 2, "vdaa" -> 26; -1 when malformed.
 int diskNameToIndex(const std::string& name);
 

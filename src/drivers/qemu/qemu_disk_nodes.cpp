@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// A <disk>'s block nodes (-blockdev and blockdev-add JSON), names and aliases.
+#include "drivers/qemu/qemu_command.hpp"
+
+#include "util/json.hpp"
+#include "util/strings.hpp"
+
+namespace corral::drivers::qemu {
+
+namespace {
+
+Unexpected unsupported(const std::string& what) {
+    return fail(ErrorCode::ConfigUnsupported, what, ErrorDomain::Qemu);
+}
+
+/// <driver cache=...> as QEMU's block layer spells it: O_DIRECT on the host file, flushes
+/// ignored, and the write cache the guest sees. "default" (or none given) leaves QEMU's own.
+struct DiskCache {
+    std::string_view name;
+    bool explicitMode;
+    bool direct;
+    bool noFlush;
+    bool writeCache;
+};
+
+constexpr DiskCache kDiskCaches[] = {
+    {"", false, false, false, true},
+    {"default", false, false, false, true},
+    {"none", true, true, false, true},
+    {"writethrough", true, false, false, false},
+    {"writeback", true, false, false, true},
+    {"directsync", true, true, false, false},
+    {"unsafe", true, false, true, true},
+};
+
+const DiskCache* findDiskCache(std::string_view mode) {
+    for (const auto& c : kDiskCaches) {
+        if (c.name == mode) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::string defaultDiskBus(const std::string& target) {
+    return startsWith(target, "vd") ? "virtio" : startsWith(target, "sd") ? "scsi" : startsWith(target, "hd") ? "ide" : "";
+}
+
+std::string diskFormatNodeName(const std::string& target) { return "corral-format-" + target; }
+
+std::string diskStorageNodeName(const std::string& target) { return "corral-storage-" + target; }
+
+Result<DiskNodes> planDiskNodes(const conf::XmlNode& disk, const std::string& passedImage) {
+    const std::string type = disk.attrOr("type", "file");
+    const std::string device = disk.attrOr("device", "disk");
+    const std::string target = disk.childAttr("target", "dev");
+    const std::string where = "<disk> with target '" + target + "'";
+    if (device != "disk" && device != "cdrom") {
+        return unsupported(where + ": device='" + device + "' is not supported (disk, cdrom)");
+    }
+    if (type != "file" && type != "block") {
+        return unsupported(where + ": type='" + type + "' is not supported by this driver (file, block)");
+    }
+    const std::string source = disk.childAttr("source", type == "file" ? "file" : "dev");
+    const std::string format = disk.childAttr("driver", "type").empty() ? "raw" : disk.childAttr("driver", "type");
+    if (format != "raw" && format != "qcow2") {
+        return unsupported(where + ": <driver type='" + format + "'> is not supported (raw, qcow2)");
+    }
+    if (source.empty() && device != "cdrom") {
+        return unsupported(where + ": a disk needs <source " + std::string(type == "file" ? "file" : "dev") + "=...>");
+    }
+    const bool readonly = disk.child("readonly") != nullptr || device == "cdrom";
+    const std::string cacheMode = disk.childAttr("driver", "cache");
+    const DiskCache* cache = findDiskCache(cacheMode);
+    if (cache == nullptr) {
+        return unsupported(where + ": <driver cache='" + cacheMode +
+                           "'> is not a cache mode (default, none, writethrough, writeback, directsync, unsafe)");
+    }
+    const std::string discard = disk.childAttr("driver", "discard");
+    if (!discard.empty() && discard != "unmap" && discard != "ignore") {
+        return unsupported(where + ": <driver discard='" + discard + "'> must be 'unmap' or 'ignore'");
+    }
+    DiskNodes out;
+    out.shareable = disk.child("shareable") != nullptr;
+    if (source.empty()) {
+        return out;  // a cdrom without media: a device with no drive
+    }
+    if (cache->explicitMode) {
+        out.writeCache = cache->writeCache;
+    }
+    const std::string storageNode = diskStorageNodeName(target);
+    out.formatNode = diskFormatNodeName(target);
+    auto addCache = [cache](JsonWriter& node) {
+        if (cache->explicitMode) {
+            node.key("cache").beginObject().key("direct").value(cache->direct).key("no-flush").value(cache->noFlush).endObject();
+        }
+    };
+    JsonWriter storage;
+    storage.beginObject()
+        .key("driver").value(type == "file" ? "file" : "host_device")
+        .key("filename").value(passedImage.empty() ? source : passedImage)
+        .key("node-name").value(storageNode);
+    if (passedImage.empty()) {
+        storage.key("auto-read-only").value(true);
+    } else {
+        storage.key("read-only").value(readonly);
+    }
+    if (!discard.empty()) {
+        storage.key("discard").value(discard);
+    }
+    addCache(storage);
+    storage.endObject();
+    JsonWriter fmt;
+    fmt.beginObject()
+        .key("node-name").value(out.formatNode)
+        .key("read-only").value(readonly);
+    if (!discard.empty()) {
+        fmt.key("discard").value(discard);
+    }
+    addCache(fmt);
+    fmt.key("driver").value(format)
+        .key("file").value(storageNode)
+        .endObject();
+    out.storageJson = storage.str();
+    out.formatJson = fmt.str();
+    return out;
+}
+
+std::string diskDeviceAlias(const std::string& target, std::string bus) {
+    const int index = diskNameToIndex(target);
+    if (bus.empty()) {
+        bus = defaultDiskBus(target);
+    }
+    if (index < 0) {
+        return target;
+    }
+    const std::string idx = std::to_string(index);
+    if (bus == "virtio") {
+        return "virtio-disk" + idx;
+    }
+    if (bus == "scsi") {
+        return "scsi0-0-0-" + idx;
+    }
+    if (bus == "sata") {
+        return "sata0-0-" + idx;
+    }
+    if (bus == "ide") {
+        return "ide0-" + std::to_string(index / 2) + "-" + std::to_string(index % 2);
+    }
+    return target;
+}
+
+int diskNameToIndex(const std::string& name) {
+    std::size_t prefix = 0;
+    for (const char* p : {"vd", "sd", "hd", "xvd"}) {
+        if (startsWith(name, p)) {
+            prefix = std::string_view(p).size();
+            break;
+        }
+    }
+    if (prefix == 0 || name.size() == prefix || name.size() > prefix + 3) {
+        return -1;
+    }
+    // The letters are a bijective base-26 number: a=1 ... z=26, aa=27.
+    int value = 0;
+    for (std::size_t i = prefix; i < name.size(); ++i) {
+        char c = name[i];
+        if (c < 'a' || c > 'z') {
+            return -1;
+        }
+        value = value * 26 + (c - 'a' + 1);
+    }
+    return value - 1;
+}
+
+}  // namespace corral::drivers::qemu
