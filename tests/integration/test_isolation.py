@@ -12,6 +12,7 @@ import pytest
 
 from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text, state, wait_for  # noqa: F401
 from framework.event_loop import lifecycle_events
+from framework.host_names import cgroup_dir, read
 from framework.tools import corral, virsh
 
 
@@ -22,30 +23,6 @@ def proc_status(pid):
             key, _, value = line.partition(':')
             fields[key] = value.split()
     return fields
-
-
-def cgroup_dir(pid, controller):
-    """The directory of `pid`'s group for `controller` (v1 mount or the unified one)."""
-    with open(f'/proc/{pid}/cgroup') as f:
-        lines = [line.strip().split(':', 2) for line in f]
-    mounts = {}
-    with open('/proc/self/mounts') as f:
-        for line in f:
-            dev, mnt, fstype, opts = line.split()[:4]
-            if fstype == 'cgroup':
-                for o in opts.split(','):
-                    mounts[o] = mnt
-            elif fstype == 'cgroup2':
-                mounts.setdefault('', mnt)
-    for _, ctrls, path in lines:
-        if controller in ctrls.split(','):
-            return mounts[controller] + path
-    return mounts[''] + [p for _, c, p in lines if c == ''][0]
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().strip()
 
 
 def make_image(path, size='8M'):

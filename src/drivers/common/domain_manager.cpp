@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "conf/domain_def.hpp"
+#include "conf/object_name.hpp"
 #include "drivers/common/domain_manager_errors.hpp"
 #include "objects/store.hpp"
 #include "util/logging.hpp"
@@ -67,12 +68,15 @@ bool DomainManager::usesMac(const std::string& mac) const {
     return false;
 }
 
-Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std::string& xml,
-                                                                       bool strict) {
+Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std::string& xml, bool strict,
+                                                                       bool newName) {
     conf::ParseOptions parseOptions;
     parseOptions.validateSchemaStrict = strict;
     CORRAL_ASSIGN_OR_RETURN(std::unique_ptr<conf::DomainDef> def,
                             conf::parseDomainXml(xml, parseOptions));
+    if (newName) {
+        CORRAL_TRY(conf::validateNewName(def->name, ErrorDomain::Domain));
+    }
     conf::PostParseContext ctx;
     ctx.generateUuid = [] { return Uuid::generate(); };
     ctx.macInUse = [this](const std::string& mac) {
@@ -182,7 +186,7 @@ Result<DomainRef> DomainManager::defineXml(const std::string& xml, unsigned flag
     if ((flags & ~define_flags::kValidate) != 0) {
         return unsupportedFlags(flags, "domainDefineXMLFlags");
     }
-    CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & define_flags::kValidate) != 0));
+    CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & define_flags::kValidate) != 0, true));
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, domains_.checkIdentity(def->uuid, def->name));
 
     if (options_.store != nullptr) {

@@ -194,7 +194,9 @@ private:
         int fd = -1;
     };
     Result<objects::DomainObjPtr> find(const DomainRef& ref) const;
-    Result<std::shared_ptr<conf::DomainDef>> parseForDriver(const std::string& xml, bool strict);
+    /// Parses, post-parses and validates `xml` for this driver. `newName`: the definition comes
+    /// from a client (define, create), so its name must follow the rules for new names.
+    Result<std::shared_ptr<conf::DomainDef>> parseForDriver(const std::string& xml, bool strict, bool newName = false);
     /// Boots the guest (or restores it `from` a saved state); `files` go to its first process.
     Result<void> startLocked(const objects::DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
                              bool paused, const RestoreSource* from = nullptr, std::span<const int> files = {});

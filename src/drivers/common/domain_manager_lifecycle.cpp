@@ -173,7 +173,7 @@ Result<DomainRef> DomainManager::createXmlWithFiles(const std::string& xml, std:
         return unsupportedFlags(flags, files.empty() ? "domainCreateXML" : "domainCreateXMLWithFiles");
     }
     CORRAL_TRY(requireFilesSupport(*backend_, files, "virDomainCreateXMLWithFiles"));
-    CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & create_flags::kValidate) != 0));
+    CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & create_flags::kValidate) != 0, true));
     return startDefinition(std::move(def), (flags & create_flags::kPaused) != 0, nullptr, files);
 }
 

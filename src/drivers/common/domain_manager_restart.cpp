@@ -7,6 +7,7 @@
 #include "conf/domain_def.hpp"
 #include "drivers/common/domain_manager.hpp"
 #include "objects/store.hpp"
+#include "util/files.hpp"
 #include "util/logging.hpp"
 
 namespace corral::drivers {
@@ -44,6 +45,7 @@ Result<void> DomainManager::loadFromStore() {
         dom->setAutostart(rec.autostart);
         dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Unknown));
         if (!options_.managedSaveDir.empty()) {
+            moveLegacyFile(options_.managedSaveDir, def->name, ".save");  // saved by an older daemon
             struct stat st {};
             const bool hasImage = ::stat(managedSavePath(def->name).c_str(), &st) == 0;
             dom->setManagedSave(hasImage);

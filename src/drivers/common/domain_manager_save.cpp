@@ -14,6 +14,7 @@
 #include "drivers/common/save_image.hpp"
 #include "util/files.hpp"
 #include "util/logging.hpp"
+#include "util/name_escape.hpp"
 #include "util/unique_fd.hpp"
 
 namespace corral::drivers {
@@ -75,7 +76,7 @@ Result<void> checkSameGuest(const conf::DomainDef& image, const conf::DomainDef&
 }  // namespace
 
 std::string DomainManager::managedSavePath(const std::string& name) const {
-    return options_.managedSaveDir + "/" + name + ".save";
+    return pathForName(options_.managedSaveDir, name, ".save");
 }
 
 Result<std::shared_ptr<conf::DomainDef>> DomainManager::imageDefinition(const std::string& imageXml,

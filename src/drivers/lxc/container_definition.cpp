@@ -61,6 +61,16 @@ Result<ContainerPlan> planContainer(const conf::DomainDef& def) {
                         "<filesystem type='mount'> needs absolute <source dir=...> and <target dir=...>",
                         ErrorDomain::Lxc);
         }
+        // The target is joined to the container's root on the host: a ".." would mount (and
+        // create directories or files) outside it.
+        for (const auto& component : splitString(target, '/')) {
+            if (component == "." || component == "..") {
+                return fail(ErrorCode::XmlError,
+                            "<filesystem type='mount'> <target dir='" + target +
+                                "'>: the path may not have '.' or '..' components (it is inside the container)",
+                            ErrorDomain::Lxc);
+            }
+        }
         if (target == "/") {
             plan.rootSource = source;
         } else {

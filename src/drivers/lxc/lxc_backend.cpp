@@ -19,6 +19,7 @@
 #include "host/netdev.hpp"
 #include "util/files.hpp"
 #include "util/logging.hpp"
+#include "util/name_escape.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
 #include "util/unix_socket.hpp"
@@ -36,6 +37,7 @@ struct LxcBackend::Runtime {
     pid_t init = -1;
     UniqueFd pidFd;  // the controller's
     host::Cgroup cgroup;
+    std::string component;  // the name in its file names (see newRuntime)
     std::string planFile, stateFile, exitFile;
     std::vector<std::string> hostInterfaces;  // host ends of the veth pairs
     std::atomic<bool> destroying{false};
@@ -93,8 +95,8 @@ LxcBackend::LxcBackend(LxcPaths paths, LxcDriverConfig config) : paths_(std::mov
 
 LxcBackend::~LxcBackend() { *alive_ = false; }
 
-std::string LxcBackend::filePath(const std::string& name, const char* suffix) const {
-    return paths_.runDir + "/" + name + suffix;
+std::string LxcBackend::filePath(const std::string& component, const char* suffix) const {
+    return paths_.runDir + "/" + component + suffix;
 }
 
 std::shared_ptr<LxcBackend::Runtime> LxcBackend::runtimeOf(const objects::DomainObj& dom) const {
@@ -126,7 +128,8 @@ Result<void> LxcBackend::checkDefinition(const conf::DomainDef& def) {
 
 Result<host::Cgroup> LxcBackend::createCgroup(const conf::DomainDef& def) {
     CORRAL_ASSIGN_OR_RETURN(host::CgroupLayout layout, host::hostCgroupLayout());
-    CORRAL_ASSIGN_OR_RETURN(host::Cgroup group, host::Cgroup::create(layout, paths_.cgroupPartition + "/lxc/" + def.name));
+    CORRAL_ASSIGN_OR_RETURN(host::Cgroup group, host::Cgroup::create(layout, host::guestGroupPath(
+                                                                          paths_.cgroupPartition + "/lxc", def.name)));
     auto configured = [&]() -> Result<void> {
         if (layout.v2 || layout.has(host::CgroupController::Devices)) {
             CORRAL_TRY(group.allowOnlyDevices(kAllowedDevices));
@@ -143,16 +146,18 @@ Result<host::Cgroup> LxcBackend::createCgroup(const conf::DomainDef& def) {
     return group;
 }
 
-std::shared_ptr<LxcBackend::Runtime> LxcBackend::newRuntime(const conf::DomainDef& liveDef) const {
+std::shared_ptr<LxcBackend::Runtime> LxcBackend::newRuntime(const conf::DomainDef& liveDef,
+                                                             const std::string& component) const {
     auto rt = std::make_shared<Runtime>();
+    rt->component = component;
     rt->uuid = liveDef.uuid;
     rt->name = liveDef.name;
     rt->onPoweroff = liveDef.onPoweroff;
     rt->onReboot = liveDef.onReboot;
     rt->onCrash = liveDef.onCrash;
-    rt->planFile = filePath(liveDef.name, ".plan");
-    rt->stateFile = filePath(liveDef.name, ".state");
-    rt->exitFile = filePath(liveDef.name, ".exit");
+    rt->planFile = filePath(component, ".plan");
+    rt->stateFile = filePath(component, ".state");
+    rt->exitFile = filePath(component, ".exit");
     return rt;
 }
 
@@ -175,7 +180,7 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
         plan.env.push_back("LISTEN_PID=1");
         plan.env.push_back("LISTEN_FDS=" + std::to_string(files.size()));
     }
-    auto rt = newRuntime(liveDef);
+    auto rt = newRuntime(liveDef, escapePathComponent(liveDef.name));
     ::unlink(rt->stateFile.c_str());
     ::unlink(rt->exitFile.c_str());
     if (auto prepared = prepareInterfaces(liveDef, plan, rt->hostInterfaces); !prepared) {
@@ -189,11 +194,11 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
     }
     rt->cgroup = std::move(*cgroup);
     plan.cgroupJoinFiles = rt->cgroup.selfJoinFiles();
-    plan.consoleLog = paths_.logDir + "/" + liveDef.name + ".log";
-    plan.consoleSocket = filePath(liveDef.name, ".console");
+    plan.consoleLog = pathForName(paths_.logDir, liveDef.name, ".log");
+    plan.consoleSocket = filePath(rt->component, ".console");
     plan.stateFile = rt->stateFile;
     if (::access("/dev/fuse", F_OK) == 0 && rt->cgroup.layout().has(host::CgroupController::Memory)) {
-        plan.procViewsDir = viewsParent + "/" + liveDef.name;
+        plan.procViewsDir = viewsParent + "/" + rt->component;
         plan.memoryCgroupDir = rt->cgroup.directory(host::CgroupController::Memory);
         plan.cgroupV2 = rt->cgroup.layout().v2;
     } else {
@@ -215,7 +220,7 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
     UniqueFd readEnd(ready[0]), writeEnd(ready[1]);
     SpawnOptions spawn;
     spawn.argv = {paths_.controller, "--plan", rt->planFile, "--ready-fd", std::to_string(writeEnd.get())};
-    spawn.logFile = paths_.logDir + "/" + liveDef.name + ".controller.log";
+    spawn.logFile = pathForName(paths_.logDir, liveDef.name, ".controller.log");
     spawn.inheritFds = {writeEnd.get()};
     spawn.inheritFds.insert(spawn.inheritFds.end(), files.begin(), files.end());
     auto pid = spawnProcess(spawn);
@@ -367,7 +372,7 @@ void LxcBackend::release(Runtime& rt) {
         ::unlink(f->c_str());
     }
     // The /proc views' mount point (the mount itself lived in the controller's namespace).
-    ::rmdir((paths_.runDir + "-views/" + rt.name).c_str());
+    ::rmdir((paths_.runDir + "-views/" + rt.component).c_str());
 }
 
 Result<void> LxcBackend::destroy(objects::DomainObj& dom, bool graceful) {
@@ -450,11 +455,11 @@ Result<void> LxcBackend::suspend(objects::DomainObj& dom) { return setFrozen(dom
 Result<void> LxcBackend::resume(objects::DomainObj& dom) { return setFrozen(dom, false); }
 
 Result<UniqueFd> LxcBackend::openConsole(objects::DomainObj& dom, const std::string& devName) {
-    CORRAL_TRY(requireRuntime(dom));
+    CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
     if (!devName.empty() && devName != "console0") {
         return fail(ErrorCode::InvalidArg, "cannot find console device '" + devName + "'", ErrorDomain::Lxc);
     }
-    return connectUnixSocket(filePath(dom.name(), ".console"));
+    return connectUnixSocket(filePath(rt->component, ".console"));
 }
 
 Result<std::vector<MemoryStat>> LxcBackend::memoryStats(objects::DomainObj& dom) {
@@ -528,9 +533,17 @@ Result<std::vector<UniqueFd>> LxcBackend::openNamespaces(objects::DomainObj& dom
 }
 
 Result<bool> LxcBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) {
-    auto rt = newRuntime(liveDef);
+    // A container an older daemon started has its files and group under the bare name: its
+    // controller keeps using those paths, so they stay this runtime's.
+    std::string component = escapePathComponent(liveDef.name);
+    if (auto legacy = legacyPathComponent(liveDef.name);
+        legacy && ::access(filePath(component, ".state").c_str(), F_OK) != 0 &&
+        ::access(filePath(*legacy, ".state").c_str(), F_OK) == 0) {
+        component = *legacy;
+    }
+    auto rt = newRuntime(liveDef, component);
     if (auto layout = host::hostCgroupLayout()) {
-        rt->cgroup = host::Cgroup(*layout, paths_.cgroupPartition + "/lxc/" + liveDef.name);
+        rt->cgroup = host::runningGuestGroup(*layout, paths_.cgroupPartition + "/lxc", liveDef.name);
     }
     auto [controller, init] = readState(rt->stateFile);
     // The controller must still be this container's (pids are recycled).

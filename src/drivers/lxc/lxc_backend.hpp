@@ -61,7 +61,9 @@ public:
     struct Runtime;
 
 private:
-    std::shared_ptr<Runtime> newRuntime(const conf::DomainDef& liveDef) const;
+    /// `component`: the name as the container's files are named (escapePathComponent, or the
+    /// bare name of a container an older daemon started).
+    std::shared_ptr<Runtime> newRuntime(const conf::DomainDef& liveDef, const std::string& component) const;
     std::shared_ptr<Runtime> runtimeOf(const objects::DomainObj& dom) const;
     Result<std::shared_ptr<Runtime>> requireRuntime(const objects::DomainObj& dom) const;
     Result<host::Cgroup> createCgroup(const conf::DomainDef& def);
@@ -73,7 +75,8 @@ private:
     void watch(const std::shared_ptr<Runtime>& rt);
     void release(Runtime& rt);
     Result<void> setFrozen(objects::DomainObj& dom, bool frozen);
-    std::string filePath(const std::string& name, const char* suffix) const;
+    /// RUN_DIR/COMPONENT+SUFFIX (see newRuntime).
+    std::string filePath(const std::string& component, const char* suffix) const;
 
     LxcPaths paths_;
     LxcDriverConfig config_;

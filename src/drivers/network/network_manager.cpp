@@ -8,12 +8,14 @@
 #include <fstream>
 #include <set>
 
+#include "conf/object_name.hpp"
 #include "drivers/network/network_plan.hpp"
 #include "host/netdev.hpp"
 #include "host/nftables.hpp"
 #include "objects/store.hpp"
 #include "util/files.hpp"
 #include "util/logging.hpp"
+#include "util/name_escape.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
 
@@ -68,8 +70,38 @@ Result<void> enableIpv4Forwarding() {
 
 NetworkManager::NetworkManager(objects::Store* store, NetworkPaths paths) : store_(store), paths_(std::move(paths)) {}
 
-std::string NetworkManager::pidFile(const std::string& name) const { return paths_.runDir + "/" + name + ".pid"; }
-std::string NetworkManager::confFile(const std::string& name) const { return paths_.runDir + "/" + name + ".conf"; }
+// Files are named after the escaped name: a network named ".." stays in the directory.
+std::string NetworkManager::pidFile(const std::string& name) const { return pathForName(paths_.runDir, name, ".pid"); }
+std::string NetworkManager::confFile(const std::string& name) const {
+    return pathForName(paths_.runDir, name, ".conf");
+}
+
+void NetworkManager::adoptLegacyNetwork(const conf::NetworkDef& live) {
+    if (const std::string old = legacyNftTableName(live.name);
+        old != nftTableName(live.name) && host::nftTableExists("ip", old)) {
+        auto moved = host::replaceNftTable("ip", nftTableName(live.name), nftRuleset(live, live.bridge));
+        if (moved) {
+            (void)host::deleteNftTable("ip", old);
+        } else {
+            logError("network '" + live.name + "': " + moved.error().wireMessage());
+        }
+    }
+    const auto legacy = legacyPathComponent(live.name);
+    if (!legacy) {
+        return;
+    }
+    const std::string oldPid = paths_.runDir + "/" + *legacy + ".pid";
+    if (pid_t pid = liveDnsmasq(oldPid, paths_.runDir + "/" + *legacy + ".conf"); pid > 0) {
+        ::kill(pid, SIGTERM);
+        if (auto fd = openPidFd(pid)) {
+            waitPidFd(fd->get(), std::chrono::seconds(5));
+        }
+    }
+    for (const char* suffix : {".pid", ".conf", ".hostsfile"}) {
+        ::unlink((paths_.runDir + "/" + *legacy + suffix).c_str());
+    }
+    moveLegacyFile(paths_.stateDir, live.name, ".leases");
+}
 
 Result<void> NetworkManager::load() {
     if (store_ == nullptr) {
@@ -97,6 +129,7 @@ Result<void> NetworkManager::load() {
             logWarning("network '" + rec.name + "' was active but its bridge is gone; marking it inactive");
             (void)store_->removeStatus(kDriver, rec.uuid);
             if (live) {
+                adoptLegacyNetwork(**live);
                 (void)host::deleteNftTable("ip", nftTableName(rec.name));
                 stopDnsmasq(rec.name);
             }
@@ -111,6 +144,7 @@ Result<void> NetworkManager::load() {
             slot->def = std::make_shared<conf::NetworkDef>(**live);
         }
         slot->live = std::move(*live);
+        adoptLegacyNetwork(*slot->live);
         if (needsDnsmasq(*slot->live) && liveDnsmasq(pidFile(rec.name), confFile(rec.name)) < 0) {
             logWarning("network '" + rec.name + "': dnsmasq is gone; starting it again");
             if (auto started = startDnsmasq(*slot->live); !started) {
@@ -182,6 +216,8 @@ Result<std::vector<NetworkRef>> NetworkManager::listAllNetworks(unsigned flags) 
 Result<std::shared_ptr<conf::NetworkDef>> NetworkManager::parseAndPrepareLocked(const std::string& xml) {
     CORRAL_ASSIGN_OR_RETURN(auto parsed, conf::parseNetworkXml(xml));
     std::shared_ptr<conf::NetworkDef> def(std::move(parsed));
+    CORRAL_TRY(conf::validateNewName(def->name, ErrorDomain::Network));
+    CORRAL_TRY(conf::checkNetworkHostValues(*def));
     auto existing = nets_.find(def->name);
     if (!def->uuidGiven) {
         def->uuid = existing != nets_.end() ? existing->second->def->uuid : Uuid::generate();
@@ -309,7 +345,9 @@ Result<void> NetworkManager::startLocked(Net& net) {
     CORRAL_TRY(makeDirectories(paths_.logDir, 0700));
     auto live = std::make_shared<conf::NetworkDef>(*net.def);
     live->bridge = pickBridgeLocked(*net.def);
-    const std::string where = "starting network '" + live->name + "'";
+    const std::string where = "starting network '" + conf::printableText(live->name) + "'";
+    // A definition an older daemon stored was not checked at define.
+    CORRAL_TRY(conf::checkNetworkHostValues(*live).withContext(where));
     if (host::interfaceExists(live->bridge)) {
         return fail(ErrorCode::OperationFailed,
                     where + ": an interface named '" + live->bridge + "' already exists", ErrorDomain::Network);
@@ -355,8 +393,8 @@ Result<void> NetworkManager::startDnsmasq(const conf::NetworkDef& live) {
     NetworkRuntime rt;
     rt.bridge = live.bridge;
     rt.pidFile = pidFile(live.name);
-    rt.leaseFile = paths_.stateDir + "/" + live.name + ".leases";
-    rt.hostsFile = paths_.runDir + "/" + live.name + ".hostsfile";
+    rt.leaseFile = pathForName(paths_.stateDir, live.name, ".leases");
+    rt.hostsFile = pathForName(paths_.runDir, live.name, ".hostsfile");
     std::string hosts;
     for (const auto& h : live.dhcpHosts) {
         hosts += h.mac + "," + h.ip + (h.name.empty() ? "" : "," + h.name) + "\n";
@@ -368,7 +406,7 @@ Result<void> NetworkManager::startDnsmasq(const conf::NetworkDef& live) {
     // status says whether it is serving; it then runs in its own session, outliving corrald.
     CORRAL_ASSIGN_OR_RETURN(CommandResult r,
                             runCommand({"dnsmasq", "--conf-file=" + confFile(live.name),
-                                        "--log-facility=" + paths_.logDir + "/" + live.name + ".log"}));
+                                        "--log-facility=" + pathForName(paths_.logDir, live.name, ".log")}));
     if (r.exitStatus != 0) {
         return fail(ErrorCode::OperationFailed, "dnsmasq for network '" + live.name + "' failed: " +
                                                     std::string(trimString(r.output)),

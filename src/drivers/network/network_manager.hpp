@@ -72,6 +72,10 @@ private:
     void stopLocked(Net& net);
     Result<void> startDnsmasq(const conf::NetworkDef& live);
     void stopDnsmasq(const std::string& name);
+    /// A network an older daemon started (files named with the bare name, a table whose name
+    /// other networks could share): its dnsmasq is stopped (load() starts it again under the new
+    /// names), its leases file moved, its rules moved to this daemon's table.
+    void adoptLegacyNetwork(const conf::NetworkDef& live);
     std::string pickBridgeLocked(const conf::NetworkDef& def) const;
     void saveStatusLocked(const Net& net);
     std::string pidFile(const std::string& name) const;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "drivers/network/network_plan.hpp"
 
+#include "util/name_escape.hpp"
+
 namespace corral::drivers::network {
 
 namespace {
@@ -11,6 +13,26 @@ std::string subnetOf(const conf::NetworkDef& def) {
 }  // namespace
 
 std::string nftTableName(const std::string& networkName) {
+    // Injective, so that two networks never share (and replace) one table: '_' is doubled and
+    // any other byte outside [A-Za-z0-9] becomes '_' and two lower-case hex digits.
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "corral_net_";
+    for (char ch : networkName) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) != 0 && c < 0x80) {
+            out += ch;
+        } else if (c == '_') {
+            out += "__";
+        } else {
+            out += '_';
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+        }
+    }
+    return out;
+}
+
+std::string legacyNftTableName(const std::string& networkName) {
     std::string out = "corral_net_";
     for (char c : networkName) {
         out += std::isalnum(static_cast<unsigned char>(c)) != 0 ? c : '_';
@@ -55,7 +77,8 @@ bool needsDnsmasq(const conf::NetworkDef& def) { return !def.ipAddress.empty(); 
 
 std::string dnsmasqConfig(const conf::NetworkDef& def, const NetworkRuntime& rt) {
     std::string out;
-    out += "# Written by corrald for network '" + def.name + "'; rewritten at each start.\n";
+    // The name as its files are named: a name from an older daemon may hold a newline.
+    out += "# Written by corrald for network '" + escapePathComponent(def.name) + "'; rewritten at each start.\n";
     out += "strict-order\n";
     out += "pid-file=" + rt.pidFile + "\n";
     out += "except-interface=lo\n";

@@ -17,8 +17,14 @@ struct NetworkRuntime {
     std::string hostsFile;     ///< static DHCP hosts
 };
 
-/// The nft table of a network: "corral_net_" + name with anything but [A-Za-z0-9_] as '_'.
+/// The nft table of a network: "corral_net_" + the name with letters and digits kept, '_' as
+/// "__" and every other byte as '_' and two hex digits ("my-net" -> "corral_net_my_2dnet"):
+/// an identifier nft takes unquoted, and a different one for every name.
 std::string nftTableName(const std::string& networkName);
+
+/// The table name daemons before that used (every byte but [A-Za-z0-9] as '_', so "a-b" and
+/// "a.b" shared one): where a network started by one of them has its rules.
+std::string legacyNftTableName(const std::string& networkName);
 
 /// The body of table `ip nftTableName(...)`: masquerading (nat) and forwarding limited to the
 /// network's subnet (nat, route); an isolated network forwards nothing.

@@ -28,6 +28,7 @@
 #include "util/process.hpp"
 #include "util/strings.hpp"
 #include "util/files.hpp"
+#include "util/name_escape.hpp"
 #include "util/unix_socket.hpp"
 
 namespace corral::drivers::qemu {
@@ -145,9 +146,12 @@ void QemuBackend::actionLoop() {
     }
 }
 
-std::string QemuBackend::pidFilePath(const std::string& name) const { return paths_.runDir + "/" + name + ".pid"; }
-std::string QemuBackend::monitorPath(const std::string& name) const { return paths_.runDir + "/" + name + ".monitor"; }
-std::string QemuBackend::logPath(const std::string& name) const { return paths_.logDir + "/" + name + ".log"; }
+// Files are named after the escaped name: a domain named ".." or "a/b" stays in the directory.
+std::string QemuBackend::pidFilePath(const std::string& name) const { return pathForName(paths_.runDir, name, ".pid"); }
+std::string QemuBackend::monitorPath(const std::string& name) const {
+    return pathForName(paths_.runDir, name, ".monitor");
+}
+std::string QemuBackend::logPath(const std::string& name) const { return pathForName(paths_.logDir, name, ".log"); }
 
 std::shared_ptr<QemuBackend::Runtime> QemuBackend::runtimeOf(const objects::DomainObj& dom) const {
     std::lock_guard lock(dom.mutex());
@@ -798,6 +802,12 @@ void QemuBackend::onMonitorClosed(const std::shared_ptr<Runtime>& rt) {
 }
 
 Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& liveDef) {
+    // A guest an older daemon started has its files under the bare name: moved to where this
+    // daemon looks (a renamed socket still reaches QEMU, a renamed log still receives its output).
+    for (const char* suffix : {".pid", ".monitor", ".dev"}) {
+        moveLegacyFile(paths_.runDir, liveDef.name, suffix);
+    }
+    moveLegacyFile(paths_.logDir, liveDef.name, ".log");
     auto rt = newRuntime(liveDef);
     // Whether it runs or not, what it held is known now: kept if it runs, given back if not.
     adoptConfinement(*rt, liveDef);

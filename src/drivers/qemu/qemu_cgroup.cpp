@@ -98,7 +98,7 @@ Result<void> QemuBackend::createCgroup(Runtime& rt, const conf::DomainDef& liveD
         std::erase_if(layout->v2Controllers, [&](auto c) { return !keep(c); });
     }
     CORRAL_ASSIGN_OR_RETURN(rt.cgroup,
-                            host::Cgroup::create(*layout, config_.cgroupPartition + "/qemu/" + liveDef.name));
+                            host::Cgroup::create(*layout, host::guestGroupPath(config_.cgroupPartition + "/qemu", liveDef.name)));
     auto applied = [&]() -> Result<void> {
         const conf::DomainTuning t = conf::readTuning(liveDef);
         const auto& g = rt.cgroup;

@@ -15,6 +15,7 @@
 #include "drivers/qemu/qemu_backend_runtime.hpp"
 #include "util/files.hpp"
 #include "util/logging.hpp"
+#include "util/name_escape.hpp"
 #include "util/strings.hpp"
 
 namespace corral::drivers::qemu {
@@ -230,7 +231,7 @@ Result<std::unique_ptr<host::ChildConfinement>> QemuBackend::confine(Runtime& rt
         plan.cgroupJoinFiles = rt.cgroup.selfJoinFiles();
     }
     if (config_.privateDevices) {
-        rt.devStagingDir = paths_.runDir + "/" + liveDef.name + ".dev";
+        rt.devStagingDir = pathForName(paths_.runDir, liveDef.name, ".dev");
         ::rmdir(rt.devStagingDir.c_str());
         if (::mkdir(rt.devStagingDir.c_str(), 0700) != 0 && errno != EEXIST) {
             return failErrno(errno, "cannot create '" + rt.devStagingDir + "'");
@@ -243,7 +244,10 @@ Result<std::unique_ptr<host::ChildConfinement>> QemuBackend::confine(Runtime& rt
         }
         for (const auto& dev : liveDef.devices) {
             std::string path = dev.name == "disk" ? conf::diskSourcePath(dev) : std::string();
-            if (path.starts_with("/dev/") && std::count(path.begin() + 5, path.end(), '/') <= 1) {
+            // Only plain names ("sdb", "mapper/x"): "/dev/../x" would make the node beside the
+            // staging directory instead of in it.
+            if (path.starts_with("/dev/") && std::count(path.begin() + 5, path.end(), '/') <= 1 &&
+                isPlainRelativePath(path.substr(5))) {
                 names.push_back(path.substr(5));  // a block device disk must exist in the guest's /dev too
             }
         }
@@ -266,11 +270,11 @@ void QemuBackend::adoptConfinement(Runtime& rt, const conf::DomainDef& liveDef) 
     }
     if (config_.cgroups) {
         if (auto layout = host::hostCgroupLayout()) {
-            rt.cgroup = host::Cgroup(*layout, config_.cgroupPartition + "/qemu/" + liveDef.name);
+            rt.cgroup = host::runningGuestGroup(*layout, config_.cgroupPartition + "/qemu", liveDef.name);
         }
     }
     if (config_.privateDevices) {
-        rt.devStagingDir = paths_.runDir + "/" + liveDef.name + ".dev";
+        rt.devStagingDir = pathForName(paths_.runDir, liveDef.name, ".dev");
     }
 }
 

@@ -63,6 +63,20 @@ TEST(ContainerPlan, WhatIsNotSupportedYetIsNamed) {
     EXPECT_NE(relative.error().message.find("absolute"), std::string::npos);
 }
 
+TEST(ContainerPlan, AMountTargetCannotClimbOutOfTheContainersRoot) {
+    // The target is joined to the root on the host: "/../../etc" would mount (and create
+    // directories or a file) on the host's /etc.
+    for (const char* target : {"/../../etc", "/data/../../x", "/./data", "/data/.."}) {
+        auto def = parsed(std::string("<filesystem type='mount'><source dir='/srv/data'/><target dir='") + target +
+                          "'/></filesystem>");
+        auto plan = planContainer(*def);
+        ASSERT_FALSE(plan) << target;
+        EXPECT_NE(plan.error().message.find("'.' or '..' components"), std::string::npos) << plan.error().message;
+    }
+    auto fine = parsed("<filesystem type='mount'><source dir='/srv/data'/><target dir='/data..x/y.'/></filesystem>");
+    EXPECT_TRUE(planContainer(*fine));
+}
+
 TEST(ContainerPlan, InterfacesGiveTheContainerItsOwnNetwork) {
     auto plan = planContainer(*parsed("<interface type='bridge'><mac address='52:54:00:00:00:01'/>"
                                       "<source bridge='br0'/></interface>"

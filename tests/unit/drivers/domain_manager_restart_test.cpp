@@ -139,3 +139,32 @@ TEST_F(Fixture, AutostartStartsMarkedDomains) {
     EXPECT_GE(m->lookupByName("auto")->id, 1);
     EXPECT_EQ(m->lookupByName("manual")->id, -1);
 }
+
+TEST_F(Fixture, ANameRefusedTodayStillLoadsAndCanBeUndefined) {
+    // An older daemon accepted a newline in a name; that definition must not be lost or stuck.
+    const std::string oldName = "old\nname";
+    const Uuid uuid = Uuid::generate();
+    {
+        auto store = openStore();
+        const std::string stored = "<domain type='qemu'><name>old&#10;name</name><uuid>" + uuid.toString() +
+                                   "</uuid><memory>1024</memory><os><type>hvm</type></os></domain>";
+        ASSERT_TRUE(store->putDefinition("qemu", uuid, oldName, stored));
+        auto m = manager(store.get());
+        auto refused = m->defineXml(xml("new&#10;name"), 0);
+        ASSERT_FALSE(refused);
+        EXPECT_EQ(refused.error().message, "invalid char in name: \\n");
+        ASSERT_FALSE(m->createXml(xml("new&#10;name"), 0));
+    }
+    auto store = openStore();
+    auto m = manager(store.get());
+    ASSERT_TRUE(m->loadFromStore());
+    auto listed = m->listAll(0);
+    ASSERT_TRUE(listed);
+    ASSERT_EQ(listed->size(), 1u);
+    EXPECT_EQ((*listed)[0].name, oldName);
+    auto old = m->lookupByName(oldName);
+    ASSERT_TRUE(old);
+    ASSERT_TRUE(m->undefine(*old, 0));
+    EXPECT_FALSE(m->lookupByName(oldName));
+    EXPECT_TRUE(store->loadDefinitions("qemu")->empty());
+}

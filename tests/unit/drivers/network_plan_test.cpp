@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 using namespace corral;
 using namespace corral::drivers::network;
 
@@ -42,5 +44,31 @@ TEST(NetworkPlan, DnsmasqServesTheBridgeOnly) {
                              "dhcp-lease-max=10\n", "pid-file=/run/d.pid\n", "dhcp-hostsfile=/run/d.hosts\n"}) {
         EXPECT_NE(conf.find(line), std::string::npos) << line << conf;
     }
-    EXPECT_EQ(nftTableName("my-net.1"), "corral_net_my_net_1");
+}
+
+TEST(NetworkPlan, EveryNetworkHasATableOfItsOwn) {
+    // The old mapping gave "my-net.1", "my_net_1" and "my.net-1" one table: starting one
+    // replaced the others' rules.
+    EXPECT_EQ(nftTableName("default"), "corral_net_default");
+    EXPECT_EQ(nftTableName("my-net.1"), "corral_net_my_2dnet_2e1");
+    EXPECT_EQ(nftTableName("my_net_1"), "corral_net_my__net__1");
+    EXPECT_EQ(legacyNftTableName("my-net.1"), "corral_net_my_net_1");
+    std::set<std::string> tables;
+    for (const char* name : {"my-net.1", "my_net_1", "my.net-1", "my_2dnet.1", "a_", "a__", "a_5f", "a\n", "a\n\n",
+                             "caf\xc3\xa9", "x\"; flush ruleset"}) {
+        const std::string table = nftTableName(name);
+        EXPECT_TRUE(tables.insert(table).second) << name << " -> " << table;
+        EXPECT_EQ(table.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"),
+                  std::string::npos)
+            << table;
+    }
+}
+
+TEST(NetworkPlan, ANameFromAnOlderDaemonCannotAddLinesToDnsmasqsConfiguration) {
+    auto def = parsed("<network><name>n</name><ip address='10.9.0.1' prefix='24'/></network>");
+    def.name = "n\ndhcp-script=/tmp/evil";  // stored before names were checked
+    NetworkRuntime rt{"virbr7", "/run/n.pid", "/var/n.leases", "/run/n.hosts"};
+    std::string conf = dnsmasqConfig(def, rt);
+    EXPECT_EQ(conf.find("\ndhcp-script"), std::string::npos) << conf;
+    EXPECT_NE(conf.find("network 'n\\x0adhcp-script\\x3d\\x2ftmp\\x2fevil'"), std::string::npos) << conf;
 }
