@@ -97,6 +97,50 @@ def test_comma_in_a_name_cannot_add_qemu_options(qemu, guests):
     assert os.path.exists(os.path.join(qemu.daemon.root, 'run', 'corral', 'qemu', escape(name) + '.pid'))
 
 
+def cgroup_mounts():
+    """Every cgroup hierarchy's mount point (v1 controllers and the v2 mount)."""
+    with open('/proc/self/mounts') as f:
+        return sorted({line.split()[1] for line in f if line.split()[2] in ('cgroup', 'cgroup2')})
+
+
+@needs_qemu
+def test_guest_started_by_a_daemon_before_escaping_is_found_after_the_upgrade(qemu, guests):
+    # Made into what an older daemon left: files and group under the bare name 'a b'.
+    name = 'a b'
+    pid, _ = guests(name, 'upgrade')
+    group = os.path.dirname(cgroup_dir(pid, 'memory'))
+    run_dir = os.path.join(qemu.daemon.root, 'run', 'corral', 'qemu')
+    log_dir = os.path.join(qemu.daemon.root, 'log', 'corral', 'qemu')
+    qemu.daemon.kill9()
+    for directory, suffix in ((run_dir, '.pid'), (run_dir, '.monitor'), (log_dir, '.log')):
+        os.rename(os.path.join(directory, escape(name) + suffix), os.path.join(directory, name + suffix))
+    with open(f'/proc/{pid}/cgroup') as f:  # the guest's group below each mount
+        relative = [line.rstrip('\n').split(':', 2)[2] for line in f if ':memory:' in line or line.startswith('0::')][0]
+    relative = os.path.dirname(relative).lstrip('/')
+    renamed = []
+    for mount in cgroup_mounts():
+        old = os.path.join(mount, relative)
+        if os.path.isdir(old):
+            try:
+                os.rename(old, os.path.join(os.path.dirname(old), name))
+            except OSError as e:  # cgroup v2 renames nothing: the group stays where it is
+                assert not renamed, e
+                break
+            renamed.append(mount)
+    qemu.daemon.start()
+    # Reconnected: running, managed, its files under the escaped name again.
+    assert virsh(qemu.uri, 'domstate', name).out.strip() == 'running'
+    assert os.path.exists(os.path.join(run_dir, escape(name) + '.pid'))
+    assert not os.path.exists(os.path.join(run_dir, name + '.pid'))
+    r = virsh(qemu.uri, 'qemu-monitor-command', name, '{"execute":"query-name"}')
+    assert r.rc == 0 and json.loads(r.out)['return']['name'] == name, r.err
+    legacy_group = os.path.join(os.path.dirname(group), name) if renamed else group
+    assert os.path.dirname(cgroup_dir(pid, 'memory')) == legacy_group
+    assert virsh(qemu.uri, 'destroy', name).rc == 0
+    assert qemu_process(name) == (None, None)  # gone (a zombie of init's has no command line)
+    assert not os.path.exists(legacy_group), 'the older daemon\'s group was left behind'
+
+
 @needs_qemu
 def test_comma_in_a_graphics_listen_address_is_refused_before_qemu_runs(qemu, write_file, guest_files):
     for listen in ('127.0.0.1,share=force-shared', '0.0.0.0,password=off'):
