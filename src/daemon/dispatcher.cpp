@@ -122,7 +122,8 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchRemote(CallContext& ctx,
     }
     if (opened) {
         // Before the driver is called: who may do what, on which domain (docs/access.md).
-        auto decision = access_.check(identityOf(*ctx.session), h.proc, domainNameOfCall(*info, payload, nameByUuid(ctx)));
+        auto decision = access_.check(identityOf(*ctx.session), h.proc,
+                                      domainNameOfCall(*info, payload, nameByUuid(ctx)), flagsOfCall(*info, payload));
         if (!decision.allowed) {
             return decision.toError();
         }
@@ -167,7 +168,7 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchProgram(CallContext& ctx, 
         CORRAL_TRY(ctx.denyReadOnly(api));
     }
     auto decision = access_.check(identityOf(*ctx.session), program, ctx.header.proc,
-                                  domainNameOfCall(*info, payload, nameByUuid(ctx)));
+                                  domainNameOfCall(*info, payload, nameByUuid(ctx)), flagsOfCall(*info, payload));
     if (!decision.allowed) {
         return decision.toError();
     }
