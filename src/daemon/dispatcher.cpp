@@ -226,6 +226,17 @@ bool Dispatcher::serve(const std::shared_ptr<ClientSession>& session, rpc::Packe
     }
     rpc::MessageHeader reply = h;
     reply.status = rpc::MessageStatus::Ok;
+    if (ctx.replyDelay.count() > 0) {
+        // An authentication answer held back by the AuthGuard (no descriptors, no stream).
+        reply.type = rpc::MessageType::Reply;
+        session->sendAt(rpc::buildPacket(reply, std::span<const std::uint8_t>(*result)),
+                        std::chrono::steady_clock::now() + ctx.replyDelay, ctx.closeAfterReply,
+                        std::move(ctx.layerAfterReply), std::move(ctx.whenAnswered));
+        return true;
+    }
+    if (ctx.whenAnswered) {
+        ctx.whenAnswered();
+    }
     if (ctx.layerAfterReply) {
         reply.type = rpc::MessageType::Reply;
         session->startSecurityLayer(std::move(ctx.layerAfterReply),
