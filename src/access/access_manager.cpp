@@ -22,15 +22,16 @@ std::string qualifiedName(Program program, std::string_view name) {
     return std::string(name);
 }
 
-AccessDecision deny(OperationClass cls, const std::string& procedure,
+/// `classes`: the class's name, or "console' or 'config" for a call that needs either (`cls` is
+/// then the first of them).
+AccessDecision deny(OperationClass cls, const std::string& classes, const std::string& procedure,
                     std::optional<std::string_view> domainName, const Identity& identity,
                     const std::string& reason, int line) {
     AccessDecision d;
     d.allowed = false;
     d.operation = cls;
     d.ruleLine = line;
-    d.message =
-        "access denied: '" + std::string(operationClassName(cls)) + "' operation " + procedure;
+    d.message = "access denied: '" + classes + "' operation " + procedure;
     if (domainName) {
         d.message += " on domain '" + std::string(*domainName) + "'";
     }
@@ -70,28 +71,58 @@ void AccessManager::resolveNames(Identity& identity) const {
 }
 
 AccessDecision AccessManager::check(const Identity& identity, std::int32_t procedure,
-                                    std::optional<std::string_view> domainName) const {
-    return check(identity, Program::Remote, procedure, domainName);
+                                    std::optional<std::string_view> domainName,
+                                    std::uint32_t flags) const {
+    return check(identity, Program::Remote, procedure, domainName, flags);
+}
+
+const AccessRule* AccessManager::firstMatch(const Identity& who, OperationClass cls,
+                                            std::optional<std::string_view> domainName) const {
+    for (const AccessRule& rule : rules_.rules) {
+        bool identityMatches =
+            std::all_of(rule.who.begin(), rule.who.end(),
+                        [&](const IdentityMatcher& m) { return m.matches(who); });
+        if (identityMatches && rule.coversOperation(cls) && rule.coversDomain(domainName)) {
+            return &rule;
+        }
+    }
+    return nullptr;
 }
 
 AccessDecision AccessManager::check(const Identity& identity, Program program,
                                     std::int32_t procedure,
-                                    std::optional<std::string_view> domainName) const {
+                                    std::optional<std::string_view> domainName,
+                                    std::uint32_t flags) const {
     const rpc::proto::ProcedureInfo* info = findProcedure(program, procedure);
     if (info == nullptr) {
-        return deny(OperationClass::Admin,
+        return deny(OperationClass::Admin, "admin",
                     qualifiedName(program, "procedure " + std::to_string(procedure)), domainName,
                     identity, "unknown procedure", 0);
     }
+    const OperationClass own = classifyProcedure(program, *info);
     AccessDecision decision;
-    decision.operation = classifyProcedure(program, *info);
-    if (decision.operation == OperationClass::Connection) {
+    decision.operation = own;
+    if (own == OperationClass::Connection) {
         return decision;
     }
     std::string name = qualifiedName(program, info->name);
-    if (identity.readOnly &&
-        (decision.operation != OperationClass::Read || !info->readonlyAllowed)) {
-        return deny(decision.operation, name, domainName, identity, "read-only connection", 0);
+    // A call whose flags make it reveal more is judged as what it may then need (any one of
+    // the classes), here for both sockets: the read-only one refuses it below.
+    const FlaggedOperation* flagged = flaggedOperation(program, *info, flags);
+    std::span<const OperationClass> needs(&own, 1);
+    std::string wording(operationClassName(own));
+    if (flagged != nullptr) {
+        needs = flagged->classes;
+        wording.clear();
+        for (std::size_t i = 0; i < needs.size(); ++i) {
+            wording += std::string(i == 0 ? "" : i + 1 == needs.size() ? "' or '" : "', '") +
+                       std::string(operationClassName(needs[i]));
+        }
+        name += " with " + std::string(flagged->flagName);
+    }
+    if (identity.readOnly && (flagged != nullptr || own != OperationClass::Read ||
+                              !info->readonlyAllowed || (flags & info->readonlyDeniedFlags) != 0)) {
+        return deny(needs.front(), wording, name, domainName, identity, "read-only connection", 0);
     }
 
     // A deny rule on a group must not be dodged because the caller skipped resolveNames().
@@ -103,22 +134,20 @@ AccessDecision AccessManager::check(const Identity& identity, Program program,
         who = &resolved;
     }
 
-    for (const AccessRule& rule : rules_.rules) {
-        bool identityMatches =
-            std::all_of(rule.who.begin(), rule.who.end(),
-                        [&](const IdentityMatcher& m) { return m.matches(*who); });
-        if (!identityMatches || !rule.coversOperation(decision.operation) ||
-            !rule.coversDomain(domainName)) {
-            continue;
+    const AccessRule* firstDenial = nullptr;
+    for (OperationClass cls : needs) {
+        const AccessRule* rule = firstMatch(*who, cls, domainName);
+        if (rule == nullptr || rule->action == AccessRule::Action::Allow) {
+            // No rule matched: the default allows (the caller authenticated to a read-write
+            // socket).
+            decision.operation = cls;
+            decision.ruleLine = rule != nullptr ? rule->line : 0;
+            return decision;
         }
-        if (rule.action == AccessRule::Action::Deny) {
-            return deny(decision.operation, name, domainName, *who,
-                        "rule " + ruleFileName_ + ":" + std::to_string(rule.line), rule.line);
-        }
-        decision.ruleLine = rule.line;
-        return decision;
+        firstDenial = firstDenial != nullptr ? firstDenial : rule;
     }
-    return decision;
+    return deny(needs.front(), wording, name, domainName, *who,
+                "rule " + ruleFileName_ + ":" + std::to_string(firstDenial->line), firstDenial->line);
 }
 
 }  // namespace corral::access

@@ -7,8 +7,11 @@
 //   1. an unknown procedure is denied;
 //   2. connection bookkeeping (OperationClass::Connection) is allowed;
 //   3. a read-only connection may only run `read` procedures that the protocol allows on
-//      read-only connections; no rule can widen that (the read-only socket is world-writable);
-//   4. the first rule whose identity matchers, ops= and domains= all match decides;
+//      read-only connections, without the flags it forbids there; no rule can widen that (the
+//      read-only socket is world-writable);
+//   4. the first rule whose identity matchers, ops= and domains= all match decides; a call whose
+//      flags change what it reveals (flaggedOperation(): the secure XML) is decided for each class
+//      it may need, and allowed when one of them is;
 //   5. no rule matched: allowed (the client authenticated to a read-write socket, which is
 //      what libvirt grants it too; read-only clients were limited in step 3).
 #pragma once
@@ -56,17 +59,25 @@ public:
 
     /// May `identity` run REMOTE `procedure`? `domainName` is the domain the call is about
     /// (looked up, or from the XML being defined); nullopt for a call about no single domain.
-    /// Passing nullopt for a domain call would let it escape domain-scoped deny rules.
+    /// Passing nullopt for a domain call would let it escape domain-scoped deny rules. `flags`
+    /// are the call's flags where the procedure has flags that matter (readonlyDeniedFlags):
+    /// passing 0 for a secure call would judge it as a plain read.
     [[nodiscard]] AccessDecision check(const Identity& identity, std::int32_t procedure,
-                                       std::optional<std::string_view> domainName) const;
+                                       std::optional<std::string_view> domainName,
+                                       std::uint32_t flags = 0) const;
     /// The same for the QEMU and LXC programs.
     [[nodiscard]] AccessDecision check(const Identity& identity, Program program,
                                        std::int32_t procedure,
-                                       std::optional<std::string_view> domainName) const;
+                                       std::optional<std::string_view> domainName,
+                                       std::uint32_t flags = 0) const;
 
     [[nodiscard]] const AccessRules& rules() const { return rules_; }
 
 private:
+    /// The first rule that matches `who`, `cls` and the domain: nullptr when none does.
+    [[nodiscard]] const AccessRule* firstMatch(const Identity& who, OperationClass cls,
+                                               std::optional<std::string_view> domainName) const;
+
     AccessRules rules_;
     std::string ruleFileName_;  ///< the rules file's base name, for "(rule access.conf:3)"
     bool needsNames_ = false;

@@ -184,6 +184,18 @@ constexpr NamedClass kLxcExceptions[] = {
     {"DOMAIN_OPEN_NAMESPACE", OC::Console},
 };
 
+// The secure flag puts the graphics passwords (VNC, SPICE) into the XML. libvirt asks for
+// domain:read-secure; here the password counts as what it opens: a console, which whoever holds
+// config could give themselves anyway by setting a new password (and `edit` needs it to keep
+// the password when it redefines). Each call names its own flag; all have the value 1.
+constexpr OperationClass kPasswordReaders[] = {OC::Console, OC::Config};
+constexpr FlaggedOperation kRemoteFlagged[] = {
+    {"DOMAIN_GET_XML_DESC", 0x1, "VIR_DOMAIN_XML_SECURE", kPasswordReaders},
+    {"DOMAIN_SNAPSHOT_GET_XML_DESC", 0x1, "VIR_DOMAIN_SNAPSHOT_XML_SECURE", kPasswordReaders},
+    {"DOMAIN_MANAGED_SAVE_GET_XML_DESC", 0x1, "VIR_DOMAIN_SAVE_IMAGE_XML_SECURE", kPasswordReaders},
+    {"DOMAIN_CHECKPOINT_GET_XML_DESC", 0x1, "VIR_DOMAIN_CHECKPOINT_XML_SECURE", kPasswordReaders},
+};
+
 ProgramTables tablesFor(Program program) {
     switch (program) {
         case Program::Remote:
@@ -253,6 +265,19 @@ OperationClass classifyProcedure(Program program, const rpc::proto::ProcedureInf
         }
     }
     return OC::Admin;
+}
+
+const FlaggedOperation* flaggedOperation(Program program, const rpc::proto::ProcedureInfo& info,
+                                         std::uint32_t flags) {
+    if (program != Program::Remote || flags == 0) {
+        return nullptr;
+    }
+    for (const FlaggedOperation& entry : kRemoteFlagged) {
+        if (entry.procedure == info.name && (flags & entry.flags) != 0) {
+            return &entry;
+        }
+    }
+    return nullptr;
 }
 
 const rpc::proto::ProcedureInfo* findProcedure(Program program, std::int32_t procedure) {

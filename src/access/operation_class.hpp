@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "rpc/xdr.hpp"
@@ -43,6 +44,22 @@ enum class Program { Remote, Qemu, Lxc };
 /// The class of one procedure of `program`, from its entry in the generated table. Total: every
 /// entry gets a class (unknown names fall to Admin, the safe side).
 OperationClass classifyProcedure(Program program, const rpc::proto::ProcedureInfo& info);
+
+/// A call whose flags change what it reveals: with any bit of `flags` set it needs one of
+/// `classes` (either is enough) instead of its procedure's own class, and it is never served on
+/// a read-only connection.
+struct FlaggedOperation {
+    std::string_view procedure;  ///< "DOMAIN_GET_XML_DESC"
+    std::uint32_t flags;         ///< the bits, e.g. VIR_DOMAIN_XML_SECURE
+    std::string_view flagName;   ///< "VIR_DOMAIN_XML_SECURE", for denial messages
+    std::span<const OperationClass> classes;
+};
+
+/// The entry for a call of `info` with these `flags`, when its flags matter; nullptr otherwise.
+/// Today: the XML calls' secure flag, which puts graphics passwords in the XML. A password is a
+/// console (it opens the guest's screen) that config could also set, so either class may read it.
+const FlaggedOperation* flaggedOperation(Program program, const rpc::proto::ProcedureInfo& info,
+                                         std::uint32_t flags);
 
 /// The table entry of `procedure` in `program`; nullptr when the number is not defined.
 const rpc::proto::ProcedureInfo* findProcedure(Program program, std::int32_t procedure);

@@ -92,4 +92,14 @@ std::optional<std::string> domainNameOfCall(const rpc::proto::ProcedureInfo& pro
     return actual ? *actual : given;
 }
 
+std::uint32_t flagsOfCall(const rpc::proto::ProcedureInfo& procedure, std::span<const std::uint8_t> payload) {
+    if (procedure.readonlyDeniedFlags == 0 || payload.size() < 4) {
+        return 0;
+    }
+    // XDR: an unsigned int is four bytes, big-endian, and nothing follows the last field.
+    const std::uint8_t* p = payload.data() + payload.size() - 4;
+    return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+           static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
+}
+
 }  // namespace corral::daemon

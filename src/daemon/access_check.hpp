@@ -28,4 +28,10 @@ using DomainNameByUuid = std::function<std::optional<std::string>(const Uuid&)>;
 std::optional<std::string> domainNameOfCall(const rpc::proto::ProcedureInfo& procedure,
                                             std::span<const std::uint8_t> payload, const DomainNameByUuid& byUuid);
 
+/// The call's flags where they decide access: for a procedure with flags forbidden on read-only
+/// connections (ProcedureInfo::readonlyDeniedFlags), whose arguments all end with
+/// `unsigned int flags`, the payload's last four bytes; 0 for every other procedure and for a
+/// payload too short to hold them (the decoder refuses it afterwards).
+std::uint32_t flagsOfCall(const rpc::proto::ProcedureInfo& procedure, std::span<const std::uint8_t> payload);
+
 }  // namespace corral::daemon

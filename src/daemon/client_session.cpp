@@ -145,9 +145,10 @@ bool ClientSession::hasHeldReplies() const {
 }
 
 void ClientSession::sendAt(std::vector<std::uint8_t> packet, std::chrono::steady_clock::time_point due,
-                           bool closeAfter) {
+                           bool closeAfter, std::shared_ptr<rpc::SecurityLayer> layer,
+                           std::function<void()> beforeSend) {
     std::lock_guard lock(outMutex_);
-    held_.push_back({std::move(packet), due, closeAfter});
+    held_.push_back({std::move(packet), due, closeAfter, std::move(layer), std::move(beforeSend)});
 }
 
 bool ClientSession::releaseDue(std::chrono::steady_clock::time_point now) {
@@ -165,7 +166,14 @@ bool ClientSession::releaseDue(std::chrono::steady_clock::time_point now) {
     }
     bool close = false;
     for (auto& h : due) {
-        send(std::move(h.packet));
+        if (h.beforeSend) {
+            h.beforeSend();
+        }
+        if (h.layer) {
+            startSecurityLayer(std::move(h.layer), std::move(h.packet));
+        } else {
+            send(std::move(h.packet));
+        }
         close = close || h.closeAfter;
     }
     return close;

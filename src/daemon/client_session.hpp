@@ -74,10 +74,13 @@ public:
     /// out from the I/O thread. Thread-safe; silently drops data once the client is closed.
     /// `fds` (a REPLY_WITH_FDS) follow the packet, one sendmsg() each; they close once sent.
     void send(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds = {});
-    /// Holds `packet` back until `due` (an authentication failure's penalty); the I/O thread's
-    /// timer releases it, at one-second resolution. `closeAfter` ends the connection once it
-    /// went out (too many failed attempts).
-    void sendAt(std::vector<std::uint8_t> packet, std::chrono::steady_clock::time_point due, bool closeAfter);
+    /// Holds `packet` back until `due` (an authentication answer's wait, auth_guard.hpp); the I/O
+    /// thread's timer releases it, at one-second resolution. `closeAfter` ends the connection once
+    /// it went out (too many failed attempts). `beforeSend` runs on release, right before the
+    /// packet is queued (a held success takes effect then); `layer` is switched on with it, as
+    /// startSecurityLayer() does.
+    void sendAt(std::vector<std::uint8_t> packet, std::chrono::steady_clock::time_point due, bool closeAfter,
+                std::shared_ptr<rpc::SecurityLayer> layer = nullptr, std::function<void()> beforeSend = nullptr);
     /// Whether a reply is still held back by sendAt().
     [[nodiscard]] bool hasHeldReplies() const;
     /// Whether descriptors can be passed to this client (a unix socket).
@@ -106,6 +109,7 @@ public:
     unsigned failedAuthAttempts = 0;
     std::shared_ptr<rpc::SaslServer> sasl;     ///< the SASL exchange in progress (dispatch_auth.cpp)
     std::string saslMechanism;                 ///< the one AUTH_SASL_START chose
+    std::string saslClaimedUser;               ///< the user name the client gave so far (AuthGuard)
     drivers::HypervisorDriver* driver = nullptr;
     bool closeCallbackRegistered = false;
 
@@ -158,6 +162,8 @@ private:
         std::vector<std::uint8_t> packet;
         std::chrono::steady_clock::time_point due;
         bool closeAfter = false;
+        std::shared_ptr<rpc::SecurityLayer> layer;
+        std::function<void()> beforeSend;
     };
     std::vector<Held> held_;  ///< guarded by outMutex_
     std::deque<Outgoing> out_;

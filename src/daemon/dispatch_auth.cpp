@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // SASL authentication: AUTH_SASL_INIT, START and STEP over Cyrus (rpc/sasl_session.hpp), with
 // libvirt's rules (a security layer of tcp_min_ssf bits on plain TCP, sasl_allowed_username_list)
-// and Corral's guards: every outcome audited, each failure slowing the next answer to that
-// source, max_auth_attempts failures ending the connection.
+// and Corral's guards: every outcome audited, each failure slowing the next answers to that
+// source and for that user (auth_guard.hpp), max_auth_attempts failures ending the connection.
 #include "daemon/dispatcher.hpp"
 #include "objects/store.hpp"
+#include "rpc/scram_decoy.hpp"
 #include "util/logging.hpp"
 
 namespace corral::daemon {
@@ -47,8 +48,8 @@ unsigned externalSsf(const ClientSession& session) {
 }
 
 /// The SASL exchange of this session, when a step may run now: SASL is what the listener wants,
-/// the session is not authenticated yet, and no failure's answer is still held back (a client
-/// that does not wait for its answers gets no extra guesses: every call fails until then).
+/// the session is not authenticated yet, and no answer is still held back (a client that does
+/// not wait for its answers gets no extra guesses: every call fails until then).
 Result<std::shared_ptr<rpc::SaslServer>> saslInProgress(ClientSession& session) {
     std::lock_guard lock(session.stateMutex());
     if (session.authScheme != AuthScheme::Sasl || session.authenticated || !session.sasl ||
@@ -58,11 +59,35 @@ Result<std::shared_ptr<rpc::SaslServer>> saslInProgress(ClientSession& session) 
     return session.sasl;
 }
 
-/// Turns a finished or failed step into the session's state and the reply.
+/// One AUTH_SASL_START or STEP as the AuthGuard sees it: who tries, for whom, and when the
+/// answer may go out (fixed before the attempt is judged, so it cannot depend on the outcome).
+struct Attempt {
+    std::string source;
+    std::string user;  ///< the name the client claimed so far, "" when none
+    std::optional<AuthGuard::Clock::time_point> answerAt;  ///< nullopt: too many failures, not judged
+};
+
+Attempt beginAttempt(Dispatcher& d, ClientSession& session, const std::string& mech, const rpc::SaslData& data) {
+    Attempt a;
+    a.source = AuthGuard::sourceOf(session.peer().address, session.peer().uid);
+    std::string claimed = data ? rpc::claimedSaslUser(mech, *data) : std::string();
+    {
+        std::lock_guard lock(session.stateMutex());
+        if (!claimed.empty()) {
+            session.saslClaimedUser = claimed;  // SCRAM names it at START, DIGEST-MD5 at STEP
+        }
+        a.user = session.saslClaimedUser;
+    }
+    a.answerAt = d.authGuard().answerAt(a.source, a.user);
+    return a;
+}
+
+/// Turns a finished or failed step into the session's state and the reply, which goes out at
+/// the attempt's time whatever the outcome.
 template <class Ret>
-Result<Ret> conclude(Dispatcher& d, CallContext& ctx, const std::string& mech, Result<rpc::SaslStep> step) {
+Result<Ret> conclude(Dispatcher& d, CallContext& ctx, const std::string& mech, const Attempt& attempt,
+                     Result<rpc::SaslStep> step) {
     auto& session = *ctx.session;
-    const std::string source = AuthGuard::sourceOf(session.peer().address, session.peer().uid);
     std::shared_ptr<rpc::SaslServer> sasl;
     {
         std::lock_guard lock(session.stateMutex());
@@ -73,30 +98,43 @@ Result<Ret> conclude(Dispatcher& d, CallContext& ctx, const std::string& mech, R
             logWarning(warning);
         }
     }
-    if (!step) {
-        std::string detail = sasl ? sasl->failureDetail() : step.error().message;
+    const auto now = AuthGuard::Clock::now();
+    if (attempt.answerAt && *attempt.answerAt > now) {
+        ctx.replyDelay = std::chrono::ceil<std::chrono::milliseconds>(*attempt.answerAt - now);
+    }
+    if (!step || !attempt.answerAt) {
+        std::string detail = !attempt.answerAt
+                                 ? "not judged: too many failed attempts from this source or for this user"
+                             : sasl ? sasl->failureDetail()
+                                    : step.error().message;
         unsigned attempts = 0;
         {
             std::lock_guard lock(session.stateMutex());
             session.sasl.reset();  // spent: another attempt starts with AUTH_SASL_INIT
             attempts = ++session.failedAuthAttempts;
         }
-        d.auditAuthentication(session.peer(), mech, "", false, detail);
-        d.authGuard().failed(source);
-        ctx.replyDelay = d.authGuard().penalty(source);
+        d.auditAuthentication(session.peer(), mech, attempt.user, false, detail);
+        if (attempt.answerAt) {
+            d.authGuard().failed(attempt.source, attempt.user);
+        }
         ctx.closeAfterReply = attempts >= d.authSettings().maxAuthAttempts;
         return unexpected(authFailed());
     }
     if (step->state == rpc::SaslStep::State::Done) {
         std::string user = sasl->username();
-        {
-            std::lock_guard lock(session.stateMutex());
-            session.authenticated = true;
-            session.saslUser = user;
-            session.sasl.reset();  // done: the layer lives on in the session's transport
-        }
         d.auditAuthentication(session.peer(), mech, user, true, "ssf " + std::to_string(sasl->ssf()));
-        d.authGuard().succeeded(source);
+        d.authGuard().succeeded(attempt.source, attempt.user);
+        // The session counts as authenticated only once the answer is out: a call sent behind
+        // the last step (AUTH_LIST, CONNECT_OPEN) must not tell the result before its time.
+        std::weak_ptr<ClientSession> weak = ctx.session;
+        ctx.whenAnswered = [weak, user] {
+            if (auto s = weak.lock()) {
+                std::lock_guard lock(s->stateMutex());
+                s->authenticated = true;
+                s->saslUser = user;
+                s->sasl.reset();  // done: the layer lives on in the session's transport
+            }
+        };
         // From the next packet on, both directions go through the layer (libvirt switches
         // whatever the SSF; with none negotiated Cyrus passes bytes through unchanged).
         ctx.layerAfterReply = sasl;
@@ -169,16 +207,18 @@ void registerAuthHandlers(Dispatcher& d) {
     });
     d.add<proto::REMOTE_PROC_AUTH_SASL_START>([&d](CallContext& ctx, const proto::remote_auth_sasl_start_args& a)
                                                   -> Result<proto::remote_auth_sasl_start_ret> {
+        rpc::SaslData data = fromWire(a.nil, a.data);
         auto sasl = saslInProgress(*ctx.session);
-        if (!sasl) {
-            return conclude<proto::remote_auth_sasl_start_ret>(d, ctx, a.mech, unexpected(sasl.error()));
-        }
-        {
+        if (sasl) {
             std::lock_guard lock(ctx.session->stateMutex());
             ctx.session->saslMechanism = a.mech;  // for the audit record of the later steps
+            ctx.session->saslClaimedUser.clear();
         }
-        return conclude<proto::remote_auth_sasl_start_ret>(d, ctx, a.mech,
-                                                           (*sasl)->start(a.mech, fromWire(a.nil, a.data)));
+        Attempt attempt = beginAttempt(d, *ctx.session, a.mech, data);
+        if (!sasl || !attempt.answerAt) {
+            return conclude<proto::remote_auth_sasl_start_ret>(d, ctx, a.mech, attempt, unexpected(authFailed()));
+        }
+        return conclude<proto::remote_auth_sasl_start_ret>(d, ctx, a.mech, attempt, (*sasl)->start(a.mech, data));
     });
     d.add<proto::REMOTE_PROC_AUTH_SASL_STEP>([&d](CallContext& ctx, const proto::remote_auth_sasl_step_args& a)
                                                  -> Result<proto::remote_auth_sasl_step_ret> {
@@ -187,11 +227,13 @@ void registerAuthHandlers(Dispatcher& d) {
             std::lock_guard lock(ctx.session->stateMutex());
             mech = ctx.session->saslMechanism;
         }
+        rpc::SaslData data = fromWire(a.nil, a.data);
         auto sasl = saslInProgress(*ctx.session);
-        if (!sasl) {
-            return conclude<proto::remote_auth_sasl_step_ret>(d, ctx, mech, unexpected(sasl.error()));
+        Attempt attempt = beginAttempt(d, *ctx.session, mech, data);
+        if (!sasl || !attempt.answerAt) {
+            return conclude<proto::remote_auth_sasl_step_ret>(d, ctx, mech, attempt, unexpected(authFailed()));
         }
-        return conclude<proto::remote_auth_sasl_step_ret>(d, ctx, mech, (*sasl)->step(fromWire(a.nil, a.data)));
+        return conclude<proto::remote_auth_sasl_step_ret>(d, ctx, mech, attempt, (*sasl)->step(data));
     });
 }
 

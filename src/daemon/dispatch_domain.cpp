@@ -271,10 +271,7 @@ void registerQueries(Dispatcher& d) {
     d.add<proto::REMOTE_PROC_DOMAIN_GET_XML_DESC>(
         [](CallContext& ctx, const proto::remote_domain_get_xml_desc_args& a)
             -> Result<proto::remote_domain_get_xml_desc_ret> {
-            if ((a.flags & drivers::xml_flags::kSecure) != 0 && ctx.readOnly()) {
-                return fail(ErrorCode::OperationDenied, "virDomainGetXMLDesc with secure flag",
-                            ErrorDomain::Domain);
-            }
+            // The secure flag was judged with the access rules (read-only connections included).
             CORRAL_ASSIGN_OR_RETURN(auto* f, configFacet(ctx, "virDomainGetXMLDesc"));
             CORRAL_ASSIGN_OR_RETURN(auto xml, f->getXmlDesc(fromWire(a.dom), a.flags));
             proto::remote_domain_get_xml_desc_ret ret;

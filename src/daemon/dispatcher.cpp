@@ -122,7 +122,8 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchRemote(CallContext& ctx,
     }
     if (opened) {
         // Before the driver is called: who may do what, on which domain (docs/access.md).
-        auto decision = access_.check(identityOf(*ctx.session), h.proc, domainNameOfCall(*info, payload, nameByUuid(ctx)));
+        auto decision = access_.check(identityOf(*ctx.session), h.proc,
+                                      domainNameOfCall(*info, payload, nameByUuid(ctx)), flagsOfCall(*info, payload));
         if (!decision.allowed) {
             return decision.toError();
         }
@@ -167,7 +168,7 @@ Result<std::vector<std::uint8_t>> Dispatcher::dispatchProgram(CallContext& ctx, 
         CORRAL_TRY(ctx.denyReadOnly(api));
     }
     auto decision = access_.check(identityOf(*ctx.session), program, ctx.header.proc,
-                                  domainNameOfCall(*info, payload, nameByUuid(ctx)));
+                                  domainNameOfCall(*info, payload, nameByUuid(ctx)), flagsOfCall(*info, payload));
     if (!decision.allowed) {
         return decision.toError();
     }
@@ -225,6 +226,17 @@ bool Dispatcher::serve(const std::shared_ptr<ClientSession>& session, rpc::Packe
     }
     rpc::MessageHeader reply = h;
     reply.status = rpc::MessageStatus::Ok;
+    if (ctx.replyDelay.count() > 0) {
+        // An authentication answer held back by the AuthGuard (no descriptors, no stream).
+        reply.type = rpc::MessageType::Reply;
+        session->sendAt(rpc::buildPacket(reply, std::span<const std::uint8_t>(*result)),
+                        std::chrono::steady_clock::now() + ctx.replyDelay, ctx.closeAfterReply,
+                        std::move(ctx.layerAfterReply), std::move(ctx.whenAnswered));
+        return true;
+    }
+    if (ctx.whenAnswered) {
+        ctx.whenAnswered();
+    }
     if (ctx.layerAfterReply) {
         reply.type = rpc::MessageType::Reply;
         session->startSecurityLayer(std::move(ctx.layerAfterReply),

@@ -53,10 +53,13 @@ struct CallContext {
     std::vector<UniqueFd> replyFds = {};
     /// SASL's layer, switched on right after this reply goes out in the clear.
     std::shared_ptr<rpc::SecurityLayer> layerAfterReply = nullptr;
-    /// A failed authentication's answer waits this long (AuthGuard); `closeAfterReply` ends the
-    /// connection once it is out (max_auth_attempts reached).
+    /// An authentication answer, failure or not, waits this long (AuthGuard); `closeAfterReply`
+    /// ends the connection once it is out (max_auth_attempts reached).
     std::chrono::milliseconds replyDelay{0};
     bool closeAfterReply = false;
+    /// Runs right before the successful reply is queued, at once or when a delayed reply is
+    /// released: a SASL success takes effect then, not while its answer is held back.
+    std::function<void()> whenAnswered = nullptr;
     /// Served on the I/O thread (Dispatcher::answerInline): the handler must not wait. One that
     /// would (a busy domain) sets `deferToWorker` instead of answering, and the call goes to a
     /// worker unanswered.

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// GnuTLS, loaded the first time TLS is used: a corrald without a TLS listener never maps it
-// (with p11-kit, nettle, hogweed and gmp about 2.2 MiB of resident pages, and their start-up
-// work). The types and constants come from GnuTLS's headers as usual; the functions are
-// called through the table loadGnutls() fills.
+// GnuTLS, loaded the first time TLS or SASL (for its SCRAM decoy, scram_decoy.hpp) is used: a
+// corrald without either never maps it (with p11-kit, nettle, hogweed and gmp about 2.2 MiB of
+// resident pages, and their start-up work). The types and constants come from GnuTLS's headers
+// as usual; the functions are called through the table loadGnutls() fills.
 #pragma once
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -22,7 +23,8 @@ namespace corral::rpc {
     X(certificate_set_x509_crl_file) X(certificate_set_x509_key_file)                               \
     X(certificate_set_x509_trust_file) X(certificate_verification_status_print)                     \
     X(certificate_verify_peers) X(cipher_get) X(cipher_get_key_size) X(credentials_set) X(deinit)   \
-    X(error_is_fatal) X(handshake) X(init) X(priority_deinit) X(priority_init) X(priority_set)      \
+    X(error_is_fatal) X(handshake) X(hmac_fast) X(init) X(pbkdf2) X(priority_deinit)                \
+    X(priority_init) X(priority_set)                                                                \
     X(protocol_get_name) X(protocol_get_version) X(record_check_pending) X(record_get_direction)    \
     X(record_recv) X(record_send) X(server_name_set) X(strerror) X(transport_set_int2)              \
     X(x509_crt_deinit) X(x509_crt_get_activation_time) X(x509_crt_get_dn3)                          \

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <array>
 
+#include "rpc/scram_decoy.hpp"
+#include "util/files.hpp"
 #include "util/logging.hpp"
 #include "util/strings.hpp"
 
@@ -139,6 +141,9 @@ Result<void> initSaslServer(std::string_view root) {
                                                   dir + "/" + g.appName +
                                                   ".conf': " + cyrusText(rc));
     }
+    // Unknown users get SCRAM's answer too (scram_decoy.hpp), with the count Cyrus announces.
+    auto config = readTextFile(dir + "/" + g.appName + ".conf");
+    CORRAL_TRY(initScramDecoy(scramIterationsFromConfig(config ? *config : std::string())));
     g.serverUp = true;
     return {};
 }
@@ -392,6 +397,14 @@ Result<SaslStep> SaslServer::start(std::string_view mech, const SaslData& client
                                clientData ? static_cast<unsigned>(clientData->size()) : 0, &out,
                                &outLen);
     phase_ = Phase::Started;
+    if (rc == SASL_NOUSER && clientData) {
+        // Cyrus would tell the client at once that no such user exists; answer as it answers a
+        // real one, and fail at the next step as a wrong password fails.
+        if (auto decoy = scramDecoyServerFirst(mech, *clientData)) {
+            decoyUser_ = claimedSaslUser(mech, *clientData);
+            return SaslStep{SaslStep::State::Continue, std::move(*decoy)};
+        }
+    }
     return finish(rc, out, outLen);
 }
 
@@ -400,6 +413,10 @@ Result<SaslStep> SaslServer::step(const SaslData& clientData) {
     std::lock_guard lock(mutex_);
     if (phase_ != Phase::Started) {
         return refuse("SASL step without a negotiation in progress");
+    }
+    if (decoyUser_) {
+        phase_ = Phase::Failed;
+        return refuse("user '" + *decoyUser_ + "' is not in the SASL database (answered with a decoy salt)");
     }
     const char* out = nullptr;
     unsigned outLen = 0;

@@ -124,7 +124,9 @@ struct SaslServerOptions {
 /// Every failure of start()/step() is AuthFailed with the bare message, so the wire says only
 /// "authentication failed" whether the password was wrong, the user unknown or not allowed;
 /// failureDetail() keeps the reason for the daemon's log. After a failure the object is spent:
-/// a new attempt needs a new SaslServer.
+/// a new attempt needs a new SaslServer. A SCRAM start for a user the database does not have is
+/// answered like one for a real user (scram_decoy.hpp) and fails at the next step, where a
+/// wrong password fails.
 class SaslServer final : public SaslSession {
 public:
     /// Needs initSaslServer() first.
@@ -159,6 +161,7 @@ private:
     bool allowDigestMd5_;
     std::vector<std::string> allowedUsernames_;
     std::string username_;
+    std::optional<std::string> decoyUser_;  ///< set when start() answered with the SCRAM decoy
     std::string failureDetail_;
     std::vector<std::string> warnings_;
 };

@@ -276,6 +276,18 @@ std::uint64_t processCpuTimeNs(pid_t pid) {
     return ticksToNs(utime + stime);
 }
 
+bool isThreadOf(pid_t pid, pid_t tid) {
+    if (pid <= 0 || tid <= 0) {
+        return false;
+    }
+    std::string status = readSmallFile("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/status");
+    auto at = status.find("\nTgid:");
+    if (at == std::string::npos) {
+        return false;
+    }
+    return std::strtol(status.c_str() + at + 6, nullptr, 10) == pid;
+}
+
 ThreadCpu threadCpu(pid_t pid, pid_t tid) {
     const std::string dir = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid);
     ThreadCpu out;

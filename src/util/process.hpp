@@ -62,6 +62,12 @@ bool processAlive(pid_t pid);
 /// User plus system CPU time of `pid` in nanoseconds, from /proc; 0 when unreadable.
 std::uint64_t processCpuTimeNs(pid_t pid);
 
+/// Whether `tid` is one of the threads of process `pid` now: /proc/PID/task/TID exists (the
+/// kernel lists only PID's own threads there) and its Tgid is PID. A thread id another program
+/// reports (QEMU's query-cpus-fast) must pass this before anything is done to it; while `pid`'s
+/// pidfd shows it running, `pid` cannot have been reused.
+bool isThreadOf(pid_t pid, pid_t tid);
+
 /// One thread of a process (a vCPU or IOThread): time on CPU, the CPU it last ran on, and its
 /// affinity as a libvirt cpumap (bit i of byte i/8 = host CPU i). Zeros when it is gone.
 struct ThreadCpu {

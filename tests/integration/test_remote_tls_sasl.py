@@ -2,10 +2,15 @@
 # Remote management over TLS with client certificates and over SASL, with the real virsh and
 # python3-libvirt as clients: what is accepted, what is refused (and audited), and that
 # unauthenticated connections cannot crowd out authenticated clients.
+import base64
+import hashlib
+import hmac
 import os
+import re
 import shutil
 import socket
 import sqlite3
+import struct
 import subprocess
 import time
 
@@ -205,15 +210,20 @@ def test_unauthenticated_connections_do_not_stop_authenticated_clients(daemon, p
         conn.close()
 
 
-def test_access_rules_by_certificate_and_by_unix_uid(daemon, pki, tmpdir_path):
+def access_rules(daemon, text):
+    """Writes ROOT/etc/corral/access.conf and restarts the daemon with it: (path, ports)."""
     rules = os.path.join(daemon.root, 'etc', 'corral', 'access.conf')
     os.makedirs(os.path.dirname(rules), exist_ok=True)
     with open(rules, 'w') as f:
-        f.write('# operators may look and start/stop; other Test clients nothing\n'
-                'allow x509="C=GB,O=Test,CN=operator*" ops=read,lifecycle\n'
-                'deny  x509="C=GB,O=Test,CN=*" ops=*\n'
-                'deny  unix-uid=0 ops=lifecycle domains=prod-*\n')
-    ports = remote_config(daemon, 'access_rules_file = "access.conf"\n')
+        f.write(text)
+    return rules, remote_config(daemon, 'access_rules_file = "access.conf"\n')
+
+
+def test_access_rules_by_certificate_and_by_unix_uid(daemon, pki, tmpdir_path):
+    rules, ports = access_rules(daemon, '# operators may look and start/stop; other Test clients nothing\n'
+                                        'allow x509="C=GB,O=Test,CN=operator*" ops=read,lifecycle\n'
+                                        'deny  x509="C=GB,O=Test,CN=*" ops=*\n'
+                                        'deny  unix-uid=0 ops=lifecycle domains=prod-*\n')
     operator = tls_uri(ports['tls'], pki.client('op', 'C=GB,O=Test,CN=operator1'))
     viewer = tls_uri(ports['tls'], pki.client('viewer', 'C=GB,O=Test,CN=viewer1'))
     assert virsh(operator, 'suspend', 'test').rc == 0
@@ -252,29 +262,197 @@ def test_access_rules_by_certificate_and_by_unix_uid(daemon, pki, tmpdir_path):
     assert p.returncode != 0 and 'access.conf:5' in p.stderr and "'reboot'" in p.stderr, p.stderr
 
 
-def test_failed_logins_are_slowed_and_capped_per_connection(daemon):
-    from framework.rawclient import ERROR, RawClient, xdr_string
-    import struct
-    sasl_setup(daemon.root, {'alice': 'secret'}, mechs='scram-sha-256')
-    remote_config(daemon, 'auth_unix_rw = "sasl"\nmax_auth_attempts = 3\n', tls=False)
+def test_secure_xml_needs_console_or_config_on_that_domain(daemon, pki, tmpdir_path):
+    """Issue 27.6: dumpxml --security-info counted as a read, so an identity allowed only to
+    look (or only at domain a) read domain b's VNC password, however it named b."""
+    import libvirt
+    from framework.tools import domain_xml
+    _, ports = access_rules(daemon, 'allow transport=unix unix-uid=0 ops=*\n'
+                                    'allow x509="C=GB,O=Test,CN=viewer" ops=read,console domains=a\n'
+                                    'allow x509="C=GB,O=Test,CN=*" ops=read\n'
+                                    'deny  any ops=*\n')
+    for name, password in (('a', 'pw-of-a'), ('b', 'pw-of-b')):
+        path = os.path.join(tmpdir_path, name + '.xml')
+        with open(path, 'w') as f:
+            f.write(domain_xml(name, extra_devices=f"<graphics type='vnc' autoport='yes' passwd='{password}'/>"))
+        assert virsh(daemon.uri(), 'define', path).rc == 0
+    reader = tls_uri(ports['tls'], pki.client('reader', 'C=GB,O=Test,CN=reader'))
+    viewer = tls_uri(ports['tls'], pki.client('viewer', 'C=GB,O=Test,CN=viewer'))
+    uuid_b = virsh(daemon.uri(), 'domuuid', 'b').out.strip()
+    # Plain XML is a read for both; the secure XML of b is refused however b is named.
+    for who in (reader, viewer):
+        r = virsh(who, 'dumpxml', 'b')
+        assert r.rc == 0 and 'pw-of-b' not in r.out, r.err
+        for ref in ('b', uuid_b):
+            r = virsh(who, 'dumpxml', ref, '--security-info')
+            assert r.rc != 0 and 'pw-of-b' not in r.out, r.out
+            assert ("access denied: 'console' or 'config' operation DOMAIN_GET_XML_DESC with "
+                    "VIR_DOMAIN_XML_SECURE on domain 'b'") in r.err, r.err
+    # From a list, through python3-libvirt, the same.
+    conn = libvirt.open(reader)
+    try:
+        for dom in conn.listAllDomains():
+            with pytest.raises(libvirt.libvirtError) as e:
+                dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)
+            assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+    finally:
+        conn.close()
+    # console on a: a's password, nobody else's.
+    r = virsh(viewer, 'dumpxml', 'a', '--security-info')
+    assert r.rc == 0 and "passwd='pw-of-a'" in r.out, r.err
+    # The read-only socket refuses it through the same rule, even to root, whom a rule allows
+    # everything on the read-write socket
+    # (opened without the read-only flag, so that the client library does not refuse it first).
+    conn = libvirt.open(daemon.uri(readonly=True))
+    try:
+        with pytest.raises(libvirt.libvirtError) as e:
+            conn.lookupByName('a').XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)
+        assert e.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+        assert 'read-only connection' in str(e.value), str(e.value)
+        assert 'pw-of-a' not in conn.lookupByName('a').XMLDesc(0)
+    finally:
+        conn.close()
 
-    def xdr_bytes(data):  # char<>: one 4-byte element per byte
+
+class ScramClient:
+    """The client side of SCRAM-SHA-256 (RFC 5802/7677) over AUTH_SASL_START/STEP of a raw
+    connection: what virsh sends, with any password, and how long each answer took."""
+
+    def __init__(self, conn, user, password):
+        self.conn, self.user, self.password = conn, user, password
+        self.nonce = base64.b64encode(os.urandom(18)).decode()
+        self.bare = f'n={user},r={self.nonce}'
+        self.server_first = None
+
+    @staticmethod
+    def xdr_chars(data):  # char<>: one 4-byte element per byte
         return struct.pack('>I', len(data)) + b''.join(struct.pack('>i', b) for b in data)
 
+    @staticmethod
+    def decode(reply):
+        """(complete, data) of a START/STEP reply, or (None, error text) of an error."""
+        from framework.rawclient import ERROR
+        header, payload = reply
+        if header[5] == ERROR:
+            return None, payload
+        complete, nil, n = struct.unpack('>iiI', payload[:12])
+        chars = struct.unpack(f'>{n}i', payload[12:12 + 4 * n])
+        return complete, None if nil else bytes(c & 0xff for c in chars).decode()
+
+    def timed(self, proc, payload):
+        start = time.monotonic()
+        reply = self.conn.call(proc, payload)
+        return self.decode(reply), time.monotonic() - start
+
+    def start(self):
+        """AUTH_SASL_INIT then START: ((complete, server-first), seconds START took)."""
+        from framework.rawclient import xdr_string
+        assert self.conn.call(67)[0][5] == 0  # AUTH_SASL_INIT
+        (complete, data), took = self.timed(68, xdr_string('SCRAM-SHA-256') + struct.pack('>i', 0) +
+                                            self.xdr_chars(f'n,,{self.bare}'.encode()))
+        self.server_first = data
+        return (complete, data), took
+
+    def finish(self, wrong_proof=False):
+        """AUTH_SASL_STEP with the proof: ((complete, data) or (None, error), seconds it took)."""
+        return self.timed(69, self.step_payload(wrong_proof))
+
+    def step_payload(self, wrong_proof=False):
+        fields = dict(f.split('=', 1) for f in self.server_first.split(','))
+        salted = hashlib.pbkdf2_hmac('sha256', self.password.encode(), base64.b64decode(fields['s']), int(fields['i']))
+        client_key = hmac.new(salted, b'Client Key', hashlib.sha256).digest()
+        stored = hashlib.sha256(client_key).digest()
+        without_proof = f'c=biws,r={fields["r"]}'
+        auth = f'{self.bare},{self.server_first},{without_proof}'.encode()
+        signature = hmac.new(stored, auth, hashlib.sha256).digest()
+        proof = bytes(a ^ b for a, b in zip(client_key, signature))
+        if wrong_proof:
+            proof = bytes(32)
+        final = f'{without_proof},p={base64.b64encode(proof).decode()}'
+        return struct.pack('>i', 0) + self.xdr_chars(final.encode())
+
+
+def sasl_unix_daemon(daemon, users, extra=''):
+    sasl_setup(daemon.root, users, mechs='scram-sha-256')
+    remote_config(daemon, 'auth_unix_rw = "sasl"\n' + extra, tls=False)
+
+
+def test_failed_logins_are_slowed_and_capped_per_connection(daemon):
+    from framework.rawclient import ERROR, RawClient
+    sasl_unix_daemon(daemon, {'alice': 'secret'}, 'max_auth_attempts = 3\n')
     c = RawClient(daemon.socket, timeout=30)
     # Before authentication, nothing but AUTH_* is served.
     reply = c.call(1, struct.pack('>I', 0) + struct.pack('>I', 0))
     assert reply[0][5] == ERROR and b'authentication required' in reply[1]
     waits = []
     for attempt in range(3):
-        assert c.call(67)[0][5] == 0  # AUTH_SASL_INIT
-        start = time.monotonic()
-        reply = c.call(68, xdr_string('SCRAM-SHA-256') + struct.pack('>i', 0) + xdr_bytes(b'n,,n=nobody,r=0123456789'))
-        waits.append(time.monotonic() - start)
-        assert reply[0][5] == ERROR and b'authentication failed' in reply[1], reply
-    # Each failure from this source waited longer (1 s, then 2 s, then 4 s, at one-second
-    # resolution), and the third ended the connection.
-    assert waits[0] >= 0.9 and waits[1] >= 1.9 and waits[2] >= 3.9, waits
+        scram = ScramClient(c, 'alice', 'not the password')
+        (complete, first), start_took = scram.start()
+        assert complete == 0 and first.startswith('r=' + scram.nonce), first
+        (complete, error), step_took = scram.finish()
+        assert complete is None and b'authentication failed' in error, error
+        waits.append(start_took + step_took)
+    # The first wrong guess is answered at once (its answer time was fixed before it was judged);
+    # each one after waits for the waits queued by those before (1 s, then 2 s, at one-second
+    # resolution), and the third failure ended the connection.
+    assert waits[1] >= 0.9 and waits[2] >= 1.9, waits
     assert c.is_closed()
     failures = [r for r in audit_rows(daemon, lambda rows: sum(r[3] == 0 for r in rows) >= 3) if r[3] == 0]
-    assert len(failures) == 3 and all('SCRAM-SHA-256' in r[2] for r in failures), failures
+    assert len(failures) == 3 and all('SCRAM-SHA-256' in r[2] and r[0] == 'alice' for r in failures), failures
+
+
+def test_a_right_password_is_answered_no_sooner_than_a_wrong_one(daemon):
+    """Issue 27.7: with only failures delayed, a guesser opening a connection per guess read a
+    quick answer as "right" without waiting out the penalty."""
+    from framework.rawclient import ERROR, RawClient
+    sasl_unix_daemon(daemon, {'alice': 'secret'}, 'max_auth_attempts = 10\n')
+    right = ScramClient(RawClient(daemon.socket, timeout=60), 'alice', 'secret')
+    assert right.start()[0][0] == 0
+    # Another connection of the same source guesses wrong: from now on the source is penalised.
+    wrong = ScramClient(RawClient(daemon.socket, timeout=60), 'alice', 'guess')
+    wrong.start()
+    assert wrong.finish()[0][0] is None
+    # The right password's answer waits for the penalty (1 s) as a wrong one's would; a call
+    # sent right behind it is refused meanwhile, so it cannot tell the result early either.
+    start = time.monotonic()
+    right.conn.send(69, right.step_payload())
+    right.conn.send(1, struct.pack('>I', 0) + struct.pack('>I', 0))  # CONNECT_OPEN
+    replies = {}
+    for _ in range(2):
+        header, payload = right.conn.recv()
+        replies[header[2]] = ((header, payload), time.monotonic() - start)
+    (opened, _) = replies[1]
+    assert opened[0][5] == ERROR and b'authentication required' in opened[1], opened
+    (step, took) = replies[69]
+    complete, data = ScramClient.decode(step)
+    assert complete == 1 and data.startswith('v='), data
+    assert took >= 0.8, took
+    # Once the answer is out, the session is authenticated.
+    assert right.conn.open()[0][5] == 0
+
+
+def test_unknown_and_refused_users_are_answered_like_known_ones(daemon):
+    """Issue 27.8: Cyrus refused AUTH_SASL_START at once for a user not in the database, and
+    answered a known one with SCRAM's server-first message."""
+    from framework.rawclient import RawClient
+    sasl_unix_daemon(daemon, {'alice': 'secret', 'bob': 'staple'},
+                     'max_auth_attempts = 10\nsasl_allowed_username_list = ["alice"]\n')
+    form = re.compile(r'r=(?P<nonce>[A-Za-z0-9+/=]+),s=(?P<salt>[A-Za-z0-9+/]+=*),i=(?P<iterations>\d+)')
+    seen = {}
+    # A known user with a wrong password, an unknown one, and a known one with the right
+    # password who is not on sasl_allowed_username_list.
+    for user, password in (('alice', 'wrong'), ('mallory', 'anything'), ('bob', 'staple')):
+        scram = ScramClient(RawClient(daemon.socket, timeout=60), user, password)
+        (complete, first), _ = scram.start()
+        assert complete == 0, (user, first)
+        m = form.fullmatch(first)
+        assert m, (user, first)
+        assert m['nonce'].startswith(scram.nonce) and len(m['nonce']) == len(scram.nonce) + 32, (user, first)
+        seen[user] = (len(base64.b64decode(m['salt'])), m['iterations'])
+        # Each fails at the step where a wrong password fails, with the same words.
+        (complete, error), _ = scram.finish()
+        assert complete is None and b'authentication failed' in error, (user, error)
+    assert seen['alice'] == seen['mallory'] == seen['bob'] == (32, '4096'), seen
+    # The daemon's log still tells them apart.
+    log = daemon.stderr()
+    assert "'mallory' is not in the SASL database" in log and "'bob' is not on the list" in log, log

@@ -418,13 +418,15 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
         rt->pidFd = std::move(*pidFd);
     }
 
-    auto failStart = [&](Error err) {
+    // `qemuKnowsWhy`: the failure may be QEMU's own (it exited, the monitor broke), so its log
+    // says more than our error; not so for what the daemon refused itself.
+    auto failStart = [&](Error err, bool qemuKnowsWhy = true) {
         ::kill(rt->pid, SIGKILL);
         if (rt->pidFd) {
             waitPidFd(rt->pidFd.get(), std::chrono::seconds(5));
         }
         reapChild(rt->pid);
-        std::string tail = logTail(log);
+        std::string tail = qemuKnowsWhy ? logTail(log) : std::string();
         if (!tail.empty()) {
             err = fail(ErrorCode::OperationFailed, "QEMU failed to start domain '" + liveDef.name + "': " + tail,
                        ErrorDomain::Qemu)
@@ -442,7 +444,11 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     }
     if (auto placed = placeThreads(*rt, liveDef); !placed) {
         rt->monitor->close();
-        return failStart(std::move(placed).withContext("resource control of domain '" + liveDef.name + "'").error());
+        // A QEMU that died meanwhile says why in its log; a living one lost to our own refusal
+        // (a thread id that is not its own) must not have its log hide that.
+        bool exited = rt->pidFd ? waitPidFd(rt->pidFd.get(), std::chrono::milliseconds(0)) : !processAlive(rt->pid);
+        return failStart(std::move(placed).withContext("resource control of domain '" + liveDef.name + "'").error(),
+                         exited);
     }
     // A VNC password is never on the command line (ps would show it).
     for (const auto& dev : liveDef.devices) {

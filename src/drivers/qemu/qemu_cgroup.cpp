@@ -3,6 +3,12 @@
 // PARTITION/qemu/NAME carries the whole-guest limits (memory, blkio, pids, shares, global
 // bandwidth); below it "emulator" holds QEMU's own threads, "vcpuN" each vCPU thread and
 // "iothreadN" each IOThread, each with its own bandwidth and CPU set.
+//
+// Which thread is which vCPU only QEMU can say (query-cpus-fast, query-iothreads), and a guest
+// that took over its QEMU says what it likes: the daemon's own pid, pid 1, another guest's vCPU.
+// So a reported id is used only while it is one of that QEMU's threads (util isThreadOf, with
+// QEMU's pidfd showing it is still the process its pid names), checked right before each move
+// or pin and again after; otherwise the start or the tuning change fails, naming the id.
 #include <sched.h>
 
 #include <algorithm>
@@ -12,6 +18,7 @@
 #include "drivers/qemu/qemu_backend_runtime.hpp"
 #include "host/node_info.hpp"
 #include "util/logging.hpp"
+#include "util/process.hpp"
 #include "util/strings.hpp"
 
 namespace corral::drivers::qemu {
@@ -23,6 +30,39 @@ struct GuestThread {
     pid_t tid = -1;
     unsigned index = 0;
 };
+
+/// Whether QEMU is still the process `rt.pid` names: its pidfd has not signalled its exit (a pid
+/// is not given to another process before the dead one is reaped).
+bool qemuRuns(const QemuBackend::Runtime& rt) {
+    return rt.pidFd ? !waitPidFd(rt.pidFd.get(), std::chrono::milliseconds(0)) : processAlive(rt.pid);
+}
+
+/// Fails unless `t.tid` is one of QEMU's own threads now.
+Result<void> requireQemuThread(const QemuBackend::Runtime& rt, const GuestThread& t) {
+    if (isThreadOf(rt.pid, t.tid) && qemuRuns(rt)) {
+        return {};
+    }
+    return fail(ErrorCode::OperationFailed,
+                "QEMU of domain '" + rt.name + "' (pid " + std::to_string(rt.pid) + ") reported thread id '" +
+                    std::to_string(t.tid) + "' for " + t.group +
+                    ", which is not one of its threads: not moving or pinning it",
+                ErrorDomain::Qemu);
+}
+
+/// Runs `act` on QEMU's thread `t`, checked before and after. The check after catches the one
+/// race left: the thread ending during `act` and its id going to another task at once (ids are
+/// handed out in order, so only after the whole id space has been used up).
+template <class Act>
+Result<void> onQemuThread(const QemuBackend::Runtime& rt, const GuestThread& t, Act act) {
+    CORRAL_TRY(requireQemuThread(rt, t));
+    CORRAL_TRY(act());
+    if (auto still = requireQemuThread(rt, t); !still) {
+        logError("thread id " + std::to_string(t.tid) + " of domain '" + rt.name +
+                 "' stopped being QEMU's while it was moved or pinned: check that task's cgroup and affinity");
+        return still;
+    }
+    return {};
+}
 
 Result<std::vector<GuestThread>> guestThreads(QmpMonitor& monitor) {
     std::vector<GuestThread> threads;
@@ -137,8 +177,9 @@ Result<void> QemuBackend::placeThreads(Runtime& rt, const conf::DomainDef& liveD
     CORRAL_TRY(emulator.addProcess(rt.pid));
     CORRAL_ASSIGN_OR_RETURN(auto threads, guestThreads(*rt.monitor));
     for (const auto& t : threads) {
+        CORRAL_TRY(requireQemuThread(rt, t));
         CORRAL_ASSIGN_OR_RETURN(host::Cgroup group, host::Cgroup::create(layout, rt.cgroup.path() + "/" + t.group, true));
-        CORRAL_TRY(group.addThread(t.tid));
+        CORRAL_TRY(onQemuThread(rt, t, [&] { return group.addThread(t.tid); }));
     }
     return applyGroupTuning(rt, liveDef);
 }
@@ -159,13 +200,14 @@ Result<void> QemuBackend::applyGroupTuning(Runtime& rt, const conf::DomainDef& l
     }
     CORRAL_ASSIGN_OR_RETURN(auto threads, guestThreads(*rt.monitor));
     for (const auto& th : threads) {
+        CORRAL_TRY(requireQemuThread(rt, th));  // before anything is changed for it
         host::Cgroup group = guest.child(th.group);
         bool vcpu = th.group.starts_with("vcpu");
         CORRAL_TRY(applyBandwidth(group, vcpu ? t.cpu.vcpu : t.cpu.iothread));
         const auto& pins = vcpu ? t.cpu.vcpupin : t.cpu.iothreadpin;
         auto pin = pins.find(th.index);
         std::string cpus = pin != pins.end() ? pin->second : (vcpu ? liveDef.vcpuCpuset : std::string());
-        CORRAL_TRY(pinThread(group, th.tid, cpus));
+        CORRAL_TRY(onQemuThread(rt, th, [&] { return pinThread(group, th.tid, cpus); }));
     }
     return {};
 }

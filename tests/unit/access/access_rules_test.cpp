@@ -517,3 +517,86 @@ TEST(AccessCheck, DescribesAnonymousClients) {
     anon.transport = Transport::Tcp;
     EXPECT_EQ(describeIdentity(anon), "anonymous tcp client");
 }
+
+// ---- flags that change what a call reveals (issue 27.6) ----
+
+TEST(OperationClass, EveryFlagForbiddenOnReadOnlyIsJudgedByTheRulesToo) {
+    // A flag that the protocol keeps from read-only connections makes the call reveal more than
+    // a read. Each one is either in the flagged table (it needs another class) or still a read
+    // (GET_VCPUS_FLAGS' guest flag asks the agent, like the other agent queries): this list
+    // makes the second kind deliberate.
+    const std::set<std::string> stillRead = {"DOMAIN_GET_VCPUS_FLAGS"};
+    int flagged = 0;
+    for (const auto& [number, name] : proceduresInDotX()) {
+        const proto::ProcedureInfo* info = proto::findRemoteProcedure(number);
+        if (info->readonlyDeniedFlags == 0) {
+            EXPECT_EQ(flaggedOperation(Program::Remote, *info, 0xffffffffu), nullptr) << name;
+            continue;
+        }
+        const FlaggedOperation* entry = flaggedOperation(Program::Remote, *info, info->readonlyDeniedFlags);
+        EXPECT_EQ(entry == nullptr, stillRead.count(name) == 1) << name;
+        if (entry != nullptr) {
+            ++flagged;
+            EXPECT_EQ(entry->flags, info->readonlyDeniedFlags) << name;
+            EXPECT_TRUE(entry->flagName.ends_with("_XML_SECURE")) << name;
+            // The other flags (inactive, migratable) leave it a plain read.
+            EXPECT_EQ(flaggedOperation(Program::Remote, *info, ~info->readonlyDeniedFlags), nullptr) << name;
+        }
+    }
+    EXPECT_EQ(flagged, 4);
+}
+
+TEST(AccessCheck, SecureXmlNeedsConsoleOrConfigOnThatDomain) {
+    AccessManager manager(
+        rulesOf("allow sasl=reader ops=read\n"
+                "allow sasl=viewer ops=read,console domains=a\n"
+                "allow sasl=viewer ops=read\n"
+                "allow sasl=editor ops=read,config\n"
+                "deny any ops=*\n"));
+    const auto xml = proto::REMOTE_PROC_DOMAIN_GET_XML_DESC;
+    constexpr std::uint32_t kSecure = 1, kInactive = 2;
+    Identity reader = saslUser("reader");
+    EXPECT_TRUE(manager.check(reader, xml, "b", 0).allowed);
+    EXPECT_TRUE(manager.check(reader, xml, "b", kInactive).allowed);
+    AccessDecision d = manager.check(reader, xml, "b", kSecure | kInactive);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.operation, OperationClass::Console);
+    EXPECT_EQ(d.ruleLine, 5);
+    EXPECT_EQ(d.message,
+              "access denied: 'console' or 'config' operation DOMAIN_GET_XML_DESC with "
+              "VIR_DOMAIN_XML_SECURE on domain 'b' is not allowed for sasl user 'reader' "
+              "(rule access.conf:5)");
+    // console on domain a only: a's password, not b's.
+    Identity viewer = saslUser("viewer");
+    AccessDecision a = manager.check(viewer, xml, "a", kSecure);
+    EXPECT_TRUE(a.allowed);
+    EXPECT_EQ(a.operation, OperationClass::Console);
+    EXPECT_EQ(a.ruleLine, 2);
+    EXPECT_FALSE(manager.check(viewer, xml, "b", kSecure).allowed);
+    EXPECT_TRUE(manager.check(viewer, xml, "b", 0).allowed);
+    // config alone is enough (it could set a new password; edit needs the old one).
+    AccessDecision e = manager.check(saslUser("editor"), xml, "b", kSecure);
+    EXPECT_TRUE(e.allowed);
+    EXPECT_EQ(e.operation, OperationClass::Config);
+    // Without rules a read-write client may, as before.
+    EXPECT_TRUE(AccessManager().check(reader, xml, "b", kSecure).allowed);
+}
+
+TEST(AccessCheck, ReadOnlyConnectionsAreRefusedFlagsTheProtocolForbidsThere) {
+    AccessManager manager(rulesOf("allow any ops=*\n"));
+    Identity ro = unixPeer(1000, 1000, /*readOnly=*/true);
+    const auto xml = proto::REMOTE_PROC_DOMAIN_GET_XML_DESC;
+    EXPECT_TRUE(manager.check(ro, xml, "web1", 0).allowed);
+    EXPECT_TRUE(manager.check(ro, xml, "web1", 2).allowed);
+    AccessDecision d = manager.check(ro, xml, "web1", 1);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.message,
+              "access denied: 'console' or 'config' operation DOMAIN_GET_XML_DESC with "
+              "VIR_DOMAIN_XML_SECURE on domain 'web1' is not allowed for unix uid 1000 "
+              "(read-only connection)");
+    // VIR_DOMAIN_VCPU_GUEST (8) asks the guest agent: a read, but not on a read-only socket.
+    const auto vcpus = proto::REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS;
+    EXPECT_TRUE(manager.check(ro, vcpus, "web1", 0).allowed);
+    EXPECT_FALSE(manager.check(ro, vcpus, "web1", 8).allowed);
+    EXPECT_TRUE(manager.check(unixPeer(1000, 1000), vcpus, "web1", 8).allowed);
+}

@@ -2,6 +2,7 @@
 // SASL sessions: a real Cyrus server and client in one process, against a sasldb made by
 // saslpasswd2 in a temporary root (<root>/etc/sasl2/corral.conf), as corrald --root would use.
 #include "rpc/sasl_session.hpp"
+#include "rpc/scram_decoy.hpp"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <regex>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -200,14 +202,91 @@ TEST_F(SaslSessionTest, WrongPasswordFailsWithoutDetail) {
 }
 
 TEST_F(SaslSessionTest, UnknownUserFailsLikeWrongPassword) {
-    auto s = server(serverOptions(kTlsSsf));
-    auto c = client("mallory", "wonderland", kTlsSsf);
-    ASSERT_TRUE(s && c);
-    auto r = negotiate(*s, *c);
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code, ErrorCode::AuthFailed);
-    EXPECT_EQ(r.error().wireMessage(), "authentication failed");
-    EXPECT_TRUE(s->username().empty());
+    // Both fail at the same step, the client's proof (issue 27.8): START is answered alike.
+    for (const char* user : {"mallory", "alice"}) {
+        auto s = server(serverOptions(kTlsSsf));
+        auto c = client(user, "not-the-password", kTlsSsf);
+        ASSERT_TRUE(s && c);
+        auto choice = c->start(s->mechanisms().value());
+        ASSERT_TRUE(choice);
+        auto first = s->start(choice->mech, choice->data);
+        ASSERT_TRUE(first) << user << ": " << s->failureDetail();
+        EXPECT_EQ(first->state, SaslStep::State::Continue);
+        auto proof = c->step(first->data);  // the client accepts the server-first message
+        ASSERT_TRUE(proof) << user << ": " << proof.error().wireMessage();
+        auto r = s->step(proof->data);
+        ASSERT_FALSE(r) << user;
+        EXPECT_EQ(r.error().code, ErrorCode::AuthFailed);
+        EXPECT_EQ(r.error().wireMessage(), "authentication failed");
+        EXPECT_TRUE(s->username().empty());
+    }
+}
+
+TEST_F(SaslSessionTest, UnknownUsersServerFirstMessageHasTheFormOfAKnownUsers) {
+    const std::string clientNonce = "0123456789abcdefABCDEF";
+    auto serverFirst = [&](const std::string& user, std::unique_ptr<SaslServer>& s) {
+        s = server(serverOptions(kTlsSsf));
+        auto r = s->start("SCRAM-SHA-256", "n,,n=" + user + ",r=" + clientNonce);
+        EXPECT_TRUE(r) << user << ": " << s->failureDetail();
+        EXPECT_TRUE(r && r->state == SaslStep::State::Continue && r->data);
+        return r && r->data ? *r->data : std::string();
+    };
+    // Cyrus' answer for alice: the client's nonce plus 32 characters, a 32-byte salt (SHA-256's
+    // length) and 4096 iterations (no scram_iteration_counter in the test's corral.conf).
+    const std::regex form("r=" + clientNonce + "[A-Za-z0-9+/]{32},s=([A-Za-z0-9+/]{43}=),i=4096");
+    std::unique_ptr<SaslServer> a, m, m2, e;
+    std::smatch known, unknown, again, other;
+    std::string alice = serverFirst("alice", a), mallory = serverFirst("mallory", m);
+    std::string mallory2 = serverFirst("mallory", m2), eve = serverFirst("eve", e);
+    ASSERT_TRUE(std::regex_match(alice, known, form)) << alice;
+    ASSERT_TRUE(std::regex_match(mallory, unknown, form)) << mallory;
+    ASSERT_TRUE(std::regex_match(mallory2, again, form)) << mallory2;
+    ASSERT_TRUE(std::regex_match(eve, other, form)) << eve;
+    // As for a real user, the salt stays the same for a name, and differs between names; the
+    // server's nonce is new each time.
+    EXPECT_EQ(unknown[1], again[1]);
+    EXPECT_NE(unknown[1], other[1]);
+    EXPECT_NE(unknown[1], known[1]);
+    EXPECT_NE(mallory, mallory2);
+    // A client-final message with a wrong proof fails alike, at this step.
+    auto finalFor = [&](const std::string& first) {
+        std::string nonce = first.substr(2, first.find(',') - 2);
+        return "c=biws,r=" + nonce + ",p=" + std::string(43, 'A') + "=";
+    };
+    auto ra = a->step(finalFor(alice));
+    auto rm = m->step(finalFor(mallory));
+    ASSERT_FALSE(ra);
+    ASSERT_FALSE(rm);
+    EXPECT_EQ(ra.error().wireMessage(), rm.error().wireMessage());
+    EXPECT_EQ(ra.error().code, rm.error().code);
+    // The daemon's log still tells them apart.
+    EXPECT_NE(m->failureDetail().find("'mallory' is not in the SASL database"), std::string::npos)
+        << m->failureDetail();
+    EXPECT_EQ(a->failureDetail().find("decoy"), std::string::npos) << a->failureDetail();
+    // A message Cyrus refuses before looking the user up is refused at START for anyone.
+    auto bad = server(serverOptions(kTlsSsf));
+    EXPECT_FALSE(bad->start("SCRAM-SHA-256", std::string("n,,m=x,n=mallory,r=0123456789")));
+}
+
+TEST(ScramDecoy, ClaimedUserOfEachMechanism) {
+    EXPECT_EQ(claimedSaslUser("SCRAM-SHA-256", "n,,n=alice,r=abcdefgh"), "alice");
+    EXPECT_EQ(claimedSaslUser("SCRAM-SHA-1", "y,a=admin,n=a=2Cb=3Dc,r=abcdefgh"), "a,b=c");
+    EXPECT_EQ(claimedSaslUser("SCRAM-SHA-256", "p=tls-unique,,n=bob,r=abcdefgh,x=1"), "bob");
+    EXPECT_EQ(claimedSaslUser("SCRAM-SHA-256", "n,,n=bad=name,r=abcdefgh"), "");
+    EXPECT_EQ(claimedSaslUser("SCRAM-SHA-256", "garbage"), "");
+    EXPECT_EQ(claimedSaslUser("PLAIN", std::string("\0carol\0secret", 13)), "carol");
+    EXPECT_EQ(claimedSaslUser("DIGEST-MD5", R"(charset=utf-8,username="d\"ave",realm="h",nonce="n")"),
+              "d\"ave");
+    EXPECT_EQ(claimedSaslUser("DIGEST-MD5", ""), "");
+    EXPECT_EQ(claimedSaslUser("GSSAPI", "anything"), "");
+}
+
+TEST(ScramDecoy, IterationCountIsReadAsCyrusReadsIt) {
+    EXPECT_EQ(scramIterationsFromConfig(""), 4096u);
+    EXPECT_EQ(scramIterationsFromConfig("mech_list: scram-sha-256\nscram_iteration_counter: 10000\n"), 10000u);
+    EXPECT_EQ(scramIterationsFromConfig("  SCRAM_Iteration_Counter :  8192  \n"), 8192u);
+    EXPECT_EQ(scramIterationsFromConfig("# scram_iteration_counter: 5\n"), 4096u);
+    EXPECT_EQ(scramIterationsFromConfig("scram_iteration_counter: many\n"), 4096u);
 }
 
 TEST_F(SaslSessionTest, UserOutsideAllowedListIsRefused) {
