@@ -102,7 +102,7 @@ bool ClientSession::writeSome(Outgoing& item, std::size_t& offset) {
     return true;
 }
 
-bool ClientSession::sendLocked(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds) {
+bool ClientSession::sendLocked(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds, bool event) {
     if (closed_.load()) {
         return false;
     }
@@ -113,7 +113,7 @@ bool ClientSession::sendLocked(std::vector<std::uint8_t> packet, std::vector<Uni
         }
         packet = std::move(*encoded);
     }
-    Outgoing item{std::move(packet), std::move(fds), 0};
+    Outgoing item{std::move(packet), std::move(fds), 0, event};
     outBytes_ += item.bytes.size();
     std::size_t written = 0;
     // Fast path: most replies fit the socket buffer; no I/O-thread round trip. A dead peer
@@ -124,8 +124,40 @@ bool ClientSession::sendLocked(std::vector<std::uint8_t> packet, std::vector<Uni
     if (out_.empty()) {
         outOffset_ = written;
     }
+    if (event) {
+        eventBytes_ += item.bytes.size();
+    }
     out_.push_back(std::move(item));
     return true;
+}
+
+bool ClientSession::sendEvent(std::vector<std::uint8_t> packet, std::size_t limit) {
+    bool needWake = false;
+    {
+        std::lock_guard lock(outMutex_);
+        if (closed_.load()) {
+            return true;  // nothing to end: the session is gone already
+        }
+        if (eventBytes_ + packet.size() > limit) {
+            return false;
+        }
+        needWake = sendLocked(std::move(packet), {}, true);
+    }
+    if (needWake && wakeIo_) {
+        wakeIo_();
+    }
+    return true;
+}
+
+bool ClientSession::waitForRoom(std::size_t limit, const std::function<bool()>& abandon) {
+    std::unique_lock lock(outMutex_);
+    while (!closed_.load() && outBytes_ >= limit) {
+        if (abandon()) {
+            return false;
+        }
+        roomCv_.wait_for(lock, std::chrono::seconds(1));
+    }
+    return !closed_.load();
 }
 
 void ClientSession::send(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds) {
@@ -181,14 +213,23 @@ bool ClientSession::releaseDue(std::chrono::steady_clock::time_point now) {
 
 bool ClientSession::flush() {
     std::lock_guard lock(outMutex_);
+    std::size_t before = outBytes_;
+    bool ok = true;
     while (!out_.empty()) {
         if (!writeSome(out_.front(), outOffset_)) {
-            return errno == EAGAIN || errno == EWOULDBLOCK;
+            ok = errno == EAGAIN || errno == EWOULDBLOCK;
+            break;
+        }
+        if (out_.front().event) {
+            eventBytes_ -= std::min(eventBytes_, out_.front().bytes.size());
         }
         out_.pop_front();
         outOffset_ = 0;
     }
-    return true;
+    if (outBytes_ < before) {
+        roomCv_.notify_all();
+    }
+    return ok;
 }
 
 bool ClientSession::wantsWrite() const {
@@ -202,13 +243,22 @@ std::size_t ClientSession::queuedBytes() const {
 }
 
 void ClientSession::markClosed() {
-    std::lock_guard lock(outMutex_);
-    if (closed_.exchange(true)) {
-        return;
+    {
+        std::lock_guard lock(outMutex_);
+        if (closed_.exchange(true)) {
+            return;
+        }
+        // The queue's memory goes now, not when the last worker lets go of the session.
+        std::deque<Outgoing>().swap(out_);
+        outBytes_ = 0;
+        eventBytes_ = 0;
+        held_.clear();
+        transport_->shutdown();
     }
-    out_.clear();
-    outBytes_ = 0;
-    transport_->shutdown();
+    roomCv_.notify_all();
+    if (wakeIo_) {
+        wakeIo_();
+    }
 }
 
 void ClientSession::addStream(std::shared_ptr<ConsoleStream> stream) {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -74,6 +75,15 @@ public:
     /// out from the I/O thread. Thread-safe; silently drops data once the client is closed.
     /// `fds` (a REPLY_WITH_FDS) follow the packet, one sendmsg() each; they close once sent.
     void send(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds = {});
+    /// Queues an event packet, unless events already queued for this client (written to no
+    /// socket yet) exceed `limit` bytes: then nothing is queued and false is returned, and the
+    /// caller ends the connection (libvirt's answer to a client that falls too far behind; the
+    /// protocol has no way to say "events were lost").
+    bool sendEvent(std::vector<std::uint8_t> packet, std::size_t limit);
+    /// Blocks until the queued output is below `limit` bytes, the session is closed or
+    /// `abandon()` turns true (checked at least once a second): what a producer that can wait
+    /// (a console relay) does instead of queueing without bound. False when closed or abandoned.
+    bool waitForRoom(std::size_t limit, const std::function<bool()>& abandon);
     /// Holds `packet` back until `due` (an authentication answer's wait, auth_guard.hpp); the I/O
     /// thread's timer releases it, at one-second resolution. `closeAfter` ends the connection once
     /// it went out (too many failed attempts). `beforeSend` runs on release, right before the
@@ -95,7 +105,8 @@ public:
     [[nodiscard]] std::size_t queuedBytes() const;
 
     /// Marks the session dead: later sends are dropped; the socket is shut down so a blocked peer
-    /// wakes up. The fd itself is closed when the last reference goes away.
+    /// wakes up, and the I/O thread is woken to forget it. Any thread. The fd itself is closed
+    /// when the last reference goes away.
     void markClosed();
     [[nodiscard]] bool closed() const { return closed_.load(); }
 
@@ -128,6 +139,9 @@ public:
 
     /// Calls queued or running on workers, for max_client_requests.
     std::atomic<unsigned> inFlight{0};
+    /// Bytes of events that may wait for this client to read them (max_queued_events_kib); set
+    /// before the session is served, immutable after.
+    std::size_t maxQueuedEvents = 4u << 20;
 
     // --- streams (open consoles), by the serial of the call that opened them ---
     void addStream(std::shared_ptr<ConsoleStream> stream);
@@ -151,9 +165,10 @@ private:
         std::vector<std::uint8_t> bytes;
         std::vector<UniqueFd> fds;
         std::size_t fdsSent = 0;
+        bool event = false;  ///< counted in eventBytes_ until written
     };
     /// send() with outMutex_ held; true when the I/O thread must be woken to write the rest.
-    bool sendLocked(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds);
+    bool sendLocked(std::vector<std::uint8_t> packet, std::vector<UniqueFd> fds, bool event = false);
     /// Writes what the socket takes of `item` from `offset`; true when all of it went out.
     /// False with errno set otherwise (EAGAIN: try again later).
     bool writeSome(Outgoing& item, std::size_t& offset);
@@ -169,6 +184,8 @@ private:
     std::deque<Outgoing> out_;
     std::size_t outOffset_ = 0;  ///< bytes of out_.front() already written
     std::size_t outBytes_ = 0;
+    std::size_t eventBytes_ = 0;  ///< of outBytes_, in queued events; guarded by outMutex_
+    std::condition_variable roomCv_;  ///< output written or session closed (waitForRoom)
     std::atomic<bool> closed_{false};
     mutable std::mutex stateMutex_;
     mutable std::mutex eventMutex_;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+// ConsoleStream: the relay thread and the client's input.
 #include "daemon/console_stream.hpp"
 
 #include <poll.h>
@@ -10,6 +11,12 @@
 #include "daemon/client_session.hpp"
 
 namespace corral::daemon {
+
+namespace {
+/// Console output queued for a client that does not read it: past this, the relay stops
+/// reading the guest's side, and the guest's serial port blocks as on a real line.
+constexpr std::size_t kMaxQueuedConsoleOutput = 1u << 20;
+}  // namespace
 
 ConsoleStream::ConsoleStream(std::weak_ptr<ClientSession> session, const rpc::MessageHeader& call, UniqueFd fd)
     : session_(std::move(session)), header_(call), fd_(std::move(fd)) {
@@ -72,6 +79,10 @@ void ConsoleStream::relay() {
             return;
         }
         session->send(rpc::buildPacket(header_, std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n))));
+        if (!session->waitForRoom(kMaxQueuedConsoleOutput, [this] { return closed_.load(); })) {
+            session->removeStream(header_.serial);
+            return;
+        }
     }
 }
 

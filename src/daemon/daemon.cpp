@@ -133,6 +133,11 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     limits.keepaliveCount = d->config_.keepaliveCount;
     limits.maxAnonymousClients = d->config_.maxAnonymousClients;
     limits.authDeadline = d->config_.authDeadline;
+    limits.maxClientsPerUid = d->config_.maxClientsPerUid;
+    limits.maxAnonymousClientsPerSource = d->config_.maxAnonymousClientsPerSource;
+    limits.maxIncompletePackets = std::size_t{d->config_.maxIncompletePacketsMib} << 20;
+    limits.packetDeadline = d->config_.packetDeadline;
+    limits.maxQueuedEvents = std::size_t{d->config_.maxQueuedEventsKib} << 10;
     CORRAL_ASSIGN_OR_RETURN(d->server_, Server::create(*d->dispatcher_, limits));
 
     gid_t group = static_cast<gid_t>(-1);

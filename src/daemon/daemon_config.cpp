@@ -34,6 +34,17 @@ Setter uintKey(unsigned DaemonConfig::*field) {
     };
 }
 
+/// A size where 0 would make the daemon useless (no memory for any packet, no event).
+Setter uintKey(unsigned DaemonConfig::*field, std::int64_t lo, std::int64_t hi) {
+    return [field, lo, hi](DaemonConfig& c, const ConfValue& v) -> Result<void> {
+        if (v.kind != ConfValue::Kind::Int || v.i < lo || v.i > hi) {
+            return badValue("expected a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+        }
+        c.*field = static_cast<unsigned>(v.i);
+        return {};
+    };
+}
+
 Setter intKey(int DaemonConfig::*field, int lo, int hi) {
     return [field, lo, hi](DaemonConfig& c, const ConfValue& v) -> Result<void> {
         if (v.kind != ConfValue::Kind::Int || v.i < lo || v.i > hi) {
@@ -155,6 +166,11 @@ const std::map<std::string, Setter>& keyTable() {
         {"max_auth_attempts", uintKey(&DaemonConfig::maxAuthAttempts)},
         {"sasl_allow_digest_md5", boolKey(&DaemonConfig::saslAllowDigestMd5)},
         {"access_rules_file", stringKey(&DaemonConfig::accessRulesFile)},
+        {"max_clients_per_uid", uintKey(&DaemonConfig::maxClientsPerUid)},
+        {"max_anonymous_clients_per_source", uintKey(&DaemonConfig::maxAnonymousClientsPerSource)},
+        {"max_incomplete_packets_mib", uintKey(&DaemonConfig::maxIncompletePacketsMib, 1, 4096)},
+        {"packet_deadline", intKey(&DaemonConfig::packetDeadline, 0, 3600)},
+        {"max_queued_events_kib", uintKey(&DaemonConfig::maxQueuedEventsKib, 1, 1048576)},
         {"metrics_listen", boolKey(&DaemonConfig::metricsListen)},
         {"metrics_addr", stringKey(&DaemonConfig::metricsAddr, isListenAddress, "an IP address or a host name")},
         {"metrics_port", stringKey(&DaemonConfig::metricsPort, isPort, "a port number from 1 to 65535")},

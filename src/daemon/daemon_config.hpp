@@ -33,7 +33,7 @@ struct DaemonConfig {
     std::string tlsPriority = "NORMAL";
     std::vector<std::string> saslAllowedUsernameList;
     unsigned tcpMinSsf = 56;
-    unsigned maxClients = 5000;
+    unsigned maxClients = 5000;  ///< per listening socket (libvirtd: all sockets together)
     unsigned maxQueuedClients = 1000;
     unsigned maxAnonymousClients = 20;
     unsigned minWorkers = 5;
@@ -50,6 +50,11 @@ struct DaemonConfig {
     unsigned maxAuthAttempts = 3; ///< max_auth_attempts: failed SASL tries per connection (MaxAuthTries)
     bool saslAllowDigestMd5 = false;  ///< sasl_allow_digest_md5: the deprecated mechanism, on request
     std::string accessRulesFile;  ///< access_rules_file: who may do what (docs/access.md)
+    unsigned maxClientsPerUid = 64;              ///< max_clients_per_uid: per unix socket, uid 0 exempt
+    unsigned maxAnonymousClientsPerSource = 5;   ///< max_anonymous_clients_per_source
+    unsigned maxIncompletePacketsMib = 128;      ///< max_incomplete_packets_mib: per socket
+    int packetDeadline = 30;                     ///< packet_deadline: seconds, + 1 per 64 KiB
+    unsigned maxQueuedEventsKib = 4096;          ///< max_queued_events_kib: per client
     bool metricsListen = false;               ///< metrics_listen: serve GET /metrics (docs/monitoring.md)
     std::string metricsAddr = "127.0.0.1";    ///< metrics_addr
     std::string metricsPort = "9177";         ///< metrics_port

@@ -5,6 +5,7 @@
 
 #include "daemon/dispatcher.hpp"
 #include "daemon/wire_convert.hpp"
+#include "util/logging.hpp"
 
 namespace corral::daemon {
 
@@ -237,7 +238,13 @@ void deliver(ClientSession& session, const drivers::DomainEvent& ev) {
         }
     }
     for (auto& p : packets) {
-        session.send(std::move(p));
+        if (!session.sendEvent(std::move(p), session.maxQueuedEvents)) {
+            logWarning("client " + std::to_string(session.id()) + " (" + session.peer().address +
+                       ") does not read its events: more than " + std::to_string(session.maxQueuedEvents / 1024) +
+                       " KiB of them wait; closing the connection");
+            session.markClosed();
+            return;
+        }
     }
 }
 

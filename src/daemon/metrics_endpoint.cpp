@@ -4,6 +4,7 @@
 #include "daemon/metrics_endpoint.hpp"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -249,7 +250,10 @@ Result<std::string> readMetricsToken(const std::string& path) {
 }
 
 MetricsEndpoint::MetricsEndpoint(Scrape scrape, std::string token, MetricsEndpointLimits limits)
-    : scrape_(std::move(scrape)), token_(std::move(token)), limits_(limits) {}
+    : scrape_(std::move(scrape)),
+      token_(std::move(token)),
+      limits_(limits),
+      slots_(limits.maxConnections, limits.maxConnectionsPerSource) {}
 
 Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::create(const std::string& address,
                                                                  const std::string& port,
@@ -259,6 +263,16 @@ Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::create(const std::stri
     CORRAL_ASSIGN_OR_RETURN(
         e->listeners_,
         listenTcpSockets(address, port, 16).withContext("starting the metrics endpoint"));
+    // The kernel hands a connection over once its first bytes arrived (or the deadline passed):
+    // a scraper's request is then read whole at accept, before any newcomer could reclaim its
+    // slot, and a connection that sends nothing holds no slot meanwhile.
+    int deferSeconds = static_cast<int>(std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(limits.deadline).count()));
+    for (const auto& l : e->listeners_) {
+        if (::setsockopt(l.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &deferSeconds, sizeof deferSeconds) != 0) {
+            logDebug(std::string("metrics endpoint: no TCP_DEFER_ACCEPT: ") + std::strerror(errno));
+        }
+    }
     e->wake_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!e->wake_) {
         return failErrno(errno, "cannot create eventfd");
@@ -305,17 +319,38 @@ void MetricsEndpoint::acceptConnections(int listener) {
             return;
         }
         UniqueFd fd(raw);
-        if (connections_.size() >= limits_.maxConnections) {
+        std::string source = sourceKeyOfPeer(raw);
+        // A request still arriving (or an answer already sent) is what may give way: a client
+        // holding slots with half-sent requests cannot keep a complete one out.
+        auto decision = slots_.decide(source, [this](int id) {
+            auto it = std::find_if(connections_.begin(), connections_.end(),
+                                   [id](const Connection& c) { return c.fd.get() == id; });
+            return it != connections_.end() && it->phase != Connection::Phase::Writing;
+        });
+        if (!decision.admitted) {
             // Best effort, never waited for: the answer fits an empty socket buffer.
             std::string busy = errorResponse(503);
             [[maybe_unused]] auto n =
                 ::send(fd.get(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             continue;
         }
+        if (decision.evict) {
+            logDebug("metrics endpoint: closing an incomplete request to make room for " + source + " (" +
+                     decision.reason + ")");
+            slots_.remove(*decision.evict);
+            std::erase_if(connections_, [id = *decision.evict](const Connection& c) { return c.fd.get() == id; });
+        }
+        slots_.add(raw, source);
         Connection c;
         c.fd = std::move(fd);
         c.deadline = Clock::now() + limits_.deadline;
-        connections_.push_back(std::move(c));
+        // A request that came with the connection is read now: complete, it cannot be
+        // reclaimed by the next newcomer (a flood of them from the same address included).
+        if (serve(c, POLLIN)) {
+            connections_.push_back(std::move(c));
+        } else {
+            slots_.remove(raw);
+        }
     }
 }
 
@@ -410,6 +445,8 @@ void MetricsEndpoint::run(const std::stop_token& stop) {
             }
             if (alive) {
                 open.push_back(std::move(c));
+            } else {
+                slots_.remove(c.fd.get());
             }
         }
         connections_ = std::move(open);

@@ -14,14 +14,19 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/connection_slots.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
 namespace corral::daemon {
 
 struct MetricsEndpointLimits {
-    /// Connections served at once; one more is answered 503 and closed.
+    /// Connections served at once. A newcomer finding them all taken closes the oldest whose
+    /// request is not complete yet (of the source holding most); with none, it is answered 503.
     std::size_t maxConnections = 8;
+    /// Of those, what one source address (an IPv6 /64) may hold: past it, a newcomer from
+    /// there closes that source's own oldest incomplete request, or is answered 503.
+    std::size_t maxConnectionsPerSource = 4;
     /// Request line and headers together; a longer request is answered 400.
     std::size_t maxRequestBytes = 8192;
     /// From accept to the last byte of the answer; a connection still open then is closed.
@@ -89,6 +94,7 @@ private:
     std::vector<UniqueFd> listeners_;      ///< immutable after construction
     UniqueFd wake_;                        ///< eventfd: the destructor's "stop now"
     std::vector<Connection> connections_;  ///< the endpoint's thread only
+    ConnectionSlots slots_;                ///< connections_ by source; the endpoint's thread only
     std::chrono::steady_clock::time_point acceptPausedUntil_;  ///< the endpoint's thread only
     std::jthread thread_;  ///< last: started once everything it uses exists
 };

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 
 #include "daemon/dispatcher.hpp"
 #include "rpc/generated/keepalive_protocol.hpp"
+#include "rpc/generated/remote_protocol.hpp"
 #include "util/logging.hpp"
 #include "util/tcp_socket.hpp"
 #include "util/unix_socket.hpp"
@@ -29,6 +31,11 @@ namespace corral::daemon {
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
+
+/// The largest packet a client sends before it has authenticated: AUTH_SASL_START with a full
+/// token (XDR's char<> takes four bytes a byte) and a mechanism name.
+constexpr std::size_t kUnauthenticatedPacketMax =
+    rpc::kLengthSize + rpc::kHeaderSize + 4 * rpc::proto::REMOTE_AUTH_SASL_DATA_MAX + 4096;
 
 // epoll user data: listeners and the two service fds are told apart by a tag in the top bits.
 constexpr std::uint64_t kTagClient = 0;
@@ -67,6 +74,7 @@ std::vector<std::uint8_t> keepalivePacket(std::int32_t proc) {
 Server::Server(Dispatcher& dispatcher, ServerLimits limits)
     : dispatcher_(dispatcher),
       limits_(limits),
+      anonymous_(limits.maxAnonymousClients, limits.maxAnonymousClientsPerSource),
       workers_("corrald-worker", limits.minWorkers, limits.workers),
       prioWorkers_("corrald-prio", limits.prioWorkers, limits.prioWorkers) {}
 
@@ -100,6 +108,11 @@ Result<std::unique_ptr<Server>> Server::create(Dispatcher& dispatcher, ServerLim
     if (timerfd_settime(server->timerFd_.get(), 0, &tick, nullptr) != 0) {
         return failErrno(errno, "cannot arm keepalive timer");
     }
+    // A quarter of the descriptors (at most 256) stay for the read-write socket and the guests.
+    rlimit files{};
+    rlim_t soft = getrlimit(RLIMIT_NOFILE, &files) == 0 ? files.rlim_cur : 1024;
+    rlim_t capped = std::min<rlim_t>(soft, 1u << 30);
+    server->fdCeiling_ = static_cast<int>(capped - std::min<rlim_t>(256, capped / 4));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kTagWake;
@@ -157,6 +170,7 @@ Result<void> Server::listenUnix(const std::string& path, mode_t mode, bool readO
     l.path = path;
     l.readOnly = readOnly;
     l.auth = auth;
+    l.slots = ConnectionSlots(limits_.maxClients, limits_.maxClientsPerUid);
     return addListener(std::move(l));
 }
 
@@ -181,6 +195,7 @@ Result<void> Server::listenTcp(const std::string& address, const std::string& po
         l.tcp = true;
         l.auth = auth;
         l.tls = tls;
+        l.slots = ConnectionSlots(limits_.maxClients, 0);
         CORRAL_TRY(addListener(std::move(l)));
     }
     return {};
@@ -211,36 +226,21 @@ void Server::stop() {
 
 std::size_t Server::clientCount() const { return clientCount_.load(); }
 
-std::size_t Server::anonymousClients() const {
-    std::size_t count = handshakes_.size();
-    for (const auto& [fd, io] : clients_) {
-        std::lock_guard lock(io.session->stateMutex());
-        count += io.session->authenticated ? 0 : 1;
-    }
-    return count;
-}
-
 void Server::addClient(UniqueFd fd, std::size_t listener, PeerIdentity peer) {
-    if (clients_.size() + handshakes_.size() >= limits_.maxClients) {
-        logWarning("too many active clients (" + std::to_string(clients_.size()) + "), dropping connection from " +
-                   peer.address);
+    if (!admit(fd.get(), listener, peer)) {
         return;  // fd closes here
     }
     const Listener& l = listeners_[listener];
-    if ((l.tls || l.auth != AuthScheme::None) && anonymousClients() >= limits_.maxAnonymousClients) {
-        logWarning("too many clients waiting to authenticate (max_anonymous_clients = " +
-                   std::to_string(limits_.maxAnonymousClients) + "), dropping connection from " + peer.address);
-        return;
-    }
-    if (!l.tls) {
-        startSession(std::make_unique<rpc::SocketTransport>(std::move(fd), !l.tcp), l.readOnly, l.auth, std::move(peer),
-                     false);
-        return;
-    }
     int raw = fd.get();
+    if (!l.tls) {
+        startSession(std::make_unique<rpc::SocketTransport>(std::move(fd), !l.tcp), listener, l.readOnly, l.auth,
+                     std::move(peer), false);
+        return;
+    }
     auto transport = l.tls(std::move(fd));
     if (!transport) {
         logWarning("cannot start TLS with " + peer.address + ": " + transport.error().wireMessage());
+        releaseSlots(raw, listener);
         return;
     }
     epoll_event ev{};
@@ -248,6 +248,7 @@ void Server::addClient(UniqueFd fd, std::size_t listener, PeerIdentity peer) {
     ev.data.u64 = kTagClient | static_cast<std::uint32_t>(raw);
     if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, raw, &ev) != 0) {
         logError(std::string("cannot watch client socket: ") + std::strerror(errno));
+        releaseSlots(raw, listener);
         return;
     }
     handshakes_.emplace(raw, Handshake{std::move(*transport), listener, std::move(peer),
@@ -266,8 +267,7 @@ void Server::continueHandshake(int fd) {
         if (auditor_) {
             auditor_(h.peer, "x509", h.transport->peerIdentity(), false, why);
         }
-        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-        handshakes_.erase(it);
+        dropHandshake(fd);
     };
     rpc::HandshakingTransport::Progress progress = rpc::HandshakingTransport::Progress::Done;
     if (!h.confirming) {
@@ -286,10 +286,11 @@ void Server::continueHandshake(int fd) {
         if (n == 1) {
             h.peer.x509Dn = h.transport->peerIdentity();
             auto transport = std::move(h.transport);
-            const Listener& l = listeners_[h.listener];
+            std::size_t listener = h.listener;
+            const Listener& l = listeners_[listener];
             PeerIdentity peer = std::move(h.peer);
             handshakes_.erase(it);
-            startSession(std::move(transport), l.readOnly, l.auth, std::move(peer), true);
+            startSession(std::move(transport), listener, l.readOnly, l.auth, std::move(peer), true);
             if (auditor_) {
                 auto started = clients_.find(fd);
                 if (started != clients_.end()) {
@@ -310,22 +311,25 @@ void Server::continueHandshake(int fd) {
     epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
 }
 
-void Server::startSession(std::unique_ptr<rpc::Transport> transport, bool readOnly, AuthScheme auth,
-                          PeerIdentity peer, bool alreadyWatched) {
+void Server::startSession(std::unique_ptr<rpc::Transport> transport, std::size_t listener, bool readOnly,
+                          AuthScheme auth, PeerIdentity peer, bool alreadyWatched) {
     int raw = transport->fd();
     auto session = std::make_shared<ClientSession>(std::move(transport), readOnly, std::move(peer),
                                                    [this] { wake(); });
     session->authScheme = auth;
     session->authenticated = auth == AuthScheme::None;
     session->x509Dn = session->peer().x509Dn;
+    session->maxQueuedEvents = limits_.maxQueuedEvents;
     ClientIo io;
     io.session = std::move(session);
+    io.listener = listener;
     io.connectedAt = std::chrono::steady_clock::now();
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = kTagClient | static_cast<std::uint32_t>(raw);
     if (epoll_ctl(epoll_.get(), alreadyWatched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, raw, &ev) != 0) {
         logError(std::string("cannot watch client socket: ") + std::strerror(errno));
+        releaseSlots(raw, listener);
         return;
     }
     auto [it, added] = clients_.emplace(raw, std::move(io));
@@ -353,37 +357,6 @@ void Server::releaseHeldReplies() {
         // by shutting down only after it left; a queued rest is dropped, the peer sees EOF.
         clients_[fd].session->flush();
         closeClient(fd, "too many failed authentication attempts");
-    }
-}
-
-void Server::enforceAuthDeadline() {
-    if (limits_.authDeadline <= 0) {
-        return;
-    }
-    auto now = std::chrono::steady_clock::now();
-    auto deadline = std::chrono::seconds(limits_.authDeadline);
-    std::vector<int> late;
-    for (const auto& [fd, h] : handshakes_) {
-        if (now - h.connectedAt > deadline) {
-            late.push_back(fd);
-        }
-    }
-    for (int fd : late) {
-        logWarning("TLS client " + handshakes_[fd].peer.address + " did not finish its handshake in time");
-        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-        handshakes_.erase(fd);
-    }
-    late.clear();
-    for (const auto& [fd, io] : clients_) {
-        std::lock_guard lock(io.session->stateMutex());
-        if (!io.session->authenticated && now - io.connectedAt > deadline) {
-            late.push_back(fd);
-        }
-    }
-    for (int fd : late) {
-        logWarning("client " + clients_[fd].session->peer().address + " did not authenticate within " +
-                   std::to_string(limits_.authDeadline) + " s");
-        closeClient(fd, "authentication deadline");
     }
 }
 
@@ -444,8 +417,20 @@ void Server::closeClient(int fd, const char* why) {
     logDebug(std::string("closing client ") + std::to_string(it->second.session->id()) + ": " + why);
     epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
     auto session = it->second.session;
-    clients_.erase(it);
+    std::size_t listener = it->second.listener;
+    std::size_t held = it->second.heldBytes;
+    bool waited = it->second.waitingForMemory;
+    clients_.erase(it);  // its assembler's memory goes with it
     clientCount_ = clients_.size();
+    if (listener != kNoListener) {
+        Listener& l = listeners_[listener];
+        l.incompleteBytes -= std::min(l.incompleteBytes, held);
+        l.memoryWaiters -= waited && l.memoryWaiters > 0 ? 1 : 0;
+        releaseSlots(fd, listener);
+        if (held > 0) {
+            resumeMemoryWaiters(listener);
+        }
+    }
     session->markClosed();
     session->closeStreams();
     dispatcher_.clientClosed(*session);
@@ -493,16 +478,19 @@ void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
     (high ? prioWorkers_ : workers_).submit(std::move(job));
 }
 
-bool Server::mustPauseReading(const ClientIo& io) const {
+bool Server::mustHoldPackets(const ClientIo& io) const {
     // Either bound: calls in workers, or replies (inline ones too) the client has not read.
     return io.session->inFlight.load() >= limits_.maxClientRequests ||
            io.session->queuedBytes() > limits_.maxQueuedOutput;
 }
 
+bool Server::mustPauseReading(const ClientIo& io) const { return io.waitingForMemory || mustHoldPackets(io); }
+
 void Server::drainPackets(ClientIo& io) {
     // Inline answers do not count in inFlight: a client that does not read them is held back
-    // by its queued output instead.
-    while (!mustPauseReading(io)) {
+    // by its queued output instead. Packets already whole are served even while the client
+    // waits for incomplete-packet memory.
+    while (!mustHoldPackets(io)) {
         auto packet = io.assembler.next();
         if (!packet) {
             break;
@@ -534,6 +522,11 @@ void Server::readClient(ClientIo& io) {
         }
         io.session->lastReceived = std::chrono::steady_clock::now();
         io.session->pingsUnanswered = 0;
+        {
+            // Before authentication, no packet needs more than a SASL step's room.
+            std::lock_guard lock(io.session->stateMutex());
+            io.assembler.setMaxPacket(io.session->authenticated ? rpc::kPacketMax : kUnauthenticatedPacketMax);
+        }
         auto fed = io.assembler.feed(decoded, std::move(fds));
         if (!fed) {
             // A bad length word means we can no longer find packet boundaries: drop the client.
@@ -542,6 +535,7 @@ void Server::readClient(ClientIo& io) {
             closeClient(fd, "malformed packet");
             return;
         }
+        accountPending(io);
         drainPackets(io);
         if (io.session->closed()) {
             return;
@@ -571,8 +565,8 @@ void Server::serviceWakeups() {
         peer.uid = getuid();
         peer.gid = getgid();
         peer.address = "embedded";
-        startSession(std::make_unique<rpc::SocketTransport>(std::move(fd), true), readOnly, AuthScheme::None,
-                     std::move(peer), false);
+        startSession(std::make_unique<rpc::SocketTransport>(std::move(fd), true), kNoListener, readOnly,
+                     AuthScheme::None, std::move(peer), false);
     }
     std::vector<int> dead;
     for (auto& [fd, io] : clients_) {
@@ -583,8 +577,7 @@ void Server::serviceWakeups() {
         if (io.readingPaused && !mustPauseReading(io)) {
             drainPackets(io);
             if (!mustPauseReading(io)) {
-                io.readingPaused = false;
-                updateInterest(io);
+                resumeReading(io);
             }
         }
         bool wants = io.session->wantsWrite();
@@ -626,6 +619,7 @@ void Server::keepaliveTick() {
     [[maybe_unused]] auto n = ::read(timerFd_.get(), &expirations, sizeof expirations);
     resumeListeners();
     enforceAuthDeadline();
+    enforcePacketDeadline();
     releaseHeldReplies();
     if (limits_.keepaliveInterval <= 0) {
         return;
@@ -699,14 +693,17 @@ void Server::run() {
                         continue;
                     }
                     bool wants = io.session->wantsWrite();
-                    bool resume = io.readingPaused && !mustPauseReading(io);
-                    if (resume) {
+                    bool changed = wants != io.writeArmed;
+                    io.writeArmed = wants;
+                    if (io.readingPaused && !mustPauseReading(io)) {
                         // The client caught up with its output: read its requests again.
                         drainPackets(io);
-                        io.readingPaused = mustPauseReading(io);
+                        if (!mustPauseReading(io)) {
+                            resumeReading(io);  // updates the interest too
+                            continue;
+                        }
                     }
-                    if (wants != io.writeArmed || resume) {
-                        io.writeArmed = wants;
+                    if (changed) {
                         updateInterest(io);
                     }
                 }

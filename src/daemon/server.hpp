@@ -11,10 +11,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "daemon/client_session.hpp"
+#include "daemon/connection_slots.hpp"
 #include "daemon/worker_pool.hpp"
 #include "rpc/packet.hpp"
 #include "rpc/transport.hpp"
@@ -26,7 +28,13 @@ namespace corral::daemon {
 class Dispatcher;
 
 struct ServerLimits {
+    /// Clients of each listening socket, apart: a full socket refuses only its own newcomers, so
+    /// that no client of the world-accessible read-only socket (or of TCP) can lock root out of
+    /// the read-write one.
     unsigned maxClients = 5000;
+    /// Connections one local uid may hold on one unix socket (uid 0 is not limited: it owns the
+    /// daemon). 0: no limit.
+    unsigned maxClientsPerUid = 64;
     unsigned maxClientRequests = 5;
     unsigned minWorkers = 5;  ///< started at once; more on demand, up to `workers`
     unsigned workers = 20;
@@ -35,11 +43,23 @@ struct ServerLimits {
     unsigned keepaliveCount = 5;
     /// A client whose unsent output exceeds this is not read from until it catches up.
     std::size_t maxQueuedOutput = 8u << 20;
-    /// Connections that have not authenticated yet (TLS handshakes, SASL in progress): more are
-    /// refused at accept, so they cannot crowd out authenticated clients.
+    /// Events waiting for one client to read them; a client past it is disconnected.
+    std::size_t maxQueuedEvents = 4u << 20;
+    /// Connections that have not authenticated yet (TLS handshakes, SASL in progress), daemon
+    /// wide: when they are all taken, the oldest of the source holding most gives way to a
+    /// newcomer, so idle ones cannot lock authenticated clients out.
     unsigned maxAnonymousClients = 20;
+    /// Of those, what one source address (an IPv6 /64) or local uid may hold; 0: no limit.
+    unsigned maxAnonymousClientsPerSource = 5;
     /// Seconds a connection may take to authenticate (sshd's LoginGraceTime).
     int authDeadline = 30;
+    /// Memory that packets still arriving on one listening socket may hold, all its clients
+    /// together. A client whose packet in progress finds it spent is not read from until
+    /// others' packets complete or time out.
+    std::size_t maxIncompletePackets = 128u << 20;
+    /// Seconds a packet may take from its first byte to its last, plus one per 64 KiB of it
+    /// received (a slow link sending a large definition); <= 0 disables.
+    int packetDeadline = 30;
 };
 
 class Server {
@@ -81,6 +101,8 @@ public:
 private:
     Server(Dispatcher& dispatcher, ServerLimits limits);
 
+    static constexpr std::size_t kNoListener = ~std::size_t{0};
+
     struct Listener {
         UniqueFd fd;
         std::string path;  ///< unix socket path, or "ADDRESS:PORT" for messages
@@ -88,12 +110,27 @@ private:
         bool tcp = false;
         AuthScheme auth = AuthScheme::None;
         TlsAcceptor tls;
+        /// Its connections (handshakes included), per uid on a unix socket.
+        ConnectionSlots slots{0, 0};
+        std::size_t incompleteBytes = 0;  ///< held by its clients' packets in progress
+        unsigned memoryWaiters = 0;       ///< its clients paused for maxIncompletePackets
+        std::chrono::steady_clock::time_point lastLog;  ///< of a refusal or a pause
+        unsigned unlogged = 0;                          ///< refusals and pauses since
+        /// The read-write unix socket: what root uses to repair anything else.
+        [[nodiscard]] bool privileged() const { return !readOnly && !tcp; }
+        /// Counts one more refusal or pause; true when it may be logged (once a second).
+        bool mayLog(std::chrono::steady_clock::time_point now);
     };
     struct ClientIo {
         std::shared_ptr<ClientSession> session;
         rpc::PacketAssembler assembler;
+        std::size_t listener = kNoListener;  ///< kNoListener: adopted (embedded)
         bool readingPaused = false;
         bool writeArmed = false;
+        bool waitingForMemory = false;  ///< paused: its socket's incomplete-packet memory is spent
+        std::size_t heldBytes = 0;      ///< its assembler's pendingBytes() when last counted
+        std::uint64_t packetsSeen = 0;  ///< its assembler's completed() when last counted
+        std::optional<std::chrono::steady_clock::time_point> packetSince;  ///< packet in progress
         std::chrono::steady_clock::time_point connectedAt;
     };
     /// A TLS connection whose handshake is not done: no session, no packets yet.
@@ -109,14 +146,32 @@ private:
     Result<void> addListener(Listener listener);
     void acceptClients(Listener& listener);
     void addClient(UniqueFd fd, std::size_t listener, PeerIdentity peer);
+    /// Whether a new connection may be served, making room by closing what gives way
+    /// (server_admission.cpp); counts it in the slots when it may. Refusals are logged.
+    bool admit(int fd, std::size_t listener, const PeerIdentity& peer);
+    /// Stops counting connection `fd` (closed, or its handshake dropped).
+    void releaseSlots(int fd, std::size_t listener);
+    /// Whether `fd` has proved nothing yet: a TLS handshake, or a session before its SASL.
+    [[nodiscard]] bool isAnonymous(int fd) const;
+    /// Closes a connection whatever its stage (handshake or session).
+    void dropConnection(int fd, const char* why);
+    void dropHandshake(int fd);
+    /// Counts what the client's packet in progress holds against its socket's budget, starts
+    /// or ends its packet deadline, and pauses it when the budget is spent.
+    void accountPending(ClientIo& io);
+    /// Lets clients paused for incomplete-packet memory read again once there is some.
+    void resumeMemoryWaiters(std::size_t listener);
+    /// Drops clients whose packet in progress is past packetDeadline.
+    void enforcePacketDeadline();
+    /// Reading resumes (max_client_requests or queued output allow it again).
+    void resumeReading(ClientIo& io);
     /// Starts serving a connection whose transport is ready (plain, or TLS after its handshake).
-    void startSession(std::unique_ptr<rpc::Transport> transport, bool readOnly, AuthScheme auth, PeerIdentity peer,
+    void startSession(std::unique_ptr<rpc::Transport> transport, std::size_t listener, bool readOnly, AuthScheme auth,
+                      PeerIdentity peer,
                       bool alreadyWatched);
     /// Drives a TLS handshake; once done (and the peer accepted) sends libvirt's confirmation
     /// byte and starts the session. A refused peer is logged with the reason and dropped.
     void continueHandshake(int fd);
-    /// Connections not authenticated yet (handshakes and sessions waiting for SASL).
-    [[nodiscard]] std::size_t anonymousClients() const;
     /// Drops connections that did not authenticate within limits_.authDeadline.
     void enforceAuthDeadline();
     /// Sends the authentication answers held back as penalties whose time has come.
@@ -124,7 +179,10 @@ private:
     void readClient(ClientIo& io);
     /// Dispatches assembled packets while the client is under its request limit.
     void drainPackets(ClientIo& io);
-    /// Whether the client must wait before more of its packets are read or served.
+    /// Whether the client's complete packets must wait before they are served: calls in
+    /// workers, or replies it has not read.
+    bool mustHoldPackets(const ClientIo& io) const;
+    /// Whether its socket must not be read: the above, or waiting for incomplete-packet memory.
     bool mustPauseReading(const ClientIo& io) const;
     void handlePacket(ClientIo& io, rpc::Packet packet);
     void closeClient(int fd, const char* why);
@@ -145,6 +203,10 @@ private:
     std::vector<Listener> listeners_;
     std::map<int, ClientIo> clients_;  ///< I/O thread only
     std::map<int, Handshake> handshakes_;  ///< I/O thread only
+    ConnectionSlots anonymous_;  ///< unauthenticated connections of every socket; I/O thread only
+    /// Descriptors a connection to any socket but the read-write one may not take: kept for
+    /// root's clients and for starting guests when a flood nears RLIMIT_NOFILE.
+    int fdCeiling_ = 0;
     Auditor auditor_;
     std::atomic<std::size_t> clientCount_{0};
     std::atomic<bool> stopping_{false};

@@ -6,6 +6,11 @@
 
 namespace corral::rpc {
 
+namespace {
+/// Room an assembler keeps between packets: a few reads' worth, enough for ordinary calls.
+constexpr std::size_t kKeptCapacity = 256 * 1024;
+}  // namespace
+
 std::vector<std::uint8_t> buildPacket(const MessageHeader& h, std::span<const std::uint8_t> payload) {
     std::vector<std::uint8_t> out;
     out.reserve(kLengthSize + kHeaderSize + payload.size());
@@ -99,6 +104,7 @@ Result<bool> PacketAssembler::collectFds() {
         return false;
     }
     ready_.push_back(std::move(*awaitingFds_));
+    ++completed_;
     awaitingFds_.reset();
     return true;
 }
@@ -121,9 +127,9 @@ Result<void> PacketAssembler::extract() {
             return fail(ErrorCode::Rpc, "packet length " + std::to_string(len) + " is below the minimum of 28",
                         ErrorDomain::Rpc);
         }
-        if (len > kPacketMax) {
+        if (len > maxPacket_) {
             return fail(ErrorCode::Rpc,
-                        "packet length " + std::to_string(len) + " exceeds maximum " + std::to_string(kPacketMax),
+                        "packet length " + std::to_string(len) + " exceeds maximum " + std::to_string(maxPacket_),
                         ErrorDomain::Rpc);
         }
         if (buffer_.size() - consumed_ < len) {
@@ -137,6 +143,7 @@ Result<void> PacketAssembler::extract() {
         if (!carriesFds(header.type)) {
             packet.payload.assign(body, p + len);
             ready_.push_back(std::move(packet));
+            ++completed_;
             consumed_ += len;
             continue;
         }
@@ -166,7 +173,15 @@ Result<void> PacketAssembler::extract() {
         buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(consumed_));
         consumed_ = 0;
     }
+    // A large packet is gone: give its room back rather than keep it for the connection's life.
+    if (buffer_.capacity() > kKeptCapacity && buffer_.size() * 4 < buffer_.capacity()) {
+        std::vector<std::uint8_t>(buffer_.begin(), buffer_.end()).swap(buffer_);
+    }
     return {};
+}
+
+std::size_t PacketAssembler::pendingBytes() const {
+    return buffer_.size() - consumed_ + (awaitingFds_ ? awaitingFds_->payload.size() : 0);
 }
 
 std::optional<Packet> PacketAssembler::next() {

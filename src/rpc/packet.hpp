@@ -76,13 +76,24 @@ Result<MessageHeader> parseHeader(std::span<const std::uint8_t> bytes);
 /// one dummy byte that follows the packet in the stream (libvirt's convention).
 class PacketAssembler {
 public:
-    /// Appends bytes and the descriptors received with them. Fails (and stays failed) when a
-    /// length word is outside [28, 32 MiB], a header is malformed, or a packet announces more
+    /// Appends bytes and the descriptors received with them. The buffer grows with the bytes
+    /// that arrive, never with what a length word announces, and shrinks again once a large
+    /// packet is taken out. Fails (and stays failed) when a
+    /// length word is outside [28, setMaxPacket()], a header is malformed, or a packet announces more
     /// descriptors than allowed or than arrived: the stream can no longer be trusted and the
     /// peer must be dropped.
     Result<void> feed(std::span<const std::uint8_t> bytes, std::vector<UniqueFd> fds = {});
     /// The next complete packet, if one has arrived.
     std::optional<Packet> next();
+
+    /// Bytes held for a packet not complete yet (its part received, or its body while its
+    /// descriptors are still to come): what a peer makes the daemon hold without finishing.
+    [[nodiscard]] std::size_t pendingBytes() const;
+    /// Packets completed so far (a new packet in progress starts its own deadline).
+    [[nodiscard]] std::uint64_t completed() const { return completed_; }
+    /// Packets announcing more than `bytes` (length word included; at most kPacketMax) fail
+    /// like oversized ones: a peer that has not authenticated has no use for large packets.
+    void setMaxPacket(std::size_t bytes) { maxPacket_ = bytes < kPacketMax ? bytes : kPacketMax; }
 
 private:
     Result<void> extract();
@@ -96,6 +107,8 @@ private:
     std::vector<UniqueFd> receivedFds_;   ///< arrived, not yet given to a packet
     std::optional<Packet> awaitingFds_;  ///< complete body, descriptors still to come
     std::uint32_t fdsExpected_ = 0;
+    std::size_t maxPacket_ = kPacketMax;
+    std::uint64_t completed_ = 0;
     bool failed_ = false;
 };
 

@@ -149,3 +149,66 @@ def test_metadata_title_and_description(daemon):
     # none set: virsh says so
     r = virsh(uri, 'desc', 'test', '--config')
     assert 'No description for domain' in r.out or r.rc != 0, (r.out, r.err)
+
+
+def test_a_client_that_never_reads_its_events_is_disconnected(daemon):
+    """An unprivileged client on the read-only socket registers for lifecycle events and never
+    reads while root makes them fast: the daemon drops that client once 256 KiB of its events
+    wait (max_queued_events_kib), instead of growing; a client that reads keeps getting all."""
+    import struct
+    from framework.pressure import LatencyProbe, rss_mib
+    from framework.rawclient import RawClient, xdr_string
+    daemon.stop()
+    daemon.write_config('max_queued_events_kib = 256\n')
+    daemon.start()
+
+    def register(client):
+        client.open(flags=1)
+        reply = client.call(316, struct.pack('>iI', 0, 0))  # CALLBACK_REGISTER_ANY, lifecycle, all
+        assert reply[0][5] == 0, reply
+
+    deaf = RawClient(daemon.socket_ro)
+    register(deaf)
+    listener = RawClient(daemon.socket_ro, timeout=30)
+    register(listener)
+    heard = [0]
+
+    def listen():
+        try:
+            while listener.recv() is not None:
+                heard[0] += 1
+        except OSError:
+            pass  # closed by the test at its end
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    rss_before = rss_mib(daemon)
+    root = RawClient(daemon.socket)
+    root.open()
+    dom = root.call(23, xdr_string('test'))[1]
+    pairs = 0
+    with LatencyProbe(daemon) as probe:
+        # Each pair is two events. Old behaviour: the daemon queues them all, without end.
+        while 'does not read its events' not in daemon.stderr():
+            assert pairs < 50000, f'still connected after {pairs * 2} events; RSS {rss_mib(daemon):.1f} MiB'
+            for _ in range(100):
+                assert root.call(34, dom)[0][5] == 0  # DOMAIN_SUSPEND
+                assert root.call(28, dom)[0][5] == 0  # DOMAIN_RESUME
+            pairs += 100
+    rss_after = rss_mib(daemon)
+    # The deaf client finds its connection closed after what was written to it.
+    deaf.sock.settimeout(10)
+    while deaf.recv() is not None:
+        pass
+    # The listening client got every event: 2 per pair (its reader may still be catching up).
+    deadline = time.monotonic() + 30
+    while heard[0] < pairs * 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print(f'\nevent flood: {pairs * 2} events until the deaf client was dropped; RSS {rss_before:.1f} -> '
+          f'{rss_after:.1f} MiB; the reading client heard {heard[0]}; root: {probe.figures()}')
+    assert heard[0] == pairs * 2
+    assert rss_after - rss_before < 16, (rss_before, rss_after)
+    probe.assert_served(2.0)
+    listener.sock.shutdown(2)
+    reader.join(timeout=10)
+    listener.close()

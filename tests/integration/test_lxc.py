@@ -593,3 +593,41 @@ def test_proc_meminfo_and_uptime_are_the_containers(lxc, bin_dir):
     # The host's own view is untouched.
     with open('/proc/meminfo') as f:
         assert int(f.readline().split()[1]) > 96 * 1024
+
+
+def test_a_console_nobody_reads_does_not_grow_the_daemon(lxc):
+    """A client opens a container's console, starts a flood of output on it and never reads:
+    corrald's relay stops reading once 1 MiB waits for the client (the container's controller
+    then drops what it cannot send and keeps logging), so the daemon's memory stays flat while
+    the flood goes on; other clients are served throughout."""
+    import struct
+    from framework.pressure import LatencyProbe, rss_mib
+    from framework.rawclient import RawClient, xdr_string
+    lxc.define('flood', initargs=['shell'])
+    assert virsh(lxc.uri, 'start', 'flood').rc == 0
+    wait_for(lambda: 'CORRAL-CT-SHELL' in lxc.console('flood'), timeout=30, what='the shell')
+    log = os.path.join(lxc.daemon.root, 'log', 'corral', 'lxc', 'flood.log')
+    c = RawClient(lxc.daemon.socket)
+    c.open('lxc:///')
+    dom = c.call(23, xdr_string('flood'))[1]
+    serial = c.serial
+    reply = c.call(201, dom + struct.pack('>II', 0, 0))  # DOMAIN_OPEN_CONSOLE, default device
+    assert reply[0][5] == 0, reply
+    rss_before = rss_mib(lxc.daemon)
+    logged_before = os.path.getsize(log)
+    # Keys for the shell, as a STREAM packet (status CONTINUE) of the console's serial.
+    keys = b's=0123456789abcdef; s=$s$s$s$s$s$s$s$s; while true; do echo $s$s$s$s; done\n'
+    body = struct.pack('>IIiIII', 0x20008086, 1, 201, 3, serial, 2) + keys
+    c.send_raw(struct.pack('>I', len(body) + 4) + body)
+    with LatencyProbe(lxc.daemon) as probe:
+        # 64 MiB of console output: the old relay queued all of it for the client.
+        wait_for(lambda: os.path.getsize(log) - logged_before > 64 * 2**20, timeout=180,
+                 what='64 MiB of console output')
+        rss_flood = rss_mib(lxc.daemon)
+    flooded = (os.path.getsize(log) - logged_before) / 2**20
+    print(f'\nconsole flood: {flooded:.0f} MiB written by the guest, unread by the client; RSS '
+          f'{rss_before:.1f} -> {rss_flood:.1f} MiB; root: {probe.figures()}')
+    assert rss_flood - rss_before < 16, (rss_before, rss_flood)
+    probe.assert_served(2.0)
+    c.close()
+    assert virsh(lxc.uri, 'destroy', 'flood').rc == 0

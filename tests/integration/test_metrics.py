@@ -134,15 +134,22 @@ def test_anything_but_get_metrics_is_refused(daemon, metrics):
     assert scrape(metrics)[0] == 200
 
 
-def test_a_token_file_makes_scrapes_carry_the_token(daemon, tmpdir_path):
-    token = '9f86d081884c7d659a2feaa0c55ad015'
+def configure_token(daemon, tmpdir_path, token, mode):
+    """Stops the daemon and writes a token file of `mode` and a configuration that serves
+    metrics at a free port with it; returns (path, port)."""
     path = os.path.join(tmpdir_path, 'metrics.token')
     with open(path, 'w') as f:
         f.write(token + '\n')
-    os.chmod(path, 0o640)
+    os.chmod(path, mode)
     port = free_port()
     daemon.stop()
     daemon.write_config(f'metrics_listen = 1\nmetrics_port = "{port}"\nmetrics_token_file = "{path}"\n')
+    return path, port
+
+
+def test_a_token_file_makes_scrapes_carry_the_token(daemon, tmpdir_path):
+    token = '9f86d081884c7d659a2feaa0c55ad015'
+    path, port = configure_token(daemon, tmpdir_path, token, 0o640)
     # Readable by its group: refused, naming the file, before anything listens.
     with pytest.raises(RuntimeError) as e:
         daemon.start()
@@ -220,3 +227,61 @@ def test_a_container_cpu_counter_moves(daemon, metrics, tmpdir_path):
         assert s['corral_domains{driver="lxc",state="running"}'] == 1
     finally:
         virsh(uri, 'destroy', 'ct')
+
+
+@pytest.mark.parametrize('sources', [['127.0.0.1'], [f'127.0.0.{i}' for i in range(2, 10)]],
+                         ids=['same-address', '8-addresses'])
+def test_half_sent_requests_cannot_keep_authenticated_scrapes_out(daemon, tmpdir_path, sources):
+    import threading
+    from framework.pressure import LatencyProbe, connect_from, is_closed_by_peer, rss_mib
+    token = 'c0ffee' * 6
+    _, port = configure_token(daemon, tmpdir_path, token, 0o600)
+    daemon.start()
+    rss_before = rss_mib(daemon)
+    # 8 connections (every slot) with a request that never ends, each renewed within the
+    # endpoint's 10 s deadline, and reopened at once whenever the endpoint closes one.
+    stop = threading.Event()
+    renewals = [0]
+
+    def attacker():
+        conns = [None] * 8
+        opened = [0.0] * 8
+        while not stop.is_set():
+            for i in range(8):
+                if conns[i] is None or is_closed_by_peer(conns[i]) or time.monotonic() - opened[i] > 9.9:
+                    if conns[i] is not None:
+                        conns[i].close()
+                    conns[i] = connect_from(sources[i % len(sources)], port)
+                    conns[i].sendall(b'GET /metrics HTTP/1.1\r\nHost: x\r\n')
+                    opened[i] = time.monotonic()
+                    renewals[0] += 1
+            stop.wait(0.01)
+        for c in conns:
+            c.close()
+
+    thread = threading.Thread(target=attacker)
+    thread.start()
+    ok, slowest = 0, 0.0
+    try:
+        with LatencyProbe(daemon) as probe:
+            while renewals[0] < 8:  # every slot taken before the first scrape
+                time.sleep(0.01)
+            request = urllib.request.Request(f'http://127.0.0.1:{port}/metrics',
+                                             headers={'Authorization': 'Bearer ' + token})
+            for _ in range(50):
+                start = time.monotonic()
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as r:
+                        ok += r.status == 200 and b'corral_up 1' in r.read()
+                except (urllib.error.URLError, OSError):
+                    pass
+                slowest = max(slowest, time.monotonic() - start)
+    finally:
+        stop.set()
+        thread.join()
+    print(f'\nmetrics under 8 half-sent requests from {len(sources)} address(es): {ok} of 50 scrapes answered, '
+          f'slowest {slowest * 1000:.0f} ms, {renewals[0]} attacker connections; RSS {rss_before:.1f} -> '
+          f'{rss_mib(daemon):.1f} MiB; root: {probe.figures()}')
+    assert ok == 50
+    assert slowest < 2.0
+    probe.assert_served(2.0)

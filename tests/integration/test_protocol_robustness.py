@@ -151,3 +151,122 @@ def test_running_out_of_descriptors_does_not_spin_or_wedge(bin_dir, tmpdir_path)
         assert d.alive()
     finally:
         d.stop()
+
+
+# --- Unprivileged clients cannot exhaust the daemon (16.6). Each test prints its figures:
+# connections held, the daemon's RSS before/after, root's latency on the read-write socket.
+# The bound on root's latency is generous (2 s a round: a new connection, CONNECT_OPEN and a
+# lookup) so that a loaded machine does not fail it; a locked-out root fails it outright.
+ROOT_LATENCY_BOUND = 2.0
+
+
+def limited_daemon(daemon, config):
+    daemon.stop()
+    daemon.write_config(config)
+    daemon.start()
+    return daemon
+
+
+def test_unprivileged_floods_of_the_read_only_socket_leave_root_served(daemon):
+    from framework.pressure import LatencyProbe, UnixFlood, rss_mib
+    limited_daemon(daemon, 'max_clients = 150\nmax_clients_per_uid = 40\n')
+    rss_before = rss_mib(daemon)
+    floods = []
+    with LatencyProbe(daemon) as probe:
+        try:
+            # One uid asks for 1,000 connections: it gets its 40, the rest are closed at once.
+            floods.append(UnixFlood(daemon.socket_ro, 1000, 65534))
+            assert (floods[0].held, floods[0].refused) == (40, 960)
+            # More uids fill the socket's 150 slots: the next uid is refused there...
+            for uid in (65533, 65532, 65531):
+                floods.append(UnixFlood(daemon.socket_ro, 40, uid))
+            assert [f.held for f in floods[1:]] == [40, 40, 30]
+            late = UnixFlood(daemon.socket_ro, 5, 65530)
+            floods.append(late)
+            assert late.held == 0
+            # ...while root keeps getting new connections on the read-write socket.
+            probe.wait_rounds(20)
+        finally:
+            for f in floods:
+                f.close()
+    rss_after = rss_mib(daemon)
+    print(f'\nread-only flood: 1,000 + 125 connections asked, {sum(f.held for f in floods)} held; '
+          f'RSS {rss_before:.1f} -> {rss_after:.1f} MiB; root: {probe.figures()}')
+    probe.assert_served(ROOT_LATENCY_BOUND)
+    # The read-only socket serves again once the flood is gone.
+    assert virsh(daemon.uri('test', readonly=True), 'list', '--name').out.split() == ['test']
+
+
+def test_large_length_headers_never_finished_hold_bounded_memory(daemon):
+    import select
+    import socket
+    from framework.pressure import LatencyProbe, rss_mib, wait_until
+    limited_daemon(daemon, 'max_incomplete_packets_mib = 32\n')
+    rss_before = rss_mib(daemon)
+    fds_before = daemon.fd_count()
+    attackers = []
+    with LatencyProbe(daemon) as probe:
+        # 24 clients each announce a 32 MiB packet and send all of it but the end, as fast as
+        # the daemon takes it. Without a bound the daemon would hold 24 x 32 MiB.
+        chunk = b'\0' * 65536
+        for _ in range(24):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(daemon.socket_ro)
+            s.sendall(struct.pack('>I', 32 * 1024 * 1024) + struct.pack('>IIiIII', 0x20008086, 1, 66, 0, 0, 0))
+            s.setblocking(False)
+            attackers.append([s, 28])
+        # Send until no socket has taken a byte for 3 s: the daemon stopped reading them all.
+        while True:
+            _, writable, _ = select.select([], [a[0] for a in attackers if a[1] < 32 * 1024 * 1024 - 1], [], 3)
+            if not writable:
+                break
+            for a in attackers:
+                if a[0] in writable:
+                    try:
+                        a[1] += a[0].send(chunk[:min(len(chunk), 32 * 1024 * 1024 - 1 - a[1])])
+                    except BlockingIOError:
+                        pass
+        rss_peak = rss_mib(daemon)
+        sent = sum(a[1] for a in attackers) / 2**20
+        probe.wait_rounds(10)
+        for a in attackers:
+            a[0].close()
+        wait_until(lambda: daemon.fd_count() <= fds_before + 1, what='the attackers to be gone')
+        probe.wait_rounds(5)
+    rss_after = rss_mib(daemon)
+    print(f'\nlarge headers: 24 connections held, {sent:.0f} MiB sent; RSS {rss_before:.1f} -> '
+          f'{rss_peak:.1f} (under attack) -> {rss_after:.1f} MiB (after); root: {probe.figures()}')
+    probe.assert_served(ROOT_LATENCY_BOUND)
+    # 32 MiB for the packets, plus a read's worth per client and the buffers in flight.
+    assert rss_peak - rss_before < 32 + 24, (rss_before, rss_peak)
+    # What they made the daemon hold is returned when they end.
+    assert rss_after - rss_before < 8, (rss_before, rss_after)
+
+
+def test_a_packet_in_progress_has_a_deadline(daemon):
+    import time
+    from framework.pressure import LatencyProbe
+    limited_daemon(daemon, 'packet_deadline = 2\n')
+    idle = RawClient(daemon.socket_ro)
+    idle.open()  # authenticated and idle, between packets: never timed out
+    slow = RawClient(daemon.socket_ro, timeout=0.5)
+    slow.send_raw(struct.pack('>I', 1000))
+    start = time.monotonic()
+    closed = False
+    with LatencyProbe(daemon) as probe:
+        # A byte every half second: the packet of 1,000 bytes would take 8 minutes.
+        while time.monotonic() - start < 30:
+            try:
+                slow.send_raw(b'\0')
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if slow.is_closed():
+                closed = True
+                break
+    held = time.monotonic() - start
+    print(f'\nslow packet: closed after {held:.1f} s; root: {probe.figures()}')
+    assert closed, 'a client sending a byte every half second was kept for 30 s'
+    assert held >= 2
+    probe.assert_served(ROOT_LATENCY_BOUND)
+    assert idle.call(23, xdr_string('test'))[0][5] == 0

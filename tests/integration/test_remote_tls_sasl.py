@@ -456,3 +456,71 @@ def test_unknown_and_refused_users_are_answered_like_known_ones(daemon):
     # The daemon's log still tells them apart.
     log = daemon.stderr()
     assert "'mallory' is not in the SASL database" in log and "'bob' is not on the list" in log, log
+
+
+def tls_auth_list(port, pkipath):
+    """Whether a TLS client with the certificate of `pkipath` gets through the handshake and
+    libvirt's confirmation byte to an answered AUTH_LIST."""
+    import ssl
+    import struct
+    from framework.pressure import auth_list_packet
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(os.path.join(pkipath, 'cacert.pem'))
+    ctx.load_cert_chain(os.path.join(pkipath, 'clientcert.pem'), os.path.join(pkipath, 'clientkey.pem'))
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=10) as raw, ctx.wrap_socket(raw) as s:
+            if s.recv(1) != b'\x01':
+                return False
+            s.sendall(auth_list_packet())
+            head = b''
+            while len(head) < 28:
+                chunk = s.recv(28 - len(head))
+                if not chunk:
+                    return False
+                head += chunk
+            return struct.unpack('>IIiIII', head[4:28])[5] == 0
+    except (OSError, ssl.SSLError):
+        return False
+
+
+@pytest.mark.parametrize('sources', [['127.0.0.2'], ['127.0.0.1'], [f'127.0.0.{i}' for i in range(10, 35)]],
+                         ids=['one-other-address', 'the-clients-address', '25-addresses'])
+def test_idle_tcp_peers_cannot_keep_tls_clients_from_auth_list(daemon, pki, sources):
+    from framework.pressure import LatencyProbe, connect_from, is_closed_by_peer, rss_mib
+    # libvirt's defaults: max_anonymous_clients = 20; Corral's max_anonymous_clients_per_source = 5.
+    ports = remote_config(daemon)
+    good = pki.client('good', 'C=GB,O=Test,CN=client1')
+    rss_before = rss_mib(daemon)
+    # 25 connections that never start a handshake, accepted before any client below.
+    idle = [connect_from(sources[i % len(sources)], ports['tls']) for i in range(25)]
+    try:
+        with LatencyProbe(daemon) as probe:
+            reached = sum(tls_auth_list(ports['tls'], good) for _ in range(40))
+            probe.wait_rounds(3)
+        held = sum(not is_closed_by_peer(s) for s in idle)
+        print(f'\nidle TCP peers from {len(sources)} address(es): {held} of 25 still held; {reached} of 40 TLS '
+              f'clients reached AUTH_LIST; RSS {rss_before:.1f} -> {rss_mib(daemon):.1f} MiB; root: {probe.figures()}')
+        assert reached == 40
+        probe.assert_served(2.0)
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_before_authentication_no_large_packet_is_taken(daemon):
+    import struct
+    from framework.rawclient import RawClient
+    sasl_setup(daemon.root, {'alice': 'secret'}, mechs='scram-sha-256')
+    remote_config(daemon, 'auth_unix_ro = "sasl"\n', tls=False)
+    # The largest packet AUTH_SASL_START needs is about 256 KiB: a 1 MiB one is refused at
+    # its length word, before any of it is held.
+    c = RawClient(daemon.socket_ro)
+    c.send_raw(struct.pack('>I', 1024 * 1024) + b'\0' * 24)
+    assert c.is_closed()
+    assert 'exceeds maximum 266268' in daemon.stderr()
+    # After authenticating, the same client may send large packets: a different session here,
+    # on the read-write socket without SASL.
+    big = RawClient(daemon.socket, timeout=1)
+    big.send_raw(struct.pack('>I', 1024 * 1024) + b'\0' * 24)
+    assert not big.is_closed()

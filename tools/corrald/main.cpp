@@ -2,6 +2,7 @@
 // corrald: the Corral daemon's command line, signals and daemonizing; the work is in src/daemon.
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -122,6 +123,11 @@ int main(int argc, char** argv) {
         files.rlim_cur = files.rlim_max;
         setrlimit(RLIMIT_NOFILE, &files);
     }
+    // Large buffers (a client's packet in progress, a big reply) come straight from mmap and go
+    // back to the kernel when freed. Left alone, glibc raises this threshold after the first
+    // such free, and later large buffers stay in the heap: the daemon kept what a flood of big
+    // packets made it hold long after the connections ended.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     int reportFd = -1;
     if (background) {
         // A detached daemon must not hold its parent's pipes or files open (a shell waiting on

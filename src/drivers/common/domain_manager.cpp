@@ -32,6 +32,15 @@ DomainRef DomainManager::refOf(const objects::DomainObj& dom) {
     return DomainRef{dom.name(), dom.uuid(), dom.id()};
 }
 
+bool DomainManager::admitGuestEvent(const objects::DomainObj& dom) {
+    auto verdict = guestEvents_.admit(dom.uuid(), EventRateLimiter::Clock::now());
+    if (verdict.dropsToReport > 0) {
+        logWarning("domain '" + dom.name() + "' raises events faster than 20 a second: " +
+                   std::to_string(verdict.dropsToReport) + " dropped");
+    }
+    return verdict.pass;
+}
+
 void DomainManager::emit(const DomainObjPtr& dom, LifecycleEvent event, int detail) {
     DomainEvent ev;
     ev.dom = refOf(*dom);

@@ -10,6 +10,7 @@
 
 #include "conf/domain_tuning.hpp"
 #include "drivers/common/event_bus.hpp"
+#include "drivers/common/event_rate_limit.hpp"
 #include "drivers/common/guest_backend.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
 #include "drivers/interfaces/domain_tuning.hpp"
@@ -240,12 +241,18 @@ private:
     static std::string encodeStatus(const objects::DomainObj& dom);
     void restoreStatus(const objects::StatusRecord& rec);
     void emit(const objects::DomainObjPtr& dom, objects::LifecycleEvent event, int detail);
+    /// Whether an event the guest raised on its own may go out (guestEvents_); logs drops.
+    bool admitGuestEvent(const objects::DomainObj& dom);
     static DomainRef refOf(const objects::DomainObj& dom);
 
     DomainManagerOptions options_;
     std::unique_ptr<GuestBackend> backend_;
     objects::DomainObjList domains_;
     EventBus events_;
+    /// Events a guest raises on its own: a burst of 100, then 20 a second per guest. Far above
+    /// what a guest does in normal life (QEMU itself sends RTC and balloon changes at most once
+    /// a second), far below what fills memory or saturates the clients listening.
+    EventRateLimiter guestEvents_{20, 100};
 };
 
 }  // namespace corral::drivers

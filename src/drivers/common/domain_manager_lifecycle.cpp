@@ -339,6 +339,7 @@ Result<void> DomainManager::resume(const DomainRef& ref) {
 
 void DomainManager::guestStopped(const Uuid& uuid, objects::ShutoffReason reason,
                                  objects::StoppedDetail detail, bool restart) {
+    guestEvents_.forget(uuid);
     DomainObjPtr dom = domains_.findByUuid(uuid);
     if (!dom) {
         return;
@@ -368,7 +369,7 @@ void DomainManager::guestRebooted(const Uuid& uuid) {
         return;
     }
     std::lock_guard lock(dom->mutex());
-    if (dom->isActive()) {
+    if (dom->isActive() && admitGuestEvent(*dom)) {
         DomainEvent ev;
         ev.dom = refOf(*dom);
         ev.eventId = event_id::kReboot;
@@ -382,7 +383,7 @@ void DomainManager::guestEvent(const Uuid& uuid, DomainEvent event) {
         return;
     }
     std::lock_guard lock(dom->mutex());
-    if (dom->isActive()) {
+    if (dom->isActive() && admitGuestEvent(*dom)) {
         event.dom = refOf(*dom);
         events_.emit(event);
     }
@@ -400,7 +401,10 @@ void DomainManager::guestStateChanged(const Uuid& uuid, DomainState state, int r
     }
     dom->setState(state, reason);
     saveStatusLocked(dom);
-    emit(dom, event, detail);
+    // The state is recorded whatever the rate; only the news of it may be dropped.
+    if (admitGuestEvent(*dom)) {
+        emit(dom, event, detail);
+    }
 }
 
 }  // namespace corral::drivers

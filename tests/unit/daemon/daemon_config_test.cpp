@@ -113,3 +113,31 @@ TEST(DaemonConfig, BadMetricsValuesNameTheKey) {
     auto emptyAddr = parse("metrics_addr = \"\"\n");
     ASSERT_FALSE(emptyAddr);
 }
+
+TEST(DaemonConfig, ResourceLimitsHaveDefaultsAndRanges) {
+    auto c = parse("");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->maxClients, 5000u);
+    EXPECT_EQ(c->maxAnonymousClients, 20u);
+    EXPECT_EQ(c->maxClientsPerUid, 64u);
+    EXPECT_EQ(c->maxAnonymousClientsPerSource, 5u);
+    EXPECT_EQ(c->maxIncompletePacketsMib, 128u);
+    EXPECT_EQ(c->packetDeadline, 30);
+    EXPECT_EQ(c->maxQueuedEventsKib, 4096u);
+    auto set = parse("max_clients_per_uid = 0\nmax_anonymous_clients_per_source = 2\n"
+                     "max_incomplete_packets_mib = 16\npacket_deadline = 0\nmax_queued_events_kib = 64\n");
+    ASSERT_TRUE(set) << set.error().wireMessage();
+    EXPECT_EQ(set->maxClientsPerUid, 0u);
+    EXPECT_EQ(set->maxAnonymousClientsPerSource, 2u);
+    EXPECT_EQ(set->maxIncompletePacketsMib, 16u);
+    EXPECT_EQ(set->packetDeadline, 0);
+    EXPECT_EQ(set->maxQueuedEventsKib, 64u);
+    // No memory for any packet or any event would leave a daemon that serves nothing.
+    auto none = parse("max_incomplete_packets_mib = 0\n");
+    ASSERT_FALSE(none);
+    EXPECT_NE(none.error().message.find("key 'max_incomplete_packets_mib': expected a number from 1 to 4096"),
+              std::string::npos)
+        << none.error().message;
+    EXPECT_FALSE(parse("max_queued_events_kib = 0\n"));
+    EXPECT_FALSE(parse("packet_deadline = -1\n"));
+}

@@ -188,3 +188,57 @@ TEST(Packet, TooManyOrMissingDescriptorsBreakTheStream) {
     MessageHeader plain;
     EXPECT_FALSE(strayFd.feed(buildPacket(plain, std::span<const std::uint8_t>{}), std::move(stray)));
 }
+
+TEST(Packet, APacketInProgressHoldsOnlyTheBytesThatArrived) {
+    // A length word announcing 32 MiB reserves nothing: the assembler holds what came.
+    PacketAssembler a;
+    std::vector<std::uint8_t> head = {0x02, 0x00, 0x00, 0x00};
+    ASSERT_TRUE(a.feed(head));
+    EXPECT_EQ(a.pendingBytes(), 4u);
+    std::vector<std::uint8_t> more(1000, 0);
+    ASSERT_TRUE(a.feed(more));
+    EXPECT_EQ(a.pendingBytes(), 1004u);
+    EXPECT_EQ(a.completed(), 0u);
+}
+
+TEST(Packet, PendingBytesFallToZeroWhenALargePacketCompletes) {
+    MessageHeader h;
+    h.prog = 1;
+    h.vers = 1;
+    std::vector<std::uint8_t> payload(4u << 20, 0x5a);
+    auto p = buildPacket(h, std::span<const std::uint8_t>(payload));
+    PacketAssembler a;
+    std::size_t fed = 0;
+    while (fed < p.size()) {
+        std::size_t n = std::min<std::size_t>(65536, p.size() - fed);
+        ASSERT_TRUE(a.feed(std::span<const std::uint8_t>(p.data() + fed, n)));
+        fed += n;
+        if (fed < p.size()) {
+            EXPECT_EQ(a.pendingBytes(), fed);
+        }
+    }
+    EXPECT_EQ(a.pendingBytes(), 0u);
+    EXPECT_EQ(a.completed(), 1u);
+    auto got = a.next();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->payload.size(), payload.size());
+}
+
+TEST(Packet, AnAssemblerCanBeToldASmallerMaximum) {
+    // What the server does before a client has authenticated.
+    PacketAssembler a;
+    a.setMaxPacket(1024);
+    std::vector<std::uint8_t> head = {0x00, 0x00, 0x04, 0x01};  // 1025
+    auto fed = a.feed(head);
+    ASSERT_FALSE(fed);
+    EXPECT_EQ(fed.error().message, "packet length 1025 exceeds maximum 1024");
+    PacketAssembler b;
+    b.setMaxPacket(1024);
+    std::vector<std::uint8_t> fits = {0x00, 0x00, 0x04, 0x00};
+    EXPECT_TRUE(b.feed(fits));
+    // Never above the protocol's own maximum.
+    PacketAssembler c;
+    c.setMaxPacket(std::size_t{1} << 40);
+    std::vector<std::uint8_t> tooBig = {0x02, 0x00, 0x00, 0x01};
+    EXPECT_FALSE(c.feed(tooBig));
+}
