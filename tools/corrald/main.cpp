@@ -2,6 +2,7 @@
 // corrald: the Corral daemon's command line, signals and daemonizing; the work is in src/daemon.
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -116,6 +117,12 @@ int main(int argc, char** argv) {
     }
 
     signal(SIGPIPE, SIG_IGN);
+    // glibc raises its mmap threshold each time a large block is freed (up to 32 MiB); from then
+    // on large blocks come from the heaps and stay there when freed (malloc_trim cannot shrink a
+    // thread's arena), so a burst of large messages, such as a hostile QEMU's
+    // (docs/security.md), would stay in corrald's RSS. A fixed threshold turns that off: every
+    // block of 256 KiB or more has its own mapping and goes back to the system when freed.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     // One descriptor per client: take the hard limit rather than the 1024 soft default.
     struct rlimit files {};
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
