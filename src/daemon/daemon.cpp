@@ -92,6 +92,9 @@ Daemon::~Daemon() = default;
 Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
     std::unique_ptr<Daemon> d(new Daemon());
     d->paths_ = DaemonPaths::forRoot(options.root);
+    // Before anything else: the daemon already running on this tree owns its store, sockets and
+    // guests; a second one that went on would reconnect to (and kill) guests it cannot manage.
+    CORRAL_ASSIGN_OR_RETURN(d->treeLock_, d->paths_.lockTree());
     std::string configFile = options.configFile.empty() ? d->paths_.configFile : options.configFile;
     CORRAL_ASSIGN_OR_RETURN(d->config_, loadDaemonConfig(configFile));
     if (d->config_.logLevel >= 1 && d->config_.logLevel <= 4) {

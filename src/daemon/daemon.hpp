@@ -8,6 +8,7 @@
 #include "daemon/daemon_config.hpp"
 #include "daemon/paths.hpp"
 #include "util/result.hpp"
+#include "util/unique_fd.hpp"
 
 namespace corral::objects {
 class Store;
@@ -29,8 +30,10 @@ struct DaemonOptions {
 
 class Daemon {
 public:
-    /// Reads the configuration, opens the store, loads the drivers and binds the sockets.
-    /// Every failure names what was wrong (file, line, key; path; socket).
+    /// Locks the state directory (a second daemon on the same tree fails here, before it has
+    /// touched the store, a guest or a socket), reads the configuration, opens the store, loads
+    /// the drivers and binds the sockets. Every failure names what was wrong (file, line, key;
+    /// path; socket).
     static Result<std::unique_ptr<Daemon>> create(const DaemonOptions& options);
     ~Daemon();
 
@@ -43,6 +46,9 @@ public:
 private:
     Daemon() = default;
 
+    /// First member, so released last: held from before the store opens until everything
+    /// below is gone (see DaemonPaths::lockTree).
+    UniqueFd treeLock_;
     DaemonPaths paths_;
     DaemonConfig config_;
     std::unique_ptr<objects::Store> store_;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "util/result.hpp"
+#include "util/unique_fd.hpp"
 
 namespace corral::daemon {
 
@@ -20,6 +21,7 @@ struct DaemonPaths {
     std::string storeFile;   ///< lib/corral/corral.db
     std::string configFile;  ///< etc/corral/corrald.conf
     std::string pidFile;     ///< run/corral/corrald.pid
+    std::string lockFile;    ///< lib/corral/corrald.lock: held by the daemon that owns this tree
 
     /// System paths (/etc/corral, /var/lib/corral, /run/corral, /var/log/corral) or, with
     /// `root`, the same tree below it.
@@ -27,6 +29,12 @@ struct DaemonPaths {
 
     /// Creates the state, run and log directories (0700/0755) if missing.
     Result<void> createDirectories() const;
+
+    /// Creates the state directory if missing and takes an exclusive lock (flock) on lockFile,
+    /// held as long as the returned descriptor is open (close-on-exec: no guest inherits it).
+    /// A second daemon on the same tree gets OperationFailed naming the lock file and the pid
+    /// that holds it, and must then leave everything as it is.
+    Result<UniqueFd> lockTree() const;
 };
 
 }  // namespace corral::daemon

@@ -65,13 +65,18 @@ Result<std::unique_ptr<FuseFiles>> FuseFiles::mount(const std::string& directory
     if (::mount("corral", directory.c_str(), "fuse", flags, options.c_str()) != 0) {
         return failErrno(errno, "cannot mount a FUSE file system on '" + directory + "'");
     }
-    return std::unique_ptr<FuseFiles>(new FuseFiles(std::move(fd), directory, std::move(files)));
+    return std::unique_ptr<FuseFiles>(new FuseFiles(std::move(fd), directory, std::move(files), true));
 }
 
-FuseFiles::FuseFiles(UniqueFd fd, std::string directory, std::vector<FuseFile> files)
+std::unique_ptr<FuseFiles> FuseFiles::serve(UniqueFd connection, std::vector<FuseFile> files) {
+    return std::unique_ptr<FuseFiles>(new FuseFiles(std::move(connection), "(no mount)", std::move(files), false));
+}
+
+FuseFiles::FuseFiles(UniqueFd fd, std::string directory, std::vector<FuseFile> files, bool mounted)
     : fd_(std::move(fd)), directory_(std::move(directory)), files_(std::move(files)),
       // Every node has the same times: the mount's birth is as true as any other.
       born_(static_cast<std::uint64_t>(::time(nullptr))),
+      mounted_(mounted),
       buffer_(kBufferSize) {}
 
 FuseFiles::~FuseFiles() { (void)unmount(); }

@@ -50,6 +50,11 @@ public:
     /// refused (SystemError naming the directory).
     static Result<std::unique_ptr<FuseFiles>> mount(const std::string& directory, std::vector<FuseFile> files);
 
+    /// Serves requests read from `connection` instead of a mount, for the fuzz target and tests:
+    /// one end of a SOCK_SEQPACKET pair gives one request per read, as /dev/fuse does, and
+    /// takes each reply in one write. unmount() does nothing.
+    static std::unique_ptr<FuseFiles> serve(UniqueFd connection, std::vector<FuseFile> files);
+
     FuseFiles(const FuseFiles&) = delete;
     FuseFiles& operator=(const FuseFiles&) = delete;
     /// Unmounts (if still mounted) and closes the descriptor.
@@ -71,7 +76,7 @@ public:
     Result<void> unmount();
 
 private:
-    FuseFiles(UniqueFd fd, std::string directory, std::vector<FuseFile> files);
+    FuseFiles(UniqueFd fd, std::string directory, std::vector<FuseFile> files, bool mounted);
 
     void dispatch(std::uint32_t opcode, std::uint64_t unique, std::uint64_t nodeid, const char* arg,
                   std::size_t argSize);
@@ -85,7 +90,7 @@ private:
     std::string directory_;
     std::vector<FuseFile> files_;
     std::uint64_t born_;  ///< the time every node reports (seconds since the epoch)
-    bool mounted_ = true;
+    bool mounted_;
     std::vector<char> buffer_;  ///< one request; sized as the kernel demands of a reader
     std::map<std::uint64_t, std::string> open_;  ///< file handle -> the content generated at open
     std::uint64_t nextHandle_ = 1;

@@ -72,6 +72,17 @@ CREATE TABLE IF NOT EXISTS file_holders (
     PRIMARY KEY (path, holder)
 );
 )sql"},
+    // The inode given (device and inode number), where it was with every link resolved, and
+    // the identity it was given to, so the owner and mode go back to that inode only, never
+    // through a link re-pointed meanwhile nor to a new file that reuses the inode number.
+    // Rows of version 2 keep NULL here: see releaseFileOwner.
+    {3, R"sql(
+ALTER TABLE file_owners ADD COLUMN dev INTEGER;
+ALTER TABLE file_owners ADD COLUMN ino INTEGER;
+ALTER TABLE file_owners ADD COLUMN target TEXT;
+ALTER TABLE file_owners ADD COLUMN given_uid INTEGER;
+ALTER TABLE file_owners ADD COLUMN given_gid INTEGER;
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -160,22 +171,64 @@ Result<sqlite3_stmt*> Store::prepare(const char* sql) {
     return stmt;
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+Result<std::unique_ptr<Store>> Store::openFile(const std::string& path, bool create) {
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                             nullptr);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
     if (rc != SQLITE_OK) {
         std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
         sqlite3_close(db);
         return fail(ErrorCode::OperationFailed, "cannot open store " + quoted(path) + ": " + msg);
     }
     std::unique_ptr<Store> store(new Store(db, path));
-    CORRAL_TRY(store->setUp());
+    CORRAL_TRY(store->setUp(!create));
     return store;
 }
 
-Result<void> Store::setUp() {
+// A store is born whole: built under a temporary name and renamed into place once its schema is
+// committed. So an empty file at the store's path never comes from corrald; it is a store whose
+// content was lost (a truncating editor or copy, a file system repaired after a crash), and
+// taking it for a new install would silently forget every definition and every file owner.
+Result<void> Store::createFile(const std::string& path) {
+    const std::string building = path + ".new";
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+        ::unlink((building + suffix).c_str());  // left by a daemon killed while creating it
+    }
+    {
+        auto fresh = openFile(building, true);
+        if (!fresh) {
+            return unexpected(std::move(fresh).withContext("cannot create store " + quoted(path)).error());
+        }
+        // Closing it checkpoints the WAL into the file and deletes it: the file alone is complete.
+    }
+    if (::rename(building.c_str(), path.c_str()) != 0) {
+        return failErrno(errno, "cannot create store " + quoted(path));
+    }
+    std::string dir = path.substr(0, path.find_last_of('/') + 1);
+    UniqueFd dirFd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dirFd || ::fsync(dirFd.get()) != 0) {
+        return failErrno(errno, "cannot create store " + quoted(path) + ": syncing its directory");
+    }
+    return {};
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno != ENOENT) {
+            return failErrno(errno, "cannot open store " + quoted(path));
+        }
+        CORRAL_TRY(createFile(path));  // a new install
+    } else if (S_ISREG(st.st_mode) && st.st_size == 0) {
+        return fail(ErrorCode::OperationFailed,
+                    "store " + quoted(path) +
+                        " is empty (0 bytes): it is not a new install (that has no file), its content is lost; "
+                        "restore it from a backup, or remove it to start with no definitions");
+    }
+    return openFile(path, false);
+}
+
+Result<void> Store::setUp(bool growWal) {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     if (sqlite3_db_readonly(db_, "main") == 1) {
@@ -230,7 +283,7 @@ Result<void> Store::setUp() {
     CORRAL_TRY(exec("PRAGMA synchronous=FULL", "cannot set synchronous=FULL"));
     CORRAL_TRY(exec("PRAGMA foreign_keys=ON", "cannot enable foreign keys"));
     CORRAL_TRY(migrate());
-    if (walMode) {
+    if (walMode && growWal) {
         growWalToWorkingSize();
     }
     return {};
@@ -603,13 +656,24 @@ Result<void> Store::rememberFileOwner(std::string_view path, std::string_view ho
     std::lock_guard lock(mutex_);
     return transaction([&]() -> Result<void> {
         CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * owner,
-                                prepare("INSERT OR IGNORE INTO file_owners (path, uid, gid, mode) VALUES (?1, ?2, ?3, ?4)"));
+                                prepare("INSERT OR IGNORE INTO file_owners (path, uid, gid, mode, dev, ino, target, "
+                                        "given_uid, given_gid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
         {
             StatementReset reset{owner};
             bindText(owner, 1, path);
             sqlite3_bind_int64(owner, 2, original.uid);
             sqlite3_bind_int64(owner, 3, original.gid);
             sqlite3_bind_int64(owner, 4, original.mode);
+            // SQLite integers are signed 64-bit: the unsigned numbers are stored bit for bit.
+            sqlite3_bind_int64(owner, 5, static_cast<std::int64_t>(original.dev));
+            sqlite3_bind_int64(owner, 6, static_cast<std::int64_t>(original.ino));
+            if (original.target.empty()) {
+                sqlite3_bind_null(owner, 7);
+            } else {
+                bindText(owner, 7, original.target);
+            }
+            sqlite3_bind_int64(owner, 8, original.givenUid);
+            sqlite3_bind_int64(owner, 9, original.givenGid);
             CORRAL_TRY(write(owner, "cannot remember the owner of " + quoted(std::string(path))));
         }
         CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * held,
@@ -647,14 +711,26 @@ Result<std::optional<FileOwner>> Store::releaseFileOwner(std::string_view path, 
         if (remaining > 0) {
             return {};
         }
-        CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * get, prepare("SELECT uid, gid, mode FROM file_owners WHERE path = ?1"));
+        CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * get,
+                                prepare("SELECT uid, gid, mode, dev, ino, target, given_uid, given_gid "
+                                        "FROM file_owners WHERE path = ?1"));
         {
             StatementReset reset{get};
             bindText(get, 1, path);
             if (sqlite3_step(get) == SQLITE_ROW) {
-                result = FileOwner{static_cast<std::uint32_t>(sqlite3_column_int64(get, 0)),
-                                   static_cast<std::uint32_t>(sqlite3_column_int64(get, 1)),
-                                   static_cast<std::uint32_t>(sqlite3_column_int64(get, 2))};
+                FileOwner owner;
+                owner.uid = static_cast<std::uint32_t>(sqlite3_column_int64(get, 0));
+                owner.gid = static_cast<std::uint32_t>(sqlite3_column_int64(get, 1));
+                owner.mode = static_cast<std::uint32_t>(sqlite3_column_int64(get, 2));
+                // A row journaled before version 3 has no inode: target stays "" to say so.
+                if (sqlite3_column_type(get, 5) != SQLITE_NULL) {
+                    owner.dev = static_cast<std::uint64_t>(sqlite3_column_int64(get, 3));
+                    owner.ino = static_cast<std::uint64_t>(sqlite3_column_int64(get, 4));
+                    owner.target = columnText(get, 5);
+                    owner.givenUid = static_cast<std::uint32_t>(sqlite3_column_int64(get, 6));
+                    owner.givenGid = static_cast<std::uint32_t>(sqlite3_column_int64(get, 7));
+                }
+                result = std::move(owner);
             }
         }
         CORRAL_ASSIGN_OR_RETURN(sqlite3_stmt * forget, prepare("DELETE FROM file_owners WHERE path = ?1"));

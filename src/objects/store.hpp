@@ -45,11 +45,19 @@ struct AuditRecord {
     bool success = true;
 };
 
-/// The owner a file had before it was given to a guest.
+/// The owner a file had before it was given to a guest, and which inode was given.
 struct FileOwner {
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
     std::uint32_t mode = 0;
+    std::uint64_t dev = 0;  ///< st_dev of the inode given
+    std::uint64_t ino = 0;  ///< st_ino of the inode given
+    /// Where that inode was, every symbolic link resolved; "" for an entry journaled by a
+    /// corrald older than schema version 3, which knew no inode (dev, ino and the given
+    /// identity are then 0).
+    std::string target;
+    std::uint32_t givenUid = 0;  ///< the guest identity the file was given to
+    std::uint32_t givenGid = 0;
 };
 
 /// Thread-safe: one internal mutex serializes every call. Errors are OperationFailed with the
@@ -59,7 +67,9 @@ class Store {
 public:
     /// Opens or creates the database at `path` (its directory must exist): WAL,
     /// synchronous=FULL, foreign keys, busy timeout, schema migrations, quick_check. A file that
-    /// is not a database or fails the check is an error naming the path: never recreated.
+    /// is not a database or fails the check is an error naming the path: never recreated. A new
+    /// store is built as PATH.new and renamed into place, so an empty file at `path` is a lost
+    /// store, refused as such, never a new install.
     static Result<std::unique_ptr<Store>> open(const std::string& path);
     ~Store();
     Store(const Store&) = delete;
@@ -104,7 +114,12 @@ public:
 
 private:
     Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-    Result<void> setUp();
+    /// Opens `path` (creating it with `create`) and sets it up.
+    static Result<std::unique_ptr<Store>> openFile(const std::string& path, bool create);
+    /// Builds a new store at PATH.new and renames it to `path`.
+    static Result<void> createFile(const std::string& path);
+    /// `growWal`: false for a store that is about to be closed (see growWalToWorkingSize).
+    Result<void> setUp(bool growWal);
     Result<int> schemaVersion();
     Result<void> migrate();
     /// Brings the WAL file to its working size with zeros, so commits do not grow it; logs and

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "security/dac_driver.hpp"
 
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <cstring>
 
 #include "util/logging.hpp"
 #include "util/strings.hpp"
+#include "util/unique_fd.hpp"
 
 namespace corral::security {
 
@@ -26,7 +32,87 @@ bool canSearch(const struct stat& st, uid_t uid, gid_t gid, const std::vector<gi
     return (st.st_mode & S_IXOTH) != 0;
 }
 
+std::string octalMode(mode_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+    return text;
+}
+
+/// Where the inode open on `fd` is, every link resolved (the kernel's name for it).
+Result<std::string> pathOfDescriptor(int fd, const std::string& path) {
+    std::string link = "/proc/self/fd/" + std::to_string(fd);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+    if (n <= 0 || static_cast<std::size_t>(n) >= sizeof buf || buf[0] != '/') {
+        return fail(ErrorCode::OperationFailed, "cannot resolve '" + path + "' to the file it names",
+                    ErrorDomain::Security);
+    }
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+/// Opens `path` (O_PATH) without following any symbolic link on the way (openat2
+/// RESOLVE_NO_SYMLINKS; on a kernel without openat2, O_NOFOLLOW for the last component).
+UniqueFd openWithoutLinks(const std::string& path) {
+    open_how how{};
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+    if (!fd && errno == ENOSYS) {
+        fd.reset(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    }
+    return fd;
+}
+
+/// Whether `fd` is the inode `owner` journals: the same device and inode number, and still the
+/// guest's (a number is reused as soon as its file is deleted: a new file with the same number
+/// belongs to whoever created it).
+bool isGivenInode(int fd, const OwnerJournal::Owner& owner) {
+    struct stat st {};
+    return fd >= 0 && ::fstat(fd, &st) == 0 && st.st_dev == owner.dev && st.st_ino == owner.ino &&
+           st.st_uid == owner.givenUid && st.st_gid == owner.givenGid;
+}
+
 }  // namespace
+
+Result<std::optional<UniqueFd>> DacDriver::openGivenInode(const std::string& path, const OwnerJournal::Owner& owner) {
+    if (owner.target.empty()) {
+        // Journaled by a corrald that recorded no inode: the path itself, never through a link.
+        UniqueFd fd = openWithoutLinks(path);
+        struct stat st {};
+        if (!fd || ::fstat(fd.get(), &st) != 0) {
+            if (errno == ENOENT) {
+                return std::optional<UniqueFd>{};
+            }
+            return failErrno(errno, "cannot open it without following a link");
+        }
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode)) {
+            return fail(ErrorCode::OperationFailed, "it is not a file or a device (an older journal entry names no inode)",
+                        ErrorDomain::Security);
+        }
+        return std::optional<UniqueFd>(std::move(fd));
+    }
+    // Where the inode was, with no link followed; then the path as the definition names it
+    // (a disk's link may have been moved along with its file). Either only if it still leads to
+    // the very inode that was given, still owned by the guest: a link re-pointed during the run,
+    // or a file replaced, is left alone rather than given to someone else.
+    UniqueFd fd = openWithoutLinks(owner.target);
+    if (isGivenInode(fd.get(), owner)) {
+        return std::optional<UniqueFd>(std::move(fd));
+    }
+    fd.reset(::open(path.c_str(), O_PATH | O_CLOEXEC));
+    if (isGivenInode(fd.get(), owner)) {
+        return std::optional<UniqueFd>(std::move(fd));
+    }
+    struct stat st {};
+    if (::lstat(owner.target.c_str(), &st) != 0 && errno == ENOENT && ::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+        return std::optional<UniqueFd>{};
+    }
+    return fail(ErrorCode::OperationFailed,
+                "neither '" + owner.target + "' nor '" + path + "' is still the file given to the guest (device " +
+                    std::to_string(owner.dev) + ", inode " + std::to_string(owner.ino) + ", owned by " +
+                    dacLabel(owner.givenUid, owner.givenGid) + "); left as it is",
+                ErrorDomain::Security);
+}
 
 std::string dacLabel(uid_t uid, gid_t gid) { return "+" + std::to_string(uid) + ":+" + std::to_string(gid); }
 
@@ -133,8 +219,11 @@ Result<void> DacDriver::giveFile(const GuestFile& file, const std::string& holde
                         ErrorDomain::Security);
         }
     }
+    // One open, following links as QEMU's own open will; everything after acts on that inode,
+    // so a link re-pointed between the check and the chown changes nothing.
+    UniqueFd given(::open(file.path.c_str(), O_PATH | O_CLOEXEC));
     struct stat st {};
-    if (::stat(file.path.c_str(), &st) != 0) {
+    if (!given || ::fstat(given.get(), &st) != 0) {
         return errno == ENOENT ? Result<void>{} : failErrno(errno, "cannot inspect '" + file.path + "'");
     }
     if (st.st_uid == uid && st.st_gid == gid) {
@@ -150,14 +239,16 @@ Result<void> DacDriver::giveFile(const GuestFile& file, const std::string& holde
                         "); guests sharing a writable disk need one identity: set user and group in qemu.conf",
                     ErrorDomain::Security);
     }
-    OwnerJournal::Owner original{st.st_uid, st.st_gid, st.st_mode & 07777};
+    CORRAL_ASSIGN_OR_RETURN(std::string target, pathOfDescriptor(given.get(), file.path));
+    OwnerJournal::Owner original{st.st_uid, st.st_gid, st.st_mode & 07777, st.st_dev, st.st_ino, target, uid, gid};
     if (!config_.rememberOwner) {
-        original = {0, 0, st.st_mode & 07777};  // as libvirt: without remembering, root gets it back
+        original.uid = 0;  // as libvirt: without remembering, root gets it back
+        original.gid = 0;
     }
     if (journal_ != nullptr) {
         CORRAL_TRY(journal_->remember(file.path, holder, original));
     }
-    if (::chown(file.path.c_str(), uid, gid) != 0) {
+    if (::fchownat(given.get(), "", uid, gid, AT_EMPTY_PATH) != 0) {
         int err = errno;
         if (journal_ != nullptr) {
             (void)journal_->release(file.path, holder);
@@ -179,9 +270,24 @@ void DacDriver::takeBack(const std::string& path, const std::string& holder) {
     if (!*original) {
         return;  // another guest still uses it, or it was never given
     }
-    if (::chown(path.c_str(), (*original)->uid, (*original)->gid) != 0 && errno != ENOENT) {
-        logError("cannot give '" + path + "' back to " + dacLabel((*original)->uid, (*original)->gid) + ": " +
-                 std::strerror(errno));
+    const OwnerJournal::Owner& owner = **original;
+    auto inode = openGivenInode(path, owner);
+    if (!inode) {
+        logError("not giving '" + path + "' back to " + dacLabel(owner.uid, owner.gid) + ": " +
+                 inode.error().wireMessage());
+        return;
+    }
+    if (!*inode) {
+        return;  // the file is gone: nothing to give back
+    }
+    // The owner first: chown clears the set-user-ID and set-group-ID bits the mode may restore.
+    // The mode through /proc/self/fd: fchmod refuses an O_PATH descriptor, and the magic link
+    // names the inode itself, not a path that could be re-pointed.
+    const int fd = (*inode)->get();
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    if (::fchownat(fd, "", owner.uid, owner.gid, AT_EMPTY_PATH) != 0 || ::chmod(self.c_str(), owner.mode) != 0) {
+        logError("cannot give '" + path + "' back to " + dacLabel(owner.uid, owner.gid) + " with mode " +
+                 octalMode(owner.mode) + ": " + std::strerror(errno));
     }
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The DAC driver: each guest's process runs under its own uid and gid (by default one pair per
 // running guest from a configured range, or qemu.conf's user/group), and the files it needs are
-// given to that identity for the run. Original owners are journaled before any chown and given
-// back when the last guest using a file stops, or by the next daemon after a crash.
+// given to that identity for the run. Original owners and modes are journaled with the inode
+// (device and inode number) before any chown, and given back to that inode, never through a
+// link, when the last guest using a file stops, or by the next daemon after a crash.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,7 @@
 #include <set>
 
 #include "security/security_driver.hpp"
+#include "util/unique_fd.hpp"
 
 namespace corral::security {
 
@@ -41,7 +43,11 @@ public:
 private:
     Result<std::pair<uid_t, gid_t>> chooseIdentity(const conf::DomainDef& def);
     Result<void> giveFile(const GuestFile& file, const std::string& holder, uid_t uid, gid_t gid);
+    /// Gives `path` back to its journaled owner and mode, on the inode that was given only.
     void takeBack(const std::string& path, const std::string& holder);
+    /// The inode journaled in `owner`, opened O_PATH without following a link to reach it;
+    /// nothing when the file is gone; an error naming why when the path now leads elsewhere.
+    static Result<std::optional<UniqueFd>> openGivenInode(const std::string& path, const OwnerJournal::Owner& owner);
     void freeIdentity(uid_t uid);
 
     DacConfig config_;

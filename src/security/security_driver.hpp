@@ -52,6 +52,15 @@ public:
         uid_t uid = 0;
         gid_t gid = 0;
         mode_t mode = 0;
+        dev_t dev = 0;  ///< the inode given: only it is ever given back
+        ino_t ino = 0;
+        /// Where that inode was, every link resolved; "" in an entry an older corrald journaled
+        /// (no inode known: such a path is given back only when it is not a symbolic link).
+        std::string target;
+        /// The guest identity it was given to: an inode owned by anyone else by then is not
+        /// the one given (its number reused by a new file), or not the guest's to give back.
+        uid_t givenUid = 0;
+        gid_t givenGid = 0;
     };
     virtual ~OwnerJournal() = default;
     /// Records `holder` (a guest's UUID) as a user of `path`; the first holder's `original` wins.

@@ -2,27 +2,40 @@
 // JsonValue: a small recursive-descent parser.
 #include "util/json_value.hpp"
 
-#include "util/json.hpp"
-#include "util/utf8.hpp"
-
-#include <cstdio>
-
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 
+#include "util/json.hpp"
+#include "util/utf8.hpp"
+
 namespace corral {
 
 namespace {
-constexpr int kMaxDepth = 64;
-}
+
+// The parse-cost estimate of JsonLimits::maxParsedBytes, in glibc malloc's terms: every heap
+// block carries 8 bytes of header and is rounded up to 16.
+constexpr std::size_t heapBlock(std::size_t n) { return (n + 8 + 15) / 16 * 16; }
+// libstdc++ keeps strings of up to 15 bytes inside the object.
+constexpr std::size_t kInlineString = 15;
+// A std::map node: colour and three links, then the key and the value.
+constexpr std::size_t kMapNode = heapBlock(32 + sizeof(std::string) + sizeof(JsonValue));
+
+}  // namespace
 
 class JsonParser {
 public:
-    explicit JsonParser(std::string_view text) : s_(text) {}
+    JsonParser(std::string_view text, const JsonLimits& limits) : s_(text), limits_(limits) {}
 
     Result<JsonValue> document() {
+        if (s_.size() > limits_.maxBytes) {
+            return fail(ErrorCode::InternalError, "JSON document of " + std::to_string(s_.size()) +
+                                                      " bytes is larger than the limit of " +
+                                                      std::to_string(limits_.maxBytes) + " bytes");
+        }
         JsonValue v;
+        CORRAL_TRY(charge(sizeof(JsonValue)));
         CORRAL_TRY(value(v, 0));
         skipSpace();
         if (pos_ != s_.size()) {
@@ -35,6 +48,21 @@ private:
     Unexpected error(const std::string& what) const {
         return fail(ErrorCode::InternalError, "malformed JSON at offset " + std::to_string(pos_) + ": " + what);
     }
+
+    /// Adds `bytes` to the estimated cost of what is parsed so far; refuses past the limit.
+    Result<void> charge(std::size_t bytes) {
+        cost_ += bytes;
+        if (cost_ > limits_.maxParsedBytes) {
+            return fail(ErrorCode::InternalError,
+                        "JSON document would take more than " + std::to_string(limits_.maxParsedBytes) +
+                            " bytes of memory once parsed (refused at offset " + std::to_string(pos_) + " of " +
+                            std::to_string(s_.size()) + ")");
+        }
+        return {};
+    }
+
+    /// What a string of `size` bytes costs beyond its std::string object.
+    Result<void> chargeString(std::size_t size) { return size > kInlineString ? charge(heapBlock(size + 1)) : Result<void>{}; }
 
     void skipSpace() {
         while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
@@ -51,8 +79,8 @@ private:
     }
 
     Result<void> value(JsonValue& out, int depth) {
-        if (depth > kMaxDepth) {
-            return error("nesting deeper than " + std::to_string(kMaxDepth));
+        if (depth > limits_.maxDepth) {
+            return error("nesting deeper than " + std::to_string(limits_.maxDepth));
         }
         skipSpace();
         if (pos_ >= s_.size()) {
@@ -68,6 +96,7 @@ private:
         if (c == '"') {
             std::string str;
             CORRAL_TRY(string(str));
+            CORRAL_TRY(chargeString(str.size()));
             out.v_ = std::move(str);
             return {};
         }
@@ -102,6 +131,8 @@ private:
             }
             std::string key;
             CORRAL_TRY(string(key));
+            CORRAL_TRY(charge(kMapNode));
+            CORRAL_TRY(chargeString(key.size()));
             skipSpace();
             if (pos_ >= s_.size() || s_[pos_] != ':') {
                 return error("expected ':' after member name");
@@ -134,6 +165,13 @@ private:
             return {};
         }
         while (true) {
+            // The vector doubles as it grows, and the old block lives until the elements are
+            // moved to the new one: both count at that moment, then only the new one.
+            if (items.size() == items.capacity()) {
+                std::size_t old = items.capacity() == 0 ? 0 : heapBlock(items.capacity() * sizeof(JsonValue));
+                CORRAL_TRY(charge(heapBlock(std::max<std::size_t>(1, items.capacity() * 2) * sizeof(JsonValue))));
+                cost_ -= old;
+            }
             JsonValue v;
             CORRAL_TRY(value(v, depth + 1));
             items.push_back(std::move(v));
@@ -183,7 +221,16 @@ private:
                 return error("control character in string");
             }
             if (c != '\\') {
-                out += c;
+                // The run of plain characters up to the next quote, escape or control character
+                // at once. JSON is UTF-8 (RFC 8259 section 8.1): a peer that sends other bytes
+                // gets them replaced one by one, as WHATWG's decoder does, not passed on.
+                std::size_t end = pos_;
+                while (end < s_.size() && s_[end] != '"' && s_[end] != '\\' &&
+                       static_cast<unsigned char>(s_[end]) >= 0x20) {
+                    ++end;
+                }
+                appendSanitizedUtf8(out, s_.substr(pos_ - 1, end - (pos_ - 1)));
+                pos_ = end;
                 continue;
             }
             if (pos_ >= s_.size()) {
@@ -257,15 +304,20 @@ private:
             pos_ = start;
             return error("number out of range '" + text + "'");
         }
+        CORRAL_TRY(chargeString(text.size()));
         out.v_ = JsonValue::Number{std::move(text)};
         return {};
     }
 
     std::string_view s_;
+    const JsonLimits& limits_;
     std::size_t pos_ = 0;
+    std::size_t cost_ = 0;
 };
 
-Result<JsonValue> JsonValue::parse(std::string_view text) { return JsonParser(text).document(); }
+Result<JsonValue> JsonValue::parse(std::string_view text, const JsonLimits& limits) {
+    return JsonParser(text, limits).document();
+}
 
 const JsonValue& JsonValue::operator[](std::string_view key) const {
     static const JsonValue kNull;

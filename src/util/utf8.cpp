@@ -42,4 +42,34 @@ std::size_t decodeUtf8(std::string_view text, std::size_t at, std::uint32_t& cp)
     return len;
 }
 
+void appendSanitizedUtf8(std::string& out, std::string_view text) {
+    for (std::size_t at = 0; at < text.size();) {
+        std::size_t run = at;
+        while (run < text.size() && static_cast<unsigned char>(text[run]) < 0x80) {
+            ++run;
+        }
+        out.append(text.substr(at, run - at));
+        at = run;
+        if (at >= text.size()) {
+            break;
+        }
+        std::uint32_t cp = 0;
+        std::size_t len = decodeUtf8(text, at, cp);
+        if (len == 0) {
+            out += "\xEF\xBF\xBD";  // U+FFFD for this one byte; the next is looked at afresh
+            ++at;
+        } else {
+            out.append(text.substr(at, len));
+            at += len;
+        }
+    }
+}
+
+std::string sanitizeUtf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    appendSanitizedUtf8(out, text);
+    return out;
+}
+
 }  // namespace corral

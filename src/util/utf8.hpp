@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// UTF-8 encoding and strict decoding, for the JSON and XML readers.
+// UTF-8 encoding, strict decoding and sanitizing, for the JSON and XML readers and for text
+// from untrusted peers.
 #pragma once
 
 #include <cstddef>
@@ -16,5 +17,13 @@ void appendUtf8(std::string& out, std::uint32_t cp);
 /// when it is malformed: a bad or missing continuation byte, an overlong form, a surrogate, or a
 /// code point past U+10FFFF.
 std::size_t decodeUtf8(std::string_view text, std::size_t at, std::uint32_t& cp);
+
+/// Appends `text` to `out` with each byte that does not belong to a well-formed sequence (as
+/// decodeUtf8 defines it) replaced by U+FFFD, so that a peer's bytes can go to a client whose
+/// decoder needs UTF-8 (python3-libvirt's).
+void appendSanitizedUtf8(std::string& out, std::string_view text);
+
+/// `text` as appendSanitizedUtf8 writes it.
+std::string sanitizeUtf8(std::string_view text);
 
 }  // namespace corral

@@ -188,6 +188,46 @@ def test_image_owner_restored_after_destroy_and_daemon_crash(qemu, tmpdir_path):
     assert (os.stat(image).st_uid, os.stat(image).st_gid) == (1234, 5678)
 
 
+@pytest.mark.parametrize('ending', ['destroy', 'daemon-crash'])
+def test_hand_back_restores_the_mode_on_the_inode_given_never_through_a_link(qemu, tmpdir_path, ending):
+    # Before: only the owner came back (a guest that opened its image to everyone left it
+    # 0666), and the chown followed the disk's link, wherever it pointed by then.
+    images = os.path.join(tmpdir_path, 'images')
+    os.makedirs(images)
+    os.chmod(images, 0o711)
+    real = make_image(os.path.join(images, 'real.img'))
+    os.chown(real, 1234, 5678)
+    victim = os.path.join(images, 'victim')
+    with open(victim, 'w') as f:
+        f.write('not the guest\'s\n')
+    os.chown(victim, 4321, 4321)
+    os.chmod(victim, 0o640)
+    link = os.path.join(images, 'disk.img')
+    os.symlink(real, link)
+    qemu.start_and_boot('handback', extra_devices=disk(link))
+    guest_uid = os.stat(real).st_uid
+    assert guest_uid >= 200000 and os.stat(victim).st_uid == 4321
+    # The guest's identity owns the image for the run: it may change its mode (and does).
+    subprocess.run(['setpriv', f'--reuid={guest_uid}', f'--regid={guest_uid}', '--clear-groups',
+                    'chmod', '0666', real], check=True)
+    # Whoever can write the link's directory points it at another file meanwhile.
+    os.unlink(link)
+    os.symlink(victim, link)
+    if ending == 'destroy':
+        assert virsh(qemu.uri, 'destroy', 'handback').rc == 0
+    else:
+        # The daemon dies, then the guest: the next daemon gives back what the journal holds.
+        [pid] = qemu_pids('handback')
+        qemu.daemon.kill9()
+        os.kill(pid, 9)
+        qemu.daemon.start()
+        assert state(qemu.uri, 'handback') == 'shut off (daemon)'
+    st = os.stat(real)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1234, 5678, 0o600)
+    st = os.stat(victim)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (4321, 4321, 0o640)
+
+
 def monitor(uri, name, command):
     return virsh(uri, 'qemu-monitor-command', name, json.dumps(command))
 

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Definitions in the store survive kill -9 and restarts; bad configuration stops the daemon
-# with file, line and key named.
+# with file, line and key named; a second daemon on the same root changes nothing; an emptied
+# store is refused.
 import os
 import subprocess
 
 import libvirt
 
 from framework.daemon import CorralDaemon
+from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text, state  # noqa: F401
 from framework.tools import domain_xml, virsh
 
 
@@ -82,8 +84,58 @@ def test_second_daemon_on_same_root_is_refused(daemon, bin_dir):
     p = subprocess.run([os.path.join(bin_dir, 'corrald'), '--root', daemon.root], capture_output=True, text=True,
                        timeout=30)
     assert p.returncode != 0
-    assert 'another daemon is already listening' in p.stderr
+    assert f"another daemon is already running on '{daemon.root}' (pid {daemon.pid})" in p.stderr, p.stderr
     assert daemon.alive()
+
+
+def test_second_daemon_leaves_a_running_guest_and_the_first_daemon_alone(qemu, bin_dir):
+    # Before: the second daemon reconnected to the first one's guests, failed ("cannot reconnect
+    # ... stopping it"), killed every QEMU, and only then found the sockets taken.
+    serial = qemu.start_and_boot('survivor')
+    [pid] = qemu_pids('survivor')
+    run_dir = os.path.join(qemu.daemon.root, 'run', 'corral')
+    before = sorted(os.listdir(run_dir))
+    store = os.path.join(qemu.daemon.root, 'lib', 'corral', 'corral.db')
+    store_stat = os.stat(store)
+    p = subprocess.run([os.path.join(bin_dir, 'corrald'), '--root', qemu.daemon.root], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 1
+    assert f"another daemon is already running on '{qemu.daemon.root}' (pid {qemu.daemon.pid})" in p.stderr, p.stderr
+    assert 'nothing was changed' in p.stderr
+    assert 'cannot reconnect' not in p.stderr
+    # Nothing changed: the guest runs on, its daemon still manages it, no file was touched.
+    os.kill(pid, 0)
+    assert qemu_pids('survivor') == [pid]
+    assert state(qemu.uri, 'survivor') == 'running (booted)'
+    assert sorted(os.listdir(run_dir)) == before
+    assert (os.stat(store).st_ino, os.stat(store).st_mtime_ns) == (store_stat.st_ino, store_stat.st_mtime_ns)
+    assert 'cannot reconnect' not in qemu.daemon.stderr()
+    # And it still answers its monitor: the guest was not merely left running, it is managed.
+    assert virsh(qemu.uri, 'suspend', 'survivor').rc == 0
+    assert state(qemu.uri, 'survivor') == 'paused (user)'
+    assert virsh(qemu.uri, 'resume', 'survivor').rc == 0
+    assert 'CORRAL-GUEST-READY' in serial_text(serial)
+
+
+def test_an_empty_store_file_is_refused_not_taken_for_a_new_install(bin_dir, tmpdir_path):
+    root = os.path.join(tmpdir_path, 'emptied')
+    state_dir = os.path.join(root, 'lib', 'corral')
+    os.makedirs(state_dir)
+    store = os.path.join(state_dir, 'corral.db')
+    open(store, 'w').close()  # what a truncating copy or a repaired file system can leave
+    p = subprocess.run([os.path.join(bin_dir, 'corrald'), '--root', root], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 1
+    assert f"store '{store}' is empty (0 bytes)" in p.stderr and 'restore it from a backup' in p.stderr, p.stderr
+    assert os.path.getsize(store) == 0
+    # A root with no store at all is a new install: the store is created, whole.
+    os.unlink(store)
+    d = CorralDaemon(bin_dir, root)
+    d.start()
+    try:
+        assert os.path.getsize(store) > 0 and not os.path.exists(store + '.new')
+    finally:
+        d.stop()
 
 
 def test_sigterm_stops_cleanly(daemon):
@@ -103,6 +155,6 @@ def test_daemonize_reports_ready_and_errors(bin_dir, tmpdir_path):
         assert virsh(uri, 'list').rc == 0  # serving with its worker threads after the fork
         again = subprocess.run([corrald, '-d', '--root', root], capture_output=True, text=True, timeout=30)
         assert again.returncode == 1
-        assert again.stderr.count('another daemon is already listening') == 1
+        assert again.stderr.count('another daemon is already running') == 1
     finally:
         os.kill(pid, signal.SIGTERM)

@@ -117,17 +117,18 @@ int main(int argc, char** argv) {
     }
 
     signal(SIGPIPE, SIG_IGN);
+    // glibc raises its mmap threshold each time a large block is freed (up to 32 MiB); from then
+    // on large blocks come from the heaps and stay there when freed (malloc_trim cannot shrink a
+    // thread's arena), so a burst of large messages, a hostile QEMU's or a flood of big client
+    // packets (docs/security.md), would stay in corrald's RSS. A fixed threshold turns that off: every
+    // block of 256 KiB or more has its own mapping and goes back to the system when freed.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     // One descriptor per client: take the hard limit rather than the 1024 soft default.
     struct rlimit files {};
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
         files.rlim_cur = files.rlim_max;
         setrlimit(RLIMIT_NOFILE, &files);
     }
-    // Large buffers (a client's packet in progress, a big reply) come straight from mmap and go
-    // back to the kernel when freed. Left alone, glibc raises this threshold after the first
-    // such free, and later large buffers stay in the heap: the daemon kept what a flood of big
-    // packets made it hold long after the connections ended.
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     int reportFd = -1;
     if (background) {
         // A detached daemon must not hold its parent's pipes or files open (a shell waiting on

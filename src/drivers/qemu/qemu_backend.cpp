@@ -30,6 +30,7 @@
 #include "util/files.hpp"
 #include "util/name_escape.hpp"
 #include "util/unix_socket.hpp"
+#include "util/utf8.hpp"
 
 namespace corral::drivers::qemu {
 
@@ -85,9 +86,11 @@ std::string logTail(const std::string& path, std::size_t maxLines = 3) {
             lines.push_back(line);
         }
     }
+    // QEMU writes this file, and what it says goes into error messages on the wire: UTF-8 only.
     std::string out;
     for (std::size_t i = lines.size() > maxLines ? lines.size() - maxLines : 0; i < lines.size(); ++i) {
-        out += (out.empty() ? "" : "; ") + lines[i];
+        out += out.empty() ? "" : "; ";
+        appendSanitizedUtf8(out, lines[i]);
     }
     return out;
 }

@@ -27,14 +27,18 @@ class StoreOwnerJournal final : public security::OwnerJournal {
 public:
     explicit StoreOwnerJournal(objects::Store* store) : store_(store) {}
     Result<void> remember(const std::string& path, const std::string& holder, const Owner& original) override {
-        return store_->rememberFileOwner(path, holder, {original.uid, original.gid, original.mode});
+        return store_->rememberFileOwner(path, holder,
+                                         {original.uid, original.gid, original.mode, original.dev, original.ino,
+                                          original.target, original.givenUid, original.givenGid});
     }
     Result<std::optional<Owner>> release(const std::string& path, const std::string& holder) override {
         CORRAL_ASSIGN_OR_RETURN(auto owner, store_->releaseFileOwner(path, holder));
         if (!owner) {
             return std::optional<Owner>{};
         }
-        return std::optional<Owner>(Owner{owner->uid, owner->gid, owner->mode});
+        return std::optional<Owner>(Owner{owner->uid, owner->gid, owner->mode, static_cast<dev_t>(owner->dev),
+                                          static_cast<ino_t>(owner->ino), owner->target, owner->givenUid,
+                                          owner->givenGid});
     }
     Result<std::vector<std::string>> pathsHeldBy(const std::string& holder) override {
         return store_->fileOwnerHolders(holder);

@@ -2,6 +2,7 @@
 // QmpMonitor implementation: a line-oriented JSON protocol over a unix socket.
 #include "drivers/qemu/qmp_monitor.hpp"
 
+#include <malloc.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -14,22 +15,42 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
+#include <variant>
 
 #include "util/json.hpp"
 #include "util/logging.hpp"
 #include "util/unix_socket.hpp"
+#include "util/utf8.hpp"
 
 namespace corral::drivers::qemu {
 
 namespace {
-/// A reply or event larger than this is a broken peer, not a QMP message.
-constexpr std::size_t kMaxLine = 16 * 1024 * 1024;
+
+// What one guest's QEMU can make the daemon hold. QEMU is an untrusted peer (a guest that escapes
+// into it speaks for it), so each monitor, one per guest, holds at most one line of kMaxLine
+// bytes and one message parsed within kQmpLimits at a time, and gives the memory back after a
+// large one: N hostile guests cost at most N times (2 + 12) MiB, never what they send.
+// QEMU 7.2's largest reply, query-qmp-schema, is 207 KB, and 1.6 MiB once parsed (estimated
+// between 1 and 2 MiB): the parse bound leaves it six times the room.
+constexpr std::size_t kMaxLine = 2 * 1024 * 1024;
+constexpr JsonLimits kQmpLimits{kMaxLine, 12 * 1024 * 1024, 64};
+/// After a line above this (up to 60 times as much once parsed), the buffer shrinks and malloc
+/// gives its free pages back to the system: glibc keeps freed memory for reuse, and a hostile
+/// burst would otherwise stay in the daemon's RSS. Ordinary replies and events are far smaller.
+constexpr std::size_t kReturnMemoryAbove = 64 * 1024;
+
+/// Bytes QEMU sent beyond the line limit are read and dropped up to the next newline.
+struct OversizedLine {};
+
 }  // namespace
 
 struct QmpMonitor::State {
     UniqueFd fd;
     QmpCallbacks callbacks;
-    std::string buffer;  // bytes read but not yet split into lines
+    std::string buffer;     // bytes read but not yet split into lines
+    std::size_t scanned = 0;  // buffer[0, scanned) holds no newline
+    bool discarding = false;  // inside a line over kMaxLine: dropping it
 
     std::mutex commandMutex;  // one command in flight at a time
     std::mutex mutex;         // guards the fields below
@@ -40,19 +61,26 @@ struct QmpMonitor::State {
     unsigned commands = 0;
     std::thread reader;
 
-    /// Reads one line (blocking, with a deadline when `timeout` >= 0). Used before the reader
-    /// thread runs.
-    Result<std::string> readLine(std::chrono::milliseconds timeout) {
+    /// Reads one line (blocking, until `timeout`). A line longer than kMaxLine is never held:
+    /// its bytes are dropped as they come, and it reads as an OversizedLine once it ends.
+    Result<std::variant<std::string, OversizedLine>> readLine(std::chrono::milliseconds timeout) {
         auto deadline = std::chrono::steady_clock::now() + timeout;
         while (true) {
-            auto nl = buffer.find('\n');
+            auto nl = buffer.find('\n', scanned);
             if (nl != std::string::npos) {
                 std::string line = buffer.substr(0, nl);
                 buffer.erase(0, nl + 1);
+                scanned = 0;
+                if (std::exchange(discarding, false)) {
+                    return OversizedLine{};
+                }
                 return line;
             }
-            if (buffer.size() > kMaxLine) {
-                return fail(ErrorCode::InternalError, "QEMU monitor sent an oversized message");
+            scanned = buffer.size();
+            if (discarding || buffer.size() > kMaxLine) {
+                discarding = true;  // until the newline that ends this line
+                buffer.clear();
+                scanned = 0;
             }
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0) {
@@ -97,12 +125,16 @@ struct QmpMonitor::State {
 
     /// Handles one message on the reader thread: an event goes to the callback, anything else
     /// is the reply of the command in flight.
-    void dispatch(const std::string& line) {
-        auto msg = JsonValue::parse(line);
+    void dispatch(const std::variant<std::string, OversizedLine>& received) {
+        Result<JsonValue> msg = fail(ErrorCode::InternalError,
+                                     "a message longer than " + std::to_string(kMaxLine) + " bytes (dropped unread)");
+        if (const auto* line = std::get_if<std::string>(&received)) {
+            msg = JsonValue::parse(*line, kQmpLimits);
+        }
         if (!msg) {
             // QEMU answers every command with one message, so an unreadable one is the reply of
             // the command in flight: fail that command now rather than at its timeout.
-            logWarning("malformed message from QEMU monitor: " + msg.error().message);
+            logWarning("refused a message from the QEMU monitor: " + msg.error().message);
             msg = JsonValue::parse(R"({"error": {"class": "GenericError", "desc": "unreadable reply from the QEMU monitor"}})");
         }
         if (msg->has("event")) {
@@ -116,13 +148,26 @@ struct QmpMonitor::State {
         replied.notify_all();
     }
 
+    /// After a large message: the buffer back to nothing, and malloc's free pages (of every
+    /// arena: the parse ran in this thread's) back to the system.
+    void returnMemory() {
+        buffer.shrink_to_fit();
+        ::malloc_trim(0);
+    }
+
     static void run(const std::shared_ptr<State>& self) {
         while (true) {
             auto line = self->readLine(std::chrono::hours(24 * 365));
             if (!line) {
                 break;
             }
+            const auto* text = std::get_if<std::string>(&*line);
+            const bool large = text == nullptr || text->size() > kReturnMemoryAbove;
             self->dispatch(*line);
+            line->emplace<OversizedLine>();  // the text goes now, before the memory is returned
+            if (large) {
+                self->returnMemory();
+            }
         }
         bool notify;
         {
@@ -144,21 +189,31 @@ Result<std::unique_ptr<QmpMonitor>> QmpMonitor::open(UniqueFd socket, QmpCallbac
     auto state = std::make_shared<State>();
     state->fd = std::move(socket);
     state->callbacks = std::move(callbacks);
-    CORRAL_ASSIGN_OR_RETURN(std::string greeting, state->readLine(greetingTimeout));
-    auto hello = JsonValue::parse(greeting);
+    auto readMessage = [&]() -> Result<std::string> {
+        CORRAL_ASSIGN_OR_RETURN(auto line, state->readLine(greetingTimeout));
+        if (std::holds_alternative<OversizedLine>(line)) {
+            return fail(ErrorCode::InternalError,
+                        "QEMU monitor sent a message longer than " + std::to_string(kMaxLine) + " bytes");
+        }
+        return std::get<std::string>(std::move(line));
+    };
+    CORRAL_ASSIGN_OR_RETURN(std::string greeting, readMessage());
+    auto hello = JsonValue::parse(greeting, kQmpLimits);
     if (!hello || !hello->has("QMP")) {
-        return fail(ErrorCode::InternalError, "unexpected greeting from the QEMU monitor: " + greeting.substr(0, 200));
+        return fail(ErrorCode::InternalError,
+                    "unexpected greeting from the QEMU monitor: " + sanitizeUtf8(greeting.substr(0, 200)));
     }
     CORRAL_TRY(state->writeAll("{\"execute\":\"qmp_capabilities\"}\n"));
     state->commands = 1;
     while (true) {
-        CORRAL_ASSIGN_OR_RETURN(std::string line, state->readLine(greetingTimeout));
-        auto msg = JsonValue::parse(line);
+        CORRAL_ASSIGN_OR_RETURN(std::string line, readMessage());
+        auto msg = JsonValue::parse(line, kQmpLimits);
         if (msg && msg->has("event")) {
             continue;  // an event before the reply (none is expected this early)
         }
         if (!msg || !msg->has("return")) {
-            return fail(ErrorCode::InternalError, "QEMU refused QMP capabilities negotiation: " + line.substr(0, 200));
+            return fail(ErrorCode::InternalError,
+                        "QEMU refused QMP capabilities negotiation: " + sanitizeUtf8(line.substr(0, 200)));
         }
         break;
     }

@@ -177,6 +177,44 @@ TEST(QmpMonitor, GarbageFromThePeerFailsTheCommandWithoutACrash) {
     EXPECT_NE(r.error().wireMessage().find("unreadable reply"), std::string::npos) << r.error().wireMessage();
 }
 
+TEST(QmpMonitor, ALineOverTheLimitIsDroppedAndTheMonitorKeepsWorking) {
+    // A hostile QEMU: 16 MiB in one line (the monitor drops it unread past 2 MiB), then a
+    // message over the parsed-size bound, then a plain answer.
+    std::atomic<int> asked{0};
+    FakeQemu qemu([&](const std::string&, int fd) {
+        int n = asked++;
+        if (n == 0) {
+            std::string piece(1 << 20, ' ');
+            FakeQemu::send(fd, "{\"return\": [");
+            for (int i = 0; i < 16; ++i) {
+                FakeQemu::send(fd, piece);
+            }
+            FakeQemu::send(fd, "]}\n");
+        } else if (n == 1) {
+            std::string zeros = "{\"return\": [0";
+            while (zeros.size() < 1900 * 1000) {
+                zeros += ",0";
+            }
+            FakeQemu::send(fd, zeros + "]}\n");
+        } else {
+            FakeQemu::send(fd, "{\"return\": {\"status\": \"running\"}}\n");
+        }
+        return true;
+    });
+    Recorder rec;
+    auto mon = QmpMonitor::open(qemu.takeSocket(), rec.callbacks(), 5s);
+    ASSERT_TRUE(mon);
+    for (int i = 0; i < 2; ++i) {
+        auto r = (*mon)->execute("query-status");
+        ASSERT_FALSE(r);
+        EXPECT_NE(r.error().wireMessage().find("unreadable reply"), std::string::npos) << r.error().wireMessage();
+    }
+    auto ok = (*mon)->execute("query-status");
+    ASSERT_TRUE(ok) << ok.error().wireMessage();
+    EXPECT_EQ((*ok)["status"].asString(), "running");
+    EXPECT_EQ(rec.closed.load(), 0);
+}
+
 TEST(QmpMonitor, MissingGreetingFailsTheOpen) {
     FakeQemu qemu([](const std::string&, int) { return true; }, /*greet=*/false);
     Recorder rec;

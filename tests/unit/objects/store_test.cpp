@@ -200,7 +200,7 @@ TEST(Store, ReopenKeepsEverything) {
     EXPECT_EQ(store->loadStatuses("qemu")->size(), 1u);
     EXPECT_EQ(store->loadAudit(10)->size(), 1u);
     EXPECT_EQ(rawQuery(path, "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(rawQuery(path, "SELECT version FROM schema_version"), "2");
+    EXPECT_EQ(rawQuery(path, "SELECT version FROM schema_version"), "3");
 }
 
 TEST(Store, FileOwnerJournalGivesBackOnlyWhenTheLastHolderLeaves) {
@@ -209,10 +209,10 @@ TEST(Store, FileOwnerJournalGivesBackOnlyWhenTheLastHolderLeaves) {
     {
         auto store = openOrDie(path);
         ASSERT_TRUE(store);
-        ASSERT_TRUE(store->rememberFileOwner("/img/shared.iso", "guest-a", {1000, 100, 0644}));
+        ASSERT_TRUE(store->rememberFileOwner("/img/shared.iso", "guest-a", {1000, 100, 0644, 0, 0, "", 0, 0}));
         // The second holder does not overwrite the original owner (the file is already given).
-        ASSERT_TRUE(store->rememberFileOwner("/img/shared.iso", "guest-b", {200001, 200001, 0644}));
-        ASSERT_TRUE(store->rememberFileOwner("/img/a.img", "guest-a", {0, 0, 0600}));
+        ASSERT_TRUE(store->rememberFileOwner("/img/shared.iso", "guest-b", {200001, 200001, 0644, 0, 0, "", 0, 0}));
+        ASSERT_TRUE(store->rememberFileOwner("/img/a.img", "guest-a", {0, 0, 0600, 0, 0, "", 0, 0}));
     }
     // Survives a restart (the daemon killed between chown and stop).
     auto store = openOrDie(path);
@@ -231,6 +231,78 @@ TEST(Store, FileOwnerJournalGivesBackOnlyWhenTheLastHolderLeaves) {
     EXPECT_FALSE(store->releaseFileOwner("/img/shared.iso", "guest-b")->has_value());
     EXPECT_FALSE(store->releaseFileOwner("/nowhere", "guest-a")->has_value());
     EXPECT_EQ(*store->fileOwnerHolders(""), (std::vector<std::string>{"guest-a"}));
+}
+
+TEST(Store, FileOwnerJournalKeepsTheInodeGiven) {
+    TempDir dir;
+    std::string path = dir.path + "/s.db";
+    {
+        auto store = openOrDie(path);
+        ASSERT_TRUE(store);
+        // Device numbers and inodes use all 64 bits; SQLite keeps them bit for bit.
+        FileOwner owner{1000, 100, 0640, 0xfedcba9876543210ULL, 0x8000000000000001ULL, "/srv/real.img", 300001, 300002};
+        ASSERT_TRUE(store->rememberFileOwner("/srv/link.img", "guest-a", owner));
+    }
+    auto store = openOrDie(path);
+    ASSERT_TRUE(store);
+    auto back = store->releaseFileOwner("/srv/link.img", "guest-a");
+    ASSERT_TRUE(back && back->has_value());
+    EXPECT_EQ((*back)->mode, 0640u);
+    EXPECT_EQ((*back)->dev, 0xfedcba9876543210ULL);
+    EXPECT_EQ((*back)->ino, 0x8000000000000001ULL);
+    EXPECT_EQ((*back)->target, "/srv/real.img");
+    EXPECT_EQ((*back)->givenUid, 300001u);
+    EXPECT_EQ((*back)->givenGid, 300002u);
+}
+
+TEST(Store, AVersion2JournalIsMigratedAndSaysItKnowsNoInode) {
+    TempDir dir;
+    std::string path = dir.path + "/s.db";
+    ASSERT_TRUE(openOrDie(path));
+    // The file as a corrald of schema version 2 left it, with one file given away.
+    EXPECT_EQ(rawQuery(path, "ALTER TABLE file_owners DROP COLUMN given_gid"), "");
+    EXPECT_EQ(rawQuery(path, "ALTER TABLE file_owners DROP COLUMN given_uid"), "");
+    EXPECT_EQ(rawQuery(path, "ALTER TABLE file_owners DROP COLUMN target"), "");
+    EXPECT_EQ(rawQuery(path, "ALTER TABLE file_owners DROP COLUMN ino"), "");
+    EXPECT_EQ(rawQuery(path, "ALTER TABLE file_owners DROP COLUMN dev"), "");
+    EXPECT_EQ(rawQuery(path, "UPDATE schema_version SET version = 2"), "");
+    EXPECT_EQ(rawQuery(path, "INSERT INTO file_owners (path, uid, gid, mode) VALUES ('/img/a.img', 7, 8, 420)"), "");
+    EXPECT_EQ(rawQuery(path, "INSERT INTO file_holders (path, holder) VALUES ('/img/a.img', 'g')"), "");
+    auto store = openOrDie(path);
+    ASSERT_TRUE(store);
+    EXPECT_EQ(rawQuery(path, "SELECT version FROM schema_version"), "3");
+    auto back = store->releaseFileOwner("/img/a.img", "g");
+    ASSERT_TRUE(back && back->has_value());
+    EXPECT_EQ((*back)->uid, 7u);
+    EXPECT_EQ((*back)->mode, 0644u);
+    EXPECT_EQ((*back)->target, "");
+    EXPECT_EQ((*back)->ino, 0u);
+}
+
+TEST(Store, AnEmptyFileIsRefusedNotTakenForANewInstall) {
+    TempDir dir;
+    std::string path = dir.path + "/s.db";
+    std::ofstream(path).close();  // a store truncated to nothing
+    auto store = Store::open(path);
+    ASSERT_FALSE(store);
+    EXPECT_EQ(store.error().code, ErrorCode::OperationFailed);
+    std::string msg = store.error().wireMessage();
+    EXPECT_NE(msg.find("store '" + path + "' is empty (0 bytes)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("restore it from a backup"), std::string::npos) << msg;
+    EXPECT_EQ(std::filesystem::file_size(path), 0u);  // left as it was
+    EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+TEST(Store, ANewStoreAppearsWholeUnderItsName) {
+    TempDir dir;
+    std::string path = dir.path + "/s.db";
+    // What a daemon killed while creating a store left behind is not in the way.
+    std::ofstream(path + ".new") << "half-built";
+    auto store = openOrDie(path);
+    ASSERT_TRUE(store);
+    EXPECT_GT(std::filesystem::file_size(path), 0u);
+    EXPECT_FALSE(std::filesystem::exists(path + ".new"));
+    EXPECT_EQ(rawQuery(path, "SELECT version FROM schema_version"), "3");
 }
 
 TEST(Store, GarbageFileIsRefusedNamingThePath) {

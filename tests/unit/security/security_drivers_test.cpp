@@ -181,6 +181,96 @@ TEST_F(DacTest, ANewDaemonKeepsRunningGuestsAndGivesBackTheRest) {
     EXPECT_NE(another.confinement.uid, statOf(running).st_uid);
 }
 
+TEST_F(DacTest, TheModeAGuestChangedGoesBackWithTheOwner) {
+    DacDriver dac(config_, &journal_);
+    std::string img = file("mode.img", 1000, 100, 0600);
+    conf::DomainDef def = guest(11);
+    GuestSecurity sec;
+    ASSERT_TRUE(dac.prepare(def, {{img, true}}, sec));
+    // The guest owns its image for the run and may open it up to everyone.
+    ASSERT_EQ(::chmod(img.c_str(), 0666), 0);
+    writeSeclabels(def, sec.labels);
+    dac.release(def, {{img, true}});
+    EXPECT_EQ(statOf(img).st_uid, 1000u);
+    EXPECT_EQ(statOf(img).st_gid, 100u);
+    EXPECT_EQ(statOf(img).st_mode & 07777, 0600u);
+}
+
+TEST_F(DacTest, ALinkRepointedDuringTheRunIsNotFollowedWhenGivingBack) {
+    std::string real = file("real.img", 1000, 100, 0600);
+    std::string victim = file("victim", 4321, 4321, 0640);
+    std::string link = dir_ + "/disk.img";
+    ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+    conf::DomainDef def = guest(12);
+    DacDriver dac(config_, &journal_);
+    GuestSecurity sec;
+    ASSERT_TRUE(dac.prepare(def, {{link, true}}, sec));
+    EXPECT_EQ(statOf(real).st_uid, sec.confinement.uid);
+    // Whoever can write the link's directory points it elsewhere while the guest runs.
+    ASSERT_EQ(::unlink(link.c_str()), 0);
+    ASSERT_EQ(::symlink(victim.c_str(), link.c_str()), 0);
+    writeSeclabels(def, sec.labels);
+    dac.release(def, {{link, true}});
+    EXPECT_EQ(statOf(victim).st_uid, 4321u);
+    EXPECT_EQ(statOf(victim).st_mode & 07777, 0640u);
+    // The inode that was given goes back all the same (reached where it was, not by the link).
+    EXPECT_EQ(statOf(real).st_uid, 1000u);
+    EXPECT_EQ(statOf(real).st_mode & 07777, 0600u);
+}
+
+TEST_F(DacTest, AFileReplacedDuringTheRunIsLeftAlone) {
+    std::string img = file("replaced.img", 1000, 100, 0600);
+    conf::DomainDef def = guest(13);
+    DacDriver dac(config_, &journal_);
+    GuestSecurity sec;
+    ASSERT_TRUE(dac.prepare(def, {{img, true}}, sec));
+    ASSERT_EQ(::unlink(img.c_str()), 0);
+    file("replaced.img", 4321, 4321, 0644);  // another inode at the same path
+    writeSeclabels(def, sec.labels);
+    dac.release(def, {{img, true}});
+    EXPECT_EQ(statOf(img).st_uid, 4321u);
+    EXPECT_EQ(statOf(img).st_mode & 07777, 0644u);
+    EXPECT_TRUE(journal_.owners.empty());  // the entry is settled either way
+}
+
+TEST_F(DacTest, AfterACrashTheNextDaemonAlsoChecksTheInode) {
+    std::string real = file("crash-real.img", 1000, 100, 0600);
+    std::string victim = file("crash-victim", 4321, 4321, 0640);
+    std::string link = dir_ + "/crash.img";
+    ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+    conf::DomainDef def = guest(14);
+    {
+        DacDriver before(config_, &journal_);
+        GuestSecurity sec;
+        ASSERT_TRUE(before.prepare(def, {{link, true}}, sec));
+        ASSERT_EQ(::chmod(real.c_str(), 0666), 0);
+    }
+    ASSERT_EQ(::unlink(link.c_str()), 0);
+    ASSERT_EQ(::symlink(victim.c_str(), link.c_str()), 0);
+    // The daemon and the guest died; the next daemon gives back what the journal holds.
+    DacDriver after(config_, &journal_);
+    after.restoreOrphans({});
+    EXPECT_EQ(statOf(victim).st_uid, 4321u);
+    EXPECT_EQ(statOf(victim).st_mode & 07777, 0640u);
+    EXPECT_EQ(statOf(real).st_uid, 1000u);
+    EXPECT_EQ(statOf(real).st_mode & 07777, 0600u);
+}
+
+TEST_F(DacTest, AnOlderJournalEntryIsNeverGivenBackThroughALink) {
+    // Journaled by a corrald that recorded no inode (schema version 2): the path only, as is.
+    std::string victim = file("old-victim", 4321, 4321, 0640);
+    std::string link = dir_ + "/old.img";
+    ASSERT_EQ(::symlink(victim.c_str(), link.c_str()), 0);
+    std::string plain = file("old-plain.img", 300001, 300001, 0666);
+    ASSERT_TRUE(journal_.remember(link, "gone", {1000, 100, 0600, 0, 0, "", 0, 0}));
+    ASSERT_TRUE(journal_.remember(plain, "gone", {1000, 100, 0600, 0, 0, "", 0, 0}));
+    DacDriver dac(config_, &journal_);
+    dac.restoreOrphans({});
+    EXPECT_EQ(statOf(victim).st_uid, 4321u);
+    EXPECT_EQ(statOf(plain).st_uid, 1000u);
+    EXPECT_EQ(statOf(plain).st_mode & 07777, 0600u);
+}
+
 TEST_F(DacTest, TypeNoneLeavesTheGuestRootAndItsFilesAlone) {
     DacDriver dac(config_, &journal_);
     std::string img = file("none.img", 0, 0, 0600);
