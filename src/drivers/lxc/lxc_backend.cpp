@@ -10,11 +10,13 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 
 #include "conf/domain_def.hpp"
 #include "drivers/common/interface_bridge.hpp"
-#include "drivers/lxc/container_init.hpp"
 #include "drivers/lxc/container_definition.hpp"
+#include "drivers/lxc/container_ids.hpp"
+#include "drivers/lxc/container_init.hpp"
 #include "drivers/lxc/container_initctl.hpp"
 #include "host/netdev.hpp"
 #include "util/files.hpp"
@@ -36,7 +38,7 @@ struct LxcBackend::Runtime {
     pid_t init = -1;
     UniqueFd pidFd;  // the controller's
     host::Cgroup cgroup;
-    std::string planFile, stateFile, exitFile;
+    std::string planFile, stateFile, exitFile, rootStaging;
     std::vector<std::string> hostInterfaces;  // host ends of the veth pairs
     std::atomic<bool> destroying{false};
     std::atomic<bool> released{false};
@@ -153,6 +155,7 @@ std::shared_ptr<LxcBackend::Runtime> LxcBackend::newRuntime(const conf::DomainDe
     rt->planFile = filePath(liveDef.name, ".plan");
     rt->stateFile = filePath(liveDef.name, ".state");
     rt->exitFile = filePath(liveDef.name, ".exit");
+    rt->rootStaging = paths_.runDir + "-roots/" + liveDef.name;
     return rt;
 }
 
@@ -168,6 +171,9 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
     // an unprivileged uid (<idmap>) must reach its views to bind them; it may pass, not list.
     const std::string viewsParent = paths_.runDir + "-views";
     CORRAL_TRY(makeDirectories(viewsParent, 0711));
+    // Where each controller assembles its container's tree; init, as the container's root,
+    // passes through it too.
+    CORRAL_TRY(makeDirectories(paths_.runDir + "-roots", 0711));
     CORRAL_ASSIGN_OR_RETURN(ContainerPlan plan, planContainer(liveDef));
     plan.passFds.assign(files.begin(), files.end());
     if (!files.empty()) {
@@ -201,11 +207,12 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
                    "/proc/meminfo shows the host's memory");
     }
     plan.exitFile = rt->exitFile;
+    plan.rootStaging = rt->rootStaging;
     auto fail_ = [&](Error err) {
         release(*rt);
         return unexpected(std::move(err));
     };
-    if (auto written = writeFileAtomically(rt->planFile, planToJson(plan)); !written) {
+    if (auto written = writePlan(plan, *rt, liveDef.uuid); !written) {
         return fail_(written.error());
     }
     int ready[2];
@@ -273,6 +280,37 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
     }
     watch(rt);
     return {};
+}
+
+Result<void> LxcBackend::writePlan(ContainerPlan& plan, const Runtime& rt, const Uuid& uuid) {
+    std::lock_guard lock(idsMutex_);
+    if (plan.autoIdRange) {
+        std::vector<IdRange> inUse;
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(paths_.runDir, ec)) {
+            const std::string path = entry.path().string();
+            if (!endsWith(path, ".plan") || path == rt.planFile) {
+                continue;
+            }
+            auto text = readTextFile(path);
+            auto other = text ? planFromJson(*text) : Result<ContainerPlan>(unexpected(text.error()));
+            if (other) {
+                inUse.insert(inUse.end(), other->uidMap.begin(), other->uidMap.end());
+                inUse.insert(inUse.end(), other->gidMap.begin(), other->gidMap.end());
+            }
+        }
+        auto first = pickContainerIds(uuid, {config_.containerIdMin, config_.containerIdCount}, inUse);
+        if (!first) {
+            return fail(ErrorCode::OperationFailed,
+                        "cannot start container '" + plan.name + "': every id range of the pool " +
+                            std::to_string(config_.containerIdMin) + "+" + std::to_string(config_.containerIdCount) +
+                            " is in use; raise container_id_count in lxc.conf",
+                        ErrorDomain::Lxc);
+        }
+        plan.uidMap = {{0, *first, kContainerIdCount}};
+        plan.gidMap = plan.uidMap;
+    }
+    return writeFileAtomically(rt.planFile, planToJson(plan));
 }
 
 void LxcBackend::watch(const std::shared_ptr<Runtime>& rt) {
@@ -366,8 +404,10 @@ void LxcBackend::release(Runtime& rt) {
     for (const auto* f : {&rt.planFile, &rt.stateFile, &rt.exitFile}) {
         ::unlink(f->c_str());
     }
-    // The /proc views' mount point (the mount itself lived in the controller's namespace).
+    // The /proc views' mount point and the root's staging directory (the mounts themselves
+    // lived in the controller's namespace).
     ::rmdir((paths_.runDir + "-views/" + rt.name).c_str());
+    ::rmdir(rt.rootStaging.c_str());
 }
 
 Result<void> LxcBackend::destroy(objects::DomainObj& dom, bool graceful) {
@@ -510,13 +550,22 @@ Result<std::vector<UniqueFd>> LxcBackend::openNamespaces(objects::DomainObj& dom
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
     // libvirt's order, which virsh enters in turn: the user namespace first, so that the
     // others (owned by it when the container has one) can be joined.
+    // A namespace the container shares with the host (its network, without interfaces or
+    // <privnet/>) is left out: the client is in it already, and once inside the container's
+    // user namespace it could not join one the host's namespace owns.
     std::vector<UniqueFd> fds;
     for (const char* ns : {"user", "ipc", "uts", "net", "pid", "mnt"}) {
         std::string path = "/proc/" + std::to_string(rt->init) + "/ns/" + ns;
         UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (fd) {
-            fds.push_back(std::move(fd));
+        struct stat theirs {}, ours {};
+        if (!fd || ::fstat(fd.get(), &theirs) != 0) {
+            continue;
         }
+        if (::stat((std::string("/proc/self/ns/") + ns).c_str(), &ours) == 0 && ours.st_dev == theirs.st_dev &&
+            ours.st_ino == theirs.st_ino) {
+            continue;
+        }
+        fds.push_back(std::move(fd));
     }
     if (fds.empty()) {
         return fail(ErrorCode::OperationFailed,
