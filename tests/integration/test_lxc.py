@@ -417,14 +417,25 @@ def test_capabilities_policy_seccomp_and_no_new_privs_apply_to_init(lxc):
     assert r.rc != 0 and 'unknown capability <sys_everything>' in r.err, r.err
 
 
-def test_lxc_enter_namespace_joins_a_user_namespace_container_on_the_host_network(lxc):
+def test_lxc_enter_namespace_joins_a_user_namespace_container_on_the_host_network(lxc, bin_dir, tmpdir_path):
     # Before: entering the container's user namespace first, the client could not join the
     # host's network namespace afterwards ("Unable to join domain namespace").
-    lxc.start('mappedshell', initargs=['shell'], extra=IDMAP_300000)
+    shared = os.path.join(tmpdir_path, 'mapped-data')
+    os.makedirs(shared)
+    os.chown(shared, 300000, 300000)
+    lxc.start('mappedshell', initargs=['shell'], extra=IDMAP_300000, extra_devices=(
+        f"<filesystem type='mount'><source dir='{shared}'/><target dir='/data'/></filesystem>"))
     r = virsh(lxc.uri, 'lxc-enter-namespace', 'mappedshell', '--noseclabel', '--', '/bin/sh', '-c',
               'echo "host=$(hostname) init=$(ls /sbin/init)"')
     assert r.rc == 0, r.err
     assert 'host=mappedshell init=/sbin/init' in r.out
+    # corral enters as the container's root (virsh keeps the host's uid, unmapped there): what
+    # the command creates belongs to the container.
+    r = corral(bin_dir, lxc.uri, 'lxc-enter-namespace', 'mappedshell', '--', '/bin/sh', '-c',
+               'echo made > /data/entered && echo "id=$(id -u):$(id -g)"')
+    assert r.rc == 0 and 'id=0:0' in r.out, r.err
+    made = os.stat(os.path.join(shared, 'entered'))
+    assert (made.st_uid, made.st_gid) == (300000, 300000)
 
 
 def test_console_round_trip_with_python_and_the_real_virsh(lxc):

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# A compromised container init against the host (issue 16). Three containers, one of each kind:
+# A compromised container init against the host (issue 16). Four containers:
 #   privileged  <seclabel type='none' model='dac'/>: root inside is the host's root;
 #   default     no <idmap>: an automatic host id range, the root directory id-mapped;
+#   privnet     the same with a network namespace of its own (<privnet/>): its own sysfs;
 #   idmap       an <idmap> the definition chose.
 # Each runs framework/ct_attack.c as its init's child, which tries every escape the issue names
-# and prints one line per attempt; the tests below each read one threat's lines from all three.
+# and prints one line per attempt; the tests below each read one threat's lines from all four.
 # Before the fix the privileged and default containers were the same (root = host root, full
 # bounding set, no seccomp) and the attacks marked below succeeded there.
 import os
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists('/bin/busybox'),
 MODES = {
     'privileged': "<seclabel type='none' model='dac'/>",
     'default': '',
+    'privnet': '<features><privnet/></features>',
     'idmap': ("<idmap><uid start='0' target='400000' count='65536'/>"
               "<gid start='0' target='400000' count='65536'/></idmap>"),
 }
@@ -33,7 +35,7 @@ MODES = {
 
 @pytest.fixture(scope='module')
 def attacked(bin_dir):
-    """{mode: {attack name: (outcome, detail)}}, from the three containers' consoles."""
+    """{mode: {attack name: (outcome, detail)}}, from the containers' consoles."""
     tmp = tempfile.mkdtemp(prefix='corral-it-')
     os.chmod(tmp, 0o711)
     root = os.path.join(tmp, 'root')
@@ -132,6 +134,13 @@ def test_cgroup_limits_cannot_be_lifted_from_inside(attacked, mode):
     # Before: the root mounted the devices hierarchy (its cgroup namespace shows its own group
     # as the root) and wrote 'a' to devices.allow: every device of the host, the disks included.
     assert_blocked(attacked[mode], 'cgroup-devices.allow', 'cgroup-memory.limit_in_bytes', 'cgroup-memory.max')
+
+
+@pytest.mark.parametrize('mode', [m for m in MODES if m != 'privnet'])
+def test_the_host_network_cannot_be_sniffed_or_reconfigured(attacked, mode):
+    # Before: the privileged root on the host's network kept net_raw and net_admin. (With a
+    # network of its own, both act on that network only: the privnet container keeps them.)
+    assert_blocked(attacked[mode], 'packet-socket', 'interface-flags')
 
 
 @pytest.mark.parametrize('mode', MODES)

@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/klog.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -230,6 +233,31 @@ static void cgroups(void) {
     }
 }
 
+/* On the host's network (a container without a network of its own): a packet socket sees every
+ * frame of the host's interfaces; setting an interface's flags (to the value they have)
+ * proves it could reconfigure them. */
+static void network(void) {
+    int raw = socket(AF_PACKET, SOCK_RAW, 0);
+    report("packet-socket", raw >= 0, "%s", raw >= 0 ? "opened a packet socket" : strerror(errno));
+    if (raw >= 0) {
+        close(raw);
+    }
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+        report("interface-flags", 0, "read lo's flags: %s", strerror(errno));
+    } else if (ioctl(s, SIOCSIFFLAGS, &ifr) == 0) {
+        report("interface-flags", 1, "set lo's flags");
+    } else {
+        report("interface-flags", 0, "set lo's flags: %s", strerror(errno));
+    }
+    if (s >= 0) {
+        close(s);
+    }
+}
+
 /* A process the host entered into the container (virsh lxc-enter-namespace) keeps the host's
  * identity: tracing it would run code as that identity. Waits for "sleep 4242" to appear. */
 static void ptraceHostProcess(void) {
@@ -279,6 +307,7 @@ int main(void) {
     kernelEntryPoints();
     blockDevice();
     cgroups();
+    network();
     ptraceHostProcess();
     printf("ATTACKS-DONE\n");
     fflush(stdout);
