@@ -25,16 +25,19 @@ Result<bool> asksForPrivileged(const conf::DomainDef& def) {
         if (e.name != "seclabel") {
             continue;
         }
-        const std::string model = e.attrOr("model");
-        const std::string type = e.attrOr("type", "dynamic");
-        if (!model.empty() && model != "dac") {
+        // The model is looked at in the raw attributes: a label of another model is not read
+        // here (so it is not taken as acted on).
+        auto model = std::find_if(e.attrs.begin(), e.attrs.end(), [](const auto& a) { return a.first == "model"; });
+        if (model != e.attrs.end() && model->second != "dac") {
             continue;
         }
+        (void)e.attrOr("model");
+        const std::string type = e.attrOr("type", "dynamic");
         if (type == "none") {
             privileged = true;
-        } else if (model == "dac" && type != "dynamic") {
-            return unsupported("<seclabel type='" + type + "' model='dac'> is not supported for a container: its "
-                               "root's host ids are chosen with <idmap>");
+        } else if (type != "dynamic") {
+            return unsupported("<seclabel type='" + type + "'" + (model != e.attrs.end() ? " model='dac'" : "") +
+                               "> is not supported for a container: its root's host ids are chosen with <idmap>");
         }
     }
     return privileged;
