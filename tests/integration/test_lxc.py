@@ -316,7 +316,8 @@ def test_without_idmap_a_container_is_unprivileged_and_its_root_id_mapped(lxc, t
     shared = os.path.join(tmpdir_path, 'shared')
     os.makedirs(shared)  # root's, 0755: the container's root writes it through an id-mapped mount
     lxc.define('auto', initargs=['files'], extra_devices=(
-        f"<filesystem type='mount'><source dir='{shared}'/><target dir='/data'/></filesystem>"))
+        f"<filesystem type='mount'><source dir='{shared}'/><target dir='/data'/></filesystem>"
+        f"<filesystem type='mount'><source dir='{shared}'/><target dir='/srv/new'/><readonly/></filesystem>"))
     assert virsh(lxc.uri, 'start', 'auto').rc == 0, lxc.console('auto')
     wait_for(lambda: 'FILES-DONE' in lxc.console('auto'), timeout=30, what='the container to report')
     out = lxc.console('auto')
@@ -328,8 +329,10 @@ def test_without_idmap_a_container_is_unprivileged_and_its_root_id_mapped(lxc, t
     # Stored as the disk's root (the id-mapped mount maps the range back), not as the range.
     made = os.stat(os.path.join(shared, 'made-inside'))
     assert (made.st_uid, made.st_gid) == (0, 0)
-    # The root file system needed no chown either: init ran from it, /tmp was writable.
+    # The root file system needed no chown either: init ran from it, /tmp was writable, and a
+    # missing mount point was made in it as the container's root would (owned by 0 on the disk).
     assert os.stat(os.path.join(lxc.rootfs, 'sbin', 'init')).st_uid == 0
+    assert os.stat(os.path.join(lxc.rootfs, 'srv', 'new')).st_uid == 0
     # A second container gets a range of its own.
     lxc.define('auto2', initargs=['files'])
     assert virsh(lxc.uri, 'start', 'auto2').rc == 0
@@ -337,6 +340,19 @@ def test_without_idmap_a_container_is_unprivileged_and_its_root_id_mapped(lxc, t
         other = int(f.read().split()[1])
     assert abs(other - target) >= 65536
     assert virsh(lxc.uri, 'destroy', 'auto').rc == 0 and virsh(lxc.uri, 'destroy', 'auto2').rc == 0
+
+
+def test_a_directory_that_cannot_be_id_mapped_is_refused_naming_it(lxc):
+    # sysfs has no id-mapped mounts: an unprivileged container cannot be given its files
+    # transparently, and the start says so instead of showing them as "nobody".
+    lxc.define('nomap', extra_devices="<filesystem type='mount'><source dir='/sys/kernel'/><target dir='/hostkernel'/>"
+                                      "<readonly/></filesystem>")
+    r = virsh(lxc.uri, 'start', 'nomap')
+    assert r.rc != 0
+    assert ("cannot mount '/sys/kernel' on '/hostkernel': cannot give '/sys/kernel' to the container's user "
+            "namespace: its file system (or one mounted below it) does not support id-mapped mounts") in r.err, r.err
+    assert lxc.state('nomap') == 'shut off (failed)'
+    assert virsh(lxc.uri, 'list', '--name').out.split() == []
 
 
 def host_root_xml(name, script, extra=''):

@@ -2,6 +2,7 @@
 #include "drivers/lxc/container_root.hpp"
 
 #include <fcntl.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -28,6 +29,29 @@ bool makePath(const std::string& path) { return makeDirectories(path, 0755).has_
 bool makeFile(const std::string& path, mode_t mode) {
     int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, mode);
     return fd >= 0 && ::close(fd) == 0;
+}
+
+/// Creates a missing mount point: a directory, or an empty file with its parents. Inside an
+/// id-mapped mount the host's root has no id there (EOVERFLOW); the point is then made as the
+/// container's root, whose files these are (stored as 0 on the disk, as if made inside).
+bool makeMountPoint(const std::string& path, bool directory, const ContainerRootIds& ids) {
+    auto make = [&] {
+        return directory ? makePath(path) : makePath(path.substr(0, path.rfind('/'))) && makeFile(path, 0600);
+    };
+    if (make()) {
+        return true;
+    }
+    if (errno != EOVERFLOW || ids.uid == 0) {
+        return false;
+    }
+    ::setfsgid(ids.gid);
+    ::setfsuid(ids.uid);
+    bool made = make();
+    int err = errno;
+    ::setfsuid(0);
+    ::setfsgid(0);
+    errno = err;
+    return made;
 }
 
 struct DevNode {
@@ -87,8 +111,8 @@ std::string mountCopy(const std::string& source, const std::string& target, cons
     return {};
 }
 
-std::string buildProc(const ContainerPlan& plan, const std::string& proc) {
-    if (!makePath(proc) || ::mount("proc", proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+std::string buildProc(const ContainerPlan& plan, const std::string& proc, const ContainerRootIds& ids) {
+    if (!makeMountPoint(proc, true, ids) || ::mount("proc", proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
         return errnoText("cannot mount the container's /proc");
     }
     if (!plan.procViewsDir.empty()) {
@@ -118,9 +142,9 @@ std::string buildProc(const ContainerPlan& plan, const std::string& proc) {
 /// /sys read-only and without the host's cgroup trees: with its own network namespace the
 /// container gets its own sysfs (its interfaces only); sharing the host's, the host's sysfs
 /// bound without its submounts.
-std::string buildSys(const ContainerPlan& plan, const std::string& sys) {
+std::string buildSys(const ContainerPlan& plan, const std::string& sys, const ContainerRootIds& ids) {
     constexpr unsigned long kSysFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    bool mounted = makePath(sys) &&
+    bool mounted = makeMountPoint(sys, true, ids) &&
                    (plan.privateNetwork ? ::mount("sysfs", sys.c_str(), "sysfs", kSysFlags, nullptr) == 0
                                         : ::mount("/sys", sys.c_str(), nullptr, MS_BIND, nullptr) == 0 &&
                                               remountReadonly(sys));
@@ -131,7 +155,7 @@ std::string buildSys(const ContainerPlan& plan, const std::string& sys) {
 std::string buildDev(const std::string& dev, const std::string& consoleSlave, const ContainerRootIds& ids) {
     // Owned by the container's root, which may add to it (an initctl FIFO, links).
     std::string options = "mode=0755,size=64k,uid=" + std::to_string(ids.uid) + ",gid=" + std::to_string(ids.gid);
-    if (!makePath(dev) || ::mount("devfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, options.c_str()) != 0) {
+    if (!makeMountPoint(dev, true, ids) || ::mount("devfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, options.c_str()) != 0) {
         return errnoText("cannot mount the container's /dev at '" + dev + "'");
     }
     ::umask(0);
@@ -178,9 +202,7 @@ std::string bindMounts(const ContainerPlan& plan, const std::string& root, const
             return errnoText("cannot find '" + m.source + "'");
         }
         // A directory is bound on a directory, anything else (a device node) on a file.
-        bool made = S_ISDIR(st.st_mode) ? makePath(target)
-                                        : makePath(target.substr(0, target.rfind('/'))) && makeFile(target, 0600);
-        if (!made) {
+        if (!makeMountPoint(target, S_ISDIR(st.st_mode), ids)) {
             return errnoText("cannot create '" + target + "'");
         }
         host::MountTreeAttributes attrs;
@@ -208,10 +230,10 @@ std::string prepareContainerRoot(const ContainerPlan& plan, const std::string& c
     if (std::string err = mountCopy(source, root, rootAttrs); !err.empty()) {
         return "cannot mount the root '" + source + "': " + err;
     }
-    if (std::string err = buildProc(plan, root + "/proc"); !err.empty()) {
+    if (std::string err = buildProc(plan, root + "/proc", ids); !err.empty()) {
         return err;
     }
-    if (std::string err = buildSys(plan, root + "/sys"); !err.empty()) {
+    if (std::string err = buildSys(plan, root + "/sys", ids); !err.empty()) {
         return err;
     }
     if (std::string err = buildDev(root + "/dev", consoleSlave, ids); !err.empty()) {
