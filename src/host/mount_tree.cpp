@@ -8,8 +8,8 @@
 
 namespace corral::host {
 
-Result<UniqueFd> cloneMountTree(const std::string& path) {
-    UniqueFd tree(::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+Result<UniqueFd> cloneMountTree(const std::string& path, bool recursive) {
+    UniqueFd tree(::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
     if (!tree) {
         return failErrno(errno, "cannot copy the mounts at '" + path + "'");
     }

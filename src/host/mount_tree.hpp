@@ -12,9 +12,10 @@
 
 namespace corral::host {
 
-/// A copy of the mount at `path` and every mount below it, attached nowhere yet. Changing the
-/// copy's attributes never touches the original. Errors: `path` is missing or not reachable.
-Result<UniqueFd> cloneMountTree(const std::string& path);
+/// A copy of the mount at `path` (a directory or a file) and, with `recursive`, every mount
+/// below it, attached nowhere yet. Changing the copy's attributes never touches the original.
+/// Errors: `path` is missing or not reachable.
+Result<UniqueFd> cloneMountTree(const std::string& path, bool recursive = true);
 
 /// What setMountTreeAttributes applies to every mount of a detached tree.
 struct MountTreeAttributes {

@@ -355,6 +355,36 @@ def test_a_directory_that_cannot_be_id_mapped_is_refused_naming_it(lxc):
     assert virsh(lxc.uri, 'list', '--name').out.split() == []
 
 
+def test_symlinks_left_in_the_root_cannot_point_a_start_at_host_files(lxc, tmpdir_path):
+    # A container's root is its own to change: a previous run left /srv as a link to a host
+    # directory. Before, the start made the missing mount points through it, as the host's
+    # root, on the host. Now links resolve inside the container's root, where this one leads
+    # nowhere: the start is refused naming the mount point, and the host is untouched.
+    victim = os.path.join(tmpdir_path, 'victim')
+    os.makedirs(victim)
+    source_dir = os.path.join(tmpdir_path, 'srcdir')
+    os.makedirs(source_dir)
+    source_file = os.path.join(tmpdir_path, 'srcfile')
+    with open(source_file, 'w') as f:
+        f.write('bound\n')
+    os.symlink(victim, os.path.join(lxc.rootfs, 'srv'))
+    for target, source in (('/srv/newdir', source_dir), ('/srv/newfile', source_file)):
+        name = 'linked' + target.replace('/', '-')
+        lxc.define(name, extra_devices=(
+            f"<filesystem type='mount'><source dir='{source}'/><target dir='{target}'/></filesystem>"))
+        r = virsh(lxc.uri, 'start', name)
+        assert r.rc != 0 and f"on '{target}': cannot create '{target}'" in r.err, r.err
+        assert os.listdir(victim) == []
+    # A link that stays inside the root is followed there.
+    os.unlink(os.path.join(lxc.rootfs, 'srv'))
+    os.symlink('/data', os.path.join(lxc.rootfs, 'srv'))
+    lxc.start('linked-inside', extra_devices=(
+        f"<filesystem type='mount'><source dir='{source_file}'/><target dir='/srv/newfile'/></filesystem>"))
+    r = virsh(lxc.uri, 'lxc-enter-namespace', 'linked-inside', '--noseclabel', '--', '/bin/cat', '/data/newfile')
+    assert r.rc == 0 and r.out.strip() == 'bound', r.err
+    assert os.path.exists(os.path.join(lxc.rootfs, 'data', 'newfile'))
+
+
 def host_root_xml(name, script, extra=''):
     return (f"<domain type='lxc'><name>{name}</name><memory unit='MiB'>64</memory>"
             "<os><type>exe</type><init>/bin/busybox</init><initarg>sh</initarg><initarg>-c</initarg>"

@@ -33,9 +33,12 @@ struct ContainerRootIds {
 /// - /dev: a tmpfs owned by the container's root with null, zero, full, random, urandom, tty,
 ///   a private devpts, /dev/shm, the usual links, and `consoleSlave` as console and tty1;
 /// - the plan's other mounts (directories id-mapped as the root is).
-/// Call as the host's root, in the container's pid namespace (the new /proc is the caller's)
-/// and, when it is private, its network namespace (the new sysfs is the caller's), while the
-/// controller serves the /proc views. Returns "" or why it failed.
+/// What comes from the host is copied first; then the caller chroots into the new root, so
+/// that no path it resolves (nor a symbolic link the container left in its root) leads out of
+/// it. Call as the host's root, in a process that exits afterwards, in the container's pid
+/// namespace (the new /proc is the caller's) and, when it is private, its network namespace
+/// (the new sysfs is the caller's), while the controller serves the /proc views. Returns "" or
+/// why it failed.
 std::string prepareContainerRoot(const ContainerPlan& plan, const std::string& consoleSlave,
                                  const ContainerRootIds& ids);
 
