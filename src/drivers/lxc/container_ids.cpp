@@ -2,6 +2,10 @@
 #include "drivers/lxc/container_ids.hpp"
 
 #include <algorithm>
+#include <filesystem>
+
+#include "util/files.hpp"
+#include "util/strings.hpp"
 
 namespace corral::drivers::lxc {
 
@@ -26,6 +30,24 @@ std::optional<unsigned long> pickContainerIds(const Uuid& uuid, const ContainerI
         }
     }
     return std::nullopt;
+}
+
+std::vector<IdRange> idRangesInUse(const std::string& runDir, const std::string& exceptPlan) {
+    std::vector<IdRange> inUse;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(runDir, ec)) {
+        const std::string path = entry.path().string();
+        if (!endsWith(path, ".plan") || path == exceptPlan) {
+            continue;
+        }
+        auto text = readTextFile(path);
+        auto plan = text ? planFromJson(*text) : Result<ContainerPlan>(unexpected(text.error()));
+        if (plan) {
+            inUse.insert(inUse.end(), plan->uidMap.begin(), plan->uidMap.end());
+            inUse.insert(inUse.end(), plan->gidMap.begin(), plan->gidMap.end());
+        }
+    }
+    return inUse;
 }
 
 }  // namespace corral::drivers::lxc

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "drivers/lxc/container_plan.hpp"
@@ -28,5 +29,9 @@ struct ContainerIdPool {
 /// their owners) and two daemons on one host rarely collide.
 std::optional<unsigned long> pickContainerIds(const Uuid& uuid, const ContainerIdPool& pool,
                                               const std::vector<IdRange>& inUse);
+
+/// The id ranges (uid and gid maps) of the running containers whose plans are in `runDir`
+/// (NAME.plan), but `exceptPlan`'s. A plan that cannot be read takes nothing.
+std::vector<IdRange> idRangesInUse(const std::string& runDir, const std::string& exceptPlan);
 
 }  // namespace corral::drivers::lxc

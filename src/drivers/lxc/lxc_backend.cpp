@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
 
 #include "conf/domain_def.hpp"
 #include "drivers/common/interface_bridge.hpp"
@@ -285,21 +284,8 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
 Result<void> LxcBackend::writePlan(ContainerPlan& plan, const Runtime& rt, const Uuid& uuid) {
     std::lock_guard lock(idsMutex_);
     if (plan.autoIdRange) {
-        std::vector<IdRange> inUse;
-        std::error_code ec;
-        for (const auto& entry : std::filesystem::directory_iterator(paths_.runDir, ec)) {
-            const std::string path = entry.path().string();
-            if (!endsWith(path, ".plan") || path == rt.planFile) {
-                continue;
-            }
-            auto text = readTextFile(path);
-            auto other = text ? planFromJson(*text) : Result<ContainerPlan>(unexpected(text.error()));
-            if (other) {
-                inUse.insert(inUse.end(), other->uidMap.begin(), other->uidMap.end());
-                inUse.insert(inUse.end(), other->gidMap.begin(), other->gidMap.end());
-            }
-        }
-        auto first = pickContainerIds(uuid, {config_.containerIdMin, config_.containerIdCount}, inUse);
+        auto first = pickContainerIds(uuid, {config_.containerIdMin, config_.containerIdCount},
+                                      idRangesInUse(paths_.runDir, rt.planFile));
         if (!first) {
             return fail(ErrorCode::OperationFailed,
                         "cannot start container '" + plan.name + "': every id range of the pool " +
@@ -549,23 +535,19 @@ std::optional<int> LxcBackend::runningId(const objects::DomainObj& dom) {
 Result<std::vector<UniqueFd>> LxcBackend::openNamespaces(objects::DomainObj& dom) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
     // libvirt's order, which virsh enters in turn: the user namespace first, so that the
-    // others (owned by it when the container has one) can be joined.
-    // A namespace the container shares with the host (its network, without interfaces or
-    // <privnet/>) is left out: the client is in it already, and once inside the container's
-    // user namespace it could not join one the host's namespace owns.
+    // others (owned by it) can be joined. One the container shares with the host (its network
+    // without interfaces or <privnet/>) is left out: the client is in it, and from inside the
+    // container's user namespace could not join it.
     std::vector<UniqueFd> fds;
     for (const char* ns : {"user", "ipc", "uts", "net", "pid", "mnt"}) {
         std::string path = "/proc/" + std::to_string(rt->init) + "/ns/" + ns;
         UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
         struct stat theirs {}, ours {};
-        if (!fd || ::fstat(fd.get(), &theirs) != 0) {
-            continue;
+        bool shared = ::stat((std::string("/proc/self/ns/") + ns).c_str(), &ours) == 0 && fd &&
+                      ::fstat(fd.get(), &theirs) == 0 && ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+        if (fd && !shared) {
+            fds.push_back(std::move(fd));
         }
-        if (::stat((std::string("/proc/self/ns/") + ns).c_str(), &ours) == 0 && ours.st_dev == theirs.st_dev &&
-            ours.st_ino == theirs.st_ino) {
-            continue;
-        }
-        fds.push_back(std::move(fd));
     }
     if (fds.empty()) {
         return fail(ErrorCode::OperationFailed,
