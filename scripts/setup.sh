@@ -7,6 +7,8 @@ packages=(
     # build
     cmake ninja-build g++ pkg-config git
     libfmt-dev libsqlite3-dev
+    # containers: the seccomp filter and the capability sets of their init
+    libseccomp-dev libcap-ng-dev
     libgtest-dev libgmock-dev
     # libFuzzer targets (clang's runtime)
     clang libclang-rt-14-dev

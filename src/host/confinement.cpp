@@ -87,6 +87,21 @@ int landlockAbi() {
     return abi < 0 ? 0 : static_cast<int>(abi);
 }
 
+Result<bool> enterLandlockScope() {
+    if (landlockAbi() < 6) {
+        return false;
+    }
+    RulesetAttr attr{0, 0, kScopeAbstractUnixSocket | kScopeSignal};
+    UniqueFd ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0U)));
+    if (!ruleset) {
+        return failErrno(errno, "cannot create a Landlock ruleset");
+    }
+    if (::syscall(SYS_landlock_restrict_self, ruleset.get(), 0U) != 0) {
+        return failErrno(errno, "cannot enter a Landlock domain");
+    }
+    return true;
+}
+
 Result<DeviceNode> hostDeviceNode(const std::string& name) {
     std::string path = "/dev/" + name;
     struct stat st {};

@@ -43,6 +43,14 @@ struct LandlockRule {
 /// The Landlock ABI this kernel offers (0 when it has none).
 int landlockAbi();
 
+/// Puts the calling process, and everything it will run, in a Landlock domain that restricts no
+/// file access but is scoped: it cannot ptrace, signal, or connect to an abstract unix socket of
+/// a process outside the domain (a host process entered into a container, say). Needs Landlock
+/// ABI 6 (Linux 6.12): before it a domain had to restrict file access, and with it every mount,
+/// so false is returned and nothing is done. Call after no_new_privs is set (or with
+/// CAP_SYS_ADMIN). Errors: the kernel refused the ruleset or the domain.
+Result<bool> enterLandlockScope();
+
 struct ConfinementPlan {
     /// cgroup.procs files the child moves itself into (before anything else).
     std::vector<std::string> cgroupJoinFiles;

@@ -19,6 +19,10 @@ pytestmark = pytest.mark.skipif(not os.path.exists('/bin/busybox'),
                                 reason='busybox-static is not installed (scripts/setup.sh installs it)')
 
 
+IDMAP_300000 = ("<idmap><uid start='0' target='300000' count='65536'/><gid start='0' target='300000' count='65536'/>"
+                "</idmap>")
+
+
 @pytest.fixture
 def lxc(daemon, tmpdir_path):
     rootfs = build_rootfs(os.path.join(tmpdir_path, 'rootfs'))
@@ -300,8 +304,7 @@ def test_idmap_root_inside_is_an_unprivileged_uid_outside(lxc, tmpdir_path):
     os.makedirs(shared)
     os.chown(shared, 300000, 300000)
     lxc.define('mapped', initargs=['files'], extra=(
-        "<idmap><uid start='0' target='300000' count='65536'/><gid start='0' target='300000' count='65536'/>"
-        "</idmap>"), extra_devices=(
+        IDMAP_300000), extra_devices=(
         f"<filesystem type='mount'><source dir='{shared}'/><target dir='/data'/></filesystem>"))
     assert virsh(lxc.uri, 'start', 'mapped').rc == 0, lxc.console('mapped')
     wait_for(lambda: 'FILES-DONE' in lxc.console('mapped'), timeout=30, what='the container to report')
@@ -316,6 +319,184 @@ def test_idmap_root_inside_is_an_unprivileged_uid_outside(lxc, tmpdir_path):
     with open(f'/proc/{init}/uid_map') as f:
         assert f.read().split() == ['0', '300000', '65536']
     assert virsh(lxc.uri, 'destroy', 'mapped').rc == 0
+
+
+def init_status(lxc, name):
+    with open(f'/proc/{lxc.init_pid(name)}/status') as f:
+        return f.read()
+
+
+def test_without_idmap_a_container_is_unprivileged_and_its_root_id_mapped(lxc, tmpdir_path):
+    # Before: no <idmap> meant root inside was the host's root (uid_map 0 0 4294967295).
+    shared = os.path.join(tmpdir_path, 'shared')
+    os.makedirs(shared)  # root's, 0755: the container's root writes it through an id-mapped mount
+    lxc.define('auto', initargs=['files'], extra_devices=(
+        f"<filesystem type='mount'><source dir='{shared}'/><target dir='/data'/></filesystem>"
+        f"<filesystem type='mount'><source dir='{shared}'/><target dir='/srv/new'/><readonly/></filesystem>"))
+    assert virsh(lxc.uri, 'start', 'auto').rc == 0, lxc.console('auto')
+    wait_for(lambda: 'FILES-DONE' in lxc.console('auto'), timeout=30, what='the container to report')
+    out = lxc.console('auto')
+    assert 'id=0:0' in out and 'FILE-WRITTEN' in out, out
+    with open(f'/proc/{lxc.init_pid("auto")}/uid_map') as f:
+        start, target, count = (int(x) for x in f.read().split())
+    assert (start, count) == (0, 65536) and target >= 268435456  # lxc.conf's default pool
+    assert re.search(rf'Uid:\s+{target}\s+{target}', init_status(lxc, 'auto'))
+    # Stored as the disk's root (the id-mapped mount maps the range back), not as the range.
+    made = os.stat(os.path.join(shared, 'made-inside'))
+    assert (made.st_uid, made.st_gid) == (0, 0)
+    # The root file system needed no chown either: init ran from it, /tmp was writable, and a
+    # missing mount point was made in it as the container's root would (owned by 0 on the disk).
+    assert os.stat(os.path.join(lxc.rootfs, 'sbin', 'init')).st_uid == 0
+    assert os.stat(os.path.join(lxc.rootfs, 'srv', 'new')).st_uid == 0
+    # A second container gets a range of its own.
+    lxc.define('auto2', initargs=['files'])
+    assert virsh(lxc.uri, 'start', 'auto2').rc == 0
+    with open(f'/proc/{lxc.init_pid("auto2")}/uid_map') as f:
+        other = int(f.read().split()[1])
+    assert abs(other - target) >= 65536
+    assert virsh(lxc.uri, 'destroy', 'auto').rc == 0 and virsh(lxc.uri, 'destroy', 'auto2').rc == 0
+
+
+def test_a_directory_that_cannot_be_id_mapped_is_refused_naming_it(lxc):
+    # sysfs has no id-mapped mounts: an unprivileged container cannot be given its files
+    # transparently, and the start says so instead of showing them as "nobody".
+    lxc.define('nomap', extra_devices="<filesystem type='mount'><source dir='/sys/kernel'/><target dir='/hostkernel'/>"
+                                      "<readonly/></filesystem>")
+    r = virsh(lxc.uri, 'start', 'nomap')
+    assert r.rc != 0
+    assert ("cannot mount '/sys/kernel' on '/hostkernel': cannot give '/sys/kernel' to the container's user "
+            "namespace: its file system (or one mounted below it) does not support id-mapped mounts") in r.err, r.err
+    assert lxc.state('nomap') == 'shut off (failed)'
+    assert virsh(lxc.uri, 'list', '--name').out.split() == []
+
+
+def test_symlinks_left_in_the_root_cannot_point_a_start_at_host_files(lxc, tmpdir_path):
+    # A container's root is its own to change: a previous run left /srv as a link to a host
+    # directory. Before, the start made the missing mount points through it, as the host's
+    # root, on the host. Now links resolve inside the container's root, where this one leads
+    # nowhere: the start is refused naming the mount point, and the host is untouched.
+    victim = os.path.join(tmpdir_path, 'victim')
+    os.makedirs(victim)
+    source_dir = os.path.join(tmpdir_path, 'srcdir')
+    os.makedirs(source_dir)
+    source_file = os.path.join(tmpdir_path, 'srcfile')
+    with open(source_file, 'w') as f:
+        f.write('bound\n')
+    os.symlink(victim, os.path.join(lxc.rootfs, 'srv'))
+    for target, source in (('/srv/newdir', source_dir), ('/srv/newfile', source_file)):
+        name = 'linked' + target.replace('/', '-')
+        lxc.define(name, extra_devices=(
+            f"<filesystem type='mount'><source dir='{source}'/><target dir='{target}'/></filesystem>"))
+        r = virsh(lxc.uri, 'start', name)
+        assert r.rc != 0 and f"on '{target}': cannot create '{target}'" in r.err, r.err
+        assert os.listdir(victim) == []
+    # A link that stays inside the root is followed there.
+    os.unlink(os.path.join(lxc.rootfs, 'srv'))
+    os.symlink('/data', os.path.join(lxc.rootfs, 'srv'))
+    lxc.start('linked-inside', extra_devices=(
+        f"<filesystem type='mount'><source dir='{source_file}'/><target dir='/srv/newfile'/></filesystem>"))
+    r = virsh(lxc.uri, 'lxc-enter-namespace', 'linked-inside', '--noseclabel', '--', '/bin/cat', '/data/newfile')
+    assert r.rc == 0 and r.out.strip() == 'bound', r.err
+    assert os.path.exists(os.path.join(lxc.rootfs, 'data', 'newfile'))
+
+
+def host_root_xml(name, script, extra=''):
+    return (f"<domain type='lxc'><name>{name}</name><memory unit='MiB'>64</memory>"
+            "<os><type>exe</type><init>/bin/busybox</init><initarg>sh</initarg><initarg>-c</initarg>"
+            f"<initarg>{script}; exec /bin/busybox sleep 1000</initarg></os>{extra}"
+            "<devices><console type='pty'/></devices></domain>")
+
+
+@pytest.mark.parametrize('privileged', [False, True])
+def test_sharing_the_host_root_an_unprivileged_container_cannot_write_root_files(lxc, tmpdir_path, privileged):
+    # Before: a container without a root <filesystem> and without <idmap> wrote every file of
+    # the host as root. Now only a container that asks to be privileged does.
+    hostdir = os.path.join(tmpdir_path, 'host-owned')
+    os.makedirs(hostdir)  # root:root 0755, like /etc
+    name = 'hostwriter' + ('-priv' if privileged else '')
+    path = os.path.join(tmpdir_path, name + '.xml')
+    with open(path, 'w') as f:
+        f.write(host_root_xml(name, f'if echo x > {hostdir}/made 2>/dev/null; then echo HOSTFILE-WRITTEN; '
+                                    f'else echo HOSTFILE-REFUSED; fi',
+                              "<seclabel type='none' model='dac'/>" if privileged else ''))
+    assert virsh(lxc.uri, 'define', path).rc == 0
+    lxc.names.append(name)
+    assert virsh(lxc.uri, 'start', name).rc == 0
+    wait_for(lambda: 'HOSTFILE-' in lxc.console(name), timeout=30, what='the container to report')
+    assert ('HOSTFILE-WRITTEN' if privileged else 'HOSTFILE-REFUSED') in lxc.console(name)
+    assert os.path.exists(os.path.join(hostdir, 'made')) == privileged
+    assert virsh(lxc.uri, 'destroy', name).rc == 0
+
+
+def test_privnet_gives_a_network_namespace_of_its_own(lxc):
+    # Before: <privnet/> was accepted and init stayed in the host's network namespace.
+    lxc.define('private', initargs=['privnet'], extra='<features><privnet/></features>')
+    assert virsh(lxc.uri, 'start', 'private').rc == 0
+    wait_for(lambda: 'CORRAL-CT-NETDEVS' in lxc.console('private'), timeout=30, what='the container to report')
+    assert re.search(r'CORRAL-CT-NETDEVS lo $', lxc.console('private'), re.M), lxc.console('private')
+    init = lxc.init_pid('private')
+    assert os.readlink(f'/proc/{init}/ns/net') != os.readlink('/proc/self/ns/net')
+    with open(f'/proc/{init}/net/dev') as f:
+        assert [line.split(':')[0].strip() for line in f.readlines()[2:]] == ['lo']
+    assert virsh(lxc.uri, 'destroy', 'private').rc == 0
+
+
+def test_capabilities_policy_seccomp_and_no_new_privs_apply_to_init(lxc):
+    # Before: <features><capabilities> was ignored (the bounding set lost 7 capabilities
+    # whatever it said) and init ran without a seccomp filter.
+    lxc.define('deny', extra="<seclabel type='none' model='dac'/><features><capabilities policy='deny'>"
+                             "<mknod state='on'/><sys_boot state='on'/></capabilities></features>")
+    lxc.define('allow', extra="<features><capabilities policy='allow'><sys_admin state='off'/></capabilities>"
+                              "</features>")
+    lxc.define('defaults', extra="<seclabel type='none' model='dac'/>")
+    for name in ('deny', 'allow', 'defaults'):
+        assert virsh(lxc.uri, 'start', name).rc == 0
+        wait_for(lambda: 'devices=' in lxc.console(name), timeout=30, what=f'{name} to report')
+
+    def caps(name, field):
+        return int(re.search(rf'{field}:\s+([0-9a-f]+)', init_status(lxc, name)).group(1), 16)
+
+    assert caps('deny', 'CapBnd') == (1 << 27) | (1 << 22)  # CAP_MKNOD, CAP_SYS_BOOT
+    assert caps('deny', 'CapEff') == caps('deny', 'CapBnd') and caps('deny', 'CapInh') == 0
+    allow = caps('allow', 'CapBnd')
+    assert allow & (1 << 21) == 0 and allow & (1 << 16) and allow & (1 << 17)  # no sys_admin; sys_module, rawio
+    # A privileged container's defaults: none of sys_admin (21), dac_read_search (2),
+    # sys_ptrace (19), syslog (34), net_admin (12) on the host's network, mknod (27).
+    defaults = caps('defaults', 'CapBnd')
+    for bit in (21, 2, 19, 34, 12, 27, 16, 17):
+        assert defaults & (1 << bit) == 0, bit
+    assert defaults & (1 << 0) and defaults & (1 << 22)  # chown, sys_boot
+    for name in ('deny', 'allow', 'defaults'):
+        status = init_status(lxc, name)
+        assert re.search(r'Seccomp:\s+2', status) and re.search(r'NoNewPrivs:\s+1', status), status
+    # Refused, naming what is wrong.
+    path = os.path.join(lxc.daemon.root, 'bad.xml')
+    with open(path, 'w') as f:
+        f.write(container_xml('bad', lxc.rootfs, extra="<features><capabilities policy='deny'>"
+                                                      "<sys_everything state='on'/></capabilities></features>"))
+    r = virsh(lxc.uri, 'define', path)
+    assert r.rc != 0 and 'unknown capability <sys_everything>' in r.err, r.err
+
+
+def test_lxc_enter_namespace_joins_a_user_namespace_container_on_the_host_network(lxc, bin_dir, tmpdir_path):
+    # Before: entering the container's user namespace first, the client could not join the
+    # host's network namespace afterwards ("Unable to join domain namespace").
+    shared = os.path.join(tmpdir_path, 'mapped-data')
+    os.makedirs(shared)
+    os.chown(shared, 300000, 300000)
+    lxc.start('mappedshell', initargs=['shell'], extra=IDMAP_300000, extra_devices=(
+        f"<filesystem type='mount'><source dir='{shared}'/><target dir='/data'/></filesystem>"))
+    r = virsh(lxc.uri, 'lxc-enter-namespace', 'mappedshell', '--noseclabel', '--', '/bin/sh', '-c',
+              'echo "host=$(hostname) init=$(ls /sbin/init)"')
+    assert r.rc == 0, r.err
+    assert 'host=mappedshell init=/sbin/init' in r.out
+    # corral enters as the container's root (virsh keeps the host's uid, unmapped there): what
+    # the command creates belongs to the container.
+    r = corral(bin_dir, lxc.uri, 'lxc-enter-namespace', 'mappedshell', '--', '/bin/sh', '-c',
+               'echo made > /data/entered && echo "id=$(id -u):$(id -g)"')
+    assert r.rc == 0 and 'id=0:0' in r.out, r.err
+    made = os.stat(os.path.join(shared, 'entered'))
+    assert (made.st_uid, made.st_gid) == (300000, 300000)
 
 
 def test_console_round_trip_with_python_and_the_real_virsh(lxc):

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "drivers/lxc/container_privileges.hpp"
 #include "util/strings.hpp"
 
 namespace corral::drivers::lxc {
@@ -11,6 +12,62 @@ namespace {
 
 Unexpected unsupported(const std::string& what) {
     return fail(ErrorCode::ConfigUnsupported, what, ErrorDomain::Lxc);
+}
+
+Unexpected badXml(const std::string& what) { return fail(ErrorCode::XmlError, what, ErrorDomain::Lxc); }
+
+/// A DAC <seclabel type='none'> (the same words that run a QEMU guest as root) asks for a
+/// privileged container: no user namespace, its root the host's root. Labels of other models
+/// are not this function's business.
+Result<bool> asksForPrivileged(const conf::DomainDef& def) {
+    bool privileged = false;
+    for (const auto& e : def.elements) {
+        if (e.name != "seclabel") {
+            continue;
+        }
+        // The model is looked at in the raw attributes: a label of another model is not read
+        // here (so it is not taken as acted on).
+        auto model = std::find_if(e.attrs.begin(), e.attrs.end(), [](const auto& a) { return a.first == "model"; });
+        if (model != e.attrs.end() && model->second != "dac") {
+            continue;
+        }
+        (void)e.attrOr("model");
+        const std::string type = e.attrOr("type", "dynamic");
+        if (type == "none") {
+            privileged = true;
+        } else if (type != "dynamic") {
+            return unsupported("<seclabel type='" + type + "'" + (model != e.attrs.end() ? " model='dac'" : "") +
+                               "> is not supported for a container: its root's host ids are chosen with <idmap>");
+        }
+    }
+    return privileged;
+}
+
+/// <features>: <privnet/> and libvirt's <capabilities policy='default|allow|deny'> with one
+/// <NAME state='on|off'/> per capability to change.
+Result<void> readFeatures(const conf::DomainDef& def, ContainerPlan& plan) {
+    const conf::XmlNode* features = def.element("features");
+    plan.privateNetwork = !plan.interfaces.empty() || (features != nullptr && features->child("privnet") != nullptr);
+    const conf::XmlNode* caps = features != nullptr ? features->child("capabilities") : nullptr;
+    const std::string policy = caps != nullptr ? caps->attrOr("policy", "default") : "default";
+    if (policy != "default" && policy != "allow" && policy != "deny") {
+        return badXml("invalid value '" + policy + "' for <capabilities policy>: expected 'default', 'allow' or 'deny'");
+    }
+    std::vector<CapabilityChoice> choices;
+    for (const auto& c : caps != nullptr ? caps->children : std::vector<conf::XmlNode>{}) {
+        auto cap = capabilityByName(c.name);
+        if (!cap) {
+            return badXml("unknown capability <" + c.name + "> in <features><capabilities>");
+        }
+        const std::string state = c.attrOr("state");
+        if (state != "on" && state != "off") {
+            return badXml("<capabilities><" + c.name + "> needs state='on' or state='off', not '" + state + "'");
+        }
+        choices.push_back({*cap, state == "on"});
+    }
+    const bool userNamespace = !plan.uidMap.empty() || plan.autoIdRange;
+    plan.capabilities = chooseCapabilities(policy, choices, userNamespace, plan.privateNetwork);
+    return {};
 }
 
 }  // namespace
@@ -35,6 +92,12 @@ Result<ContainerPlan> planContainer(const conf::DomainDef& def) {
                         ErrorDomain::Lxc);
         }
     }
+    CORRAL_ASSIGN_OR_RETURN(bool privileged, asksForPrivileged(def));
+    if (privileged && !plan.uidMap.empty()) {
+        return unsupported("a container with an <idmap> cannot be privileged (<seclabel type='none' model='dac'>)");
+    }
+    // Unprivileged unless asked otherwise: without <idmap> the daemon picks a range at start.
+    plan.autoIdRange = !privileged && plan.uidMap.empty();
     for (const auto& dev : def.devices) {
         if (dev.name == "interface") {
             const std::string type = dev.attrOr("type");
@@ -73,10 +136,12 @@ Result<ContainerPlan> planContainer(const conf::DomainDef& def) {
         }
         if (target == "/") {
             plan.rootSource = source;
+            plan.rootReadonly = dev.child("readonly") != nullptr;
         } else {
             plan.mounts.push_back({source, target, dev.child("readonly") != nullptr});
         }
     }
+    CORRAL_TRY(readFeatures(def, plan));
     std::string init = def.os.value("init");
     if (init.empty()) {
         init = "/sbin/init";

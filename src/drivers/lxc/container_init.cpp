@@ -13,23 +13,24 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <linux/capability.h>
 #include <linux/close_range.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <span>
 #include <vector>
 
+#include "drivers/lxc/container_privileges.hpp"
 #include "drivers/lxc/container_proc_views.hpp"
+#include "drivers/lxc/container_root.hpp"
+#include "host/capabilities.hpp"
+#include "host/confinement.hpp"
 #include "host/netdev.hpp"
+#include "host/seccomp_filter.hpp"
 #include "util/files.hpp"
 #include "util/process.hpp"
 #include "util/unix_socket.hpp"
@@ -40,103 +41,8 @@ namespace {
 
 std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-/// mkdir -p that tolerates what exists; false with errno set otherwise.
-bool makePath(const std::string& path) { return makeDirectories(path, 0755).has_value(); }
-
-struct DevNode {
-    const char* name;
-    unsigned major, minor;
-};
-// The only devices a container sees (and the devices cgroup lets it use), as libvirt gives them.
-constexpr DevNode kDevNodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
-                                 {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
-
-// Capabilities no container keeps: making device nodes (the first rule), loading
-// modules, setting the host clock, raw I/O, and changing the host's MAC and audit policy.
-constexpr int kDroppedCaps[] = {CAP_MKNOD, CAP_SYS_MODULE, CAP_SYS_TIME, CAP_SYS_RAWIO,
-                                CAP_MAC_ADMIN, CAP_MAC_OVERRIDE, CAP_AUDIT_CONTROL};
-
-/// The /dev of the container: a tmpfs with the nodes above, its own devpts, the console.
-/// In a user namespace device nodes cannot be made: `hostNodes` then holds O_PATH descriptors
-/// of the host's nodes (opened while the host's /dev was in view), bound in instead.
-std::string buildDev(const std::string& dev, int consoleFd, const std::vector<int>& hostNodes) {
-    if (!makePath(dev) || ::mount("devfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0) {
-        return errnoText("cannot mount the container's /dev at '" + dev + "'");
-    }
-    ::umask(0);
-    for (std::size_t i = 0; i < std::size(kDevNodes); ++i) {
-        std::string path = dev + "/" + kDevNodes[i].name;
-        if (hostNodes.empty()) {
-            if (::mknod(path.c_str(), S_IFCHR | 0666, makedev(kDevNodes[i].major, kDevNodes[i].minor)) != 0) {
-                return errnoText("cannot create '" + path + "'");
-            }
-            continue;
-        }
-        int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-        std::string source = "/proc/self/fd/" + std::to_string(hostNodes[i]);
-        if (fd < 0 || ::close(fd) != 0 || ::mount(source.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-            return errnoText("cannot bind the host's node to '" + path + "'");
-        }
-    }
-    ::umask(022);
-    std::string pts = dev + "/pts";
-    if (::mkdir(pts.c_str(), 0755) != 0 ||
-        ::mount("devpts", pts.c_str(), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0) {
-        return errnoText("cannot mount the container's devpts");
-    }
-    std::string shm = dev + "/shm";
-    if (::mkdir(shm.c_str(), 01777) != 0 ||
-        ::mount("shm", shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") != 0) {
-        return errnoText("cannot mount the container's /dev/shm");
-    }
-    for (const auto& [target, link] : {std::pair{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"},
-                                       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
-                                       {"stderr", "/proc/self/fd/2"}}) {
-        if (::symlink(link, (dev + "/" + target).c_str()) != 0) {
-            return errnoText("cannot create '/dev/" + std::string(target) + "'");
-        }
-    }
-    // The console is the controller's pty, bound in through the descriptor (the host's /dev is
-    // out of sight by now): /dev/console and /dev/tty1.
-    std::string consoleSource = "/proc/self/fd/" + std::to_string(consoleFd);
-    for (const char* name : {"console", "tty1"}) {
-        std::string path = dev + "/" + name;
-        int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            return errnoText("cannot create '" + path + "'");
-        }
-        ::close(fd);
-        if (::mount(consoleSource.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-            return errnoText("cannot bind the console to '" + path + "'");
-        }
-    }
-    return {};
-}
-
-/// Remounts the bind mount at `path` read-only. The flags it has are kept: in a user namespace
-/// a mount inherited from the host is locked, and a remount that would drop nosuid, noexec or
-/// its atime mode is refused.
-bool remountReadonly(const std::string& path) {
-    struct statvfs st {};
-    if (::statvfs(path.c_str(), &st) != 0) {
-        return false;
-    }
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
-    for (const auto& [st_flag, ms_flag] : {std::pair{ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
-                                           {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
-                                           {ST_RELATIME, MS_RELATIME}}) {
-        if ((st.f_flag & st_flag) != 0) {
-            flags |= ms_flag;
-        }
-    }
-    return ::mount(nullptr, path.c_str(), nullptr, flags, nullptr) == 0;
-}
-
-Result<void> bindReadonly(const std::string& path) {
-    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 || !remountReadonly(path)) {
-        return failErrno(errno, "cannot make '" + path + "' read-only");
-    }
-    return {};
+bool writeAll(int fd, const std::string& text) {
+    return ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
 }
 
 /// Makes the descriptors handed over for init its 3, 4, ... (the socket-activation convention,
@@ -161,13 +67,53 @@ std::string installPassedFds(const std::vector<int>& fds) {
     return {};
 }
 
+/// Moves init onto the tree the controller assembled at `staging`, in a mount namespace of its
+/// own. In a user namespace that copy of the controller's namespace has every mount locked;
+/// the self-bind gives pivot_root an unlocked mount to turn into '/', with the locked ones
+/// below it, and detaching the old root leaves nothing of the host's tree reachable.
+std::string enterRoot(const std::string& staging) {
+    if (::unshare(CLONE_NEWNS) != 0) {
+        return errnoText("cannot create the container's mount namespace");
+    }
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+        return errnoText("cannot make the container's mounts private");
+    }
+    if (::mount(staging.c_str(), staging.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+        ::chdir(staging.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 || ::umount2(".", MNT_DETACH) != 0 ||
+        ::chdir("/") != 0) {
+        return errnoText("cannot switch to the container's root");
+    }
+    return {};
+}
+
+/// What init may do from now on, for itself and everything it runs: the plan's capabilities,
+/// no_new_privs (no set-uid or file-capability program adds any back), a Landlock scope and the
+/// seccomp filter.
+std::string restrictPrivileges(const ContainerPlan& plan) {
+    if (auto limited = host::limitCapabilities(plan.capabilities); !limited) {
+        return limited.error().message;
+    }
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        return errnoText("cannot set no_new_privs");
+    }
+    // A process the host enters into the container (lxc-enter-namespace) joins its namespaces
+    // but keeps the host's identity: in a user namespace the container's root could ptrace it
+    // and act as that identity. Outside the scope, it cannot be traced or signalled from here.
+    // (Kernels before Landlock ABI 6 go without; docs/security.md says what that leaves.)
+    if (auto scoped = host::enterLandlockScope(); !scoped) {
+        return scoped.error().message;
+    }
+    const auto denials = deniedSyscalls(plan.capabilities);
+    if (auto filtered = host::installSyscallDenials(denials); !filtered) {
+        return filtered.error().message;
+    }
+    return {};
+}
+
 /// Everything from the new namespaces to exec; returns why it failed (it does not return on
 /// success). Runs as pid 1 of the new pid namespace.
-std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlave, int syncFd) {
-    const bool ownNetwork = !plan.interfaces.empty();
-    const bool ownUsers = !plan.uidMap.empty();
-    std::vector<int> hostNodes;
-    if (ownUsers) {
+std::string becomeInit(const ContainerPlan& plan, int syncFd) {
+    if (!plan.uidMap.empty()) {
         // Born in a new user namespace without ids: the controller writes the maps, then this
         // process becomes the container's root (host uid = the map's target for 0).
         char mapped = 0;
@@ -178,15 +124,19 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
             return errnoText("cannot become root of the container's user namespace");
         }
     }
-    if (::unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | (ownNetwork ? CLONE_NEWNET : 0)) != 0) {
+    // Created here, after the user namespace, so that they belong to it (the container's root
+    // may set its hostname and configure its own network).
+    if (::unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | (plan.privateNetwork ? CLONE_NEWNET : 0)) != 0) {
         return errnoText("cannot create the container's namespaces");
     }
-    if (ownNetwork) {
-        // The controller moves the container's ends of the veth pairs in, then says go.
-        char go = 0;
-        if (::write(syncFd, "n", 1) != 1 || ::read(syncFd, &go, 1) != 1 || go != 'g') {
-            return "the controller could not move the container's interfaces in";
-        }
+    // The controller moves the container's ends of the veth pairs in and assembles its file
+    // system tree, then says go (its reason for anything else reaches the daemon itself).
+    char go = 0;
+    if (::write(syncFd, "n", 1) != 1 || ::read(syncFd, &go, 1) != 1 || go != 'g') {
+        return "the controller could not prepare the container";
+    }
+    ::close(syncFd);
+    if (plan.privateNetwork) {
         for (const auto& i : plan.interfaces) {
             auto configured = [&]() -> Result<void> {
                 CORRAL_TRY(host::renameInterface(i.peerName, i.name));
@@ -203,117 +153,15 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
             return lo.error().message;
         }
     }
-    ::close(syncFd);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
-        return errnoText("cannot make the container's mounts private");
-    }
-    // Opened in the new mount namespace (a bind source must be in it), before /dev is covered:
-    // the console (given to the container's root by the controller) and, in a user namespace,
-    // the host's device nodes (which cannot be made there).
-    int consoleFd = ::open(consoleSlave.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (consoleFd < 0) {
-        return errnoText("cannot open the console '" + consoleSlave + "'");
-    }
-    for (const auto& n : ownUsers ? std::span(kDevNodes) : std::span<const DevNode>()) {
-        int fd = ::open((std::string("/dev/") + n.name).c_str(), O_PATH | O_CLOEXEC);
-        if (fd < 0) {
-            return errnoText(std::string("cannot find the host's /dev/") + n.name);
-        }
-        hostNodes.push_back(fd);
-    }
     if (::sethostname(plan.name.data(), plan.name.size()) != 0) {
         return errnoText("cannot set the hostname");
     }
-    const std::string& root = plan.rootSource;  // "" = the host's root, seen through new mounts
-    if (!root.empty() && ::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-        return errnoText("cannot bind the root '" + root + "'");
-    }
-    // The sources of the extra mounts are opened now, while the host's tree is in view; they
-    // are bound after /dev is built so that a target inside /dev (a device node) survives.
-    std::vector<int> sources;
-    for (const auto& m : plan.mounts) {
-        int fd = ::open(m.source.c_str(), O_PATH | O_CLOEXEC);
-        if (fd < 0) {
-            return errnoText("cannot find '" + m.source + "'");
-        }
-        sources.push_back(fd);
-    }
-    // A new /proc for the new pid namespace, with the kernel's knobs read-only.
-    std::string proc = root + "/proc";
-    if (!makePath(proc) || ::mount("proc", proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-        return errnoText("cannot mount the container's /proc");
-    }
-    if (!plan.procViewsDir.empty()) {
-        // The controller's FUSE views of meminfo and uptime (its mount came along with the copy
-        // of its mount namespace): the container's limits, not the host's totals.
-        if (std::string err = bindProcViews(plan.procViewsDir, proc); !err.empty()) {
-            return err;
-        }
-    }
-    for (const char* ro : {"/sys", "/sysrq-trigger", "/irq", "/bus", "/fs"}) {
-        std::string path = proc + ro;
-        if (::access(path.c_str(), F_OK) == 0) {
-            if (auto r = bindReadonly(path); !r) {
-                return r.error().message;
-            }
-        }
-    }
-    // /sys read-only, bound without its submounts: the host's cgroup trees under
-    // /sys/fs/cgroup stay out of sight. (A new sysfs mount would be refused: it is the host
-    // network namespace's, already mounted.)
-    // With its own network namespace the container gets its own sysfs (its interfaces only).
-    std::string sys = root + "/sys";
-    constexpr unsigned long kSysFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    // In a user namespace sharing the host's network neither works (a new sysfs belongs to the
-    // network namespace's owner; a bind without the locked submounts is refused): as in
-    // libvirt, /sys is then left as the root has it (host-owned, so nothing there is writable).
-    bool sysMounted = ownNetwork ? makePath(sys) && ::mount("sysfs", sys.c_str(), "sysfs", kSysFlags, nullptr) == 0
-                      : ownUsers ? true
-                                 : makePath(sys) && ::mount("/sys", sys.c_str(), nullptr, MS_BIND, nullptr) == 0 &&
-                                       remountReadonly(sys);
-    if (!sysMounted) {
-        return errnoText("cannot mount the container's /sys");
-    }
-    if (std::string err = buildDev(root + "/dev", consoleFd, hostNodes); !err.empty()) {
+    if (std::string err = enterRoot(plan.rootStaging); !err.empty()) {
         return err;
     }
-    for (std::size_t i = 0; i < plan.mounts.size(); ++i) {
-        const auto& m = plan.mounts[i];
-        std::string target = root + m.target;
-        struct stat st {};
-        ::fstat(sources[i], &st);
-        // A directory is bound on a directory, anything else (a device node) on a file.
-        if (S_ISDIR(st.st_mode)) {
-            if (!makePath(target)) {
-                return errnoText("cannot create '" + target + "'");
-            }
-        } else {
-            makePath(target.substr(0, target.rfind('/')));
-            int fd = ::open(target.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-            if (fd < 0) {
-                return errnoText("cannot create '" + target + "'");
-            }
-            ::close(fd);
-        }
-        std::string source = "/proc/self/fd/" + std::to_string(sources[i]);
-        if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-            return errnoText("cannot mount '" + m.source + "' on '" + m.target + "'");
-        }
-        if (m.readonly && !remountReadonly(target)) {
-            return errnoText("cannot make '" + m.target + "' read-only");
-        }
-        ::close(sources[i]);
-    }
-    if (!root.empty()) {
-        // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves
-        // nothing of the host's tree reachable.
-        if (::chdir(root.c_str()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
-            ::umount2(".", MNT_DETACH) != 0) {
-            return errnoText("cannot switch to the root '" + root + "'");
-        }
-    }
-    if (::chdir("/") != 0) {
-        return errnoText("cannot enter /");
+    int consoleFd = ::open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (consoleFd < 0) {
+        return errnoText("cannot open the container's console");
     }
     ::setsid();
     ::ioctl(consoleFd, TIOCSCTTY, 0);
@@ -321,13 +169,8 @@ std::string becomeInit(const ContainerPlan& plan, const std::string& consoleSlav
         ::dup2(consoleFd, fd);
     }
     ::close(consoleFd);
-    for (int cap : kDroppedCaps) {
-        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-            return errnoText("cannot drop capability " + std::to_string(cap));
-        }
-    }
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        return errnoText("cannot set no_new_privs");
+    if (std::string err = restrictPrivileges(plan); !err.empty()) {
+        return err;
     }
     if (std::string err = installPassedFds(plan.passFds); !err.empty()) {
         return err;
@@ -356,8 +199,84 @@ void serveViews(std::unique_ptr<host::FuseFiles>& views) {
     }
 }
 
-bool writeAll(int fd, const std::string& text) {
-    return ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+/// Reads `fd` to its end while answering the /proc views' requests: whoever writes to it may
+/// be looking up a view meanwhile, and only this process can answer.
+std::string readServingViews(int fd, std::unique_ptr<host::FuseFiles>& views) {
+    std::string text;
+    char buf[4096];
+    while (true) {
+        pollfd wait[2] = {{fd, POLLIN, 0}, {views ? views->fd() : -1, POLLIN, 0}};
+        if (::poll(wait, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (wait[1].revents != 0) {
+            serveViews(views);
+        }
+        if (wait[0].revents == 0) {
+            continue;
+        }
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+    return text;
+}
+
+/// Opens /proc/PID/ns/NAME and joins it.
+bool joinNamespaceOf(pid_t pid, const char* name) {
+    UniqueFd ns(::open(("/proc/" + std::to_string(pid) + "/ns/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+    return ns && ::setns(ns.get(), 0) == 0;
+}
+
+/// Has the container's tree assembled (container_root.hpp) by a helper: forked from this
+/// process (so in its mount namespace, as the host's root), joined to init's pid namespace
+/// (its child, the worker, mounts the container's /proc) and private network namespace (for
+/// its sysfs). Serves the /proc views meanwhile. Returns "" or why it failed.
+std::string assembleRoot(const ContainerPlan& plan, pid_t init, const std::string& consoleSlave,
+                         const ContainerRootIds& ids, std::unique_ptr<host::FuseFiles>& views) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+        return errnoText("cannot create a pipe");
+    }
+    pid_t helper = ::fork();
+    if (helper < 0) {
+        ::close(out[0]);
+        ::close(out[1]);
+        return errnoText("cannot start the helper that assembles the container's file system");
+    }
+    if (helper == 0) {
+        ::close(out[0]);
+        std::string why;
+        if (!joinNamespaceOf(init, "pid") || (plan.privateNetwork && !joinNamespaceOf(init, "net"))) {
+            why = errnoText("cannot join the container's namespaces");
+        } else if (pid_t worker = ::fork(); worker == 0) {
+            std::string err = prepareContainerRoot(plan, consoleSlave, ids);
+            (void)writeAll(out[1], err);
+            ::_exit(err.empty() ? 0 : 1);
+        } else {
+            int status = 0;
+            while (worker > 0 && ::waitpid(worker, &status, 0) < 0 && errno == EINTR) {
+            }
+            if (worker < 0 || !WIFEXITED(status)) {
+                why = "the helper assembling the container's file system ended unexpectedly";
+            }
+        }
+        (void)writeAll(out[1], why);
+        ::_exit(0);
+    }
+    ::close(out[1]);
+    std::string why = readServingViews(out[0], views);
+    ::close(out[0]);
+    ::waitpid(helper, nullptr, 0);
+    return why;
 }
 
 }  // namespace
@@ -394,17 +313,22 @@ int runController(const ContainerPlan& plan, int readyFd) {
         (void)writeAll(readyFd, text);
         ::close(readyFd);
     };
+    // A mount namespace of the controller's own, where the container's tree is assembled and
+    // the /proc views are served: the host never sees either (a host tool stat-ing the views
+    // would wait on a server a suspend has frozen), and both vanish with the controller
+    // however it ends. Init's namespace is copied from this one.
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+        report("error: " + errnoText("cannot give the controller a mount namespace"));
+        return 1;
+    }
+    if (auto made = makeDirectories(plan.rootStaging, 0755); !made) {
+        report("error: " + made.error().message);
+        return 1;
+    }
     // The /proc views first: once in the container's cgroup, its devices list refuses /dev/fuse.
     std::atomic<pid_t> initPid{-1};
     std::unique_ptr<host::FuseFiles> views;
     if (!plan.procViewsDir.empty()) {
-        // In a mount namespace of the controller's own: the host never sees the views (a host
-        // tool stat-ing them would wait on a server a suspend has frozen), and they vanish with
-        // the controller however it ends. Init's namespace is copied from this one.
-        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
-            report("error: " + errnoText("cannot give the controller a mount namespace"));
-            return 1;
-        }
         auto mounted = mountProcViews(plan, initPid);
         if (!mounted) {
             report("error: cannot serve the container's /proc views: " + mounted.error().message);
@@ -439,8 +363,8 @@ int runController(const ContainerPlan& plan, int readyFd) {
         }
         return 0UL;
     };
-    if (!plan.uidMap.empty() &&
-        ::fchown(consoleFd, static_cast<uid_t>(rootOf(plan.uidMap)), static_cast<gid_t>(rootOf(plan.gidMap))) != 0) {
+    ContainerRootIds ids{static_cast<uid_t>(rootOf(plan.uidMap)), static_cast<gid_t>(rootOf(plan.gidMap)), -1};
+    if (!plan.uidMap.empty() && ::fchown(consoleFd, ids.uid, ids.gid) != 0) {
         report("error: " + errnoText("cannot give the console to the container's root"));
         return 1;
     }
@@ -464,9 +388,8 @@ int runController(const ContainerPlan& plan, int readyFd) {
     // runs later (ip) stay in the host's.
     struct Child {
         const ContainerPlan* plan;
-        const std::string* slave;
         int errWrite, errRead, syncChild, syncParent;
-    } child{&plan, &slave, errPipe[1], errPipe[0], sync[1], sync[0]};
+    } child{&plan, errPipe[1], errPipe[0], sync[1], sync[0]};
     // The child's stack is mapped, not allocated: the controller never touches it, so it costs
     // the controller no memory (a zero-filled buffer would stay private to it for its lifetime).
     constexpr std::size_t kStackSize = 512 * 1024;
@@ -487,7 +410,7 @@ int runController(const ContainerPlan& plan, int readyFd) {
                 ::close(c->errWrite);
                 c->errWrite = errWrite;
             }
-            std::string why = becomeInit(*c->plan, *c->slave, c->syncChild);
+            std::string why = becomeInit(*c->plan, c->syncChild);
             (void)writeAll(c->errWrite, why);
             return 127;
         },
@@ -519,48 +442,31 @@ int runController(const ContainerPlan& plan, int readyFd) {
             (void)writeAll(sync[0], moveError.empty() ? "m" : "x");
         }
     }
-    if (!plan.interfaces.empty() && moveError.empty()) {
-        // Init has its network namespace once it says so (EOF: it failed before; its reason
-        // comes through the error pipe below).
-        char ready = 0;
-        if (::read(sync[0], &ready, 1) == 1) {
-            for (const auto& i : plan.interfaces) {
-                if (auto r = host::moveToNetworkNamespace(i.peerName, init); !r && moveError.empty()) {
-                    moveError = r.error().message;
-                }
+    UniqueFd userNs;
+    if (!plan.uidMap.empty() && moveError.empty()) {
+        // For the id-mapped mounts: they show files through this namespace's maps.
+        userNs.reset(::open(("/proc/" + std::to_string(init) + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
+        ids.userNs = userNs.get();
+    }
+    // Init has its namespaces once it says so (EOF: it failed before; its reason comes through
+    // the error pipe below): its interfaces are moved in, its tree is assembled.
+    char ready = 0;
+    if (moveError.empty() && ::read(sync[0], &ready, 1) == 1) {
+        for (const auto& i : plan.interfaces) {
+            if (auto r = host::moveToNetworkNamespace(i.peerName, init); !r && moveError.empty()) {
+                moveError = r.error().message;
             }
-            (void)writeAll(sync[0], moveError.empty() ? "g" : "x");
         }
+        if (moveError.empty()) {
+            moveError = assembleRoot(plan, init, slave, ids, views);
+        }
+        (void)writeAll(sync[0], moveError.empty() ? "g" : "x");
     }
     ::close(sync[0]);
+    userNs.reset();
     initPid = init;
-    std::string why;
-    char buf[4096];
-    // Until init execs (EOF) or says why it cannot: init binds the /proc views meanwhile, and
-    // only this process can answer those lookups, so the FUSE mount is served while waiting.
-    while (true) {
-        pollfd wait[2] = {{errPipe[0], POLLIN, 0}, {views ? views->fd() : -1, POLLIN, 0}};
-        if (::poll(wait, 2, -1) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        if (wait[1].revents != 0) {
-            serveViews(views);
-        }
-        if (wait[0].revents == 0) {
-            continue;
-        }
-        ssize_t n = ::read(errPipe[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        why.append(buf, static_cast<std::size_t>(n));
-    }
+    // Until init execs (EOF) or says why it cannot.
+    std::string why = readServingViews(errPipe[0], views);
     ::close(errPipe[0]);
     if (!why.empty()) {
         ::waitpid(init, nullptr, 0);
@@ -588,6 +494,7 @@ int runController(const ContainerPlan& plan, int readyFd) {
     UniqueFd client;
     int status = 0;
     bool consoleOpen = true;
+    char buf[4096];
     while (true) {
         pollfd fds[5] = {{sigFd, POLLIN, 0},
                          {consoleOpen ? master : -1, POLLIN, 0},

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The container side of corral-lxc: the in-namespace sequence that turns a freshly unshared
-// process into the container's init (mounts, /dev, hostname, privileges), and the controller
-// that owns it (console, exit status). One straight sequence, like crun's, so that what a
-// container can see and do is readable top to bottom.
+// The container side of corral-lxc: the in-namespace sequence that turns a freshly cloned
+// process into the container's init (namespaces, network, the assembled root, privileges), and
+// the controller that owns it (ids, interfaces, the tree of container_root.hpp, console, exit
+// status). One straight sequence, like crun's, so that what a container can see and do is
+// readable top to bottom.
 #pragma once
 
 #include <string>
@@ -11,9 +12,10 @@
 
 namespace corral::drivers::lxc {
 
-/// corral-lxc's main work: joins the cgroup, starts init in new mount, pid, uts, ipc and cgroup
-/// namespaces, reports "ok" (or the error) on `readyFd`, copies the console to the plan's log,
-/// and when init ends records how in the plan's exit file. Returns the controller's exit code.
+/// corral-lxc's main work: joins the cgroup, starts init in new pid, user (unless privileged),
+/// uts, ipc, cgroup, network (when private) and mount namespaces, reports "ok" (or the error)
+/// on `readyFd`, copies the console to the plan's log, and when init ends records how in the
+/// plan's exit file. Returns the controller's exit code.
 int runController(const ContainerPlan& plan, int readyFd);
 
 /// How init ended, as the controller records it and the daemon reads it back.

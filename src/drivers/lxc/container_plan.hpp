@@ -35,12 +35,24 @@ struct ContainerPlan {
     std::string name;
     std::string uuid;
     std::string rootSource;  ///< the host directory that becomes '/'; "" = the host's root
+    bool rootReadonly = false;  ///< <readonly/> on the root's <filesystem>
     std::vector<ContainerMount> mounts;
-    /// Non-empty: the container gets its own network namespace with these interfaces (and lo);
-    /// empty: it shares the host's network.
+    /// The container's interfaces; they are moved into its own network namespace.
     std::vector<ContainerInterface> interfaces;
-    /// Non-empty: a user namespace with these maps (<idmap>); root inside is not root outside.
+    /// A network namespace of its own (interfaces or <privnet/>: at least lo); false: it shares
+    /// the host's network.
+    bool privateNetwork = false;
+    /// Non-empty: a user namespace with these maps (<idmap>, or the range the daemon picked for
+    /// an unprivileged container); root inside is not root outside. Empty: a privileged
+    /// container, whose root is the host's root.
     std::vector<IdRange> uidMap, gidMap;
+    /// The daemon picks the maps at start (no <idmap>, not privileged): then the root and the
+    /// directories bound in are id-mapped mounts, so that files owned by 0 on the disk are
+    /// root's inside, and nothing on the disk needs to change owner.
+    bool autoIdRange = false;
+    /// The capabilities init and everything below it may hold (CAP_* numbers, sorted); the
+    /// seccomp filter follows from them (container_privileges.hpp).
+    std::vector<int> capabilities;
     std::vector<std::string> argv;  ///< <init> then <initarg>s
     std::vector<std::string> env;   ///< NAME=VALUE
     std::vector<std::string> cgroupJoinFiles;  ///< the controller joins these before anything
@@ -56,6 +68,10 @@ struct ContainerPlan {
     std::string memoryCgroupDir;  ///< the container's memory cgroup, which the views read
     bool cgroupV2 = false;
     std::string exitFile;    ///< where the controller records how init ended
+    /// An empty directory on which the controller assembles the container's tree (in its own
+    /// mount namespace) before init copies it; its parents must be searchable by the
+    /// container's root.
+    std::string rootStaging;
 };
 
 /// The plan as JSON text, and back (the controller's side). Unknown members are refused.

@@ -71,15 +71,4 @@ Result<std::unique_ptr<host::FuseFiles>> mountProcViews(const ContainerPlan& pla
     return host::FuseFiles::mount(plan.procViewsDir, std::move(files));
 }
 
-std::string bindProcViews(const std::string& viewsDir, const std::string& procDir) {
-    for (const char* name : kProcViews) {
-        std::string source = viewsDir + "/" + name;
-        std::string target = procDir + "/" + name;
-        if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-            return "cannot bind the container's view of /proc/" + std::string(name) + ": " + std::strerror(errno);
-        }
-    }
-    return {};
-}
-
 }  // namespace corral::drivers::lxc

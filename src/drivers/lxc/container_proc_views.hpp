@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // A container's own /proc/meminfo and /proc/uptime, as libvirt's LXC driver gives them through
 // FUSE: the controller serves them (from the container's memory cgroup and its init's start
-// time) on a FUSE mount made before init exists, and init binds them over its new /proc.
+// time) on a FUSE mount made before init exists, bound over the container's new /proc
+// (container_root.cpp).
 #pragma once
 
 #include <sys/types.h>
@@ -22,9 +23,5 @@ inline constexpr const char* kProcViews[] = {"meminfo", "uptime"};
 /// container's cgroup: the devices controller would refuse /dev/fuse afterwards. `init` is
 /// read by the uptime view once it is set.
 Result<std::unique_ptr<host::FuseFiles>> mountProcViews(const ContainerPlan& plan, const std::atomic<pid_t>& init);
-
-/// In init, after the new /proc is mounted at `procDir`: binds each view over its /proc file.
-/// Returns "" or why it failed. The controller must be serving the mount meanwhile.
-std::string bindProcViews(const std::string& viewsDir, const std::string& procDir);
 
 }  // namespace corral::drivers::lxc

@@ -13,8 +13,9 @@
 
 #include "conf/domain_def.hpp"
 #include "drivers/common/interface_bridge.hpp"
-#include "drivers/lxc/container_init.hpp"
 #include "drivers/lxc/container_definition.hpp"
+#include "drivers/lxc/container_ids.hpp"
+#include "drivers/lxc/container_init.hpp"
 #include "drivers/lxc/container_initctl.hpp"
 #include "host/netdev.hpp"
 #include "util/files.hpp"
@@ -38,7 +39,7 @@ struct LxcBackend::Runtime {
     UniqueFd pidFd;  // the controller's
     host::Cgroup cgroup;
     std::string component;  // the name in its file names (see newRuntime)
-    std::string planFile, stateFile, exitFile;
+    std::string planFile, stateFile, exitFile, rootStaging;
     std::vector<std::string> hostInterfaces;  // host ends of the veth pairs
     std::atomic<bool> destroying{false};
     std::atomic<bool> released{false};
@@ -158,6 +159,7 @@ std::shared_ptr<LxcBackend::Runtime> LxcBackend::newRuntime(const conf::DomainDe
     rt->planFile = filePath(component, ".plan");
     rt->stateFile = filePath(component, ".state");
     rt->exitFile = filePath(component, ".exit");
+    rt->rootStaging = paths_.runDir + "-roots/" + component;
     return rt;
 }
 
@@ -173,6 +175,9 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
     // an unprivileged uid (<idmap>) must reach its views to bind them; it may pass, not list.
     const std::string viewsParent = paths_.runDir + "-views";
     CORRAL_TRY(makeDirectories(viewsParent, 0711));
+    // Where each controller assembles its container's tree; init, as the container's root,
+    // passes through it too.
+    CORRAL_TRY(makeDirectories(paths_.runDir + "-roots", 0711));
     CORRAL_ASSIGN_OR_RETURN(ContainerPlan plan, planContainer(liveDef));
     plan.passFds.assign(files.begin(), files.end());
     if (!files.empty()) {
@@ -206,11 +211,12 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
                    "/proc/meminfo shows the host's memory");
     }
     plan.exitFile = rt->exitFile;
+    plan.rootStaging = rt->rootStaging;
     auto fail_ = [&](Error err) {
         release(*rt);
         return unexpected(std::move(err));
     };
-    if (auto written = writeFileAtomically(rt->planFile, planToJson(plan)); !written) {
+    if (auto written = writePlan(plan, *rt, liveDef.uuid); !written) {
         return fail_(written.error());
     }
     int ready[2];
@@ -278,6 +284,24 @@ Result<void> LxcBackend::startWithFiles(objects::DomainObj& dom, conf::DomainDef
     }
     watch(rt);
     return {};
+}
+
+Result<void> LxcBackend::writePlan(ContainerPlan& plan, const Runtime& rt, const Uuid& uuid) {
+    std::lock_guard lock(idsMutex_);
+    if (plan.autoIdRange) {
+        auto first = pickContainerIds(uuid, {config_.containerIdMin, config_.containerIdCount},
+                                      idRangesInUse(paths_.runDir, rt.planFile));
+        if (!first) {
+            return fail(ErrorCode::OperationFailed,
+                        "cannot start container '" + plan.name + "': every id range of the pool " +
+                            std::to_string(config_.containerIdMin) + "+" + std::to_string(config_.containerIdCount) +
+                            " is in use; raise container_id_count in lxc.conf",
+                        ErrorDomain::Lxc);
+        }
+        plan.uidMap = {{0, *first, kContainerIdCount}};
+        plan.gidMap = plan.uidMap;
+    }
+    return writeFileAtomically(rt.planFile, planToJson(plan));
 }
 
 void LxcBackend::watch(const std::shared_ptr<Runtime>& rt) {
@@ -371,8 +395,10 @@ void LxcBackend::release(Runtime& rt) {
     for (const auto* f : {&rt.planFile, &rt.stateFile, &rt.exitFile}) {
         ::unlink(f->c_str());
     }
-    // The /proc views' mount point (the mount itself lived in the controller's namespace).
+    // The /proc views' mount point and the root's staging directory (the mounts themselves
+    // lived in the controller's namespace).
     ::rmdir((paths_.runDir + "-views/" + rt.component).c_str());
+    ::rmdir(rt.rootStaging.c_str());
 }
 
 Result<void> LxcBackend::destroy(objects::DomainObj& dom, bool graceful) {
@@ -514,12 +540,17 @@ std::optional<int> LxcBackend::runningId(const objects::DomainObj& dom) {
 Result<std::vector<UniqueFd>> LxcBackend::openNamespaces(objects::DomainObj& dom) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
     // libvirt's order, which virsh enters in turn: the user namespace first, so that the
-    // others (owned by it when the container has one) can be joined.
+    // others (owned by it) can be joined. One the container shares with the host (its network
+    // without interfaces or <privnet/>) is left out: the client is in it, and from inside the
+    // container's user namespace could not join it.
     std::vector<UniqueFd> fds;
     for (const char* ns : {"user", "ipc", "uts", "net", "pid", "mnt"}) {
         std::string path = "/proc/" + std::to_string(rt->init) + "/ns/" + ns;
         UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (fd) {
+        struct stat theirs {}, ours {};
+        bool shared = ::stat((std::string("/proc/self/ns/") + ns).c_str(), &ours) == 0 && fd &&
+                      ::fstat(fd.get(), &theirs) == 0 && ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+        if (fd && !shared) {
             fds.push_back(std::move(fd));
         }
     }

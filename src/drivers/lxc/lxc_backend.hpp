@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -74,6 +75,10 @@ private:
     /// Waits for the controller to end on a thread of its own, then reports how init ended.
     void watch(const std::shared_ptr<Runtime>& rt);
     void release(Runtime& rt);
+    /// Gives an unprivileged container (plan.autoIdRange) its id maps and writes its plan; the
+    /// ranges of running containers are read from their plans, under idsMutex_ so that two
+    /// starts never take the same one.
+    Result<void> writePlan(ContainerPlan& plan, const Runtime& rt, const Uuid& uuid);
     Result<void> setFrozen(objects::DomainObj& dom, bool frozen);
     /// RUN_DIR/COMPONENT+SUFFIX (see newRuntime).
     std::string filePath(const std::string& component, const char* suffix) const;
@@ -82,6 +87,7 @@ private:
     LxcDriverConfig config_;
     GuestEventSink* sink_ = nullptr;
     std::function<Result<std::string>(const std::string&)> networkBridge_;
+    std::mutex idsMutex_;  ///< held from picking a container's ids until its plan is written
     /// Cleared when the backend goes: a watcher thread outliving it reports nothing.
     std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
 };

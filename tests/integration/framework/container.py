@@ -2,7 +2,8 @@
 # The test container: a busybox root file system built by the tests. Its init prints what the
 # container sees (hostname, its pid, the processes it can see, whether mknod, /proc/sys and a
 # bound host device work) on its console, then waits; SIGTERM makes it exit (a shutdown).
-# With the init argument "hog" it fills its own memory until the cgroup's limit stops it.
+# With the init argument "hog" it fills its own memory until the cgroup's limit stops it; with
+# "attack" it runs ct_attack.c, which tries each escape of issue 16 and prints the outcome.
 import os
 import shutil
 import subprocess
@@ -58,6 +59,12 @@ fi
 if [ "$1" = meminfo ]; then
     echo "CORRAL-CT-MEMINFO $(grep MemTotal /proc/meminfo | tr -s ' ') uptime=$(cut -d. -f1 /proc/uptime)"
 fi
+if [ "$1" = privnet ]; then
+    echo "CORRAL-CT-NETDEVS $(ls /sys/class/net | tr '\n' ' ')"
+fi
+if [ "$1" = attack ]; then
+    /bin/ct-attack
+fi
 if [ "$1" = hog ]; then
     echo CORRAL-CT-HOG
     x=$(head -c 400000000 /dev/zero | tr '\0' a)
@@ -99,11 +106,18 @@ def build_fd3_accept(rootfs):
     os.unlink(src)
 
 
+def build_attack(rootfs):
+    """Compiles the escape attempts (framework/ct_attack.c) statically into the root."""
+    src = os.path.join(os.path.dirname(__file__), 'ct_attack.c')
+    subprocess.run(['gcc', '-static', '-O1', '-o', os.path.join(rootfs, 'bin', 'ct-attack'), src], check=True)
+
+
 def build_rootfs(path):
     """A minimal root: busybox and its applets, the init above, empty mount points."""
     if os.path.exists(path):
         shutil.rmtree(path)
-    for d in ('bin', 'sbin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'root', 'data'):
+    for d in ('bin', 'sbin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'root', 'data', 'mnt/proc', 'mnt/sys',
+              'mnt/cgroup'):
         os.makedirs(os.path.join(path, d))
     shutil.copy2('/bin/busybox', os.path.join(path, 'bin', 'busybox'))
     for applet in ('sh', 'echo', 'ls', 'wc', 'cat', 'head', 'tr', 'sleep', 'hostname', 'mknod', 'dd', 'ps',
@@ -111,6 +125,7 @@ def build_rootfs(path):
                    'mkdir', 'mkfifo', 'od', 'cut'):
         os.symlink('busybox', os.path.join(path, 'bin', applet))
     build_fd3_accept(path)
+    build_attack(path)
     init = os.path.join(path, 'sbin', 'init')
     with open(init, 'w') as f:
         f.write(INIT)

@@ -4,18 +4,22 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <linux/capability.h>
+
 #include <algorithm>
 
-#include "drivers/lxc/container_init.hpp"
 #include "drivers/lxc/container_definition.hpp"
+#include "drivers/lxc/container_init.hpp"
+#include "drivers/lxc/container_privileges.hpp"
 
 namespace corral::drivers::lxc {
 namespace {
 
-std::unique_ptr<conf::DomainDef> parsed(const std::string& devices, const std::string& os = "") {
+std::unique_ptr<conf::DomainDef> parsed(const std::string& devices, const std::string& os = "",
+                                        const std::string& extra = "") {
     auto def = conf::parseDomainXml("<domain type='lxc'><name>web</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>"
-                                    "<memory>65536</memory><os><type>exe</type>" + os + "</os><devices>" + devices +
-                                    "</devices></domain>");
+                                    "<memory>65536</memory><os><type>exe</type>" + os + "</os>" + extra + "<devices>" +
+                                    devices + "</devices></domain>");
     EXPECT_TRUE(def) << def.error().message;
     return std::move(*def);
 }
@@ -119,6 +123,8 @@ TEST(ContainerPlan, JsonRoundTripAndUnknownMembersRefused) {
     ASSERT_TRUE(plan);
     plan->cgroupJoinFiles = {"/sys/fs/cgroup/memory/corral/lxc/web/cgroup.procs"};
     plan->consoleLog = "/var/log/corral/lxc/web.log";
+    plan->rootStaging = "/run/corral/lxc-roots/web";
+    plan->uidMap = {{0, 0x10000000, 65536}};
     auto back = planFromJson(planToJson(*plan));
     ASSERT_TRUE(back) << back.error().message;
     EXPECT_EQ(back->rootSource, "/r");
@@ -126,9 +132,98 @@ TEST(ContainerPlan, JsonRoundTripAndUnknownMembersRefused) {
     EXPECT_EQ(back->env, plan->env);
     EXPECT_EQ(back->cgroupJoinFiles, plan->cgroupJoinFiles);
     EXPECT_EQ(back->consoleLog, plan->consoleLog);
+    EXPECT_EQ(back->rootStaging, plan->rootStaging);
+    EXPECT_TRUE(back->autoIdRange);
+    EXPECT_EQ(back->uidMap[0].target, 0x10000000u);
+    EXPECT_EQ(back->capabilities, plan->capabilities);
     EXPECT_FALSE(planFromJson(R"({"name":"x","argv":["/init"],"extra":1})"));
     EXPECT_FALSE(planFromJson("{\"name\":\"x\",\"argv\":[]}"));
     EXPECT_FALSE(planFromJson("not json"));
+}
+
+bool keeps(const ContainerPlan& plan, int cap) {
+    return std::find(plan.capabilities.begin(), plan.capabilities.end(), cap) != plan.capabilities.end();
+}
+
+TEST(ContainerPlan, WithoutIdmapAContainerIsUnprivileged) {
+    auto plan = planContainer(*parsed("<filesystem type='mount'><source dir='/r'/><target dir='/'/><readonly/>"
+                                      "</filesystem>"));
+    ASSERT_TRUE(plan) << plan.error().message;
+    EXPECT_TRUE(plan->autoIdRange);   // the daemon picks its ids at start
+    EXPECT_TRUE(plan->uidMap.empty());
+    EXPECT_TRUE(plan->rootReadonly);
+    EXPECT_TRUE(keeps(*plan, CAP_SYS_ADMIN));  // over its own namespaces only
+    EXPECT_FALSE(keeps(*plan, CAP_SYS_MODULE));
+    // Asked for with the DAC words that run a QEMU guest as root: the host's root, without the
+    // capabilities that would reach the host.
+    auto privileged = planContainer(*parsed("", "", "<seclabel type='none' model='dac'/>"));
+    ASSERT_TRUE(privileged) << privileged.error().message;
+    EXPECT_FALSE(privileged->autoIdRange);
+    EXPECT_TRUE(privileged->uidMap.empty());
+    EXPECT_FALSE(keeps(*privileged, CAP_SYS_ADMIN));
+    EXPECT_FALSE(keeps(*privileged, CAP_DAC_READ_SEARCH));
+    EXPECT_FALSE(keeps(*privileged, CAP_NET_ADMIN));  // the host's network
+    EXPECT_TRUE(keeps(*privileged, CAP_SYS_BOOT));
+    auto dynamic = planContainer(*parsed("", "", "<seclabel type='dynamic' model='dac'/>"));
+    ASSERT_TRUE(dynamic);
+    EXPECT_TRUE(dynamic->autoIdRange);
+    auto fixed = planContainer(*parsed("", "", "<seclabel type='static' model='dac'><label>+1:+1</label></seclabel>"));
+    ASSERT_FALSE(fixed);
+    EXPECT_NE(fixed.error().message.find("<idmap>"), std::string::npos) << fixed.error().message;
+    auto both = planContainer(*parsed("", "", "<idmap><uid start='0' target='300000' count='65536'/>"
+                                              "<gid start='0' target='300000' count='65536'/></idmap>"
+                                              "<seclabel type='none' model='dac'/>"));
+    ASSERT_FALSE(both);
+    EXPECT_EQ(both.error().code, ErrorCode::ConfigUnsupported);
+}
+
+TEST(ContainerPlan, PrivnetGivesANetworkNamespaceWithoutInterfaces) {
+    auto shared = planContainer(*parsed(""));
+    ASSERT_TRUE(shared);
+    EXPECT_FALSE(shared->privateNetwork);
+    auto privnet = planContainer(*parsed("", "", "<features><privnet/></features>"));
+    ASSERT_TRUE(privnet) << privnet.error().message;
+    EXPECT_TRUE(privnet->privateNetwork);
+    EXPECT_TRUE(privnet->interfaces.empty());
+    auto back = planFromJson(planToJson(*privnet));
+    ASSERT_TRUE(back);
+    EXPECT_TRUE(back->privateNetwork);
+    auto withInterface = planContainer(*parsed("<interface type='bridge'><source bridge='br0'/></interface>"));
+    ASSERT_TRUE(withInterface);
+    EXPECT_TRUE(withInterface->privateNetwork);
+}
+
+TEST(ContainerPlan, CapabilitiesPolicyIsHonoured) {
+    auto denyAll = planContainer(*parsed("", "", "<seclabel type='none' model='dac'/><features>"
+                                                 "<capabilities policy='deny'><mknod state='on'/></capabilities>"
+                                                 "</features>"));
+    ASSERT_TRUE(denyAll) << denyAll.error().message;
+    EXPECT_EQ(denyAll->capabilities, std::vector<int>{CAP_MKNOD});
+    auto allow = planContainer(*parsed("", "", "<features><capabilities policy='allow'>"
+                                               "<sys_module state='off'/></capabilities></features>"));
+    ASSERT_TRUE(allow);
+    EXPECT_FALSE(keeps(*allow, CAP_SYS_MODULE));
+    EXPECT_TRUE(keeps(*allow, CAP_SYS_RAWIO));
+    auto onByDefault = planContainer(*parsed("", "", "<seclabel type='none' model='dac'/><features>"
+                                                     "<capabilities policy='default'><sys_admin state='on'/>"
+                                                     "</capabilities></features>"));
+    ASSERT_TRUE(onByDefault);
+    EXPECT_TRUE(keeps(*onByDefault, CAP_SYS_ADMIN));
+    EXPECT_TRUE(keeps(*onByDefault, CAP_CHOWN));
+    auto back = planFromJson(planToJson(*onByDefault));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->capabilities, onByDefault->capabilities);
+    // Refused, naming what is wrong.
+    for (const auto& [xml, words] :
+         {std::pair{"<capabilities policy='most'/>", "'most' for <capabilities policy>"},
+          {"<capabilities><sys_everything state='on'/></capabilities>", "unknown capability <sys_everything>"},
+          {"<capabilities><mknod/></capabilities>", "state='on' or state='off'"},
+          {"<capabilities><mknod state='yes'/></capabilities>", "not 'yes'"}}) {
+        auto bad = planContainer(*parsed("", "", std::string("<features>") + xml + "</features>"));
+        ASSERT_FALSE(bad) << xml;
+        EXPECT_EQ(bad.error().code, ErrorCode::XmlError);
+        EXPECT_NE(bad.error().message.find(words), std::string::npos) << bad.error().message;
+    }
 }
 
 TEST(InitExit, SignalsFromRebootAndHaltAreRecognised) {

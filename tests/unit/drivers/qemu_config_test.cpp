@@ -150,6 +150,18 @@ TEST(LxcConfig, ProcessLimitByDefaultConfigurableAndCheckedKeys) {
     ASSERT_FALSE(badValue);
     EXPECT_NE(badValue.error().message.find(":1: max_processes"), std::string::npos) << badValue.error().message;
 
+    EXPECT_EQ(defaults->containerIdMin, 0x10000000u);
+    EXPECT_EQ(defaults->containerIdCount, 1024u * 65536u);
+    TempConf ids("container_id_min = 1000000\ncontainer_id_count = 655360\n");
+    auto pool = drivers::lxc::loadLxcConfig(ids.path());
+    ASSERT_TRUE(pool) << pool.error().message;
+    EXPECT_EQ(pool->containerIdMin, 1000000u);
+    EXPECT_EQ(pool->containerIdCount, 655360u);
+    TempConf tooSmall("container_id_count = 100\n");
+    EXPECT_FALSE(drivers::lxc::loadLxcConfig(tooSmall.path()));
+    TempConf pastTheEnd("container_id_min = 4294000000\ncontainer_id_count = 1000000\n");
+    EXPECT_FALSE(drivers::lxc::loadLxcConfig(pastTheEnd.path()));
+
     TempConf unknown("\nmax_procs = 5\n");
     auto unknownKey = drivers::lxc::loadLxcConfig(unknown.path());
     ASSERT_FALSE(unknownKey);

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Getting inside a running guest: console (the protocol's stream procedures) and
 // lxc-enter-namespace (the container's namespace descriptors, passed over the unix socket).
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <linux/nsfs.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -163,13 +169,30 @@ Result<std::string> securityModel(client::Connection& conn) {
         printError("cannot join the container's cgroups", joined.error());
         ::_exit(125);
     }
+    bool joinedUsers = false;
     for (const auto& ns : namespaces) {
         // EINVAL: the same namespace as ours (the container shares the host's): nothing to do.
-        if (::setns(ns.get(), 0) != 0 && errno != EINVAL) {
+        if (::setns(ns.get(), 0) != 0) {
+            if (errno == EINVAL) {
+                continue;
+            }
             printError(std::string("cannot join the container's namespace: ") + std::strerror(errno));
             ::_exit(125);
         }
+        joinedUsers = joinedUsers || ::ioctl(ns.get(), NS_GET_NSTYPE) == CLONE_NEWUSER;
     }
+    // In the container's user namespace our host uid 0 is no one: become its root, as nsenter
+    // and lxc-attach do. Files the command creates then get the container's owners, and the
+    // container cannot take over a process that still holds the host's identity.
+    if (joinedUsers && (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) {
+        printError(std::string("cannot become root of the container's user namespace: ") + std::strerror(errno));
+        ::_exit(125);
+    }
+    // Until the command's exec, nothing of this client (its connection to the daemon) may be
+    // reachable from inside: no descriptor but the terminal's, and not dumpable (the
+    // container's root cannot trace it before the exec gives it a memory of its own).
+    ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     pid_t pid = ::fork();
     if (pid == 0) {
         std::vector<char*> argv;
