@@ -31,4 +31,7 @@ if [ "$fuzz_seconds" -gt 0 ] && [ -f tests/fuzz/CMakeLists.txt ]; then
     done
 fi
 
+# libvirt's own test definitions, for the corpus test (tests/unit/drivers/libvirt_corpus_test.cpp).
+bash scripts/fetch-libvirt-corpus.sh build/libvirt-corpus
+
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 1500

@@ -23,6 +23,9 @@ struct OsDef {
     std::string arch;     ///< <type arch=...>
     std::string machine;  ///< <type machine=...>
     std::vector<XmlNode> elements;  ///< loader, nvram, kernel, initrd, cmdline, init, initarg, boot...
+    /// <os>'s own attributes (firmware='efi'), kept on a childless <os> node so that a driver's
+    /// reads of them are tracked like any other part of the definition.
+    XmlNode attributes{"os", {}, {}, {}, 0};
 
     /// Text of the first child element `name` (kernel, init, cmdline...), or "".
     [[nodiscard]] std::string value(std::string_view name) const;

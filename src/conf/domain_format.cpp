@@ -106,7 +106,11 @@ std::string formatDomainXml(const DomainDef& def, const FormatOptions& opts, int
         line(out, 2, vcpu + ">" + std::to_string(def.vcpus) + "</vcpu>");
     }
     emitOthersBefore("os");
-    line(out, 2, "<os>");
+    std::string os = "<os";
+    for (const auto& [k, v] : def.os.attributes.attrs) {
+        os += " " + k + "='" + xmlEscape(v) + "'";
+    }
+    line(out, 2, os + ">");
     std::string type = "<type";
     if (!def.os.arch.empty()) {
         type += " arch='" + xmlEscape(def.os.arch) + "'";

@@ -42,6 +42,8 @@ Result<unsigned> parseCount(std::string_view text, std::string_view what) {
 }
 
 Result<void> parseOs(const XmlNode& n, OsDef& os) {
+    os.attributes.attrs = n.attrs;
+    os.attributes.line = n.line;
     for (const auto& c : n.children) {
         if (c.name == "type") {
             os.type = std::string(trimString(c.text));
@@ -92,6 +94,7 @@ bool isDiskWithTarget(const XmlNode& device, std::string_view target) {
 std::string OsDef::value(std::string_view name) const {
     for (const auto& e : elements) {
         if (e.name == name) {
+            e.markRead();
             return e.text;
         }
     }
@@ -102,6 +105,7 @@ std::vector<std::string> OsDef::values(std::string_view name) const {
     std::vector<std::string> out;
     for (const auto& e : elements) {
         if (e.name == name) {
+            e.markRead();
             out.push_back(e.text);
         }
     }
@@ -126,6 +130,7 @@ std::vector<std::string> DomainDef::macAddresses() const {
 const XmlNode* DomainDef::element(std::string_view elementName) const {
     for (const auto& e : elements) {
         if (e.name == elementName) {
+            e.markRead();
             return &e;
         }
     }

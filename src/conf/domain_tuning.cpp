@@ -10,7 +10,12 @@ namespace corral::conf {
 
 namespace {
 
-std::optional<std::uint64_t> unsignedOf(const XmlNode& n) { return parseUnsigned(trimString(n.text)); }
+/// The number in a tuning leaf; the leaf counts as read (xml_read_tracker.hpp): every caller
+/// passes it on to a typed field the drivers apply or refuse.
+std::optional<std::uint64_t> unsignedOf(const XmlNode& n) {
+    n.markRead();
+    return parseUnsigned(trimString(n.text));
+}
 
 XmlNode leaf(std::string name, std::string text) {
     XmlNode n;
@@ -58,6 +63,7 @@ void readBandwidth(const XmlNode& c, std::string_view prefix, CpuBandwidth& bw) 
     if (c.name == std::string(prefix) + "period") {
         bw.period = unsignedOf(c);
     } else if (c.name == std::string(prefix) + "quota") {
+        c.markRead();
         bw.quota = parseSigned(trimString(c.text));
     }
 }
@@ -141,7 +147,12 @@ MemTune readMemTune(const XmlNode* t) {
     }
     // The parser normalised every child to KiB.
     for (const auto& c : t->children) {
+        if (c.name != "hard_limit" && c.name != "soft_limit" && c.name != "swap_hard_limit" &&
+            c.name != "min_guarantee") {
+            continue;  // not a limit this reader knows: left unread, so the drivers refuse it
+        }
         auto value = unsignedOf(c);
+        c.markAttrRead("unit");  // the parser rewrote the value in KiB and said so: the unit is applied
         if (value && *value >= kMemoryParamUnlimited) {
             value.reset();  // "unlimited" written out is the same as no limit
         }
@@ -191,17 +202,16 @@ BlkioTune readBlkioTune(const XmlNode* t) {
             BlkioDeviceTune dev;
             dev.path = std::string(trimString(c.childText("path")));
             for (const auto& v : c.children) {
-                std::uint64_t n = unsignedOf(v).value_or(0);
                 if (v.name == "weight") {
-                    dev.weight = static_cast<unsigned>(n);
+                    dev.weight = static_cast<unsigned>(unsignedOf(v).value_or(0));
                 } else if (v.name == "read_iops_sec") {
-                    dev.readIopsSec = n;
+                    dev.readIopsSec = unsignedOf(v).value_or(0);
                 } else if (v.name == "write_iops_sec") {
-                    dev.writeIopsSec = n;
+                    dev.writeIopsSec = unsignedOf(v).value_or(0);
                 } else if (v.name == "read_bytes_sec") {
-                    dev.readBytesSec = n;
+                    dev.readBytesSec = unsignedOf(v).value_or(0);
                 } else if (v.name == "write_bytes_sec") {
-                    dev.writeBytesSec = n;
+                    dev.writeBytesSec = unsignedOf(v).value_or(0);
                 }
             }
             blkio.devices.push_back(std::move(dev));

@@ -4,8 +4,11 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
+
 #include "conf/object_name.hpp"
 #include "conf/xml_node.hpp"
+#include "conf/xml_read_tracker.hpp"
 #include "util/strings.hpp"
 
 namespace corral::conf {
@@ -76,7 +79,9 @@ Result<void> parseIp(const XmlNode& ip, NetworkDef& def) {
         if (c.name != "dhcp") {
             return unsupported("<ip><" + c.name + ">: not supported (dhcp)");
         }
+        c.markRead();
         for (const auto& d : c.children) {
+            d.markRead();
             if (d.name == "range") {
                 if (!def.dhcpStart.empty()) {
                     return unsupported("<dhcp>: only one <range> is supported");
@@ -130,7 +135,11 @@ Result<std::unique_ptr<NetworkDef>> parseNetworkXml(std::string_view xml) {
         return xmlError("expected root element <network>, found <" + root.name + ">");
     }
     auto def = std::make_unique<NetworkDef>();
+    // Every part read below is acted on when the network starts; what is left unread is
+    // refused at the end, naming it ("accepted means enforced").
+    XmlReadTracker reads;
     for (const auto& c : root.children) {
+        c.markRead();
         if (c.name == "name") {
             def->name = std::string(trimString(c.text));
         } else if (c.name == "uuid") {
@@ -142,7 +151,17 @@ Result<std::unique_ptr<NetworkDef>> parseNetworkXml(std::string_view xml) {
             def->uuidGiven = true;
         } else if (c.name == "bridge") {
             def->bridge = c.attrOr("name");
-            def->stp = c.attrOr("stp") != "off";
+            const std::string stp = c.attrOr("stp", "on");
+            if (stp != "on" && stp != "off") {
+                return xmlError("<bridge stp='" + stp + "'>: expected 'on' or 'off'");
+            }
+            def->stp = stp == "on";
+            const std::string delay = c.attrOr("delay", "0");
+            auto seconds = parseUnsigned(delay);
+            if (!seconds || *seconds > 30) {
+                return xmlError("<bridge delay='" + delay + "'>: expected a forward delay of 0 to 30 seconds");
+            }
+            def->delaySeconds = static_cast<unsigned>(*seconds);
             if (def->bridge.size() > 15) {
                 return xmlError("<bridge name='" + def->bridge + "'>: longer than 15 characters");
             }
@@ -160,8 +179,35 @@ Result<std::unique_ptr<NetworkDef>> parseNetworkXml(std::string_view xml) {
             }
         } else if (c.name == "ip") {
             CORRAL_TRY(parseIp(c, *def));
-        } else if (c.name == "domain" || c.name == "dns" || c.name == "mtu") {
-            // Accepted and kept out of the way: dnsmasq gets sensible defaults for them.
+        } else if (c.name == "domain") {
+            def->domainName = c.attrOr("name");
+            const std::string localOnly = c.attrOr("localOnly", "no");
+            if (def->domainName.empty() || (localOnly != "yes" && localOnly != "no")) {
+                return xmlError("<domain>: needs name='...' and localOnly 'yes' or 'no'");
+            }
+            def->domainLocalOnly = localOnly == "yes";
+            // It goes into dnsmasq's configuration: a DNS name and nothing else.
+            for (char ch : def->domainName) {
+                if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.') {
+                    return xmlError("<domain name='" + def->domainName + "'>: not a DNS domain name");
+                }
+            }
+            if (def->domainName.size() > 253) {
+                return xmlError("<domain name>: longer than 253 characters");
+            }
+        } else if (c.name == "dns") {
+            // Only DNS on or off; records and forwarders (its children) are left unread, so refused.
+            const std::string enable = c.attrOr("enable", "yes");
+            if (enable != "yes" && enable != "no") {
+                return xmlError("<dns enable='" + enable + "'>: expected 'yes' or 'no'");
+            }
+            def->dnsEnabled = enable == "yes";
+        } else if (c.name == "mtu") {
+            auto size = parseUnsigned(c.attrOr("size"));
+            if (!size || *size < 68 || *size > 65535) {
+                return xmlError("<mtu size='" + c.attrOr("size") + "'>: expected 68 to 65535");
+            }
+            def->mtu = static_cast<unsigned>(*size);
         } else {
             return unsupported("<network><" + c.name + ">: not supported by this network driver");
         }
@@ -174,6 +220,20 @@ Result<std::unique_ptr<NetworkDef>> parseNetworkXml(std::string_view xml) {
     }
     if (!def->dhcpStart.empty() && def->ipAddress.empty()) {
         return xmlError("<dhcp> needs an <ip address>");
+    }
+    std::vector<UnreadPart> unread;
+    for (const auto& c : root.children) {
+        collectUnreadParts(c, reads, "", [](std::string_view) { return false; }, unread);
+    }
+    for (const auto& [key, value] : root.attrs) {
+        if (key != "xmlns" && !key.starts_with("xmlns:")) {
+            unread.push_back({"<network " + key + "='" + value + "'>", root.line});
+        }
+    }
+    if (!unread.empty()) {
+        return unsupported(unread.front().where + " (line " + std::to_string(unread.front().line) +
+                           ") is not supported by the network driver" +
+                           (unread.size() > 1 ? " (and " + std::to_string(unread.size() - 1) + " more)" : ""));
     }
     return def;
 }
@@ -204,10 +264,21 @@ std::string formatNetworkXml(const NetworkDef& def) {
                (def.forwardDev.empty() ? std::string() : " dev='" + xmlEscape(def.forwardDev) + "'") + "/>\n";
     }
     if (!def.bridge.empty()) {
-        out += "  <bridge name='" + xmlEscape(def.bridge) + "' stp='" + (def.stp ? "on" : "off") + "' delay='0'/>\n";
+        out += "  <bridge name='" + xmlEscape(def.bridge) + "' stp='" + (def.stp ? "on" : "off") + "' delay='" +
+               std::to_string(def.delaySeconds) + "'/>\n";
+    }
+    if (def.mtu != 0) {
+        out += "  <mtu size='" + std::to_string(def.mtu) + "'/>\n";
     }
     if (!def.mac.empty()) {
         out += "  <mac address='" + def.mac + "'/>\n";
+    }
+    if (!def.domainName.empty()) {
+        out += "  <domain name='" + xmlEscape(def.domainName) + "'" + (def.domainLocalOnly ? " localOnly='yes'" : "") +
+               "/>\n";
+    }
+    if (!def.dnsEnabled) {
+        out += "  <dns enable='no'/>\n";
     }
     if (!def.ipAddress.empty()) {
         out += "  <ip address='" + def.ipAddress + "' netmask='" + formatIpv4(prefixMask(def.prefix)) + "'>\n";

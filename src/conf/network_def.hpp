@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // NetworkDef: a libvirt virtual network definition, the part a host bridge with NAT and DHCP
-// needs: name, UUID, bridge, forward mode, one IPv4 address with its DHCP range and static
-// hosts. Elements outside that are refused by name rather than silently ignored.
+// needs: name, UUID, bridge (STP, delay, MTU), forward mode, one IPv4 address with its DHCP
+// range and static hosts, the DNS domain. Every other element or attribute is refused by name
+// rather than silently ignored.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,11 @@ struct NetworkDef {
     bool uuidGiven = false;
     std::string bridge;         ///< <bridge name>; "" = the driver picks virbrN
     bool stp = true;            ///< <bridge stp>
+    unsigned delaySeconds = 0;  ///< <bridge delay>: STP forward delay
+    unsigned mtu = 0;           ///< <mtu size>; 0 = the kernel's default
+    std::string domainName;     ///< <domain name>: DNS domain dnsmasq gives the guests
+    bool domainLocalOnly = false;  ///< <domain localOnly='yes'>: names in it never go upstream
+    bool dnsEnabled = true;     ///< <dns enable='no'> turns dnsmasq's DNS off (DHCP stays)
     std::string forwardMode;    ///< "" (isolated), "nat", "route"
     std::string forwardDev;     ///< <forward dev>: the uplink NAT and routing are limited to
     std::string mac;            ///< <mac address> of the bridge

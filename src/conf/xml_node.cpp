@@ -3,14 +3,18 @@
 // xml_reader.cpp.
 #include "conf/xml_node.hpp"
 
+#include "conf/xml_read_tracker.hpp"
+
 namespace corral::conf {
 
 const std::string* XmlNode::attr(std::string_view key) const {
-    for (const auto& [k, v] : attrs) {
-        if (k == key) {
-            return &v;
+    for (std::size_t i = 0; i < attrs.size(); ++i) {
+        if (attrs[i].first == key) {
+            XmlReadTracker::noteAttr(*this, i);
+            return &attrs[i].second;
         }
     }
+    XmlReadTracker::noteNode(*this);  // asked and found absent: the element was still looked at
     return nullptr;
 }
 
@@ -34,8 +38,10 @@ void XmlNode::removeAttr(std::string_view key) {
 }
 
 const XmlNode* XmlNode::child(std::string_view childName) const {
+    XmlReadTracker::noteNode(*this);
     for (const auto& c : children) {
         if (c.name == childName) {
+            XmlReadTracker::noteNode(c);
             return &c;
         }
     }
@@ -64,6 +70,26 @@ std::string XmlNode::attrOr(std::string_view key, std::string fallback) const {
 std::string XmlNode::childAttr(std::string_view childName, std::string_view key) const {
     const XmlNode* c = child(childName);
     return c != nullptr ? c->attrOr(key) : std::string();
+}
+
+void XmlNode::markRead() const { XmlReadTracker::noteNode(*this); }
+
+void XmlNode::markAttrRead(std::string_view key) const { (void)attr(key); }
+
+void XmlNode::markChildAttrRead(std::string_view childName, std::string_view key) const {
+    if (const XmlNode* c = child(childName)) {
+        c->markAttrRead(key);
+    }
+}
+
+void XmlNode::markSubtreeRead() const {
+    XmlReadTracker::noteNode(*this);
+    for (std::size_t i = 0; i < attrs.size(); ++i) {
+        XmlReadTracker::noteAttr(*this, i);
+    }
+    for (const auto& c : children) {
+        c.markSubtreeRead();
+    }
 }
 
 std::string xmlEscape(std::string_view text) {

@@ -30,6 +30,21 @@ struct XmlNode {
     [[nodiscard]] std::string attrOr(std::string_view key, std::string fallback = {}) const;
     /// Attribute `key` of the first child `childName`, or "" when either is absent.
     [[nodiscard]] std::string childAttr(std::string_view childName, std::string_view key) const;
+
+    // The lookups above record what they touch in the thread's XmlReadTracker, if one is
+    // active (xml_read_tracker.hpp). Code that acts on `text` or walks `children` directly
+    // records it with these.
+
+    /// This element (its presence and text) is acted on.
+    void markRead() const;
+    /// Attribute `key` of this element (if present) is acted on by code that does not read it
+    /// through this node: a start that records runtime facts, a parser that normalised it.
+    void markAttrRead(std::string_view key) const;
+    /// The same for attribute `key` of the first child `childName`.
+    void markChildAttrRead(std::string_view childName, std::string_view key) const;
+    /// This element and everything in it are acted on as a whole (copied through to the
+    /// hypervisor, or checked in full by the caller).
+    void markSubtreeRead() const;
 };
 
 /// Parses a whole UTF-8 document. `documentName` appears in error messages as libvirt does:

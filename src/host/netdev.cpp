@@ -16,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "util/files.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
 
@@ -126,6 +127,26 @@ Result<void> createBridge(const std::string& name) {
     CORRAL_ASSIGN_OR_RETURN(UniqueFd sock, controlSocket());
     if (::ioctl(sock.get(), SIOCBRADDBR, name.c_str()) != 0) {
         return failErrno(errno, "cannot create bridge '" + name + "'");
+    }
+    return {};
+}
+
+Result<void> setBridgeStp(const std::string& name, bool stp, unsigned delaySeconds) {
+    const std::string dir = "/sys/class/net/" + name + "/bridge/";
+    // The kernel counts the forward delay in USER_HZ ticks, hundredths of a second.
+    CORRAL_TRY(writeKernelFile(dir + "forward_delay", std::to_string(delaySeconds * 100))
+                   .withContext("setting the forward delay of bridge '" + name + "'"));
+    return writeKernelFile(dir + "stp_state", stp ? "1" : "0")
+        .withContext("turning STP " + std::string(stp ? "on" : "off") + " on bridge '" + name + "'");
+}
+
+Result<void> setInterfaceMtu(const std::string& ifname, unsigned mtu) {
+    ifreq req{};
+    CORRAL_TRY(fillName(req, ifname));
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd sock, controlSocket());
+    req.ifr_mtu = static_cast<int>(mtu);
+    if (::ioctl(sock.get(), SIOCSIFMTU, &req) != 0) {
+        return failErrno(errno, "cannot set the MTU of '" + ifname + "' to " + std::to_string(mtu));
     }
     return {};
 }

@@ -37,6 +37,13 @@ bool interfaceExists(const std::string& ifname);
 /// Creates the Linux bridge `name` (down, no address). Errors name it; an existing one is EEXIST.
 Result<void> createBridge(const std::string& name);
 
+/// Turns the bridge's spanning tree protocol on or off and sets its forward delay (seconds), as
+/// a network's <bridge stp delay> asks. Errors name the bridge and the setting.
+Result<void> setBridgeStp(const std::string& name, bool stp, unsigned delaySeconds);
+
+/// Sets the interface's MTU. Errors name the interface and the size.
+Result<void> setInterfaceMtu(const std::string& ifname, unsigned mtu);
+
 /// Takes `name` down and deletes the bridge; a missing bridge is not an error.
 Result<void> deleteBridge(const std::string& name);
 

@@ -8,6 +8,7 @@
 #include "security/landlock_driver.hpp"
 #include "security/lsm_drivers.hpp"
 #include "util/logging.hpp"
+#include "util/strings.hpp"
 
 namespace corral::security {
 
@@ -86,22 +87,71 @@ Result<std::unique_ptr<SecurityManager>> SecurityManager::create(const SecurityC
 
 Result<void> SecurityManager::checkDefinition(const conf::DomainDef& def) const {
     for (const auto& e : def.elements) {
-        if (e.name != "seclabel") {
-            continue;
+        if (e.name == "seclabel") {
+            CORRAL_TRY(checkSeclabel(e));
         }
-        std::string model = e.attrOr("model");
-        if (model.empty() || (model == "dac" && e.attrOr("type") == "none")) {
-            continue;
+    }
+    return {};
+}
+
+Result<void> SecurityManager::checkSeclabel(const conf::XmlNode& seclabel) const {
+    auto unsupported = [](const std::string& what) {
+        return fail(ErrorCode::ConfigUnsupported, what, ErrorDomain::Security);
+    };
+    const std::string type = seclabel.attrOr("type", "dynamic");
+    if (type != "dynamic" && type != "static" && type != "none") {
+        return unsupported("<seclabel type='" + type + "'>: expected 'dynamic', 'static' or 'none'");
+    }
+    std::string model = seclabel.attrOr("model");
+    auto running = [&](const std::string& m) {
+        return std::any_of(drivers_.begin(), drivers_.end(), [&](const auto& d) { return d->model() == m; });
+    };
+    if (model.empty()) {
+        // As libvirt's primary driver: the host's LSM. DAC reads only a label naming it.
+        model = running("selinux") ? "selinux" : running("apparmor") ? "apparmor" : "";
+        if (model.empty()) {
+            return unsupported("<seclabel> without a model applies to the host's SELinux or AppArmor driver, and this "
+                               "host runs neither (name the model, such as model='dac')");
         }
-        bool present = std::any_of(drivers_.begin(), drivers_.end(), [&](const auto& d) { return d->model() == model; });
-        if (!present) {
-            std::string why = model == "selinux"    ? SelinuxDriver::unavailableReason()
-                              : model == "apparmor" ? AppArmorDriver::unavailableReason()
-                                                    : "it is not in qemu.conf's security_driver list";
-            return fail(ErrorCode::ConfigUnsupported,
-                        "<seclabel model='" + model + "'>: security model '" + model + "' is not available on this host" +
-                            (why.empty() ? std::string() : ": " + why),
-                        ErrorDomain::Security);
+    } else if (!running(model)) {
+        if (model == "dac" && type == "none") {
+            return {};  // without the DAC driver every guest keeps the daemon's identity, as asked
+        }
+        std::string why = model == "selinux"    ? SelinuxDriver::unavailableReason()
+                          : model == "apparmor" ? AppArmorDriver::unavailableReason()
+                                                : "it is not in qemu.conf's security_driver list";
+        return unsupported("<seclabel model='" + model + "'>: security model '" + model +
+                           "' is not available on this host" + (why.empty() ? std::string() : ": " + why));
+    }
+    if (type == "none") {
+        return {};  // an unconfined guest has no label: anything more in the element is refused
+    }
+    // What each driver honours (dac_driver.cpp, lsm_drivers.cpp): relabel by DAC and SELinux,
+    // a static label by all three, SELinux's image label. A dynamic label's <label> and
+    // <imagelabel> are what an earlier start chose; the next start chooses again.
+    if (model != "apparmor") {
+        const std::string relabel = seclabel.attrOr("relabel", "yes");
+        if (relabel != "yes" && relabel != "no") {
+            return unsupported("<seclabel relabel='" + relabel + "'>: expected 'yes' or 'no'");
+        }
+    }
+    const std::string label(trimString(seclabel.childText("label")));
+    if (type == "static") {
+        if (label.empty()) {
+            return unsupported("<seclabel type='static' model='" + model + "'>: needs a <label>");
+        }
+        if (model == "dac") {
+            CORRAL_TRY(parseDacLabel(label));
+        }
+    }
+    if (const conf::XmlNode* image = seclabel.child("imagelabel")) {
+        // DAC's files belong to the process's own identity: an image label can only repeat it.
+        if (model == "dac" && type == "static" && std::string(trimString(image->text)) != label) {
+            return unsupported("<seclabel model='dac'><imagelabel>: files are given to the guest's own identity '" +
+                               label + "'");
+        }
+        if (model == "apparmor") {
+            return unsupported("<seclabel model='apparmor'><imagelabel>: AppArmor has no image label");
         }
     }
     return {};

@@ -37,10 +37,14 @@ public:
 
     /// (model, doi) of each driver, the primary first: the LSM when there is one, else dac.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> models() const;
-    /// Refuses a definition whose <seclabel model=...> names a driver this host does not run.
+    /// Refuses a definition whose <seclabel model=...> names a driver this host does not run, or
+    /// asks what that driver does not do. Pure; under an XmlReadTracker it reads exactly the
+    /// parts of each <seclabel> the drivers act on, so the caller refuses the rest.
     Result<void> checkDefinition(const conf::DomainDef& def) const;
 
 private:
+    Result<void> checkSeclabel(const conf::XmlNode& seclabel) const;
+
     std::vector<std::unique_ptr<SecurityDriver>> drivers_;
 };
 

@@ -2,7 +2,8 @@
 // Golden QEMU command lines: every NAME.xml in qemu_argv/ is parsed and post-parsed like a
 // define, then turned into argv with a fixed launch context (the descriptors and paths a start
 // would choose); the result, one argument per line, must equal NAME.args. A NAME.err file
-// instead holds the error a definition QEMU cannot run must get. The command line targets
+// instead holds the error a definition QEMU cannot run must get, including a part of the
+// definition the command line does not act on ("accepted means enforced"). The command line targets
 // Debian's QEMU 7.2; nothing is probed. CORRAL_TEST_REGENERATE=1 rewrites the expected files.
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "conf/domain_coverage.hpp"
 #include "conf/domain_def.hpp"
 #include "drivers/qemu/qemu_command.hpp"
 #include "golden_files.hpp"
@@ -45,7 +47,11 @@ Result<std::string> render(const std::string& name) {
     if (name.find("-nosandbox") != std::string::npos) {
         launch.seccompSandbox = false;
     }
+    // As a define does (QemuBackend::checkDefinition): what the command line did not read is
+    // refused by name. These inputs have no <seclabel> or tuning, the other parts start reads.
+    conf::XmlReadTracker reads;
     CORRAL_ASSIGN_OR_RETURN(auto argv, drivers::qemu::buildQemuCommandLine(*def, launch));
+    CORRAL_TRY(conf::refuseUnreadParts(*def, reads, "qemu", ErrorDomain::Qemu));
     std::string out;
     for (const auto& a : argv) {
         out += a + "\n";

@@ -374,7 +374,7 @@ def test_an_lsm_the_host_lacks_stops_the_daemon_with_the_reason(daemon):
     with pytest.raises(RuntimeError) as failed:
         daemon.start()
     assert "security driver 'selinux' is not available: SELinux is not enabled" in str(failed.value)
-    # A definition asking for it is refused at start by a daemon with the automatic stack.
+    # A definition asking for it is refused at define by a daemon with the automatic stack.
     write_qemu_conf(daemon, '')
     daemon.start()
     path = os.path.join(daemon.root, 'sel.xml')
@@ -383,7 +383,6 @@ def test_an_lsm_the_host_lacks_stops_the_daemon_with_the_reason(daemon):
                 "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
                 "<seclabel type='dynamic' model='selinux'/></domain>")
     uri = daemon.uri('qemu')
-    assert virsh(uri, 'define', path).rc == 0
-    r = virsh(uri, 'start', 'sel')
+    r = virsh(uri, 'define', path)
     assert r.rc != 0 and "security model 'selinux' is not available on this host" in r.err, r.err
-    assert virsh(uri, 'domstate', 'sel').out.strip() == 'shut off'
+    assert virsh(uri, 'domstate', 'sel').rc != 0

@@ -41,6 +41,11 @@ Result<void> DomainManager::startLocked(const DomainObjPtr& dom, std::unique_loc
     // The live definition is a private copy: runtime facts (ports, aliases) go into it, never
     // into the persistent definition.
     auto persistentDef = dom->def;
+    // Checked again, not only at define: a definition stored by an older version may ask for
+    // what this one refuses, and must not start without it.
+    if (auto accepted = backend_->checkDefinition(*persistentDef); !accepted) {
+        return std::move(accepted).withContext("starting domain '" + dom->name() + "'");
+    }
     auto liveDef = std::make_shared<conf::DomainDef>(*persistentDef);
     lock.unlock();
     Result<void> started;

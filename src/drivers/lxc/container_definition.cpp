@@ -2,8 +2,11 @@
 #include "drivers/lxc/container_definition.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "drivers/lxc/container_privileges.hpp"
+#include "conf/domain_coverage.hpp"
+#include "conf/domain_tuning.hpp"
 #include "util/strings.hpp"
 
 namespace corral::drivers::lxc {
@@ -98,6 +101,7 @@ Result<ContainerPlan> planContainer(const conf::DomainDef& def) {
     }
     // Unprivileged unless asked otherwise: without <idmap> the daemon picks a range at start.
     plan.autoIdRange = !privileged && plan.uidMap.empty();
+    bool seenConsole = false;
     for (const auto& dev : def.devices) {
         if (dev.name == "interface") {
             const std::string type = dev.attrOr("type");
@@ -105,17 +109,47 @@ Result<ContainerPlan> planContainer(const conf::DomainDef& def) {
                 return unsupported("<interface type='" + type + "'> is not supported in a container (bridge and "
                                    "network are)");
             }
-            // The host end's name is chosen at start (the backend fills it in).
-            plan.interfaces.push_back({"", "", "eth" + std::to_string(plan.interfaces.size()),
-                                       dev.childAttr("mac", "address")});
+            const std::string mac = dev.childAttr("mac", "address");
+            const std::string where = "<interface type='" + type + "'>" + (mac.empty() ? "" : " with MAC " + mac);
+            // The backend plugs the host end into <source bridge>, or the bridge of <source
+            // network> (written into the live <source bridge>, as libvirt does).
+            if (dev.childAttr("source", type == "bridge" ? "bridge" : "network").empty()) {
+                return unsupported(where + ": needs <source " + std::string(type == "bridge" ? "bridge" : "network") +
+                                   "='NAME'/>");
+            }
+            if (type == "network") {
+                dev.markChildAttrRead("source", "bridge");
+            }
+            // The host end's name is chosen at start ("vethN", recorded in the live <target
+            // dev>); a name of the definition's own is not supported.
+            if (const std::string hostName = dev.childAttr("target", "dev");
+                !hostName.empty() && !hostName.starts_with("veth")) {
+                return unsupported(where + ": <target dev='" + hostName +
+                                   "'>: the host end's name is chosen by the driver (vethN)");
+            }
+            plan.interfaces.push_back({"", "", "eth" + std::to_string(plan.interfaces.size()), mac});
+            continue;
+        }
+        if (dev.name == "console") {
+            // The container's one console is the controller's pty (/dev/console, /dev/tty1).
+            if (dev.attrOr("type", "pty") != "pty" || dev.childAttr("target", "type") != "lxc" ||
+                dev.childAttr("target", "port") != "0" || seenConsole) {
+                return unsupported("<console>: a container has one console, <console type='pty'><target type='lxc' "
+                                   "port='0'/></console>");
+            }
+            dev.markChildAttrRead("source", "path");  // the pty a running container's console is on: an output
+            seenConsole = true;
             continue;
         }
         if (dev.name != "filesystem") {
-            continue;
+            continue;  // not read: refused by the coverage check (LxcBackend::checkDefinition)
         }
         const std::string type = dev.attrOr("type", "mount");
         if (type != "mount") {
             return unsupported("<filesystem type='" + type + "'> is not supported (only type='mount')");
+        }
+        if (const std::string mode = dev.attrOr("accessmode", "passthrough"); mode != "passthrough") {
+            return unsupported("<filesystem accessmode='" + mode + "'>: only 'passthrough' is supported");
         }
         std::string source = dev.childAttr("source", "dir");
         std::string target = dev.childAttr("target", "dir");
@@ -161,7 +195,83 @@ Result<ContainerPlan> planContainer(const conf::DomainDef& def) {
         plan.env.push_back(std::string(prefix) + "UUID=" + plan.uuid);
         plan.env.push_back(std::string(prefix) + "CMDLINE=" + cmdline);
     }
+    for (const auto& e : def.os.elements) {
+        if (e.name != "initenv") {
+            continue;
+        }
+        // <initenv name='FOO'>bar</initenv>: FOO=bar in init's environment, after the ones above.
+        const std::string name = e.attrOr("name");
+        bool valid = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+        for (char c : name) {
+            valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+        }
+        if (!valid) {
+            return fail(ErrorCode::XmlError, "<initenv name='" + name + "'>: not an environment variable name",
+                        ErrorDomain::Lxc);
+        }
+        e.markRead();
+        plan.env.push_back(name + "=" + e.text);
+    }
     return plan;
+}
+
+namespace {
+
+Result<void> checkContainerTypedFields(const conf::DomainDef& def) {
+    if (!def.vcpuCpuset.empty() || def.vcpuPlacement == "auto") {
+        return unsupported("<vcpu cpuset/placement='auto'>: CPU placement is not supported for containers (use "
+                           "<cputune><shares>, <period> and <quota>)");
+    }
+    if (def.currentMemoryKiB != 0 && def.currentMemoryKiB != def.memoryKiB) {
+        return unsupported("<currentMemory> different from <memory>: a container's memory is <memory>, its cgroup limit");
+    }
+    if (!def.memoryDumpCore.empty()) {
+        return unsupported("<memory dumpCore>: containers have no guest memory to dump");
+    }
+    for (const auto* action : {&def.onPoweroff, &def.onReboot, &def.onCrash}) {
+        if (*action == "preserve" || action->starts_with("coredump")) {
+            return unsupported("lifecycle action '" + *action + "' is not supported for containers (destroy, restart)");
+        }
+    }
+    if (!def.emulator.empty()) {
+        // libvirt's XML names its controller: the driver always runs its own, corral-lxc.
+        const std::string base = def.emulator.substr(def.emulator.rfind('/') + 1);
+        if (base != "libvirt_lxc" && base != "corral-lxc") {
+            return unsupported("<emulator>" + def.emulator + "</emulator>: a container's controller is corral-lxc");
+        }
+    }
+    // What applyLimits (lxc_backend.cpp) puts on the container's cgroup; the rest is refused.
+    const conf::DomainTuning t = conf::readTuning(def);
+    if (!t.cpu.global.empty() || !t.cpu.emulator.empty() || !t.cpu.iothread.empty()) {
+        return unsupported("<cputune>: a container has one CPU group; only <shares>, <period> and <quota> apply");
+    }
+    if (!t.cpu.vcpupin.empty() || !t.cpu.emulatorpin.empty() || !t.cpu.iothreadpin.empty()) {
+        return unsupported("<cputune> pinning is not supported for containers");
+    }
+    if (t.memory.minGuaranteeKiB) {
+        return unsupported("<memtune><min_guarantee> is not supported for containers");
+    }
+    if (!t.blkio.devices.empty()) {
+        return unsupported("<blkiotune><device> is not supported for containers (only <weight>)");
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<void> checkContainerDefinition(const conf::DomainDef& def) {
+    if (def.type != "lxc") {
+        return unsupported("domain type '" + def.type + "' is not supported by the 'lxc' driver (accepted: 'lxc')");
+    }
+    if (def.os.type != "exe") {
+        return unsupported("a container's <os><type> must be 'exe', not '" + def.os.type + "'");
+    }
+    // Everything read from here on is what start acts on (the plan corral-lxc carries out, the
+    // cgroup limits); what is left unread is refused at the end.
+    conf::XmlReadTracker reads;
+    CORRAL_TRY(planContainer(def));
+    CORRAL_TRY(checkContainerTypedFields(def));
+    return conf::refuseUnreadParts(def, reads, "lxc", ErrorDomain::Lxc);
 }
 
 }  // namespace corral::drivers::lxc

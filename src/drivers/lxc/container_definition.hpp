@@ -12,4 +12,10 @@ namespace corral::drivers::lxc {
 /// (interfaces, idmap) or wrong (a filesystem without an absolute source or target).
 Result<ContainerPlan> planContainer(const conf::DomainDef& def);
 
+/// Accepts a container's definition only if a start would act on every part of it: the plan,
+/// the cgroup limits, the typed fields. Everything else is refused with ConfigUnsupported naming
+/// it (conf::refuseUnreadParts), as are values the driver cannot apply (a vCPU cpuset,
+/// currentMemory below memory, core dumps, vCPU pinning...).
+Result<void> checkContainerDefinition(const conf::DomainDef& def);
+
 }  // namespace corral::drivers::lxc

@@ -113,19 +113,7 @@ Result<std::shared_ptr<LxcBackend::Runtime>> LxcBackend::requireRuntime(const ob
     return rt;
 }
 
-Result<void> LxcBackend::checkDefinition(const conf::DomainDef& def) {
-    if (def.type != "lxc") {
-        return fail(ErrorCode::ConfigUnsupported,
-                    "domain type '" + def.type + "' is not supported by the 'lxc' driver (accepted: 'lxc')",
-                    ErrorDomain::Lxc);
-    }
-    if (def.os.type != "exe") {
-        return fail(ErrorCode::ConfigUnsupported, "a container's <os><type> must be 'exe', not '" + def.os.type + "'",
-                    ErrorDomain::Lxc);
-    }
-    CORRAL_TRY(planContainer(def));  // what the controller could not carry out is refused at define
-    return {};
-}
+Result<void> LxcBackend::checkDefinition(const conf::DomainDef& def) { return checkContainerDefinition(def); }
 
 Result<host::Cgroup> LxcBackend::createCgroup(const conf::DomainDef& def) {
     CORRAL_ASSIGN_OR_RETURN(host::CgroupLayout layout, host::hostCgroupLayout());

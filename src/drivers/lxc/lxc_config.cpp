@@ -1,18 +1,33 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "drivers/lxc/lxc_config.hpp"
 
-#include <set>
-
 #include "util/conf_file.hpp"
-#include "util/logging.hpp"
 
 namespace corral::drivers::lxc {
 
 namespace {
-// libvirt's lxc.conf keys this driver does not act on: containers are confined by namespaces,
-// cgroups, the dropped capabilities and no_new_privs, not by an LSM label (yet).
-const std::set<std::string, std::less<>> kAcceptedUnused = {"log_with_libvirtd", "security_driver",
-                                                            "security_default_confined", "security_require_confined"};
+/// Why libvirt's lxc.conf key cannot take `v` here; nullptr when the value asks for nothing this
+/// driver would not do. Containers are confined by namespaces, cgroups, capabilities, seccomp and
+/// no_new_privs, never by an LSM label (docs/lxc.md).
+const char* unenforcedSetting(const std::string& key, const ConfValue& v) {
+    if (key == "log_with_libvirtd") {
+        return nullptr;  // where the controller logs: descriptive
+    }
+    if (key == "security_driver") {
+        return v.kind == ConfValue::Kind::String && (v.s == "none" || v.s.empty())
+                   ? nullptr
+                   : "containers get no SELinux or AppArmor label here (only \"none\" is accepted)";
+    }
+    if (key == "security_default_confined") {
+        return v.kind == ConfValue::Kind::Int && v.i == 0 ? "containers are always confined (1)" : nullptr;
+    }
+    return v.kind == ConfValue::Kind::Int && v.i == 0 ? nullptr : "requiring an LSM label is not supported";
+}
+
+bool isLibvirtKey(std::string_view key) {
+    return key == "log_with_libvirtd" || key == "security_driver" || key == "security_default_confined" ||
+           key == "security_require_confined";
+}
 }  // namespace
 
 Result<LxcDriverConfig> loadLxcConfig(const std::string& path) {
@@ -33,10 +48,10 @@ Result<LxcDriverConfig> loadLxcConfig(const std::string& path) {
                             ErrorDomain::Config);
             }
             (key == "container_id_min" ? cfg.containerIdMin : cfg.containerIdCount) = static_cast<std::uint32_t>(v.i);
-        } else if (kAcceptedUnused.contains(key)) {
-            logWarning(where + "'" + key + "' is not used by Corral's LXC driver");
-        } else {
+        } else if (!isLibvirtKey(key)) {
             return fail(ErrorCode::ConfSyntax, where + "unknown setting '" + key + "'", ErrorDomain::Config);
+        } else if (const char* why = unenforcedSetting(key, v)) {
+            return fail(ErrorCode::ConfigUnsupported, where + key + ": " + why, ErrorDomain::Config);
         }
     }
     if (static_cast<std::uint64_t>(cfg.containerIdMin) + cfg.containerIdCount > 0xffffffffULL) {

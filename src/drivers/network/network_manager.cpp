@@ -363,6 +363,14 @@ Result<void> NetworkManager::startLocked(Net& net) {
             return undo(std::move(r).withContext(where).error());
         }
     }
+    if (auto r = host::setBridgeStp(live->bridge, live->stp, live->delaySeconds); !r) {
+        return undo(std::move(r).withContext(where).error());
+    }
+    if (live->mtu != 0) {
+        if (auto r = host::setInterfaceMtu(live->bridge, live->mtu); !r) {
+            return undo(std::move(r).withContext(where).error());
+        }
+    }
     if (!live->ipAddress.empty()) {
         if (auto r = host::setInterfaceIpv4(live->bridge, *conf::parseIpv4(live->ipAddress), live->prefix); !r) {
             return undo(std::move(r).withContext(where).error());

@@ -85,6 +85,15 @@ std::string dnsmasqConfig(const conf::NetworkDef& def, const NetworkRuntime& rt)
     out += "bind-dynamic\n";
     out += "interface=" + rt.bridge + "\n";
     out += "listen-address=" + def.ipAddress + "\n";
+    if (!def.dnsEnabled) {
+        out += "port=0\n";  // <dns enable='no'>: DHCP only
+    }
+    if (!def.domainName.empty()) {
+        out += "domain=" + def.domainName + "\nexpand-hosts\n";
+        if (def.domainLocalOnly) {
+            out += "local=/" + def.domainName + "/\n";  // answered here, never forwarded
+        }
+    }
     if (!def.dhcpStart.empty()) {
         const std::uint32_t mask = conf::prefixMask(def.prefix);
         out += "dhcp-range=" + def.dhcpStart + "," + def.dhcpEnd + "," + conf::formatIpv4(mask) + "\n";

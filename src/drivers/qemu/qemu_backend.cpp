@@ -174,8 +174,6 @@ void QemuBackend::setRuntime(objects::DomainObj& dom, std::shared_ptr<Runtime> r
     dom.privateData = std::move(rt);
 }
 
-Result<void> QemuBackend::checkDefinition(const conf::DomainDef& def) { return checkQemuDefinition(def); }
-
 Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& rt, conf::DomainDef& liveDef) {
     for (auto& dev : liveDef.devices) {
         if (dev.name != "graphics") {
@@ -463,6 +461,16 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
                 rt->monitor->close();
                 return failStart(std::move(set).error());
             }
+        }
+    }
+    // <currentMemory> below <memory>: the balloon takes the difference back at once, as libvirt
+    // does (checkQemuDefinition made sure there is a balloon). A restored guest brings its own.
+    if (incomingFd < 0 && liveDef.currentMemoryKiB != 0 && liveDef.currentMemoryKiB < liveDef.memoryKiB) {
+        JsonWriter args;
+        args.beginObject().key("value").value(static_cast<std::uint64_t>(liveDef.currentMemoryKiB) * 1024).endObject();
+        if (auto set = rt->monitor->execute("balloon", args.str()); !set) {
+            rt->monitor->close();
+            return failStart(std::move(set).withContext("setting the balloon to <currentMemory>").error());
         }
     }
     setRuntime(dom, rt);

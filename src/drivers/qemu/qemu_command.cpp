@@ -2,6 +2,7 @@
 // buildQemuCommandLine: libvirt's domain XML to a QEMU 7.2 command line (-blockdev era).
 #include "drivers/qemu/qemu_command.hpp"
 
+#include <cctype>
 #include <map>
 #include <cstdio>
 #include <cstdlib>
@@ -82,6 +83,18 @@ bool hasFeature(const conf::DomainDef& def, std::string_view feature) {
     return f != nullptr && f->child(feature) != nullptr;
 }
 
+/// An on/off attribute ("state"): true, false, or nullopt when absent. Errors name the element.
+Result<std::optional<bool>> onOffAttr(const conf::XmlNode& n, std::string_view key, std::string_view where) {
+    const std::string* v = n.attr(key);
+    if (v == nullptr) {
+        return std::optional<bool>();
+    }
+    if (*v != "on" && *v != "off") {
+        return invalidXml(std::string(where) + ": " + std::string(key) + "='" + *v + "' must be 'on' or 'off'");
+    }
+    return std::optional<bool>(*v == "on");
+}
+
 /// Collects argv and remembers which singleton controllers were already added.
 class CommandBuilder {
 public:
@@ -103,15 +116,29 @@ private:
     Result<void> planBootOrder();
     Result<void> addDisk(const conf::XmlNode& disk);
     Result<void> addInterface(const conf::XmlNode& iface, std::size_t index);
-    Result<void> addSerial(const conf::XmlNode& chr, const std::string& alias);
+    Result<void> addSerial(const conf::XmlNode& chr, unsigned index);
     Result<void> addConsole(const conf::XmlNode& console, unsigned index);
     Result<void> addGraphics(const conf::XmlNode& graphics);
     Result<void> addVideo(const conf::XmlNode& video, unsigned index);
     Result<void> addController(const conf::XmlNode& controller);
     Result<void> addWatchdog(const conf::XmlNode& watchdog);
+    Result<void> addRng(const conf::XmlNode& rng);
+    /// The -machine option: type, and what <features> and <memory dumpCore> switch.
+    Result<QemuOpts> machineOption();
     /// addr=0xN for a device's <address type='pci'> on the root bus (where a hotplug put it);
-    /// nothing without one, or for an address elsewhere (ignored).
+    /// nothing without one. Any other address is refused: the bridges and root ports it would
+    /// name are not modelled, and a device is never put somewhere other than asked.
     Result<void> addPciAddress(QemuOpts& device, const conf::XmlNode& node) const;
+    /// port=N for a USB device's <address type='usb' bus='0' port='N'>; refuses others.
+    Result<void> addUsbAddress(QemuOpts& device, const conf::XmlNode& node) const;
+    /// "0x5" for a device's <address type='pci'> on the root bus; "" without one; refuses others.
+    Result<std::string> pciSlot(const conf::XmlNode& node) const;
+    /// Checks a disk's <address type='drive'> against where its target name puts it.
+    Result<void> checkDriveAddress(const conf::XmlNode& disk, const std::string& bus, int index) const;
+    /// Reads every controller's <address> before any device needs its controller: where the
+    /// machine has it built in (pc's IDE and UHCI, q35's AHCI) it must say so; the controllers
+    /// Corral adds (USB, SCSI, virtio-serial) go where it says on the root bus.
+    Result<void> planControllerAddresses();
     /// bootindex=N: the device's own <boot order=...>, else the first device of its kind when
     /// <os><boot dev=...> names that kind.
     Result<void> addBootIndex(QemuOpts& device, const conf::XmlNode& node, const std::string& kind);
@@ -126,17 +153,62 @@ private:
     Machine machine_;
     std::vector<std::string> argv_;
     unsigned iothreads_ = 0;
-    unsigned diskCount_ = 0, serialCount_ = 0, videoCount_ = 0, rngCount_ = 0, inputCount_ = 0;
+    unsigned diskCount_ = 0, serialCount_ = 0, videoCount_ = 0, rngCount_ = 0, inputCount_ = 0, virtioConsoles_ = 0;
     std::size_t interfaceIndex_ = 0;
     bool usbAdded_ = false, ahciAdded_ = false, hasGraphics_ = false, hasVideo_ = false;
     bool virtioSerialAdded_ = false, hasPanic_ = false;
     /// QEMU's -action watchdog=... for the one <watchdog>; empty without one.
     std::string watchdogAction_;
     std::set<unsigned> scsiControllers_;
+    /// The addr=... of the controllers Corral adds, by type and index ("usb0", "scsi0"):
+    /// "0x5", or "0x1.0x2" for PIIX3's own USB function.
+    std::map<std::string, std::string> controllerAddress_;
     /// Boot order from <os><boot dev=...>: first disk, cdrom and interface get bootindex.
     std::map<std::string, int> bootIndexByKind_;
     std::set<std::string> kindsBooted_;
 };
+
+Result<QemuOpts> CommandBuilder::machineOption() {
+    const std::string& dumpCore = def_.memoryDumpCore;
+    if (!dumpCore.empty() && dumpCore != "on" && dumpCore != "off") {
+        return unsupported("<memory dumpCore='" + dumpCore + "'>: must be 'on' or 'off'");
+    }
+    QemuOpts machine(machine_.qemuName);
+    if (machine_.family == MachineFamily::Microvm) {
+        machine.add("x-option-roms", "off").add("isa-serial", "on").add("rtc", "on");
+        if (!dumpCore.empty()) {
+            machine.add("dump-guest-core", dumpCore);
+        }
+    } else {
+        // Guest memory stays out of QEMU's core dumps unless the definition asks for it.
+        machine.add("usb", "off").add("dump-guest-core", dumpCore == "on" ? "on" : "off");
+    }
+    if (const conf::XmlNode* features = def_.element("features")) {
+        for (const auto& f : features->children) {
+            if (f.name == "acpi") {
+                f.markRead();  // below
+            } else if (f.name == "apic" || f.name == "pae") {
+                // Every x86 machine QEMU runs has a local APIC and every CPU model it offers
+                // has PAE: asking for them is asking for what the guest gets anyway. Their
+                // attributes (apic eoi=...) are not read, so they are refused.
+                f.markRead();
+            } else if (f.name == "vmport") {
+                CORRAL_ASSIGN_OR_RETURN(auto state, onOffAttr(f, "state", "<features><vmport>"));
+                if (machine_.family == MachineFamily::Microvm) {
+                    return unsupported("<features><vmport>: machine 'microvm' has no VMware I/O port");
+                }
+                if (state) {
+                    machine.add("vmport", *state ? "on" : "off");
+                }
+            }
+            // Any other feature stays unread: the coverage check refuses it by name.
+        }
+    }
+    if (!hasFeature(def_, "acpi")) {
+        machine.add("acpi", "off");  // libvirt's rule: ACPI only with <features><acpi/>
+    }
+    return machine;
+}
 
 Result<void> CommandBuilder::addCpuAndMemory() {
     const bool kvm = def_.type == "kvm";
@@ -153,6 +225,11 @@ Result<void> CommandBuilder::addCpuAndMemory() {
         } else if (mode == "maximum") {
             add({"-cpu", "max"});
         } else if (mode == "custom") {
+            // QEMU gives the guest exactly the named model: libvirt's match='exact'.
+            if (const std::string match = cpu->attrOr("match", "exact"); match != "exact") {
+                return unsupported("<cpu match='" + match + "'>: only 'exact' is supported (the guest gets exactly "
+                                   "the named model)");
+            }
             std::string model = cpu->childText("model");
             if (!model.empty() && !isQemuTypeName(model)) {
                 return unsupported("<cpu><model>" + model + "</model>: not a CPU model name (letters, digits and '-_.')");
@@ -169,6 +246,20 @@ Result<void> CommandBuilder::addCpuAndMemory() {
         return unsupported("<memory>: " + std::to_string(memKiB) + " KiB is too small for a QEMU guest (minimum 1 MiB)");
     }
     add("-m", QemuOpts().add("size", std::to_string(memKiB) + "k"));
+    if (def_.currentMemoryKiB != 0 && def_.currentMemoryKiB < memKiB) {
+        // The backend sets the balloon's target right after start; without a balloon the guest
+        // would silently keep all of <memory>.
+        bool balloon = false;
+        for (const auto& dev : def_.devices) {
+            balloon = balloon || (dev.name == "memballoon" && dev.attrOr("model", "virtio") == "virtio");
+        }
+        if (!balloon) {
+            return unsupported("<currentMemory> below <memory> needs a <memballoon model='virtio'> to take effect");
+        }
+    }
+    if (def_.vcpuPlacement == "auto") {
+        return unsupported("<vcpu placement='auto'>: automatic NUMA placement (numad) is not supported");
+    }
 
     unsigned maxVcpus = def_.vcpus == 0 ? 1 : def_.vcpus;
     unsigned current = def_.vcpuCurrent == 0 ? maxVcpus : def_.vcpuCurrent;
@@ -177,15 +268,23 @@ Result<void> CommandBuilder::addCpuAndMemory() {
     const conf::XmlNode* cpu = def_.element("cpu");
     const conf::XmlNode* topo = cpu != nullptr ? cpu->child("topology") : nullptr;
     if (topo != nullptr) {
-        unsigned sockets = 0, cores = 0, threads = 0;
-        toUnsigned(topo->attrOr("sockets", "1"), sockets);
-        toUnsigned(topo->attrOr("cores", "1"), cores);
-        toUnsigned(topo->attrOr("threads", "1"), threads);
-        if (sockets * cores * threads != maxVcpus) {
-            return unsupported("<cpu><topology>: sockets*cores*threads = " + std::to_string(sockets * cores * threads) +
+        unsigned sockets = 0, dies = 0, cores = 0, threads = 0;
+        for (auto [key, out] : {std::pair{"sockets", &sockets}, {"dies", &dies}, {"cores", &cores}, {"threads", &threads}}) {
+            if (!toUnsigned(topo->attrOr(key, "1"), *out) || *out == 0) {
+                return unsupported("<cpu><topology " + std::string(key) + "='" + topo->attrOr(key) +
+                                   "'>: expected a positive number");
+            }
+        }
+        if (std::uint64_t{sockets} * dies * cores * threads != maxVcpus) {
+            return unsupported("<cpu><topology>: sockets*dies*cores*threads = " +
+                               std::to_string(std::uint64_t{sockets} * dies * cores * threads) +
                                " does not match <vcpu> " + std::to_string(maxVcpus));
         }
-        smp.add("sockets", sockets).add("cores", cores).add("threads", threads);
+        smp.add("sockets", sockets);
+        if (topo->attr("dies") != nullptr) {
+            smp.add("dies", dies);
+        }
+        smp.add("cores", cores).add("threads", threads);
     } else {
         smp.add("sockets", maxVcpus).add("cores", 1u).add("threads", 1u);
     }
@@ -206,7 +305,6 @@ Result<void> CommandBuilder::addBootOptions() {
     std::string kernel = def_.os.value("kernel");
     std::string initrd = def_.os.value("initrd");
     std::string cmdline = def_.os.value("cmdline");
-    std::string dtb = def_.os.value("dtb");
     if (kernel.empty() && (!initrd.empty() || !cmdline.empty())) {
         return unsupported("<os><initrd>/<cmdline> need <os><kernel> (direct kernel boot)");
     }
@@ -222,9 +320,6 @@ Result<void> CommandBuilder::addBootOptions() {
         }
         if (!cmdline.empty()) {
             add({"-append", cmdline});
-        }
-        if (!dtb.empty()) {
-            add({"-dtb", dtb});
         }
     }
     if (!def_.os.value("loader").empty()) {
@@ -283,10 +378,11 @@ Result<void> CommandBuilder::ensureUsbController() {
     if (usbAdded_) {
         return {};
     }
-    std::string model;
+    std::string model, ports;
     for (const auto& dev : def_.devices) {
         if (dev.name == "controller" && dev.attrOr("type") == "usb" && dev.attrOr("index", "0") == "0") {
             model = dev.attrOr("model");
+            ports = dev.attrOr("ports");
         }
     }
     if (model == "none") {
@@ -307,14 +403,33 @@ Result<void> CommandBuilder::ensureUsbController() {
         return unsupported("<controller type='usb' model='" + model +
                            "'>: not supported (qemu-xhci, nec-xhci, piix3-uhci, piix4-uhci, ich9-ehci1, pci-ohci, none)");
     }
+    QemuOpts usb(device);
+    usb.add("id", "usb");
+    if (!ports.empty()) {
+        // libvirt gives an xHCI controller's port count to both its USB 2 and USB 3 root hubs.
+        unsigned n = 0;
+        if ((device != "qemu-xhci" && device != "nec-usb-xhci") || !toUnsigned(ports, n) || n == 0 || n > 15) {
+            return unsupported("<controller type='usb' ports='" + ports + "'>: a port count (1 to 15) is supported for "
+                               "xHCI controllers");
+        }
+        usb.add("p2", n).add("p3", n);
+    }
+    if (const std::string& addr = controllerAddress_["usb0"]; !addr.empty()) {
+        usb.add("addr", addr);
+    }
     usbAdded_ = true;
-    add("-device", QemuOpts(device).add("id", "usb"));
+    add("-device", usb);
     return {};
 }
 
 void CommandBuilder::ensureScsiController(unsigned index) {
     if (scsiControllers_.insert(index).second) {
-        add("-device", QemuOpts(pciOrMmio("virtio-scsi")).add("id", "scsi" + std::to_string(index)));
+        QemuOpts scsi(pciOrMmio("virtio-scsi"));
+        scsi.add("id", "scsi" + std::to_string(index));
+        if (const std::string& addr = controllerAddress_["scsi" + std::to_string(index)]; !addr.empty()) {
+            scsi.add("addr", addr);
+        }
+        add("-device", scsi);
     }
 }
 
@@ -342,6 +457,19 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
         bus = defaultDiskBus(target);
     }
     CORRAL_ASSIGN_OR_RETURN(DiskNodes nodes, planDiskNodes(disk));
+    CORRAL_TRY(checkDriveAddress(disk, bus, index));
+    std::string serial;
+    if (const conf::XmlNode* serialNode = disk.child("serial")) {
+        // What the guest reads as the disk's serial number, in libvirt's character set.
+        for (char c : serialNode->text) {
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != ' ' && c != '.' && c != '+' &&
+                c != '-') {
+                return unsupported(where + ": <serial>" + serialNode->text +
+                                   "</serial> may hold only letters, digits, space and _ . + -");
+            }
+        }
+        serial = serialNode->text;
+    }
     diskCount_++;
     if (!nodes.formatNode.empty()) {
         add({"-blockdev", nodes.storageJson, "-blockdev", nodes.formatJson});
@@ -350,6 +478,9 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
     auto addCommon = [&](QemuOpts& dev) {
         if (!nodes.formatNode.empty()) {
             dev.add("drive", nodes.formatNode);
+        }
+        if (!serial.empty()) {
+            dev.add("serial", serial);
         }
         if (nodes.shareable) {
             dev.add("share-rw", "on");
@@ -428,10 +559,25 @@ Result<void> CommandBuilder::addInterface(const conf::XmlNode& iface, std::size_
     const std::string mac = iface.childAttr("mac", "address");
     const std::string where = "<interface type='" + type + "'>" + (mac.empty() ? "" : " with MAC " + mac);
     const std::string id = std::to_string(index);
+    // The backend makes the tap (prepareTaps): named after <target dev> when given, attached to
+    // <source bridge>, or to the bridge of <source network>, which it writes into the live
+    // <source bridge> as libvirt does.
+    if (type == "bridge" && iface.childAttr("source", "bridge").empty()) {
+        return unsupported(where + ": needs <source bridge='NAME'/>");
+    }
+    if (type == "network") {
+        if (iface.childAttr("source", "network").empty()) {
+            return unsupported(where + ": needs <source network='NAME'/>");
+        }
+        iface.markChildAttrRead("source", "bridge");  // the live definition's record of the bridge used
+    }
+    if (type != "user") {
+        iface.markChildAttrRead("target", "dev");
+    }
     if (type == "user") {
         add("-netdev", QemuOpts("user").add("id", "hostnet" + id));
     } else if (type == "bridge" || type == "ethernet" || type == "network") {
-        int fd = index < ctx_.tapFds.size() ? ctx_.tapFds[index] : -1;
+        int fd = ctx_.planOnly ? 4 : index < ctx_.tapFds.size() ? ctx_.tapFds[index] : -1;
         if (fd < 0) {
             return unsupported(where + ": no tap device was prepared for it");
         }
@@ -459,6 +605,7 @@ Result<void> CommandBuilder::addInterface(const conf::XmlNode& iface, std::size_
     if (!mac.empty()) {
         dev.add("mac", mac);
     }
+    CORRAL_TRY(addPciAddress(dev, iface));
     CORRAL_TRY(addBootIndex(dev, iface, "network"));
     add("-device", dev);
     return {};
@@ -499,7 +646,18 @@ Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, con
     return unsupported("<" + chr.name + " type='" + type + "'>: character device type not supported (pty, file, unix, null)");
 }
 
-Result<void> CommandBuilder::addSerial(const conf::XmlNode& chr, const std::string& alias) {
+Result<void> CommandBuilder::addSerial(const conf::XmlNode& chr, unsigned index) {
+    const std::string alias = "serial" + std::to_string(index);
+    // ISA serial ports are numbered in the order they are created: COM1 is the first.
+    if (const std::string port = chr.childAttr("target", "port"); !port.empty() && port != std::to_string(index)) {
+        return unsupported("<" + chr.name + "><target port='" + port + "'>: serial ports are numbered in the order they "
+                           "are defined (this one is port " + std::to_string(index) + ")");
+    }
+    const conf::XmlNode* target = chr.child("target");
+    if (const std::string model = target != nullptr ? target->childAttr("model", "name") : std::string();
+        !model.empty() && model != "isa-serial") {
+        return unsupported("<" + chr.name + "><target><model name='" + model + "'>: only 'isa-serial' is supported");
+    }
     CORRAL_ASSIGN_OR_RETURN(std::string backend, chardevBackend(chr, "char" + alias));
     add({"-chardev", backend});
     add("-device", QemuOpts("isa-serial").add("chardev", "char" + alias).add("id", alias));
@@ -513,7 +671,23 @@ Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned i
         // <serial>, the console becomes the first serial port.
         if (serialCount_ == 0) {
             ++serialCount_;
-            return addSerial(console, "serial0");
+            return addSerial(console, 0);
+        }
+        // libvirt's console on the first serial port is that port again: it must say the same.
+        if (const std::string port = console.childAttr("target", "port"); !port.empty() && port != "0") {
+            return unsupported("<console><target type='serial' port='" + port +
+                               "'>: a serial console is the first serial port (port 0)");
+        }
+        for (const auto& dev : def_.devices) {
+            if (dev.name == "serial") {
+                if (console.attrOr("type", "pty") != dev.attrOr("type", "pty") ||
+                    console.childAttr("source", "path") != dev.childAttr("source", "path") ||
+                    console.childAttr("source", "mode") != dev.childAttr("source", "mode")) {
+                    return unsupported("<console type='" + console.attrOr("type", "pty") +
+                                       "'>: a console on the first serial port has that port's type and source");
+                }
+                break;
+            }
         }
         return {};
     }
@@ -522,8 +696,20 @@ Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned i
     }
     if (!virtioSerialAdded_) {
         virtioSerialAdded_ = true;
-        add("-device", QemuOpts(pciOrMmio("virtio-serial")).add("id", "virtio-serial0"));
+        QemuOpts serial(pciOrMmio("virtio-serial"));
+        serial.add("id", "virtio-serial0");
+        if (const std::string& addr = controllerAddress_["virtio-serial0"]; !addr.empty()) {
+            serial.add("addr", addr);
+        }
+        add("-device", serial);
     }
+    if (const std::string port = console.childAttr("target", "port");
+        !port.empty() && port != std::to_string(virtioConsoles_)) {
+        return unsupported("<console><target type='virtio' port='" + port +
+                           "'>: virtio consoles are numbered in the order they are defined (this one is port " +
+                           std::to_string(virtioConsoles_) + ")");
+    }
+    ++virtioConsoles_;
     std::string alias = "console" + std::to_string(index);
     CORRAL_ASSIGN_OR_RETURN(std::string backend, chardevBackend(console, "char" + alias));
     add({"-chardev", backend});
@@ -534,8 +720,15 @@ Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned i
 Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
     const std::string type = graphics.attrOr("type");
     std::string listen = graphics.attrOr("listen");
-    if (const conf::XmlNode* l = graphics.child("listen"); l != nullptr && !l->attrOr("address").empty()) {
-        listen = l->attrOr("address");
+    if (const conf::XmlNode* l = graphics.child("listen")) {
+        const std::string listenType = l->attrOr("type", "address");
+        if (listenType != "address") {
+            return unsupported("<graphics type='" + type + "'><listen type='" + listenType +
+                               "'>: only listen type 'address' is supported");
+        }
+        if (!l->attrOr("address").empty()) {
+            listen = l->attrOr("address");
+        }
     }
     if (listen.empty()) {
         listen = ctx_.vncListen;
@@ -545,10 +738,19 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
         return invalidXml("<graphics type='" + type + "'>: listen address '" + conf::printableText(listen) +
                           "' is not an IP address or host name");
     }
+    // autoport='yes' (or no port): the backend picks a free port from 5900 before it builds
+    // this command line (QemuBackend::allocateGraphicsPorts).
+    const std::string autoport = graphics.attrOr("autoport", "no");
+    if (autoport != "yes" && autoport != "no") {
+        return unsupported("<graphics type='" + type + "' autoport='" + autoport + "'>: must be 'yes' or 'no'");
+    }
     const std::string portText = graphics.attrOr("port", "-1");
     int port = -1;
     if (auto p = parseSigned(portText); p && *p > 0 && *p < 65536) {
         port = static_cast<int>(*p);
+    }
+    if (ctx_.planOnly && (autoport == "yes" || port < 0)) {
+        port = 5900;  // a stand-in: the real one is chosen at start
     }
     if (type == "vnc") {
         if (hasGraphics_) {
@@ -582,6 +784,14 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
 
 Result<void> CommandBuilder::addVideo(const conf::XmlNode& video, unsigned index) {
     std::string model = video.childAttr("model", "type");
+    if (const std::string heads = video.childAttr("model", "heads"); !heads.empty() && heads != "1") {
+        return unsupported("<video><model heads='" + heads + "'>: only one head is supported");
+    }
+    // The first video device is the primary one; libvirt marks it so in its output.
+    if (const std::string primary = video.childAttr("model", "primary"); !primary.empty() &&
+        primary != (index == 0 ? "yes" : "no")) {
+        return unsupported("<video><model primary='" + primary + "'>: the first video device is the primary one");
+    }
     static const std::map<std::string, std::string, std::less<>> kModels = {
         {"vga", "VGA"}, {"cirrus", "cirrus-vga"}, {"virtio", "virtio-vga"}, {"qxl", "qxl-vga"}, {"bochs", "bochs-display"}};
     if (model == "none") {
@@ -595,17 +805,34 @@ Result<void> CommandBuilder::addVideo(const conf::XmlNode& video, unsigned index
     if (machine_.family == MachineFamily::Microvm) {
         return unsupported("<video>: machine 'microvm' has no PCI bus for a video card");
     }
+    QemuOpts dev(it->second);
+    dev.add("id", "video" + std::to_string(index));
+    if (const std::string vram = video.childAttr("model", "vram"); !vram.empty()) {
+        // VGA's and Cirrus's video memory (libvirt's vram, in KiB) is their vgamem_mb.
+        unsigned kib = 0;
+        if ((model != "" && model != "vga" && model != "cirrus") || !toUnsigned(vram, kib) || kib % 1024 != 0 ||
+            kib < 1024) {
+            return unsupported("<video><model type='" + model + "' vram='" + vram +
+                               "'>: vram is supported for vga and cirrus, in whole MiB");
+        }
+        dev.add("vgamem_mb", kib / 1024);
+    }
+    CORRAL_TRY(addPciAddress(dev, video));
     hasVideo_ = true;
-    add("-device", QemuOpts(it->second).add("id", "video" + std::to_string(index)));
+    add("-device", dev);
     return {};
 }
 
 Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
     const std::string type = controller.attrOr("type");
     const std::string model = controller.attrOr("model");
+    const std::string index = controller.attrOr("index", "0");
+    const std::string where = "<controller type='" + type + "' index='" + index + "'>";
     if (type == "usb") {
-        if (model == "none" || controller.attrOr("index", "0") != "0" ||
-            (model.empty() && machine_.family == MachineFamily::Microvm)) {
+        if (index != "0") {
+            return unsupported(where + ": only one USB controller (index 0) is supported");
+        }
+        if (model == "none" || (model.empty() && machine_.family == MachineFamily::Microvm)) {
             return {};
         }
         return ensureUsbController();
@@ -614,42 +841,162 @@ Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
         if (!model.empty() && model != "virtio-scsi") {
             return unsupported("<controller type='scsi' model='" + model + "'>: only virtio-scsi is supported");
         }
-        unsigned index = 0;
-        toUnsigned(controller.attrOr("index", "0"), index);
-        ensureScsiController(index);
+        unsigned number = 0;
+        if (!toUnsigned(index, number)) {
+            return unsupported(where + ": index is not a number");
+        }
+        ensureScsiController(number);
         return {};
     }
     if (type == "sata") {
+        if (index != "0") {
+            return unsupported(where + ": only one SATA controller (index 0) is supported");
+        }
         ensureAhci();
         return {};
     }
-    if (type == "pci" || type == "ide" || type == "virtio-serial") {
+    if (type == "pci") {
+        // The root bus is the machine's own; bridges and root ports are not modelled.
+        const std::string root = machine_.family == MachineFamily::Q35 ? "pcie-root" : "pci-root";
+        if (index != "0" || (!model.empty() && model != root)) {
+            return unsupported(where + (model.empty() ? "" : " model='" + model + "'") +
+                               ": only the machine's root bus ('" + root + "', index 0) is supported");
+        }
+        return {};
+    }
+    if (type == "ide" || type == "virtio-serial") {
+        if (index != "0") {
+            return unsupported(where + ": only one " + type + " controller (index 0) is supported");
+        }
+        if (type == "ide" && machine_.family != MachineFamily::I440fx) {
+            return unsupported(where + ": IDE controllers are unsupported for machine '" + machine_.qemuName + "'");
+        }
         return {};  // built into the machine or added with the devices that need them
     }
     return unsupported("<controller type='" + type + "'>: not supported by this driver");
 }
 
-Result<void> CommandBuilder::addPciAddress(QemuOpts& opts, const conf::XmlNode& device) const {
+Result<void> CommandBuilder::planControllerAddresses() {
+    for (const auto& dev : def_.devices) {
+        if (dev.name != "controller" || dev.child("address") == nullptr) {
+            continue;
+        }
+        const std::string type = dev.attrOr("type"), index = dev.attrOr("index", "0"), model = dev.attrOr("model");
+        const std::string where = "<controller type='" + type + "' index='" + index + "'> <address>";
+        if (dev.childAttr("address", "type") != "pci") {
+            return unsupported(where + ": a controller takes a PCI address here");
+        }
+        CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(dev));
+        if (!pci || pci->unassigned()) {
+            continue;
+        }
+        auto at = [&](unsigned slot, unsigned function) {
+            return pci->domain == 0 && pci->bus == 0 && pci->slot == slot && pci->function == function;
+        };
+        const bool pc = machine_.family == MachineFamily::I440fx, q35 = machine_.family == MachineFamily::Q35;
+        if ((pc && type == "ide" && at(1, 1)) || (q35 && type == "sata" && at(0x1f, 2))) {
+            continue;  // the machine's own controller, where the machine has it
+        }
+        if (pc && type == "usb" && (model.empty() || model == "piix3-uhci") && at(1, 2)) {
+            controllerAddress_["usb0"] = "0x1.0x2";  // PIIX3's USB function, as libvirt places it
+            continue;
+        }
+        if (type != "usb" && type != "scsi" && type != "virtio-serial") {
+            return unsupported(where + ": the " + type + " controller is the machine's own and stays where it is");
+        }
+        CORRAL_ASSIGN_OR_RETURN(controllerAddress_[type + index], pciSlot(dev));
+    }
+    return {};
+}
+
+Result<std::string> CommandBuilder::pciSlot(const conf::XmlNode& device) const {
     const conf::XmlNode* address = device.child("address");
     if (address == nullptr) {
-        return {};
+        return std::string();
     }
     const std::string where = "<" + device.name + "> <address type='" + address->attrOr("type") + "'>";
+    if (address->attrOr("type") != "pci") {
+        return unsupported(where + ": a PCI device takes a PCI address here");
+    }
     CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(device));
-    if (!pci || pci->unassigned() || machine_.family == MachineFamily::Microvm) {
-        return {};  // not ours to place: QEMU puts the device where it goes
+    if (const std::string* mf = address->attr("multifunction"); mf != nullptr && *mf != "off") {
+        return unsupported(where + ": multifunction='" + *mf + "' is not supported");
+    }
+    if (!pci || pci->unassigned()) {
+        return std::string();  // libvirt's "put it where it goes": QEMU's next free slot
+    }
+    if (machine_.family == MachineFamily::Microvm) {
+        return unsupported(where + ": machine 'microvm' has no PCI bus");
     }
     if (pci->domain != 0 || pci->bus != 0) {
-        // Bridges and root ports are not modelled: libvirt XML from a q35 guest (disks behind
-        // pcie-root-ports) still starts, each device where QEMU puts it.
-        return {};
+        // Bridges and root ports are not modelled: a device is never put anywhere but where
+        // the definition asks, so an address behind one is refused.
+        return unsupported(where + ": bus " + std::to_string(pci->bus) +
+                           " is not supported (devices go on the root bus, bus 0)");
     }
     if (pci->slot == 0 || pci->slot > 31 || pci->function != 0) {
         return unsupported(where + ": on the root bus only slots 1 to 31, function 0, are supported");
     }
     char slot[8];
     std::snprintf(slot, sizeof slot, "0x%x", pci->slot);
-    opts.add("addr", slot);
+    return std::string(slot);
+}
+
+Result<void> CommandBuilder::addPciAddress(QemuOpts& opts, const conf::XmlNode& device) const {
+    CORRAL_ASSIGN_OR_RETURN(std::string slot, pciSlot(device));
+    if (!slot.empty()) {
+        opts.add("addr", slot);
+    }
+    return {};
+}
+
+Result<void> CommandBuilder::addUsbAddress(QemuOpts& opts, const conf::XmlNode& device) const {
+    const conf::XmlNode* address = device.child("address");
+    if (address == nullptr) {
+        return {};
+    }
+    const std::string type = address->attrOr("type");
+    const std::string bus = address->attrOr("bus", "0");
+    const std::string port = address->attrOr("port");
+    if (type != "usb" || bus != "0") {
+        return unsupported("<" + device.name + "> <address type='" + type + "' bus='" + bus +
+                           "'>: USB devices go on the one USB controller (type 'usb', bus 0)");
+    }
+    if (port.empty()) {
+        return {};
+    }
+    unsigned n = 0;
+    if (!toUnsigned(port, n) || n == 0 || n > 15) {
+        return unsupported("<" + device.name + "> <address type='usb' port='" + port + "'>: expected a port 1 to 15");
+    }
+    opts.add("port", n);
+    return {};
+}
+
+Result<void> CommandBuilder::checkDriveAddress(const conf::XmlNode& disk, const std::string& bus, int index) const {
+    const conf::XmlNode* address = disk.child("address");
+    if (address == nullptr || bus == "virtio") {
+        return {};  // virtio disks are PCI devices: addPciAddress reads theirs
+    }
+    // Where the target name puts the disk, as libvirt assigns it: IDE two units per bus,
+    // SATA one port per disk, SCSI one LUN per disk on target 0.
+    unsigned wantBus = 0, wantUnit = static_cast<unsigned>(index);
+    if (bus == "ide") {
+        wantBus = static_cast<unsigned>(index) / 2;
+        wantUnit = static_cast<unsigned>(index) % 2;
+    }
+    const std::string where = "<disk> with target '" + disk.childAttr("target", "dev") + "': <address>";
+    if (address->attrOr("type") != "drive") {
+        return unsupported(where + ": a " + bus + " disk takes an address of type 'drive'");
+    }
+    for (auto [key, want] : {std::pair{"controller", 0u}, {"bus", wantBus}, {"target", 0u}, {"unit", wantUnit}}) {
+        unsigned got = 0;
+        if (!toUnsigned(address->attrOr(key, "0"), got) || got != want) {
+            return unsupported(where + ": " + key + "='" + address->attrOr(key, "0") + "' is not where target '" +
+                               disk.childAttr("target", "dev") + "' goes (controller 0, bus " + std::to_string(wantBus) +
+                               ", target 0, unit " + std::to_string(wantUnit) + ")");
+        }
+    }
     return {};
 }
 
@@ -675,8 +1022,35 @@ Result<void> CommandBuilder::addWatchdog(const conf::XmlNode& watchdog) {
         return unsupported("<watchdog action='" + action +
                            "'>: supported actions are reset, shutdown, poweroff, pause, none and inject-nmi");
     }
+    QemuOpts dev(model);
+    dev.add("id", "watchdog0");
+    if (model == "i6300esb") {
+        CORRAL_TRY(addPciAddress(dev, watchdog));
+    }
     watchdogAction_ = action;
-    add("-device", QemuOpts(model).add("id", "watchdog0"));
+    add("-device", dev);
+    return {};
+}
+
+Result<void> CommandBuilder::addRng(const conf::XmlNode& rng) {
+    if (const std::string model = rng.attrOr("model", "virtio"); model != "virtio") {
+        return unsupported("<rng model='" + model + "'>: only virtio is supported");
+    }
+    const conf::XmlNode* backendNode = rng.child("backend");
+    if (backendNode != nullptr && backendNode->attrOr("model", "random") != "random") {
+        return unsupported("<rng><backend model='" + backendNode->attrOr("model") +
+                           "'>: only the 'random' backend (a host entropy device) is supported");
+    }
+    std::string backend = rng.childText("backend");
+    if (backend.empty()) {
+        backend = "/dev/urandom";
+    }
+    std::string id = std::to_string(rngCount_++);
+    add("-object", QemuOpts("rng-random").add("id", "objrng" + id).add("filename", backend));
+    QemuOpts dev(pciOrMmio("virtio-rng"));
+    dev.add("rng", "objrng" + id).add("id", "rng" + id);
+    CORRAL_TRY(addPciAddress(dev, rng));
+    add("-device", dev);
     return {};
 }
 
@@ -689,10 +1063,10 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         return addInterface(dev, interfaceIndex_++);
     }
     if (kind == "serial") {
-        if (dev.childAttr("target", "type") == "usb-serial") {
-            return unsupported("<serial><target type='usb-serial'>: not supported");
+        if (const std::string target = dev.childAttr("target", "type"); !target.empty() && target != "isa-serial") {
+            return unsupported("<serial><target type='" + target + "'>: not supported (isa-serial)");
         }
-        return addSerial(dev, "serial" + std::to_string(serialCount_++));
+        return addSerial(dev, serialCount_++);
     }
     if (kind == "console") {
         return {};  // after the serial ports: see build()
@@ -714,18 +1088,14 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         if (model != "virtio") {
             return unsupported("<memballoon model='" + model + "'>: only virtio is supported");
         }
-        add("-device", QemuOpts(pciOrMmio("virtio-balloon")).add("id", "balloon0"));
+        QemuOpts balloon(pciOrMmio("virtio-balloon"));
+        balloon.add("id", "balloon0");
+        CORRAL_TRY(addPciAddress(balloon, dev));
+        add("-device", balloon);
         return {};
     }
     if (kind == "rng") {
-        std::string backend = dev.childText("backend");
-        if (backend.empty()) {
-            backend = "/dev/urandom";
-        }
-        std::string id = std::to_string(rngCount_++);
-        add("-object", QemuOpts("rng-random").add("id", "objrng" + id).add("filename", backend));
-        add("-device", QemuOpts(pciOrMmio("virtio-rng")).add("rng", "objrng" + id).add("id", "rng" + id));
-        return {};
+        return addRng(dev);
     }
     if (kind == "panic") {
         std::string model = dev.attrOr("model", "isa");
@@ -735,6 +1105,14 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
         if (machine_.family == MachineFamily::Microvm) {
             return unsupported("<panic>: machine 'microvm' has no pvpanic device");
         }
+        if (const conf::XmlNode* address = dev.child("address")) {
+            // The ISA pvpanic device answers at port 0x505, where libvirt's output places it.
+            const std::string iobase = address->attrOr("iobase");
+            if (address->attrOr("type") != "isa" || (!iobase.empty() && iobase != "0x505")) {
+                return unsupported("<panic> <address type='" + address->attrOr("type") + "' iobase='" + iobase +
+                                   "'>: the pvpanic device is at ISA port 0x505");
+            }
+        }
         hasPanic_ = true;
         add({"-device", "pvpanic"});
         return {};
@@ -742,16 +1120,28 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
     if (kind == "watchdog") {
         return addWatchdog(dev);
     }
+    if (kind == "audio" && dev.attrOr("type") == "none") {
+        // libvirt's "no audio backend": with no sound device (<sound> is not supported) the
+        // guest has no audio at all, which is what it asks for.
+        dev.markAttrRead("id");
+        return {};
+    }
     if (kind == "input") {
         std::string type = dev.attrOr("type");
         std::string bus = dev.attrOr("bus", type == "tablet" ? "usb" : "ps2");
-        if (bus == "ps2") {
+        if (bus == "ps2" && (type == "mouse" || type == "keyboard")) {
+            if (machine_.family == MachineFamily::Microvm) {
+                return unsupported("<input bus='ps2'>: machine 'microvm' has no PS/2 controller");
+            }
             return {};  // the i8042 keyboard and mouse are part of the machine
         }
         if (bus == "usb" && (type == "tablet" || type == "mouse" || type == "keyboard")) {
             CORRAL_TRY(ensureUsbController());
             std::string model = type == "tablet" ? "usb-tablet" : type == "mouse" ? "usb-mouse" : "usb-kbd";
-            add("-device", QemuOpts(model).add("id", "input" + std::to_string(inputCount_++)).add("bus", "usb.0"));
+            QemuOpts input(model);
+            input.add("id", "input" + std::to_string(inputCount_++)).add("bus", "usb.0");
+            CORRAL_TRY(addUsbAddress(input, dev));
+            add("-device", input);
             return {};
         }
         return unsupported("<input type='" + type + "' bus='" + bus + "'>: not supported");
@@ -766,15 +1156,7 @@ Result<std::vector<std::string>> CommandBuilder::build() {
     add({"-uuid", def_.uuid.toString()});
     add({"-no-user-config", "-nodefaults"});
 
-    QemuOpts machine(machine_.qemuName);
-    if (machine_.family == MachineFamily::Microvm) {
-        machine.add("x-option-roms", "off").add("isa-serial", "on").add("rtc", "on");
-    } else {
-        machine.add("usb", "off").add("dump-guest-core", "off");
-    }
-    if (!hasFeature(def_, "acpi")) {
-        machine.add("acpi", "off");  // libvirt's rule: ACPI only with <features><acpi/>
-    }
+    CORRAL_ASSIGN_OR_RETURN(QemuOpts machine, machineOption());
     add("-machine", machine);
     CORRAL_TRY(addCpuAndMemory());
     CORRAL_TRY(addBootOptions());
@@ -801,6 +1183,7 @@ Result<std::vector<std::string>> CommandBuilder::build() {
         add({"-no-reboot"});
     }
 
+    CORRAL_TRY(planControllerAddresses());
     for (const auto& dev : def_.devices) {
         CORRAL_TRY(addDevice(dev));
     }
@@ -860,21 +1243,10 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
 }
 
 Result<void> checkQemuDefinition(const conf::DomainDef& def) {
-    // Placeholders stand in for what only exists at start: descriptors and allocated ports.
-    conf::DomainDef probe = def;
     QemuLaunchContext ctx;
     ctx.monitorFd = 3;
-    std::size_t interfaces = 0;
-    for (auto& dev : probe.devices) {
-        if (dev.name == "interface") {
-            ++interfaces;
-        }
-        if (dev.name == "graphics") {
-            dev.setAttr("port", "5900");
-        }
-    }
-    ctx.tapFds.assign(interfaces, 4);
-    CORRAL_TRY(buildQemuCommandLine(probe, ctx));
+    ctx.planOnly = true;
+    CORRAL_TRY(buildQemuCommandLine(def, ctx));
     return {};
 }
 

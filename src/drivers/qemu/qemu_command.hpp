@@ -29,6 +29,9 @@ struct QemuLaunchContext {
     /// The incoming migration source for restore ("defer" or "fd:N"); "" for a normal start.
     std::string incoming;
     bool startPaused = false;  ///< -S
+    /// A check before start (checkQemuDefinition): tap descriptors and graphics ports do not
+    /// exist yet, and stand-ins take their place.
+    bool planOnly = false;
 };
 
 /// Builds argv (argv[0] is the emulator). Errors: ConfigUnsupported naming the element QEMU
@@ -36,7 +39,8 @@ struct QemuLaunchContext {
 Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def, const QemuLaunchContext& ctx);
 
 /// The checks buildQemuCommandLine makes, without descriptors: used at define time so a broken
-/// definition is refused before anything runs.
+/// definition is refused before anything runs. Run under an XmlReadTracker, it reads every part
+/// of the definition the command line acts on (QemuBackend::checkDefinition refuses the rest).
 Result<void> checkQemuDefinition(const conf::DomainDef& def);
 
 /// The block nodes of the <disk> with target `target` ("vda"): its format node (what the

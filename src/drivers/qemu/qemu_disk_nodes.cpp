@@ -64,6 +64,9 @@ Result<DiskNodes> planDiskNodes(const conf::XmlNode& disk, const std::string& pa
         return unsupported(where + ": type='" + type + "' is not supported by this driver (file, block)");
     }
     const std::string source = disk.childAttr("source", type == "file" ? "file" : "dev");
+    if (const std::string driverName = disk.childAttr("driver", "name"); !driverName.empty() && driverName != "qemu") {
+        return unsupported(where + ": <driver name='" + driverName + "'>: this driver's disks are QEMU's ('qemu')");
+    }
     const std::string format = disk.childAttr("driver", "type").empty() ? "raw" : disk.childAttr("driver", "type");
     if (format != "raw" && format != "qcow2") {
         return unsupported(where + ": <driver type='" + format + "'> is not supported (raw, qcow2)");

@@ -19,10 +19,17 @@ namespace {
 
 /// Guests that outlive the manager, as real QEMU processes outlive corrald.
 std::set<std::string> gRunning;
+/// What the backend's check refuses: a newer version that no longer accepts a stored definition.
+std::string gRefusedPart;
 
 class SurvivingBackend final : public GuestBackend {
 public:
-    Result<void> checkDefinition(const conf::DomainDef&) override { return {}; }
+    Result<void> checkDefinition(const conf::DomainDef&) override {
+        if (!gRefusedPart.empty()) {
+            return fail(ErrorCode::ConfigUnsupported, gRefusedPart + " is not supported");
+        }
+        return {};
+    }
     Result<void> start(objects::DomainObj& dom, conf::DomainDef&, bool) override {
         gRunning.insert(dom.name());
         return {};
@@ -52,6 +59,7 @@ std::string xml(const std::string& name) {
 struct Fixture : ::testing::Test {
     void SetUp() override {
         gRunning.clear();
+        gRefusedPart.clear();
         char tmpl[] = "/tmp/corral-restart-XXXXXX";
         dir = mkdtemp(tmpl);
     }
@@ -167,4 +175,25 @@ TEST_F(Fixture, ANameRefusedTodayStillLoadsAndCanBeUndefined) {
     ASSERT_TRUE(m->undefine(*old, 0));
     EXPECT_FALSE(m->lookupByName(oldName));
     EXPECT_TRUE(store->loadDefinitions("qemu")->empty());
+}
+
+TEST_F(Fixture, AStoredDefinitionThisVersionRefusesIsListedButNeverStartsWithoutWhatItAsks) {
+    {
+        auto store = openStore();
+        auto m = manager(store.get());
+        ASSERT_TRUE(m->defineXml(xml("old"), 0));
+    }
+    gRefusedPart = "<interface><filterref>";  // accepted by the version that stored it
+    auto store = openStore();
+    auto m = manager(store.get());
+    ASSERT_TRUE(m->loadFromStore());
+    auto old = m->lookupByName("old");
+    ASSERT_TRUE(old) << "a stored definition must stay visible, so the administrator can fix or remove it";
+    auto started = m->create(*old, 0);
+    ASSERT_FALSE(started);
+    EXPECT_EQ(started.error().code, ErrorCode::ConfigUnsupported);
+    EXPECT_NE(started.error().message.find("<interface><filterref>"), std::string::npos) << started.error().message;
+    EXPECT_EQ(gRunning.count("old"), 0u);
+    EXPECT_EQ(m->getState(*old)->state, DomainState::Shutoff);
+    EXPECT_TRUE(m->undefine(*old, 0));
 }

@@ -167,3 +167,29 @@ TEST(LxcConfig, ProcessLimitByDefaultConfigurableAndCheckedKeys) {
     ASSERT_FALSE(unknownKey);
     EXPECT_NE(unknownKey.error().message.find(":2: unknown setting 'max_procs'"), std::string::npos);
 }
+
+// Settings libvirt knows that this driver does not act on: a value that asks for something
+// (TLS on the console, a default password) stops the daemon instead of being believed.
+TEST(QemuConfig, ConsoleTlsThatWouldNotBeEnforcedIsRefused) {
+    for (const char* text : {"vnc_tls = 1\n", "vnc_tls_x509_verify = 1\n", "spice_tls = 1\n",
+                             "vnc_password = \"secret\"\n", "nvram = [ \"/a:/b\" ]\n", "max_files = 100\n",
+                             "security_default_confined = 0\n", "cgroup_device_acl = [ \"/dev/null\" ]\n"}) {
+        TempConf conf(text);
+        auto cfg = loadQemuConfig(conf.path());
+        ASSERT_FALSE(cfg) << text;
+        EXPECT_EQ(cfg.error().code, ErrorCode::ConfigUnsupported) << text;
+        EXPECT_NE(cfg.error().message.find(std::string(text).substr(0, std::string(text).find(' '))), std::string::npos)
+            << cfg.error().message;
+    }
+    TempConf off("vnc_tls = 0\nspice_tls = 0\nvnc_password = \"\"\nsecurity_default_confined = 1\nlog_timestamp = 0\n");
+    EXPECT_TRUE(loadQemuConfig(off.path()));
+}
+
+TEST(LxcConfig, AnLsmThatWouldNotLabelContainersIsRefused) {
+    TempConf selinux("security_driver = \"selinux\"\n");
+    auto cfg = drivers::lxc::loadLxcConfig(selinux.path());
+    ASSERT_FALSE(cfg);
+    EXPECT_EQ(cfg.error().code, ErrorCode::ConfigUnsupported);
+    TempConf none("security_driver = \"none\"\nlog_with_libvirtd = 1\n");
+    EXPECT_TRUE(drivers::lxc::loadLxcConfig(none.path()));
+}
