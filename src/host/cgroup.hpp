@@ -139,6 +139,8 @@ private:
     Result<void> require(CgroupController controller) const;
     /// Each hierarchy's mount once (v1 cpu and cpuacct may share one), or the unified mount.
     static std::vector<std::string> distinctMounts(const CgroupLayout& layout);
+    /// `dir` and every directory below it, parents first; empty when `dir` does not exist.
+    static std::vector<std::string> groupsUnder(const std::string& dir);
 
     CgroupLayout layout_;
     std::string path_;

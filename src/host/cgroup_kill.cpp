@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Cgroup::killAll: ending every task of a guest's groups, QEMU's and containers' alike.
+// A group's subtree: its directories, its tasks, and killAll, which ends every task of a
+// guest's groups, QEMU's and containers' alike.
 #include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,8 +16,17 @@ namespace corral::host {
 
 namespace {
 
-/// `dir` and every directory below it, parents first; empty when `dir` does not exist.
-std::vector<std::string> groupsUnder(const std::string& dir) {
+std::string pidList(const std::vector<pid_t>& pids) {
+    std::string out;
+    for (pid_t pid : pids) {
+        out += (out.empty() ? "" : " ") + std::to_string(pid);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Cgroup::groupsUnder(const std::string& dir) {
     std::vector<std::string> dirs;
     if (::access(dir.c_str(), F_OK) != 0) {
         return dirs;
@@ -37,16 +47,6 @@ std::vector<std::string> groupsUnder(const std::string& dir) {
     }
     return dirs;
 }
-
-std::string pidList(const std::vector<pid_t>& pids) {
-    std::string out;
-    for (pid_t pid : pids) {
-        out += (out.empty() ? "" : " ") + std::to_string(pid);
-    }
-    return out;
-}
-
-}  // namespace
 
 std::vector<pid_t> Cgroup::tasks() const {
     std::vector<pid_t> pids;

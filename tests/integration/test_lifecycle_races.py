@@ -9,6 +9,7 @@
 # guest need not boot) and LXC. A fixed number of rounds, no timing: the outcome of each race
 # is free, only what it leaves behind is checked.
 import collections
+import functools
 import glob
 import itertools
 import os
@@ -171,6 +172,14 @@ def check_everything_tracked(drv, conn):
             assert os.stat(drv.serial(n)).st_uid == 0, f'{drv.serial(n)} still belongs to the guest of {n}'
 
 
+def run_together(*targets):
+    threads = [threading.Thread(target=t) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def race(drv):
     conns = [libvirt.open(drv.uri) for _ in range(2 * DOMAINS)]
     try:
@@ -192,16 +201,8 @@ def race(drv):
                 def client(k, op):
                     together.wait(60)
                     drv.call(mine[k], op, name, k)
-                threads = [threading.Thread(target=client, args=(0, a)), threading.Thread(target=client, args=(1, b))]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-        workers = [threading.Thread(target=domain_worker, args=(i,)) for i in range(DOMAINS)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+                run_together(lambda: client(0, a), lambda: client(1, b))
+        run_together(*[functools.partial(domain_worker, i) for i in range(DOMAINS)])
         check_everything_tracked(drv, conns[0])
         assert not drv.errors, drv.errors
         # The races were real: each call the driver supports got through in some round.
@@ -217,11 +218,7 @@ def race(drv):
             together.wait(60)
             for _ in range(SOAK_CALLS):
                 drv.call(soak[k], rng.choice(OPS), rng.choice(drv.names), 100 + k)
-        threads = [threading.Thread(target=soak_client, args=(k,)) for k in range(SOAK_CLIENTS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_together(*[functools.partial(soak_client, k) for k in range(SOAK_CLIENTS)])
         for c in soak:
             c.close()
         check_everything_tracked(drv, conns[0])

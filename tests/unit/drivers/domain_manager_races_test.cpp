@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -96,6 +97,26 @@ Result<void> withoutValue(Result<DomainRef> r) {
     return {};
 }
 
+/// With a start of "web" held at the gate (`starter` runs it), runs `second` in a thread and
+/// opens the gate once `second` waits for the domain's job, or has returned without waiting;
+/// then both have ended.
+void raceWithHeldStart(GatedBackend& backend, DomainManager& manager, std::thread starter,
+                       const std::function<void()>& second) {
+    backend.waitUntilAStartIsHeld();
+    const objects::DomainObjPtr held = manager.domains().findByName("web");
+    std::atomic<bool> returned{false};
+    std::thread other([&] {
+        second();
+        returned = true;
+    });
+    while (!returned && (!held || held->callsWaitingForJob() == 0)) {
+        std::this_thread::yield();
+    }
+    backend.openGate();
+    starter.join();
+    other.join();
+}
+
 constexpr const char* kUuid = "0b6c2f8e-35f4-4d8e-9a57-0f3c8c6e1d21";
 
 std::string xml(const std::string& name, unsigned memoryKiB = 1024) {
@@ -167,23 +188,9 @@ TEST_P(StartInFlight, NoGuestRunsThatTheRegistryDoesNotList) {
 
     backend->holdStarts = true;
     Result<DomainRef> started = fail(ErrorCode::InternalError, "not run");
-    std::thread starter([&] { started = manager->create(dom, 0); });
-    backend->waitUntilAStartIsHeld();
-    auto obj = manager->domains().findByName("web");
-    ASSERT_TRUE(obj);
-    std::atomic<bool> returned{false};
     Result<void> result;
-    std::thread other([&] {
-        result = call(second, dom);
-        returned = true;
-    });
-    // The start goes on once the second call waits for its job, or returned without waiting.
-    while (!returned && obj->callsWaitingForJob() == 0) {
-        std::this_thread::yield();
-    }
-    backend->openGate();
-    starter.join();
-    other.join();
+    raceWithHeldStart(*backend, *manager, std::thread([&] { started = manager->create(dom, 0); }),
+                      [&] { result = call(second, dom); });
 
     ASSERT_TRUE(started) << started.error().message;
     EXPECT_EQ(backend->running(), listedRunning()) << "after start + " << second << ": "
@@ -229,22 +236,9 @@ TEST_P(TransientStartInFlight, ADefineOfTheSameDomainWaitsAndItsDefinitionStays)
     backend->holdStarts = true;
     backend->failStarts = GetParam();
     Result<DomainRef> created = fail(ErrorCode::InternalError, "not run");
-    std::thread starter([&] { created = manager.createXml(xml("web"), 0); });
-    backend->waitUntilAStartIsHeld();
-    auto obj = manager.domains().findByName("web");
-    ASSERT_TRUE(obj);
-    std::atomic<bool> returned{false};
     Result<DomainRef> defined = fail(ErrorCode::InternalError, "not run");
-    std::thread definer([&] {
-        defined = manager.defineXml(xml("web", 2048), 0);
-        returned = true;
-    });
-    while (!returned && obj->callsWaitingForJob() == 0) {
-        std::this_thread::yield();
-    }
-    backend->openGate();
-    starter.join();
-    definer.join();
+    raceWithHeldStart(*backend, manager, std::thread([&] { created = manager.createXml(xml("web"), 0); }),
+                      [&] { defined = manager.defineXml(xml("web", 2048), 0); });
     ASSERT_TRUE(defined) << defined.error().message;
     EXPECT_EQ(static_cast<bool>(created), !GetParam());
     EXPECT_EQ(backend->running().size(), GetParam() ? 0u : 1u);
