@@ -548,19 +548,9 @@ std::uint64_t Cgroup::oomKills() const {
     }
     // v1 counts a kill in the group of the killed task only (emulator below this one).
     std::uint64_t total = 0;
-    std::vector<std::string> dirs = {directory(CgroupController::Memory)};
-    for (std::size_t i = 0; i < dirs.size(); ++i) {
-        if (auto text = readTextFile(dirs[i] + "/memory.oom_control")) {
+    for (const auto& dir : groupsUnder(directory(CgroupController::Memory))) {
+        if (auto text = readTextFile(dir + "/memory.oom_control")) {
             total += keyedValue(*text, "oom_kill").value_or(0);
-        }
-        if (DIR* d = ::opendir(dirs[i].c_str())) {
-            while (dirent* e = ::readdir(d)) {
-                std::string name = e->d_name;
-                if (e->d_type == DT_DIR && name != "." && name != "..") {
-                    dirs.push_back(dirs[i] + "/" + name);
-                }
-            }
-            ::closedir(d);
         }
     }
     return total;

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -85,6 +86,15 @@ public:
     /// Removes the group and its children (the processes must be gone). Missing is fine, and
     /// so is an invalid group (nothing is removed).
     Result<void> remove() const;
+    /// Kills every task of the group and of the groups below it, in every hierarchy, and waits
+    /// up to `timeout` until none is left (cgroup_kill.cpp). Stopping a guest's main process is
+    /// not enough: QEMU may have forked, and tasks may have joined a container's groups from
+    /// outside its pid namespace; each would keep the group from being removed and run on with
+    /// no domain to account for it. A group that does not exist holds nothing.
+    Result<void> killAll(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+    /// The pids in the cgroup.procs of the group and of every group below it, each hierarchy
+    /// read, each pid once.
+    [[nodiscard]] std::vector<pid_t> tasks() const;
 
     // Settings, in libvirt's units. Each fails with OperationUnsupported when the controller is
     // not mounted, naming it; a value the kernel refuses is reported with the file named.
@@ -136,6 +146,8 @@ private:
     Result<void> require(CgroupController controller) const;
     /// Each hierarchy's mount once (v1 cpu and cpuacct may share one), or the unified mount.
     static std::vector<std::string> distinctMounts(const CgroupLayout& layout);
+    /// `dir` and every directory below it, parents first; empty when `dir` does not exist.
+    static std::vector<std::string> groupsUnder(const std::string& dir);
 
     CgroupLayout layout_;
     std::string path_;

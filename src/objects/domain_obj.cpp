@@ -7,7 +7,10 @@ namespace corral::objects {
 Result<void> DomainObj::beginJob(std::unique_lock<std::mutex>& lock, std::string what,
                                  std::chrono::milliseconds timeout) {
     CORRAL_CHECK(lock.owns_lock() && lock.mutex() == &mutex_);
-    if (!jobDone_.wait_for(lock, timeout, [this] { return job_.empty(); })) {
+    ++jobWaiters_;
+    const bool free = jobDone_.wait_for(lock, timeout, [this] { return job_.empty(); });
+    --jobWaiters_;
+    if (!free) {
         return fail(ErrorCode::OperationTimeout,
                     "domain '" + name_ + "' is busy with '" + job_ + "'", ErrorDomain::Domain);
     }

@@ -4,7 +4,8 @@
 // Locking (docs/internals/locking.md): `mutex()` guards every field below except the summary
 // atomics, which list() reads without locking. Never hold the mutex across a hypervisor call or
 // a sleep: take a job (beginJob) to mutate, drop the lock around slow work, re-check state after
-// re-locking.
+// re-locking. Every call that changes the domain's lifecycle or definitions takes the job,
+// define and undefine included, so none of them can act while another has dropped the lock.
 #pragma once
 
 #include <atomic>
@@ -41,6 +42,9 @@ public:
     /// Releases the job slot; call with the mutex held.
     void endJob();
     [[nodiscard]] bool hasJob() const { return !job_.empty(); }
+    /// How many calls wait in beginJob now (readable without the mutex): what a test of the
+    /// job rules waits on to know a call is queued behind the job in flight.
+    [[nodiscard]] int callsWaitingForJob() const { return jobWaiters_.load(); }
 
     // Summary readable without the mutex (list, lookups). Written with the mutex held.
     [[nodiscard]] DomainState state() const { return state_.load(); }
@@ -69,7 +73,8 @@ public:
     std::shared_ptr<void> privateData;
     /// When the domain was started (for CPU time in drivers that do not measure it).
     std::chrono::steady_clock::time_point startedAt{};
-    /// Set when undefine removed the domain from the registry while a job ran.
+    /// Set, with the mutex held, when the domain leaves the registry (undefined, or a transient
+    /// one stopped): a call still holding the object then fails to take its job.
     bool removed = false;
 
     static constexpr std::chrono::milliseconds kJobWaitTimeout{30000};
@@ -80,6 +85,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable jobDone_;
     std::string job_;
+    std::atomic<int> jobWaiters_{0};
 
     std::atomic<DomainState> state_{DomainState::Shutoff};
     std::atomic<int> reason_{0};

@@ -47,20 +47,23 @@ Result<DomainObjPtr> DomainObjList::checkIdentity(const Uuid& uuid, const std::s
 }
 
 Result<DomainObjPtr> DomainObjList::add(const Uuid& uuid, const std::string& name) {
-    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, checkIdentity(uuid, name));
+    return add(std::make_shared<DomainObj>(uuid, name));
+}
+
+Result<DomainObjPtr> DomainObjList::add(const DomainObjPtr& fresh) {
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, checkIdentity(fresh->uuid(), fresh->name()));
     if (existing) {
         return existing;
     }
     std::unique_lock lock(mutex_);
     // Re-check under the write lock: another define may have raced us.
-    if (byUuid_.count(uuid) != 0 || byName_.count(name) != 0) {
+    if (byUuid_.count(fresh->uuid()) != 0 || byName_.count(fresh->name()) != 0) {
         lock.unlock();
-        return checkIdentity(uuid, name);
+        return checkIdentity(fresh->uuid(), fresh->name());
     }
-    auto dom = std::make_shared<DomainObj>(uuid, name);
-    byUuid_.emplace(uuid, dom);
-    byName_.emplace(name, dom);
-    return dom;
+    byUuid_.emplace(fresh->uuid(), fresh);
+    byName_.emplace(fresh->name(), fresh);
+    return fresh;
 }
 
 void DomainObjList::remove(const DomainObjPtr& dom) {

@@ -24,6 +24,11 @@ public:
     /// Registers a new domain. Fails (OperationFailed, libvirt's wording) when the name is taken
     /// by another UUID or the UUID by another name.
     Result<DomainObjPtr> add(const Uuid& uuid, const std::string& name);
+    /// Publishes `fresh`, an object its creator has already filled in (and may hold the mutex
+    /// and job of), so that no one finds it half made. Returns the object that holds the
+    /// identity afterwards: `fresh`, or a domain of the same UUID and name that was there first
+    /// (then `fresh` stays unpublished). Fails as add() on a clash.
+    Result<DomainObjPtr> add(const DomainObjPtr& fresh);
 
     /// Checks, without adding, that `uuid`/`name` could be added or denote the same domain.
     /// Returns the existing object with that identity, or nullptr if it is new.

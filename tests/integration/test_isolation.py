@@ -6,6 +6,8 @@
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 
 import pytest
@@ -386,3 +388,61 @@ def test_an_lsm_the_host_lacks_stops_the_daemon_with_the_reason(daemon):
     r = virsh(uri, 'define', path)
     assert r.rc != 0 and "security model 'selinux' is not available on this host" in r.err, r.err
     assert virsh(uri, 'domstate', 'sel').rc != 0
+
+
+def processes_running(argv):
+    """Pids whose command line is exactly `argv` (zombies have none)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                if f.read().split(b'\0')[:-1] == [a.encode() for a in argv]:
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def test_destroy_kills_what_qemu_forked_and_removes_its_cgroups(qemu, tmpdir_path):
+    # A QEMU that forks (as one a guest took over may): its emulator is a wrapper that leaves a
+    # sleeper behind in the guest's groups, then becomes QEMU. Landlock lets a guest run
+    # programs from the system's directories only, so it is off for this test's daemon; DAC
+    # (its own uid), the seccomp sandbox and the private /dev stay.
+    write_qemu_conf(qemu.daemon, 'landlock = 0\n')
+    qemu.daemon.start()
+    sleeper_argv = ['/bin/sleep', str(100000 + os.getpid() % 100000)]
+    wrapper = os.path.join(tmpdir_path, 'forking-qemu')
+    with open(wrapper, 'w') as f:
+        f.write(f'#!/bin/sh\n{" ".join(sleeper_argv)} </dev/null >/dev/null 2>&1 &\n'
+                f'exec {shutil.which("qemu-system-x86_64")} "$@"\n')
+    os.chmod(wrapper, 0o755)
+    qemu.define('forker', extra_devices=f'<emulator>{wrapper}</emulator>')
+    r = virsh(qemu.uri, 'start', 'forker')
+    assert r.rc == 0, r.err
+    [pid] = qemu_pids('forker')
+    [sleeper] = processes_running(sleeper_argv)
+    assert proc_status(sleeper)['PPid'] == [str(pid)]  # QEMU's child, running as the guest
+    assert proc_status(sleeper)['Uid'][0] == proc_status(pid)['Uid'][0]
+    groups = [cgroup_dir(sleeper, c) for c in ('cpu', 'memory', 'pids', 'freezer')]
+    assert all(re.search(r'/qemu/forker$', g) for g in groups), groups
+    # Also a task put into a vCPU's group from outside (v1: a group of one hierarchy; v2's vCPU
+    # groups take threads only): the whole tree goes, not only what the freezer holds.
+    vcpu = cgroup_dir(pid, 'cpu').rsplit('/', 1)[0] + '/vcpu0'
+    outsider = subprocess.Popen(['/bin/sleep', sleeper_argv[1] + '1'])
+    if os.path.exists(vcpu + '/tasks'):
+        with open(vcpu + '/cgroup.procs', 'w') as f:
+            f.write(str(outsider.pid))
+    else:
+        outsider.kill()
+
+    try:
+        assert virsh(qemu.uri, 'destroy', 'forker').rc == 0
+        assert processes_running(sleeper_argv) == []
+        assert outsider.wait(timeout=30) == -9
+        for g in groups + [vcpu]:
+            assert not os.path.exists(g), g
+        assert 'cannot remove cgroup' not in qemu.daemon.stderr()
+    finally:
+        outsider.kill()
+        for stray in processes_running(sleeper_argv):
+            os.kill(stray, signal.SIGKILL)

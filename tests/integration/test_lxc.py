@@ -664,6 +664,34 @@ def test_lxc_enter_namespace_runs_a_command_inside(lxc):
     assert ro.rc != 0 and 'read only access prevents virDomainLxcOpenNamespace' in ro.err
 
 
+def test_destroy_kills_every_task_of_the_containers_cgroups(lxc):
+    # A task in the container's groups but outside its pid namespace (one that joined them from
+    # the host, as lxc-enter-namespace's own process does) does not die with init: destroy must
+    # kill it, or the groups stay and it runs on with no container to account for it.
+    lxc.start('joined')
+    init = lxc.init_pid('joined')
+    with open(f'/proc/{init}/cgroup') as f:
+        groups = {}
+        for line in f:
+            _, ctrls, path = line.strip().split(':', 2)
+            for c in ('memory', 'pids', 'freezer', 'cpu'):
+                if c in ctrls.split(',') and path.endswith('/lxc/joined'):
+                    groups[c] = f'/sys/fs/cgroup/{c}{path}'
+    assert set(groups) == {'memory', 'pids', 'freezer', 'cpu'}, groups
+    stray = subprocess.Popen(['/bin/sleep', '100000'])
+    for g in groups.values():
+        with open(g + '/cgroup.procs', 'w') as f:
+            f.write(str(stray.pid))
+    try:
+        assert virsh(lxc.uri, 'destroy', 'joined').rc == 0
+        assert stray.wait(timeout=30) == -9
+        for g in groups.values():
+            assert not os.path.exists(g), g
+        assert 'cannot remove cgroup' not in lxc.daemon.stderr()
+    finally:
+        stray.kill()
+
+
 def test_shutdown_and_reboot_modes_use_initctl_when_the_container_has_it(lxc):
     lxc.define('sysv', initargs=['initctl'])
     assert virsh(lxc.uri, 'start', 'sysv').rc == 0

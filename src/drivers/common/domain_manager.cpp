@@ -60,6 +60,51 @@ Result<DomainObjPtr> DomainManager::find(const DomainRef& ref) const {
     return dom;
 }
 
+Result<DomainObjPtr> DomainManager::claimForDefinition(const std::shared_ptr<conf::DomainDef>& def, bool persistent,
+                                                       const std::string& job, std::unique_lock<std::mutex>& lock,
+                                                       bool& created) {
+    // Every failure unlocks first: `lock` must not outlive the object whose mutex it holds.
+    while (true) {
+        CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, domains_.checkIdentity(def->uuid, def->name));
+        if (existing) {
+            lock = std::unique_lock(existing->mutex());
+            auto claimed = existing->beginJob(lock, job);
+            if (claimed) {
+                created = false;
+                return existing;
+            }
+            const bool gone = existing->removed;
+            lock.unlock();
+            if (gone) {
+                continue;  // undefined or stopped for good meanwhile: the identity is free again
+            }
+            return unexpected(std::move(claimed).error());
+        }
+        auto fresh = std::make_shared<objects::DomainObj>(def->uuid, def->name);
+        lock = std::unique_lock(fresh->mutex());
+        fresh->def = def;
+        fresh->setPersistent(persistent);
+        fresh->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Unknown));
+        (void)fresh->beginJob(lock, job);  // nobody else knows it: it neither waits nor fails
+        auto published = domains_.add(fresh);
+        if (published && *published == fresh) {
+            created = true;
+            return fresh;
+        }
+        fresh->endJob();
+        lock.unlock();
+        if (!published) {
+            return unexpected(std::move(published).error());
+        }
+        // Another call published this identity first (or it went again): look it up anew.
+    }
+}
+
+void DomainManager::forgetLocked(const DomainObjPtr& dom) {
+    dom->removed = true;
+    domains_.remove(dom);
+}
+
 bool DomainManager::usesMac(const std::string& mac) const {
     for (const auto& dom : domains_.snapshot()) {
         std::lock_guard lock(dom->mutex());
@@ -107,16 +152,16 @@ Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std
 
 Result<DomainRef> DomainManager::seedDomain(const std::string& xml, bool persistent, bool running) {
     CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, false));
-    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, domains_.add(def->uuid, def->name));
-    std::unique_lock lock(dom->mutex());
-    dom->def = def;
-    dom->setPersistent(persistent);
-    dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Unknown));
+    std::unique_lock<std::mutex> lock;
+    bool created = false;
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, claimForDefinition(def, persistent, "seed", lock, created));
+    objects::JobGuard guard(*dom);
+    if (!created && !dom->isActive()) {
+        dom->def = def;
+        dom->setPersistent(persistent);
+    }
     if (running) {
-        CORRAL_TRY(dom->beginJob(lock, "start"));
-        auto started = startLocked(dom, lock, false);
-        dom->endJob();
-        CORRAL_TRY(std::move(started));
+        CORRAL_TRY(startLocked(dom, lock, false));
     }
     return refOf(*dom);
 }
@@ -196,42 +241,33 @@ Result<DomainRef> DomainManager::defineXml(const std::string& xml, unsigned flag
         return unsupportedFlags(flags, "domainDefineXMLFlags");
     }
     CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & define_flags::kValidate) != 0, true));
-    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, domains_.checkIdentity(def->uuid, def->name));
-
+    // A define waits for a job in flight: a start that dropped the lock copied the definition
+    // it runs, and records the persistent one it knew when it comes back.
+    std::unique_lock<std::mutex> lock;
+    bool created = false;
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, claimForDefinition(def, true, "define", lock, created));
+    objects::JobGuard guard(*dom);
     if (options_.store != nullptr) {
-        // Durable before anyone can see it, so an acknowledged define survives kill -9.
-        CORRAL_TRY(options_.store->putDefinition(options_.driverName, def->uuid, def->name,
-                                                 conf::formatDomainXml(*def, {.secure = true, .inactive = true})));
-    }
-
-    DomainObjPtr dom = existing;
-    bool wasPersistent = false;
-    if (!dom) {
-        auto added = domains_.add(def->uuid, def->name);
-        if (!added) {
-            if (options_.store != nullptr) {
-                (void)options_.store->removeDefinition(options_.driverName, def->uuid);
+        // Durable before the reply, so an acknowledged define survives kill -9; written under
+        // the job, so an undefine cannot remove it between the write and the registry.
+        auto stored = options_.store->putDefinition(options_.driverName, def->uuid, def->name,
+                                                    conf::formatDomainXml(*def, {.secure = true, .inactive = true}));
+        if (!stored) {
+            if (created) {
+                forgetLocked(dom);
             }
-            return unexpected(std::move(added).error());
+            return unexpected(std::move(stored).error());
         }
-        dom = *added;
     }
-    {
-        std::lock_guard lock(dom->mutex());
-        wasPersistent = dom->persistent();
-        if (dom->isActive()) {
-            dom->newDef = def;
-        } else {
-            dom->def = def;
-            if (!existing) {
-                dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Unknown));
-            }
-        }
-        dom->setPersistent(true);
-        emit(dom, LifecycleEvent::Defined,
-             static_cast<int>(wasPersistent ? objects::DefinedDetail::Updated
-                                            : objects::DefinedDetail::Added));
+    const bool wasPersistent = !created && dom->persistent();
+    if (dom->isActive()) {
+        dom->newDef = def;
+    } else {
+        dom->def = def;
     }
+    dom->setPersistent(true);
+    emit(dom, LifecycleEvent::Defined,
+         static_cast<int>(wasPersistent ? objects::DefinedDetail::Updated : objects::DefinedDetail::Added));
     return refOf(*dom);
 }
 
@@ -241,6 +277,11 @@ Result<void> DomainManager::undefine(const DomainRef& ref, unsigned flags) {
     }
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::unique_lock lock(dom->mutex());
+    // Waits for a job in flight: a start drops the lock while the guest comes up, and must find
+    // its domain still registered when it records the running guest (else the guest would run
+    // with no domain the API could list or destroy).
+    CORRAL_TRY(dom->beginJob(lock, "undefine"));
+    objects::JobGuard guard(*dom);
     if (!dom->persistent()) {
         return fail(ErrorCode::OperationInvalid, "cannot undefine transient domain",
                     ErrorDomain::Domain);
@@ -263,10 +304,7 @@ Result<void> DomainManager::undefine(const DomainRef& ref, unsigned flags) {
     dom->newDef.reset();
     emit(dom, LifecycleEvent::Undefined, static_cast<int>(objects::UndefinedDetail::Removed));
     if (!dom->isActive()) {
-        // Mark first so that a job waiting on this object fails instead of resurrecting it.
-        dom->removed = true;
-        lock.unlock();
-        domains_.remove(dom);
+        forgetLocked(dom);
     }
     return {};
 }

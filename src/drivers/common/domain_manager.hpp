@@ -195,6 +195,17 @@ private:
         int fd = -1;
     };
     Result<objects::DomainObjPtr> find(const DomainRef& ref) const;
+    /// The domain with `def`'s UUID and name, its mutex held in `lock` and its job claimed as
+    /// `job` (waiting for one in flight, as every call that changes a domain does). A domain
+    /// that does not exist yet is made from `def` (shut off, `persistent` as given) and
+    /// published with the job already claimed, so that no call finds it half made; `created`
+    /// says which. One removed while we waited is looked up again.
+    Result<objects::DomainObjPtr> claimForDefinition(const std::shared_ptr<conf::DomainDef>& def, bool persistent,
+                                                     const std::string& job, std::unique_lock<std::mutex>& lock,
+                                                     bool& created);
+    /// Drops `dom` from the registry, with its mutex held: a call waiting for its job then
+    /// fails with "no domain" instead of acting on an object nobody can find any more.
+    void forgetLocked(const objects::DomainObjPtr& dom);
     /// Parses, post-parses and validates `xml` for this driver. `newName`: the definition comes
     /// from a client (define, create), so its name must follow the rules for new names.
     Result<std::shared_ptr<conf::DomainDef>> parseForDriver(const std::string& xml, bool strict, bool newName = false);

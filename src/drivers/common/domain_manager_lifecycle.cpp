@@ -134,8 +134,7 @@ void DomainManager::markStoppedLocked(const DomainObjPtr& dom, objects::ShutoffR
     saveStatusLocked(dom);
     emit(dom, LifecycleEvent::Stopped, static_cast<int>(detail));
     if (!dom->persistent()) {
-        dom->removed = true;
-        domains_.remove(dom);
+        forgetLocked(dom);
     }
 }
 
@@ -184,37 +183,32 @@ Result<DomainRef> DomainManager::createXmlWithFiles(const std::string& xml, std:
 
 Result<DomainRef> DomainManager::startDefinition(std::shared_ptr<conf::DomainDef> def, bool paused,
                                                  const RestoreSource* from, std::span<const int> files) {
-    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr existing, domains_.checkIdentity(def->uuid, def->name));
-    DomainObjPtr dom = existing;
-    if (!dom) {
-        CORRAL_ASSIGN_OR_RETURN(dom, domains_.add(def->uuid, def->name));
-    }
-    std::unique_lock lock(dom->mutex());
-    CORRAL_TRY(dom->beginJob(lock, from != nullptr ? "restore" : "start"));
+    std::unique_lock<std::mutex> lock;
+    bool created = false;
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom,
+                            claimForDefinition(def, false, from != nullptr ? "restore" : "start", lock, created));
+    objects::JobGuard guard(*dom);
     if (dom->isActive()) {
-        dom->endJob();
         return fail(ErrorCode::OperationInvalid,
                     "domain '" + dom->name() + "' is already active", ErrorDomain::Domain);
     }
     // The given definition runs once; a defined domain keeps its persistent one.
     auto persistentDef = dom->def;
     dom->def = std::move(def);
-    if (existing && persistentDef) {
+    if (!created && dom->persistent()) {
         dom->newDef = persistentDef;
     }
     auto started = startLocked(dom, lock, paused, from, files);
     if (!started && !dom->isActive()) {
-        dom->def = persistentDef;
-        dom->newDef.reset();
-        if (!existing) {
-            dom->removed = true;
-            dom->endJob();
-            lock.unlock();
-            domains_.remove(dom);
-            return unexpected(std::move(started).error());
+        // A domain made for this start goes again, keeping the definition it was made with
+        // (a call that found it before it went may still read it).
+        if (created) {
+            forgetLocked(dom);
+        } else {
+            dom->def = persistentDef;
+            dom->newDef.reset();
         }
     }
-    dom->endJob();
     CORRAL_TRY(std::move(started));
     return refOf(*dom);
 }

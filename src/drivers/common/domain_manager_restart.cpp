@@ -105,9 +105,7 @@ void DomainManager::restoreStatus(const objects::StatusRecord& rec) {
         (void)options_.store->removeStatus(options_.driverName, rec.uuid);
         dom->setState(DomainState::Shutoff, static_cast<int>(objects::ShutoffReason::Daemon));
         if (!dom->persistent()) {
-            dom->removed = true;
-            lock.unlock();
-            domains_.remove(dom);
+            forgetLocked(dom);
         }
         return;
     }

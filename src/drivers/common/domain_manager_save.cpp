@@ -248,6 +248,11 @@ Result<void> DomainManager::managedSave(const DomainRef& ref, unsigned flags) {
     }
     CORRAL_TRY(makeDirectories(options_.managedSaveDir, 0700));
     CORRAL_TRY(dom->beginJob(lock, "managed save"));
+    if (!dom->persistent()) {
+        // Undefined while we waited: an image nobody could start from would be left behind.
+        dom->endJob();
+        return fail(ErrorCode::OperationInvalid, "cannot do managed save for transient domain", ErrorDomain::Domain);
+    }
     auto saved = saveLocked(dom, lock, managedSavePath(dom->name()), {}, flags);
     if (saved) {
         dom->setManagedSave(true);

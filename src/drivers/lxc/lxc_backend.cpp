@@ -375,7 +375,11 @@ void LxcBackend::release(Runtime& rt) {
         (void)host::deleteInterface(name);  // gone already when the container's namespace went
     }
     if (rt.cgroup.valid()) {
-        (void)rt.cgroup.setFrozen(false);
+        // Init and its pid namespace are gone; a task that joined the container's groups from
+        // outside that namespace (lxc-enter-namespace) is not, and goes now.
+        if (auto killed = rt.cgroup.killAll(); !killed) {
+            logWarning("container '" + rt.name + "': " + killed.error().wireMessage());
+        }
         if (auto removed = rt.cgroup.remove(); !removed) {
             logWarning("container '" + rt.name + "': " + removed.error().wireMessage());
         }

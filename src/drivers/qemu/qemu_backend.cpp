@@ -529,6 +529,10 @@ void QemuBackend::releaseGuestResources(Runtime& rt) {
         ::rmdir(rt.devStagingDir.c_str());
     }
     if (rt.cgroup.valid()) {
+        // QEMU is gone; whatever it forked (or anything else in its groups) goes with it.
+        if (auto killed = rt.cgroup.killAll(); !killed) {
+            logWarning("domain '" + rt.name + "': " + killed.error().wireMessage());
+        }
         if (auto removed = rt.cgroup.remove(); !removed) {
             logWarning("domain '" + rt.name + "': " + removed.error().wireMessage());
         }
