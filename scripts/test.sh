@@ -31,4 +31,11 @@ if [ "$fuzz_seconds" -gt 0 ] && [ -f tests/fuzz/CMakeLists.txt ]; then
     done
 fi
 
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 1500
+status=0
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 1500 || status=$?
+
+# The integration counts and the reason of every skip, last, whatever happened above (each test
+# file's run wrote its outcomes; a skip not in tests/integration/allowed_skips.txt failed it).
+echo
+/usr/bin/python3 tests/integration/summarize.py build/integration-results || true
+exit "$status"

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from framework.daemon import CorralDaemon
 from framework.guest import build_guest
 from framework.tools import virsh
 
@@ -69,8 +70,21 @@ def state(uri, name):
 
 
 def qemu_pids(name):
+    """The QEMU processes of guest `name` started by this test process's daemons: their command
+    lines hold the daemon's root (-pidfile ROOT/run/corral/qemu/NAME.pid), so a test file running
+    beside this one (ctest -j) with a guest of the same name is left alone."""
     p = subprocess.run(['pgrep', '-f', f'guest={name},'], capture_output=True, text=True)
-    return [int(x) for x in p.stdout.split()]
+    roots = [d.root.encode() for d in CorralDaemon.instances]
+    pids = []
+    for pid in (int(x) for x in p.stdout.split()):
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if not roots or any(root + b'/' in cmdline for root in roots):
+            pids.append(pid)
+    return pids
 
 
 @pytest.fixture
