@@ -33,11 +33,11 @@ if [ -b /dev/vda ]; then
     dd if=/dev/vda of=/dev/null bs=4096 count=64 2>/dev/null && echo CORRAL-GUEST-DISK-READ > /dev/ttyS0
 fi
 ip link set eth0 up 2>/dev/null
-# Events on request: corral.rtc_shift=1 sets the guest's clock a year ahead and writes it to the
-# RTC (QEMU reports RTC_CHANGE); corral.write_disk=1 writes 4 MiB to the first disk (on a full
-# host file system QEMU pauses the guest with an I/O error).
+# Events on request: corral.rtc_shift=1 sets the guest's clock 365 days ahead (whatever today's
+# date) and writes it to the RTC (QEMU reports RTC_CHANGE); corral.write_disk=1 writes 4 MiB to
+# the first disk (on a full host file system QEMU pauses the guest with an I/O error).
 if grep -q corral.rtc_shift=1 /proc/cmdline; then
-    date -s "$(($(date +%Y) + 1))-06-01 12:00:00" > /dev/null && hwclock -w -u && echo CORRAL-GUEST-RTC > /dev/ttyS0
+    date -s "@$(($(date +%s) + 365 * 86400))" > /dev/null && hwclock -w -u && echo CORRAL-GUEST-RTC > /dev/ttyS0
 fi
 if grep -q corral.write_disk=1 /proc/cmdline && [ -b /dev/vda ]; then
     dd if=/dev/urandom of=/dev/vda bs=65536 count=64 oflag=direct 2>/dev/null
