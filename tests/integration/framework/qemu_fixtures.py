@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from framework import cgroups
 from framework.daemon import CorralDaemon
 from framework.guest import build_guest
 from framework.tools import virsh
@@ -70,19 +71,19 @@ def state(uri, name):
 
 
 def qemu_pids(name):
-    """The QEMU processes of guest `name` started by this test process's daemons: their command
-    lines hold the daemon's root (-pidfile ROOT/run/corral/qemu/NAME.pid), so a test file running
-    beside this one (ctest -j) with a guest of the same name is left alone."""
+    """The QEMU processes of guest `name` started by this test process's daemons: those in one of
+    their cgroup partitions (corral-HASH of the daemon's root), so a test file running beside this
+    one (ctest -j) with a guest of the same name is left alone."""
     p = subprocess.run(['pgrep', '-f', f'guest={name},'], capture_output=True, text=True)
-    roots = [d.root.encode() for d in CorralDaemon.instances]
+    partitions = [f'/{cgroups.partition_name(d.root)}/' for d in CorralDaemon.instances]
     pids = []
     for pid in (int(x) for x in p.stdout.split()):
         try:
-            with open(f'/proc/{pid}/cmdline', 'rb') as f:
-                cmdline = f.read()
+            with open(f'/proc/{pid}/cgroup') as f:
+                groups = f.read()
         except OSError:
             continue
-        if not roots or any(root + b'/' in cmdline for root in roots):
+        if not partitions or any(part in groups for part in partitions):
             pids.append(pid)
     return pids
 
