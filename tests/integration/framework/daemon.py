@@ -16,6 +16,19 @@ CRASH = re.compile(r'corral: fatal: check|AddressSanitizer|LeakSanitizer|runtime
                    r'stack smashing detected|double free|free\(\): invalid')
 
 
+def socket_inodes(pid):
+    """The inodes (as /proc/net/* prints them) of the sockets process `pid` holds."""
+    inodes = set()
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            target = os.readlink(f'/proc/{pid}/fd/{fd}')
+        except OSError:
+            continue
+        if target.startswith('socket:['):
+            inodes.add(target[len('socket:['):-1])
+    return inodes
+
+
 class CorralDaemon:
     instances = []  # every daemon this test process made, for the fixtures' teardown checks
 
@@ -162,14 +175,7 @@ class CorralDaemon:
         """Client connections the daemon holds open on its unix sockets: its descriptors that are
         connected sockets bound to its socket paths (/proc/net/unix: accepted sockets carry the
         listener's path, state 03 = connected)."""
-        inodes = set()
-        for fd in os.listdir(f'/proc/{self.pid}/fd'):
-            try:
-                target = os.readlink(f'/proc/{self.pid}/fd/{fd}')
-            except OSError:
-                continue
-            if target.startswith('socket:['):
-                inodes.add(target[len('socket:['):-1])
+        inodes = socket_inodes(self.pid)
         count = 0
         with open('/proc/net/unix') as f:
             next(f)
