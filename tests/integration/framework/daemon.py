@@ -41,7 +41,8 @@ class CorralDaemon:
         self.problems = []           # what finish() reports
         self.allowed_errors = []     # patterns of error lines the test provokes on purpose
         self._exit_seen = True       # the last exit was asked for (stop, kill9) or seen by the test
-        self._log_seen = 0           # log bytes a failed start already showed to the test
+        self._log_shown = []         # (begin, end) of the log a failed start showed the test
+        self._log_begin = 0          # where the log of the current run begins
         self.finished = False
         CorralDaemon.instances.append(self)
 
@@ -69,6 +70,7 @@ class CorralDaemon:
         self._note_unseen_exit()
         os.makedirs(self.root, exist_ok=True)
         self._stderr = open(self.stderr_path, 'a')
+        self._log_begin = len(self.stderr())
         preexec = None
         if self.max_files:
             import resource
@@ -87,7 +89,7 @@ class CorralDaemon:
             if self.proc.poll() is not None:
                 # The test sees this failure (and what the daemon printed about it).
                 self._exit_seen = True
-                self._log_seen = len(self.stderr())
+                self._log_shown.append((self._log_begin, len(self.stderr())))
                 raise RuntimeError(f'corrald exited with {self.proc.returncode}: {self.stderr()}')
             if os.path.exists(self.socket):
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -157,7 +159,9 @@ class CorralDaemon:
             except subprocess.TimeoutExpired:
                 pass
         self._note_unseen_exit()
-        log = self.stderr()[self._log_seen:]
+        log = self.stderr()
+        for begin, end in reversed(self._log_shown):
+            log = log[:begin] + log[end:]
         problems = list(self.problems)
         problems += [f'crash report in the log: {line}' for line in log.splitlines() if CRASH.search(line)]
         for message in LOG_ERROR.findall(log):
