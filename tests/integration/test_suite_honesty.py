@@ -124,3 +124,24 @@ def test_what_guests_leave_in_cgroups_is_removed(tmpdir_path, bin_dir):
     with open(note) as f:
         root = f.read()
     assert cgroups.partition_dirs(root) == [], out
+
+
+def test_cgroup_layout_and_files_as_corrald_reads_them():
+    # This machine has v1 controllers beside an empty cgroup2 mount; a v2-only host is known from
+    # its mountinfo text alone. The choice must be corrald's (src/host/cgroup.cpp).
+    both = ('30 25 0:26 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n'
+            '31 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n'
+            '32 25 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n')
+    layout = cgroups.Layout(both)
+    assert not layout.v2 and layout.mount_of('cpuacct') == '/sys/fs/cgroup/cpu,cpuacct'
+    assert layout.mounts() == ['/sys/fs/cgroup/cpu,cpuacct', '/sys/fs/cgroup/memory']
+    only_v2 = cgroups.Layout('29 25 0:26 / /sys/fs/cgroup rw shared:4 - cgroup2 cgroup2 rw,nsdelegate\n')
+    assert only_v2.v2 and only_v2.mount_of('memory') == '/sys/fs/cgroup' and only_v2.mounts() == ['/sys/fs/cgroup']
+    # v2 text read as v1 text.
+    convert = {name: fn for name, (_, fn) in cgroups.V2_EQUIVALENTS.items()}
+    assert convert['cpu.cfs_quota_us']('max 100000') == '-1' and convert['cpu.cfs_quota_us']('25000 100000') == '25000'
+    assert convert['cpu.cfs_period_us']('25000 100000') == '100000'
+    assert convert['memory.limit_in_bytes']('max') == cgroups.V1_UNLIMITED
+    assert convert['freezer.state']('1') == 'FROZEN' and convert['freezer.state']('0') == 'THAWED'
+    assert convert['blkio.throttle.read_bps_device']('7:0 rbps=1048576 wbps=max riops=max wiops=max\n'
+                                                     '7:1 rbps=max wbps=10 riops=max wiops=max') == '7:0 1048576'
