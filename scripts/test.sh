@@ -34,4 +34,11 @@ fi
 # libvirt's own test definitions, for the corpus test (tests/unit/drivers/libvirt_corpus_test.cpp).
 bash scripts/fetch-libvirt-corpus.sh build/libvirt-corpus
 
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 1500
+status=0
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 1500 || status=$?
+
+# The integration counts and the reason of every skip, last, whatever happened above (each test
+# file's run wrote its outcomes; a skip not in tests/integration/allowed_skips.txt failed it).
+echo
+/usr/bin/python3 tests/integration/summarize.py build/integration-results || true
+exit "$status"

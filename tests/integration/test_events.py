@@ -1,13 +1,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Lifecycle events reach the real virsh (`event --loop --all`) and python3-libvirt's event loop.
-import subprocess
 import threading
-import time
 
 import libvirt
 
 from framework.event_loop import ensure_event_loop
-from framework.tools import domain_xml, virsh
+from framework.tools import domain_xml, event_lines, until_printed, virsh, watch, watch_events
 
 EXPECTED = [
     "event 'lifecycle' for domain 'ev': Defined Added",
@@ -29,14 +27,15 @@ def drive(uri, path):
 def test_virsh_event_loop_prints_lifecycle(daemon, write_file):
     uri = daemon.uri('test')
     path = write_file('ev.xml', domain_xml('ev'))
-    watcher = subprocess.Popen(['virsh', '-c', uri, 'event', '--loop', '--timeout', '8', '--all'],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # let it connect and register; the test asserts order, not speed
+    [watcher] = watch_events(uri, [['virsh', '-c', uri, 'event', '--loop', '--all']])
     drive(uri, path)
+    assert watcher.wait_printed(EXPECTED[-1], 60), watcher.lines
+    watcher.interrupt()
     out, err = watcher.communicate(timeout=30)
-    lines = [l for l in out.splitlines() if l.startswith("event '")]
-    assert lines == EXPECTED, (out, err)
-    assert 'events received: 6' in out
+    assert event_lines(out) == EXPECTED, (out, err)
+    # virsh counts what it printed, the probe's events too.
+    printed = [line for line in out.splitlines() if line.startswith("event '")]
+    assert f'events received: {len(printed)}' in out, out
 
 
 def test_python_event_loop_receives_lifecycle(daemon, write_file):
@@ -69,13 +68,21 @@ def test_python_event_loop_receives_lifecycle(daemon, write_file):
 
 def test_event_filtered_by_domain(daemon, write_file):
     uri = daemon.uri('test')
-    watcher = subprocess.Popen(['virsh', '-c', uri, 'event', 'test', '--event', 'lifecycle', '--loop',
-                                '--timeout', '5'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    watcher = watch(['virsh', '-c', uri, 'event', 'test', '--event', 'lifecycle', '--loop'])
+    # It listens once it printed a change of 'test' itself: pause and resume it until then.
+    until_printed([watcher], "for domain 'test': Resumed Unpaused",
+                  lambda: [virsh(uri, step, 'test') for step in ('suspend', 'resume')])
+    # A last, different change marks the end of those: everything before it has been printed.
+    assert virsh(uri, 'destroy', 'test').rc == 0 and virsh(uri, 'start', 'test').rc == 0
+    assert watcher.wait_printed("for domain 'test': Started Booted", 60), watcher.lines
+    ready = len(watcher.lines)
     drive(uri, write_file('ev.xml', domain_xml('ev')))
     assert virsh(uri, 'suspend', 'test').rc == 0
+    # Events reach a client in order: had 'ev' got through the filter, it would come first.
+    assert watcher.wait_printed('Suspended Paused', 60, after=ready), watcher.lines
+    watcher.interrupt()
     out, _ = watcher.communicate(timeout=30)
-    lines = [l for l in out.splitlines() if l.startswith("event '")]
+    lines = [l for l in out.splitlines()[ready:] if l.startswith("event '")]
     assert lines == ["event 'lifecycle' for domain 'test': Suspended Paused"], out
 
 
@@ -84,6 +91,9 @@ def test_tunable_metadata_and_job_events(daemon, bin_dir, tmpdir_path):
     and delivered to python3-libvirt with their values."""
     import os
     uri = daemon.uri('test')
+    # The watchers first: their readiness probe changes a title, which the callbacks below would see.
+    watchers = watch_events(uri, [argv + ['event', '--loop', '--all']
+                                  for argv in (['virsh', '-c', uri], [os.path.join(bin_dir, 'corral'), '-c', uri])])
     ensure_event_loop()
     conn = libvirt.open(uri)
     got = []
@@ -102,10 +112,6 @@ def test_tunable_metadata_and_job_events(daemon, bin_dir, tmpdir_path):
     ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_TUNABLE, tunable, None),
            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, metadata, None),
            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, job, None)]
-    watchers = [subprocess.Popen(argv + ['event', '--loop', '--all', '--timeout', '20'], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
-                for argv in (['virsh', '-c', uri], [os.path.join(bin_dir, 'corral'), '-c', uri])]
-    time.sleep(1.5)
     steps = [['schedinfo', 'test', '--live', 'cpu_shares=512'],
              ['vcpupin', 'test', '0', '0', '--live'],
              ['desc', 'test', '--live', '--title', 'web frontend'],
@@ -120,7 +126,12 @@ def test_tunable_metadata_and_job_events(daemon, bin_dir, tmpdir_path):
     conn.close()
     # The title and description are there to read back, in the definition each went to.
     assert virsh(uri, 'restore', os.path.join(tmpdir_path, 'test.save')).rc == 0
-    outs = [w.communicate(timeout=40)[0] for w in watchers]
+    for w in watchers:
+        for last in ("event 'job-completed' for domain 'test'", "for domain 'test': Stopped Saved",
+                     "for domain 'test': Started Restored"):
+            assert w.wait_printed(last, 60), (w.argv, w.lines)
+        w.interrupt()
+    outs = [w.communicate(timeout=30)[0] for w in watchers]
 
     assert got[0] == ('tunable', 'test', {'cputune.cpu_shares': 512}), got
     assert got[1] == ('tunable', 'test', {'cputune.vcpupin0': '0'}), got
@@ -130,7 +141,7 @@ def test_tunable_metadata_and_job_events(daemon, bin_dir, tmpdir_path):
     assert stats['operation'] == libvirt.VIR_DOMAIN_JOB_OPERATION_SAVE and stats['success'], stats
     assert stats['data_total'] > 0 and stats['data_remaining'] == 0, stats
 
-    virsh_lines, corral_lines = ([l for l in out.splitlines() if l.startswith(("event '", '\t'))] for out in outs)
+    virsh_lines, corral_lines = (event_lines(out, ("event '", '\t')) for out in outs)
     assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
     text = '\n'.join(virsh_lines)
     assert "event 'tunable' for domain 'test':\n\tcputune.cpu_shares: 512" in text

@@ -12,9 +12,10 @@ import subprocess
 
 import pytest
 
+from framework import cgroups
 from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text, state, wait_for  # noqa: F401
 from framework.event_loop import lifecycle_events
-from framework.host_names import cgroup_dir, read
+from framework.host_names import cgroup_dir
 from framework.tools import corral, virsh
 
 
@@ -25,6 +26,15 @@ def proc_status(pid):
             key, _, value = line.partition(':')
             fields[key] = value.split()
     return fields
+
+
+def read(path):
+    """A file's text; a cgroup file named as on v1 (cpu.shares...) is read from the file that
+    holds the same setting on this host's layout (framework/cgroups.py), v1 or v2."""
+    if path.startswith('/sys/fs/cgroup/'):
+        return cgroups.read_as_v1(os.path.dirname(path), os.path.basename(path))
+    with open(path) as f:
+        return f.read().strip()
 
 
 def make_image(path, size='8M'):
@@ -159,12 +169,17 @@ def test_blkiotune_config_and_clear_error_live(qemu):
     assert '<weight>700</weight>' in virsh(qemu.uri, 'dumpxml', '--inactive', 'blk').out
     [pid] = qemu_pids('blk')
     guest = cgroup_dir(pid, 'blkio').rsplit('/', 1)[0]
+    weight_file = cgroups.blkio_weight_file(guest)
+    before = weight_file and cgroups.blkio_weight(weight_file)
     r = virsh(qemu.uri, 'blkiotune', 'blk', '--live', '--weight', '300')
-    if os.path.exists(f'{guest}/blkio.weight') or os.path.exists(f'{guest}/blkio.bfq.weight'):
+    if weight_file:
         assert r.rc == 0, r.err
+        assert cgroups.blkio_weight(weight_file) == 300, (weight_file, before)
+        assert re.search(r'^weight\s*:\s+300$', virsh(qemu.uri, 'blkiotune', 'blk', '--live').out, re.M)
     else:
-        # This host's I/O scheduler has no weights: say so rather than pretend.
+        # This host's I/O scheduler has no weights: say so rather than pretend, and claim none.
         assert r.rc != 0 and 'blkio weight is not supported' in r.err, r.err
+        assert not re.search(r'^weight\s*:\s+300$', virsh(qemu.uri, 'blkiotune', 'blk', '--live').out, re.M)
 
 
 def test_image_owner_restored_after_destroy_and_daemon_crash(qemu, tmpdir_path):
@@ -281,33 +296,68 @@ def test_guest_over_its_memory_limit_is_stopped_and_reported(qemu):
     assert "of domain 'hog' was killed by the kernel's OOM killer" in qemu.daemon.stderr()
 
 
-def set_kernel_audit(enabled):
-    """AUDIT_SET through the audit netlink socket (what `auditctl -e` does)."""
+def audit_request(message_type, payload=b''):
+    """One request on the audit netlink socket; the reply's payload (after its header)."""
     import socket
     import struct
     s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
     try:
-        status = struct.pack('=IIIIIIII', 1, 1 if enabled else 0, 0, 0, 0, 0, 0, 0)  # mask=ENABLED
-        s.sendto(struct.pack('=IHHII', 16 + len(status), 1001, 0x5, 1, 0) + status, (0, 0))  # AUDIT_SET
-        reply = s.recv(4096)
-        return struct.unpack('=i', reply[16:20])[0] == 0
+        flags = 0x5 if payload else 0x1  # REQUEST|ACK for a change, REQUEST for a query
+        s.sendto(struct.pack('=IHHII', 16 + len(payload), message_type, flags, 1, 0) + payload, (0, 0))
+        return s.recv(4096)[16:]
     finally:
         s.close()
 
 
+def kernel_audit_status():
+    """(enabled, pid of the audit daemon or 0) from AUDIT_GET (what `auditctl -s` shows)."""
+    import struct
+    mask, enabled, failure, pid = struct.unpack('=IIII', audit_request(1000)[:16])  # AUDIT_GET
+    return enabled, pid
+
+
+def set_kernel_audit(enabled):
+    """AUDIT_SET of the enabled flag (what `auditctl -e` does); False if the kernel refuses."""
+    import struct
+    status = struct.pack('=IIIIIIII', 1, enabled, 0, 0, 0, 0, 0, 0)  # mask=AUDIT_STATUS_ENABLED
+    return struct.unpack('=i', audit_request(1001, status)[:4])[0] == 0  # AUDIT_SET, NLMSG_ERROR's code
+
+
+def audit_log_text(auditd_pid):
+    """Where the kernel's audit records went: its own log without auditd, auditd's file with it."""
+    if auditd_pid == 0:
+        return subprocess.run(['dmesg'], capture_output=True, text=True).stdout
+    log_file = '/var/log/audit/audit.log'
+    try:
+        with open('/etc/audit/auditd.conf') as f:
+            for line in f:
+                key, _, value = line.partition('=')
+                if key.strip() == 'log_file':
+                    log_file = value.strip()
+        with open(log_file) as f:
+            return f.read()
+    except OSError:
+        pytest.skip(f"auditd (pid {auditd_pid}) receives the kernel's audit records and its log {log_file} "
+                    'cannot be read')
+
+
 def test_machine_id_reaches_the_kernel_audit_log(qemu):
-    if not set_kernel_audit(True):
+    # Auditing is switched on only if it was off, and then off again: the host is left as found.
+    was_enabled, auditd_pid = kernel_audit_status()
+    if was_enabled == 0 and not set_kernel_audit(1):
         pytest.skip('this kernel refuses AUDIT_SET')
     try:
         qemu.start_and_boot('audited')
         [pid] = qemu_pids('audited')
         uid = proc_status(pid)['Uid'][0]
-        # Without auditd the kernel writes audit records to its log.
-        log = subprocess.run(['dmesg'], capture_output=True, text=True).stdout
-        lines = [line for line in log.splitlines() if 'type=2502' in line and 'vm="audited"' in line]
+        log = audit_log_text(auditd_pid)
+        # The kernel's log numbers the type (2502); auditd's file names it.
+        lines = [line for line in log.splitlines()
+                 if ('type=2502' in line or 'type=VIRT_MACHINE_ID' in line) and 'vm="audited"' in line]
         assert lines and f'vm-ctx="+{uid}:+{uid}"' in lines[-1] and 'res=success' in lines[-1], log[-2000:]
     finally:
-        set_kernel_audit(False)
+        if was_enabled == 0:
+            assert set_kernel_audit(0), 'cannot switch kernel auditing off again'
 
 
 @pytest.fixture

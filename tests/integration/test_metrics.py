@@ -12,6 +12,7 @@ import libvirt
 import pytest
 
 from framework.container import build_rootfs, container_xml
+from framework.daemon import socket_inodes
 from framework.qemu_fixtures import wait_for
 from framework.tools import corral, domain_xml, virsh
 
@@ -170,14 +171,7 @@ def test_a_token_file_makes_scrapes_carry_the_token(daemon, tmpdir_path):
 
 def listening_sockets(pid):
     """Inodes of the TCP sockets in LISTEN state that process `pid` holds."""
-    inodes = set()
-    for fd in os.listdir(f'/proc/{pid}/fd'):
-        try:
-            target = os.readlink(f'/proc/{pid}/fd/{fd}')
-        except OSError:
-            continue
-        if target.startswith('socket:['):
-            inodes.add(target[8:-1])
+    inodes = socket_inodes(pid)
     found = []
     for table in ('/proc/net/tcp', '/proc/net/tcp6'):
         with open(table) as f:

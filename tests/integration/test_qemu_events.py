@@ -5,13 +5,12 @@
 import os
 import socket
 import threading
-import time
 
 import libvirt
 
 from framework.event_loop import ensure_event_loop
 from framework.qemu_fixtures import guest_files, guest_xml, pytestmark, qemu, serial_text, state, wait_for  # noqa: F401
-from framework.tools import image_on_full_filesystem, stop_watching, virsh, watch
+from framework.tools import event_lines, image_on_full_filesystem, stop_watching, virsh, watch_events
 
 
 def vnc_handshake(port):
@@ -53,10 +52,9 @@ def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
                conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None),
                conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_RTC_CHANGE, rtc, None),
                conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_GRAPHICS, graphics, None)]
-        virsh_watch = watch(['virsh', '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150'])
-        corral_watch = watch([os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all',
-                              '--timeout', '150'])
-        time.sleep(1.5)  # both watchers connected and registered
+        virsh_watch, corral_watch = watch_events(qemu.uri, [
+            ['virsh', '-c', qemu.uri, 'event', '--loop', '--all'],
+            [os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all']], dtype='qemu')
         disk = (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{image}'/>"
                 f"<target dev='vda' bus='virtio'/></disk><graphics type='vnc' autoport='yes'/>")
         serial = qemu.define('evq', extra_devices=disk, cmdline_extra='corral.rtc_shift=1 corral.write_disk=1')
@@ -68,7 +66,7 @@ def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
         vnc_handshake(5900 + int(display.split(':')[1]))
         wait_for(lambda: sum(1 for g in got if g[0] == 'graphics') >= 3, timeout=20, what='graphics events')
         assert virsh(qemu.uri, 'destroy', 'evq').rc == 0
-        outputs = stop_watching(conn, ids, (virsh_watch, corral_watch))
+        outputs = stop_watching(conn, ids, (virsh_watch, corral_watch), last="'evq': Stopped Destroyed")
 
     errors = [g for g in got if g[0] == 'io-error-reason']
     assert errors and errors[0] == ('io-error-reason', image, 'virtio-disk0', libvirt.VIR_DOMAIN_EVENT_IO_ERROR_PAUSE,
@@ -83,7 +81,7 @@ def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
                           libvirt.VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT], got
 
     # virsh and corral print the same lines for the same events.
-    virsh_lines, corral_lines = ([l for l in out.splitlines() if l.startswith("event '")] for out in outputs)
+    virsh_lines, corral_lines = (event_lines(out) for out in outputs)
     assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
     text = '\n'.join(virsh_lines)
     assert f"event 'io-error' for domain 'evq': {image} (virtio-disk0) pause" in text
@@ -111,10 +109,9 @@ def test_watchdog_fires_and_pauses_the_guest(qemu, bin_dir):
 
     ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_WATCHDOG, watchdog, None),
            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)]
-    virsh_watch = watch(['virsh', '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150'])
-    corral_watch = watch([os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all',
-                          '--timeout', '150'])
-    time.sleep(1.5)
+    virsh_watch, corral_watch = watch_events(qemu.uri, [
+        ['virsh', '-c', qemu.uri, 'event', '--loop', '--all'],
+        [os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all']], dtype='qemu')
     serial = qemu.define('wdog', extra_devices="<watchdog model='i6300esb' action='pause'/>",
                          cmdline_extra='corral.watchdog=1')
     assert "<watchdog model='i6300esb' action='pause'" in virsh(qemu.uri, 'dumpxml', 'wdog').out
@@ -124,14 +121,14 @@ def test_watchdog_fires_and_pauses_the_guest(qemu, bin_dir):
     assert paused.wait(60), (got, serial_text(serial)[-500:])
     assert state(qemu.uri, 'wdog') == 'paused (watchdog)'
     assert virsh(qemu.uri, 'destroy', 'wdog').rc == 0
-    out, corral_out = stop_watching(conn, ids, (virsh_watch, corral_watch))
+    out, corral_out = stop_watching(conn, ids, (virsh_watch, corral_watch), last="'wdog': Stopped Destroyed")
 
     assert ('watchdog', 'wdog', libvirt.VIR_DOMAIN_EVENT_WATCHDOG_PAUSE) in got, got
     assert got.index(('watchdog', 'wdog', libvirt.VIR_DOMAIN_EVENT_WATCHDOG_PAUSE)) < \
         got.index(('suspended', libvirt.VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG)), got
     assert "event 'watchdog' for domain 'wdog': pause" in out, out
     assert "event 'lifecycle' for domain 'wdog': Suspended Watchdog" in out, out
-    virsh_lines, corral_lines = ([l for l in o.splitlines() if l.startswith("event '")] for o in (out, corral_out))
+    virsh_lines, corral_lines = (event_lines(o) for o in (out, corral_out))
     assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
 
 
@@ -168,9 +165,9 @@ def test_guest_suspend_to_ram_and_wakeup(qemu, bin_dir):
     ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_PMSUSPEND, pm('pmsuspend'), None),
            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_PMWAKEUP, pm('pmwakeup'), None),
            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)]
-    watchers = [watch(['virsh', '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150']),
-                watch([os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all', '--timeout', '150'])]
-    time.sleep(1.5)
+    watchers = watch_events(qemu.uri, [
+        ['virsh', '-c', qemu.uri, 'event', '--loop', '--all'],
+        [os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all']], dtype='qemu')
     serial = qemu.define('pm', cmdline_extra='corral.pm_suspend=2')
     r = virsh(qemu.uri, 'dompmwakeup', 'pm')
     assert r.rc != 0 and 'domain is not running' in r.err, r.err
@@ -185,14 +182,14 @@ def test_guest_suspend_to_ram_and_wakeup(qemu, bin_dir):
     # virsh words VIR_DOMAIN_RUNNING_WAKEUP as 'event wakeup'.
     wait_for(lambda: state(qemu.uri, 'pm') == 'running (event wakeup)', timeout=20, what='running (event wakeup)')
     assert virsh(qemu.uri, 'destroy', 'pm').rc == 0
-    outputs = stop_watching(conn, ids, watchers)
+    outputs = stop_watching(conn, ids, watchers, last="'pm': Stopped Destroyed")
     pm_events = [g for g in got if g[0] != 'lifecycle' or g[1] == libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED
                  or g[2] == libvirt.VIR_DOMAIN_EVENT_STARTED_WAKEUP]
     assert pm_events == [('pmsuspend', 'pm'),
                          ('lifecycle', libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED, libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY),
                          ('pmwakeup', 'pm'),
                          ('lifecycle', libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_WAKEUP)], got
-    virsh_lines, corral_lines = ([l for l in o.splitlines() if l.startswith("event '")] for o in outputs)
+    virsh_lines, corral_lines = (event_lines(o) for o in outputs)
     assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
     for line in ("event 'pm-suspend' for domain 'pm'", "event 'lifecycle' for domain 'pm': PMSuspended Memory",
                  "event 'pm-wakeup' for domain 'pm'", "event 'lifecycle' for domain 'pm': Started Event wakeup"):

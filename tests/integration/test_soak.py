@@ -6,6 +6,7 @@ import time
 
 import libvirt
 
+from framework.qemu_fixtures import wait_for
 from framework.tools import domain_xml
 
 CLIENTS = int(os.environ.get('CORRAL_SOAK_CLIENTS', '200'))
@@ -18,7 +19,7 @@ def test_concurrent_clients_no_errors_no_leaks(daemon):
     c = libvirt.open(uri)
     c.listAllDomains()
     c.close()
-    time.sleep(0.5)
+    wait_for(lambda: daemon.client_connections() == 0, timeout=30, what='the warm-up client to be reaped')
     fds_before = daemon.fd_count()
     rss_before = daemon.rss_kib()
 
@@ -56,9 +57,12 @@ def test_concurrent_clients_no_errors_no_leaks(daemon):
         t.start()
     for t in threads:
         t.join(SECONDS + 120)
+    hung = [i for i, t in enumerate(threads) if t.is_alive()]
+    assert not hung, f'{len(hung)} clients still in a call after {SECONDS + 120:.0f} s: {hung[:10]}'
     assert not errors, errors[:5]
     assert sum(calls) > CLIENTS
-    time.sleep(1.0)  # the I/O thread reaps closed clients
+    # The I/O thread reaps closed clients: wait until it has, then compare.
+    wait_for(lambda: daemon.client_connections() == 0, timeout=60, what='the closed clients to be reaped')
     fds_after = daemon.fd_count()
     rss_after = daemon.rss_kib()
     assert fds_after <= fds_before + 4, (fds_before, fds_after)

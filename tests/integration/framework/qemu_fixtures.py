@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from framework import cgroups
+from framework.daemon import CorralDaemon
 from framework.guest import build_guest
 from framework.tools import virsh
 
@@ -69,8 +71,21 @@ def state(uri, name):
 
 
 def qemu_pids(name):
+    """The QEMU processes of guest `name` started by this test process's daemons: those in one of
+    their cgroup partitions (corral-HASH of the daemon's root), so a test file running beside this
+    one (ctest -j) with a guest of the same name is left alone."""
     p = subprocess.run(['pgrep', '-f', f'guest={name},'], capture_output=True, text=True)
-    return [int(x) for x in p.stdout.split()]
+    partitions = [f'/{cgroups.partition_name(d.root)}/' for d in CorralDaemon.instances]
+    pids = []
+    for pid in (int(x) for x in p.stdout.split()):
+        try:
+            with open(f'/proc/{pid}/cgroup') as f:
+                groups = f.read()
+        except OSError:
+            continue
+        if not partitions or any(part in groups for part in partitions):
+            pids.append(pid)
+    return pids
 
 
 @pytest.fixture

@@ -287,7 +287,9 @@ int eventCommand(Context& ctx) {
         printError("", pumped.error());
         return 1;
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (gInterrupted != 0) {
+        std::printf("event loop interrupted\n");
+    } else if (std::chrono::steady_clock::now() >= deadline) {
         std::printf("event loop timed out\n");
     }
     for (int cb : callbacks) {
