@@ -45,6 +45,7 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::NoSecret: return "Secret not found";
         case ErrorCode::ConfigUnsupported: return "unsupported configuration";
         case ErrorCode::OperationTimeout: return "Timed out during operation";
+        case ErrorCode::ArgumentUnsupported: return "argument unsupported";
         case ErrorCode::OperationAborted: return "operation aborted";
         case ErrorCode::NoDomainMetadata: return "metadata not found";
         case ErrorCode::OperationUnsupported: return "Operation not supported";

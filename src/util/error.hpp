@@ -43,6 +43,7 @@ enum class ErrorCode : int {
     NoSecret = 66,
     ConfigUnsupported = 67,
     OperationTimeout = 68,
+    ArgumentUnsupported = 74,
     OperationAborted = 78,
     NoDomainMetadata = 80,
     OperationUnsupported = 84,

@@ -29,6 +29,24 @@ Result<void> requireFilesSupport(const GuestBackend& backend, std::span<const in
 constexpr unsigned kCreateKnownFlags = create_flags::kPaused | create_flags::kAutodestroy |
                                        create_flags::kBypassCache | create_flags::kForceBoot |
                                        create_flags::kValidate | create_flags::kResetNvram;
+
+/// Flags libvirt knows that would change how a guest lives, refused rather than ignored:
+/// AUTODESTROY asks for the guest to die with the client's connection, BYPASS_CACHE for a
+/// restore that does not go through the page cache. (RESET_NVRAM is accepted: there is no
+/// NVRAM to keep, <os><nvram> being refused.)
+Result<void> refuseUnenforcedCreateFlags(unsigned flags) {
+    if ((flags & create_flags::kAutodestroy) != 0) {
+        return fail(ErrorCode::ArgumentUnsupported,
+                    "VIR_DOMAIN_START_AUTODESTROY is not supported: the guest would outlive the connection that "
+                    "asked it to end with it",
+                    ErrorDomain::Domain);
+    }
+    if ((flags & create_flags::kBypassCache) != 0) {
+        return fail(ErrorCode::ArgumentUnsupported, "VIR_DOMAIN_START_BYPASS_CACHE is not supported",
+                    ErrorDomain::Domain);
+    }
+    return {};
+}
 }  // namespace
 
 // --- lifecycle ----------------------------------------------------------------------------------
@@ -146,6 +164,7 @@ Result<DomainRef> DomainManager::createWithFiles(const DomainRef& ref, std::span
     if ((flags & ~kCreateKnownFlags) != 0) {
         return unsupportedFlags(flags, files.empty() ? "domainCreateWithFlags" : "domainCreateWithFiles");
     }
+    CORRAL_TRY(refuseUnenforcedCreateFlags(flags));
     CORRAL_TRY(requireFilesSupport(*backend_, files, "virDomainCreateWithFiles"));
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::unique_lock lock(dom->mutex());
@@ -176,6 +195,7 @@ Result<DomainRef> DomainManager::createXmlWithFiles(const std::string& xml, std:
     if ((flags & ~kCreateKnownFlags) != 0) {
         return unsupportedFlags(flags, files.empty() ? "domainCreateXML" : "domainCreateXMLWithFiles");
     }
+    CORRAL_TRY(refuseUnenforcedCreateFlags(flags));
     CORRAL_TRY(requireFilesSupport(*backend_, files, "virDomainCreateXMLWithFiles"));
     CORRAL_ASSIGN_OR_RETURN(auto def, parseForDriver(xml, (flags & create_flags::kValidate) != 0, true));
     return startDefinition(std::move(def), (flags & create_flags::kPaused) != 0, nullptr, files);

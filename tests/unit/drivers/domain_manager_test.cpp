@@ -271,3 +271,20 @@ TEST_F(TestDriverFixture, LiveAttachNeedsARunningDomain) {
     ASSERT_TRUE(driver->devices()->attachDevice(*ref, disk, affect_flags::kCurrent));  // = config when off
     EXPECT_NE(driver->config()->getXmlDesc(*ref, 0)->find("dev='vdc'"), std::string::npos);
 }
+
+// A flag that would change how a guest lives is refused, never accepted and ignored: with
+// AUTODESTROY ignored the guest outlived the connection that asked it to end with it.
+TEST_F(TestDriverFixture, StartFlagsThatWouldBeIgnoredAreRefused) {
+    auto ref = driver->config()->defineXml(domainXml("flags"), 0);
+    ASSERT_TRUE(ref);
+    for (unsigned flag : {create_flags::kAutodestroy, create_flags::kBypassCache}) {
+        auto started = driver->lifecycle()->create(*ref, flag);
+        ASSERT_FALSE(started) << flag;
+        EXPECT_EQ(started.error().code, ErrorCode::ArgumentUnsupported);
+        auto transient = driver->lifecycle()->createXml(domainXml("t" + std::to_string(flag)), flag);
+        ASSERT_FALSE(transient) << flag;
+        EXPECT_FALSE(driver->lookup()->lookupByName("t" + std::to_string(flag)));
+    }
+    EXPECT_EQ(driver->queries()->getState(*ref)->state, DomainState::Shutoff);
+    EXPECT_TRUE(driver->lifecycle()->create(*ref, create_flags::kPaused));
+}

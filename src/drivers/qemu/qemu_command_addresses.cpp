@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Where a device goes on a QEMU command line: PCI slots on the root bus, USB ports, disk drive
+// addresses, the controllers' own places. Every address a definition gives is honoured or
+// refused, never ignored.
+#include <cstdio>
+
+#include "drivers/qemu/qemu_command_builder.hpp"
+
+namespace corral::drivers::qemu::detail {
+
+Result<void> CommandBuilder::planControllerAddresses() {
+    for (const auto& dev : def_.devices) {
+        if (dev.name != "controller" || dev.child("address") == nullptr) {
+            continue;
+        }
+        const std::string type = dev.attrOr("type"), index = dev.attrOr("index", "0"), model = dev.attrOr("model");
+        const std::string where = "<controller type='" + type + "' index='" + index + "'> <address>";
+        if (dev.childAttr("address", "type") != "pci") {
+            return unsupported(where + ": a controller takes a PCI address here");
+        }
+        CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(dev));
+        if (!pci || pci->unassigned()) {
+            continue;
+        }
+        auto at = [&](unsigned slot, unsigned function) {
+            return pci->domain == 0 && pci->bus == 0 && pci->slot == slot && pci->function == function;
+        };
+        const bool pc = machine_.family == MachineFamily::I440fx, q35 = machine_.family == MachineFamily::Q35;
+        if ((pc && type == "ide" && at(1, 1)) || (q35 && type == "sata" && at(0x1f, 2))) {
+            continue;  // the machine's own controller, where the machine has it
+        }
+        if (pc && type == "usb" && (model.empty() || model == "piix3-uhci") && at(1, 2)) {
+            controllerAddress_["usb0"] = "0x1.0x2";  // PIIX3's USB function, as libvirt places it
+            continue;
+        }
+        if (type != "usb" && type != "scsi" && type != "virtio-serial") {
+            return unsupported(where + ": the " + type + " controller is the machine's own and stays where it is");
+        }
+        CORRAL_ASSIGN_OR_RETURN(controllerAddress_[type + index], pciSlot(dev));
+    }
+    return {};
+}
+
+Result<std::string> CommandBuilder::pciSlot(const conf::XmlNode& device) const {
+    const conf::XmlNode* address = device.child("address");
+    if (address == nullptr) {
+        return std::string();
+    }
+    const std::string where = "<" + device.name + "> <address type='" + address->attrOr("type") + "'>";
+    if (address->attrOr("type") != "pci") {
+        return unsupported(where + ": a PCI device takes a PCI address here");
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(device));
+    if (const std::string* mf = address->attr("multifunction"); mf != nullptr && *mf != "off") {
+        return unsupported(where + ": multifunction='" + *mf + "' is not supported");
+    }
+    if (!pci || pci->unassigned()) {
+        return std::string();  // libvirt's "put it where it goes": QEMU's next free slot
+    }
+    if (machine_.family == MachineFamily::Microvm) {
+        return unsupported(where + ": machine 'microvm' has no PCI bus");
+    }
+    if (pci->domain != 0 || pci->bus != 0) {
+        // Bridges and root ports are not modelled: a device is never put anywhere but where
+        // the definition asks, so an address behind one is refused.
+        return unsupported(where + ": bus " + std::to_string(pci->bus) +
+                           " is not supported (devices go on the root bus, bus 0)");
+    }
+    if (pci->slot == 0 || pci->slot > 31 || pci->function != 0) {
+        return unsupported(where + ": on the root bus only slots 1 to 31, function 0, are supported");
+    }
+    char slot[8];
+    std::snprintf(slot, sizeof slot, "0x%x", pci->slot);
+    return std::string(slot);
+}
+
+Result<void> CommandBuilder::addPciAddress(QemuOpts& opts, const conf::XmlNode& device) const {
+    CORRAL_ASSIGN_OR_RETURN(std::string slot, pciSlot(device));
+    if (!slot.empty()) {
+        opts.add("addr", slot);
+    }
+    return {};
+}
+
+Result<void> CommandBuilder::addUsbAddress(QemuOpts& opts, const conf::XmlNode& device) const {
+    const conf::XmlNode* address = device.child("address");
+    if (address == nullptr) {
+        return {};
+    }
+    const std::string type = address->attrOr("type");
+    const std::string bus = address->attrOr("bus", "0");
+    const std::string port = address->attrOr("port");
+    if (type != "usb" || bus != "0") {
+        return unsupported("<" + device.name + "> <address type='" + type + "' bus='" + bus +
+                           "'>: USB devices go on the one USB controller (type 'usb', bus 0)");
+    }
+    if (port.empty()) {
+        return {};
+    }
+    unsigned n = 0;
+    if (!toUnsigned(port, n) || n == 0 || n > 15) {
+        return unsupported("<" + device.name + "> <address type='usb' port='" + port + "'>: expected a port 1 to 15");
+    }
+    opts.add("port", n);
+    return {};
+}
+
+Result<void> CommandBuilder::checkDriveAddress(const conf::XmlNode& disk, const std::string& bus, int index) const {
+    const conf::XmlNode* address = disk.child("address");
+    if (address == nullptr || bus == "virtio") {
+        return {};  // virtio disks are PCI devices: addPciAddress reads theirs
+    }
+    // Where the target name puts the disk, as libvirt assigns it: IDE two units per bus,
+    // SATA one port per disk, SCSI one LUN per disk on target 0.
+    unsigned wantBus = 0, wantUnit = static_cast<unsigned>(index);
+    if (bus == "ide") {
+        wantBus = static_cast<unsigned>(index) / 2;
+        wantUnit = static_cast<unsigned>(index) % 2;
+    }
+    const std::string where = "<disk> with target '" + disk.childAttr("target", "dev") + "': <address>";
+    if (address->attrOr("type") != "drive") {
+        return unsupported(where + ": a " + bus + " disk takes an address of type 'drive'");
+    }
+    for (auto [key, want] : {std::pair{"controller", 0u}, {"bus", wantBus}, {"target", 0u}, {"unit", wantUnit}}) {
+        unsigned got = 0;
+        if (!toUnsigned(address->attrOr(key, "0"), got) || got != want) {
+            return unsupported(where + ": " + key + "='" + address->attrOr(key, "0") + "' is not where target '" +
+                               disk.childAttr("target", "dev") + "' goes (controller 0, bus " + std::to_string(wantBus) +
+                               ", target 0, unit " + std::to_string(wantUnit) + ")");
+        }
+    }
+    return {};
+}
+
+}  // namespace corral::drivers::qemu::detail

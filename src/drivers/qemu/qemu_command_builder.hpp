@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// CommandBuilder: the state of one command line being built from a definition, shared by the
+// files that build its parts (qemu_command.cpp: machine, CPU, memory, boot, disks, interfaces;
+// qemu_command_devices.cpp: the other devices; qemu_command_addresses.cpp: where devices go).
+// Internal to the QEMU driver: only qemu_command.hpp is its interface.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/domain_def.hpp"
+#include "drivers/qemu/qemu_command.hpp"
+#include "drivers/qemu/qemu_options.hpp"
+#include "util/result.hpp"
+
+namespace corral::drivers::qemu::detail {
+
+enum class MachineFamily { I440fx, Q35, Microvm };
+
+struct Machine {
+    MachineFamily family;
+    std::string qemuName;
+};
+bool toUnsigned(std::string_view text, unsigned& out);
+Unexpected unsupported(const std::string& what);
+Unexpected invalidXml(const std::string& what);
+/// A model or machine name QEMU looks up in its own tables: letters, digits and "-_.".
+bool isQemuTypeName(std::string_view name);
+bool hasFeature(const conf::DomainDef& def, std::string_view feature);
+/// An on/off attribute ("state"): true, false, or nullopt when absent. Errors name the element.
+Result<std::optional<bool>> onOffAttr(const conf::XmlNode& n, std::string_view key, std::string_view where);
+
+class CommandBuilder {
+public:
+    CommandBuilder(const conf::DomainDef& def, const QemuLaunchContext& ctx, Machine machine)
+        : def_(def), ctx_(ctx), machine_(std::move(machine)) {}
+
+    Result<std::vector<std::string>> build();
+
+private:
+    void add(std::initializer_list<std::string> args) { argv_.insert(argv_.end(), args); }
+    /// `option` followed by its key=value argument.
+    void add(const char* option, const QemuOpts& opts) { add({option, opts.str()}); }
+    std::string pciOrMmio(const std::string& base) const {
+        return machine_.family == MachineFamily::Microvm ? base + "-device" : base + "-pci";
+    }
+
+    Result<void> addCpuAndMemory();
+    Result<void> addBootOptions();
+    Result<void> planBootOrder();
+    Result<void> addDisk(const conf::XmlNode& disk);
+    Result<void> addInterface(const conf::XmlNode& iface, std::size_t index);
+    Result<void> addSerial(const conf::XmlNode& chr, unsigned index);
+    Result<void> addConsole(const conf::XmlNode& console, unsigned index);
+    Result<void> addGraphics(const conf::XmlNode& graphics);
+    Result<void> addVideo(const conf::XmlNode& video, unsigned index);
+    Result<void> addController(const conf::XmlNode& controller);
+    Result<void> addWatchdog(const conf::XmlNode& watchdog);
+    Result<void> addRng(const conf::XmlNode& rng);
+    /// The -machine option: type, and what <features> and <memory dumpCore> switch.
+    Result<QemuOpts> machineOption();
+    /// addr=0xN for a device's <address type='pci'> on the root bus (where a hotplug put it);
+    /// nothing without one. Any other address is refused: the bridges and root ports it would
+    /// name are not modelled, and a device is never put somewhere other than asked.
+    Result<void> addPciAddress(QemuOpts& device, const conf::XmlNode& node) const;
+    /// port=N for a USB device's <address type='usb' bus='0' port='N'>; refuses others.
+    Result<void> addUsbAddress(QemuOpts& device, const conf::XmlNode& node) const;
+    /// "0x5" for a device's <address type='pci'> on the root bus; "" without one; refuses others.
+    Result<std::string> pciSlot(const conf::XmlNode& node) const;
+    /// Checks a disk's <address type='drive'> against where its target name puts it.
+    Result<void> checkDriveAddress(const conf::XmlNode& disk, const std::string& bus, int index) const;
+    /// Reads every controller's <address> before any device needs its controller: where the
+    /// machine has it built in (pc's IDE and UHCI, q35's AHCI) it must say so; the controllers
+    /// Corral adds (USB, SCSI, virtio-serial) go where it says on the root bus.
+    Result<void> planControllerAddresses();
+    /// bootindex=N: the device's own <boot order=...>, else the first device of its kind when
+    /// <os><boot dev=...> names that kind.
+    Result<void> addBootIndex(QemuOpts& device, const conf::XmlNode& node, const std::string& kind);
+    Result<void> addDevice(const conf::XmlNode& dev);
+    Result<std::string> chardevBackend(const conf::XmlNode& chr, const std::string& id);
+    Result<void> ensureUsbController();
+    void ensureScsiController(unsigned index);
+    void ensureAhci();
+
+    const conf::DomainDef& def_;
+    const QemuLaunchContext& ctx_;
+    Machine machine_;
+    std::vector<std::string> argv_;
+    unsigned iothreads_ = 0;
+    unsigned diskCount_ = 0, serialCount_ = 0, videoCount_ = 0, rngCount_ = 0, inputCount_ = 0, virtioConsoles_ = 0;
+    std::size_t interfaceIndex_ = 0;
+    bool usbAdded_ = false, ahciAdded_ = false, hasGraphics_ = false, hasVideo_ = false;
+    bool virtioSerialAdded_ = false, hasPanic_ = false;
+    /// QEMU's -action watchdog=... for the one <watchdog>; empty without one.
+    std::string watchdogAction_;
+    std::set<unsigned> scsiControllers_;
+    /// The addr=... of the controllers Corral adds, by type and index ("usb0", "scsi0"):
+    /// "0x5", or "0x1.0x2" for PIIX3's own USB function.
+    std::map<std::string, std::string> controllerAddress_;
+    /// Boot order from <os><boot dev=...>: first disk, cdrom and interface get bootindex.
+    std::map<std::string, int> bootIndexByKind_;
+    std::set<std::string> kindsBooted_;
+};
+
+}  // namespace corral::drivers::qemu::detail

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The devices of a QEMU command line other than disks and interfaces: character devices,
+// graphics, video, controllers, watchdog, entropy, panic, input.
+#include <cstdio>
+
+#include "conf/object_name.hpp"
+#include "drivers/qemu/qemu_command_builder.hpp"
+#include "util/strings.hpp"
+
+namespace corral::drivers::qemu::detail {
+
+Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, const std::string& id) {
+    const std::string type = chr.attrOr("type", "pty");
+    const std::string path = chr.childAttr("source", "path");
+    if (type == "pty" || type == "null") {
+        return QemuOpts(type).add("id", id).str();
+    }
+    if (type == "file") {
+        if (path.empty()) {
+            return unsupported("<" + chr.name + " type='file'>: needs <source path=...>");
+        }
+        const std::string append = chr.childAttr("source", "append");
+        if (!append.empty() && append != "on" && append != "off") {
+            return unsupported("<" + chr.name + " type='file'>: <source append='" + append + "'> must be 'on' or 'off'");
+        }
+        QemuOpts backend("file");
+        backend.add("id", id).add("path", path);
+        if (append == "on") {
+            backend.add("append", "on");
+        }
+        return backend.str();
+    }
+    if (type == "unix") {
+        if (path.empty()) {
+            return unsupported("<" + chr.name + " type='unix'>: needs <source path=...>");
+        }
+        QemuOpts backend("socket");
+        backend.add("id", id).add("path", path);
+        if (chr.childAttr("source", "mode") != "connect") {
+            backend.add("server", "on").add("wait", "off");
+        }
+        return backend.str();
+    }
+    return unsupported("<" + chr.name + " type='" + type + "'>: character device type not supported (pty, file, unix, null)");
+}
+
+Result<void> CommandBuilder::addSerial(const conf::XmlNode& chr, unsigned index) {
+    const std::string alias = "serial" + std::to_string(index);
+    // ISA serial ports are numbered in the order they are created: COM1 is the first.
+    if (const std::string port = chr.childAttr("target", "port"); !port.empty() && port != std::to_string(index)) {
+        return unsupported("<" + chr.name + "><target port='" + port + "'>: serial ports are numbered in the order they "
+                           "are defined (this one is port " + std::to_string(index) + ")");
+    }
+    const conf::XmlNode* target = chr.child("target");
+    if (const std::string model = target != nullptr ? target->childAttr("model", "name") : std::string();
+        !model.empty() && model != "isa-serial") {
+        return unsupported("<" + chr.name + "><target><model name='" + model + "'>: only 'isa-serial' is supported");
+    }
+    CORRAL_ASSIGN_OR_RETURN(std::string backend, chardevBackend(chr, "char" + alias));
+    add({"-chardev", backend});
+    add("-device", QemuOpts("isa-serial").add("chardev", "char" + alias).add("id", alias));
+    return {};
+}
+
+Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned index) {
+    std::string targetType = console.childAttr("target", "type");
+    if (targetType.empty() || targetType == "serial") {
+        // Paired with serial0 by post-parse: the same device, nothing more to add. Without a
+        // <serial>, the console becomes the first serial port.
+        if (serialCount_ == 0) {
+            ++serialCount_;
+            return addSerial(console, 0);
+        }
+        // libvirt's console on the first serial port is that port again: it must say the same.
+        if (const std::string port = console.childAttr("target", "port"); !port.empty() && port != "0") {
+            return unsupported("<console><target type='serial' port='" + port +
+                               "'>: a serial console is the first serial port (port 0)");
+        }
+        for (const auto& dev : def_.devices) {
+            if (dev.name == "serial") {
+                if (console.attrOr("type", "pty") != dev.attrOr("type", "pty") ||
+                    console.childAttr("source", "path") != dev.childAttr("source", "path") ||
+                    console.childAttr("source", "mode") != dev.childAttr("source", "mode")) {
+                    return unsupported("<console type='" + console.attrOr("type", "pty") +
+                                       "'>: a console on the first serial port has that port's type and source");
+                }
+                break;
+            }
+        }
+        return {};
+    }
+    if (targetType != "virtio") {
+        return unsupported("<console><target type='" + targetType + "'>: not supported (serial, virtio)");
+    }
+    if (!virtioSerialAdded_) {
+        virtioSerialAdded_ = true;
+        QemuOpts serial(pciOrMmio("virtio-serial"));
+        serial.add("id", "virtio-serial0");
+        if (const std::string& addr = controllerAddress_["virtio-serial0"]; !addr.empty()) {
+            serial.add("addr", addr);
+        }
+        add("-device", serial);
+    }
+    if (const std::string port = console.childAttr("target", "port");
+        !port.empty() && port != std::to_string(virtioConsoles_)) {
+        return unsupported("<console><target type='virtio' port='" + port +
+                           "'>: virtio consoles are numbered in the order they are defined (this one is port " +
+                           std::to_string(virtioConsoles_) + ")");
+    }
+    ++virtioConsoles_;
+    std::string alias = "console" + std::to_string(index);
+    CORRAL_ASSIGN_OR_RETURN(std::string backend, chardevBackend(console, "char" + alias));
+    add({"-chardev", backend});
+    add("-device", QemuOpts("virtconsole").add("chardev", "char" + alias).add("id", alias));
+    return {};
+}
+
+Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
+    const std::string type = graphics.attrOr("type");
+    std::string listen = graphics.attrOr("listen");
+    if (const conf::XmlNode* l = graphics.child("listen")) {
+        const std::string listenType = l->attrOr("type", "address");
+        if (listenType != "address") {
+            return unsupported("<graphics type='" + type + "'><listen type='" + listenType +
+                               "'>: only listen type 'address' is supported");
+        }
+        if (!l->attrOr("address").empty()) {
+            listen = l->attrOr("address");
+        }
+    }
+    if (listen.empty()) {
+        listen = ctx_.vncListen;
+    }
+    if (!conf::isListenAddress(listen)) {
+        // libvirt's schema (addrIPorName) has the same rule; a ',' would add QEMU options.
+        return invalidXml("<graphics type='" + type + "'>: listen address '" + conf::printableText(listen) +
+                          "' is not an IP address or host name");
+    }
+    // autoport='yes' (or no port): the backend picks a free port from 5900 before it builds
+    // this command line (QemuBackend::allocateGraphicsPorts).
+    const std::string autoport = graphics.attrOr("autoport", "no");
+    if (autoport != "yes" && autoport != "no") {
+        return unsupported("<graphics type='" + type + "' autoport='" + autoport + "'>: must be 'yes' or 'no'");
+    }
+    const std::string portText = graphics.attrOr("port", "-1");
+    int port = -1;
+    if (auto p = parseSigned(portText); p && *p > 0 && *p < 65536) {
+        port = static_cast<int>(*p);
+    }
+    if (ctx_.planOnly && (autoport == "yes" || port < 0)) {
+        port = 5900;  // a stand-in: the real one is chosen at start
+    }
+    if (type == "vnc") {
+        if (hasGraphics_) {
+            return unsupported("<graphics type='vnc'>: only one VNC display per guest");
+        }
+        if (port < 5900) {
+            return unsupported("<graphics type='vnc'>: port " + portText + " was not allocated (5900 or above)");
+        }
+        std::string host = listen.find(':') != std::string::npos ? "[" + listen + "]" : listen;
+        QemuOpts vnc(host + ":" + std::to_string(port - 5900));
+        if (graphics.attr("passwd") != nullptr) {
+            vnc.add("password", "on");
+        }
+        add("-vnc", vnc);
+    } else if (type == "spice") {
+        if (port <= 0) {
+            return unsupported("<graphics type='spice'>: port " + portText + " was not allocated");
+        }
+        QemuOpts spice;
+        spice.add("port", static_cast<unsigned>(port)).add("addr", listen);
+        if (graphics.attr("passwd") == nullptr) {
+            spice.add("disable-ticketing", "on");
+        }
+        add("-spice", spice);
+    } else {
+        return unsupported("<graphics type='" + type + "'>: not supported (vnc, spice)");
+    }
+    hasGraphics_ = true;
+    return {};
+}
+
+Result<void> CommandBuilder::addVideo(const conf::XmlNode& video, unsigned index) {
+    std::string model = video.childAttr("model", "type");
+    if (const std::string heads = video.childAttr("model", "heads"); !heads.empty() && heads != "1") {
+        return unsupported("<video><model heads='" + heads + "'>: only one head is supported");
+    }
+    // The first video device is the primary one; libvirt marks it so in its output.
+    if (const std::string primary = video.childAttr("model", "primary"); !primary.empty() &&
+        primary != (index == 0 ? "yes" : "no")) {
+        return unsupported("<video><model primary='" + primary + "'>: the first video device is the primary one");
+    }
+    static const std::map<std::string, std::string, std::less<>> kModels = {
+        {"vga", "VGA"}, {"cirrus", "cirrus-vga"}, {"virtio", "virtio-vga"}, {"qxl", "qxl-vga"}, {"bochs", "bochs-display"}};
+    if (model == "none") {
+        hasVideo_ = true;
+        return {};
+    }
+    auto it = kModels.find(model.empty() ? "vga" : model);
+    if (it == kModels.end()) {
+        return unsupported("<video><model type='" + model + "'>: not supported (vga, cirrus, virtio, qxl, bochs, none)");
+    }
+    if (machine_.family == MachineFamily::Microvm) {
+        return unsupported("<video>: machine 'microvm' has no PCI bus for a video card");
+    }
+    QemuOpts dev(it->second);
+    dev.add("id", "video" + std::to_string(index));
+    if (const std::string vram = video.childAttr("model", "vram"); !vram.empty()) {
+        // VGA's and Cirrus's video memory (libvirt's vram, in KiB) is their vgamem_mb.
+        unsigned kib = 0;
+        if ((model != "" && model != "vga" && model != "cirrus") || !toUnsigned(vram, kib) || kib % 1024 != 0 ||
+            kib < 1024) {
+            return unsupported("<video><model type='" + model + "' vram='" + vram +
+                               "'>: vram is supported for vga and cirrus, in whole MiB");
+        }
+        dev.add("vgamem_mb", kib / 1024);
+    }
+    CORRAL_TRY(addPciAddress(dev, video));
+    hasVideo_ = true;
+    add("-device", dev);
+    return {};
+}
+
+Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
+    const std::string type = controller.attrOr("type");
+    const std::string model = controller.attrOr("model");
+    const std::string index = controller.attrOr("index", "0");
+    const std::string where = "<controller type='" + type + "' index='" + index + "'>";
+    if (type == "usb") {
+        if (index != "0") {
+            return unsupported(where + ": only one USB controller (index 0) is supported");
+        }
+        if (model == "none" || (model.empty() && machine_.family == MachineFamily::Microvm)) {
+            return {};
+        }
+        return ensureUsbController();
+    }
+    if (type == "scsi") {
+        if (!model.empty() && model != "virtio-scsi") {
+            return unsupported("<controller type='scsi' model='" + model + "'>: only virtio-scsi is supported");
+        }
+        unsigned number = 0;
+        if (!toUnsigned(index, number)) {
+            return unsupported(where + ": index is not a number");
+        }
+        ensureScsiController(number);
+        return {};
+    }
+    if (type == "sata") {
+        if (index != "0") {
+            return unsupported(where + ": only one SATA controller (index 0) is supported");
+        }
+        ensureAhci();
+        return {};
+    }
+    if (type == "pci") {
+        // The root bus is the machine's own; bridges and root ports are not modelled.
+        const std::string root = machine_.family == MachineFamily::Q35 ? "pcie-root" : "pci-root";
+        if (index != "0" || (!model.empty() && model != root)) {
+            return unsupported(where + (model.empty() ? "" : " model='" + model + "'") +
+                               ": only the machine's root bus ('" + root + "', index 0) is supported");
+        }
+        return {};
+    }
+    if (type == "ide" || type == "virtio-serial") {
+        if (index != "0") {
+            return unsupported(where + ": only one " + type + " controller (index 0) is supported");
+        }
+        if (type == "ide" && machine_.family != MachineFamily::I440fx) {
+            return unsupported(where + ": IDE controllers are unsupported for machine '" + machine_.qemuName + "'");
+        }
+        return {};  // built into the machine or added with the devices that need them
+    }
+    return unsupported("<controller type='" + type + "'>: not supported by this driver");
+}
+
+Result<void> CommandBuilder::addWatchdog(const conf::XmlNode& watchdog) {
+    if (!watchdogAction_.empty()) {
+        return unsupported("<watchdog>: only one watchdog device per domain is supported");
+    }
+    std::string model = watchdog.attrOr("model");
+    if (model != "i6300esb" && model != "ib700") {
+        return unsupported("<watchdog model='" + model + "'>: only the i6300esb (PCI) and ib700 (ISA) watchdogs are "
+                           "supported");
+    }
+    if (machine_.family == MachineFamily::Microvm) {
+        return unsupported("<watchdog>: machine 'microvm' has neither a PCI nor an ISA bus for it");
+    }
+    if (model == "ib700" && machine_.family != MachineFamily::I440fx) {
+        return unsupported("<watchdog model='ib700'>: the ISA watchdog needs an i440FX ('pc') machine");
+    }
+    // libvirt's actions are QEMU's, except 'dump' (a core dump first), which is not supported.
+    std::string action = watchdog.attrOr("action", "reset");
+    static const std::set<std::string> kActions = {"reset", "shutdown", "poweroff", "pause", "none", "inject-nmi"};
+    if (kActions.count(action) == 0) {
+        return unsupported("<watchdog action='" + action +
+                           "'>: supported actions are reset, shutdown, poweroff, pause, none and inject-nmi");
+    }
+    QemuOpts dev(model);
+    dev.add("id", "watchdog0");
+    if (model == "i6300esb") {
+        CORRAL_TRY(addPciAddress(dev, watchdog));
+    }
+    watchdogAction_ = action;
+    add("-device", dev);
+    return {};
+}
+
+Result<void> CommandBuilder::addRng(const conf::XmlNode& rng) {
+    if (const std::string model = rng.attrOr("model", "virtio"); model != "virtio") {
+        return unsupported("<rng model='" + model + "'>: only virtio is supported");
+    }
+    const conf::XmlNode* backendNode = rng.child("backend");
+    if (backendNode != nullptr && backendNode->attrOr("model", "random") != "random") {
+        return unsupported("<rng><backend model='" + backendNode->attrOr("model") +
+                           "'>: only the 'random' backend (a host entropy device) is supported");
+    }
+    std::string backend = rng.childText("backend");
+    if (backend.empty()) {
+        backend = "/dev/urandom";
+    }
+    std::string id = std::to_string(rngCount_++);
+    add("-object", QemuOpts("rng-random").add("id", "objrng" + id).add("filename", backend));
+    QemuOpts dev(pciOrMmio("virtio-rng"));
+    dev.add("rng", "objrng" + id).add("id", "rng" + id);
+    CORRAL_TRY(addPciAddress(dev, rng));
+    add("-device", dev);
+    return {};
+}
+
+Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
+    const std::string& kind = dev.name;
+    if (kind == "disk") {
+        return addDisk(dev);
+    }
+    if (kind == "interface") {
+        return addInterface(dev, interfaceIndex_++);
+    }
+    if (kind == "serial") {
+        if (const std::string target = dev.childAttr("target", "type"); !target.empty() && target != "isa-serial") {
+            return unsupported("<serial><target type='" + target + "'>: not supported (isa-serial)");
+        }
+        return addSerial(dev, serialCount_++);
+    }
+    if (kind == "console") {
+        return {};  // after the serial ports: see build()
+    }
+    if (kind == "graphics") {
+        return addGraphics(dev);
+    }
+    if (kind == "video") {
+        return addVideo(dev, videoCount_++);
+    }
+    if (kind == "controller") {
+        return addController(dev);
+    }
+    if (kind == "memballoon") {
+        std::string model = dev.attrOr("model", "virtio");
+        if (model == "none") {
+            return {};
+        }
+        if (model != "virtio") {
+            return unsupported("<memballoon model='" + model + "'>: only virtio is supported");
+        }
+        QemuOpts balloon(pciOrMmio("virtio-balloon"));
+        balloon.add("id", "balloon0");
+        CORRAL_TRY(addPciAddress(balloon, dev));
+        add("-device", balloon);
+        return {};
+    }
+    if (kind == "rng") {
+        return addRng(dev);
+    }
+    if (kind == "panic") {
+        std::string model = dev.attrOr("model", "isa");
+        if (model != "isa" && model != "pvpanic") {
+            return unsupported("<panic model='" + model + "'>: only the ISA pvpanic device is supported");
+        }
+        if (machine_.family == MachineFamily::Microvm) {
+            return unsupported("<panic>: machine 'microvm' has no pvpanic device");
+        }
+        if (const conf::XmlNode* address = dev.child("address")) {
+            // The ISA pvpanic device answers at port 0x505, where libvirt's output places it.
+            const std::string iobase = address->attrOr("iobase");
+            if (address->attrOr("type") != "isa" || (!iobase.empty() && iobase != "0x505")) {
+                return unsupported("<panic> <address type='" + address->attrOr("type") + "' iobase='" + iobase +
+                                   "'>: the pvpanic device is at ISA port 0x505");
+            }
+        }
+        hasPanic_ = true;
+        add({"-device", "pvpanic"});
+        return {};
+    }
+    if (kind == "watchdog") {
+        return addWatchdog(dev);
+    }
+    if (kind == "audio" && dev.attrOr("type") == "none") {
+        // libvirt's "no audio backend": with no sound device (<sound> is not supported) the
+        // guest has no audio at all, which is what it asks for.
+        dev.markAttrRead("id");
+        return {};
+    }
+    if (kind == "input") {
+        std::string type = dev.attrOr("type");
+        std::string bus = dev.attrOr("bus", type == "tablet" ? "usb" : "ps2");
+        if (bus == "ps2" && (type == "mouse" || type == "keyboard")) {
+            if (machine_.family == MachineFamily::Microvm) {
+                return unsupported("<input bus='ps2'>: machine 'microvm' has no PS/2 controller");
+            }
+            return {};  // the i8042 keyboard and mouse are part of the machine
+        }
+        if (bus == "usb" && (type == "tablet" || type == "mouse" || type == "keyboard")) {
+            CORRAL_TRY(ensureUsbController());
+            std::string model = type == "tablet" ? "usb-tablet" : type == "mouse" ? "usb-mouse" : "usb-kbd";
+            QemuOpts input(model);
+            input.add("id", "input" + std::to_string(inputCount_++)).add("bus", "usb.0");
+            CORRAL_TRY(addUsbAddress(input, dev));
+            add("-device", input);
+            return {};
+        }
+        return unsupported("<input type='" + type + "' bus='" + bus + "'>: not supported");
+    }
+    return unsupported("<" + kind + ">: this device kind is not supported by the QEMU driver yet");
+}
+
+}  // namespace corral::drivers::qemu::detail
