@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Lifecycle events reach the real virsh (`event --loop --all`) and python3-libvirt's event loop.
 import threading
+import time
 
 import libvirt
 

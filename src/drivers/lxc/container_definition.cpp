@@ -57,7 +57,10 @@ Result<void> readFeatures(const conf::DomainDef& def, ContainerPlan& plan) {
         return badXml("invalid value '" + policy + "' for <capabilities policy>: expected 'default', 'allow' or 'deny'");
     }
     std::vector<CapabilityChoice> choices;
-    for (const auto& c : caps != nullptr ? caps->children : std::vector<conf::XmlNode>{}) {
+    // The definition's own nodes, never a copy: what is read of them is what the coverage check
+    // sees acted on.
+    static const std::vector<conf::XmlNode> kNone;
+    for (const auto& c : caps != nullptr ? caps->children : kNone) {
         auto cap = capabilityByName(c.name);
         if (!cap) {
             return badXml("unknown capability <" + c.name + "> in <features><capabilities>");
