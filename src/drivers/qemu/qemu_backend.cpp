@@ -446,8 +446,9 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     if (auto placed = placeThreads(*rt, liveDef); !placed) {
         rt->monitor->close();
         // A QEMU that died meanwhile says why in its log; a living one lost to our own refusal
-        // (a thread id that is not its own) must not have its log hide that.
-        bool exited = rt->pidFd ? waitPidFd(rt->pidFd.get(), std::chrono::milliseconds(0)) : !processAlive(rt->pid);
+        // (a thread id that is not its own) must not have its log hide that. One that is dying
+        // has closed its monitor before its process ends: it gets a moment to finish.
+        bool exited = rt->pidFd ? waitPidFd(rt->pidFd.get(), std::chrono::seconds(2)) : !processAlive(rt->pid);
         return failStart(std::move(placed).withContext("resource control of domain '" + liveDef.name + "'").error(),
                          exited);
     }
