@@ -6,13 +6,6 @@
 
 namespace corral::conf {
 
-namespace {
-
-// More than this many parts in one message would bury the first; the count says the rest.
-constexpr std::size_t kPartsNamed = 5;
-
-}  // namespace
-
 bool isDescriptiveDomainElement(std::string_view name) {
     constexpr std::array<std::string_view, 2> kDescriptive = {"metadata", "alias"};
     for (auto d : kDescriptive) {
@@ -46,25 +39,14 @@ Result<void> refuseUnreadParts(const DomainDef& def, const XmlReadTracker& track
         collectUnreadParts(u, tracker, "", descriptive, unread);
     }
     for (const auto& [key, value] : def.rootAttrs) {
-        if (key != "xmlns" && !key.starts_with("xmlns:")) {
+        if (!isNamespaceDeclaration(key)) {
             unread.push_back({"<domain " + key + "='" + value + "'>", 0});
         }
     }
     if (unread.empty()) {
         return {};
     }
-    std::string message;
-    for (std::size_t i = 0; i < unread.size() && i < kPartsNamed; ++i) {
-        message += (i == 0 ? "" : ", ") + unread[i].where;
-        if (unread[i].line > 0) {
-            message += " (line " + std::to_string(unread[i].line) + ")";
-        }
-    }
-    if (unread.size() > kPartsNamed) {
-        message += " and " + std::to_string(unread.size() - kPartsNamed) + " more";
-    }
-    message += unread.size() == 1 ? " is" : " are";
-    message += " not supported by the '" + std::string(driver) + "' driver";
+    const std::string message = describeUnreadParts(unread, "the '" + std::string(driver) + "' driver");
     return fail(ErrorCode::ConfigUnsupported, message, domain);
 }
 

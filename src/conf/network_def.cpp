@@ -226,14 +226,12 @@ Result<std::unique_ptr<NetworkDef>> parseNetworkXml(std::string_view xml) {
         collectUnreadParts(c, reads, "", [](std::string_view) { return false; }, unread);
     }
     for (const auto& [key, value] : root.attrs) {
-        if (key != "xmlns" && !key.starts_with("xmlns:")) {
+        if (!isNamespaceDeclaration(key)) {
             unread.push_back({"<network " + key + "='" + value + "'>", root.line});
         }
     }
     if (!unread.empty()) {
-        return unsupported(unread.front().where + " (line " + std::to_string(unread.front().line) +
-                           ") is not supported by the network driver" +
-                           (unread.size() > 1 ? " (and " + std::to_string(unread.size() - 1) + " more)" : ""));
+        return unsupported(describeUnreadParts(unread, "the network driver"));
     }
     return def;
 }

@@ -12,7 +12,8 @@ namespace {
 // the same shared definition (dumpxml) must neither record into nor race with its tracker.
 thread_local XmlReadTracker* tCurrent = nullptr;
 
-bool isNamespaceDeclaration(std::string_view key) { return key == "xmlns" || key.starts_with("xmlns:"); }
+// More than this many parts in one message would bury the first; the count says the rest.
+constexpr std::size_t kPartsNamed = 5;
 
 /// Walks `node`'s subtree; returns whether anything in it was read. Unread parts below a read
 /// element are appended to `out`.
@@ -69,6 +70,25 @@ void XmlReadTracker::noteAttr(const XmlNode& node, std::size_t index) {
         t->nodes_.insert(&node);
         t->attrs_.insert(AttrKey{&node, index});
     }
+}
+
+bool isNamespaceDeclaration(std::string_view attribute) {
+    return attribute == "xmlns" || attribute.starts_with("xmlns:");
+}
+
+std::string describeUnreadParts(const std::vector<UnreadPart>& parts, std::string_view who) {
+    std::string message;
+    for (std::size_t i = 0; i < parts.size() && i < kPartsNamed; ++i) {
+        message += (i == 0 ? "" : ", ") + parts[i].where;
+        if (parts[i].line > 0) {
+            message += " (line " + std::to_string(parts[i].line) + ")";
+        }
+    }
+    if (parts.size() > kPartsNamed) {
+        message += " and " + std::to_string(parts.size() - kPartsNamed) + " more";
+    }
+    message += parts.size() == 1 ? " is" : " are";
+    return message + " not supported by " + std::string(who);
 }
 
 void collectUnreadParts(const XmlNode& node, const XmlReadTracker& tracker, const std::string& path,

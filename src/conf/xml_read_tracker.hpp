@@ -65,4 +65,11 @@ struct UnreadPart {
 void collectUnreadParts(const XmlNode& node, const XmlReadTracker& tracker, const std::string& path,
                         const std::function<bool(std::string_view)>& descriptive, std::vector<UnreadPart>& out);
 
+/// xmlns and xmlns:* declare prefixes: never a part of a definition to act on.
+bool isNamespaceDeclaration(std::string_view attribute);
+
+/// The refusal's text: "<a> (line 3), <b x='y'> (line 5) and 2 more are not supported by WHO",
+/// naming the first few parts of a non-empty `parts`.
+std::string describeUnreadParts(const std::vector<UnreadPart>& parts, std::string_view who);
+
 }  // namespace corral::conf
