@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Fetches the XML inputs of libvirt's own test suite (qemuxml2argvdata, lxcxml2xmldata,
-# networkxml2xmlin) from Debian's libvirt source package into DEST (default build/libvirt-corpus),
-# for tests/corpus/libvirt_corpus_test.cpp. They are facts the tests read; nothing of them enters
+# Fetches libvirt's own test data from Debian's libvirt source package into DEST (default
+# build/libvirt-corpus): the XML inputs (qemuxml2argvdata, lxcxml2xmldata, networkxml2xmlin) for
+# tests/unit/drivers/libvirt_corpus_test.cpp, and libvirt's expected outputs for them (the QEMU
+# command lines and refusals in qemuxml2argvdata/*.args and *.err, the formatted definitions in
+# qemuxml2xmloutdata and genericxml2xml{in,out}data) that tests/golden/README.md checks each
+# golden file against. They are facts the tests and reviewers read; nothing of them enters
 # the repository. Uses a private apt configuration built from the system's own Debian sources, so
 # the machine's apt setup is not changed. Idempotent.
 set -euo pipefail
 dest=${1:-build/libvirt-corpus}
-[ -f "$dest/.complete" ] && exit 0
+# A tree fetched before the expected outputs were extracted is fetched again.
+[ -f "$dest/.complete" ] && [ -d "$dest/qemuxml2xmloutdata" ] && exit 0
 
 system_sources=/etc/apt/sources.list.d/debian.sources
 if [ ! -f "$system_sources" ]; then
@@ -27,6 +31,8 @@ tarball=$(ls "$work"/libvirt_*.orig.tar.xz)
 rm -rf "$dest"
 mkdir -p "$dest"
 tar -xJf "$tarball" -C "$dest" --strip-components=2 --wildcards \
-    '*/tests/qemuxml2argvdata/*.xml' '*/tests/lxcxml2xmldata/*.xml' '*/tests/networkxml2xmlin/*.xml'
+    '*/tests/qemuxml2argvdata/*.xml' '*/tests/qemuxml2argvdata/*.args' '*/tests/qemuxml2argvdata/*.err' \
+    '*/tests/qemuxml2xmloutdata/*.xml' '*/tests/genericxml2xmlindata/*.xml' '*/tests/genericxml2xmloutdata/*.xml' \
+    '*/tests/lxcxml2xmldata/*.xml' '*/tests/networkxml2xmlin/*.xml'
 basename "$tarball" > "$dest/.complete"
-echo "fetch-libvirt-corpus: $(find "$dest" -name '*.xml' | wc -l) definitions from $(cat "$dest/.complete") in $dest"
+echo "fetch-libvirt-corpus: $(find "$dest" -name '*.xml' | wc -l) definitions and $(find "$dest" -name '*.args' | wc -l) command lines from $(cat "$dest/.complete") in $dest"
