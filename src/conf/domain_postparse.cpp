@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Post-parse: the defaults libvirt fills in after parsing.
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -92,6 +93,36 @@ void pairConsoles(DomainDef& def) {
     }
 }
 
+/// libvirt's boot order rule for hvm guests: either <os><boot dev> or per-device <boot order>,
+/// never both; with neither, the guest boots from its first disk (<boot dev='hd'/> is added, so
+/// the QEMU driver gives that disk bootindex 1 and the firmware boots nothing else).
+Result<void> defaultBootOrder(DomainDef& def) {
+    if (def.os.type != "hvm") {
+        return {};
+    }
+    bool deviceBoot = false;
+    for (const auto& d : def.devices) {
+        deviceBoot = deviceBoot || d.child("boot") != nullptr;
+    }
+    const bool osBoot = std::any_of(def.os.elements.begin(), def.os.elements.end(),
+                                    [](const XmlNode& e) { return e.name == "boot"; });
+    if (osBoot && deviceBoot) {
+        return fail(ErrorCode::ConfigUnsupported, "per-device boot elements cannot be used together with os/boot elements");
+    }
+    if (osBoot || deviceBoot) {
+        return {};
+    }
+    XmlNode boot;
+    boot.name = "boot";
+    boot.setAttr("dev", "hd");
+    // Where libvirt formats it: after the kernel, initrd, command line and firmware elements.
+    auto at = std::find_if(def.os.elements.begin(), def.os.elements.end(), [](const XmlNode& e) {
+        return e.name == "bootmenu" || e.name == "smbios" || e.name == "bios" || e.name == "acpi";
+    });
+    def.os.elements.insert(at, std::move(boot));
+    return {};
+}
+
 }  // namespace
 
 void fillDiskDefaults(XmlNode& disk) {
@@ -143,6 +174,7 @@ Result<void> postParseDomainDef(DomainDef& def, const PostParseContext& ctx) {
     if (def.onCrash.empty()) {
         def.onCrash = "destroy";
     }
+    CORRAL_TRY(defaultBootOrder(def));
     CORRAL_TRY(assignMacs(def, ctx));
     pairConsoles(def);
     for (auto& dev : def.devices) {

@@ -127,6 +127,39 @@ TEST(DomainPostParse, AvoidsMacsUsedOnTheHost) {
     EXPECT_EQ((*def)->macAddresses()[0], "52:54:00:0a:0b:01");
 }
 
+TEST(DomainPostParse, BootOrderFollowsLibvirt) {
+    // Neither os/boot nor a device's boot order: the first disk boots (libvirt's default).
+    auto none = parseDomainXml("<domain type='qemu'><name>x</name><memory>1024</memory>"
+                               "<os><type>hvm</type><kernel>/k</kernel></os></domain>");
+    ASSERT_TRUE(none);
+    ASSERT_TRUE(postParseDomainDef(**none, fixedContext()));
+    std::string xml = formatDomainXml(**none);
+    EXPECT_NE(xml.find("<kernel>/k</kernel>\n    <boot dev='hd'/>"), std::string::npos) << xml;
+    // A device's boot order is kept as the only boot order: no os/boot is added.
+    auto device = parseDomainXml("<domain type='qemu'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                                 "<devices><disk type='file'><source file='/d'/><target dev='vda'/>"
+                                 "<boot order='1'/></disk></devices></domain>");
+    ASSERT_TRUE(device);
+    ASSERT_TRUE(postParseDomainDef(**device, fixedContext()));
+    EXPECT_EQ(formatDomainXml(**device).find("<boot dev="), std::string::npos);
+    // Both: refused with libvirt's words (its qemuxml2argvdata/boot-dev+order).
+    auto both = parseDomainXml("<domain type='qemu'><name>x</name><memory>1024</memory>"
+                               "<os><type>hvm</type><boot dev='hd'/></os>"
+                               "<devices><disk type='file'><source file='/d'/><target dev='vda'/>"
+                               "<boot order='1'/></disk></devices></domain>");
+    ASSERT_TRUE(both);
+    auto refused = postParseDomainDef(**both, fixedContext());
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().wireMessage(),
+              "unsupported configuration: per-device boot elements cannot be used together with os/boot elements");
+    // Containers have no boot devices.
+    auto lxc = parseDomainXml("<domain type='lxc'><name>x</name><memory>1024</memory>"
+                              "<os><type>exe</type><init>/sbin/init</init></os></domain>");
+    ASSERT_TRUE(lxc);
+    ASSERT_TRUE(postParseDomainDef(**lxc, fixedContext()));
+    EXPECT_EQ(formatDomainXml(**lxc).find("<boot"), std::string::npos);
+}
+
 TEST(DomainValidate, RefusesBadDefinitions) {
     auto check = [](const std::string& xml) {
         auto def = parseDomainXml(xml);
