@@ -564,6 +564,13 @@ Result<std::vector<std::string>> CommandBuilder::build() {
     if (def_.onReboot == "destroy") {
         add({"-no-reboot"});
     }
+    // As libvirt: the firmware boots only the devices given a bootindex (post-parse gives the
+    // first disk one when the definition names no boot device), never falls through to others.
+    add({"-boot", "strict=on"});
+    // As libvirt: one audio backend that plays and records nothing. No sound device can be
+    // defined here, but a VNC client may ask for the guest's audio: without an -audiodev QEMU
+    // would then open a host audio system (PulseAudio, ALSA) of its own choosing.
+    add("-audiodev", QemuOpts("none").add("id", "audio1"));
 
     CORRAL_TRY(planControllerAddresses());
     for (const auto& dev : def_.devices) {

@@ -162,6 +162,7 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
         if (graphics.attr("passwd") != nullptr) {
             vnc.add("password", "on");
         }
+        vnc.add("audiodev", "audio1");  // build() adds it: the client hears nothing
         add("-vnc", vnc);
     } else if (type == "spice") {
         if (port <= 0) {
@@ -205,6 +206,11 @@ Result<void> CommandBuilder::addVideo(const conf::XmlNode& video, unsigned index
     }
     QemuOpts dev(it->second);
     dev.add("id", "video" + std::to_string(index));
+    if (model == "qxl") {
+        // The one head allowed above, told to QXL as libvirt does (its default, 0, sets no
+        // limit: a SPICE client could configure more displays than the definition has).
+        dev.add("max_outputs", 1u);
+    }
     if (const std::string vram = video.childAttr("model", "vram"); !vram.empty()) {
         // VGA's and Cirrus's video memory (libvirt's vram, in KiB) is their vgamem_mb.
         unsigned kib = 0;

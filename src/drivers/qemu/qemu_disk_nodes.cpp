@@ -110,9 +110,10 @@ Result<DiskNodes> planDiskNodes(const conf::XmlNode& disk, const std::string& pa
     } else {
         storage.key("read-only").value(readonly);
     }
-    if (!discard.empty()) {
-        storage.key("discard").value(discard);
-    }
+    // As libvirt: the storage node passes every discard down; the format node, which the
+    // guest's requests reach first, applies the definition's choice (QEMU's default: ignore).
+    // What the format layer frees itself (a deleted qcow2 snapshot's clusters) reaches the host.
+    storage.key("discard").value("unmap");
     addCache(storage);
     storage.endObject();
     JsonWriter fmt;
