@@ -113,6 +113,14 @@ def test_no_writable_procfs_or_sysfs_can_be_mounted(attacked, mode):
 
 
 @pytest.mark.parametrize('mode', MODES)
+def test_sys_is_read_only(attacked, mode):
+    # README: "/sys locked read-only". The remount attempt above fails in a user namespace even
+    # when /sys is writable; this reads the mount's flag itself. On a read-write /sys the
+    # privileged root could write the host's kernel and device settings.
+    assert_blocked(attacked[mode], 'sys-writable')
+
+
+@pytest.mark.parametrize('mode', MODES)
 def test_the_host_kernel_log_cannot_be_read(attacked, mode):
     # Before: dmesg showed the host's kernel log.
     assert_blocked(attacked[mode], 'syslog', 'proc-kmsg', 'dev-kmsg')

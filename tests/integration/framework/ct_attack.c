@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -113,6 +114,33 @@ static void procSys(void) {
     }
     int ok = rewrite("/proc/sys/kernel/core_pattern", why, sizeof why);
     report("write-core-pattern", ok, "%s", why);
+}
+
+/* The /sys the container was given must be mounted read-only (README, docs/lxc.md): the mount
+ * flag itself, as statvfs reports it for /sys and for an attribute below it, and an open for
+ * writing of a network attribute every namespace has (lo's queue length). The open writes
+ * nothing; on a read-only mount it fails with EROFS, in a user namespace EACCES may come first,
+ * which is why the mount flag is what decides. */
+static void sysReadOnly(void) {
+    const char *paths[] = {"/sys", "/sys/class/net/lo/tx_queue_len"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        struct statvfs st;
+        if (statvfs(paths[i], &st) != 0) {
+            report("sys-writable", 1, "statvfs %s: %s (no read-only /sys to check)", paths[i], strerror(errno));
+            return;
+        }
+        if ((st.f_flag & ST_RDONLY) == 0) {
+            report("sys-writable", 1, "%s is on a read-write mount", paths[i]);
+            return;
+        }
+    }
+    int fd = open("/sys/class/net/lo/tx_queue_len", O_WRONLY);
+    if (fd >= 0) {
+        close(fd);
+        report("sys-writable", 1, "opened /sys/class/net/lo/tx_queue_len for writing");
+        return;
+    }
+    report("sys-writable", 0, "/sys is mounted read-only (open for writing: %s)", strerror(errno));
 }
 
 static void freshMounts(void) {
@@ -302,6 +330,7 @@ static void ptraceHostProcess(void) {
 int main(void) {
     openByHandle();
     procSys();
+    sysReadOnly();
     freshMounts();
     kernelLog();
     kernelEntryPoints();
