@@ -281,6 +281,74 @@ def test_container_on_a_nat_network_gets_a_lease(lxc, tmpdir_path):
         virsh(lxc.uri, 'net-destroy', 'ctnet')
 
 
+@pytest.fixture
+def outside_host():
+    """A host beyond this machine's NAT: a network namespace behind a veth pair with its own
+    /30 (198.18.X.0, the benchmarking range), whose only route is its link to us. It listens on
+    one TCP port and prints the address each connection comes from and the line it sent."""
+    pid = os.getpid()
+    ns, host_end, far_end = f'corral-out-{pid}', f'cout{pid % 100000}h', f'cout{pid % 100000}n'
+    x = pid % 250
+    subprocess.run(['ip', 'netns', 'add', ns], check=True)
+    listener = None
+    try:
+        subprocess.run(['ip', 'link', 'add', host_end, 'type', 'veth', 'peer', 'name', far_end, 'netns', ns],
+                       check=True)
+        subprocess.run(['ip', 'addr', 'add', f'198.18.{x}.1/30', 'dev', host_end], check=True)
+        subprocess.run(['ip', 'link', 'set', host_end, 'up'], check=True)
+        subprocess.run(['ip', '-n', ns, 'addr', 'add', f'198.18.{x}.2/30', 'dev', far_end], check=True)
+        subprocess.run(['ip', '-n', ns, 'link', 'set', far_end, 'up'], check=True)
+        server = ("import socket\n"
+                  f"s = socket.create_server(('198.18.{x}.2', 7777))\n"
+                  "print('LISTENING', flush=True)\n"
+                  "c, peer = s.accept()\n"
+                  "c.settimeout(30)\n"
+                  "print('FROM', peer[0], c.recv(200).decode().strip(), flush=True)\n")
+        listener = subprocess.Popen(['ip', 'netns', 'exec', ns, '/usr/bin/python3', '-c', server],
+                                    stdout=subprocess.PIPE, text=True)
+        assert listener.stdout.readline().strip() == 'LISTENING'
+        yield f'198.18.{x}.2', 7777, f'198.18.{x}.1', listener
+    finally:
+        if listener is not None:
+            listener.kill()
+            listener.wait()
+        subprocess.run(['ip', 'link', 'del', host_end], capture_output=True)
+        subprocess.run(['ip', 'netns', 'del', ns], check=True)
+
+
+def test_container_on_a_nat_network_reaches_beyond_the_host_and_resolves_names(lxc, tmpdir_path, outside_host):
+    # The network's dnsmasq answers DNS for the hosts it leased to, and traffic to a host beyond this
+    # one leaves with this host's address (masquerade): without the NAT rule the outside host
+    # would see 10.N.0.77, and could not answer it (its only route is its link to us).
+    far, port, our_end, listener = outside_host
+    octet = 150 + (os.getpid() + 1) % 50
+    net = os.path.join(tmpdir_path, 'natnet.xml')
+    with open(net, 'w') as f:
+        f.write(f"<network><name>natnet</name><forward mode='nat'/><bridge name='ctout{octet}'/>"
+                f"<ip address='10.{octet}.0.1' netmask='255.255.255.0'><dhcp>"
+                f"<range start='10.{octet}.0.50' end='10.{octet}.0.60'/>"
+                f"<host mac='52:54:00:ee:00:{octet % 100:02d}' name='natbox' ip='10.{octet}.0.77'/>"
+                "</dhcp></ip></network>")
+    assert virsh(lxc.uri, 'net-create', net).rc == 0
+    try:
+        lxc.define('natbox', initargs=['natdns', 'natbox', far, str(port)], extra_devices=(
+            f"<interface type='network'><source network='natnet'/><mac address='52:54:00:ee:00:{octet % 100:02d}'/>"
+            "</interface>"))
+        assert virsh(lxc.uri, 'start', 'natbox').rc == 0
+        wait_for(lambda: re.search(r'CORRAL-CT-(NOT-)?SENT', lxc.console('natbox')), timeout=90,
+                 what='the container to resolve and send')
+        out = lxc.console('natbox')
+        assert f'CORRAL-CT-LEASE 10.{octet}.0.77 router=10.{octet}.0.1 dns=10.{octet}.0.1' in out, out
+        dns = re.search(r'CORRAL-CT-DNS (.*)', out).group(1)
+        # Its own name, which only the network's dnsmasq knows (from the network's <host>).
+        assert re.search(rf'Name:\s+natbox\s+Address:\s+10\.{octet}\.0\.77\b', dns), dns
+        assert 'CORRAL-CT-SENT' in out, out
+        assert listener.stdout.readline().split() == ['FROM', our_end, 'hello', 'from', 'natbox']
+        assert virsh(lxc.uri, 'destroy', 'natbox').rc == 0
+    finally:
+        virsh(lxc.uri, 'net-destroy', 'natnet')
+
+
 def test_idmap_root_inside_is_an_unprivileged_uid_outside(lxc, tmpdir_path):
     shared = os.path.join(tmpdir_path, 'shared')
     os.makedirs(shared)

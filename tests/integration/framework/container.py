@@ -32,6 +32,15 @@ if [ "$1" = dhcp ]; then
     chmod +x /tmp/lease
     udhcpc -i eth0 -n -q -t 20 -T 1 -s /tmp/lease 2>/dev/null
 fi
+if [ "$1" = natdns ]; then
+    # A guest on a NAT network: takes its DHCP lease (address, default route, DNS server), asks
+    # that DNS server for the name $2, and sends a line to $3 port $4 beyond the host.
+    printf '#!/bin/sh\n[ "$1" = bound ] || exit 0\nip addr add $ip/24 dev eth0\nip route add default via $router\necho "CORRAL-CT-LEASE $ip router=$router dns=$dns"\necho $dns > /tmp/dns\n' > /tmp/lease
+    chmod +x /tmp/lease
+    udhcpc -i eth0 -n -q -t 20 -T 1 -s /tmp/lease 2>/dev/null
+    echo "CORRAL-CT-DNS $(nslookup "$2" "$(cat /tmp/dns)" 2>&1 | tr '\n' ' ')"
+    if echo "hello from $(hostname)" | nc -w 10 "$3" "$4"; then echo CORRAL-CT-SENT; else echo CORRAL-CT-NOT-SENT; fi
+fi
 if [ "$1" = files ]; then
     echo "id=$(id -u):$(id -g)"
     if echo hello > /data/made-inside; then echo FILE-WRITTEN; fi
@@ -122,7 +131,7 @@ def build_rootfs(path):
     shutil.copy2('/bin/busybox', os.path.join(path, 'bin', 'busybox'))
     for applet in ('sh', 'echo', 'ls', 'wc', 'cat', 'head', 'tr', 'sleep', 'hostname', 'mknod', 'dd', 'ps',
                    'mount', 'id', 'true', 'ip', 'ping', 'udhcpc', 'chmod', 'printf', 'grep', 'touch', 'reboot',
-                   'mkdir', 'mkfifo', 'od', 'cut'):
+                   'mkdir', 'mkfifo', 'od', 'cut', 'nc', 'nslookup'):
         os.symlink('busybox', os.path.join(path, 'bin', applet))
     build_fd3_accept(path)
     build_attack(path)
