@@ -86,6 +86,50 @@ def test_corral_over_tls(daemon, pki, bin_dir):
     assert r.rc == 0, r.err
 
 
+def gnutls_mapped(pid):
+    with open(f'/proc/{pid}/maps') as f:
+        return 'libgnutls' in f.read()
+
+
+def loaded_gnutls(run_result):
+    """Whether the dynamic loader opened GnuTLS in a program run with LD_DEBUG=files."""
+    return re.search(r'file=libgnutls\.so', run_result.err) is not None
+
+
+def test_gnutls_is_mapped_only_once_tls_is_set_up(daemon, pki, bin_dir):
+    # README: "GnuTLS is opened only when TLS is set up" (docs/remote.md: a daemon serving unix
+    # sockets never maps it). Calls that go through the RPC layer, the event and auth code first.
+    from framework.tools import corral
+    for args in (['list', '--all'], ['dominfo', 'test'], ['suspend', 'test'], ['resume', 'test']):
+        assert virsh(daemon.uri(), *args).rc == 0
+    assert virsh(daemon.uri(readonly=True), 'list', readonly=True).rc == 0
+    assert not gnutls_mapped(daemon.pid)
+    # The client, too: over a unix socket it never opens GnuTLS.
+    local = corral(bin_dir, daemon.uri(), 'list', '--all', env={'LD_DEBUG': 'files'})
+    assert local.rc == 0 and ' test ' in local.out, local.err[-2000:]
+    assert 'file=libc.so' in local.err  # LD_DEBUG did report what was loaded
+    assert not loaded_gnutls(local)
+
+    # A TLS listener: the daemon opens GnuTLS at start; a qemu+tls:// client opens it to connect.
+    ports = remote_config(daemon)
+    # The unix sockets (the fixture's readiness signal) listen before the TLS listener is set
+    # up: the TLS port accepting is the signal that the daemon went through its TLS set-up.
+    from framework.qemu_fixtures import wait_for
+
+    def tls_listening():
+        try:
+            socket.create_connection(('127.0.0.1', ports['tls']), timeout=5).close()
+            return True
+        except OSError:
+            return False
+    wait_for(tls_listening, timeout=30, what='the TLS listener')
+    assert gnutls_mapped(daemon.pid)
+    good = pki.client('good', 'C=GB,O=Test,CN=client1')
+    remote = corral(bin_dir, tls_uri(ports['tls'], good), 'list', '--all', env={'LD_DEBUG': 'files'})
+    assert remote.rc == 0 and ' test ' in remote.out, remote.err[-2000:]
+    assert loaded_gnutls(remote)
+
+
 def test_tls_refuses_bad_client_certificates(daemon, pki, tmpdir_path):
     ports = remote_config(daemon, 'tls_allowed_dn_list = ["C=GB,O=Test,CN=client*"]\n')
     cases = {
