@@ -91,6 +91,64 @@ def test_guest_raised_events(qemu, tmpdir_path, bin_dir):
     assert "event 'graphics' for domain 'evq': connect local[IPv4 127.0.0.1 " in text
 
 
+def test_tunable_balloon_and_job_completed_events(qemu, tmpdir_path, bin_dir):
+    # The README's remaining events, from a real QEMU guest: a live cpu_shares change (tunable),
+    # the guest's balloon driver giving back what <currentMemory> leaves out (balloon-change: QEMU
+    # reports what the guest actually returned, as it goes), and a save (job-completed, with
+    # the image's size).
+    virsh_watch, corral_watch = watch_events(qemu.uri, [
+        ['virsh', '-c', qemu.uri, 'event', '--loop', '--all'],
+        [os.path.join(bin_dir, 'corral'), '-c', qemu.uri, 'event', '--loop', '--all']], dtype='qemu')
+    ensure_event_loop()
+    conn = libvirt.open(qemu.uri)
+    got = []
+    ballooned, saved = threading.Event(), threading.Event()
+
+    def tunable(_c, dom, params, _o):
+        got.append(('tunable', dom.name(), params))
+
+    def balloon(_c, dom, actual, _o):
+        got.append(('balloon', dom.name(), actual))
+        if actual == 160 * 1024:
+            ballooned.set()
+
+    def job(_c, dom, params, _o):
+        got.append(('job', dom.name(), params))
+        saved.set()
+
+    ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_TUNABLE, tunable, None),
+           conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE, balloon, None),
+           conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, job, None)]
+    qemu.start_and_boot('evb', current_memory_mib=160, extra_devices="<memballoon model='virtio'/>")
+    # 192 MiB of memory, 160 current: the guest's driver inflates the balloon by 32 MiB.
+    assert ballooned.wait(120), got
+    assert 'actual 163840' in virsh(qemu.uri, 'dommemstat', 'evb').out
+    r = virsh(qemu.uri, 'schedinfo', 'evb', '--live', '--set', 'cpu_shares=512')
+    assert r.rc == 0, r.err
+    image = os.path.join(tmpdir_path, 'evb.save')
+    r = virsh(qemu.uri, 'save', 'evb', image)
+    assert r.rc == 0, r.err
+    assert saved.wait(60), got
+    outputs = stop_watching(conn, ids, (virsh_watch, corral_watch), last="'evb': Stopped Saved")
+
+    sizes = [g[2] for g in got if g[0] == 'balloon']
+    # From 192 MiB down to 160, never below, and only shrinking (QEMU reports progress).
+    assert sizes[-1] == 160 * 1024 and all(160 * 1024 <= s < 192 * 1024 for s in sizes), got
+    assert sizes == sorted(sizes, reverse=True), got
+    assert ('tunable', 'evb', {'cputune.cpu_shares': 512}) in got
+    (stats,) = [g[2] for g in got if g[0] == 'job']
+    assert stats['operation'] == libvirt.VIR_DOMAIN_JOB_OPERATION_SAVE and stats['success'], stats
+    assert stats['data_total'] == os.path.getsize(image) and stats['data_remaining'] == 0, stats
+
+    virsh_lines, corral_lines = (event_lines(out, ("event '", '\t')) for out in outputs)
+    assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
+    text = '\n'.join(virsh_lines)
+    assert "event 'balloon-change' for domain 'evb': 163840KiB" in text, text
+    assert "event 'tunable' for domain 'evb':\n\tcputune.cpu_shares: 512" in text
+    assert "event 'job-completed' for domain 'evb':\n\toperation: 2" in text
+    assert "event 'lifecycle' for domain 'evb': Stopped Saved" in text
+
+
 def test_watchdog_fires_and_pauses_the_guest(qemu, bin_dir):
     # The guest starts its i6300esb watchdog and stops feeding it: QEMU acts (<watchdog
     # action='pause'>) and reports it; libvirt's clients see the watchdog event, then the pause.

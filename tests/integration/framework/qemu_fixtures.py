@@ -28,11 +28,11 @@ def guest_files(bin_dir):
 
 
 def guest_xml(name, guest_files, serial_path, extra_devices='', on_crash='destroy', cmdline_extra='',
-              machine='pc', on_poweroff='destroy', vcpus=1, iothreads=0):
+              machine='pc', on_poweroff='destroy', vcpus=1, iothreads=0, current_memory_mib=None):
     kernel, initrd = guest_files
     return f"""<domain type='qemu'>
   <name>{name}</name>
-  <memory unit='MiB'>192</memory>
+  <memory unit='MiB'>192</memory>{f"<currentMemory unit='MiB'>{current_memory_mib}</currentMemory>" if current_memory_mib else ''}
   <vcpu>{vcpus}</vcpu>{f'<iothreads>{iothreads}</iothreads>' if iothreads else ''}
   <os><type arch='x86_64' machine='{machine}'>hvm</type>
     <kernel>{kernel}</kernel><initrd>{initrd}</initrd>
