@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# corral top against a daemon's test driver: batch frames, rates between samples, options.
+# corral top against a daemon's test driver (batch frames, rates between samples, options) and
+# against a real QEMU guest, whose CPU use top must show as its QEMU process really has it.
 import json
+import os
 import re
+import shutil
 
+import pytest
+
+from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text, wait_for  # noqa: F401
 from framework.tools import corral, domain_xml, virsh
 
 HEADER = re.compile(r'^Domains: (\d+) total, (\d+) running   CPU: ([\d.]+)%$')
@@ -87,3 +93,47 @@ def test_bad_options(daemon, bin_dir):
         r = corral(bin_dir, daemon.uri('test'), 'top', '--batch', *args)
         assert r.rc == 1, args
         assert message in r.err, (args, r.err)
+
+
+def process_cpu_seconds(pid):
+    """utime + stime of a whole process (all its threads), from /proc."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def top_row(bin_dir, uri, name, delay):
+    r = corral(bin_dir, uri, '--json', 'top', '-n', '2', '-d', str(delay))
+    assert r.rc == 0, r.err
+    frame = json.loads(r.out.splitlines()[1])
+    (row,) = [g for g in frame['guests'] if g['name'] == name]
+    return frame, row
+
+
+@pytest.mark.skipif(shutil.which('qemu-system-x86_64') is None,
+                    reason='qemu-system-x86 is not installed (scripts/setup.sh installs it)')
+def test_a_real_qemu_guest_shows_the_cpu_its_process_uses(qemu, bin_dir):
+    serial = qemu.start_and_boot('busy', cmdline_extra='corral.busy=1', extra_devices="<memballoon model='virtio'/>")
+    assert 'CORRAL-GUEST-BUSY' in serial_text(serial)
+    (pid,) = qemu_pids('busy')
+    before = process_cpu_seconds(pid)
+    frame, row = top_row(bin_dir, qemu.uri, 'busy', 2)
+    used = process_cpu_seconds(pid) - before
+    assert frame['domains'] == 1 and frame['running'] == 1
+    assert row['state'] == 'running' and row['vcpus'] == 1 and row['memory_kib'] == 192 * 1024, row
+    assert row['id'] >= 1
+    # The guest spins its vCPU: QEMU burns CPU, and top shows it. top's 2 s sample lies inside
+    # the time between the two reads of /proc, so it cannot show more than QEMU used then (one
+    # clock tick each way of slack); a fake or a rate in the wrong unit breaks one bound or the
+    # other, whatever the machine's speed.
+    assert used > 0.05, used
+    assert 0.5 < row['cpu_percent'] and row['cpu_percent'] / 100 * 2 <= used + 0.05, (row, used)
+    assert abs(frame['cpu_percent'] - row['cpu_percent']) < 0.11
+
+    # Paused, its vCPU stops: top follows (QEMU's own threads still wake now and then).
+    assert virsh(qemu.uri, 'suspend', 'busy').rc == 0
+    _, paused = top_row(bin_dir, qemu.uri, 'busy', 2)
+    assert paused['state'] == 'paused' and paused['cpu_percent'] < row['cpu_percent'] / 4, (paused, row)
+    text = corral(bin_dir, qemu.uri, 'top', '--batch', '-n', '1', '-d', '0.1')
+    (_, header, rows), = frames(text.out)
+    assert header.group(1, 2) == ('1', '0') and rows['busy'][2] == 'paused' and rows['busy'][4] == '192.0M', rows

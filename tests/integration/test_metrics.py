@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# corrald's Prometheus endpoint (metrics_listen): the page and its series for running guests,
-# what anything but GET /metrics gets, and nothing listening while the key is off.
+# corrald's Prometheus endpoint (metrics_listen): the page and its series for running guests
+# (test driver, a real container, a real QEMU guest whose CPU counter is its process's), what
+# anything but GET /metrics gets, and nothing listening while the key is off.
 import os
 import re
+import shutil
 import socket
 import time
 import urllib.error
@@ -13,7 +15,7 @@ import pytest
 
 from framework.container import build_rootfs, container_xml
 from framework.daemon import socket_inodes
-from framework.qemu_fixtures import wait_for
+from framework.qemu_fixtures import guest_files, qemu, qemu_pids, wait_for  # noqa: F401
 from framework.tools import corral, domain_xml, virsh
 
 TEST_UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f'  # test:///default's running domain 'test'
@@ -221,6 +223,40 @@ def test_a_container_cpu_counter_moves(daemon, metrics, tmpdir_path):
         assert s['corral_domains{driver="lxc",state="running"}'] == 1
     finally:
         virsh(uri, 'destroy', 'ct')
+
+
+def process_cpu_seconds(pid):
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+@pytest.mark.skipif(shutil.which('qemu-system-x86_64') is None,
+                    reason='qemu-system-x86 is not installed (scripts/setup.sh installs it)')
+def test_a_real_qemu_guest_cpu_counter_is_its_process_cpu_time(daemon, metrics, qemu):
+    qemu.start_and_boot('mq', cmdline_extra='corral.busy=1', extra_devices="<memballoon model='virtio'/>")
+    (pid,) = qemu_pids('mq')
+    uuid = virsh(qemu.uri, 'domuuid', 'mq').out.strip()
+    mq = guest('qemu', 'mq', uuid)
+    key = f'corral_domain_cpu_seconds_total{{{mq}}}'
+    before = process_cpu_seconds(pid)
+    s = samples(scrape(metrics)[2])
+    after = process_cpu_seconds(pid)
+    # The counter is read between our two reads of the same process's CPU time (a clock tick
+    # of slack each way): the real thing, not a model of it.
+    assert before - 0.011 <= s[key] <= after + 0.011, (before, s[key], after)
+    assert s[key] > 0
+    assert s[f'corral_domain_state{{{mq}}}'] == 1
+    assert s['corral_domains{driver="qemu",state="running"}'] == 1
+    assert s[f'corral_domain_vcpus{{{mq}}}'] == 1
+    assert s[f'corral_domain_memory_max_bytes{{{mq}}}'] == 192 * 1024 * 1024
+    assert s[f'corral_domain_memory_current_bytes{{{mq}}}'] == 192 * 1024 * 1024
+    # The guest spins: the counter grows between scrapes.
+    wait_for(lambda: samples(scrape(metrics)[2])[key] > s[key] + 0.5, timeout=60, what='the CPU counter to grow')
+    # Stopped, the guest keeps its state series and loses its CPU counter.
+    assert virsh(qemu.uri, 'destroy', 'mq').rc == 0
+    stopped = samples(scrape(metrics)[2])
+    assert stopped[f'corral_domain_state{{{mq}}}'] == 5 and key not in stopped
 
 
 @pytest.mark.parametrize('sources', [['127.0.0.1'], [f'127.0.0.{i}' for i in range(2, 10)]],

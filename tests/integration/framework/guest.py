@@ -6,7 +6,8 @@
 # (kernel argument corral.panic_after=SECONDS) so the pvpanic device reports it, and starts an
 # i6300esb watchdog it never feeds on request (corral.watchdog=1), and reports its disks as
 # they come and go (corral.watch_disks=1), writing to each new one (corral.write_new_disks=1),
-# and suspends itself to RAM once (corral.pm_suspend=N, at counter N).
+# and suspends itself to RAM once (corral.pm_suspend=N, at counter N), and keeps its vCPU busy
+# (corral.busy=1: a shell loop that never sleeps).
 import glob
 import gzip
 import hashlib
@@ -82,6 +83,10 @@ acpid -l /tmp/acpid.log
 panic_after=$(sed -n 's/.*corral.panic_after=\([0-9]*\).*/\1/p' /proc/cmdline)
 start=0
 if [ -f /counter-start ]; then start=$(cat /counter-start); fi
+if grep -q corral.busy=1 /proc/cmdline; then
+    (while :; do :; done) &
+    echo CORRAL-GUEST-BUSY > /dev/ttyS0
+fi
 echo CORRAL-GUEST-READY > /dev/ttyS0
 hog_mib=$(sed -n 's/.*corral.hog_mib=\([0-9]*\).*/\1/p' /proc/cmdline)
 if [ -n "$hog_mib" ]; then
