@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Disks added to and removed from a running QEMU guest with the real virsh (attach-disk,
-# detach-disk, attach-device): the guest sees them come and go, the live and persistent
+# detach-disk, attach-device) and with corral (attach-device, detach-device): the guest sees them
+# come and go, the live and persistent
 # definitions follow the flags, and device-added / device-removed reach virsh, `corral event`
 # and python3-libvirt. The image is opened by corrald and passed to the confined QEMU.
 import json
@@ -11,8 +12,8 @@ import threading
 import libvirt
 
 from framework.event_loop import ensure_event_loop
-from framework.qemu_fixtures import guest_files, pytestmark, qemu, serial_text, wait_for  # noqa: F401
-from framework.tools import image_on_full_filesystem, stop_watching, virsh, watch
+from framework.qemu_fixtures import guest_files, pytestmark, qemu, qemu_pids, serial_text, wait_for  # noqa: F401
+from framework.tools import corral, image_on_full_filesystem, stop_watching, virsh, watch
 
 
 def guest_disks(serial):
@@ -88,6 +89,49 @@ def test_disk_hotplug_and_unplug(qemu, tmpdir_path, bin_dir):
     assert virsh_lines == ["event 'device-added' for domain 'hp': virtio-disk1",
                            "event 'device-removed' for domain 'hp': virtio-disk1"], virsh_lines
     assert corral_lines == virsh_lines
+
+
+def qemu_holds(pid, path):
+    """Whether QEMU process `pid` has `path` open."""
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            if os.readlink(f'/proc/{pid}/fd/{fd}') == path:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_corral_attach_and_detach_device(qemu, tmpdir_path, write_file, bin_dir):
+    # corral's own attach-device and detach-device on a real guest: the guest sees the disk come
+    # and go, QEMU lets go of the image, and a device the guest does not have is refused by name.
+    image = os.path.join(tmpdir_path, 'cli.raw')
+    subprocess.run(['truncate', '-s', '8M', image], check=True)
+    disk = write_file('disk.xml', f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                                  f"<source file='{image}'/><target dev='vdb' bus='virtio'/></disk>")
+    other = write_file('other.xml', f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                                    f"<source file='{image}'/><target dev='vdc' bus='virtio'/></disk>")
+    serial = qemu.start_and_boot('hpc', cmdline_extra='corral.watch_disks=1')
+    wait_for(lambda: guest_disks(serial) == [], what='the guest to list its disks')
+    (pid,) = qemu_pids('hpc')
+
+    r = corral(bin_dir, qemu.uri, 'attach-device', 'hpc', disk, '--live')
+    assert r.rc == 0 and 'Device attached successfully' in r.out, r.err
+    wait_for(lambda: guest_disks(serial) == ['vda'], timeout=60, what='the guest to see the new disk')
+    assert qemu_holds(pid, image)
+    assert corral(bin_dir, qemu.uri, 'domblklist', 'hpc').out == virsh(qemu.uri, 'domblklist', 'hpc').out
+    assert blklist(qemu.uri, 'hpc') == ['vdb'] and blklist(qemu.uri, 'hpc', '--inactive') == []
+
+    r = corral(bin_dir, qemu.uri, 'detach-device', 'hpc', other, '--live')
+    assert r.rc == 1 and 'vdc' in r.err, r.err
+    assert blklist(qemu.uri, 'hpc') == ['vdb']
+
+    r = corral(bin_dir, qemu.uri, 'detach-device', 'hpc', disk, '--live')
+    assert r.rc == 0 and 'Device detached successfully' in r.out, r.err
+    wait_for(lambda: guest_disks(serial) == [], timeout=60, what='the guest to lose the disk')
+    wait_for(lambda: blklist(qemu.uri, 'hpc') == [], timeout=30, what='the disk to leave the definition')
+    wait_for(lambda: not qemu_holds(pid, image), timeout=30, what='QEMU to close the image')
+    assert virsh(qemu.uri, 'destroy', 'hpc').rc == 0
 
 
 def test_io_error_on_a_hotplugged_disk_names_it(qemu, tmpdir_path):
