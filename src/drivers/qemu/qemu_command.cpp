@@ -436,6 +436,9 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
         ensureScsiController(0);
         QemuOpts dev(device == "cdrom" ? "scsi-cd" : "scsi-hd");
         dev.add("bus", "scsi0.0").add("channel", 0u).add("scsi-id", 0u).add("lun", idx);
+        // The identifier the guest reads from the disk's VPD page (its /dev/disk/by-id name),
+        // as libvirt sets it: the serial, or the name QEMU's -drive gave before -blockdev.
+        dev.add("device_id", serial.empty() ? "drive-" + alias : serial);
         addCommon(dev);
         dev.add("id", alias);
         CORRAL_TRY(addBootIndex(dev, disk, kind));
