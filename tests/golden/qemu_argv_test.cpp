@@ -38,9 +38,6 @@ Result<std::string> render(const std::string& name) {
     launch.monitorFd = 3;
     launch.pidFile = pathForName("/run/corral/qemu", def->name, ".pid");  // as the backend names it
     launch.tapFds = {30, 31, 32, 33};
-    if (name.find("-paused") != std::string::npos) {
-        launch.startPaused = true;
-    }
     if (name.find("-restore") != std::string::npos) {
         launch.incoming = "defer";
     }

@@ -147,6 +147,10 @@ def test_tunable_balloon_and_job_completed_events(qemu, tmpdir_path, bin_dir):
     assert "event 'tunable' for domain 'evb':\n\tcputune.cpu_shares: 512" in text
     assert "event 'job-completed' for domain 'evb':\n\toperation: 2" in text
     assert "event 'lifecycle' for domain 'evb': Stopped Saved" in text
+    # The start's own `cont` (QEMU runs with -S) is the start, not a resume.
+    assert [l for l in virsh_lines if "'lifecycle'" in l] == [
+        "event 'lifecycle' for domain 'evb': Defined Added", "event 'lifecycle' for domain 'evb': Started Booted",
+        "event 'lifecycle' for domain 'evb': Stopped Saved"], virsh_lines
 
 
 def test_watchdog_fires_and_pauses_the_guest(qemu, bin_dir):

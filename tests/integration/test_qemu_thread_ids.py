@@ -135,6 +135,28 @@ def test_start_refuses_thread_ids_that_are_not_qemus(daemon, hostile, which, slo
     assert guest_groups('hostile') == []
 
 
+def test_the_guest_runs_only_once_its_threads_are_placed(daemon, hostile):
+    # QEMU starts with -S (as libvirt): the vCPUs wait until corrald has moved them into their
+    # groups and pinned them, then `cont` lets the guest run. The fake QEMU notes, when `cont`
+    # comes, whether it was paused and whether its vCPU threads were in their groups already.
+    uri, _, _ = hostile
+    r = virsh(uri, 'start', 'hostile')
+    assert r.rc == 0, r.err + daemon.stderr()
+    assert virsh(uri, 'domstate', 'hostile').out.strip() == 'running'
+    with open(os.path.join(daemon.root, 'log', 'corral', 'qemu', 'hostile.log')) as f:
+        log = f.read()
+    started = log.rsplit("corral: starting domain 'hostile':", 1)[1]
+    assert ' -S ' in started.splitlines()[0] + ' '
+    assert 'hostile-qemu: cont while paused=True vcpus-placed=True' in started, started
+    # A paused start never sends cont.
+    assert virsh(uri, 'destroy', 'hostile').rc == 0
+    assert virsh(uri, 'start', '--paused', 'hostile').rc == 0
+    with open(os.path.join(daemon.root, 'log', 'corral', 'qemu', 'hostile.log')) as f:
+        again = f.read().rsplit("corral: starting domain 'hostile':", 1)[1]
+    assert 'hostile-qemu: cont' not in again, again
+    assert virsh(uri, 'domstate', 'hostile').out.strip() == 'paused'
+
+
 def test_live_tuning_rechecks_the_ids_qemu_reports(daemon, hostile):
     uri, emulator, sibling = hostile
     r = virsh(uri, 'start', 'hostile')

@@ -371,7 +371,6 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     // The daemon writes the pid file: the guest's identity has no business in the run directory.
     ctx.seccompSandbox = config_.seccompSandbox;
     ctx.vncListen = config_.vncListen;
-    ctx.startPaused = paused;
     if (incomingFd >= 0) {
         ctx.incoming = "fd:" + std::to_string(incomingFd);
     }
@@ -472,6 +471,16 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
         if (auto set = rt->monitor->execute("balloon", args.str()); !set) {
             rt->monitor->close();
             return failStart(std::move(set).withContext("setting the balloon to <currentMemory>").error());
+        }
+    }
+    // QEMU started with -S: the guest runs only now, with everything above in place. A restore
+    // continues once the incoming state is read (startFromState).
+    if (!paused && incomingFd < 0) {
+        ++rt->ownStateChanges;  // the RESUME this causes is the start itself, not news
+        if (auto run = rt->monitor->execute("cont"); !run) {
+            --rt->ownStateChanges;
+            rt->monitor->close();
+            return failStart(std::move(run).error());
         }
     }
     setRuntime(dom, rt);

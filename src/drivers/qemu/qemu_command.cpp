@@ -600,9 +600,9 @@ Result<std::vector<std::string>> CommandBuilder::build() {
     if (ctx_.seccompSandbox) {
         add({"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"});
     }
-    if (ctx_.startPaused || !ctx_.incoming.empty()) {
-        add({"-S"});
-    }
+    // As libvirt: the vCPUs wait for the daemon's `cont`, so the guest's first instruction runs
+    // inside its vCPU groups and pinning, with its VNC password and balloon target set.
+    add({"-S"});
     if (!ctx_.incoming.empty()) {
         add({"-incoming", ctx_.incoming});
     }

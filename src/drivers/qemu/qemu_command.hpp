@@ -28,7 +28,6 @@ struct QemuLaunchContext {
     std::vector<int> tapFds;
     /// The incoming migration source for restore ("defer" or "fd:N"); "" for a normal start.
     std::string incoming;
-    bool startPaused = false;  ///< -S
     /// A check before start (checkQemuDefinition): tap descriptors and graphics ports do not
     /// exist yet, and stand-ins take their place.
     bool planOnly = false;

@@ -144,6 +144,11 @@ class Fake:
             self.paused = True
             return {}, [self.event('STOP')], False
         if command == 'cont':
+            # What a real guest would run on first: are its vCPU threads in their groups yet?
+            # Written to stderr, which corrald puts in the domain's log.
+            cpus = len(script.get('cpus', ['own']))
+            print(f'hostile-qemu: cont while paused={self.paused} vcpus-placed={self.vcpus_placed(cpus)}',
+                  file=sys.stderr, flush=True)
             self.paused = False
             return {}, [self.event('RESUME')], False
         if command == 'system_powerdown':
@@ -154,6 +159,17 @@ class Fake:
         if command in ('query-balloon', 'query-blockstats', 'query-pci', 'query-fdsets'):
             return [] if command != 'query-balloon' else {'actual': 0}, [], False
         return Refusal('CommandNotFound', f'The command {command} has not been found'), [], False
+
+    def vcpus_placed(self, cpus):
+        """Whether each of the first `cpus` own threads is in its vcpuN group."""
+        for i in range(cpus):
+            try:
+                with open(f'/proc/self/task/{self.own.get(i)}/cgroup') as f:
+                    if f'/vcpu{i}' not in f.read():
+                        return False
+            except OSError:
+                return False
+        return True
 
     def serve(self, conn):
         def send(obj):
