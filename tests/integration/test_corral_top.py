@@ -2,13 +2,13 @@
 # corral top against a daemon's test driver (batch frames, rates between samples, options) and
 # against a real QEMU guest, whose CPU use top must show as its QEMU process really has it.
 import json
-import os
 import re
 import shutil
 
 import pytest
 
-from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text, wait_for  # noqa: F401
+from framework.daemon import process_cpu_seconds
+from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text  # noqa: F401
 from framework.tools import corral, domain_xml, virsh
 
 HEADER = re.compile(r'^Domains: (\d+) total, (\d+) running   CPU: ([\d.]+)%$')
@@ -93,13 +93,6 @@ def test_bad_options(daemon, bin_dir):
         r = corral(bin_dir, daemon.uri('test'), 'top', '--batch', *args)
         assert r.rc == 1, args
         assert message in r.err, (args, r.err)
-
-
-def process_cpu_seconds(pid):
-    """utime + stime of a whole process (all its threads), from /proc."""
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def top_row(bin_dir, uri, name, delay):

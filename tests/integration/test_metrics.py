@@ -14,7 +14,7 @@ import libvirt
 import pytest
 
 from framework.container import build_rootfs, container_xml
-from framework.daemon import socket_inodes
+from framework.daemon import process_cpu_seconds, socket_inodes
 from framework.qemu_fixtures import guest_files, qemu, qemu_pids, wait_for  # noqa: F401
 from framework.tools import corral, domain_xml, virsh
 
@@ -223,12 +223,6 @@ def test_a_container_cpu_counter_moves(daemon, metrics, tmpdir_path):
         assert s['corral_domains{driver="lxc",state="running"}'] == 1
     finally:
         virsh(uri, 'destroy', 'ct')
-
-
-def process_cpu_seconds(pid):
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 @pytest.mark.skipif(shutil.which('qemu-system-x86_64') is None,

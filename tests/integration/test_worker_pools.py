@@ -9,7 +9,6 @@ import threading
 import libvirt
 import pytest
 
-from framework.event_loop import ensure_event_loop  # noqa: F401 (libvirt's threads are ours)
 from framework.qemu_fixtures import wait_for
 
 OPENAT = {'x86_64': 257, 'aarch64': 56}.get(platform.machine())

@@ -16,6 +16,13 @@ CRASH = re.compile(r'corral: fatal: check|AddressSanitizer|LeakSanitizer|runtime
                    r'stack smashing detected|double free|free\(\): invalid')
 
 
+def process_cpu_seconds(pid):
+    """utime + stime of a whole process (all its threads), from /proc/PID/stat."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def socket_inodes(pid):
     """The inodes (as /proc/net/* prints them) of the sockets process `pid` holds."""
     inodes = set()
@@ -191,9 +198,7 @@ class CorralDaemon:
         return count
 
     def cpu_seconds(self):
-        with open(f'/proc/{self.pid}/stat') as f:
-            fields = f.read().rsplit(')', 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+        return process_cpu_seconds(self.pid)
 
     def rss_kib(self):
         with open(f'/proc/{self.pid}/status') as f:
