@@ -174,8 +174,6 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
                                                                const std::string& detail) {
         dispatcher->auditAuthentication(peer, mech, identity, ok, detail);
     });
-    CORRAL_TRY(d->server_->listenUnix(d->paths_.rwSocket, rwMode, false, group, unixRw));
-    CORRAL_TRY(d->server_->listenUnix(d->paths_.roSocket, roMode, true, group, unixRo));
     if (d->config_.listenTcp) {
         AuthScheme tcp = tcpAuth;
         if (tcp == AuthScheme::None) {
@@ -204,6 +202,10 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const DaemonOptions& options) {
         CORRAL_ASSIGN_OR_RETURN(d->metrics_, MetricsEndpoint::create(d->config_.metricsAddr, d->config_.metricsPort,
                                                                      scrape, std::move(token)));
     }
+    // The unix sockets come last: a client (or a test) that finds them can count on the TCP,
+    // TLS and metrics listeners being there too, GnuTLS loaded where TLS is configured.
+    CORRAL_TRY(d->server_->listenUnix(d->paths_.rwSocket, rwMode, false, group, unixRw));
+    CORRAL_TRY(d->server_->listenUnix(d->paths_.roSocket, roMode, true, group, unixRo));
     // Like libvirtd: guests marked autostart start once the drivers are loaded.
     d->registry_->autostartAll();
     return d;

@@ -111,18 +111,7 @@ def test_gnutls_is_mapped_only_once_tls_is_set_up(daemon, pki, bin_dir):
     assert not loaded_gnutls(local)
 
     # A TLS listener: the daemon opens GnuTLS at start; a qemu+tls:// client opens it to connect.
-    ports = remote_config(daemon)
-    # The unix sockets (the fixture's readiness signal) listen before the TLS listener is set
-    # up: the TLS port accepting is the signal that the daemon went through its TLS set-up.
-    from framework.qemu_fixtures import wait_for
-
-    def tls_listening():
-        try:
-            socket.create_connection(('127.0.0.1', ports['tls']), timeout=5).close()
-            return True
-        except OSError:
-            return False
-    wait_for(tls_listening, timeout=30, what='the TLS listener')
+    ports = remote_config(daemon)  # ready: the unix sockets listen only after TLS is set up
     assert gnutls_mapped(daemon.pid)
     good = pki.client('good', 'C=GB,O=Test,CN=client1')
     remote = corral(bin_dir, tls_uri(ports['tls'], good), 'list', '--all', env={'LD_DEBUG': 'files'})
