@@ -301,7 +301,8 @@ def container_destroy(group):
     forker = subprocess.Popen(['sh', '-c', 'while :; do sleep 600 & done'], preexec_fn=join,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sleeper = subprocess.Popen(['sleep', '600'], preexec_fn=join)
-    filled = wait_until(lambda: read(f'{group}/pids.current') == str(MAX_PROCESSES))
+    # Filled once the kernel refused a fork at pids.max (pids.events counts the refusals).
+    filled = wait_until(lambda: read(f'{group}/pids.events') not in ('max 0', ''))
     pids = [int(p) for p in read(f'{group}/cgroup.procs').split()]
     fds = {}
     for pid in pids:
@@ -320,7 +321,8 @@ def container_destroy(group):
     for fd in fds.values():
         os.close(fd)
     codes = {'forker': wait_code(forker), 'sleeper': wait_code(sleeper)}
-    report('ct.destroy', pids_current_before=len(pids), filled=filled, pids_events=events, destroy=destroy,
+    report('ct.destroy', procs=len(pids), filled=filled, pids_events=events,
+           destroy=destroy,
            alive=alive, exit_codes=codes, group_exists=os.path.exists(group),
            lxc_level_exists=os.path.exists(os.path.dirname(group)),
            state=cli('lxc', 'domstate', '--reason', CT)['out'].strip())
