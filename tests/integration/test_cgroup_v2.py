@@ -124,6 +124,10 @@ def test_lxc_enter_namespace_runs_in_the_container_group_under_its_memory(v2):
 
 def test_suspend_freezes_every_task_and_resume_thaws(v2):
     freeze = finding(v2, 'ct.freeze')
+    # Three spinners in the group under 1 ms of CPU a second, suspended right after their quota
+    # ran out: a task stops for the freezer only when it next runs, a period later.
+    assert all(ok(call) for call in freeze['throttle'] + freeze['restore']), freeze
+    assert freeze['throttled'], freeze
     assert ok(freeze['suspend']) and ok(freeze['resume']), freeze
     # Read as suspend returned: asked (cgroup.freeze) and done (cgroup.events: every task frozen).
     assert freeze['frozen'] == {'cgroup.freeze': '1'}

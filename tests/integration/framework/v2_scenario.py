@@ -82,13 +82,13 @@ def cli(*args, timeout=120):
     return {'rc': r.rc, 'out': r.out, 'err': r.err}
 
 
-def wait_until(predicate, ceiling=60):
+def wait_until(predicate, ceiling=60, interval=0.05):
     """Polls `predicate` until it holds or `ceiling` seconds (a ceiling, never an expectation)."""
     deadline = time.monotonic() + ceiling
     while not predicate():
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.05)
+        time.sleep(interval)
     return True
 
 
@@ -246,16 +246,50 @@ def container_enter():
 
 
 def container_freeze(group):
+    # Tasks that are slow to stop: spinners under 1 ms of CPU per second. A task stops for the
+    # freezer only when it next runs, so the group is frozen at the next period at the latest.
+    # Suspend is asked right after the quota ran out (cpu.stat counted a throttled period): what
+    # returns before the next period has not waited for the kernel. (The spinners start before
+    # the throttle: their fork and exec at 1 ms a second would take minutes.)
+    spinners = [subprocess.Popen(['sh', '-c', 'while :; do :; done'], preexec_fn=lambda: join_group(group))
+                for _ in range(3)]
+    throttle = [cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_period=1000000'),
+                cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_quota=1000')]
+    throttled = wait_until(lambda: throttled_periods(group) > 0, ceiling=10)
+    before = throttled_periods(group)
+    throttled = throttled and wait_until(lambda: throttled_periods(group) > before, ceiling=10, interval=0.002)
+    asked = time.monotonic()
     suspend = cli('lxc', 'suspend', CT)
+    seconds = time.monotonic() - asked
     # Read at once: suspend returns when the kernel says every task is frozen.
     events_at_return = read(f'{group}/cgroup.events')
     frozen = files(group, ['cgroup.freeze'])
     state = cli('lxc', 'domstate', '--reason', CT)['out'].strip()
     resume = cli('lxc', 'resume', CT)
     events_after_resume = read(f'{group}/cgroup.events')
-    report('ct.freeze', suspend=suspend, events_at_return=events_at_return, frozen=frozen, state=state,
-           resume=resume, events_after_resume=events_after_resume, thawed=files(group, ['cgroup.freeze']),
-           state_after=cli('lxc', 'domstate', '--reason', CT)['out'].strip())
+    # The definition's bandwidth again, then the spinners go (a throttled task dies when it runs).
+    restore = [cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_period=50000'),
+               cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_quota=20000')]
+    for spinner in spinners:
+        spinner.kill()
+        spinner.wait()
+    report('ct.freeze', throttle=throttle, restore=restore, throttled=throttled, spinners=len(spinners),
+           suspend=suspend, suspend_seconds=seconds, events_at_return=events_at_return, frozen=frozen,
+           state=state, resume=resume, events_after_resume=events_after_resume,
+           thawed=files(group, ['cgroup.freeze']), state_after=cli('lxc', 'domstate', '--reason', CT)['out'].strip())
+
+
+def join_group(group):
+    with open(f'{group}/cgroup.procs', 'w') as f:
+        f.write('0')
+
+
+def throttled_periods(group):
+    for line in read(f'{group}/cpu.stat').splitlines():
+        key, _, value = line.partition(' ')
+        if key == 'nr_throttled':
+            return int(value)
+    return 0
 
 
 def container_freeze_while_daemon_down(group):
@@ -296,8 +330,7 @@ def container_destroy(group):
     # without end (held at pids.max) and one that sleeps. Its init's pid namespace does not
     # take them with it; destroy must.
     def join():
-        with open(f'{group}/cgroup.procs', 'w') as f:
-            f.write('0')
+        join_group(group)
     forker = subprocess.Popen(['sh', '-c', 'while :; do sleep 600 & done'], preexec_fn=join,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sleeper = subprocess.Popen(['sleep', '600'], preexec_fn=join)
