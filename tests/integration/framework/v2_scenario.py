@@ -246,15 +246,17 @@ def container_enter():
 
 
 def container_freeze(group):
-    # Tasks that are slow to stop: spinners under 1 ms of CPU per second. A task stops for the
+    # Tasks that are slow to stop: spinners under 10 ms of CPU per second. A task stops for the
     # freezer only when it next runs, so the group is frozen at the next period at the latest.
     # Suspend is asked right after the quota ran out (cpu.stat counted a throttled period): what
     # returns before the next period has not waited for the kernel. (The spinners start before
-    # the throttle: their fork and exec at 1 ms a second would take minutes.)
+    # the throttle: their fork and exec at 10 ms a second would take long. A quota under the
+    # guest's 4 ms tick would be overrun by a tick and repaid over several periods, too long
+    # for a suspend to wait.)
     spinners = [subprocess.Popen(['sh', '-c', 'while :; do :; done'], preexec_fn=lambda: join_group(group))
                 for _ in range(3)]
     throttle = [cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_period=1000000'),
-                cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_quota=1000')]
+                cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_quota=10000')]
     throttled = wait_until(lambda: throttled_periods(group) > 0, ceiling=10)
     before = throttled_periods(group)
     throttled = throttled and wait_until(lambda: throttled_periods(group) > before, ceiling=10, interval=0.002)
@@ -423,6 +425,26 @@ def qemu_destroy(pid, group):
            state=cli('qemu', 'domstate', '--reason', VM)['out'].strip())
 
 
+def qemu_oom():
+    # Started again, then its hard limit lowered under what QEMU holds: on v2 the kernel reclaims
+    # and then OOM-kills inside the write of memory.max. The daemon reads memory.events'
+    # oom_kill to say why the guest stopped.
+    start = cli('qemu', 'start', '--paused', VM, timeout=600)
+    pid = qemu_pid()
+    group = f'{MOUNT}/{cgroups.partition_name(ROOT)}/qemu/{VM}'
+    current = read(f'{group}/memory.current')
+    fd = os.pidfd_open(pid)
+    memtune = cli('qemu', 'memtune', VM, '--live', '--hard-limit', '4096')
+    exited = wait_until(lambda: pidfd_exited(fd), ceiling=60)
+    os.close(fd)
+    stopped = wait_until(lambda: cli('qemu', 'domstate', VM)['out'].strip() == 'shut off', ceiling=60)
+    report('vm.oom', start=start, pid=pid, memory_current=current, memtune=memtune, exited=exited, stopped=stopped,
+           state=cli('qemu', 'domstate', '--reason', VM)['out'].strip(), group_exists=os.path.exists(group),
+           log=[line for line in DAEMON.stderr().splitlines() if f"domain '{VM}'" in line])
+    if not stopped:
+        cli('qemu', 'destroy', VM)
+
+
 def stop_daemon():
     rc = DAEMON.stop()
     left = sorted(e for e in os.listdir(MOUNT) if e.startswith('corral'))
@@ -452,6 +474,7 @@ def main():
     if started and started[0]:
         step(qemu_tuning, started[1])
         step(qemu_destroy, *started)
+        step(qemu_oom)
     step(stop_daemon)
     print(DAEMON.stderr(), flush=True)
     report('scenario.end', seconds=time.monotonic() - STARTED)
