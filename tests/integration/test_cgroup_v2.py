@@ -124,7 +124,7 @@ def test_lxc_enter_namespace_runs_in_the_container_group_under_its_memory(v2):
 
 def test_suspend_freezes_every_task_and_resume_thaws(v2):
     freeze = finding(v2, 'ct.freeze')
-    # Three spinners in the group under 10 ms of CPU a second, suspended right after their quota
+    # Three spinners in the group under 20 ms of CPU a second, suspended right after their quota
     # ran out: a task stops for the freezer only when it next runs, a period later.
     assert all(ok(call) for call in freeze['throttle'] + freeze['restore']), freeze
     assert freeze['throttled'], freeze

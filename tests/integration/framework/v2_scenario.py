@@ -246,17 +246,17 @@ def container_enter():
 
 
 def container_freeze(group):
-    # Tasks that are slow to stop: spinners under 10 ms of CPU per second. A task stops for the
+    # Tasks that are slow to stop: spinners under 20 ms of CPU per second. A task stops for the
     # freezer only when it next runs, so the group is frozen at the next period at the latest.
     # Suspend is asked right after the quota ran out (cpu.stat counted a throttled period): what
     # returns before the next period has not waited for the kernel. (The spinners start before
-    # the throttle: their fork and exec at 10 ms a second would take long. A quota under the
+    # the throttle: their fork and exec at 20 ms a second would take long. A quota under the
     # guest's 4 ms tick would be overrun by a tick and repaid over several periods, too long
     # for a suspend to wait.)
     spinners = [subprocess.Popen(['sh', '-c', 'while :; do :; done'], preexec_fn=lambda: join_group(group))
                 for _ in range(3)]
     throttle = [cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_period=1000000'),
-                cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_quota=10000')]
+                cli('lxc', 'schedinfo', CT, '--live', '--set', 'vcpu_quota=20000')]
     throttled = wait_until(lambda: throttled_periods(group) > 0, ceiling=10)
     before = throttled_periods(group)
     throttled = throttled and wait_until(lambda: throttled_periods(group) > before, ceiling=10, interval=0.002)
