@@ -135,7 +135,8 @@ public:
     /// "frozen 1"): a task stops only when it next runs, which its CPU quota may put off by a
     /// period (up to 1 s). A freeze not done within `timeout` is undone (OperationTimeout,
     /// cgroup_freeze.cpp).
-    Result<void> setFrozen(bool frozen, std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
+    Result<void> setFrozen(bool frozen,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
     /// Whether the group is frozen (or freezing) now.
     Result<bool> frozen() const;
     /// Lets the group use only these devices ("c 1:3 rwm", "c 136:* rwm" ...): v1's devices

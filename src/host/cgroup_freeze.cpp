@@ -29,7 +29,8 @@ Result<bool> eventsSayFrozen(int fd, const std::string& path) {
     if (n < 0) {
         return failErrno(errno, "cannot read '" + path + "'");
     }
-    for (const auto& line : splitString(std::string_view(buffer, static_cast<std::size_t>(n)), '\n')) {
+    for (const auto& line :
+         splitString(std::string_view(buffer, static_cast<std::size_t>(n)), '\n')) {
         if (trimString(line) == "frozen 1") {
             return true;
         }
@@ -48,7 +49,8 @@ Result<bool> waitV2Frozen(const std::string& dir, Clock::time_point deadline) {
     }
     while (true) {
         CORRAL_ASSIGN_OR_RETURN(bool frozen, eventsSayFrozen(fd.get(), path));
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (frozen || left.count() <= 0) {
             return frozen;
         }
@@ -76,7 +78,8 @@ Result<void> Cgroup::setFrozen(bool frozen, std::chrono::milliseconds timeout) c
         CORRAL_TRY(write(CgroupController::Freezer, "freezer.state", wanted));
         // v1 has no notification: its state is polled, as libvirt does.
         while (!settled) {
-            CORRAL_ASSIGN_OR_RETURN(std::string state, read(CgroupController::Freezer, "freezer.state"));
+            CORRAL_ASSIGN_OR_RETURN(std::string state,
+                                    read(CgroupController::Freezer, "freezer.state"));
             settled = state == wanted;
             if (!settled && Clock::now() >= deadline) {
                 break;
@@ -94,16 +97,19 @@ Result<void> Cgroup::setFrozen(bool frozen, std::chrono::milliseconds timeout) c
         (void)setFrozen(false, timeout);
         return fail(ErrorCode::OperationTimeout,
                     "the tasks of cgroup '" + path_ + "' did not all stop within " +
-                        std::to_string(timeout.count()) + " ms of freezing (one is held in the kernel): thawed again");
+                        std::to_string(timeout.count()) +
+                        " ms of freezing (one is held in the kernel): thawed again");
     }
-    return fail(ErrorCode::OperationTimeout, "the freezer of cgroup '" + path_ + "' did not thaw within " +
+    return fail(ErrorCode::OperationTimeout, "the freezer of cgroup '" + path_ +
+                                                 "' did not thaw within " +
                                                  std::to_string(timeout.count()) + " ms");
 }
 
 Result<bool> Cgroup::frozen() const {
     if (layout_.v2) {
         // What was asked (cgroup.events' "frozen" is set only once every task stopped).
-        CORRAL_ASSIGN_OR_RETURN(std::string freeze, readTextFile(directory(CgroupController::Cpu) + "/cgroup.freeze"));
+        CORRAL_ASSIGN_OR_RETURN(std::string freeze,
+                                readTextFile(directory(CgroupController::Cpu) + "/cgroup.freeze"));
         return freeze.starts_with("1");
     }
     CORRAL_ASSIGN_OR_RETURN(std::string state, read(CgroupController::Freezer, "freezer.state"));

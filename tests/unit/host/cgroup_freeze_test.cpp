@@ -87,8 +87,9 @@ protected:
         ASSERT_TRUE(held) << held.error().message;
         held_ = *held;
         // One task in both: the v2 group under test and the v1 freezer group that holds it.
-        children_ = spawnSpinners(1, {group_.procsFiles().front(),
-                                      held_.directory(CgroupController::Freezer) + "/cgroup.procs"});
+        children_ =
+            spawnSpinners(1, {group_.procsFiles().front(),
+                              held_.directory(CgroupController::Freezer) + "/cgroup.procs"});
         ASSERT_TRUE(waitFor([&] { return !group_.tasks().empty() && !held_.tasks().empty(); }));
         ASSERT_TRUE(held_.setFrozen(true));
     }
@@ -138,7 +139,8 @@ TEST_F(Freeze, AFreezeThatCannotFinishIsUndoneAndReported) {
     auto frozen = group_.setFrozen(true, std::chrono::milliseconds(300));
     ASSERT_FALSE(frozen);
     EXPECT_EQ(frozen.error().code, ErrorCode::OperationTimeout);
-    EXPECT_NE(frozen.error().message.find("'" + group_.path() + "' did not all stop within 300 ms"), std::string::npos)
+    EXPECT_NE(frozen.error().message.find("'" + group_.path() + "' did not all stop within 300 ms"),
+              std::string::npos)
         << frozen.error().message;
     // Undone: neither asked nor half done.
     EXPECT_FALSE(freezeAsked());
