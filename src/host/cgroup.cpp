@@ -616,32 +616,6 @@ Result<void> Cgroup::setCpusetCpus(const std::string& cpus) const {
     return write(CgroupController::Cpuset, "cpuset.cpus", cpus);
 }
 
-Result<void> Cgroup::setFrozen(bool frozen) const {
-    if (layout_.v2) {
-        return writeKernelFile(directory(CgroupController::Cpu) + "/cgroup.freeze", frozen ? "1" : "0");
-    }
-    CORRAL_TRY(write(CgroupController::Freezer, "freezer.state", frozen ? "FROZEN" : "THAWED"));
-    // v1 freezes asynchronously: wait until the state says so, as libvirt does.
-    for (int i = 0; i < 500; ++i) {
-        CORRAL_ASSIGN_OR_RETURN(std::string state, read(CgroupController::Freezer, "freezer.state"));
-        if (state == (frozen ? "FROZEN" : "THAWED")) {
-            return {};
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return fail(ErrorCode::OperationTimeout, "the freezer of cgroup '" + path_ + "' did not settle");
-}
-
-Result<bool> Cgroup::frozen() const {
-    if (layout_.v2) {
-        // What was asked (cgroup.events' "frozen" is set only once every task stopped).
-        CORRAL_ASSIGN_OR_RETURN(std::string freeze, readTextFile(directory(CgroupController::Cpu) + "/cgroup.freeze"));
-        return freeze.starts_with("1");
-    }
-    CORRAL_ASSIGN_OR_RETURN(std::string state, read(CgroupController::Freezer, "freezer.state"));
-    return state != "THAWED";
-}
-
 Result<void> Cgroup::allowOnlyDevices(const std::vector<std::string>& rules) const {
     if (layout_.v2) {
         // v2 has no devices files: the kernel asks a BPF program attached to the group.

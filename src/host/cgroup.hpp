@@ -130,8 +130,13 @@ public:
     Result<void> setPidsMax(std::optional<std::uint64_t> max) const;
     Result<std::optional<std::uint64_t>> pidsMax() const;
     Result<void> setCpusetCpus(const std::string& cpus) const;
-    /// Freezes or thaws every task of the group (v1 freezer.state, v2 cgroup.freeze).
-    Result<void> setFrozen(bool frozen) const;
+    /// Freezes or thaws every task of the group (v1 freezer.state, v2 cgroup.freeze) and
+    /// returns once the kernel says every task has stopped (v1 FROZEN, v2 cgroup.events
+    /// "frozen 1"): a task stops only when it next runs, which its CPU quota may put off by a
+    /// period (up to 1 s). A freeze not done within `timeout` is undone (OperationTimeout,
+    /// cgroup_freeze.cpp).
+    Result<void> setFrozen(bool frozen,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
     /// Whether the group is frozen (or freezing) now.
     Result<bool> frozen() const;
     /// Lets the group use only these devices ("c 1:3 rwm", "c 136:* rwm" ...): v1's devices

@@ -81,7 +81,7 @@ Result<void> Cgroup::killAll(std::chrono::milliseconds timeout) const {
     // stuck in the kernel): the tasks are signalled anyway.
     bool thawPending = false;
     if (!kernelKills && layout_.has(CgroupController::Freezer) && !tasks().empty()) {
-        (void)setFrozen(true);
+        (void)setFrozen(true, std::chrono::seconds(1));
         thawPending = true;
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout;

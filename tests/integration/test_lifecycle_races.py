@@ -10,7 +10,6 @@
 # is free, only what it leaves behind is checked.
 import collections
 import functools
-import glob
 import itertools
 import os
 import random
@@ -21,6 +20,7 @@ import uuid
 import libvirt
 import pytest
 
+from framework import cgroups
 from framework.container import build_rootfs, container_xml
 from framework.qemu_fixtures import guest_files, guest_xml, wait_for  # noqa: F401
 
@@ -138,11 +138,14 @@ class Driver:
         return found
 
     def cgroup_dirs(self):
-        """{directory: domain name} of the groups of this test's domains, in every hierarchy."""
+        """{directory: domain name} of the groups of this test's domains, in every hierarchy of
+        the host's layout (each v1 controller's mount, or the one v2 mount), in this daemon's
+        partition."""
         found = {}
-        for n in self.names:
-            for d in glob.glob(f'/sys/fs/cgroup/*/corral-*/{self.kind}/{n}'):
-                found[d] = n
+        for partition in cgroups.partition_dirs(self.daemon.root):
+            for n in self.names:
+                if os.path.isdir(os.path.join(partition, self.kind, n)):
+                    found[os.path.join(partition, self.kind, n)] = n
         return found
 
 

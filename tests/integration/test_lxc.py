@@ -720,22 +720,20 @@ def test_destroy_kills_every_task_of_the_containers_cgroups(lxc):
     # kill it, or the groups stay and it runs on with no container to account for it.
     lxc.start('joined')
     init = lxc.init_pid('joined')
-    with open(f'/proc/{init}/cgroup') as f:
-        groups = {}
-        for line in f:
-            _, ctrls, path = line.strip().split(':', 2)
-            for c in ('memory', 'pids', 'freezer', 'cpu'):
-                if c in ctrls.split(',') and path.endswith('/lxc/joined'):
-                    groups[c] = f'/sys/fs/cgroup/{c}{path}'
-    assert set(groups) == {'memory', 'pids', 'freezer', 'cpu'}, groups
+    # Its group in each hierarchy of the host's layout: one per v1 controller, the one v2 group.
+    controllers = ('memory', 'pids', 'freezer', 'cpu')
+    layout = cgroups.host_layout()
+    groups = {cgroups.group_dir(init, c) for c in controllers}
+    assert all(g.endswith('/lxc/joined') for g in groups), groups
+    assert len(groups) == len({layout.mount_of(c) for c in controllers}), groups
     stray = subprocess.Popen(['/bin/sleep', '100000'])
-    for g in groups.values():
+    for g in groups:
         with open(g + '/cgroup.procs', 'w') as f:
             f.write(str(stray.pid))
     try:
         assert virsh(lxc.uri, 'destroy', 'joined').rc == 0
         assert stray.wait(timeout=30) == -9
-        for g in groups.values():
+        for g in groups:
             assert not os.path.exists(g), g
         assert 'cannot remove cgroup' not in lxc.daemon.stderr()
     finally:
