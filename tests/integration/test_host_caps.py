@@ -15,6 +15,7 @@ import pytest
 
 from framework.host_kvm import kvm_usable
 from framework.tools import domain_xml, run, virsh
+from test_libvirtd_compare import libvirtd  # noqa: F401 (its fixture: Debian's libvirtd beside corrald)
 
 QEMU = shutil.which('qemu-system-x86_64')
 
@@ -290,3 +291,38 @@ def test_virt_install_accepts_machine_q35(daemon):
     assert r.rc == 0, r.err
     assert re.search(r"<type arch=\"x86_64\" machine=\"(q35|pc-q35-[0-9.]+)\">hvm</type>", r.out), r.out
     assert '<domain type="qemu">' in r.out
+
+
+def test_same_facts_as_libvirtd_on_this_host(daemon, libvirtd):
+    """Debian's libvirtd (qemu:///session, as nobody) asked the same questions on the same host."""
+    theirs_uri = f'qemu:///session?socket={libvirtd}'
+    ours_uri = daemon.uri('qemu')
+
+    def guest_of(uri, arch):
+        caps = ET.fromstring(virsh(uri, 'capabilities', timeout=180).out)
+        return next(g for g in caps.findall('guest') if g.find('arch').get('name') == arch).find('arch')
+
+    for arch in ('x86_64', 'i686'):
+        ours, theirs = guest_of(ours_uri, arch), guest_of(theirs_uri, arch)
+        assert [d.get('type') for d in ours.findall('domain')] == [d.get('type') for d in theirs.findall('domain')]
+        their_machines = {m.text: (m.get('canonical'), m.get('maxCpus')) for m in theirs.findall('machine')}
+        for m in ours.findall('machine'):
+            assert their_machines.get(m.text) == (m.get('canonical'), m.get('maxCpus')), m.text
+        if arch == 'x86_64':
+            assert ours.findtext('emulator') == theirs.findtext('emulator')
+            # Every machine libvirtd lists that the driver can build is listed here too.
+            missing = [n for n in their_machines if re.match(r'(pc|q35|pc-i440fx-.*|pc-q35-.*|microvm)$', n)
+                       and n not in {m.text for m in ours.findall('machine')}]
+            assert missing == []
+    for machine in (None, 'q35'):
+        args = ['domcapabilities', '--virttype', 'qemu'] + (['--machine', machine] if machine else [])
+        ours = ET.fromstring(virsh(ours_uri, *args).out)
+        theirs = ET.fromstring(virsh(theirs_uri, *args, timeout=180).out)
+        for field in ('path', 'domain', 'machine', 'arch'):
+            assert ours.findtext(field) == theirs.findtext(field), field
+        assert ours.find('vcpu').get('max') == theirs.find('vcpu').get('max')
+    for cmd in (['nodecpumap'], ['sysinfo']):
+        o, t = virsh(ours_uri, *cmd), virsh(theirs_uri, *cmd)
+        assert (o.rc, o.out, o.err) == (t.rc, t.out, t.err), cmd
+    o, t = virsh(ours_uri, 'nodememstats'), virsh(theirs_uri, 'nodememstats')
+    assert o.out.splitlines()[0] == t.out.splitlines()[0]  # total
