@@ -326,3 +326,36 @@ def test_same_facts_as_libvirtd_on_this_host(daemon, libvirtd):
         assert (o.rc, o.out, o.err) == (t.rc, t.out, t.err), cmd
     o, t = virsh(ours_uri, 'nodememstats'), virsh(theirs_uri, 'nodememstats')
     assert o.out.splitlines()[0] == t.out.splitlines()[0]  # total
+
+
+def test_domcapabilities_runs_no_program_a_client_names(daemon, tmpdir_path, write_file):
+    """An attacker with a read-write connection names a program of theirs as the emulator to
+    probe: corrald would run it as root. It is refused, and the program never runs."""
+    marker = os.path.join(tmpdir_path, 'ran')
+    program = write_file('fake-qemu', f'#!/bin/sh\ntouch {marker}\n')
+    os.chmod(program, 0o755)
+    r = virsh(daemon.uri('qemu'), 'domcapabilities', '--emulatorbin', program)
+    assert r.rc != 0
+    assert f"emulator '{program}' is not the one this driver probes" in r.err
+    assert not os.path.exists(marker)
+    # The real emulator, named explicitly, is fine.
+    r = virsh(daemon.uri('qemu'), 'domcapabilities', '--emulatorbin', QEMU)
+    assert r.rc == 0, r.err
+
+
+def test_without_qemu_the_capabilities_offer_no_qemu_guests(daemon):
+    """A host whose qemu.conf emulator does not exist: the host part is still reported, no
+    <guest> is (nothing could run), and domcapabilities says what is missing."""
+    daemon.stop()
+    conf = os.path.join(daemon.root, 'etc', 'corral')
+    os.makedirs(conf, exist_ok=True)
+    with open(os.path.join(conf, 'qemu.conf'), 'w') as f:
+        f.write('emulator = "/nonexistent/qemu-system-x86_64"\n')
+    daemon.start()
+    r = virsh(daemon.uri('qemu'), 'capabilities')
+    assert r.rc == 0, r.err
+    caps = ET.fromstring(r.out)
+    assert caps.find('host/cpu/arch').text == os.uname().machine
+    assert caps.findall('guest') == []
+    r = virsh(daemon.uri('qemu'), 'domcapabilities')
+    assert r.rc != 0 and "Cannot find '/nonexistent/qemu-system-x86_64' in path" in r.err

@@ -109,7 +109,10 @@ host::KvmVerdict QemuBackend::kvmVerdict() {
 std::optional<Result<std::vector<conf::CapsGuest>>> QemuBackend::guestCapabilities() {
     auto caps = capsCache_.get(config_.emulator);
     if (!caps) {
-        return Result<std::vector<conf::CapsGuest>>(unexpected(caps.error()));
+        // A host whose QEMU is missing or broken offers no QEMU guests; the rest of the
+        // capabilities (the host part) is still true, as with libvirt.
+        logWarning("capabilities list no QEMU guests: " + caps.error().message);
+        return Result<std::vector<conf::CapsGuest>>(std::vector<conf::CapsGuest>{});
     }
     const bool kvm = kvmVerdict().usable;
     std::vector<conf::CapsGuest> guests;
@@ -146,7 +149,16 @@ Result<std::vector<std::string>> QemuBackend::cpuModelNames(const std::string& a
 }
 
 Result<std::string> QemuBackend::domainCapabilitiesXml(const DomainCapsQuery& query) {
-    CORRAL_ASSIGN_OR_RETURN(auto caps, capsCache_.get(query.emulator.empty() ? config_.emulator : query.emulator));
+    // Probing runs the binary as the daemon's user with only QEMU's own sandbox: a client must
+    // not be able to name any other program for that (libvirt probes whatever path it is given).
+    CORRAL_ASSIGN_OR_RETURN(std::string emulator, resolveEmulator(config_.emulator));
+    if (!query.emulator.empty() && query.emulator != emulator) {
+        return fail(ErrorCode::ConfigUnsupported,
+                    "emulator '" + query.emulator + "' is not the one this driver probes ('" + emulator +
+                        "', qemu.conf emulator)",
+                    ErrorDomain::Qemu);
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto caps, capsCache_.get(emulator));
     std::string arch = query.arch;
     if (arch.empty()) {
         CORRAL_ASSIGN_OR_RETURN(host::HostFacts facts, host::readHostFacts());
