@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -72,6 +76,57 @@ TEST(QemuProbe, EmulatorPathLookup) {
     auto missing = resolveEmulator("corral-no-such-emulator");
     ASSERT_FALSE(missing.has_value());
     EXPECT_EQ(missing.error().message, "Cannot find 'corral-no-such-emulator' in path");
+}
+
+/// A stand-in emulator: a script that answers with the recording and counts its runs.
+class FakeEmulator : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() / ("corral-qemu-probe-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir_);
+        program_ = (dir_ / "qemu-system-x86_64").string();
+        std::ofstream(program_) << "#!/bin/sh\necho run >> " << (dir_ / "runs").string() << "\ncat >/dev/null\ncat "
+                                << CORRAL_SOURCE_DIR << "/tests/unit/drivers/data/qemu-7.2-x86_64-probe.qmp\n";
+        std::filesystem::permissions(program_, std::filesystem::perms::owner_all);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+    int runs() const {
+        std::ifstream in(dir_ / "runs");
+        int n = 0;
+        for (std::string line; std::getline(in, line);) {
+            ++n;
+        }
+        return n;
+    }
+    std::filesystem::path dir_;
+    std::string program_;
+};
+
+TEST_F(FakeEmulator, CachedPerBinaryUntilItsModificationTimeChanges) {
+    QemuCapsCache cache;
+    auto first = cache.get(program_);
+    ASSERT_TRUE(first.has_value()) << first.error().message;
+    EXPECT_EQ((*first)->emulator, program_);
+    EXPECT_NE(findMachine(**first, "q35"), nullptr);
+    auto second = cache.get(program_);
+    ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(first->get(), second->get());
+    EXPECT_EQ(runs(), 1);
+    // A new binary (an upgrade): probed again.
+    std::filesystem::last_write_time(program_, std::filesystem::last_write_time(program_) + std::chrono::seconds(5));
+    auto third = cache.get(program_);
+    ASSERT_TRUE(third.has_value());
+    EXPECT_NE(first->get(), third->get());
+    EXPECT_EQ(runs(), 2);
+}
+
+TEST_F(FakeEmulator, AProgramThatIsNotQemuIsAnError) {
+    std::ofstream(program_) << "#!/bin/sh\ncat >/dev/null\necho 'not qemu'\nexit 1\n";
+    QemuCapsCache cache;
+    auto caps = cache.get(program_);
+    ASSERT_FALSE(caps.has_value());
+    EXPECT_NE(caps.error().message.find("no QMP greeting"), std::string::npos) << caps.error().message;
+    EXPECT_NE(caps.error().message.find("exit status 1"), std::string::npos) << caps.error().message;
 }
 
 }  // namespace
