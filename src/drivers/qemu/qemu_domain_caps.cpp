@@ -65,12 +65,11 @@ struct Sample {
 };
 
 /// The values of `candidates` for which `make(value)` gives a definition the driver accepts.
-template <class Make>
-std::vector<std::string> accepted(QemuBackend& backend, const std::vector<std::string>& candidates, Make make,
-                                  Result<void> (QemuBackend::*check)(const std::string&)) {
+template <class Make, class Accepts>
+std::vector<std::string> accepted(const std::vector<std::string>& candidates, Make make, Accepts accepts) {
     std::vector<std::string> out;
     for (const auto& value : candidates) {
-        if ((backend.*check)(make(value)).has_value()) {
+        if (accepts(make(value))) {
             out.push_back(value);
         }
     }
@@ -201,7 +200,7 @@ Result<std::string> QemuBackend::domainCapabilitiesXml(const DomainCapsQuery& qu
         return s.xml();
     };
     auto devicesWith = [&](const std::string& text) { return with(&Sample::devices, text); };
-    const auto check = &QemuBackend::checkSample;
+    auto accepts = [this](const std::string& xml) { return checkSample(xml).has_value(); };
     // The base itself must pass, or every "no" below would only repeat its refusal.
     CORRAL_TRY(checkSample(base.xml()).withContext("checking a minimal definition for the domain capabilities"));
 
@@ -214,21 +213,21 @@ Result<std::string> QemuBackend::domainCapabilitiesXml(const DomainCapsQuery& qu
     dc.iothreads = checkSample(with(&Sample::extra, "<iothreads>1</iothreads>")).has_value();
 
     // <os>: firmware auto-selection and <loader>.
-    dc.firmware = accepted(*this, {"bios", "efi"}, [&](const std::string& v) { return with(&Sample::osAttrs, " firmware='" + v + "'"); }, check);
-    auto loaderTypes = accepted(*this, {"rom", "pflash"}, [&](const std::string& v) {
+    dc.firmware = accepted({"bios", "efi"}, [&](const std::string& v) { return with(&Sample::osAttrs, " firmware='" + v + "'"); }, accepts);
+    auto loaderTypes = accepted({"rom", "pflash"}, [&](const std::string& v) {
         return with(&Sample::os, "<loader type='" + v + "' readonly='yes'>/usr/share/OVMF/OVMF_CODE.fd</loader>");
-    }, check);
+    }, accepts);
     dc.loader.supported = !loaderTypes.empty();
     if (dc.loader.supported) {
         dc.loader.enums.push_back({"type", loaderTypes});
-        dc.loader.enums.push_back({"readonly", accepted(*this, {"yes", "no"}, [&](const std::string& v) {
+        dc.loader.enums.push_back({"readonly", accepted({"yes", "no"}, [&](const std::string& v) {
             return with(&Sample::os, "<loader type='" + loaderTypes.front() + "' readonly='" + v +
                                          "'>/usr/share/OVMF/OVMF_CODE.fd</loader>");
-        }, check)});
-        dc.loader.enums.push_back({"secure", accepted(*this, {"yes", "no"}, [&](const std::string& v) {
+        }, accepts)});
+        dc.loader.enums.push_back({"secure", accepted({"yes", "no"}, [&](const std::string& v) {
             return with(&Sample::os, "<loader type='" + loaderTypes.front() + "' readonly='yes' secure='" + v +
                                          "'>/usr/share/OVMF/OVMF_CODE.fd</loader>");
-        }, check)});
+        }, accepts)});
     }
 
     // <cpu> modes; 'custom' lists QEMU's models (the builder passes any of them to -cpu).
@@ -284,65 +283,65 @@ Result<std::string> QemuBackend::domainCapabilitiesXml(const DomainCapsQuery& qu
             orderedBuses.push_back(bus);
         }
     }
-    auto diskModels = accepted(*this, {"virtio", "virtio-transitional", "virtio-non-transitional"},
-                               [&](const std::string& v) { return devicesWith(diskXml("disk", "virtio", v)); }, check);
+    auto diskModels = accepted({"virtio", "virtio-transitional", "virtio-non-transitional"},
+                               [&](const std::string& v) { return devicesWith(diskXml("disk", "virtio", v)); }, accepts);
     dc.devices.push_back({"disk", !devicesOk.empty(),
                           {{"diskDevice", devicesOk}, {"bus", orderedBuses}, {"model", diskModels}}});
 
-    auto graphics = accepted(*this, {"sdl", "vnc", "spice", "egl-headless", "dbus"},
-                             [&](const std::string& v) { return devicesWith("<graphics type='" + v + "'/>"); }, check);
+    auto graphics = accepted({"sdl", "vnc", "spice", "egl-headless", "dbus"},
+                             [&](const std::string& v) { return devicesWith("<graphics type='" + v + "'/>"); }, accepts);
     dc.devices.push_back({"graphics", !graphics.empty(), {{"type", graphics}}});
 
-    auto video = accepted(*this, {"vga", "cirrus", "vmvga", "qxl", "virtio", "none", "bochs", "ramfb"},
+    auto video = accepted({"vga", "cirrus", "vmvga", "qxl", "virtio", "none", "bochs", "ramfb"},
                           [&](const std::string& v) { return devicesWith("<video><model type='" + v + "'/></video>"); },
-                          check);
+                          accepts);
     dc.devices.push_back({"video", !video.empty(), {{"modelType", video}}});
 
-    auto hostdev = accepted(*this, {"usb", "pci", "scsi"}, [&](const std::string& v) {
+    auto hostdev = accepted({"usb", "pci", "scsi"}, [&](const std::string& v) {
         std::string source = v == "pci"  ? "<address domain='0x0000' bus='0x00' slot='0x1f' function='0x0'/>"
                              : v == "usb" ? "<vendor id='0x1d6b'/><product id='0x0002'/>"
                                           : "<adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/>";
         return devicesWith("<hostdev mode='subsystem' type='" + v + "'><source>" + source + "</source></hostdev>");
-    }, check);
+    }, accepts);
     if (hostdev.empty()) {
         dc.devices.push_back({"hostdev", false, {}});
     } else {
         dc.devices.push_back({"hostdev", true, {{"mode", {"subsystem"}}, {"subsysType", hostdev}}});
     }
 
-    auto rngModels = accepted(*this, {"virtio", "virtio-transitional", "virtio-non-transitional"}, [&](const std::string& v) {
+    auto rngModels = accepted({"virtio", "virtio-transitional", "virtio-non-transitional"}, [&](const std::string& v) {
         return devicesWith("<rng model='" + v + "'><backend model='random'>/dev/urandom</backend></rng>");
-    }, check);
-    auto rngBackends = accepted(*this, {"random", "egd", "builtin"}, [&](const std::string& v) {
+    }, accepts);
+    auto rngBackends = accepted({"random", "egd", "builtin"}, [&](const std::string& v) {
         std::string backend = v == "random" ? "<backend model='random'>/dev/urandom</backend>"
                               : v == "egd"  ? "<backend model='egd' type='tcp'><source mode='connect' host='127.0.0.1' "
                                               "service='1234'/></backend>"
                                             : "<backend model='builtin'/>";
         return devicesWith("<rng model='virtio'>" + backend + "</rng>");
-    }, check);
+    }, accepts);
     dc.devices.push_back({"rng", !rngModels.empty(), {{"model", rngModels}, {"backendModel", rngBackends}}});
 
-    auto fsDrivers = accepted(*this, {"path", "handle", "virtiofs"}, [&](const std::string& v) {
+    auto fsDrivers = accepted({"path", "handle", "virtiofs"}, [&](const std::string& v) {
         return devicesWith("<filesystem type='mount'><driver type='" + v +
                            "'/><source dir='/var/lib/corral/probe'/><target dir='probe'/></filesystem>");
-    }, check);
+    }, accepts);
     dc.devices.push_back({"filesystem", !fsDrivers.empty(), {{"driverType", fsDrivers}}});
 
-    auto tpm = accepted(*this, {"tpm-tis", "tpm-crb"}, [&](const std::string& v) {
+    auto tpm = accepted({"tpm-tis", "tpm-crb"}, [&](const std::string& v) {
         return devicesWith("<tpm model='" + v + "'><backend type='emulator' version='2.0'/></tpm>");
-    }, check);
+    }, accepts);
     dc.devices.push_back({"tpm", !tpm.empty(), {{"model", tpm}}});
 
-    auto redirdev = accepted(*this, {"usb"}, [&](const std::string& v) {
+    auto redirdev = accepted({"usb"}, [&](const std::string& v) {
         return devicesWith("<redirdev bus='" + v + "' type='spicevmc'/>");
-    }, check);
+    }, accepts);
     dc.devices.push_back({"redirdev", !redirdev.empty(), {{"bus", redirdev}}});
 
-    auto channels = accepted(*this, {"pty", "unix", "spicevmc"}, [&](const std::string& v) {
+    auto channels = accepted({"pty", "unix", "spicevmc"}, [&](const std::string& v) {
         std::string target = v == "spicevmc" ? "<target type='virtio' name='com.redhat.spice.0'/>"
                                              : "<target type='virtio' name='org.qemu.guest_agent.0'/>";
         return devicesWith("<channel type='" + v + "'>" + target + "</channel>");
-    }, check);
+    }, accepts);
     dc.devices.push_back({"channel", !channels.empty(), {{"type", channels}}});
 
     // <features>: x86 has no GIC; the others as the checks answer.
