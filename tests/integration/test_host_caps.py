@@ -359,3 +359,18 @@ def test_without_qemu_the_capabilities_offer_no_qemu_guests(daemon):
     assert caps.findall('guest') == []
     r = virsh(daemon.uri('qemu'), 'domcapabilities')
     assert r.rc != 0 and "Cannot find '/nonexistent/qemu-system-x86_64' in path" in r.err
+
+
+def test_sys_virt_reads_the_same_node_facts(daemon):
+    """Sys::Virt (Perl) gets the host's numbers, not the zeros a missing call turns into."""
+    script = ('my $c = Sys::Virt->new(uri => $ARGV[0]); '
+              'my $m = $c->get_node_memory_stats(-1); my @cells = $c->get_node_cells_free_memory(0, 64); '
+              'my $s = $c->get_node_cpu_stats(-1); '
+              'print join(" ", $m->{total}, $c->get_node_free_memory, scalar(@cells), $s->{user} > 0 ? 1 : 0), "\\n";')
+    p = subprocess.run(['perl', '-MSys::Virt', '-e', script, daemon.uri('qemu')], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    total, free, ncells, user = (int(x) for x in p.stdout.split())
+    assert total == meminfo()['MemTotal']
+    assert free > 0 and abs(free - meminfo()['MemFree'] * 1024) < 512 * 1024 * 1024
+    assert ncells == len(numa_nodes())
+    assert user == 1

@@ -130,6 +130,14 @@ def test_old_list_calls_name_active_and_inactive_networks(qemu, write_file):
     assert r.rc == 0, r.err
     assert virsh(uri, 'net-define', write_file('olddef.xml', net_xml(inactive, f'crlodf{os.getpid() % 10000}',
                                                                     octet + 1))).rc == 0
+    # Sys::Virt (Perl), as its users call it.
+    perl = subprocess.run(['perl', '-MSys::Virt', '-e', 'my $c = Sys::Virt->new(uri => $ARGV[0]); '
+                           'print join(",", map { $_->get_name } $c->list_networks), ";", '
+                           'join(",", map { $_->get_name } $c->list_defined_networks), ";", '
+                           '$c->num_of_networks, ";", $c->num_of_defined_networks, "\n"', uri],
+                          capture_output=True, text=True)
+    assert perl.returncode == 0, perl.stderr
+    assert perl.stdout.strip() == f'{active};{inactive};1;1'
     conn = libvirt.open(uri)
     try:
         assert conn.listNetworks() == [active]
