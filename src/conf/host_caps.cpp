@@ -81,7 +81,22 @@ std::string formatCapabilities(const HostCapabilities& caps) {
         for (const auto& t : g.domainTypes) {
             x += "      <domain type='" + xmlEscape(t) + "'/>\n";
         }
-        x += "    </arch>\n  </guest>\n\n";
+        x += "    </arch>\n";
+        if (!g.features.empty()) {
+            x += "    <features>\n";
+            for (const auto& f : g.features) {
+                x += "      <" + f.name;
+                if (f.defaultOn) {
+                    x += std::string(" default='") + (*f.defaultOn ? "on" : "off") + "'";
+                }
+                if (f.toggle) {
+                    x += " toggle='" + yesNo(*f.toggle) + "'";
+                }
+                x += "/>\n";
+            }
+            x += "    </features>\n";
+        }
+        x += "  </guest>\n\n";
     }
     x += "</capabilities>\n";
     return x;

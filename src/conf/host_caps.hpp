@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,14 @@ struct CapsMachine {
     unsigned maxCpus = 0;   ///< 0: not reported
 };
 
+/// One element of a <guest>'s <features>: <acpi default='on' toggle='yes'/>, or bare
+/// (<cpuselection/>) when `defaultOn` and `toggle` are not given.
+struct CapsGuestFeature {
+    std::string name;
+    std::optional<bool> defaultOn;
+    std::optional<bool> toggle;
+};
+
 /// One <guest>: a guest OS type on one architecture, with its emulator and machines.
 struct CapsGuest {
     std::string osType;  ///< "hvm", "exe"
@@ -33,6 +42,7 @@ struct CapsGuest {
     std::string emulator;  ///< empty: no <emulator> (containers)
     std::vector<CapsMachine> machines;
     std::vector<std::string> domainTypes;  ///< "qemu", "kvm", "lxc"
+    std::vector<CapsGuestFeature> features;  ///< empty: no <features>
 };
 
 struct HostCapabilities {

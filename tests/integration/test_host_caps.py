@@ -291,6 +291,8 @@ def test_virt_install_accepts_machine_q35(daemon):
     assert r.rc == 0, r.err
     assert re.search(r"<type arch=\"x86_64\" machine=\"(q35|pc-q35-[0-9.]+)\">hvm</type>", r.out), r.out
     assert '<domain type="qemu">' in r.out
+    # The capabilities offer ACPI, so the guest gets it (without it, virsh shutdown cannot work).
+    assert '<acpi/>' in r.out and '<apic/>' in r.out
 
 
 def test_same_facts_as_libvirtd_on_this_host(daemon, libvirtd):
@@ -308,6 +310,16 @@ def test_same_facts_as_libvirtd_on_this_host(daemon, libvirtd):
         their_machines = {m.text: (m.get('canonical'), m.get('maxCpus')) for m in theirs.findall('machine')}
         for m in ours.findall('machine'):
             assert their_machines.get(m.text) == (m.get('canonical'), m.get('maxCpus')), m.text
+        # Guest features: the ones offered here are offered by libvirtd, with the same defaults.
+        ours_caps = ET.fromstring(virsh(ours_uri, 'capabilities').out)
+        theirs_caps = ET.fromstring(virsh(theirs_uri, 'capabilities', timeout=180).out)
+        our_features = {f.tag: dict(f.attrib) for g in ours_caps.findall('guest')
+                        if g.find('arch').get('name') == arch for f in g.findall('features/*')}
+        their_features = {f.tag: dict(f.attrib) for g in theirs_caps.findall('guest')
+                          if g.find('arch').get('name') == arch for f in g.findall('features/*')}
+        assert {'acpi', 'apic'} <= set(our_features)
+        for tag, attrs in our_features.items():
+            assert their_features.get(tag) == attrs, (arch, tag)
         if arch == 'x86_64':
             assert ours.findtext('emulator') == theirs.findtext('emulator')
             # Every machine libvirtd lists that the driver can build is listed here too.

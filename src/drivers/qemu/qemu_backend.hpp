@@ -128,6 +128,9 @@ private:
     host::KvmVerdict kvmVerdict();
     /// Accepts or refuses a sample definition the way define does (domain capabilities).
     Result<void> checkSample(const std::string& xml);
+    /// The <features> of a capabilities <guest>: those the checks take on `machine`.
+    std::vector<conf::CapsGuestFeature> guestFeatures(const std::string& arch, const std::string& machine,
+                                                      const std::string& emulator);
 
     std::string pidFilePath(const std::string& name) const;
     std::string monitorPath(const std::string& name) const;

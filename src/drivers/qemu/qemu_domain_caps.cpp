@@ -105,6 +105,47 @@ host::KvmVerdict QemuBackend::kvmVerdict() {
     return kvmVerdict_;
 }
 
+std::vector<conf::CapsGuestFeature> QemuBackend::guestFeatures(const std::string& arch, const std::string& machine,
+                                                               const std::string& emulator) {
+    // virt-install copies <acpi/>, <apic/> and <pae/> into the guests it writes only when the
+    // capabilities offer them; each is offered when the checks take it (on the default machine).
+    Sample base{"qemu", arch, machine, emulator, "", "", "", "", "", ""};
+    auto acceptsFeature = [&](const std::string& element) {
+        Sample s = base;
+        s.features = element;
+        return checkSample(s.xml()).has_value();
+    };
+    std::vector<conf::CapsGuestFeature> out;
+    if (arch == "i686") {
+        if (acceptsFeature("<pae/>")) {
+            out.push_back({"pae", std::nullopt, std::nullopt});
+        }
+        if (checkSample(base.xml()).has_value()) {
+            out.push_back({"nonpae", std::nullopt, std::nullopt});
+        }
+    }
+    if (acceptsFeature("<acpi/>")) {
+        // Without <acpi/> the guest has none (libvirt's rule), so it can be turned off.
+        out.push_back({"acpi", true, checkSample(base.xml()).has_value()});
+    }
+    if (acceptsFeature("<apic/>")) {
+        // Every x86 machine QEMU runs has a local APIC: leaving <apic/> out does not remove it.
+        out.push_back({"apic", true, false});
+    }
+    Sample cpu = base;
+    cpu.cpu = "<cpu mode='custom' match='exact'><model>qemu64</model></cpu>";
+    if (checkSample(cpu.xml()).has_value()) {
+        out.push_back({"cpuselection", std::nullopt, std::nullopt});
+    }
+    Sample boot = base;
+    boot.devices = "<disk type='file' device='disk'><source file='/var/lib/corral/images/probe.img'/>"
+                   "<target dev='vda' bus='virtio'/><boot order='1'/></disk>";
+    if (checkSample(boot.xml()).has_value()) {
+        out.push_back({"deviceboot", std::nullopt, std::nullopt});
+    }
+    return out;
+}
+
 std::optional<Result<std::vector<conf::CapsGuest>>> QemuBackend::guestCapabilities() {
     auto caps = capsCache_.get(config_.emulator);
     if (!caps) {
@@ -114,6 +155,12 @@ std::optional<Result<std::vector<conf::CapsGuest>>> QemuBackend::guestCapabiliti
         return Result<std::vector<conf::CapsGuest>>(std::vector<conf::CapsGuest>{});
     }
     const bool kvm = kvmVerdict().usable;
+    const QemuMachine* defaultMachine = nullptr;
+    for (const auto& m : (*caps)->machines) {
+        if (m.isDefault && driverBuildsMachine(m.name)) {
+            defaultMachine = &m;
+        }
+    }
     std::vector<conf::CapsGuest> guests;
     for (const char* arch : kArches) {
         conf::CapsGuest g;
@@ -125,6 +172,9 @@ std::optional<Result<std::vector<conf::CapsGuest>>> QemuBackend::guestCapabiliti
         g.domainTypes = {"qemu"};
         if (kvm) {
             g.domainTypes.emplace_back("kvm");
+        }
+        if (defaultMachine != nullptr) {
+            g.features = guestFeatures(arch, defaultMachine->name, (*caps)->emulator);
         }
         guests.push_back(std::move(g));
     }

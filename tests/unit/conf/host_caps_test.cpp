@@ -20,6 +20,7 @@ TEST(HostCapsFormat, GuestWithEmulatorMachinesAndAliases) {
     g.emulator = "/usr/bin/qemu-system-x86_64";
     g.machines = {{"pc-q35-7.2", "", 288}, {"q35", "pc-q35-7.2", 288}};
     g.domainTypes = {"qemu"};
+    g.features = {{"acpi", true, true}, {"apic", true, false}, {"cpuselection", std::nullopt, std::nullopt}};
     caps.guests.push_back(g);
     const std::string xml = formatCapabilities(caps);
     EXPECT_NE(xml.find("<topology sockets='1' dies='1' cores='2' threads='1'/>"), std::string::npos) << xml;
@@ -28,17 +29,21 @@ TEST(HostCapsFormat, GuestWithEmulatorMachinesAndAliases) {
     EXPECT_NE(xml.find("      <wordsize>64</wordsize>\n      <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
                        "      <machine maxCpus='288'>pc-q35-7.2</machine>\n"
                        "      <machine canonical='pc-q35-7.2' maxCpus='288'>q35</machine>\n"
-                       "      <domain type='qemu'/>\n    </arch>"),
+                       "      <domain type='qemu'/>\n    </arch>\n"),
               std::string::npos)
         << xml;
     EXPECT_EQ(xml.find("type='kvm'"), std::string::npos);
+    EXPECT_NE(xml.find("    </arch>\n    <features>\n      <acpi default='on' toggle='yes'/>\n"
+                       "      <apic default='on' toggle='no'/>\n      <cpuselection/>\n    </features>\n  </guest>"),
+              std::string::npos)
+        << xml;
 }
 
 TEST(HostCapsFormat, ContainerGuestHasNoEmulatorAndValuesAreEscaped) {
     HostCapabilities caps;
     caps.arch = "x86_64";
     caps.secmodels.emplace_back("selinux", "<0>");
-    caps.guests.push_back({"exe", "x86_64", 64, "", {}, {"lxc"}});
+    caps.guests.push_back({"exe", "x86_64", 64, "", {}, {"lxc"}, {}});
     const std::string xml = formatCapabilities(caps);
     EXPECT_EQ(xml.find("<emulator>"), std::string::npos);
     EXPECT_NE(xml.find("<doi>&lt;0&gt;</doi>"), std::string::npos) << xml;
