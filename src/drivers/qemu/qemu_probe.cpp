@@ -97,10 +97,13 @@ Result<std::string> resolveEmulator(const std::string& program) {
     return fail(ErrorCode::NoSupport, "Cannot find '" + program + "' in path", ErrorDomain::Qemu);
 }
 
-Result<QemuBinaryCaps> probeQemuBinary(const std::string& emulator) {
+Result<QemuBinaryCaps> probeQemuBinary(const std::string& emulator, std::chrono::seconds limit) {
     // No guest: machine "none" has no devices and no RAM. QEMU's own seccomp filter keeps the
-    // probe from spawning or gaining privileges while it answers.
-    std::vector<std::string> argv{emulator, "-no-user-config", "-nodefaults", "-display", "none",
+    // probe from spawning or gaining privileges while it answers. coreutils' timeout bounds the
+    // run (the cache's lock is held meanwhile, so a hung binary must not hang every caller); it
+    // signals its whole process group.
+    std::vector<std::string> argv{"timeout", "--kill-after=5", std::to_string(limit.count()),
+                                  emulator, "-no-user-config", "-nodefaults", "-display", "none",
                                   "-machine", "none",       "-sandbox",
                                   "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
                                   "-qmp", "stdio"};
@@ -129,7 +132,7 @@ Result<std::shared_ptr<const QemuBinaryCaps>> QemuCapsCache::get(const std::stri
         return it->second.caps;
     }
     // Probed under the lock: two first callers would otherwise start two QEMUs for one answer.
-    CORRAL_ASSIGN_OR_RETURN(QemuBinaryCaps caps, probeQemuBinary(path));
+    CORRAL_ASSIGN_OR_RETURN(QemuBinaryCaps caps, probeQemuBinary(path, probeLimit_));
     auto shared = std::make_shared<const QemuBinaryCaps>(std::move(caps));
     entries_[path] = Entry{mtime, shared};
     return shared;

@@ -4,6 +4,7 @@
 // libvirt's capabilities cache does. Nothing here is a hard-coded list.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -53,13 +54,16 @@ const QemuMachine* findMachine(const QemuBinaryCaps& caps, std::string_view name
 Result<std::string> resolveEmulator(const std::string& program);
 
 /// Runs `emulator` with -machine none and its QMP monitor on stdin/stdout, under QEMU's own
-/// seccomp sandbox, and parses what it answers.
-Result<QemuBinaryCaps> probeQemuBinary(const std::string& emulator);
+/// seccomp sandbox, and parses what it answers. A binary that has not answered and quit within
+/// `limit` is killed (with everything it started) and the probe fails.
+Result<QemuBinaryCaps> probeQemuBinary(const std::string& emulator,
+                                       std::chrono::seconds limit = std::chrono::seconds(30));
 
 /// probeQemuBinary() results kept per absolute path and modification time: a new binary
 /// (package upgrade) is probed again on the next call. Thread-safe.
 class QemuCapsCache {
 public:
+    explicit QemuCapsCache(std::chrono::seconds probeLimit = std::chrono::seconds(30)) : probeLimit_(probeLimit) {}
     Result<std::shared_ptr<const QemuBinaryCaps>> get(const std::string& program);
 
 private:
@@ -67,6 +71,7 @@ private:
         std::int64_t mtimeNs = 0;
         std::shared_ptr<const QemuBinaryCaps> caps;
     };
+    std::chrono::seconds probeLimit_;  // immutable after construction
     std::mutex mutex_;
     std::map<std::string, Entry> entries_;  // guarded by mutex_
 };

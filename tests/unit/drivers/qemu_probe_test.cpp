@@ -129,5 +129,14 @@ TEST_F(FakeEmulator, AProgramThatIsNotQemuIsAnError) {
     EXPECT_NE(caps.error().message.find("exit status 1"), std::string::npos) << caps.error().message;
 }
 
+TEST_F(FakeEmulator, ABinaryThatNeverAnswersIsKilled) {
+    // exec: the shell becomes the sleep, which must die with the probe for the read to end.
+    std::ofstream(program_) << "#!/bin/sh\nexec sleep 600\n";
+    QemuCapsCache cache(std::chrono::seconds(1));
+    auto caps = cache.get(program_);
+    ASSERT_FALSE(caps.has_value());
+    EXPECT_NE(caps.error().message.find("exit status 124"), std::string::npos) << caps.error().message;
+}
+
 }  // namespace
 }  // namespace corral::drivers::qemu
