@@ -44,6 +44,16 @@ std::vector<conf::CapsMachine> runnableMachines(const QemuBinaryCaps& caps) {
     return out;
 }
 
+/// QEMU's default machine, when the command builder knows it.
+const QemuMachine* defaultMachineOf(const QemuBinaryCaps& caps) {
+    for (const auto& m : caps.machines) {
+        if (m.isDefault && driverBuildsMachine(m.name)) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
 /// A minimal definition of one domain type, arch and machine, with room for the one part a
 /// check is about: attributes of <os> and children after its <type>, <features>, <cpu>,
 /// devices, and top-level elements (`extra`).
@@ -155,12 +165,7 @@ std::optional<Result<std::vector<conf::CapsGuest>>> QemuBackend::guestCapabiliti
         return Result<std::vector<conf::CapsGuest>>(std::vector<conf::CapsGuest>{});
     }
     const bool kvm = kvmVerdict().usable;
-    const QemuMachine* defaultMachine = nullptr;
-    for (const auto& m : (*caps)->machines) {
-        if (m.isDefault && driverBuildsMachine(m.name)) {
-            defaultMachine = &m;
-        }
-    }
+    const QemuMachine* defaultMachine = defaultMachineOf(**caps);
     std::vector<conf::CapsGuest> guests;
     for (const char* arch : kArches) {
         conf::CapsGuest g;
@@ -226,16 +231,7 @@ Result<std::string> QemuBackend::domainCapabilitiesXml(const DomainCapsQuery& qu
         return fail(ErrorCode::ConfigUnsupported,
                     "KVM is not supported by '" + caps->emulator + "' on this host", ErrorDomain::Qemu);
     }
-    const QemuMachine* machine = nullptr;
-    if (query.machine.empty()) {
-        for (const auto& m : caps->machines) {
-            if (m.isDefault && driverBuildsMachine(m.name)) {
-                machine = &m;
-            }
-        }
-    } else {
-        machine = findMachine(*caps, query.machine);
-    }
+    const QemuMachine* machine = query.machine.empty() ? defaultMachineOf(*caps) : findMachine(*caps, query.machine);
     if (machine == nullptr || !driverBuildsMachine(machine->name)) {
         return fail(ErrorCode::InvalidArg,
                     "the machine '" + (query.machine.empty() ? std::string("default") : query.machine) +
