@@ -12,8 +12,8 @@
 
 #include "conf/domain_tuning.hpp"
 #include "conf/host_caps.hpp"
-#include "drivers/interfaces/hypervisor.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
+#include "drivers/interfaces/hypervisor.hpp"
 #include "objects/domain_obj.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
