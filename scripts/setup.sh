@@ -16,6 +16,10 @@ packages=(
     libvirt-clients python3-libvirt python3-pytest
     # libvirtd itself, as the reference the integration tests compare corrald with
     libvirt-daemon
+    # virt-install, which reads the capabilities and domain capabilities (test_host_caps.py)
+    virtinst
+    # Sys::Virt, the Perl binding (its list_networks uses the old list calls)
+    libsys-virt-perl
     # the QEMU driver's tests: real QEMU (TCG), qemu-img, and the tiny guest they build from
     # Debian's kernel and a static busybox; iproute2 for the bridge the tap test uses
     qemu-system-x86 qemu-utils busybox-static linux-image-amd64 iproute2

@@ -167,23 +167,6 @@ void registerConnectHandlers(Dispatcher& d) {
             return ret;
         });
 
-    d.add<proto::REMOTE_PROC_NODE_GET_CPU_MAP>(
-        [](CallContext&, const proto::remote_node_get_cpu_map_args& a) -> Result<proto::remote_node_get_cpu_map_ret> {
-            if (a.flags != 0) {
-                return fail(ErrorCode::InvalidArg, "unsupported flags in function nodeGetCPUMap", ErrorDomain::Rpc);
-            }
-            host::HostCpuMap map = host::readHostCpuMap();
-            proto::remote_node_get_cpu_map_ret ret;
-            if (a.need_map != 0) {
-                ret.cpumap = map.online;
-            }
-            if (a.need_online != 0) {
-                ret.online = map.onlineCount;
-            }
-            ret.ret = static_cast<int>(map.present);
-            return ret;
-        });
-
     d.add<proto::REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK>(
         [](CallContext& ctx, const xdr_void&) -> Result<xdr_void> {
             std::lock_guard lock(ctx.session->stateMutex());

@@ -24,6 +24,24 @@ Ret withNet(const drivers::NetworkRef& ref) {
     return ret;
 }
 
+/// At most `maxnames` names of the networks `flags` selects, as the old list calls answer.
+Result<std::vector<std::string>> networkNames(CallContext& ctx, std::int32_t maxnames, unsigned flags,
+                                              std::string_view api) {
+    if (maxnames < 0 || maxnames > static_cast<std::int32_t>(proto::REMOTE_NETWORK_LIST_MAX)) {
+        return fail(ErrorCode::Rpc, "maxnames > REMOTE_NETWORK_LIST_MAX", ErrorDomain::Rpc);
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto* f, networkFacet(ctx, api));
+    CORRAL_ASSIGN_OR_RETURN(auto refs, f->listAllNetworks(flags));
+    std::vector<std::string> names;
+    for (const auto& r : refs) {
+        if (static_cast<std::int32_t>(names.size()) >= maxnames) {
+            break;
+        }
+        names.push_back(r.name);
+    }
+    return names;
+}
+
 void registerLookupsAndLists(Dispatcher& d) {
     d.add<proto::REMOTE_PROC_NETWORK_LOOKUP_BY_NAME>(
         [](CallContext& ctx, const proto::remote_network_lookup_by_name_args& a)
@@ -53,6 +71,43 @@ void registerLookupsAndLists(Dispatcher& d) {
                 }
             }
             ret.ret = static_cast<unsigned>(refs.size());
+            return ret;
+        });
+
+    // The lists before virConnectListAllNetworks, which ansible's virt_net, Sys::Virt and
+    // python's listNetworks() still call: counts, then names, of active and inactive networks.
+    d.add<proto::REMOTE_PROC_CONNECT_NUM_OF_NETWORKS>(
+        [](CallContext& ctx, const xdr_void&) -> Result<proto::remote_connect_num_of_networks_ret> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, networkFacet(ctx, "virConnectNumOfNetworks"));
+            CORRAL_ASSIGN_OR_RETURN(auto refs, f->listAllNetworks(drivers::network_list_flags::kActive));
+            proto::remote_connect_num_of_networks_ret ret{};
+            ret.num = static_cast<std::int32_t>(refs.size());
+            return ret;
+        });
+    d.add<proto::REMOTE_PROC_CONNECT_LIST_NETWORKS>(
+        [](CallContext& ctx, const proto::remote_connect_list_networks_args& a)
+            -> Result<proto::remote_connect_list_networks_ret> {
+            CORRAL_ASSIGN_OR_RETURN(auto names, networkNames(ctx, a.maxnames, drivers::network_list_flags::kActive,
+                                                             "virConnectListNetworks"));
+            proto::remote_connect_list_networks_ret ret;
+            ret.names = std::move(names);
+            return ret;
+        });
+    d.add<proto::REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS>(
+        [](CallContext& ctx, const xdr_void&) -> Result<proto::remote_connect_num_of_defined_networks_ret> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, networkFacet(ctx, "virConnectNumOfDefinedNetworks"));
+            CORRAL_ASSIGN_OR_RETURN(auto refs, f->listAllNetworks(drivers::network_list_flags::kInactive));
+            proto::remote_connect_num_of_defined_networks_ret ret{};
+            ret.num = static_cast<std::int32_t>(refs.size());
+            return ret;
+        });
+    d.add<proto::REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS>(
+        [](CallContext& ctx, const proto::remote_connect_list_defined_networks_args& a)
+            -> Result<proto::remote_connect_list_defined_networks_ret> {
+            CORRAL_ASSIGN_OR_RETURN(auto names, networkNames(ctx, a.maxnames, drivers::network_list_flags::kInactive,
+                                                             "virConnectListDefinedNetworks"));
+            proto::remote_connect_list_defined_networks_ret ret;
+            ret.names = std::move(names);
             return ret;
         });
 }

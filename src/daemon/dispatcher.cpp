@@ -73,6 +73,7 @@ std::string apiNameOf(std::string_view procName) {
 
 Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) {
     registerConnectHandlers(*this);
+    registerHostHandlers(*this);
     registerDomainHandlers(*this);
     registerDeviceHandlers(*this);
     registerEventHandlers(*this);

@@ -175,6 +175,7 @@ std::string apiNameOf(std::string_view procName);
 
 // Handler families, each in its own file.
 void registerConnectHandlers(Dispatcher& d);
+void registerHostHandlers(Dispatcher& d);
 void registerDomainHandlers(Dispatcher& d);
 void registerDeviceHandlers(Dispatcher& d);
 void registerEventHandlers(Dispatcher& d);

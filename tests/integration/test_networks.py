@@ -115,3 +115,38 @@ def test_bad_network_definitions_are_refused_by_name(qemu, write_file):
         assert r.rc == 1 and needle in r.err, (xml, r.err)
     r = virsh(uri, 'net-info', 'nosuchnet')
     assert r.rc == 1 and 'nosuchnet' in r.err
+
+
+def test_old_list_calls_name_active_and_inactive_networks(qemu, write_file):
+    """virConnectNumOfNetworks/ListNetworks/NumOfDefinedNetworks/ListDefinedNetworks, which
+    ansible's virt_net, Sys::Virt and python's listNetworks() use, agree with listAllNetworks."""
+    import libvirt
+    uri = qemu.uri
+    octet = 100 + (os.getpid() + 2) % 100
+    active = f'old{os.getpid() % 10000}'
+    inactive = f'olddef{os.getpid() % 10000}'
+    r = virsh(uri, 'net-create', write_file('old.xml', net_xml(active, f'crlold{os.getpid() % 10000}', octet,
+                                                              forward='', dhcp=False)))
+    assert r.rc == 0, r.err
+    assert virsh(uri, 'net-define', write_file('olddef.xml', net_xml(inactive, f'crlodf{os.getpid() % 10000}',
+                                                                    octet + 1))).rc == 0
+    # Sys::Virt (Perl), as its users call it.
+    perl = subprocess.run(['perl', '-MSys::Virt', '-e', 'my $c = Sys::Virt->new(uri => $ARGV[0]); '
+                           'print join(",", map { $_->get_name } $c->list_networks), ";", '
+                           'join(",", map { $_->get_name } $c->list_defined_networks), ";", '
+                           '$c->num_of_networks, ";", $c->num_of_defined_networks, "\n"', uri],
+                          capture_output=True, text=True)
+    assert perl.returncode == 0, perl.stderr
+    assert perl.stdout.strip() == f'{active};{inactive};1;1'
+    conn = libvirt.open(uri)
+    try:
+        assert conn.listNetworks() == [active]
+        assert conn.numOfNetworks() == 1
+        assert conn.listDefinedNetworks() == [inactive]
+        assert conn.numOfDefinedNetworks() == 1
+        all_active = conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)
+        assert [n.name() for n in all_active] == conn.listNetworks()
+    finally:
+        conn.close()
+        assert virsh(uri, 'net-destroy', active).rc == 0
+        assert virsh(uri, 'net-undefine', inactive).rc == 0

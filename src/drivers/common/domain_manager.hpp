@@ -168,6 +168,8 @@ public:
     Result<std::string> monitorCommand(const DomainRef& dom, const std::string& command, bool hmp) override;
     /// (model, doi) of the backend's security drivers, primary first.
     std::vector<std::pair<std::string, std::string>> securityModels() const { return backend_->securityModels(); }
+    /// The backend, for the host facts only it knows (emulators, machine types).
+    GuestBackend& backend() { return *backend_; }
     /// The <seclabel> labels of a running domain's live definition, primary model first.
     Result<std::vector<std::pair<std::string, std::string>>> securityLabels(const DomainRef& dom) override;
 

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "conf/domain_tuning.hpp"
+#include "conf/host_caps.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
+#include "drivers/interfaces/hypervisor.hpp"
 #include "objects/domain_obj.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
@@ -229,6 +231,22 @@ public:
 
     /// The OS type virDomainGetOSType reports ("hvm", "exe"; libvirt's test driver says "linux").
     virtual std::string osType(const conf::DomainDef& def) = 0;
+
+    /// The <guest> entries of the capabilities, when this backend knows more than its driver's
+    /// traits (emulator, machine types, whether KVM works); nullopt: built from the traits.
+    virtual std::optional<Result<std::vector<conf::CapsGuest>>> guestCapabilities() { return std::nullopt; }
+
+    /// virConnectGetDomainCapabilities as this backend enforces definitions.
+    virtual Result<std::string> domainCapabilitiesXml(const DomainCapsQuery& query) {
+        (void)query;
+        return fail(ErrorCode::NoSupport, "virConnectGetDomainCapabilities", ErrorDomain::Domain);
+    }
+
+    /// virConnectGetCPUModelNames: the models a definition's <cpu><model> may name.
+    virtual Result<std::vector<std::string>> cpuModelNames(const std::string& arch) {
+        (void)arch;
+        return fail(ErrorCode::NoSupport, "virConnectGetCPUModelNames", ErrorDomain::Domain);
+    }
 
 protected:
     static Unexpected noStats(const objects::DomainObj& dom, const char* kind) {

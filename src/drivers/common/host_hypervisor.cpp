@@ -1,10 +1,32 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// HostHypervisorDriver: host facts and capabilities XML for real drivers.
+// HostHypervisorDriver: host facts, node statistics and capabilities XML for real drivers.
 #include "drivers/common/host_hypervisor.hpp"
 
+#include "conf/host_caps.hpp"
 #include "host/node_info.hpp"
+#include "host/node_stats.hpp"
 
 namespace corral::drivers {
+
+namespace {
+
+std::vector<NodeCounter> toCounters(std::vector<host::NodeStat> stats) {
+    std::vector<NodeCounter> out;
+    out.reserve(stats.size());
+    for (auto& s : stats) {
+        out.push_back({std::move(s.field), s.value});
+    }
+    return out;
+}
+
+unsigned wordsizeOf(const std::string& arch) {
+    return (arch == "x86_64" || arch == "aarch64" || arch == "ppc64le" || arch == "ppc64" || arch == "s390x" ||
+            arch == "riscv64")
+               ? 64
+               : 32;
+}
+
+}  // namespace
 
 HostHypervisorDriver::HostHypervisorDriver(HostHypervisorTraits traits, DomainManagerOptions options,
                                            std::unique_ptr<GuestBackend> backend)
@@ -26,56 +48,80 @@ Result<NodeInfo> HostHypervisorDriver::nodeInfo() {
 
 Result<int> HostHypervisorDriver::maxVcpus(const std::string&) { return traits_.maxVcpus; }
 
+Result<std::vector<NodeCounter>> HostHypervisorDriver::nodeCpuStats(int cpuNum, int nparams) {
+    // Linux has four CPU counters; libvirt asks for all of them or for their number.
+    constexpr int kCount = 4;
+    if (nparams == 0) {
+        return std::vector<NodeCounter>(kCount);
+    }
+    if (nparams != kCount) {
+        return fail(ErrorCode::InvalidArg,
+                    "nparams in virHostCPUGetStatsLinux must be equal to " + std::to_string(kCount), ErrorDomain::None);
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto stats, host::readNodeCpuStats(cpuNum));
+    return toCounters(std::move(stats));
+}
+
+Result<std::vector<NodeCounter>> HostHypervisorDriver::nodeMemoryStats(int cellNum, int nparams) {
+    // The host has total, free, buffers and cached; a NUMA cell only total and free.
+    const int count = cellNum < 0 ? 4 : 2;
+    if (nparams == 0) {
+        return std::vector<NodeCounter>(static_cast<std::size_t>(count));
+    }
+    if (nparams != count) {
+        return fail(ErrorCode::InvalidArg, "nparams in virHostMemGetStatsLinux must be " + std::to_string(count),
+                    ErrorDomain::None);
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto stats, host::readNodeMemoryStats(cellNum));
+    return toCounters(std::move(stats));
+}
+
+Result<std::vector<std::uint64_t>> HostHypervisorDriver::cellsFreeMemory(int startCell, int maxCells) {
+    return host::readCellsFreeMemory(startCell, maxCells);
+}
+
+Result<std::uint64_t> HostHypervisorDriver::freeMemory() { return host::readFreeMemory(); }
+
+Result<NodeCpuMap> HostHypervisorDriver::cpuMap() {
+    host::HostCpuMap map = host::readHostCpuMap();
+    return NodeCpuMap{map.present, std::move(map.online), map.onlineCount};
+}
+
+Result<std::string> HostHypervisorDriver::sysinfoXml() {
+    CORRAL_ASSIGN_OR_RETURN(auto dmi, host::readDmiSysinfo());
+    std::vector<conf::SysinfoSection> sections;
+    for (auto& s : dmi) {
+        sections.push_back({std::move(s.name), std::move(s.entries)});
+    }
+    return conf::formatSysinfo(sections);
+}
+
 Result<std::string> HostHypervisorDriver::capabilitiesXml() {
     CORRAL_ASSIGN_OR_RETURN(host::HostFacts facts, host::readHostFacts());
-    std::string wordsize = (facts.arch == "x86_64" || facts.arch == "aarch64" ||
-                            facts.arch == "ppc64le" || facts.arch == "s390x")
-                               ? "64"
-                               : "32";
-    std::string xml;
-    xml += "<capabilities>\n\n";
-    xml += "  <host>\n";
-    xml += "    <cpu>\n";
-    xml += "      <arch>" + facts.arch + "</arch>\n";
-    xml += "      <topology sockets='" + std::to_string(facts.sockets) + "' dies='1' cores='" +
-           std::to_string(facts.coresPerSocket) + "' threads='" +
-           std::to_string(facts.threadsPerCore) + "'/>\n";
-    xml += "    </cpu>\n";
-    xml += "    <power_management/>\n";
-    xml += "    <topology>\n";
-    xml += "      <cells num='1'>\n";
-    xml += "        <cell id='0'>\n";
-    xml += "          <memory unit='KiB'>" + std::to_string(facts.memoryKiB) + "</memory>\n";
-    xml += "          <cpus num='" + std::to_string(facts.cpus) + "'>\n";
-    for (unsigned i = 0; i < facts.cpus; ++i) {
-        xml += "            <cpu id='" + std::to_string(i) + "'/>\n";
+    conf::HostCapabilities caps;
+    caps.arch = facts.arch;
+    caps.sockets = facts.sockets;
+    caps.cores = facts.coresPerSocket;
+    caps.threads = facts.threadsPerCore;
+    for (auto& cell : host::readNumaCells()) {
+        caps.cells.push_back({cell.id, cell.memoryKiB, std::move(cell.cpus)});
     }
-    xml += "          </cpus>\n";
-    xml += "        </cell>\n";
-    xml += "      </cells>\n";
-    xml += "    </topology>\n";
-    auto models = securityModels();
-    if (models.empty()) {
-        models.emplace_back("none", "0");
+    caps.secmodels = securityModels();
+    if (caps.secmodels.empty()) {
+        caps.secmodels.emplace_back("none", "0");
     }
-    for (const auto& [model, doi] : models) {
-        xml += "    <secmodel>\n";
-        xml += "      <model>" + model + "</model>\n";
-        xml += "      <doi>" + doi + "</doi>\n";
-        xml += "    </secmodel>\n";
+    if (auto guests = manager_.backend().guestCapabilities()) {
+        CORRAL_ASSIGN_OR_RETURN(caps.guests, std::move(*guests));
+    } else {
+        // A driver whose backend knows nothing more (containers): the host's own architecture.
+        conf::CapsGuest guest;
+        guest.osType = traits_.guestOsType;
+        guest.arch = facts.arch;
+        guest.wordsize = wordsizeOf(facts.arch);
+        guest.domainTypes = traits_.domainTypes;
+        caps.guests.push_back(std::move(guest));
     }
-    xml += "  </host>\n\n";
-    xml += "  <guest>\n";
-    xml += "    <os_type>" + traits_.guestOsType + "</os_type>\n";
-    xml += "    <arch name='" + facts.arch + "'>\n";
-    xml += "      <wordsize>" + wordsize + "</wordsize>\n";
-    for (const auto& domainType : traits_.domainTypes) {
-        xml += "      <domain type='" + domainType + "'/>\n";
-    }
-    xml += "    </arch>\n";
-    xml += "  </guest>\n\n";
-    xml += "</capabilities>\n";
-    return xml;
+    return conf::formatCapabilities(caps);
 }
 
 }  // namespace corral::drivers

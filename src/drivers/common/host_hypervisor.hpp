@@ -45,6 +45,18 @@ private:
     Result<NodeInfo> nodeInfo() override;
     Result<int> maxVcpus(const std::string& type) override;
     std::vector<std::pair<std::string, std::string>> securityModels() override { return manager_.securityModels(); }
+    Result<std::vector<NodeCounter>> nodeCpuStats(int cpuNum, int nparams) override;
+    Result<std::vector<NodeCounter>> nodeMemoryStats(int cellNum, int nparams) override;
+    Result<std::vector<std::uint64_t>> cellsFreeMemory(int startCell, int maxCells) override;
+    Result<std::uint64_t> freeMemory() override;
+    Result<NodeCpuMap> cpuMap() override;
+    Result<std::string> sysinfoXml() override;
+    Result<std::string> domainCapabilitiesXml(const DomainCapsQuery& query) override {
+        return manager_.backend().domainCapabilitiesXml(query);
+    }
+    Result<std::vector<std::string>> cpuModelNames(const std::string& arch) override {
+        return manager_.backend().cpuModelNames(arch);
+    }
 
     HostHypervisorTraits traits_;
     NetworkFacet* networks_ = nullptr;

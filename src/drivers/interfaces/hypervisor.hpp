@@ -222,6 +222,25 @@ public:
     virtual Result<std::uint64_t> getMaxMemory(const DomainRef& dom) = 0;
 };
 
+/// One counter of virNodeGetCPUStats ("kernel", "user", "idle", "iowait", in ns) or
+/// virNodeGetMemoryStats ("total", "free", "buffers", "cached", in KiB).
+struct NodeCounter {
+    std::string field;
+    std::uint64_t value = 0;
+};
+
+/// virNodeGetCPUMap: CPUs present, and which are online as a libvirt cpumap.
+struct NodeCpuMap {
+    unsigned present = 0;
+    std::vector<std::uint8_t> online;
+    unsigned onlineCount = 0;
+};
+
+/// The arguments of virConnectGetDomainCapabilities; empty means "the driver's default".
+struct DomainCapsQuery {
+    std::string emulator, arch, machine, virtType;
+};
+
 /// Facet: host facts.
 class HostInfo {
 public:
@@ -238,6 +257,51 @@ public:
     virtual Result<int> maxVcpus(const std::string& type) = 0;
     /// (model, doi) of the security drivers confining guests, primary first; empty = none.
     virtual std::vector<std::pair<std::string, std::string>> securityModels() { return {}; }
+
+    // The calls below answer NoSupport (naming the API) in drivers that do not offer them.
+
+    /// virNodeGetCPUStats for CPU `cpuNum` (-1: all). `nparams` is how many counters the caller
+    /// has room for; 0 asks only how many there are (the values may then be zero). Errors:
+    /// InvalidArg for a CPU the host does not have or an `nparams` the driver does not take.
+    virtual Result<std::vector<NodeCounter>> nodeCpuStats(int cpuNum, int nparams) {
+        (void)cpuNum;
+        (void)nparams;
+        return fail(ErrorCode::NoSupport, "virNodeGetCPUStats", ErrorDomain::Domain);
+    }
+    /// virNodeGetMemoryStats for NUMA cell `cellNum` (-1: the whole host); `nparams` as above.
+    virtual Result<std::vector<NodeCounter>> nodeMemoryStats(int cellNum, int nparams) {
+        (void)cellNum;
+        (void)nparams;
+        return fail(ErrorCode::NoSupport, "virNodeGetMemoryStats", ErrorDomain::Domain);
+    }
+    /// virNodeGetCellsFreeMemory: free bytes of cells startCell .. startCell + maxCells - 1
+    /// (fewer when the host has fewer).
+    virtual Result<std::vector<std::uint64_t>> cellsFreeMemory(int startCell, int maxCells) {
+        (void)startCell;
+        (void)maxCells;
+        return fail(ErrorCode::NoSupport, "virNodeGetCellsFreeMemory", ErrorDomain::Domain);
+    }
+    /// virNodeGetFreeMemory, in bytes.
+    virtual Result<std::uint64_t> freeMemory() {
+        return fail(ErrorCode::NoSupport, "virNodeGetFreeMemory", ErrorDomain::Domain);
+    }
+    /// virNodeGetCPUMap.
+    virtual Result<NodeCpuMap> cpuMap() { return fail(ErrorCode::NoSupport, "virNodeGetCPUMap", ErrorDomain::Domain); }
+    /// virConnectGetSysinfo: the host's SMBIOS data as <sysinfo> XML.
+    virtual Result<std::string> sysinfoXml() {
+        return fail(ErrorCode::NoSupport, "virConnectGetSysinfo", ErrorDomain::Domain);
+    }
+    /// virConnectGetDomainCapabilities: what a definition for this emulator, arch, machine and
+    /// domain type may contain, as this driver enforces it.
+    virtual Result<std::string> domainCapabilitiesXml(const DomainCapsQuery& query) {
+        (void)query;
+        return fail(ErrorCode::NoSupport, "virConnectGetDomainCapabilities", ErrorDomain::Domain);
+    }
+    /// virConnectGetCPUModelNames: the CPU models a guest of `arch` may name.
+    virtual Result<std::vector<std::string>> cpuModelNames(const std::string& arch) {
+        (void)arch;
+        return fail(ErrorCode::NoSupport, "virConnectGetCPUModelNames", ErrorDomain::Domain);
+    }
 };
 
 /// virDomainEventID: the kinds of domain event libvirt's clients can register for. The ones our

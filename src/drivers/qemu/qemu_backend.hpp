@@ -17,6 +17,8 @@
 
 #include "drivers/common/guest_backend.hpp"
 #include "drivers/qemu/qemu_config.hpp"
+#include "drivers/qemu/qemu_probe.hpp"
+#include "host/kvm_probe.hpp"
 #include "host/confinement.hpp"
 #include "objects/store.hpp"
 #include "security/security_manager.hpp"
@@ -76,6 +78,10 @@ public:
     void reconnectsDone(const std::vector<Uuid>& running) override;
     Result<std::string> monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) override;
     std::vector<std::pair<std::string, std::string>> securityModels() const override;
+    // What this host's QEMU offers (qemu_domain_caps.cpp).
+    std::optional<Result<std::vector<conf::CapsGuest>>> guestCapabilities() override;
+    Result<std::string> domainCapabilitiesXml(const DomainCapsQuery& query) override;
+    Result<std::vector<std::string>> cpuModelNames(const std::string& arch) override;
 
     struct Runtime;
 
@@ -118,6 +124,14 @@ private:
     void post(std::function<void()> action);
     void actionLoop();
 
+    /// Whether KVM guests can run here (host::probeKvm), probed again when /dev/kvm changes.
+    host::KvmVerdict kvmVerdict();
+    /// Accepts or refuses a sample definition the way define does (domain capabilities).
+    Result<void> checkSample(const std::string& xml);
+    /// The <features> of a capabilities <guest>: those the checks take on `machine`.
+    std::vector<conf::CapsGuestFeature> guestFeatures(const std::string& arch, const std::string& machine,
+                                                      const std::string& emulator);
+
     std::string pidFilePath(const std::string& name) const;
     std::string monitorPath(const std::string& name) const;
     std::string logPath(const std::string& name) const;
@@ -128,6 +142,11 @@ private:
     std::unique_ptr<security::SecurityManager> security_;
     GuestEventSink* sink_ = nullptr;
     std::function<Result<std::string>(const std::string&)> networkBridge_;
+
+    QemuCapsCache capsCache_;
+    std::mutex kvmMutex_;
+    std::string kvmDeviceKey_;     // guarded by kvmMutex_: what /dev/kvm was when probed
+    host::KvmVerdict kvmVerdict_;  // guarded by kvmMutex_
 
     std::mutex portsMutex_;
     std::set<int> portsInUse_;

@@ -47,6 +47,19 @@ bool isQemuTypeName(std::string_view name) {
     return true;
 }
 
+std::optional<MachineFamily> machineFamilyOf(std::string_view m) {
+    if (m == "pc" || startsWith(m, "pc-i440fx-") || m == "pc-1.0") {
+        return MachineFamily::I440fx;
+    }
+    if (m == "q35" || startsWith(m, "pc-q35-")) {
+        return MachineFamily::Q35;
+    }
+    if (m == "microvm") {
+        return MachineFamily::Microvm;
+    }
+    return std::nullopt;
+}
+
 Result<Machine> resolveMachine(const conf::DomainDef& def) {
     const std::string& arch = def.os.arch;
     if (!arch.empty() && arch != "x86_64" && arch != "i686") {
@@ -57,14 +70,8 @@ Result<Machine> resolveMachine(const conf::DomainDef& def) {
     if (!isQemuTypeName(m)) {
         return unsupported("<os><type machine='" + m + "'>: not a machine type name (letters, digits and '-_.')");
     }
-    if (m == "pc" || startsWith(m, "pc-i440fx-") || m == "pc-1.0") {
-        return Machine{MachineFamily::I440fx, m};
-    }
-    if (m == "q35" || startsWith(m, "pc-q35-")) {
-        return Machine{MachineFamily::Q35, m};
-    }
-    if (m == "microvm") {
-        return Machine{MachineFamily::Microvm, m};
+    if (auto family = machineFamilyOf(m)) {
+        return Machine{*family, m};
     }
     return unsupported("<os><type machine='" + m + "'>: unknown machine type (supported: pc, pc-i440fx-*, "
                        "q35, pc-q35-*, microvm)");
@@ -633,6 +640,8 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
     detail::CommandBuilder builder(def, ctx, std::move(machine));
     return builder.build();
 }
+
+bool driverBuildsMachine(std::string_view machine) { return detail::machineFamilyOf(machine).has_value(); }
 
 Result<void> checkQemuDefinition(const conf::DomainDef& def) {
     QemuLaunchContext ctx;

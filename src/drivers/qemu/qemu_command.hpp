@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/xml_node.hpp"
@@ -41,6 +42,10 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
 /// definition is refused before anything runs. Run under an XmlReadTracker, it reads every part
 /// of the definition the command line acts on (QemuBackend::checkDefinition refuses the rest).
 Result<void> checkQemuDefinition(const conf::DomainDef& def);
+
+/// Whether the command builder knows machine type `machine` (pc, pc-i440fx-*, q35, pc-q35-*,
+/// microvm): the capabilities list only QEMU's machines that pass this.
+bool driverBuildsMachine(std::string_view machine);
 
 /// The block nodes of the <disk> with target `target` ("vda"): its format node (what the
 /// device uses, where query-blockstats puts its counters and BLOCK_IO_ERROR names) and the

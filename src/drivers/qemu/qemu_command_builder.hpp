@@ -30,6 +30,8 @@ Unexpected unsupported(const std::string& what);
 Unexpected invalidXml(const std::string& what);
 /// A model or machine name QEMU looks up in its own tables: letters, digits and "-_.".
 bool isQemuTypeName(std::string_view name);
+/// The family of a machine type this builder knows; nullopt for any other.
+std::optional<MachineFamily> machineFamilyOf(std::string_view machine);
 bool hasFeature(const conf::DomainDef& def, std::string_view feature);
 /// An on/off attribute ("state"): true, false, or nullopt when absent. Errors name the element.
 Result<std::optional<bool>> onOffAttr(const conf::XmlNode& n, std::string_view key, std::string_view where);

@@ -2,6 +2,8 @@
 // The test driver: DomainManager over TestBackend, with libvirt test:///default's fixtures.
 #include "drivers/test/test_driver.hpp"
 
+#include <iterator>
+
 #include "drivers/common/managed_driver.hpp"
 #include "drivers/test/test_backend.hpp"
 
@@ -103,6 +105,31 @@ constexpr const char* kCapabilitiesXml = R"(<capabilities>
 </capabilities>
 )";
 
+constexpr const char* kSysinfoXml = R"(<sysinfo type='smbios'>
+  <bios>
+    <entry name='vendor'>LENOVO</entry>
+    <entry name='version'>G4ETA1WW (2.61 )</entry>
+    <entry name='date'>05/07/2014</entry>
+    <entry name='release'>2.61</entry>
+  </bios>
+</sysinfo>
+)";
+
+// The CPU models libvirt 9.0 knows for these architectures (its cpu_map), which its test
+// driver lists.
+constexpr const char* kX86CpuModels[] = {
+    "486", "pentium", "pentium2", "pentium3", "pentiumpro", "coreduo", "n270", "core2duo", "qemu32", "kvm32",
+    "cpu64-rhel5", "cpu64-rhel6", "qemu64", "kvm64", "Conroe", "Penryn", "Nehalem", "Nehalem-IBRS", "Westmere",
+    "Westmere-IBRS", "SandyBridge", "SandyBridge-IBRS", "IvyBridge", "IvyBridge-IBRS", "Haswell-noTSX",
+    "Haswell-noTSX-IBRS", "Haswell", "Haswell-IBRS", "Broadwell-noTSX", "Broadwell-noTSX-IBRS", "Broadwell",
+    "Broadwell-IBRS", "Skylake-Client", "Skylake-Client-IBRS", "Skylake-Client-noTSX-IBRS", "Skylake-Server",
+    "Skylake-Server-IBRS", "Skylake-Server-noTSX-IBRS", "Cascadelake-Server", "Cascadelake-Server-noTSX",
+    "Icelake-Client", "Icelake-Client-noTSX", "Icelake-Server", "Icelake-Server-noTSX", "Cooperlake", "Snowridge",
+    "athlon", "phenom", "Opteron_G1", "Opteron_G2", "Opteron_G3", "Opteron_G4", "Opteron_G5", "EPYC", "EPYC-IBPB",
+    "EPYC-Rome", "EPYC-Milan", "Dhyana"};
+constexpr const char* kPpc64CpuModels[] = {"POWER6", "POWER7", "POWER8", "POWER9", "POWER10", "POWERPC_e5500",
+                                           "POWERPC_e6500"};
+
 class TestHostInfo final : public HostInfo {
 public:
     std::string type() const override { return "Test"; }
@@ -122,6 +149,51 @@ public:
         return info;
     }
     Result<int> maxVcpus(const std::string&) override { return 32; }
+
+    // libvirt's test driver answers these with fixed values; scripts tested against it expect them.
+    Result<std::vector<NodeCounter>> nodeCpuStats(int, int nparams) override {
+        std::vector<NodeCounter> all{{"user", 9797400000ull},
+                                     {"kernel", 34678723400000ull},
+                                     {"idle", 87264900000ull},
+                                     {"iowait", 763600000ull}};
+        if (nparams > 0 && static_cast<std::size_t>(nparams) < all.size()) {
+            all.resize(static_cast<std::size_t>(nparams));  // it fills as many as asked for
+        }
+        return all;
+    }
+    /// The two cells of the capabilities: libvirt's test driver reports each cell's size as its
+    /// free memory, and the sum of half of each as the host's.
+    Result<std::vector<std::uint64_t>> cellsFreeMemory(int startCell, int maxCells) override {
+        constexpr std::uint64_t kCells[] = {2097152, 4194304};
+        if (startCell < 0 || startCell >= 2) {
+            return fail(ErrorCode::InvalidArg, "Range exceeds available cells", ErrorDomain::Test);
+        }
+        std::vector<std::uint64_t> out;
+        for (int cell = startCell; cell < 2 && static_cast<int>(out.size()) < maxCells; ++cell) {
+            out.push_back(kCells[cell]);
+        }
+        return out;
+    }
+    Result<std::uint64_t> freeMemory() override { return std::uint64_t{1048576 + 2097152}; }
+    /// Eight CPUs, of which 0, 2 and 4 are online.
+    Result<NodeCpuMap> cpuMap() override { return NodeCpuMap{8, {0x15}, 3}; }
+    Result<std::string> sysinfoXml() override { return std::string(kSysinfoXml); }
+    Result<std::vector<std::string>> cpuModelNames(const std::string& arch) override {
+        if (arch == "x86_64" || arch == "i686") {
+            return std::vector<std::string>(std::begin(kX86CpuModels), std::end(kX86CpuModels));
+        }
+        if (arch == "ppc64" || arch == "ppc64le") {
+            return std::vector<std::string>(std::begin(kPpc64CpuModels), std::end(kPpc64CpuModels));
+        }
+        if (arch == "aarch64" || arch == "armv7l" || arch == "armv6l" || arch == "s390x") {
+            return std::vector<std::string>{};  // libvirt accepts any model name there
+        }
+        if (arch == "mips" || arch == "mipsel" || arch == "mips64" || arch == "sparc" || arch == "riscv64") {
+            return fail(ErrorCode::NoSupport, "'" + arch + "' architecture is not supported by CPU driver",
+                        ErrorDomain::Test);
+        }
+        return fail(ErrorCode::InvalidArg, "cannot find architecture " + arch, ErrorDomain::Test);
+    }
 };
 
 class TestDriver final : public ManagedDriver {
