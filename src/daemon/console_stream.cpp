@@ -21,7 +21,10 @@ constexpr std::size_t kMaxQueuedConsoleOutput = 1u << 20;
 }  // namespace
 
 ConsoleStream::ConsoleStream(std::weak_ptr<ClientSession> session, const rpc::MessageHeader& call, UniqueFd fd)
-    : session_(std::move(session)), header_(call), fd_(std::move(fd)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    : session_(std::move(session)),
+      header_(call),
+      fd_(std::move(fd)),
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     header_.type = rpc::MessageType::Stream;
     header_.status = rpc::MessageStatus::Continue;
 }

@@ -210,11 +210,11 @@ void registerTuningHandlers(Dispatcher& d) {
             drivers::DomainRef dom = fromWire(a.dom);
             std::string device = a.dev_name.value_or("");
             std::string key = ctx.driver().name() + "/" + dom.uuid.toString() + "/" + device;
-            CORRAL_ASSIGN_OR_RETURN(
-                auto stream, d.consoles().open(key, (a.flags & kForce) != 0, [&]() -> Result<std::shared_ptr<ConsoleStream>> {
-                    CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, f->openConsole(dom, device, a.flags));
-                    return std::make_shared<ConsoleStream>(ctx.session, ctx.header, std::move(fd));
-                }));
+            auto open = [&]() -> Result<std::shared_ptr<ConsoleStream>> {
+                CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, f->openConsole(dom, device, a.flags));
+                return std::make_shared<ConsoleStream>(ctx.session, ctx.header, std::move(fd));
+            };
+            CORRAL_ASSIGN_OR_RETURN(auto stream, d.consoles().open(key, (a.flags & kForce) != 0, open));
             ctx.session->addStream(stream);
             ctx.afterReply = [stream] { stream->start(); };
             return xdr_void{};
