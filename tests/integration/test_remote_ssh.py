@@ -123,3 +123,22 @@ def test_hostile_uri_parameters_are_never_run_by_a_shell(sshd, daemon, bin_dir, 
     assert r.rc == 0 and name in r.out, r.err
     for where in (os.path.expanduser('~root'), '/', daemon.root, os.getcwd()):
         assert not os.path.exists(os.path.join(where, relative)), where
+
+
+def test_a_key_restricted_to_the_helper_reaches_the_read_only_socket_only(sshd, daemon, bin_dir, tmpdir_path):
+    """authorized_keys pins the key to `corral-ssh-helper -r` on the read-only socket: whatever
+    the client asks the far side to run (here a command hidden in socket=) is not run, reads
+    work, changes are refused as on the read-only socket."""
+    from urllib.parse import quote
+    mark = os.path.join(tmpdir_path, 'PWNED')
+    with open(sshd.client_key + '.pub') as f:
+        public = f.read()
+    with open(os.path.join(sshd.dir, 'authorized_keys'), 'w') as f:
+        f.write(f'command="corral-ssh-helper -r test:///default?socket={daemon.socket_ro}",restrict {public}')
+    uri = ssh_uri(sshd, daemon, proxy='native', socket=quote(f'{daemon.socket};touch {mark}', safe=''))
+    r = corral(bin_dir, uri, '-r', 'domstate', 'test')
+    assert r.rc == 0 and r.out.strip() == 'running', r.err
+    r = corral(bin_dir, uri, 'destroy', 'test')
+    assert r.rc != 0 and 'read only' in r.err, r.err
+    assert corral(bin_dir, uri, '-r', 'domstate', 'test').out.strip() == 'running'
+    assert not os.path.exists(mark)
