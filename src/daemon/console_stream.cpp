@@ -43,11 +43,13 @@ ConsoleStream::~ConsoleStream() {
 void ConsoleStream::start() { thread_ = std::thread([self = shared_from_this()] { self->relay(); }); }
 
 void ConsoleStream::write(std::span<const std::uint8_t> data) {
-    if (closed_ || data.empty()) {
-        return;
-    }
     {
+        // closed_ is read under the lock the relay clears the queue with, once it is set: no key
+        // is left behind in a queue nobody empties.
         std::lock_guard lock(inputMutex_);
+        if (closed_ || data.empty()) {
+            return;
+        }
         input_.append(reinterpret_cast<const char*>(data.data()), data.size());
     }
     std::lock_guard lock(fdMutex_);
@@ -207,8 +209,14 @@ void ConsoleStream::relay() {
         fd_.reset();  // the guest's side is done with: its controller sees the end now
         wake_.reset();  // only the relay waits on it
     }
+    {
+        // Keys nobody will take: a typist held back for them must be read again.
+        std::lock_guard lock(inputMutex_);
+        std::string().swap(input_);
+    }
     if (auto session = session_.lock()) {
         end(*session);
+        session->wake();
     }
 }
 

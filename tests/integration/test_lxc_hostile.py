@@ -175,35 +175,56 @@ def test_console_input_a_container_never_reads_does_not_stall_the_daemon(lxc):
     """A client types 16 MiB into the console of a container that never reads it (the tty's
     buffer fills, then the controller's socket). Bounds: root is answered within 5 s
     throughout (before, corrald's I/O thread blocked writing the keys and served nobody);
-    corrald's RSS grows by less than 16 MiB (the typist is no longer read from); destroy takes
-    under 60 s and ends the typist's stream."""
+    corrald's RSS grows by less than 16 MiB (the typist is no longer read from, so its keys
+    wait in its own socket); destroy takes under 60 s, after which the typist, reading its
+    output again as a client must, is read from again (the keys nobody will take are dropped)
+    and its connection answers a call within 60 s."""
     lxc.start('deaf', initargs=['hostile', 'deaf'], marker='HOSTILE deaf')
     c, serial = open_console_raw(lxc, 'deaf')
     rss_before = rss_mib(lxc.daemon)
     chunk = stream_packet(serial, b'k' * 65536)
     sent = []
+    c.sock.settimeout(None)  # the typist blocks while corrald holds it back: whole packets only
 
     def typist():
         try:
             for _ in range(256):
                 c.send_raw(chunk)
                 sent.append(len(chunk))
-        except OSError:
-            pass  # the daemon stopped reading (timeout) or the stream's connection ended
+        except OSError as e:
+            sent.append(e)
 
     t = threading.Thread(target=typist, daemon=True)
     with LatencyProbe(lxc.daemon) as probe:
         t.start()
-        # Until the typist is held back (its sends time out) or done: then the daemon holds
-        # what it accepted and refuses the rest.
-        t.join(120)
-        probe.wait_rounds(20)
+        wait_for(lambda: sum(n for n in sent if isinstance(n, int)) >= MIB, timeout=60, what='1 MiB of keys taken')
+        probe.wait_rounds(50)
         rss_typed = rss_mib(lxc.daemon)
-    print(f'\ndeaf console: {sum(sent) / MIB:.1f} MiB typed before the typist was held back; RSS '
+    typed = sum(n for n in sent if isinstance(n, int)) / MIB
+    print(f'\ndeaf console: {typed:.1f} MiB typed while root was served; RSS '
           f'{rss_before:.1f} -> {rss_typed:.1f} MiB; root: {probe.figures()}')
     probe.assert_served(LATENCY_BOUND)
     assert rss_typed - rss_before < RSS_BOUND, (rss_before, rss_typed)
     lxc.destroy('deaf')
+    # The client now reads what it was sent (the echo of its keys, the end of the stream), as a
+    # client must to be served: its keys go through (dropped), then a call is answered.
+    replies = []
+
+    def reader():
+        while True:
+            got = c.recv()
+            if got is None or got[0][3] == 1:  # closed, or a REPLY
+                replies.append(got)
+                return
+
+    r = threading.Thread(target=reader, daemon=True)
+    r.start()
+    t.join(60)
+    assert not t.is_alive(), f'the typist is still held back after destroy ({typed:.1f} MiB sent)'
+    assert all(isinstance(n, int) for n in sent), sent[-1]
+    c.send(23, xdr_string('deaf'))  # DOMAIN_LOOKUP_BY_NAME: any answer
+    r.join(60)
+    assert replies and replies[0] is not None, replies
     c.close()
 
 
