@@ -168,10 +168,14 @@ constexpr std::string_view kQemuConnection[] = {
 };
 
 constexpr NamedClass kQemuExceptions[] = {
-    // Raw QMP (commands or events) bypasses every check the daemon makes: at least a shell in
-    // the guest, and whatever the QEMU process itself may do on the host.
-    {"DOMAIN_MONITOR_COMMAND", OC::Console},
-    {"DOMAIN_MONITOR_COMMAND_WITH_FILES", OC::Console},
+    // A raw QMP command is the QEMU process's full control: it adds devices and backends no
+    // definition was checked for, reads and writes guest memory, opens what QEMU may open,
+    // migrates to a file or a command, and leaves the daemon's view of the guest stale (libvirt
+    // taints the domain). It bypasses every check the other classes stand for, config and
+    // console together, so it takes the strongest right.
+    {"DOMAIN_MONITOR_COMMAND", OC::Admin},
+    {"DOMAIN_MONITOR_COMMAND_WITH_FILES", OC::Admin},
+    // Raw QMP events: everything QEMU says about the guest, at least what a console shows.
     {"CONNECT_DOMAIN_MONITOR_EVENT_REGISTER", OC::Console},
     // guest-exec and guest-file-* run commands and write files in the guest.
     {"DOMAIN_AGENT_COMMAND", OC::Console},

@@ -282,6 +282,15 @@ void ClientSession::removeStream(std::uint32_t serial) {
     }
 }
 
+std::size_t ClientSession::consoleInputPending() const {
+    std::lock_guard lock(streamMutex_);
+    std::size_t total = 0;
+    for (const auto& [serial, stream] : streams_) {
+        total += stream->pendingInput();
+    }
+    return total;
+}
+
 void ClientSession::closeStreams() {
     std::map<std::uint32_t, std::shared_ptr<ConsoleStream>> all;
     {

@@ -149,6 +149,15 @@ public:
     void removeStream(std::uint32_t serial);
     /// Closes every stream (the client went away).
     void closeStreams();
+    /// Console keys this client sent that the guests have not taken yet: past
+    /// ConsoleStream::kMaxPendingInput the I/O thread stops reading the client.
+    [[nodiscard]] std::size_t consoleInputPending() const;
+    /// Asks the I/O thread to look at this client again (a stream took the keys it held).
+    void wake() {
+        if (wakeIo_) {
+            wakeIo_();
+        }
+    }
 
 private:
     std::unique_ptr<rpc::Transport> transport_;

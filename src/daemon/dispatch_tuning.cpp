@@ -203,11 +203,18 @@ void registerTuningHandlers(Dispatcher& d) {
         });
 
     d.add<proto::REMOTE_PROC_DOMAIN_OPEN_CONSOLE>(
-        [](CallContext& ctx, const proto::remote_domain_open_console_args& a) -> Result<xdr_void> {
+        [&d](CallContext& ctx, const proto::remote_domain_open_console_args& a) -> Result<xdr_void> {
             CORRAL_TRY(requireWritable(ctx, "virDomainOpenConsole"));
             CORRAL_ASSIGN_OR_RETURN(auto* f, requireFacet(ctx.driver().console(), "virDomainOpenConsole"));
-            CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, f->openConsole(fromWire(a.dom), a.dev_name.value_or(""), a.flags));
-            auto stream = std::make_shared<ConsoleStream>(ctx.session, ctx.header, std::move(fd));
+            constexpr unsigned kForce = 1;  // VIR_DOMAIN_CONSOLE_FORCE
+            drivers::DomainRef dom = fromWire(a.dom);
+            std::string device = a.dev_name.value_or("");
+            std::string key = ctx.driver().name() + "/" + dom.uuid.toString() + "/" + device;
+            auto open = [&]() -> Result<std::shared_ptr<ConsoleStream>> {
+                CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, f->openConsole(dom, device, a.flags));
+                return std::make_shared<ConsoleStream>(ctx.session, ctx.header, std::move(fd));
+            };
+            CORRAL_ASSIGN_OR_RETURN(auto stream, d.consoles().open(key, (a.flags & kForce) != 0, open));
             ctx.session->addStream(stream);
             ctx.afterReply = [stream] { stream->start(); };
             return xdr_void{};

@@ -15,6 +15,7 @@
 #include "access/access_manager.hpp"
 #include "daemon/auth_guard.hpp"
 #include "daemon/client_session.hpp"
+#include "daemon/console_stream.hpp"
 #include "drivers/registry.hpp"
 #include "rpc/generated/lxc_protocol.hpp"
 #include "rpc/generated/qemu_protocol.hpp"
@@ -127,6 +128,8 @@ public:
     void setAccessRules(access::AccessManager rules) { access_ = std::move(rules); }
     [[nodiscard]] const AuthSettings& authSettings() const { return auth_; }
     AuthGuard& authGuard() { return guard_; }
+    /// Who holds which console (one per console, as libvirt).
+    ConsoleRegistry& consoles() { return consoles_; }
     /// Records an authentication success or failure in the store's audit table and the log.
     void auditAuthentication(const PeerIdentity& peer, const std::string& mechanism, const std::string& identity,
                              bool success, const std::string& detail);
@@ -163,6 +166,7 @@ private:
     drivers::DriverRegistry& registry_;
     AuthSettings auth_;
     AuthGuard guard_;
+    ConsoleRegistry consoles_;
     access::AccessManager access_;
     HandlerTable handlers_;
     HandlerTable qemuHandlers_;

@@ -452,7 +452,7 @@ void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
             if (h.status == rpc::MessageStatus::Continue) {
                 stream->write(packet.payload);
             } else {
-                stream->close();
+                stream->finishByClient();
             }
         }
         return;
@@ -479,9 +479,11 @@ void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
 }
 
 bool Server::mustHoldPackets(const ClientIo& io) const {
-    // Either bound: calls in workers, or replies (inline ones too) the client has not read.
+    // Any bound: calls in workers, or replies (inline ones too) the client has not read.
+    // Or console keys the guest has not taken: a guest that never reads holds its typist back.
     return io.session->inFlight.load() >= limits_.maxClientRequests ||
-           io.session->queuedBytes() > limits_.maxQueuedOutput;
+           io.session->queuedBytes() > limits_.maxQueuedOutput ||
+           io.session->consoleInputPending() > ConsoleStream::kMaxPendingInput;
 }
 
 bool Server::mustPauseReading(const ClientIo& io) const { return io.waitingForMemory || mustHoldPackets(io); }

@@ -210,6 +210,9 @@ void FuseFiles::dispatch(std::uint32_t opcode, std::uint64_t unique, std::uint64
             if ((open.flags & O_ACCMODE) != O_RDONLY || (open.flags & O_TRUNC) != 0) {
                 return replyError(unique, EROFS);  // the mount is read-only; this is a second lock
             }
+            if (open_.size() >= kMaxOpenFiles) {
+                return replyError(unique, ENFILE);
+            }
             auto text = file->content ? file->content() : Result<std::string>(std::string());
             if (!text) {
                 return replyError(unique, EIO);

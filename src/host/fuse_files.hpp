@@ -41,6 +41,11 @@ enum class FuseEvent {
 /// for an answer only that thread can give.
 class FuseFiles {
 public:
+    /// Files open at once through the mount: each holds the text generated at its open, so a
+    /// reader that opens and never closes would otherwise grow the server without bound. Past
+    /// it an open fails with ENFILE (the file table is full) until one is closed.
+    static constexpr std::size_t kMaxOpenFiles = 1024;
+
     /// Opens /dev/fuse (non-blocking, close-on-exec) and mounts it read-only, nosuid, nodev,
     /// noexec on `directory`, which must exist, as fstype "fuse" with allow_other and
     /// default_permissions (the kernel checks the modes; any user of the mount, including a

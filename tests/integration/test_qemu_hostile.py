@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A compromised QEMU (a guest that escaped into its emulator speaks QMP for it): what it sends
 # cannot make corrald hold unbounded memory, stop serving other clients, or hand clients bytes
-# they cannot decode. The QEMU here is framework/fake_qemu.py, replaying one hostile message.
+# they cannot decode. The QEMU here is framework/hostile_qmp.py, replaying one hostile message.
 import json
 import os
 import threading
@@ -9,7 +9,7 @@ import time
 
 import libvirt
 
-from framework import fake_qemu
+from framework import hostile_qmp
 from framework.event_loop import ensure_event_loop
 from framework.tools import virsh
 
@@ -43,7 +43,7 @@ def fake(daemon, tmpdir_path):
         directory = os.path.join(tmpdir_path, name)
         os.makedirs(directory)
         os.chmod(directory, 0o755)
-        emulator = fake_qemu.install(directory, hostile)
+        emulator = hostile_qmp.install(directory, {'on': dict(hostile)})
         xml = (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
                f"<os><type arch='x86_64'>hvm</type></os><devices><emulator>{emulator}</emulator></devices></domain>")
         path = os.path.join(directory, 'domain.xml')

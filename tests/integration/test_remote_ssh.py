@@ -82,3 +82,63 @@ def test_host_key_problems_name_the_fix(sshd, daemon, bin_dir):
     # And no corrald behind the socket: the helper says which socket it tried.
     r = corral(bin_dir, ssh_uri(sshd, daemon, proxy='native', socket='/nonexistent/sock'), 'list')
     assert r.rc != 0 and '/nonexistent/sock' in r.err, r.err
+
+
+def test_hostile_uri_parameters_are_never_run_by_a_shell(sshd, daemon, bin_dir, tmpdir_path):
+    """Each URI part that reaches the far host's shell (socket=, netcat=, the path, a domain's
+    name) carries a command (`;`, `$()`, backquotes, quotes, a newline, spaces), percent-encoded
+    as a URI must be. The helper, netcat and the shell running them take each value as one word:
+    no command runs (the marker file is never made); the connection fails naming the literal
+    socket, or works where the value is only a name."""
+    from urllib.parse import quote
+    mark = os.path.join(tmpdir_path, 'PWNED')
+    payloads = [f'/tmp/x;touch {mark}', f'$(touch {mark})', f'`touch {mark}`', f"';touch {mark};'",
+                f'";touch {mark};"', f'/tmp/x\ntouch {mark}', f'/tmp/a b|touch {mark}', f'/tmp/x&&touch {mark}']
+    for payload in payloads:
+        for proxy in ('native', 'netcat', 'auto'):
+            uri = ssh_uri(sshd, daemon, proxy=proxy, socket=quote(payload, safe=''))
+            r = corral(bin_dir, uri, 'list', '--all')
+            assert r.rc != 0, (proxy, payload, r.out)
+            assert not os.path.exists(mark), (proxy, payload, r.err)
+        r = corral(bin_dir, ssh_uri(sshd, daemon, proxy='netcat', netcat=quote(f'nc;touch {mark};nc', safe='')),
+                   'list')
+        assert r.rc != 0 and not os.path.exists(mark), r.err
+    # The helper names the socket it was given, as it was given.
+    r = corral(bin_dir, ssh_uri(sshd, daemon, proxy='native', socket=quote(payloads[0], safe='')), 'list')
+    assert payloads[0] in r.err, r.err
+    # A path with a command: the helper gets it as one argument of its URI.
+    uri = ssh_uri(sshd, daemon, proxy='native', path=quote(f'/default;touch {mark}'))
+    corral(bin_dir, uri, 'list')
+    assert not os.path.exists(mark)
+    # Names travel inside the protocol, never through a shell: a domain named like a command.
+    # (A name cannot hold '/': the marker is relative, looked for where a shell would start.)
+    relative = f'corral-pwned-{os.getpid()}'
+    name = f'x;touch {relative};$(touch {relative})'
+    xml = os.path.join(tmpdir_path, 'odd.xml')
+    with open(xml, 'w') as f:
+        f.write(f"<domain type='test'><name>{name.replace('&', '&amp;')}</name><memory>65536</memory>"
+                f"<os><type>hvm</type></os></domain>")
+    assert virsh(daemon.uri(), 'define', xml).rc == 0
+    r = corral(bin_dir, ssh_uri(sshd, daemon, proxy='auto'), 'dominfo', name)
+    assert r.rc == 0 and name in r.out, r.err
+    for where in (os.path.expanduser('~root'), '/', daemon.root, os.getcwd()):
+        assert not os.path.exists(os.path.join(where, relative)), where
+
+
+def test_a_key_restricted_to_the_helper_reaches_the_read_only_socket_only(sshd, daemon, bin_dir, tmpdir_path):
+    """authorized_keys pins the key to `corral-ssh-helper -r` on the read-only socket: whatever
+    the client asks the far side to run (here a command hidden in socket=) is not run, reads
+    work, changes are refused as on the read-only socket."""
+    from urllib.parse import quote
+    mark = os.path.join(tmpdir_path, 'PWNED')
+    with open(sshd.client_key + '.pub') as f:
+        public = f.read()
+    with open(os.path.join(sshd.dir, 'authorized_keys'), 'w') as f:
+        f.write(f'command="corral-ssh-helper -r test:///default?socket={daemon.socket_ro}",restrict {public}')
+    uri = ssh_uri(sshd, daemon, proxy='native', socket=quote(f'{daemon.socket};touch {mark}', safe=''))
+    r = corral(bin_dir, uri, '-r', 'domstate', 'test')
+    assert r.rc == 0 and r.out.strip() == 'running', r.err
+    r = corral(bin_dir, uri, 'destroy', 'test')
+    assert r.rc != 0 and 'read only' in r.err, r.err
+    assert corral(bin_dir, uri, '-r', 'domstate', 'test').out.strip() == 'running'
+    assert not os.path.exists(mark)

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <vector>
 
+#include "drivers/lxc/container_console_log.hpp"
 #include "drivers/lxc/container_privileges.hpp"
 #include "drivers/lxc/container_proc_views.hpp"
 #include "drivers/lxc/container_root.hpp"
@@ -368,10 +369,14 @@ int runController(const ContainerPlan& plan, int readyFd) {
         report("error: " + errnoText("cannot give the console to the container's root"));
         return 1;
     }
-    int log = ::open(plan.consoleLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    auto log = ConsoleLog::open(plan.consoleLog);
+    if (!log) {
+        report("error: " + log.error().message);
+        return 1;
+    }
     int errPipe[2];
-    if (log < 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) {
-        report("error: " + errnoText("cannot open the console log '" + plan.consoleLog + "'"));
+    if (::pipe2(errPipe, O_CLOEXEC) != 0) {
+        report("error: " + errnoText("cannot create a pipe"));
         return 1;
     }
     sigset_t chld;
@@ -488,18 +493,25 @@ int runController(const ContainerPlan& plan, int readyFd) {
         if (auto l = listenUnixSocket(plan.consoleSocket, 0600)) {
             listener = std::move(*l);
         } else {
-            (void)writeAll(log, "corral-lxc: " + l.error().message + "\n");
+            log->write("corral-lxc: " + l.error().message + "\n");
         }
     }
     UniqueFd client;
     int status = 0;
     bool consoleOpen = true;
     char buf[4096];
+    // Keys read from the client and not yet taken by the console. A container that never reads
+    // its console must not stall this loop (it serves the /proc views and reaps init too): the
+    // console is written without blocking, and the client is not read from while keys wait,
+    // so its socket fills and the daemon holds its typist back.
+    std::string keys;
+    ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
     while (true) {
+        short masterEvents = static_cast<short>(POLLIN | (keys.empty() ? 0 : POLLOUT));
         pollfd fds[5] = {{sigFd, POLLIN, 0},
-                         {consoleOpen ? master : -1, POLLIN, 0},
+                         {consoleOpen ? master : -1, masterEvents, 0},
                          {listener ? listener.get() : -1, POLLIN, 0},
-                         {client ? client.get() : -1, POLLIN, 0},
+                         {client && keys.empty() ? client.get() : -1, POLLIN, 0},
                          {views ? views->fd() : -1, POLLIN, 0}};
         if (::poll(fds, 5, -1) < 0 && errno != EINTR) {
             break;
@@ -510,7 +522,7 @@ int runController(const ContainerPlan& plan, int readyFd) {
         if ((fds[1].revents & POLLIN) != 0) {
             ssize_t n = ::read(master, buf, sizeof buf);
             if (n > 0) {
-                (void)!::write(log, buf, static_cast<std::size_t>(n));
+                log->write(std::string_view(buf, static_cast<std::size_t>(n)));
                 if (client && ::send(client.get(), buf, static_cast<std::size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
                     errno != EAGAIN) {
                     client.reset();
@@ -519,17 +531,26 @@ int runController(const ContainerPlan& plan, int readyFd) {
         } else if ((fds[1].revents & (POLLHUP | POLLERR)) != 0) {
             consoleOpen = false;  // nobody has the console open right now; SIGCHLD still ends us
         }
-        if ((fds[2].revents & POLLIN) != 0) {
-            // The newest client takes the console over, as libvirt's --force does.
-            client.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if ((fds[1].revents & POLLOUT) != 0 && !keys.empty()) {
+            ssize_t n = ::write(master, keys.data(), keys.size());
+            if (n > 0) {
+                keys.erase(0, static_cast<std::size_t>(n));
+            }
         }
+        // The client polled, before a newcomer may replace it below.
         if ((fds[3].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
             ssize_t n = ::recv(client.get(), buf, sizeof buf, 0);
             if (n <= 0) {
                 client.reset();
             } else {
-                (void)writeAll(master, std::string(buf, static_cast<std::size_t>(n)));
+                keys.assign(buf, static_cast<std::size_t>(n));
             }
+        }
+        if ((fds[2].revents & POLLIN) != 0) {
+            // The newest connection takes the console over (the daemon decides who may: it
+            // refuses a second console without --force, as libvirt does).
+            client.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            keys.clear();
         }
         if ((fds[0].revents & POLLIN) != 0) {
             signalfd_siginfo info;

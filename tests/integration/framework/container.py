@@ -3,7 +3,8 @@
 # container sees (hostname, its pid, the processes it can see, whether mknod, /proc/sys and a
 # bound host device work) on its console, then waits; SIGTERM makes it exit (a shutdown).
 # With the init argument "hog" it fills its own memory until the cgroup's limit stops it; with
-# "attack" it runs ct_attack.c, which tries each escape of issue 16 and prints the outcome.
+# "attack" it runs ct_attack.c, which tries each escape of issue 16 and prints the outcome; with
+# "hostile MODE" it runs ct_hostile.c beside it, which spends what the container is given.
 import os
 import shutil
 import subprocess
@@ -74,6 +75,9 @@ fi
 if [ "$1" = attack ]; then
     /bin/ct-attack
 fi
+if [ "$1" = hostile ]; then
+    /bin/ct-hostile "$2" &
+fi
 if [ "$1" = hog ]; then
     echo CORRAL-CT-HOG
     x=$(head -c 400000000 /dev/zero | tr '\0' a)
@@ -121,6 +125,13 @@ def build_attack(rootfs):
     subprocess.run(['gcc', '-static', '-O1', '-o', os.path.join(rootfs, 'bin', 'ct-attack'), src], check=True)
 
 
+def build_hostile(rootfs):
+    """Compiles the resource attacks (framework/ct_hostile.c) statically into the root."""
+    src = os.path.join(os.path.dirname(__file__), 'ct_hostile.c')
+    subprocess.run(['gcc', '-static', '-O1', '-Wall', '-Werror', '-o', os.path.join(rootfs, 'bin', 'ct-hostile'), src],
+                   check=True)
+
+
 def build_rootfs(path):
     """A minimal root: busybox and its applets, the init above, empty mount points."""
     if os.path.exists(path):
@@ -135,6 +146,7 @@ def build_rootfs(path):
         os.symlink('busybox', os.path.join(path, 'bin', applet))
     build_fd3_accept(path)
     build_attack(path)
+    build_hostile(path)
     init = os.path.join(path, 'sbin', 'init')
     with open(init, 'w') as f:
         f.write(INIT)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A QEMU that its guest has taken over, for tests: used as a domain's <emulator>, it speaks just
 enough QMP for corrald to start it, query it, pause, resume and stop it, and answers what a test
-tells it to, such as thread ids that are not its own.
+tells it to, such as thread ids that are not its own or messages meant to exhaust corrald (the
+one fake QEMU of the tests: test_qemu_thread_ids.py, test_qemu_hostile.py, test_access_passthrough.py).
 
 A test installs it with install(directory, script): this file is copied as an executable
 DIRECTORY/hostile-qemu (put that path in <emulator>) with its script, DIRECTORY/hostile-qemu.json,
@@ -13,6 +14,11 @@ a guest that is running. The keys (all optional):
              thread of this process, one per vCPU), "main" (this process's pid) or any number
              (another process's pid or tid, reported as is); default: one "own" thread
   iothreads  the same for query-iothreads' iothread1, iothread2, ...; default: none
+  on         {COMMAND: ACTION}: answer COMMAND (any name, "x-..." for one QEMU lacks) with a
+             hostile message instead, one ACTION per behaviour (a function below):
+               array-line:BYTES  one line of BYTES bytes, {"return": [0,0,0,...]}, sent in
+                                 pieces (the whole line never exists at once here either)
+               bad-utf8-event    BLOCK_IO_ERROR whose device and reason are not UTF-8, then {}
 
 Everything else corrald may send is answered the way QEMU answers it, or with CommandNotFound.
 The program runs as the guest's confined process: only the Python standard library, no writes.
@@ -49,6 +55,33 @@ def write_script(emulator, script):
 
 
 # ---- the fake QEMU itself ----
+
+def array_line(conn, arg):
+    size = int(arg)
+    head, tail = b'{"return": [0', b']}\n'
+    count = max(0, (size - len(head) - len(tail)) // 2)
+    conn.sendall(head)
+    piece = b',0' * 65536
+    left = count
+    while left > 0:
+        n = min(left, 65536)
+        conn.sendall(piece if n == 65536 else b',0' * n)
+        left -= n
+    conn.sendall(tail)
+
+
+def bad_utf8_event(conn, _arg):
+    # 0xff and 0xfe never occur in UTF-8; 0xc3 0x28 is a lead byte without its continuation;
+    # 0xed 0xa0 0x80 encodes a surrogate; 0xc0 0xaf is an overlong '/'.
+    conn.sendall(b'{"event": "BLOCK_IO_ERROR", "data": {"device": "disk\xff\xfe", "node-name": "no-such-node", '
+                 b'"operation": "write", "action": "report", "nospace": false, '
+                 b'"reason": "bad \xc3\x28 bytes \xed\xa0\x80 \xc0\xaf end"}, '
+                 b'"timestamp": {"seconds": 1, "microseconds": 0}}\n')
+    conn.sendall(b'{"return": {}}\n')
+
+
+ACTIONS = {'array-line': array_line, 'bad-utf8-event': bad_utf8_event}
+
 
 class OwnThreads:
     """Real threads of this process, made on demand, that report their ids."""
@@ -123,7 +156,7 @@ class Fake:
 
     def result(self, command):
         script = self.script()
-        if command == 'qmp_capabilities' or command in ('set_password', 'migrate-set-parameters'):
+        if command == 'qmp_capabilities' or command in ('set_password', 'migrate-set-parameters', 'system_reset'):
             return {}, [], False
         if command == 'query-cpus-fast':
             specs = script.get('cpus', ['own'])
@@ -192,7 +225,13 @@ class Fake:
                 except ValueError:
                     send({'error': {'class': 'GenericError', 'desc': 'JSON parse error'}})
                     continue
-                reply, events, leave = self.answer(request.get('execute', ''))
+                command = request.get('execute', '')
+                hostile = self.script().get('on', {}).get(command)
+                if hostile:
+                    action, _, arg = hostile.partition(':')
+                    ACTIONS[action](conn, arg)
+                    continue
+                reply, events, leave = self.answer(command)
                 if 'id' in request:
                     reply['id'] = request['id']
                 send(reply)

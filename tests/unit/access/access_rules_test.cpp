@@ -200,7 +200,9 @@ TEST(OperationClass, QemuAndLxcPassthroughAreConsole) {
     auto qemu = [](std::int32_t n) {
         return classifyProcedure(Program::Qemu, *proto::findQemuProcedure(n));
     };
-    EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_MONITOR_COMMAND), OperationClass::Console);
+    EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_MONITOR_COMMAND), OperationClass::Admin);
+    EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES), OperationClass::Admin);
+    EXPECT_EQ(qemu(proto::QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER), OperationClass::Console);
     EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_AGENT_COMMAND), OperationClass::Console);
     EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_ATTACH), OperationClass::Admin);
     EXPECT_EQ(classifyProcedure(Program::Lxc,
@@ -496,14 +498,23 @@ TEST(AccessCheck, SystemLookupFindsRoot) {
 TEST(AccessCheck, QemuAndLxcProgramsAndUnknownProcedures) {
     AccessManager manager(
         rulesOf("allow sasl=dev ops=read,lifecycle,config\n"
-                "deny sasl=dev ops=console\n"));
+                "deny sasl=dev ops=console\n"
+                "allow sasl=owner ops=read,lifecycle,config,console\n"
+                "deny any ops=admin\n"));
     Identity dev = saslUser("dev");
     AccessDecision d =
-        manager.check(dev, Program::Qemu, proto::QEMU_PROC_DOMAIN_MONITOR_COMMAND, "web1");
+        manager.check(dev, Program::Qemu, proto::QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, "web1");
     EXPECT_EQ(
         d.message,
-        "access denied: 'console' operation QEMU_DOMAIN_MONITOR_COMMAND on domain 'web1' is not "
+        "access denied: 'console' operation QEMU_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER on domain 'web1' is not "
         "allowed for sasl user 'dev' (rule access.conf:2)");
+    // Every class but admin is not enough for raw QMP commands.
+    AccessDecision owner =
+        manager.check(saslUser("owner"), Program::Qemu, proto::QEMU_PROC_DOMAIN_MONITOR_COMMAND, "web1");
+    EXPECT_FALSE(owner.allowed);
+    EXPECT_EQ(owner.message,
+              "access denied: 'admin' operation QEMU_DOMAIN_MONITOR_COMMAND on domain 'web1' is not "
+              "allowed for sasl user 'owner' (rule access.conf:4)");
     EXPECT_FALSE(
         manager.check(dev, Program::Lxc, proto::LXC_PROC_DOMAIN_OPEN_NAMESPACE, "c1").allowed);
     EXPECT_FALSE(manager.check(dev, 99999, std::nullopt).allowed);

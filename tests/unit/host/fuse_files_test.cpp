@@ -287,6 +287,38 @@ TEST_F(FuseFilesTest, FailingContentMakesOpenFailWithEio) {
     EXPECT_EQ(complaint, "");
 }
 
+TEST_F(FuseFilesTest, OpensHeldWithoutReadingAreCappedAndAClosedOneMakesRoom) {
+    // A container that opens its views and never reads or closes them must not make the server
+    // keep one generated text per open without bound.
+    mountFiles({{"meminfo", 0444, []() -> Result<std::string> { return std::string(1500, 'm'); }}});
+    std::string path = dir_ + "/meminfo";
+    std::string complaint = serveWhile([&]() -> std::string {
+        std::vector<int> held;
+        while (held.size() <= FuseFiles::kMaxOpenFiles) {
+            int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                if (errno != ENFILE) {
+                    return "open " + std::to_string(held.size() + 1) + " failed with " + errnoName(errno);
+                }
+                break;
+            }
+            held.push_back(fd);
+        }
+        if (held.size() != FuseFiles::kMaxOpenFiles) {
+            return "held " + std::to_string(held.size()) + " open files, not the cap";
+        }
+        ::close(held.back());  // a close gives the slot back...
+        held.pop_back();
+        std::string error;
+        std::string text = readAll(path, 4096, error);  // ...and the next reader is served
+        for (int fd : held) {
+            ::close(fd);
+        }
+        return error.empty() ? expectEqual("content", text, std::string(1500, 'm')) : error;
+    });
+    EXPECT_EQ(complaint, "");
+}
+
 TEST_F(FuseFilesTest, UnmountIsReportedToTheServingLoop) {
     mountFiles({{"uptime", 0444, [] { return std::string("1.00 0.00\n"); }}});
     std::string path = dir_ + "/uptime";
