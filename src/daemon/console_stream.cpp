@@ -54,8 +54,27 @@ void ConsoleStream::write(std::span<const std::uint8_t> data) {
 }
 
 void ConsoleStream::close() {
-    if (!closed_.exchange(true) && fd_) {
-        ::shutdown(fd_.get(), SHUT_RDWR);  // wakes the relay, which ends the stream
+    bool relayOver = false;
+    {
+        std::lock_guard lock(endMutex_);
+        if (closed_.exchange(true)) {
+            return;
+        }
+        relayOver = guestEnded_;
+    }
+    if (relayOver) {
+        confirmEnd();  // the client's answer to our end of data
+    } else if (fd_) {
+        ::shutdown(fd_.get(), SHUT_RDWR);  // wakes the relay, which confirms the end
+    }
+}
+
+void ConsoleStream::confirmEnd() {
+    if (auto session = session_.lock()) {
+        rpc::MessageHeader end = header_;
+        end.status = rpc::MessageStatus::Ok;
+        session->send(rpc::buildPacket(end, std::span<const std::uint8_t>()));
+        session->removeStream(header_.serial);
     }
 }
 
@@ -71,11 +90,16 @@ void ConsoleStream::relay() {
             return;
         }
         if (n <= 0) {
-            // The guest's side ended (or the client closed): an empty OK packet ends the stream.
-            rpc::MessageHeader end = header_;
-            end.status = rpc::MessageStatus::Ok;
-            session->send(rpc::buildPacket(end, std::span<const std::uint8_t>()));
-            session->removeStream(header_.serial);
+            {
+                std::lock_guard lock(endMutex_);
+                if (!closed_) {
+                    // The guest's side ended: end of data, and the client finishes the stream.
+                    guestEnded_ = true;
+                    session->send(rpc::buildPacket(header_, std::span<const std::uint8_t>()));
+                    return;
+                }
+            }
+            confirmEnd();  // the client ended it (finish or abort)
             return;
         }
         session->send(rpc::buildPacket(header_, std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n))));

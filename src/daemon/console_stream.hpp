@@ -2,11 +2,15 @@
 // ConsoleStream: one open console (virsh console) carried as a libvirt stream. What the guest
 // writes is read from the backend's descriptor on a thread of the stream's own and sent to the
 // client as STREAM packets of the OPEN_CONSOLE call's serial; what the client sends arrives on
-// the I/O thread and is written to the descriptor. Either side ending closes it.
+// the I/O thread and is written to the descriptor. The client ending its side (finish or abort)
+// is confirmed with STREAM/OK; the guest's side ending is sent as an empty STREAM/CONTINUE (end
+// of data), and the stream stays until the client finishes or aborts it, as libvirtd does (a
+// libvirt client drops its connection on a confirmation it did not ask for).
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <thread>
 
@@ -36,11 +40,15 @@ public:
 
 private:
     void relay();
+    /// STREAM/OK to the client (the end it asked for) and the session forgets the stream.
+    void confirmEnd();
 
     std::weak_ptr<ClientSession> session_;
     rpc::MessageHeader header_;
     UniqueFd fd_;
-    std::atomic<bool> closed_{false};
+    std::mutex endMutex_;                // orders the two ends below
+    std::atomic<bool> closed_{false};    // the client ended its side (or went away)
+    bool guestEnded_ = false;            // end of data was sent; the relay is over
     std::thread thread_;
 };
 

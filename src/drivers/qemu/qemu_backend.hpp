@@ -75,6 +75,8 @@ public:
                               std::chrono::milliseconds wait) override;
     void reconnectsDone(const std::vector<Uuid>& running) override;
     Result<std::string> monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) override;
+    // Consoles (qemu_console.cpp).
+    Result<UniqueFd> openConsole(objects::DomainObj& dom, const std::string& devName, bool force) override;
     std::vector<std::pair<std::string, std::string>> securityModels() const override;
 
     struct Runtime;
@@ -118,6 +120,12 @@ private:
     void post(std::function<void()> action);
     void actionLoop();
 
+    /// Where the character device `chardevId` ("charserial0") of a 'pty' serial port or console
+    /// listens for the daemon.
+    std::string consoleSocketPath(const std::string& name, const std::string& chardevId) const;
+    /// Writes each 'pty' device's socket into the live <source path> (virsh dumpxml shows where
+    /// the console is, as libvirt shows its pty) and remembers the sockets to remove at stop.
+    void recordConsoles(Runtime& rt, conf::DomainDef& liveDef) const;
     std::string pidFilePath(const std::string& name) const;
     std::string monitorPath(const std::string& name) const;
     std::string logPath(const std::string& name) const;

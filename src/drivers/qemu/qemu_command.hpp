@@ -4,6 +4,7 @@
 // by the caller and passed in QemuLaunchContext.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ struct QemuLaunchContext {
     /// A check before start (checkQemuDefinition): tap descriptors and graphics ports do not
     /// exist yet, and stand-ins take their place.
     bool planOnly = false;
+    /// For each character device of type 'pty', by chardev id ("charserial0"): a listening unix
+    /// socket the daemon made for QEMU to serve the device on, where only the daemon connects
+    /// (virsh console goes through it). Returns the descriptor QEMU inherits. Unused with planOnly.
+    std::function<Result<int>(const std::string& chardevId)> consoleSocket;
 };
 
 /// Builds argv (argv[0] is the emulator). Errors: ConfigUnsupported naming the element QEMU
@@ -42,6 +47,18 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
 /// definition is refused before anything runs. Run under an XmlReadTracker, it reads every part
 /// of the definition the command line acts on (QemuBackend::checkDefinition refuses the rest).
 Result<void> checkQemuDefinition(const conf::DomainDef& def);
+
+/// A serial port or console as virsh console names it, and the QEMU character device behind
+/// it. A console on the first serial port (target type 'serial') is that port's device again.
+struct ConsoleDevice {
+    std::string alias;         ///< libvirt's alias, virsh console's devname: "serial0", "console1"
+    std::string chardevId;     ///< "charserial0", "charconsole1"
+    std::size_t deviceIndex;   ///< the <serial> or <console> in def.devices
+    std::string type;          ///< the character device's type ('pty' is the one consoles reach)
+};
+/// Every serial port and console of `def`, serial ports first, in the order
+/// buildQemuCommandLine names them.
+std::vector<ConsoleDevice> consoleDevices(const conf::DomainDef& def);
 
 /// The block nodes of the <disk> with target `target` ("vda"): its format node (what the
 /// device uses, where query-blockstats puts its counters and BLOCK_IO_ERROR names) and the

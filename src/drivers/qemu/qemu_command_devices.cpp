@@ -12,7 +12,27 @@ namespace corral::drivers::qemu::detail {
 Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, const std::string& id) {
     const std::string type = chr.attrOr("type", "pty");
     const std::string path = chr.childAttr("source", "path");
-    if (type == "pty" || type == "null") {
+    if (type == "pty") {
+        // The daemon serves the console: QEMU listens on a socket the daemon made in its own
+        // directory and passed in (a pty of QEMU's would be open to the host's tty group), and
+        // virsh console connects through the daemon. <source path> and the console's tty= are
+        // the live record of where that is; a start chooses them anew.
+        chr.markAttrRead("tty");
+        int fd = 5;  // a stand-in when only planning
+        if (!ctx_.planOnly) {
+            if (!ctx_.consoleSocket) {
+                return unsupported("<" + chr.name + " type='pty'>: no console socket was prepared for it");
+            }
+            CORRAL_ASSIGN_OR_RETURN(fd, ctx_.consoleSocket(id));
+        }
+        return QemuOpts("socket")
+            .add("id", id)
+            .add("fd", static_cast<unsigned>(fd))
+            .add("server", "on")
+            .add("wait", "off")
+            .str();
+    }
+    if (type == "null") {
         return QemuOpts(type).add("id", id).str();
     }
     if (type == "file") {
@@ -424,3 +444,38 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
 }
 
 }  // namespace corral::drivers::qemu::detail
+
+namespace corral::drivers::qemu {
+
+// The names addSerial and addConsole give: serial ports by their order among <serial>, consoles
+// by theirs among <console>; a console on the first serial port shares its device.
+std::vector<ConsoleDevice> consoleDevices(const conf::DomainDef& def) {
+    std::vector<ConsoleDevice> out;
+    std::optional<std::size_t> firstSerial;
+    unsigned serials = 0, consoles = 0;
+    for (std::size_t i = 0; i < def.devices.size(); ++i) {
+        const auto& dev = def.devices[i];
+        if (dev.name == "serial") {
+            firstSerial = firstSerial.value_or(i);
+            const std::string n = std::to_string(serials++);
+            out.push_back({"serial" + n, "charserial" + n, i, dev.attrOr("type", "pty")});
+        }
+    }
+    for (std::size_t i = 0; i < def.devices.size(); ++i) {
+        const auto& dev = def.devices[i];
+        if (dev.name != "console") {
+            continue;
+        }
+        const std::string n = std::to_string(consoles++);
+        const std::string target = dev.childAttr("target", "type");
+        if (target.empty() || target == "serial") {
+            const auto& port = firstSerial ? def.devices[*firstSerial] : dev;
+            out.push_back({"console" + n, "charserial0", i, port.attrOr("type", "pty")});
+        } else {
+            out.push_back({"console" + n, "charconsole" + n, i, dev.attrOr("type", "pty")});
+        }
+    }
+    return out;
+}
+
+}  // namespace corral::drivers::qemu

@@ -6,7 +6,8 @@
 # (kernel argument corral.panic_after=SECONDS) so the pvpanic device reports it, and starts an
 # i6300esb watchdog it never feeds on request (corral.watchdog=1), and reports its disks as
 # they come and go (corral.watch_disks=1), writing to each new one (corral.write_new_disks=1),
-# and suspends itself to RAM once (corral.pm_suspend=N, at counter N).
+# and suspends itself to RAM once (corral.pm_suspend=N, at counter N). Each line typed on its
+# serial port comes back as "CORRAL-GUEST-ECHO LINE".
 import glob
 import gzip
 import hashlib
@@ -82,6 +83,8 @@ acpid -l /tmp/acpid.log
 panic_after=$(sed -n 's/.*corral.panic_after=\([0-9]*\).*/\1/p' /proc/cmdline)
 start=0
 if [ -f /counter-start ]; then start=$(cat /counter-start); fi
+# What is typed on the first serial port (virsh console) comes back line by line, prefixed.
+(while read -r line; do echo "CORRAL-GUEST-ECHO $line"; done < /dev/ttyS0 > /dev/ttyS0) &
 echo CORRAL-GUEST-READY > /dev/ttyS0
 hog_mib=$(sed -n 's/.*corral.hog_mib=\([0-9]*\).*/\1/p' /proc/cmdline)
 if [ -n "$hog_mib" ]; then
