@@ -39,7 +39,7 @@ Result<std::string> render(const std::string& name) {
     launch.pidFile = pathForName("/run/corral/qemu", def->name, ".pid");  // as the backend names it
     launch.tapFds = {30, 31, 32, 33};
     int nextConsoleFd = 40;  // the listening sockets of 'pty' consoles, in the order asked for
-    launch.consoleSocket = [&](const std::string&) -> Result<int> { return nextConsoleFd++; };
+    launch.chardevSocket = [&](const std::string&) -> Result<int> { return nextConsoleFd++; };
     if (name.find("-paused") != std::string::npos) {
         launch.startPaused = true;
     }

@@ -376,10 +376,10 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
         ctx.incoming = "fd:" + std::to_string(incomingFd);
     }
     std::vector<UniqueFd> consoleListeners;
-    ctx.consoleSocket = [&](const std::string& chardevId) -> Result<int> {
-        const std::string path = consoleSocketPath(liveDef.name, chardevId);
+    ctx.chardevSocket = [&](const std::string& chardevId) -> Result<int> {
+        const std::string path = chardevSocketPath(liveDef.name, chardevId);
         CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, listenUnixSocket(path, 0600));
-        rt->consoleSockets.push_back(path);
+        rt->chardevSockets.push_back(path);
         consoleListeners.push_back(std::move(fd));
         return consoleListeners.back().get();
     };
@@ -539,7 +539,7 @@ void QemuBackend::releaseGuestResources(Runtime& rt) {
     if (!rt.monitorSocket.empty()) {
         ::unlink(rt.monitorSocket.c_str());
     }
-    for (const auto& path : rt.consoleSockets) {
+    for (const auto& path : rt.chardevSockets) {
         ::unlink(path.c_str());
     }
     if (!rt.devStagingDir.empty()) {

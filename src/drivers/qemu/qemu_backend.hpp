@@ -122,7 +122,7 @@ private:
 
     /// Where the character device `chardevId` ("charserial0") of a 'pty' serial port or console
     /// listens for the daemon.
-    std::string consoleSocketPath(const std::string& name, const std::string& chardevId) const;
+    std::string chardevSocketPath(const std::string& name, const std::string& chardevId) const;
     /// Writes each 'pty' device's socket into the live <source path> (virsh dumpxml shows where
     /// the console is, as libvirt shows its pty) and remembers the sockets to remove at stop.
     void recordConsoles(Runtime& rt, conf::DomainDef& liveDef) const;

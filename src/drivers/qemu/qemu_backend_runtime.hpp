@@ -40,7 +40,7 @@ struct QemuBackend::Runtime {
     std::shared_ptr<const conf::DomainDef> securedDef;
     std::vector<security::GuestFile> securedFiles;
     std::string devStagingDir;
-    std::vector<std::string> consoleSockets;  // the 'pty' devices' sockets, removed at stop
+    std::vector<std::string> chardevSockets;  // the 'pty' devices' sockets, removed at stop
     // The connection of each console's client, by chardev id: a second client is refused (or
     // takes over with force) while it is open.
     std::mutex consoleMutex;

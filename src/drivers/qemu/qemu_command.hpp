@@ -33,10 +33,11 @@ struct QemuLaunchContext {
     /// A check before start (checkQemuDefinition): tap descriptors and graphics ports do not
     /// exist yet, and stand-ins take their place.
     bool planOnly = false;
-    /// For each character device of type 'pty', by chardev id ("charserial0"): a listening unix
-    /// socket the daemon made for QEMU to serve the device on, where only the daemon connects
-    /// (virsh console goes through it). Returns the descriptor QEMU inherits. Unused with planOnly.
-    std::function<Result<int>(const std::string& chardevId)> consoleSocket;
+    /// For each character device of type 'pty', and each bound unix channel without a path, by
+    /// chardev id ("charserial0", "charchannel0"): a listening unix socket the daemon made for
+    /// QEMU to serve the device on, where only the daemon connects (virsh console goes through
+    /// it). Returns the descriptor QEMU inherits. Unused with planOnly.
+    std::function<Result<int>(const std::string& chardevId)> chardevSocket;
 };
 
 /// Builds argv (argv[0] is the emulator). Errors: ConfigUnsupported naming the element QEMU
@@ -53,10 +54,10 @@ Result<void> checkQemuDefinition(const conf::DomainDef& def);
 struct ConsoleDevice {
     std::string alias;         ///< libvirt's alias, virsh console's devname: "serial0", "console1"
     std::string chardevId;     ///< "charserial0", "charconsole1"
-    std::size_t deviceIndex;   ///< the <serial> or <console> in def.devices
+    std::size_t deviceIndex;   ///< the <serial>, <console> or <channel> in def.devices
     std::string type;          ///< the character device's type ('pty' is the one consoles reach)
 };
-/// Every serial port and console of `def`, serial ports first, in the order
+/// Every serial port, console and channel of `def`, in that order, named as
 /// buildQemuCommandLine names them.
 std::vector<ConsoleDevice> consoleDevices(const conf::DomainDef& def);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // QEMU consoles: each character device of type 'pty' is a unix socket QEMU listens on, made by
 // the daemon in its run directory (root only) and passed in, so only the daemon reaches the
-// guest's console. virsh console connects through it, one client per device at a time as
+// guest's console (a bound unix channel without a path, the guest agent's, gets one the same way). virsh console connects through it, one client per device at a time as
 // libvirt allows (a second one is refused unless it forces the first out). The socket outlives
 // a daemon restart (QEMU holds it), so a console opens again after the daemon comes back.
 #include <fcntl.h>
@@ -34,26 +34,28 @@ bool sessionOpen(int fd) {
 
 }  // namespace
 
-std::string QemuBackend::consoleSocketPath(const std::string& name, const std::string& chardevId) const {
+std::string QemuBackend::chardevSocketPath(const std::string& name, const std::string& chardevId) const {
     // "charserial0" -> NAME.serial0: no other file of the run directory ends like that.
     return pathForName(paths_.runDir, name, "." + chardevId.substr(4));
 }
 
 void QemuBackend::recordConsoles(Runtime& rt, conf::DomainDef& liveDef) const {
     for (const auto& c : consoleDevices(liveDef)) {
-        if (c.type != "pty") {
+        const std::string path = chardevSocketPath(liveDef.name, c.chardevId);
+        conf::XmlNode& dev = liveDef.devices[c.deviceIndex];
+        // A pty device, or a bound unix channel whose path the daemon chose (the guest agent's).
+        const std::string given = dev.childAttr("source", "path");
+        if (c.type != "pty" && !(c.type == "unix" && c.alias.starts_with("channel") && (given.empty() || given == path))) {
             continue;
         }
-        const std::string path = consoleSocketPath(liveDef.name, c.chardevId);
-        conf::XmlNode& dev = liveDef.devices[c.deviceIndex];
         conf::XmlNode* source = dev.child("source");
         if (source == nullptr) {
             dev.children.insert(dev.children.begin(), conf::XmlNode{"source", {}, {}, {}});
             source = &dev.children.front();
         }
         source->setAttr("path", path);
-        if (std::find(rt.consoleSockets.begin(), rt.consoleSockets.end(), path) == rt.consoleSockets.end()) {
-            rt.consoleSockets.push_back(path);
+        if (std::find(rt.chardevSockets.begin(), rt.chardevSockets.end(), path) == rt.chardevSockets.end()) {
+            rt.chardevSockets.push_back(path);
         }
     }
 }
@@ -93,7 +95,7 @@ Result<UniqueFd> QemuBackend::openConsole(objects::DomainObj& dom, const std::st
         ::shutdown(held.get(), SHUT_RDWR);
     }
     held.reset();
-    CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, connectUnixSocket(consoleSocketPath(rt->name, chosen->chardevId)));
+    CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, connectUnixSocket(chardevSocketPath(rt->name, chosen->chardevId)));
     UniqueFd watch(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
     if (!watch) {
         return fail(ErrorCode::SystemError, "cannot keep the console of domain '" + rt->name + "'", ErrorDomain::Qemu);
