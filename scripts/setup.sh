@@ -14,6 +14,8 @@ packages=(
     clang libclang-rt-14-dev
     # integration tests: the real clients
     libvirt-clients python3-libvirt python3-pytest
+    # virt-install, as people define guests with it (test_virt_install.py)
+    virtinst
     # libvirtd itself, as the reference the integration tests compare corrald with
     libvirt-daemon
     # the QEMU driver's tests: real QEMU (TCG), qemu-img, and the tiny guest they build from

@@ -99,7 +99,8 @@ Result<void> CommandBuilder::ensureUsbController() {
         }
         if (c->child("address") != nullptr) {
             return unsupported("<controller type='usb' model='" + m +
-                               "'> <address>: USB companion controllers are placed by QEMU here (leave out the address)");
+                               "'> <address>: USB companion controllers are placed by QEMU here "
+                               "(leave out the address)");
         }
         add("-device", QemuOpts(usbModels().at(m)).add("masterbus", "usb.0").add("firstport", first));
     }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // QEMU consoles: each character device of type 'pty' is a unix socket QEMU listens on, made by
 // the daemon in its run directory (root only) and passed in, so only the daemon reaches the
-// guest's console (a bound unix channel without a path, the guest agent's, gets one the same way). virsh console connects through it, one client per device at a time as
-// libvirt allows (a second one is refused unless it forces the first out). The socket outlives
-// a daemon restart (QEMU holds it), so a console opens again after the daemon comes back.
+// guest's console (a bound unix channel without a path, the guest agent's, gets one the same
+// way). virsh console connects through it, one client per device at a time as libvirt allows (a
+// second one is refused unless it forces the first out). The socket outlives a daemon restart
+// (QEMU holds it), so a console opens again after the daemon comes back.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -45,7 +46,8 @@ void QemuBackend::recordConsoles(Runtime& rt, conf::DomainDef& liveDef) const {
         conf::XmlNode& dev = liveDef.devices[c.deviceIndex];
         // A pty device, or a bound unix channel whose path the daemon chose (the guest agent's).
         const std::string given = dev.childAttr("source", "path");
-        if (c.type != "pty" && !(c.type == "unix" && c.alias.starts_with("channel") && (given.empty() || given == path))) {
+        const bool chosenPath = given.empty() || given == path;
+        if (c.type != "pty" && !(c.type == "unix" && c.alias.starts_with("channel") && chosenPath)) {
             continue;
         }
         conf::XmlNode* source = dev.child("source");
