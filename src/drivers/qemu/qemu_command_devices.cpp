@@ -183,10 +183,13 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
         if (port <= 0) {
             return unsupported("<graphics type='spice'>: port " + portText + " was not allocated");
         }
-        // No TLS port: SPICE over TLS is not supported yet, and a TLS port or a secure channel
-        // would be offered without it. tlsPort='-1' (virt-install's) asks for none.
-        if (const std::string tls = graphics.attrOr("tlsPort", "-1"); tls != "-1") {
-            return unsupported("<graphics type='spice' tlsPort='" + tls + "'>: SPICE over TLS is not supported yet");
+        // tlsPort='-1' (virt-install's) asks for no TLS port, which is what runs. Any other
+        // value stays unread, so the check refuses it by name: SPICE over TLS is not supported
+        // yet, and a TLS port would be offered without it.
+        for (const auto& [key, value] : graphics.attrs) {
+            if (key == "tlsPort" && value == "-1") {
+                graphics.markAttrRead("tlsPort");
+            }
         }
         QemuOpts spice;
         spice.add("port", static_cast<unsigned>(port)).add("addr", listen);
