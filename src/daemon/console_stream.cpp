@@ -38,14 +38,17 @@ ConsoleStream::~ConsoleStream() {
 void ConsoleStream::start() { thread_ = std::thread([self = shared_from_this()] { self->relay(); }); }
 
 void ConsoleStream::write(std::span<const std::uint8_t> data) {
-    // Console input is a few keys at a time into a local socket: a short blocking write.
+    // Console input is a few keys at a time into a local socket: a short blocking write. Keys
+    // after the guest's side ended go nowhere (its descriptor is closed then).
+    std::unique_lock lock(endMutex_);
     std::size_t done = 0;
-    while (done < data.size() && !closed_) {
+    while (done < data.size() && !closed_ && !guestEnded_) {
         ssize_t n = ::send(fd_.get(), data.data() + done, data.size() - done, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
+            lock.unlock();
             close();
             return;
         }
@@ -54,19 +57,19 @@ void ConsoleStream::write(std::span<const std::uint8_t> data) {
 }
 
 void ConsoleStream::close() {
-    bool relayOver = false;
     {
         std::lock_guard lock(endMutex_);
         if (closed_.exchange(true)) {
             return;
         }
-        relayOver = guestEnded_;
+        if (!guestEnded_) {
+            if (fd_) {
+                ::shutdown(fd_.get(), SHUT_RDWR);  // wakes the relay, which confirms the end
+            }
+            return;
+        }
     }
-    if (relayOver) {
-        confirmEnd();  // the client's answer to our end of data
-    } else if (fd_) {
-        ::shutdown(fd_.get(), SHUT_RDWR);  // wakes the relay, which confirms the end
-    }
+    confirmEnd();  // the client's answer to our end of data
 }
 
 void ConsoleStream::confirmEnd() {
@@ -94,7 +97,9 @@ void ConsoleStream::relay() {
                 std::lock_guard lock(endMutex_);
                 if (!closed_) {
                     // The guest's side ended: end of data, and the client finishes the stream.
+                    // Until it does, the stream holds no descriptor.
                     guestEnded_ = true;
+                    fd_.reset();
                     session->send(rpc::buildPacket(header_, std::span<const std::uint8_t>()));
                     return;
                 }
@@ -104,7 +109,11 @@ void ConsoleStream::relay() {
         }
         session->send(rpc::buildPacket(header_, std::span<const std::uint8_t>(buf, static_cast<std::size_t>(n))));
         if (!session->waitForRoom(kMaxQueuedConsoleOutput, [this] { return closed_.load(); })) {
-            session->removeStream(header_.serial);
+            if (closed_) {
+                confirmEnd();  // the client ended it while its output waited
+            } else {
+                session->removeStream(header_.serial);
+            }
             return;
         }
     }
