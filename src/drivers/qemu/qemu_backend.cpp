@@ -847,7 +847,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
     }
     moveLegacyFile(paths_.logDir, liveDef.name, ".log");
     auto rt = newRuntime(liveDef);
-    recordConsoles(*rt, liveDef);
+    recordConsoles(*rt, liveDef, true);
     // Whether it runs or not, what it held is known now: kept if it runs, given back if not.
     adoptConfinement(*rt, liveDef);
     for (const auto& dev : liveDef.devices) {

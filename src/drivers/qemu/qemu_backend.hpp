@@ -125,7 +125,8 @@ private:
     std::string chardevSocketPath(const std::string& name, const std::string& chardevId) const;
     /// Writes each 'pty' device's socket into the live <source path> (virsh dumpxml shows where
     /// the console is, as libvirt shows its pty) and remembers the sockets to remove at stop.
-    void recordConsoles(Runtime& rt, conf::DomainDef& liveDef) const;
+    /// `existingOnly` (a reconnect): only the sockets that are there.
+    void recordConsoles(Runtime& rt, conf::DomainDef& liveDef, bool existingOnly = false) const;
     std::string pidFilePath(const std::string& name) const;
     std::string monitorPath(const std::string& name) const;
     std::string logPath(const std::string& name) const;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,7 +41,7 @@ std::string QemuBackend::chardevSocketPath(const std::string& name, const std::s
     return pathForName(paths_.runDir, name, "." + chardevId.substr(4));
 }
 
-void QemuBackend::recordConsoles(Runtime& rt, conf::DomainDef& liveDef) const {
+void QemuBackend::recordConsoles(Runtime& rt, conf::DomainDef& liveDef, bool existingOnly) const {
     for (const auto& c : consoleDevices(liveDef)) {
         const std::string path = chardevSocketPath(liveDef.name, c.chardevId);
         conf::XmlNode& dev = liveDef.devices[c.deviceIndex];
@@ -48,6 +49,11 @@ void QemuBackend::recordConsoles(Runtime& rt, conf::DomainDef& liveDef) const {
         const std::string given = dev.childAttr("source", "path");
         const bool chosenPath = given.empty() || given == path;
         if (c.type != "pty" && !(c.type == "unix" && c.alias.starts_with("channel") && chosenPath)) {
+            continue;
+        }
+        // A guest an older daemon started has a pty of QEMU's own instead: no socket to name.
+        struct stat st{};
+        if (existingOnly && (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))) {
             continue;
         }
         conf::XmlNode* source = dev.child("source");
