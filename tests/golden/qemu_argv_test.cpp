@@ -38,6 +38,8 @@ Result<std::string> render(const std::string& name) {
     launch.monitorFd = 3;
     launch.pidFile = pathForName("/run/corral/qemu", def->name, ".pid");  // as the backend names it
     launch.tapFds = {30, 31, 32, 33};
+    int nextConsoleFd = 40;  // the listening sockets of 'pty' consoles, in the order asked for
+    launch.chardevSocket = [&](const std::string&) -> Result<int> { return nextConsoleFd++; };
     if (name.find("-restore") != std::string::npos) {
         launch.incoming = "defer";
     }

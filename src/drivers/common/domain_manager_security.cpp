@@ -58,13 +58,13 @@ void DomainManager::auditMachineIdLocked(const objects::DomainObjPtr& dom) {
 }
 
 Result<UniqueFd> DomainManager::openConsole(const DomainRef& ref, const std::string& devName, unsigned flags) {
-    // virDomainConsoleFlags: FORCE 1 (take over a console in use: the controller always lets the
-    // newest client have it), SAFE 2.
+    // virDomainConsoleFlags: FORCE 1 (take over a console in use), SAFE 2 (every console here is
+    // safe: one client at a time, or the newest has it).
     if ((flags & ~3u) != 0) {
         return unsupportedFlags(flags, "domainOpenConsole");
     }
     CORRAL_ASSIGN_OR_RETURN(objects::DomainObjPtr dom, findRunning(ref));
-    return backend_->openConsole(*dom, devName);
+    return backend_->openConsole(*dom, devName, (flags & 1u) != 0);
 }
 
 Result<std::vector<UniqueFd>> DomainManager::openNamespaces(const DomainRef& ref, unsigned flags) {

@@ -211,9 +211,11 @@ public:
     /// resources held for any other guest (files given to it) are released.
     virtual void reconnectsDone(const std::vector<Uuid>& running) { (void)running; }
 
-    /// Connects to the running guest's console `devName` ("" = the first).
-    virtual Result<UniqueFd> openConsole(objects::DomainObj& dom, const std::string& devName) {
+    /// Connects to the running guest's console `devName` ("" = the first). With `force` the
+    /// console is taken from a client that has it open (where the driver keeps one client).
+    virtual Result<UniqueFd> openConsole(objects::DomainObj& dom, const std::string& devName, bool force) {
         (void)devName;
+        (void)force;
         return fail(ErrorCode::OperationUnsupported,
                     "consoles of domain '" + dom.name() + "' are not available in this driver", ErrorDomain::Domain);
     }

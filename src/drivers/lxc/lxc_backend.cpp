@@ -472,7 +472,8 @@ Result<void> LxcBackend::suspend(objects::DomainObj& dom) { return setFrozen(dom
 
 Result<void> LxcBackend::resume(objects::DomainObj& dom) { return setFrozen(dom, false); }
 
-Result<UniqueFd> LxcBackend::openConsole(objects::DomainObj& dom, const std::string& devName) {
+Result<UniqueFd> LxcBackend::openConsole(objects::DomainObj& dom, const std::string& devName, bool force) {
+    (void)force;  // the controller always gives the console to the newest client
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
     if (!devName.empty() && devName != "console0") {
         return fail(ErrorCode::InvalidArg, "cannot find console device '" + devName + "'", ErrorDomain::Lxc);

@@ -51,7 +51,7 @@ public:
     Result<void> suspend(objects::DomainObj& dom) override;
     Result<void> resume(objects::DomainObj& dom) override;
     Result<std::vector<MemoryStat>> memoryStats(objects::DomainObj& dom) override;
-    Result<UniqueFd> openConsole(objects::DomainObj& dom, const std::string& devName) override;
+    Result<UniqueFd> openConsole(objects::DomainObj& dom, const std::string& devName, bool force) override;
     Result<void> applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) override;
     Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) override;
     std::uint64_t cpuTimeNs(const objects::DomainObj& dom) override;

@@ -374,6 +374,14 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     if (incomingFd >= 0) {
         ctx.incoming = "fd:" + std::to_string(incomingFd);
     }
+    std::vector<UniqueFd> consoleListeners;
+    ctx.chardevSocket = [&](const std::string& chardevId) -> Result<int> {
+        const std::string path = chardevSocketPath(liveDef.name, chardevId);
+        CORRAL_ASSIGN_OR_RETURN(UniqueFd fd, listenUnixSocket(path, 0600));
+        rt->chardevSockets.push_back(path);
+        consoleListeners.push_back(std::move(fd));
+        return consoleListeners.back().get();
+    };
     auto argv = buildQemuCommandLine(liveDef, ctx);
     if (!argv) {
         return releaseOnFailure(unexpected(std::move(argv).error()));
@@ -398,6 +406,9 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     spawn.childHook = confinement->get();
     spawn.inheritFds = ctx.tapFds;
     spawn.inheritFds.push_back(listening->get());
+    for (const auto& fd : consoleListeners) {
+        spawn.inheritFds.push_back(fd.get());
+    }
     if (incomingFd >= 0) {
         spawn.inheritFds.push_back(incomingFd);
     }
@@ -407,8 +418,10 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     }
     rt->pid = *pid;
     rt->ourChild = true;
-    listening->reset();  // QEMU holds the listening socket and the taps now
+    listening->reset();  // QEMU holds the listening sockets and the taps now
+    consoleListeners.clear();
     taps->clear();
+    recordConsoles(*rt, liveDef);
     if (auto written = writePidFile(rt->pidFile, rt->pid); !written) {
         logWarning("domain '" + liveDef.name + "': " + written.error().wireMessage() +
                    " (a daemon restart will not find this guest)");
@@ -534,6 +547,9 @@ void QemuBackend::releaseGuestResources(Runtime& rt) {
     }
     if (!rt.monitorSocket.empty()) {
         ::unlink(rt.monitorSocket.c_str());
+    }
+    for (const auto& path : rt.chardevSockets) {
+        ::unlink(path.c_str());
     }
     if (!rt.devStagingDir.empty()) {
         ::rmdir(rt.devStagingDir.c_str());
@@ -840,6 +856,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
     }
     moveLegacyFile(paths_.logDir, liveDef.name, ".log");
     auto rt = newRuntime(liveDef);
+    recordConsoles(*rt, liveDef, true);
     // Whether it runs or not, what it held is known now: kept if it runs, given back if not.
     adoptConfinement(*rt, liveDef);
     for (const auto& dev : liveDef.devices) {

@@ -77,6 +77,8 @@ public:
                               std::chrono::milliseconds wait) override;
     void reconnectsDone(const std::vector<Uuid>& running) override;
     Result<std::string> monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) override;
+    // Consoles (qemu_console.cpp).
+    Result<UniqueFd> openConsole(objects::DomainObj& dom, const std::string& devName, bool force) override;
     std::vector<std::pair<std::string, std::string>> securityModels() const override;
     // What this host's QEMU offers (qemu_domain_caps.cpp).
     std::optional<Result<std::vector<conf::CapsGuest>>> guestCapabilities() override;
@@ -132,6 +134,13 @@ private:
     std::vector<conf::CapsGuestFeature> guestFeatures(const std::string& arch, const std::string& machine,
                                                       const std::string& emulator);
 
+    /// Where the character device `chardevId` ("charserial0") of a 'pty' serial port or console
+    /// listens for the daemon.
+    std::string chardevSocketPath(const std::string& name, const std::string& chardevId) const;
+    /// Writes each 'pty' device's socket into the live <source path> (virsh dumpxml shows where
+    /// the console is, as libvirt shows its pty) and remembers the sockets to remove at stop.
+    /// `existingOnly` (a reconnect): only the sockets that are there.
+    void recordConsoles(Runtime& rt, conf::DomainDef& liveDef, bool existingOnly = false) const;
     std::string pidFilePath(const std::string& name) const;
     std::string monitorPath(const std::string& name) const;
     std::string logPath(const std::string& name) const;

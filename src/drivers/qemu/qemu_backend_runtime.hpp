@@ -40,6 +40,11 @@ struct QemuBackend::Runtime {
     std::shared_ptr<const conf::DomainDef> securedDef;
     std::vector<security::GuestFile> securedFiles;
     std::string devStagingDir;
+    std::vector<std::string> chardevSockets;  // the 'pty' devices' sockets, removed at stop
+    // The connection of each console's client, by chardev id: a second client is refused (or
+    // takes over with force) while it is open.
+    std::mutex consoleMutex;
+    std::map<std::string, UniqueFd> consoleSessions;
     std::atomic<bool> released{false};  // host resources given back (once)
     std::string runStateAtReconnect;    // QEMU's run state when a restarted daemon took it over
 

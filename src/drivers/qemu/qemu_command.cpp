@@ -134,6 +134,10 @@ Result<QemuOpts> CommandBuilder::machineOption() {
     if (!hasFeature(def_, "acpi")) {
         machine.add("acpi", "off");  // libvirt's rule: ACPI only with <features><acpi/>
     }
+    CORRAL_ASSIGN_OR_RETURN(std::optional<bool> hpet, hpetState());
+    if (hpet) {
+        machine.add("hpet", *hpet ? "on" : "off");
+    }
     return machine;
 }
 
@@ -296,56 +300,6 @@ Result<void> CommandBuilder::addBootIndex(QemuOpts& device, const conf::XmlNode&
         kindsBooted_.insert(kind);
         device.add("bootindex", static_cast<unsigned>(it->second));
     }
-    return {};
-}
-
-// The USB controller is added where the first USB device (or the <controller>) needs it, with
-// the model the definition names anywhere in <devices>.
-Result<void> CommandBuilder::ensureUsbController() {
-    if (usbAdded_) {
-        return {};
-    }
-    std::string model, ports;
-    for (const auto& dev : def_.devices) {
-        if (dev.name == "controller" && dev.attrOr("type") == "usb" && dev.attrOr("index", "0") == "0") {
-            model = dev.attrOr("model");
-            ports = dev.attrOr("ports");
-        }
-    }
-    if (model == "none") {
-        return unsupported("a USB device needs a USB controller, but <controller type='usb' model='none'> removes it");
-    }
-    if (machine_.family == MachineFamily::Microvm) {
-        return unsupported("machine 'microvm' has no USB controller (use virtio devices)");
-    }
-    static const std::map<std::string, std::string, std::less<>> kModels = {
-        {"qemu-xhci", "qemu-xhci"},     {"nec-xhci", "nec-usb-xhci"},    {"piix3-uhci", "piix3-usb-uhci"},
-        {"piix4-uhci", "piix4-usb-uhci"}, {"ich9-ehci1", "ich9-usb-ehci1"}, {"pci-ohci", "pci-ohci"}};
-    std::string device;
-    if (model.empty()) {
-        device = machine_.family == MachineFamily::Q35 ? "qemu-xhci" : "piix3-usb-uhci";
-    } else if (auto it = kModels.find(model); it != kModels.end()) {
-        device = it->second;
-    } else {
-        return unsupported("<controller type='usb' model='" + model +
-                           "'>: not supported (qemu-xhci, nec-xhci, piix3-uhci, piix4-uhci, ich9-ehci1, pci-ohci, none)");
-    }
-    QemuOpts usb(device);
-    usb.add("id", "usb");
-    if (!ports.empty()) {
-        // libvirt gives an xHCI controller's port count to both its USB 2 and USB 3 root hubs.
-        unsigned n = 0;
-        if ((device != "qemu-xhci" && device != "nec-usb-xhci") || !toUnsigned(ports, n) || n == 0 || n > 15) {
-            return unsupported("<controller type='usb' ports='" + ports + "'>: a port count (1 to 15) is supported for "
-                               "xHCI controllers");
-        }
-        usb.add("p2", n).add("p3", n);
-    }
-    if (const std::string& addr = controllerAddress_["usb0"]; !addr.empty()) {
-        usb.add("addr", addr);
-    }
-    usbAdded_ = true;
-    add("-device", usb);
     return {};
 }
 
@@ -562,12 +516,7 @@ Result<std::vector<std::string>> CommandBuilder::build() {
     if (!ctx_.pidFile.empty()) {
         add({"-pidfile", ctx_.pidFile});
     }
-    const conf::XmlNode* clock = def_.element("clock");
-    std::string offset = clock != nullptr ? clock->attrOr("offset", "utc") : "utc";
-    if (offset != "utc" && offset != "localtime") {
-        return unsupported("<clock offset='" + offset + "'>: not supported (utc, localtime)");
-    }
-    add("-rtc", QemuOpts().add("base", offset));
+    CORRAL_TRY(addClockAndPower());
     // QEMU stops the vCPUs instead of exiting when the guest powers off: the daemon applies
     // on_poweroff itself, and an ACPI reboot (power off, then reset) needs the process to stay.
     add({"-no-shutdown"});
@@ -577,10 +526,13 @@ Result<std::vector<std::string>> CommandBuilder::build() {
     // As libvirt: the firmware boots only the devices given a bootindex (post-parse gives the
     // first disk one when the definition names no boot device), never falls through to others.
     add({"-boot", "strict=on"});
-    // As libvirt: one audio backend that plays and records nothing. No sound device can be
-    // defined here, but a VNC client may ask for the guest's audio: without an -audiodev QEMU
-    // would then open a host audio system (PulseAudio, ALSA) of its own choosing.
-    add("-audiodev", QemuOpts("none").add("id", "audio1"));
+    for (const auto& dev : def_.devices) {
+        hasSpice_ = hasSpice_ || (dev.name == "graphics" && dev.attrOr("type") == "spice");
+    }
+    // As libvirt: one audio backend on every guest, SPICE's or one that plays and records
+    // nothing. Without it a VNC client asking for the guest's audio would make QEMU open a host
+    // audio system (PulseAudio, ALSA) of its own choosing; sound devices play through it.
+    CORRAL_TRY(ensureAudiodev());
 
     CORRAL_TRY(planControllerAddresses());
     for (const auto& dev : def_.devices) {

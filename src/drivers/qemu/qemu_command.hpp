@@ -4,6 +4,7 @@
 // by the caller and passed in QemuLaunchContext.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,11 @@ struct QemuLaunchContext {
     /// A check before start (checkQemuDefinition): tap descriptors and graphics ports do not
     /// exist yet, and stand-ins take their place.
     bool planOnly = false;
+    /// For each character device of type 'pty', and each bound unix channel without a path, by
+    /// chardev id ("charserial0", "charchannel0"): a listening unix socket the daemon made for
+    /// QEMU to serve the device on, where only the daemon connects (virsh console goes through
+    /// it). Returns the descriptor QEMU inherits. Unused with planOnly.
+    std::function<Result<int>(const std::string& chardevId)> chardevSocket;
 };
 
 /// Builds argv (argv[0] is the emulator). Errors: ConfigUnsupported naming the element QEMU
@@ -46,6 +52,17 @@ Result<void> checkQemuDefinition(const conf::DomainDef& def);
 /// Whether the command builder knows machine type `machine` (pc, pc-i440fx-*, q35, pc-q35-*,
 /// microvm): the capabilities list only QEMU's machines that pass this.
 bool driverBuildsMachine(std::string_view machine);
+/// A serial port or console as virsh console names it, and the QEMU character device behind
+/// it. A console on the first serial port (target type 'serial') is that port's device again.
+struct ConsoleDevice {
+    std::string alias;         ///< libvirt's alias, virsh console's devname: "serial0", "console1"
+    std::string chardevId;     ///< "charserial0", "charconsole1"
+    std::size_t deviceIndex;   ///< the <serial>, <console> or <channel> in def.devices
+    std::string type;          ///< the character device's type ('pty' is the one consoles reach)
+};
+/// Every serial port, console and channel of `def`, in that order, named as
+/// buildQemuCommandLine names them.
+std::vector<ConsoleDevice> consoleDevices(const conf::DomainDef& def);
 
 /// The block nodes of the <disk> with target `target` ("vda"): its format node (what the
 /// device uses, where query-blockstats puts its counters and BLOCK_IO_ERROR names) and the

@@ -52,6 +52,11 @@ private:
     }
 
     Result<void> addCpuAndMemory();
+    /// -rtc with <clock>'s offset and RTC tick policy, the PIT's policy, <pm>'s sleep states
+    /// (qemu_command_clock.cpp).
+    Result<void> addClockAndPower();
+    /// <clock><timer name='hpet' present=...>: the machine's hpet= switch; nullopt without one.
+    Result<std::optional<bool>> hpetState() const;
     Result<void> addBootOptions();
     Result<void> planBootOrder();
     Result<void> addDisk(const conf::XmlNode& disk);
@@ -63,6 +68,13 @@ private:
     Result<void> addController(const conf::XmlNode& controller);
     Result<void> addWatchdog(const conf::XmlNode& watchdog);
     Result<void> addRng(const conf::XmlNode& rng);
+    Result<void> addChannel(const conf::XmlNode& channel, unsigned index);
+    Result<void> addRedirdev(const conf::XmlNode& redirdev, unsigned index);
+    Result<void> addSound(const conf::XmlNode& sound, unsigned index);
+    /// The -audiodev sound devices play through (once): the <audio> element's backend, else
+    /// SPICE's with SPICE graphics and none without, as libvirt chooses. Returns its id.
+    Result<std::string> ensureAudiodev();
+    void ensureVirtioSerial();
     /// The -machine option: type, and what <features> and <memory dumpCore> switch.
     Result<QemuOpts> machineOption();
     /// addr=0xN for a device's <address type='pci'> on the root bus (where a hotplug put it);
@@ -97,6 +109,9 @@ private:
     std::size_t interfaceIndex_ = 0;
     bool usbAdded_ = false, ahciAdded_ = false, hasGraphics_ = false, hasVideo_ = false;
     bool virtioSerialAdded_ = false, hasPanic_ = false;
+    bool hasSpice_ = false;  // a <graphics type='spice'>: what spicevmc devices and audio need
+    unsigned channelCount_ = 0, redirCount_ = 0, soundCount_ = 0;
+    std::string audiodev_;  // the -audiodev id once added
     /// QEMU's -action watchdog=... for the one <watchdog>; empty without one.
     std::string watchdogAction_;
     std::set<unsigned> scsiControllers_;

@@ -12,7 +12,27 @@ namespace corral::drivers::qemu::detail {
 Result<std::string> CommandBuilder::chardevBackend(const conf::XmlNode& chr, const std::string& id) {
     const std::string type = chr.attrOr("type", "pty");
     const std::string path = chr.childAttr("source", "path");
-    if (type == "pty" || type == "null") {
+    if (type == "pty") {
+        // The daemon serves the console: QEMU listens on a socket the daemon made in its own
+        // directory and passed in (a pty of QEMU's would be open to the host's tty group), and
+        // virsh console connects through the daemon. <source path> and the console's tty= are
+        // the live record of where that is; a start chooses them anew.
+        chr.markAttrRead("tty");
+        int fd = 5;  // a stand-in when only planning
+        if (!ctx_.planOnly) {
+            if (!ctx_.chardevSocket) {
+                return unsupported("<" + chr.name + " type='pty'>: no console socket was prepared for it");
+            }
+            CORRAL_ASSIGN_OR_RETURN(fd, ctx_.chardevSocket(id));
+        }
+        return QemuOpts("socket")
+            .add("id", id)
+            .add("fd", static_cast<unsigned>(fd))
+            .add("server", "on")
+            .add("wait", "off")
+            .str();
+    }
+    if (type == "null") {
         return QemuOpts(type).add("id", id).str();
     }
     if (type == "file") {
@@ -78,8 +98,12 @@ Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned i
         }
         for (const auto& dev : def_.devices) {
             if (dev.name == "serial") {
+                // A pty's path is the record of a start (a new one is chosen at each).
+                const bool pty = console.attrOr("type", "pty") == "pty";
+                console.markChildAttrRead("source", "path");
+                console.markAttrRead("tty");
                 if (console.attrOr("type", "pty") != dev.attrOr("type", "pty") ||
-                    console.childAttr("source", "path") != dev.childAttr("source", "path") ||
+                    (!pty && console.childAttr("source", "path") != dev.childAttr("source", "path")) ||
                     console.childAttr("source", "mode") != dev.childAttr("source", "mode")) {
                     return unsupported("<console type='" + console.attrOr("type", "pty") +
                                        "'>: a console on the first serial port has that port's type and source");
@@ -92,15 +116,7 @@ Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned i
     if (targetType != "virtio") {
         return unsupported("<console><target type='" + targetType + "'>: not supported (serial, virtio)");
     }
-    if (!virtioSerialAdded_) {
-        virtioSerialAdded_ = true;
-        QemuOpts serial(pciOrMmio("virtio-serial"));
-        serial.add("id", "virtio-serial0");
-        if (const std::string& addr = controllerAddress_["virtio-serial0"]; !addr.empty()) {
-            serial.add("addr", addr);
-        }
-        add("-device", serial);
-    }
+    ensureVirtioSerial();
     if (const std::string port = console.childAttr("target", "port");
         !port.empty() && port != std::to_string(virtioConsoles_)) {
         return unsupported("<console><target type='virtio' port='" + port +
@@ -168,10 +184,28 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
         if (port <= 0) {
             return unsupported("<graphics type='spice'>: port " + portText + " was not allocated");
         }
+        // tlsPort='-1' (virt-install's) asks for no TLS port, which is what runs. Any other
+        // value stays unread, so the check refuses it by name: SPICE over TLS is not supported
+        // yet, and a TLS port would be offered without it.
+        for (const auto& [key, value] : graphics.attrs) {
+            if (key == "tlsPort" && value == "-1") {
+                graphics.markAttrRead("tlsPort");
+            }
+        }
         QemuOpts spice;
         spice.add("port", static_cast<unsigned>(port)).add("addr", listen);
         if (graphics.attr("passwd") == nullptr) {
             spice.add("disable-ticketing", "on");
+        }
+        if (const conf::XmlNode* image = graphics.child("image")) {
+            static const std::set<std::string, std::less<>> kCompression = {"auto_glz", "auto_lz", "quic",
+                                                                            "glz",      "lz",      "off"};
+            const std::string compression = image->attrOr("compression");
+            if (kCompression.count(compression) == 0) {
+                return unsupported("<graphics type='spice'><image compression='" + compression +
+                                   "'>: not supported (auto_glz, auto_lz, quic, glz, lz, off)");
+            }
+            spice.add("image-compression", compression);
         }
         add("-spice", spice);
     } else {
@@ -334,6 +368,52 @@ Result<void> CommandBuilder::addRng(const conf::XmlNode& rng) {
     return {};
 }
 
+Result<std::string> CommandBuilder::ensureAudiodev() {
+    if (!audiodev_.empty()) {
+        return audiodev_;
+    }
+    std::string driver = hasSpice_ ? "spice" : "none";
+    for (const auto& dev : def_.devices) {
+        if (dev.name == "audio") {
+            driver = dev.attrOr("type");  // checked where addDevice meets it
+        }
+    }
+    audiodev_ = "audio1";
+    add("-audiodev", QemuOpts(driver).add("id", audiodev_));
+    return audiodev_;
+}
+
+Result<void> CommandBuilder::addSound(const conf::XmlNode& sound, unsigned index) {
+    const std::string model = sound.attrOr("model");
+    if (machine_.family == MachineFamily::Microvm) {
+        return unsupported("<sound>: machine 'microvm' has no PCI bus for a sound card");
+    }
+    static const std::map<std::string, std::string, std::less<>> kModels = {
+        {"ich6", "intel-hda"}, {"ich9", "ich9-intel-hda"}, {"ac97", "AC97"}};
+    auto it = kModels.find(model);
+    if (it == kModels.end()) {
+        return unsupported("<sound model='" + model + "'>: not supported (ich6, ich9, ac97)");
+    }
+    CORRAL_ASSIGN_OR_RETURN(std::string audiodev, ensureAudiodev());
+    const std::string id = "sound" + std::to_string(index);
+    QemuOpts dev(it->second);
+    dev.add("id", id);
+    if (model == "ac97") {
+        dev.add("audiodev", audiodev);
+    }
+    CORRAL_TRY(addPciAddress(dev, sound));
+    add("-device", dev);
+    if (model != "ac97") {
+        // An HD Audio controller plays through a codec on its bus: libvirt's default, duplex.
+        add("-device", QemuOpts("hda-duplex")
+                           .add("id", id + "-codec0")
+                           .add("bus", id + ".0")
+                           .add("cad", 0u)
+                           .add("audiodev", audiodev));
+    }
+    return {};
+}
+
 Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
     const std::string& kind = dev.name;
     if (kind == "disk") {
@@ -400,11 +480,28 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
     if (kind == "watchdog") {
         return addWatchdog(dev);
     }
-    if (kind == "audio" && dev.attrOr("type") == "none") {
-        // libvirt's "no audio backend": with no sound device (<sound> is not supported) the
-        // guest has no audio at all, which is what it asks for.
-        dev.markAttrRead("id");
+    if (kind == "audio") {
+        // The backend of the sound devices (ensureAudiodev): none, or SPICE's, one per domain.
+        const std::string type = dev.attrOr("type");
+        if (type != "none" && type != "spice") {
+            return unsupported("<audio type='" + type + "'>: not supported (none, spice)");
+        }
+        if (type == "spice" && !hasSpice_) {
+            return unsupported("<audio type='spice'> needs <graphics type='spice'>");
+        }
+        if (const std::string id = dev.attrOr("id", "1"); id != "1") {
+            return unsupported("<audio id='" + id + "'>: only one audio backend (id 1) is supported");
+        }
         return {};
+    }
+    if (kind == "sound") {
+        return addSound(dev, soundCount_++);
+    }
+    if (kind == "channel") {
+        return addChannel(dev, channelCount_++);
+    }
+    if (kind == "redirdev") {
+        return addRedirdev(dev, redirCount_++);
     }
     if (kind == "input") {
         std::string type = dev.attrOr("type");
@@ -430,3 +527,45 @@ Result<void> CommandBuilder::addDevice(const conf::XmlNode& dev) {
 }
 
 }  // namespace corral::drivers::qemu::detail
+
+namespace corral::drivers::qemu {
+
+// The names addSerial, addConsole and addChannel give: serial ports by their order among
+// <serial>, consoles and channels likewise; a console on the first serial port shares its device.
+std::vector<ConsoleDevice> consoleDevices(const conf::DomainDef& def) {
+    std::vector<ConsoleDevice> out;
+    std::optional<std::size_t> firstSerial;
+    unsigned serials = 0, consoles = 0;
+    for (std::size_t i = 0; i < def.devices.size(); ++i) {
+        const auto& dev = def.devices[i];
+        if (dev.name == "serial") {
+            firstSerial = firstSerial.value_or(i);
+            const std::string n = std::to_string(serials++);
+            out.push_back({"serial" + n, "charserial" + n, i, dev.attrOr("type", "pty")});
+        }
+    }
+    for (std::size_t i = 0; i < def.devices.size(); ++i) {
+        const auto& dev = def.devices[i];
+        if (dev.name != "console") {
+            continue;
+        }
+        const std::string n = std::to_string(consoles++);
+        const std::string target = dev.childAttr("target", "type");
+        if (target.empty() || target == "serial") {
+            const auto& port = firstSerial ? def.devices[*firstSerial] : dev;
+            out.push_back({"console" + n, "charserial0", i, port.attrOr("type", "pty")});
+        } else {
+            out.push_back({"console" + n, "charconsole" + n, i, dev.attrOr("type", "pty")});
+        }
+    }
+    unsigned channels = 0;
+    for (std::size_t i = 0; i < def.devices.size(); ++i) {
+        if (def.devices[i].name == "channel") {
+            const std::string n = std::to_string(channels++);
+            out.push_back({"channel" + n, "charchannel" + n, i, def.devices[i].attrOr("type", "pty")});
+        }
+    }
+    return out;
+}
+
+}  // namespace corral::drivers::qemu

@@ -7,7 +7,8 @@
 # i6300esb watchdog it never feeds on request (corral.watchdog=1), and reports its disks as
 # they come and go (corral.watch_disks=1), writing to each new one (corral.write_new_disks=1),
 # and suspends itself to RAM once (corral.pm_suspend=N, at counter N), and keeps its vCPU busy
-# (corral.busy=1: a shell loop that never sleeps).
+# (corral.busy=1: a shell loop that never sleeps). Each line typed on its serial port comes back
+# as "CORRAL-GUEST-ECHO LINE".
 import glob
 import gzip
 import hashlib
@@ -87,6 +88,8 @@ if grep -q corral.busy=1 /proc/cmdline; then
     (while :; do :; done) &
     echo CORRAL-GUEST-BUSY > /dev/ttyS0
 fi
+# What is typed on the first serial port (virsh console) comes back line by line, prefixed.
+(while read -r line; do echo "CORRAL-GUEST-ECHO $line"; done < /dev/ttyS0 > /dev/ttyS0) &
 echo CORRAL-GUEST-READY > /dev/ttyS0
 hog_mib=$(sed -n 's/.*corral.hog_mib=\([0-9]*\).*/\1/p' /proc/cmdline)
 if [ -n "$hog_mib" ]; then

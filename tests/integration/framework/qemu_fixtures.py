@@ -28,8 +28,11 @@ def guest_files(bin_dir):
 
 
 def guest_xml(name, guest_files, serial_path, extra_devices='', on_crash='destroy', cmdline_extra='',
-              machine='pc', on_poweroff='destroy', vcpus=1, iothreads=0, current_memory_mib=None):
+              machine='pc', on_poweroff='destroy', vcpus=1, iothreads=0, current_memory_mib=None,
+              serial_device=None):
     kernel, initrd = guest_files
+    serial_device = serial_device or \
+        f"<serial type='file'><source path='{serial_path}' append='on'/><target port='0'/></serial>"
     return f"""<domain type='qemu'>
   <name>{name}</name>
   <memory unit='MiB'>192</memory>{f"<currentMemory unit='MiB'>{current_memory_mib}</currentMemory>" if current_memory_mib else ''}
@@ -42,7 +45,7 @@ def guest_xml(name, guest_files, serial_path, extra_devices='', on_crash='destro
   <on_poweroff>{on_poweroff}</on_poweroff>
   <on_crash>{on_crash}</on_crash>
   <devices>
-    <serial type='file'><source path='{serial_path}' append='on'/><target port='0'/></serial>
+    {serial_device}
     <panic model='isa'/>
     {extra_devices}
   </devices>

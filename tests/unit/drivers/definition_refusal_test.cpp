@@ -75,6 +75,54 @@ TEST(AcceptedMeansEnforced, QemuGraphicsKeymapAndSpiceTlsPortAreNotSilentlyDropp
     EXPECT_REFUSED(qemuCheck(vm("<graphics type='vnc' port='5900' keymap='fr'/>")), "<graphics keymap='fr'>");
     EXPECT_REFUSED(qemuCheck(vm("<graphics type='spice' port='5901' tlsPort='5902'/>")),
                    "<graphics tlsPort='5902'>");
+    EXPECT_REFUSED(qemuCheck(vm("<graphics type='spice' autoport='yes' defaultMode='secure'/>")),
+                   "<graphics defaultMode='secure'>");
+}
+
+// virt-install's default devices for a Linux guest: accepted as it writes them (the test
+// DefinitionCoverage samples show the command line), and what they cannot do refused by name.
+TEST(AcceptedMeansEnforced, QemuVirtInstallDefaultsAreActedOnOrRefused) {
+    const std::string spice = "<graphics type='spice' port='-1' tlsPort='-1' autoport='yes'>"
+                              "<image compression='off'/></graphics>";
+    EXPECT_EQ(qemuCheck(vm("<controller type='usb' model='ich9-ehci1'/>"
+                           "<controller type='usb' model='ich9-uhci1'><master startport='0'/></controller>"
+                           "<controller type='usb' model='ich9-uhci2'><master startport='2'/></controller>"
+                           "<controller type='usb' model='ich9-uhci3'><master startport='4'/></controller>"
+                           "<channel type='unix'><source mode='bind'/>"
+                           "<target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+                           "<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>"
+                           "<input type='tablet' bus='usb'/>" + spice + "<sound model='ich6'/>"
+                           "<video><model type='qxl'/></video>"
+                           "<redirdev bus='usb' type='spicevmc'/><redirdev bus='usb' type='spicevmc'/>"
+                           "<memballoon model='virtio'/><rng model='virtio'><backend model='random'>/dev/urandom"
+                           "</backend></rng>",
+                           "<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/>"
+                           "<timer name='pit' tickpolicy='delay'/><timer name='hpet' present='no'/></clock>"
+                           "<pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>")),
+              "accepted");
+    EXPECT_REFUSED(qemuCheck(vm("<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>")),
+                   "a spicevmc channel needs <graphics type='spice'>");
+    EXPECT_REFUSED(qemuCheck(vm("<redirdev bus='usb' type='spicevmc'/>")), "needs <graphics type='spice'>");
+    EXPECT_REFUSED(qemuCheck(vm("<redirdev bus='usb' type='tcp'><source mode='connect' host='h' service='1'/></redirdev>")),
+                   "only USB redirection over SPICE");
+    EXPECT_REFUSED(qemuCheck(vm("<channel type='unix'><source mode='connect'/>"
+                                "<target type='virtio' name='org.qemu.guest_agent.0'/></channel>")),
+                   "<source mode='connect'> needs a <source path>");
+    EXPECT_REFUSED(qemuCheck(vm("<channel type='pty'><target type='guestfwd' address='10.0.2.1' port='4600'/></channel>")),
+                   "<target type='guestfwd'> is not supported");
+    EXPECT_REFUSED(qemuCheck(vm("<sound model='sb16'/>")), "<sound model='sb16'>: not supported");
+    EXPECT_REFUSED(qemuCheck(vm("<sound model='ich9'><codec type='micro'/></sound>")), "<sound><codec>");
+    EXPECT_REFUSED(qemuCheck(vm("<controller type='usb' model='qemu-xhci'/>"
+                                "<controller type='usb' model='ich9-uhci1'><master startport='0'/></controller>")),
+                   "UHCI companions need an ich9-ehci1");
+    EXPECT_REFUSED(qemuCheck(vm("<controller type='usb' model='ich9-ehci1'/>"
+                                "<controller type='usb' model='ich9-uhci1'><master startport='3'/></controller>")),
+                   "a companion starts at port 0, 2 or 4");
+    EXPECT_REFUSED(qemuCheck(vm("", "<clock offset='utc'><timer name='pit' tickpolicy='catchup'/></clock>")),
+                   "other policies need <domain type='kvm'>");
+    EXPECT_REFUSED(qemuCheck(vm("", "<clock offset='utc'><timer name='tsc' frequency='1000'/></clock>")),
+                   "<clock><timer name='tsc'>: not supported (rtc, pit, hpet)");
+    EXPECT_REFUSED(qemuCheck(vm("<audio id='1' type='pulseaudio'/>")), "<audio type='pulseaudio'>: not supported");
 }
 
 TEST(AcceptedMeansEnforced, QemuEfiFirmwareDoesNotBootSeabios) {
@@ -88,8 +136,8 @@ TEST(AcceptedMeansEnforced, QemuUnknownFeaturesDevicesAndElementsAreRefused) {
     EXPECT_REFUSED(qemuCheck(vm("", "<features><apic eoi='on'/></features>")), "<features><apic eoi='on'>");
     EXPECT_REFUSED(qemuCheck(vm("<hostdev mode='subsystem' type='usb'/>")), "<hostdev>");
     EXPECT_REFUSED(qemuCheck(vm("", "<frobnicate/>")), "<frobnicate>");
-    EXPECT_REFUSED(qemuCheck(vm("", "<clock offset='utc'><timer name='hpet' present='no'/></clock>")),
-                   "<clock><timer>");
+    EXPECT_REFUSED(qemuCheck(vm("", "<clock offset='utc'><timer name='rtc' track='wall'/></clock>")),
+                   "<clock><timer track='wall'>");
     EXPECT_REFUSED(qemuCheck(vm("", "<cputune><vcpusched vcpus='0' scheduler='fifo'/></cputune>")),
                    "<cputune><vcpusched>");
 }

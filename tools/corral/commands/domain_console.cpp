@@ -55,6 +55,7 @@ private:
 /// What the server's side of the console stream did.
 struct ConsoleState {
     bool ended = false;
+    bool guestEnded = false;  // the server sent the end of data
     std::optional<Error> error;
 };
 
@@ -84,6 +85,10 @@ int console(Context& ctx) {
             return;
         }
         if (p.header.status == rpc::MessageStatus::Continue) {
+            if (p.payload.empty()) {
+                state.guestEnded = true;  // end of data: we finish the stream, the server confirms
+                return;
+            }
             for (std::size_t off = 0; off < p.payload.size();) {
                 ssize_t n = ::write(STDOUT_FILENO, p.payload.data() + off, p.payload.size() - off);
                 if (n <= 0 && errno != EINTR) {
@@ -118,6 +123,10 @@ int console(Context& ctx) {
                 printError("", pumped.error());
                 return 1;
             }
+        }
+        if (state.guestEnded && !finishing) {
+            (void)conn->finishStream(proto::REMOTE_PROC_DOMAIN_OPEN_CONSOLE, serial, false);
+            finishing = true;
         }
         if (finishing || (fds[1].revents & (POLLIN | POLLHUP)) == 0) {
             continue;
