@@ -2,6 +2,7 @@
 // Post-parse: the defaults libvirt fills in after parsing.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "conf/domain_def.hpp"
@@ -123,6 +124,26 @@ Result<void> defaultBootOrder(DomainDef& def) {
     return {};
 }
 
+/// libvirt's rule for a PCI controller written without an index (virt-install writes its q35
+/// root ports so): the root bus is index 0, every other one takes the next index after the
+/// highest PCI index before it in the definition.
+void assignPciControllerIndexes(DomainDef& def) {
+    long highest = -1;
+    for (auto& dev : def.devices) {
+        if (dev.name != "controller" || dev.attrOr("type") != "pci") {
+            continue;
+        }
+        if (const std::string* index = dev.attr("index")) {
+            highest = std::max(highest, std::strtol(index->c_str(), nullptr, 10));
+            continue;
+        }
+        const std::string model = dev.attrOr("model");
+        const long assigned = (model == "pci-root" || model == "pcie-root") ? 0 : highest + 1;
+        dev.setAttr("index", std::to_string(assigned));
+        highest = std::max(highest, assigned);
+    }
+}
+
 }  // namespace
 
 void fillDiskDefaults(XmlNode& disk) {
@@ -177,6 +198,7 @@ Result<void> postParseDomainDef(DomainDef& def, const PostParseContext& ctx) {
     CORRAL_TRY(defaultBootOrder(def));
     CORRAL_TRY(assignMacs(def, ctx));
     pairConsoles(def);
+    assignPciControllerIndexes(def);
     for (auto& dev : def.devices) {
         if (dev.name == "disk") {
             fillDiskDefaults(dev);

@@ -79,11 +79,18 @@ def test_default_devices_of_a_linux_guest_run(qemu, guest_files, tmpdir_path, in
     assert devices.find('graphics').get('type') == 'spice'
     assert devices.find('graphics').get('listen') == '127.0.0.1'
     assert len(devices.findall('redirdev')) == 2
+    # The capabilities offer q35, so virt-install picks it, with its PCIe root ports and virtio
+    # video (qxl on pc).
+    machine = live.find('os/type').get('machine')
+    video = devices.find('video/model').get('type')
+    root_ports = devices.findall("controller[@type='pci'][@model='pcie-root-port']")
+    assert 'q35' in machine and video == 'virtio' and len(root_ports) > 0, (machine, video, len(root_ports))
     # ... and QEMU runs it.
     argv = ' '.join(qemu_argv('vi-linux'))
     for part in ('virtserialport', 'name=org.qemu.guest_agent.0', 'spicevmc,id=charchannel1,name=vdagent',
-                 'usb-redir', 'intel-hda', 'hda-duplex', 'qxl-vga', 'usb-tablet', 'virtio-balloon-pci',
-                 'virtio-rng-pci', '-spice', 'driftfix=slew'):
+                 'usb-redir', 'intel-hda', 'hda-duplex', 'virtio-vga', 'usb-tablet', 'virtio-balloon-pci',
+                 'virtio-rng-pci', '-spice', 'driftfix=slew',
+                 f'pcie-root-port,port={0x10 + len(root_ports) - 1},chassis={len(root_ports)},id=pci.{len(root_ports)}'):
         assert part in argv, f'{part} missing from {argv}'
     console_echo(qemu.uri, 'vi-linux', b'linux2022')
     assert virsh(qemu.uri, 'destroy', 'vi-linux').rc == 0

@@ -33,7 +33,7 @@ Result<void> CommandBuilder::planControllerAddresses() {
             controllerAddress_["usb0"] = "0x1.0x2";  // PIIX3's USB function, as libvirt places it
             continue;
         }
-        if (type != "usb" && type != "scsi" && type != "virtio-serial") {
+        if (type != "usb" && type != "scsi" && type != "virtio-serial" && !(type == "pci" && model == "pcie-root-port")) {
             return unsupported(where + ": the " + type + " controller is the machine's own and stays where it is");
         }
         CORRAL_ASSIGN_OR_RETURN(controllerAddress_[type + index], pciSlot(dev));

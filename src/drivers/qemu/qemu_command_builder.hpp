@@ -66,6 +66,8 @@ private:
     Result<void> addGraphics(const conf::XmlNode& graphics);
     Result<void> addVideo(const conf::XmlNode& video, unsigned index);
     Result<void> addController(const conf::XmlNode& controller);
+    /// The root bus (index 0) and, on q35, pcie-root-port controllers.
+    Result<void> addPciController(const conf::XmlNode& controller);
     Result<void> addWatchdog(const conf::XmlNode& watchdog);
     Result<void> addRng(const conf::XmlNode& rng);
     Result<void> addChannel(const conf::XmlNode& channel, unsigned index);

@@ -294,13 +294,7 @@ Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
         return {};
     }
     if (type == "pci") {
-        // The root bus is the machine's own; bridges and root ports are not modelled.
-        const std::string root = machine_.family == MachineFamily::Q35 ? "pcie-root" : "pci-root";
-        if (index != "0" || (!model.empty() && model != root)) {
-            return unsupported(where + (model.empty() ? "" : " model='" + model + "'") +
-                               ": only the machine's root bus ('" + root + "', index 0) is supported");
-        }
-        return {};
+        return addPciController(controller);
     }
     if (type == "ide" || type == "virtio-serial") {
         if (index != "0") {
@@ -312,6 +306,48 @@ Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
         return {};  // built into the machine or added with the devices that need them
     }
     return unsupported("<controller type='" + type + "'>: not supported by this driver");
+}
+
+Result<void> CommandBuilder::addPciController(const conf::XmlNode& controller) {
+    const std::string model = controller.attrOr("model");
+    const std::string index = controller.attrOr("index", "0");
+    const std::string where = "<controller type='pci' index='" + index + "'" + (model.empty() ? "" : " model='" + model + "'") + ">";
+    const bool q35 = machine_.family == MachineFamily::Q35;
+    const std::string root = q35 ? "pcie-root" : "pci-root";
+    if (index == "0") {
+        if (!model.empty() && model != root) {
+            return unsupported(where + ": index 0 is the machine's root bus ('" + root + "')");
+        }
+        return {};  // the machine's own
+    }
+    // PCIe root ports, which virt-install gives every q35 guest (libvirt's way to leave room for
+    // hotplug: the root bus itself takes none). Devices are still placed on the root bus; a
+    // device addressed to a port's bus is refused where its address is read. Other bridges are
+    // not modelled.
+    if (model != "pcie-root-port" || !q35) {
+        return unsupported(where + ": only the machine's root bus and, on q35, pcie-root-port controllers are supported");
+    }
+    unsigned number = 0;
+    if (!toUnsigned(index, number) || number == 0 || number > 255) {
+        return unsupported(where + ": expected an index from 1 to 255");
+    }
+    // libvirt's defaults: chassis = index, port 0x10 + index - 1 (it numbers ports from 0x10).
+    unsigned chassis = number, port = 0x10 + number - 1;
+    if (const conf::XmlNode* target = controller.child("target")) {
+        if (const std::string* c = target->attr("chassis"); c != nullptr && (!toUnsigned(*c, chassis) || chassis > 255)) {
+            return unsupported(where + " <target chassis='" + *c + "'>: expected 0 to 255");
+        }
+        if (const std::string* p = target->attr("port"); p != nullptr && (!toUnsigned(*p, port) || port > 255)) {
+            return unsupported(where + " <target port='" + *p + "'>: expected 0 to 0xff");
+        }
+    }
+    QemuOpts dev("pcie-root-port");
+    dev.add("port", port).add("chassis", chassis).add("id", "pci." + index).add("bus", "pcie.0");
+    if (auto at = controllerAddress_.find("pci" + index); at != controllerAddress_.end() && !at->second.empty()) {
+        dev.add("addr", at->second);
+    }
+    add("-device", dev);
+    return {};
 }
 
 Result<void> CommandBuilder::addWatchdog(const conf::XmlNode& watchdog) {

@@ -271,3 +271,21 @@ TEST(DomainDevices, PciAddressesReadAsNumbers) {
     EXPECT_EQ(bad.error().message, "<disk> <address type='pci'>: slot 'ten' is not a number");
     EXPECT_FALSE(pciAddressOf(device("<address type='pci' slot='-1'/>")));
 }
+
+TEST(DomainPostParse, PciControllersWithoutIndexTakeTheNextOne) {
+    // virt-install writes q35's root ports without an index; libvirt numbers them after the
+    // highest PCI index before them, and a root bus without one is index 0.
+    auto def = parseDomainXml("<domain type='qemu'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                              "<devices><controller type='pci' model='pcie-root'/>"
+                              "<controller type='pci' model='pcie-root-port'/>"
+                              "<controller type='pci' index='5' model='pcie-root-port'/>"
+                              "<controller type='pci' model='pcie-root-port'/>"
+                              "<controller type='usb' model='qemu-xhci'/></devices></domain>");
+    ASSERT_TRUE(def);
+    ASSERT_TRUE(postParseDomainDef(**def, fixedContext()));
+    std::vector<std::string> indexes;
+    for (const auto& dev : (*def)->devices) {
+        indexes.push_back(dev.attrOr("index", "-"));
+    }
+    EXPECT_EQ(indexes, (std::vector<std::string>{"0", "1", "5", "6", "-"}));
+}
