@@ -179,9 +179,15 @@ def build_guest(cache_dir):
         if os.path.exists(path):
             with open(path, 'rb') as f:
                 _cpio_entry(buf, f'lib/modules/{name}.ko', stat.S_IFREG | 0o644, f.read())
+    write_initrd(buf, initrd)
+    return kernel, initrd
+
+
+def write_initrd(buf, initrd):
+    """Ends the cpio archive in `buf` and puts it, compressed, at `initrd` in one rename (a
+    test beside this one never reads half an archive)."""
     _cpio_entry(buf, 'TRAILER!!!', 0)
     tmp = initrd + '.tmp'
     with gzip.open(tmp, 'wb', compresslevel=1) as f:
         f.write(buf.getvalue())
     os.rename(tmp, initrd)
-    return kernel, initrd

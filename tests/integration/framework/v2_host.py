@@ -10,7 +10,6 @@
 # framework/v2_scenario.py, which writes its findings as `CGV2 {json}` lines on the second
 # serial port and powers the guest off. The kernel and everything the scenario prints go to the
 # first one.
-import gzip
 import hashlib
 import io
 import json
@@ -20,7 +19,7 @@ import stat
 import subprocess
 import time
 
-from framework.guest import _cpio_entry, find_kernel
+from framework.guest import _cpio_entry, find_kernel, write_initrd
 
 INIT = r'''#!/bin/busybox sh
 # Stage 1 (initramfs): the 9p modules, a tmpfs root with this host's /usr and /etc, switch_root.
@@ -110,11 +109,7 @@ def build_initramfs(cache_dir):
     for name, path in paths.items():
         with open(path, 'rb') as f:
             _cpio_entry(buf, f'lib/modules/{name}.ko', stat.S_IFREG | 0o644, f.read())
-    _cpio_entry(buf, 'TRAILER!!!', 0)
-    tmp = initrd + '.tmp'
-    with gzip.open(tmp, 'wb', compresslevel=1) as f:
-        f.write(buf.getvalue())
-    os.rename(tmp, initrd)
+    write_initrd(buf, initrd)
     return kernel, initrd
 
 
