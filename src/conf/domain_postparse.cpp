@@ -125,8 +125,8 @@ Result<void> defaultBootOrder(DomainDef& def) {
 }
 
 /// libvirt's rule for a PCI controller written without an index (virt-install writes its q35
-/// root ports so): the root bus is index 0, every other one takes the next index after the
-/// highest PCI index before it in the definition.
+/// root ports so): the root bus is index 0 (written or not), every other one takes the next
+/// index after the highest PCI index before it in the definition.
 void assignPciControllerIndexes(DomainDef& def) {
     long highest = -1;
     for (auto& dev : def.devices) {
@@ -138,7 +138,7 @@ void assignPciControllerIndexes(DomainDef& def) {
             continue;
         }
         const std::string model = dev.attrOr("model");
-        const long assigned = (model == "pci-root" || model == "pcie-root") ? 0 : highest + 1;
+        const long assigned = (model == "pci-root" || model == "pcie-root") ? 0 : std::max(highest, 0L) + 1;
         dev.setAttr("index", std::to_string(assigned));
         highest = std::max(highest, assigned);
     }

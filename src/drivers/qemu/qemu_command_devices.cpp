@@ -331,6 +331,10 @@ Result<void> CommandBuilder::addPciController(const conf::XmlNode& controller) {
     if (!toUnsigned(index, number) || number == 0 || number > 255) {
         return unsupported(where + ": expected an index from 1 to 255");
     }
+    // libvirt writes the QEMU device's name back as <model name>: the only one is the port itself.
+    if (const std::string name = controller.childAttr("model", "name"); !name.empty() && name != "pcie-root-port") {
+        return unsupported(where + " <model name='" + name + "'>: only QEMU's pcie-root-port is supported");
+    }
     // libvirt's defaults: chassis = index, port 0x10 + index - 1 (it numbers ports from 0x10).
     unsigned chassis = number, port = 0x10 + number - 1;
     if (const conf::XmlNode* target = controller.child("target")) {

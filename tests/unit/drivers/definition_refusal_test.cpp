@@ -125,6 +125,27 @@ TEST(AcceptedMeansEnforced, QemuVirtInstallDefaultsAreActedOnOrRefused) {
     EXPECT_REFUSED(qemuCheck(vm("<audio id='1' type='pulseaudio'/>")), "<audio type='pulseaudio'>: not supported");
 }
 
+TEST(AcceptedMeansEnforced, QemuPciRootPortsOnlyWhereTheyRun) {
+    auto q35 = [](const std::string& devices) {
+        std::string xml = vm(devices);
+        xml.replace(xml.find("machine='pc'"), 12, "machine='q35'");
+        return xml;
+    };
+    EXPECT_EQ(qemuCheck(q35("<controller type='pci' model='pcie-root-port'/>"
+                            "<controller type='pci' model='pcie-root-port'><model name='pcie-root-port'/>"
+                            "<target chassis='9' port='0x1a'/></controller>")),
+              "accepted");
+    EXPECT_REFUSED(qemuCheck(vm("<controller type='pci' model='pcie-root-port'/>")),
+                   "<controller type='pci' index='1' model='pcie-root-port'>: only the machine's root bus and, on q35");
+    EXPECT_REFUSED(qemuCheck(q35("<controller type='pci' model='pci-bridge'/>")), "model='pci-bridge'>");
+    EXPECT_REFUSED(qemuCheck(q35("<controller type='pci' model='pcie-root-port'><model name='ioh3420'/></controller>")),
+                   "<model name='ioh3420'>");
+    EXPECT_REFUSED(qemuCheck(q35("<controller type='pci' model='pcie-root-port'><target hotplug='off'/></controller>")),
+                   "hotplug");
+    EXPECT_REFUSED(qemuCheck(q35("<controller type='pci' index='0' model='pcie-root-port'/>")),
+                   "index 0 is the machine's root bus");
+}
+
 TEST(AcceptedMeansEnforced, QemuEfiFirmwareDoesNotBootSeabios) {
     EXPECT_REFUSED(qemuCheck(vm("", "", " firmware='efi'")), "<os firmware='efi'>");
     EXPECT_REFUSED(qemuCheck(vm("", "", "", "<nvram>/var/nv.fd</nvram>")), "<os><nvram>");
