@@ -72,6 +72,16 @@ bool tcpPortFree(const std::string& address, int port) {
     return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
 }
 
+/// True when a <graphics> port of this definition is chosen by the daemon at start.
+bool hasAutomaticGraphicsPort(const conf::DomainDef& def) {
+    for (const auto& dev : def.devices) {
+        if (dev.name == "graphics" && dev.attrOr("autoport") == "yes") {
+            return true;
+        }
+    }
+    return false;
+}
+
 /// The last lines of QEMU's log: what it printed before dying is the real reason a start failed.
 
 /// The last lines QEMU wrote in its latest run (each start writes a "corral:" header line).
@@ -251,11 +261,33 @@ std::shared_ptr<QemuBackend::Runtime> QemuBackend::newRuntime(const conf::Domain
 }
 
 Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
-    return launch(dom, liveDef, paused, -1);
+    return launchRetryingLostPorts(dom, liveDef, paused, -1);
+}
+
+Result<void> QemuBackend::launchRetryingLostPorts(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused,
+                                                  int incomingFd) {
+    // A free port is found by binding it and letting go, so another process (a second daemon,
+    // anything) can take it before QEMU binds it. QEMU then fails before it reads anything of
+    // an incoming state, and a new search skips the port now held: a few tries, never a loop.
+    constexpr int kTries = 4;
+    for (int attempt = 1;; ++attempt) {
+        auto launched = launch(dom, liveDef, paused, incomingFd);
+        if (launched || attempt == kTries || !hasAutomaticGraphicsPort(liveDef)) {
+            return launched;
+        }
+        const std::string& why = launched.error().message;
+        // What QEMU 7.2 prints: VNC "Failed to find an available port: Address already in use",
+        // SPICE "reds_init_socket: binding socket to ADDR:PORT failed".
+        if (why.find("Failed to find an available port") == std::string::npos &&
+            why.find("reds_init_socket: binding socket") == std::string::npos) {
+            return launched;
+        }
+        logWarning("domain '" + liveDef.name + "': the graphics port was taken before QEMU bound it; trying another");
+    }
 }
 
 Result<void> QemuBackend::startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) {
-    CORRAL_TRY(launch(dom, liveDef, true, fd));
+    CORRAL_TRY(launchRetryingLostPorts(dom, liveDef, true, fd));
     auto rt = runtimeOf(dom);
     // QEMU reads the stream from the inherited descriptor while its monitor already answers;
     // the guest is usable once the run state leaves "inmigrate".

@@ -93,6 +93,9 @@ private:
     Result<void> runStateCommand(objects::DomainObj& dom, const char* command);
     /// start() and startFromState(): with `incomingFd` >= 0 QEMU reads a saved state from it.
     Result<void> launch(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused, int incomingFd);
+    /// launch, again with another port while QEMU finds the chosen graphics port taken.
+    Result<void> launchRetryingLostPorts(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused,
+                                         int incomingFd);
     std::shared_ptr<Runtime> newRuntime(const conf::DomainDef& liveDef) const;
     void setRuntime(objects::DomainObj& dom, std::shared_ptr<Runtime> rt);
     Result<void> openMonitor(const std::shared_ptr<Runtime>& rt, int connectedFd, std::chrono::milliseconds timeout);
