@@ -14,6 +14,8 @@ packages=(
     clang libclang-rt-14-dev
     # integration tests: the real clients
     libvirt-clients python3-libvirt python3-pytest
+    # an RFB client of the tests answers VNC password challenges (DES): test_graphics_tls.py
+    python3-cryptography
     # virt-install, as people define guests with it (test_virt_install.py)
     virtinst
     # libvirtd itself, as the reference the integration tests compare corrald with

@@ -70,10 +70,10 @@ def test_qemu_conf_asking_for_console_tls_stops_the_daemon(daemon):
     conf = os.path.join(daemon.root, 'etc', 'corral')
     os.makedirs(conf, exist_ok=True)
     with open(os.path.join(conf, 'qemu.conf'), 'w') as f:
-        f.write('vnc_listen = "127.0.0.1"\nvnc_tls = 1\n')
+        f.write('vnc_listen = "127.0.0.1"\nspice_tls = 1\n')
     with pytest.raises(RuntimeError) as failed:
         daemon.start()
-    assert 'qemu.conf:2: vnc_tls: TLS for graphical consoles is not supported yet' in str(failed.value)
+    assert 'qemu.conf:2: spice_tls: TLS for SPICE consoles is not supported yet' in str(failed.value)
     with open(os.path.join(conf, 'qemu.conf'), 'w') as f:
-        f.write('vnc_tls = 0\n')
+        f.write('spice_tls = 0\n')
     daemon.start()

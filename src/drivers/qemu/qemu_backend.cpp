@@ -19,6 +19,7 @@
 #include "conf/domain_def.hpp"
 #include "drivers/common/interface_bridge.hpp"
 #include "drivers/qemu/qemu_backend_runtime.hpp"
+#include "drivers/qemu/qemu_graphics_tls.hpp"
 #include "drivers/qemu/qemu_command.hpp"
 #include "drivers/qemu/qmp_events.hpp"
 #include "drivers/qemu/qmp_monitor.hpp"
@@ -76,6 +77,16 @@ bool tcpPortFree(const std::string& address, int port) {
 bool hasAutomaticGraphicsPort(const conf::DomainDef& def) {
     for (const auto& dev : def.devices) {
         if (dev.name == "graphics" && dev.attrOr("autoport") == "yes") {
+            return true;
+        }
+    }
+    return false;
+}
+
+/// True when the definition has a <graphics type='TYPE'>.
+bool hasGraphics(const conf::DomainDef& def, std::string_view type) {
+    for (const auto& dev : def.devices) {
+        if (dev.name == "graphics" && dev.attrOr("type") == type) {
             return true;
         }
     }
@@ -398,6 +409,18 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     for (const auto& tap : *taps) {
         ctx.tapFds.push_back(tap.get());
     }
+    UniqueFd vncTlsDir;
+    if (config_.vncTls && hasGraphics(liveDef, "vnc")) {
+        rt->vncTlsDir = pathForName(paths_.runDir, liveDef.name, ".vnc-tls");
+        auto staged = stageVncTlsCredentials(config_.vncTlsCertDir, rt->vncTlsDir);
+        if (!staged) {
+            return releaseOnFailure(unexpected(std::move(staged).error()));
+        }
+        vncTlsDir = std::move(*staged);
+        ctx.vncTlsDirFd = rt->vncTlsDirFd = vncTlsDir.get();
+        ctx.vncTlsVerify = config_.vncTlsVerify;
+    }
+    ctx.vncDefaultPassword = !config_.vncPassword.empty();
     ctx.emulator = config_.emulator;
     ctx.monitorFd = listening->get();
     // The daemon writes the pid file: the guest's identity has no business in the run directory.
@@ -440,6 +463,9 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     spawn.inheritFds.push_back(listening->get());
     for (const auto& fd : consoleListeners) {
         spawn.inheritFds.push_back(fd.get());
+    }
+    if (vncTlsDir) {
+        spawn.inheritFds.push_back(vncTlsDir.get());
     }
     if (incomingFd >= 0) {
         spawn.inheritFds.push_back(incomingFd);
@@ -496,11 +522,16 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
         return failStart(std::move(placed).withContext("resource control of domain '" + liveDef.name + "'").error(),
                          exited);
     }
-    // A VNC password is never on the command line (ps would show it).
+    // A VNC password is never on the command line (ps would show it). qemu.conf's vnc_password
+    // is the password of a VNC display whose definition sets none.
     for (const auto& dev : liveDef.devices) {
-        if (dev.name == "graphics" && dev.attr("passwd") != nullptr) {
+        const std::string* password = dev.name == "graphics" ? dev.attr("passwd") : nullptr;
+        if (dev.name == "graphics" && password == nullptr && dev.attrOr("type") == "vnc" && !config_.vncPassword.empty()) {
+            password = &config_.vncPassword;
+        }
+        if (password != nullptr) {
             JsonWriter args;
-            args.beginObject().key("protocol").value(*dev.attr("type")).key("password").value(*dev.attr("passwd")).endObject();
+            args.beginObject().key("protocol").value(*dev.attr("type")).key("password").value(*password).endObject();
             auto set = rt->monitor->execute("set_password", args.str());
             if (!set) {
                 rt->monitor->close();
@@ -585,6 +616,9 @@ void QemuBackend::releaseGuestResources(Runtime& rt) {
     }
     if (!rt.devStagingDir.empty()) {
         ::rmdir(rt.devStagingDir.c_str());
+    }
+    if (!rt.vncTlsDir.empty()) {
+        removeVncTlsCredentials(rt.vncTlsDir);
     }
     if (rt.cgroup.valid()) {
         // QEMU is gone; whatever it forked (or anything else in its groups) goes with it.

@@ -40,6 +40,8 @@ struct QemuBackend::Runtime {
     std::shared_ptr<const conf::DomainDef> securedDef;
     std::vector<security::GuestFile> securedFiles;
     std::string devStagingDir;
+    std::string vncTlsDir;  // this guest's copy of the VNC certificates (qemu_graphics_tls.hpp)
+    int vncTlsDirFd = -1;   // while it starts: the descriptor of vncTlsDir QEMU inherits
     std::vector<std::string> chardevSockets;  // the 'pty' devices' sockets, removed at stop
     // The connection of each console's client, by chardev id: a second client is refused (or
     // takes over with force) while it is open.

@@ -25,6 +25,11 @@ struct QemuLaunchContext {
     std::string pidFile;         ///< QEMU writes its pid here
     bool seccompSandbox = true;  ///< qemu.conf seccomp_sandbox
     std::string vncListen = "127.0.0.1";  ///< qemu.conf vnc_listen (graphics without listen=)
+    /// qemu.conf vnc_tls: a directory descriptor QEMU inherits, holding this guest's copy of the
+    /// certificates (QemuBackend stages it); -1 = VNC without TLS. With planOnly any value >= 0.
+    int vncTlsDirFd = -1;
+    bool vncTlsVerify = true;  ///< qemu.conf vnc_tls_x509_verify: clients need a certificate
+    bool vncDefaultPassword = false;  ///< qemu.conf vnc_password is set: VNC asks for a password
     /// Descriptors of the tap devices, one per <interface> of type bridge/ethernet/network in
     /// document order (-1 for interfaces that need none).
     std::vector<int> tapFds;

@@ -175,8 +175,19 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
         }
         std::string host = listen.find(':') != std::string::npos ? "[" + listen + "]" : listen;
         QemuOpts vnc(host + ":" + std::to_string(port - 5900));
-        if (graphics.attr("passwd") != nullptr) {
-            vnc.add("password", "on");
+        if (graphics.attr("passwd") != nullptr || ctx_.vncDefaultPassword) {
+            vnc.add("password", "on");  // the password itself goes through QMP set_password
+        }
+        if (ctx_.vncTlsDirFd >= 0) {
+            // The directory is reached through the inherited descriptor: QEMU, as the guest's
+            // identity, could not walk the daemon's run directory to it by name.
+            QemuOpts creds("tls-creds-x509");
+            creds.add("id", "vnc-tls-creds0")
+                .add("dir", "/proc/self/fd/" + std::to_string(ctx_.vncTlsDirFd))
+                .add("endpoint", "server")
+                .add("verify-peer", ctx_.vncTlsVerify ? "on" : "off");
+            add("-object", creds);
+            vnc.add("tls-creds", "vnc-tls-creds0");
         }
         vnc.add("audiodev", "audio1");  // build() adds it: the client hears nothing
         add("-vnc", vnc);

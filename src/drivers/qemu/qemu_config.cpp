@@ -2,6 +2,12 @@
 // loadQemuConfig.
 #include "drivers/qemu/qemu_config.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <iterator>
+#include <optional>
 #include <set>
 
 #include "util/conf_file.hpp"
@@ -16,7 +22,12 @@ const std::set<std::string, std::less<>> kKnownKeys = {
     "vnc_tls_x509_verify", "vnc_password", "spice_listen", "spice_tls", "spice_tls_x509_cert_dir",
     "spice_password", "seccomp_sandbox", "cgroup_controllers", "cgroup_device_acl", "nvram",
     "max_processes", "max_files", "log_timestamp", "set_process_name", "emulator", "destroy_grace_seconds",
-    "max_threads_per_process", "namespaces", "guest_id_min", "guest_id_count", "landlock"};
+    "max_threads_per_process", "namespaces", "guest_id_min", "guest_id_count", "landlock",
+    "default_tls_x509_cert_dir", "default_tls_x509_verify"};
+
+/// The files QEMU's tls-creds-x509 object reads from its directory as a server; the others
+/// (ca-crl.pem, dh-params.pem) are used where they exist.
+const char* const kVncTlsRequired[] = {"ca-cert.pem", "server-cert.pem", "server-key.pem"};
 
 /// Why a qemu.conf setting this driver knows but does not act on cannot take `v`; nullptr when
 /// the value asks for nothing (off, empty, the default) or the key is acted on or descriptive.
@@ -24,11 +35,11 @@ const char* unenforcedSetting(const std::string& key, const ConfValue& v) {
     const bool set = (v.kind == ConfValue::Kind::Int && v.i != 0) ||
                      (v.kind == ConfValue::Kind::String && !v.s.empty()) ||
                      (v.kind == ConfValue::Kind::List && !v.list.empty());
-    if (key == "vnc_tls" || key == "vnc_tls_x509_verify" || key == "spice_tls") {
-        return set ? "TLS for graphical consoles is not supported yet: the console would be offered without it" : nullptr;
+    if (key == "spice_tls") {
+        return set ? "TLS for SPICE consoles is not supported yet: the console would be offered without it" : nullptr;
     }
-    if (key == "vnc_password" || key == "spice_password") {
-        return set ? "a default console password is not supported yet: set passwd= on each <graphics>" : nullptr;
+    if (key == "spice_password") {
+        return set ? "a default SPICE password is not supported yet: set passwd= on each <graphics>" : nullptr;
     }
     if (key == "vnc_auto_unix_socket") {
         return set ? "VNC on a unix socket is not supported yet" : nullptr;
@@ -52,7 +63,7 @@ const char* unenforcedSetting(const std::string& key, const ConfValue& v) {
     if (key == "cgroup_device_acl") {
         return set ? "QEMU's devices are limited by its private /dev, not a device list" : nullptr;
     }
-    // vnc_tls_x509_cert_dir, spice_tls_x509_cert_dir: only read with TLS on. log_timestamp,
+    // spice_tls_x509_cert_dir: only read with TLS on. log_timestamp,
     // set_process_name: how QEMU's log and process name look (docs/qemu.md lists them).
     return nullptr;
 }
@@ -66,12 +77,35 @@ Unexpected badValue(const ConfFile& file, const std::string& key, const ConfValu
 Result<QemuDriverConfig> loadQemuConfig(const std::string& path) {
     CORRAL_ASSIGN_OR_RETURN(ConfFile file, readConfFile(path));
     QemuDriverConfig cfg;
+    std::optional<bool> vncVerify, defaultVerify;
+    std::string vncDir, defaultDir = "/etc/pki/qemu";
     for (const auto& [key, v] : file.entries) {
         if (!kKnownKeys.contains(key)) {
             return fail(ErrorCode::ConfSyntax,
                         file.path + ":" + std::to_string(v.line) + ": unknown setting '" + key + "'", ErrorDomain::Config);
         }
-        if (key == "vnc_listen") {
+        if (key == "vnc_tls" || key == "vnc_tls_x509_verify" || key == "default_tls_x509_verify") {
+            if (v.kind != ConfValue::Kind::Int || (v.i != 0 && v.i != 1)) {
+                return badValue(file, key, v, "0 or 1");
+            }
+            if (key == "vnc_tls") {
+                cfg.vncTls = v.i == 1;
+            } else if (key == "vnc_tls_x509_verify") {
+                vncVerify = v.i == 1;
+            } else {
+                defaultVerify = v.i == 1;
+            }
+        } else if (key == "vnc_tls_x509_cert_dir" || key == "default_tls_x509_cert_dir") {
+            if (v.kind != ConfValue::Kind::String || !v.s.starts_with("/")) {
+                return badValue(file, key, v, "a quoted absolute directory");
+            }
+            (key == "vnc_tls_x509_cert_dir" ? vncDir : defaultDir) = v.s;
+        } else if (key == "vnc_password") {
+            if (v.kind != ConfValue::Kind::String) {
+                return badValue(file, key, v, "a quoted password");
+            }
+            cfg.vncPassword = v.s;
+        } else if (key == "vnc_listen") {
             if (v.kind != ConfValue::Kind::String) {
                 return badValue(file, key, v, "a quoted address");
             }
@@ -152,7 +186,24 @@ Result<QemuDriverConfig> loadQemuConfig(const std::string& path) {
             cfg.destroyGraceSeconds = static_cast<unsigned>(v.i);
         }
     }
+    cfg.vncTlsVerify = vncVerify.value_or(defaultVerify.value_or(true));
+    if (vncDir.empty()) {
+        struct stat st {};
+        vncDir = ::stat("/etc/pki/libvirt-vnc", &st) == 0 && S_ISDIR(st.st_mode) ? "/etc/pki/libvirt-vnc" : defaultDir;
+    }
+    cfg.vncTlsCertDir = vncDir;
+    if (cfg.vncTls) {
+        // Found missing at the first start, the guest would fail; found now, the daemon does.
+        for (const char* name : kVncTlsRequired) {
+            const std::string needed = vncDir + "/" + name;
+            if (::access(needed.c_str(), R_OK) != 0) {
+                return failErrno(errno, file.path + ": vnc_tls = 1 needs '" + needed + "'");
+            }
+        }
+    }
     return cfg;
 }
+
+std::vector<std::string> vncTlsFiles() { return {std::begin(kVncTlsRequired), std::end(kVncTlsRequired)}; }
 
 }  // namespace corral::drivers::qemu

@@ -13,6 +13,16 @@ namespace corral::drivers::qemu {
 
 struct QemuDriverConfig {
     std::string vncListen = "127.0.0.1";
+    // VNC over TLS (docs/graphics.md): QEMU gets the certificates of `vncTlsCertDir` (copied for
+    // each guest, the key readable by that guest's QEMU only) and, with `vncTlsVerify`, refuses
+    // clients without a certificate signed by its CA. The directory is resolved when the file
+    // is read: vnc_tls_x509_cert_dir, else /etc/pki/libvirt-vnc where it exists, else
+    // default_tls_x509_cert_dir (/etc/pki/qemu), as libvirt does.
+    bool vncTls = false;
+    std::string vncTlsCertDir;
+    bool vncTlsVerify = true;  ///< vnc_tls_x509_verify, else default_tls_x509_verify, else on
+    /// qemu.conf vnc_password: the password of every VNC display whose <graphics> sets none.
+    std::string vncPassword;
     bool seccompSandbox = true;
     std::string emulator = "qemu-system-x86_64";  ///< used when a definition names no <emulator>
     /// Seconds a destroy waits after SIGTERM before SIGKILL.
@@ -39,5 +49,9 @@ struct QemuDriverConfig {
 /// Reads `path` (a missing file gives the defaults). Every documented qemu.conf key is
 /// accepted; an unknown key or a bad value is an error naming the file, line and key.
 Result<QemuDriverConfig> loadQemuConfig(const std::string& path);
+
+/// The files a VNC TLS certificate directory must hold (ca-cert.pem, server-cert.pem,
+/// server-key.pem).
+std::vector<std::string> vncTlsFiles();
 
 }  // namespace corral::drivers::qemu

@@ -13,6 +13,7 @@
 #include "conf/domain_def.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/qemu/qemu_backend_runtime.hpp"
+#include "drivers/qemu/qemu_graphics_tls.hpp"
 #include "util/files.hpp"
 #include "util/logging.hpp"
 #include "util/name_escape.hpp"
@@ -230,6 +231,14 @@ Result<std::unique_ptr<host::ChildConfinement>> QemuBackend::confine(Runtime& rt
         rt.securedDef = std::make_shared<const conf::DomainDef>(liveDef);
         rt.securedFiles = files;
     }
+    if (!rt.vncTlsDir.empty()) {
+        if (plan.changeIdentity) {
+            CORRAL_TRY(handVncTlsCredentials(rt.vncTlsDir, plan.uid, plan.gid));
+        }
+        // Named through the descriptor QEMU inherits: the rules are opened in the child, as
+        // the guest, which cannot walk the daemon's run directory by name.
+        plan.landlockRules.push_back(rule("/proc/self/fd/" + std::to_string(rt.vncTlsDirFd), false, false, false));
+    }
     CORRAL_TRY(createCgroup(rt, liveDef));
     if (rt.cgroup.valid()) {
         plan.cgroupJoinFiles = rt.cgroup.selfJoinFiles();
@@ -279,6 +288,10 @@ void QemuBackend::adoptConfinement(Runtime& rt, const conf::DomainDef& liveDef) 
     }
     if (config_.privateDevices) {
         rt.devStagingDir = pathForName(paths_.runDir, liveDef.name, ".dev");
+    }
+    // A running guest's copy of the VNC certificates goes when it stops.
+    if (std::string tls = pathForName(paths_.runDir, liveDef.name, ".vnc-tls"); ::access(tls.c_str(), F_OK) == 0) {
+        rt.vncTlsDir = tls;
     }
 }
 

@@ -171,8 +171,7 @@ TEST(LxcConfig, ProcessLimitByDefaultConfigurableAndCheckedKeys) {
 // Settings libvirt knows that this driver does not act on: a value that asks for something
 // (TLS on the console, a default password) stops the daemon instead of being believed.
 TEST(QemuConfig, ConsoleTlsThatWouldNotBeEnforcedIsRefused) {
-    for (const char* text : {"vnc_tls = 1\n", "vnc_tls_x509_verify = 1\n", "spice_tls = 1\n",
-                             "vnc_password = \"secret\"\n", "nvram = [ \"/a:/b\" ]\n", "max_files = 100\n",
+    for (const char* text : {"spice_tls = 1\n", "spice_password = \"secret\"\n", "nvram = [ \"/a:/b\" ]\n", "max_files = 100\n",
                              "security_default_confined = 0\n", "cgroup_device_acl = [ \"/dev/null\" ]\n"}) {
         TempConf conf(text);
         auto cfg = loadQemuConfig(conf.path());
@@ -183,6 +182,46 @@ TEST(QemuConfig, ConsoleTlsThatWouldNotBeEnforcedIsRefused) {
     }
     TempConf off("vnc_tls = 0\nspice_tls = 0\nvnc_password = \"\"\nsecurity_default_confined = 1\nlog_timestamp = 0\n");
     EXPECT_TRUE(loadQemuConfig(off.path()));
+}
+
+// VNC over TLS as libvirt reads it: the directory falls back to default_tls_x509_cert_dir, the
+// verification to default_tls_x509_verify and then to on; a directory without the server's
+// files stops the daemon naming the missing one.
+TEST(QemuConfig, VncTlsKeysFallBackAsLibvirtsAndNeedTheirCertificates) {
+    char dirTemplate[] = "/tmp/corral-vnc-pki-XXXXXX";
+    const std::string dir = mkdtemp(dirTemplate);
+    for (const char* name : {"ca-cert.pem", "server-cert.pem", "server-key.pem"}) {
+        std::ofstream(dir + "/" + name) << "x";
+    }
+    TempConf plain("vnc_tls = 1\ndefault_tls_x509_cert_dir = \"" + dir + "\"\n");
+    auto cfg = loadQemuConfig(plain.path());
+    ASSERT_TRUE(cfg) << cfg.error().wireMessage();
+    EXPECT_TRUE(cfg->vncTls);
+    EXPECT_EQ(cfg->vncTlsCertDir, dir);
+    EXPECT_TRUE(cfg->vncTlsVerify);
+
+    TempConf noVerify("vnc_tls = 1\nvnc_tls_x509_cert_dir = \"" + dir + "\"\ndefault_tls_x509_verify = 0\n");
+    cfg = loadQemuConfig(noVerify.path());
+    ASSERT_TRUE(cfg) << cfg.error().wireMessage();
+    EXPECT_FALSE(cfg->vncTlsVerify);
+    TempConf overridden("vnc_tls = 1\nvnc_tls_x509_cert_dir = \"" + dir +
+                        "\"\ndefault_tls_x509_verify = 0\nvnc_tls_x509_verify = 1\nvnc_password = \"pw\"\n");
+    cfg = loadQemuConfig(overridden.path());
+    ASSERT_TRUE(cfg) << cfg.error().wireMessage();
+    EXPECT_TRUE(cfg->vncTlsVerify);
+    EXPECT_EQ(cfg->vncPassword, "pw");
+
+    unlink((dir + "/server-key.pem").c_str());
+    cfg = loadQemuConfig(plain.path());
+    ASSERT_FALSE(cfg);
+    EXPECT_NE(cfg.error().message.find("vnc_tls = 1 needs '" + dir + "/server-key.pem'"), std::string::npos)
+        << cfg.error().message;
+    TempConf relative("vnc_tls_x509_cert_dir = \"pki\"\n");
+    EXPECT_FALSE(loadQemuConfig(relative.path()));
+    for (const char* name : {"ca-cert.pem", "server-cert.pem"}) {
+        unlink((dir + "/" + name).c_str());
+    }
+    rmdir(dir.c_str());
 }
 
 TEST(LxcConfig, AnLsmThatWouldNotLabelContainersIsRefused) {
