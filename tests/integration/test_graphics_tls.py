@@ -8,6 +8,7 @@ import shutil
 import socket
 import ssl
 import struct
+import subprocess
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -101,21 +102,24 @@ def tls_vnc(daemon, tmpdir_path):
 
     def configure(extra=''):
         with open(conf, 'w') as f:
-            f.write(f'vnc_tls = 1\nvnc_tls_x509_cert_dir = "{certs}"\n{extra}')
+            f.write(f'vnc_tls = 1\nvnc_tls_x509_cert_dir = "{certs}"\n'
+                    f'spice_tls = 1\nspice_tls_x509_cert_dir = "{certs}"\n{extra}')
         daemon.stop()
         daemon.start()
 
-    def start(name):
+    def start(name, graphics="<graphics type='vnc' autoport='yes'/>"):
         xml = os.path.join(tmpdir_path, name + '.xml')
         with open(xml, 'w') as f:
             f.write(f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
                     "<os><type arch='x86_64'>hvm</type></os>"
-                    "<devices><graphics type='vnc' autoport='yes'/></devices></domain>")
+                    f"<devices>{graphics}</devices></domain>")
         uri = daemon.uri('qemu')
         assert virsh(uri, 'define', xml).rc == 0
         r = virsh(uri, 'start', name)
         assert r.rc == 0, r.err
         dumped = virsh(uri, 'dumpxml', name).out
+        if 'spice' in graphics:
+            return dumped
         return int(re.search(r"<graphics [^>]*? port='(\d+)'", dumped).group(1))
 
     class T:
@@ -124,7 +128,7 @@ def tls_vnc(daemon, tmpdir_path):
     t = T()
     t.pki, t.certs, t.configure, t.start, t.daemon = pki, certs, configure, start, daemon
     yield t
-    for name in ('tls', 'pw'):
+    for name in ('tls', 'pw', 'spice', 'spicesecure'):
         virsh(daemon.uri('qemu'), 'destroy', name)
 
 
@@ -211,3 +215,54 @@ def test_vnc_tls_without_its_certificates_stops_the_daemon_naming_the_file(tls_v
     conf = os.path.join(tls_vnc.daemon.root, 'etc', 'corral', 'qemu.conf')
     os.unlink(conf)
     tls_vnc.daemon.start()
+
+
+def gnutls_handshake(port, ca):
+    r = subprocess.run(['gnutls-cli', '--x509cafile', ca, '--port', str(port), '127.0.0.1'],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    return 'Handshake was completed' in r.stdout, r.stdout + r.stderr
+
+
+def attr(xml, name):
+    found = re.search(rf"<graphics [^>]*? {name}='(-?\d+)'", xml)
+    return int(found.group(1)) if found else None
+
+
+def test_spice_tls_port_completes_a_handshake_with_the_ca_and_secure_mode_leaves_no_plain_port(tls_vnc):
+    tls_vnc.configure()
+    ca = os.path.join(tls_vnc.pki.ca_dir, 'cacert.pem')
+    # defaultMode any: a plain port and a TLS port, each allocated.
+    dumped = tls_vnc.start('spice', "<graphics type='spice' autoport='yes'/>")
+    plain, tls = attr(dumped, 'port'), attr(dumped, 'tlsPort')
+    assert plain and tls and plain != tls, dumped
+    completed, out = gnutls_handshake(tls, ca)
+    assert completed, out
+    # The TLS port's certificate is the CA's: a client trusting another CA refuses it.
+    tls_vnc.pki.foreign_client('stranger', 'C=GB,O=X,CN=stranger')
+    completed, out = gnutls_handshake(tls, os.path.join(tls_vnc.pki.other_ca, 'cacert.pem'))
+    assert not completed, out
+    # defaultMode secure: every channel over TLS, no plain port anywhere.
+    dumped = tls_vnc.start('spicesecure', "<graphics type='spice' autoport='yes' defaultMode='secure'/>")
+    tls = attr(dumped, 'tlsPort')
+    assert tls and attr(dumped, 'port') in (None, -1), dumped
+    with open(f'/proc/{only_pid("spicesecure")}/cmdline', 'rb') as f:
+        argv = f.read().split(b'\0')
+    spice = argv[argv.index(b'-spice') + 1].decode()
+    assert 'tls-channel=default' in spice and not re.search(r'(^|,)port=', spice), spice
+    completed, out = gnutls_handshake(tls, ca)
+    assert completed, out
+
+
+@pytest.mark.parametrize('graphics,refusal', [
+    ("defaultMode='secure'", "<graphics type='spice'>: a secure channel needs spice_tls = 1 in qemu.conf"),
+    ("tlsPort='5999'", "<graphics type='spice' tlsPort='5999'>: needs spice_tls = 1 in qemu.conf"),
+])
+def test_without_spice_tls_what_asks_for_tls_is_refused_at_define(daemon, tmpdir_path, graphics, refusal):
+    xml = os.path.join(tmpdir_path, 'secure.xml')
+    with open(xml, 'w') as f:
+        f.write("<domain type='qemu'><name>secure</name><memory unit='MiB'>64</memory>"
+                "<os><type arch='x86_64'>hvm</type></os><devices>"
+                f"<graphics type='spice' autoport='yes' {graphics}/></devices></domain>")
+    r = virsh(daemon.uri('qemu'), 'define', xml)
+    assert r.rc != 0 and f'unsupported configuration: {refusal}' in r.err, r
+    assert virsh(daemon.uri('qemu'), 'domstate', 'secure').rc != 0  # nothing was defined

@@ -202,8 +202,18 @@ Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& 
         }
         const std::string* portAttr = dev.attr("port");
         const std::string* autoport = dev.attr("autoport");
-        bool automatic = (autoport != nullptr && *autoport == "yes") || portAttr == nullptr || *portAttr == "-1";
-        if (!automatic) {
+        const bool autoportOn = autoport != nullptr && *autoport == "yes";
+        SpicePorts needs;  // VNC: one plain port
+        if (dev.attrOr("type") == "spice") {
+            // A definition the builder refuses gets no port; its start fails there, by name.
+            if (auto spice = spicePortsNeeded(dev, config_.spiceTls)) {
+                needs = std::move(*spice);
+            }
+        }
+        const std::string* tlsAttr = dev.attr("tlsPort");
+        const bool plainAuto = needs.plain && (autoportOn || portAttr == nullptr || *portAttr == "-1");
+        const bool tlsAuto = needs.tls && (autoportOn || tlsAttr == nullptr || *tlsAttr == "-1");
+        if (!plainAuto && !tlsAuto) {
             continue;
         }
         std::string listen = config_.vncListen;
@@ -211,20 +221,23 @@ Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& 
             listen = *l;
         }
         std::lock_guard lock(portsMutex_);
-        int chosen = -1;
-        for (int port = 5900; port < 65535; ++port) {
-            if (!portsInUse_.contains(port) && tcpPortFree(listen, port)) {
-                chosen = port;
-                break;
+        auto choose = [&](const char* attr) -> Result<void> {
+            for (int port = 5900; port < 65535; ++port) {
+                if (!portsInUse_.contains(port) && tcpPortFree(listen, port)) {
+                    portsInUse_.insert(port);
+                    rt->ports.push_back(port);
+                    dev.setAttr(attr, std::to_string(port));
+                    return {};
+                }
             }
+            return fail(ErrorCode::InternalError, "no free port for <graphics type='" + dev.attrOr("type") + "'> from 5900 up");
+        };
+        if (plainAuto) {
+            CORRAL_TRY(choose("port"));
         }
-        if (chosen < 0) {
-            return fail(ErrorCode::InternalError, "no free port for <graphics type='" +
-                                                      dev.attrOr("type") + "'> from 5900 up");
+        if (tlsAuto) {
+            CORRAL_TRY(choose("tlsPort"));
         }
-        portsInUse_.insert(chosen);
-        rt->ports.push_back(chosen);
-        dev.setAttr("port", std::to_string(chosen));
         dev.setAttr("autoport", "yes");
         if (dev.attr("listen") == nullptr) {
             dev.setAttr("listen", listen);
@@ -409,17 +422,29 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     for (const auto& tap : *taps) {
         ctx.tapFds.push_back(tap.get());
     }
-    UniqueFd vncTlsDir;
-    if (config_.vncTls && hasGraphics(liveDef, "vnc")) {
-        rt->vncTlsDir = pathForName(paths_.runDir, liveDef.name, ".vnc-tls");
-        auto staged = stageVncTlsCredentials(config_.vncTlsCertDir, rt->vncTlsDir);
+    // Each console with TLS gets this guest's own copy of its certificates.
+    std::vector<UniqueFd> tlsDirs;
+    struct ConsoleTls {
+        std::string type;
+        bool on;
+        const std::string& certDir;
+        int& ctxFd;
+    };
+    for (const ConsoleTls& c : {ConsoleTls{"vnc", config_.vncTls, config_.vncTlsCertDir, ctx.vncTlsDirFd},
+                                ConsoleTls{"spice", config_.spiceTls, config_.spiceTlsCertDir, ctx.spiceTlsDirFd}}) {
+        if (!c.on || !hasGraphics(liveDef, c.type)) {
+            continue;
+        }
+        std::string dir = pathForName(paths_.runDir, liveDef.name, "." + c.type + "-tls");
+        auto staged = stageTlsCredentials(c.certDir, dir, c.type + "_tls");
         if (!staged) {
             return releaseOnFailure(unexpected(std::move(staged).error()));
         }
-        vncTlsDir = std::move(*staged);
-        ctx.vncTlsDirFd = rt->vncTlsDirFd = vncTlsDir.get();
-        ctx.vncTlsVerify = config_.vncTlsVerify;
+        rt->tlsCopies.push_back({dir, staged->get()});
+        c.ctxFd = staged->get();
+        tlsDirs.push_back(std::move(*staged));
     }
+    ctx.vncTlsVerify = config_.vncTlsVerify;
     ctx.vncDefaultPassword = !config_.vncPassword.empty();
     ctx.emulator = config_.emulator;
     ctx.monitorFd = listening->get();
@@ -464,8 +489,8 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     for (const auto& fd : consoleListeners) {
         spawn.inheritFds.push_back(fd.get());
     }
-    if (vncTlsDir) {
-        spawn.inheritFds.push_back(vncTlsDir.get());
+    for (const auto& fd : tlsDirs) {
+        spawn.inheritFds.push_back(fd.get());
     }
     if (incomingFd >= 0) {
         spawn.inheritFds.push_back(incomingFd);
@@ -617,8 +642,8 @@ void QemuBackend::releaseGuestResources(Runtime& rt) {
     if (!rt.devStagingDir.empty()) {
         ::rmdir(rt.devStagingDir.c_str());
     }
-    if (!rt.vncTlsDir.empty()) {
-        removeVncTlsCredentials(rt.vncTlsDir);
+    for (const auto& copy : rt.tlsCopies) {
+        removeTlsCredentials(copy.dir);
     }
     if (rt.cgroup.valid()) {
         // QEMU is gone; whatever it forked (or anything else in its groups) goes with it.

@@ -40,8 +40,13 @@ struct QemuBackend::Runtime {
     std::shared_ptr<const conf::DomainDef> securedDef;
     std::vector<security::GuestFile> securedFiles;
     std::string devStagingDir;
-    std::string vncTlsDir;  // this guest's copy of the VNC certificates (qemu_graphics_tls.hpp)
-    int vncTlsDirFd = -1;   // while it starts: the descriptor of vncTlsDir QEMU inherits
+    // Each console's copy of its TLS certificates (qemu_graphics_tls.hpp), removed at stop; the
+    // descriptor QEMU inherits is valid while it starts.
+    struct TlsCopy {
+        std::string dir;
+        int fd = -1;
+    };
+    std::vector<TlsCopy> tlsCopies;
     std::vector<std::string> chardevSockets;  // the 'pty' devices' sockets, removed at stop
     // The connection of each console's client, by chardev id: a second client is refused (or
     // takes over with force) while it is open.

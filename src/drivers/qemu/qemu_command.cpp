@@ -595,10 +595,13 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
 
 bool driverBuildsMachine(std::string_view machine) { return detail::machineFamilyOf(machine).has_value(); }
 
-Result<void> checkQemuDefinition(const conf::DomainDef& def) {
+Result<void> checkQemuDefinition(const conf::DomainDef& def, bool spiceTls) {
     QemuLaunchContext ctx;
     ctx.monitorFd = 3;
     ctx.planOnly = true;
+    if (spiceTls) {
+        ctx.spiceTlsDirFd = 4;  // a stand-in: the copy of the certificates is made at start
+    }
     CORRAL_TRY(buildQemuCommandLine(def, ctx));
     return {};
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "conf/xml_node.hpp"
@@ -30,6 +31,8 @@ struct QemuLaunchContext {
     int vncTlsDirFd = -1;
     bool vncTlsVerify = true;  ///< qemu.conf vnc_tls_x509_verify: clients need a certificate
     bool vncDefaultPassword = false;  ///< qemu.conf vnc_password is set: VNC asks for a password
+    /// qemu.conf spice_tls: the descriptor of this guest's SPICE certificates, as vncTlsDirFd.
+    int spiceTlsDirFd = -1;
     /// Descriptors of the tap devices, one per <interface> of type bridge/ethernet/network in
     /// document order (-1 for interfaces that need none).
     std::vector<int> tapFds;
@@ -45,6 +48,16 @@ struct QemuLaunchContext {
     std::function<Result<int>(const std::string& chardevId)> chardevSocket;
 };
 
+/// The ports a <graphics type='spice'> listens on, from its defaultMode and <channel mode>s and
+/// qemu.conf's spice_tls: a plain one unless every channel is secure, a TLS one with spice_tls
+/// unless every channel is insecure. Refused: a secure channel or a tlsPort without spice_tls.
+struct SpicePorts {
+    bool plain = true;
+    bool tls = false;
+    std::vector<std::pair<std::string, std::string>> channelModes;  ///< ("default"|NAME, mode)
+};
+Result<SpicePorts> spicePortsNeeded(const conf::XmlNode& graphics, bool spiceTls);
+
 /// Builds argv (argv[0] is the emulator). Errors: ConfigUnsupported naming the element QEMU
 /// cannot run (bad machine type, unknown disk bus, a device kind this driver does not drive).
 Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def, const QemuLaunchContext& ctx);
@@ -52,7 +65,8 @@ Result<std::vector<std::string>> buildQemuCommandLine(const conf::DomainDef& def
 /// The checks buildQemuCommandLine makes, without descriptors: used at define time so a broken
 /// definition is refused before anything runs. Run under an XmlReadTracker, it reads every part
 /// of the definition the command line acts on (QemuBackend::checkDefinition refuses the rest).
-Result<void> checkQemuDefinition(const conf::DomainDef& def);
+/// `spiceTls`: qemu.conf's spice_tls, which decides whether a SPICE TLS port can be offered.
+Result<void> checkQemuDefinition(const conf::DomainDef& def, bool spiceTls = false);
 
 /// Whether the command builder knows machine type `machine` (pc, pc-i440fx-*, q35, pc-q35-*,
 /// microvm): the capabilities list only QEMU's machines that pass this.

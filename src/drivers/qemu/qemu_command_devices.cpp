@@ -192,21 +192,39 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
         vnc.add("audiodev", "audio1");  // build() adds it: the client hears nothing
         add("-vnc", vnc);
     } else if (type == "spice") {
-        if (port <= 0) {
-            return unsupported("<graphics type='spice'>: port " + portText + " was not allocated");
-        }
-        // tlsPort='-1' (virt-install's) asks for no TLS port, which is what runs. Any other
-        // value stays unread, so the check refuses it by name: SPICE over TLS is not supported
-        // yet, and a TLS port would be offered without it.
-        for (const auto& [key, value] : graphics.attrs) {
-            if (key == "tlsPort" && value == "-1") {
-                graphics.markAttrRead("tlsPort");
-            }
-        }
+        const bool tlsOn = ctx_.spiceTlsDirFd >= 0;
+        CORRAL_ASSIGN_OR_RETURN(SpicePorts needs, spicePortsNeeded(graphics, tlsOn));
         QemuOpts spice;
-        spice.add("port", static_cast<unsigned>(port)).add("addr", listen);
+        if (needs.plain) {
+            if (port <= 0) {
+                return unsupported("<graphics type='spice'>: port " + portText + " was not allocated");
+            }
+            spice.add("port", static_cast<unsigned>(port));
+        }
+        if (needs.tls) {
+            const std::string tlsText = graphics.attrOr("tlsPort", "-1");
+            auto tlsPort = parseSigned(tlsText);
+            int tls = tlsPort && *tlsPort > 0 && *tlsPort < 65536 ? static_cast<int>(*tlsPort) : -1;
+            if (ctx_.planOnly && tls < 0) {
+                tls = 5901;  // a stand-in: the real one is chosen at start
+            }
+            if (tls < 0) {
+                return unsupported("<graphics type='spice'>: tlsPort " + tlsText + " was not allocated");
+            }
+            spice.add("tls-port", static_cast<unsigned>(tls));
+        }
+        spice.add("addr", listen);
         if (graphics.attr("passwd") == nullptr) {
             spice.add("disable-ticketing", "on");
+        }
+        if (needs.tls) {
+            // Reached through the inherited descriptor, as VNC's (see above).
+            spice.add("x509-dir", "/proc/self/fd/" + std::to_string(ctx_.spiceTlsDirFd));
+        }
+        for (const auto& [channel, mode] : needs.channelModes) {
+            if (mode != "any") {
+                spice.add(mode == "secure" ? "tls-channel" : "plaintext-channel", channel);
+            }
         }
         if (const conf::XmlNode* image = graphics.child("image")) {
             static const std::set<std::string, std::less<>> kCompression = {"auto_glz", "auto_lz", "quic",
@@ -617,6 +635,46 @@ std::vector<ConsoleDevice> consoleDevices(const conf::DomainDef& def) {
         }
     }
     return out;
+}
+
+
+Result<SpicePorts> spicePortsNeeded(const conf::XmlNode& graphics, bool spiceTls) {
+    static const std::set<std::string, std::less<>> kModes = {"any", "secure", "insecure"};
+    static const std::set<std::string, std::less<>> kChannels = {"main",     "display", "inputs",    "cursor",
+                                                                 "playback", "record",  "smartcard", "usbredir"};
+    SpicePorts needs;
+    const std::string defaultMode = graphics.attrOr("defaultMode", "any");
+    if (kModes.count(defaultMode) == 0) {
+        return detail::unsupported("<graphics type='spice' defaultMode='" + defaultMode + "'>: must be any, secure or insecure");
+    }
+    needs.channelModes.emplace_back("default", defaultMode);
+    bool secureChannel = false, insecureChannel = false;
+    for (const auto& c : graphics.children) {
+        if (c.name != "channel") {
+            continue;
+        }
+        const std::string name = c.attrOr("name"), mode = c.attrOr("mode", "any");
+        if (kChannels.count(name) == 0 || kModes.count(mode) == 0) {
+            return detail::unsupported("<graphics type='spice'><channel name='" + name + "' mode='" + mode +
+                               "'>: not a SPICE channel and mode (any, secure, insecure)");
+        }
+        secureChannel = secureChannel || mode == "secure";
+        insecureChannel = insecureChannel || mode == "insecure";
+        needs.channelModes.emplace_back(name, mode);
+    }
+    const std::string* tlsPort = graphics.attr("tlsPort");
+    if (!spiceTls) {
+        // Without TLS nothing may ask for it: it would be offered in the clear.
+        if (defaultMode == "secure" || secureChannel) {
+            return detail::unsupported("<graphics type='spice'>: a secure channel needs spice_tls = 1 in qemu.conf");
+        }
+        if (tlsPort != nullptr && *tlsPort != "-1") {
+            return detail::unsupported("<graphics type='spice' tlsPort='" + *tlsPort + "'>: needs spice_tls = 1 in qemu.conf");
+        }
+    }
+    needs.plain = !(defaultMode == "secure" && !insecureChannel);
+    needs.tls = spiceTls && !(defaultMode == "insecure" && !secureChannel);
+    return needs;
 }
 
 }  // namespace corral::drivers::qemu

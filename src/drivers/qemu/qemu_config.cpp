@@ -27,7 +27,7 @@ const std::set<std::string, std::less<>> kKnownKeys = {
 
 /// The files QEMU's tls-creds-x509 object reads from its directory as a server; the others
 /// (ca-crl.pem, dh-params.pem) are used where they exist.
-const char* const kVncTlsRequired[] = {"ca-cert.pem", "server-cert.pem", "server-key.pem"};
+const char* const kServerTlsRequired[] = {"ca-cert.pem", "server-cert.pem", "server-key.pem"};
 
 /// Why a qemu.conf setting this driver knows but does not act on cannot take `v`; nullptr when
 /// the value asks for nothing (off, empty, the default) or the key is acted on or descriptive.
@@ -35,9 +35,6 @@ const char* unenforcedSetting(const std::string& key, const ConfValue& v) {
     const bool set = (v.kind == ConfValue::Kind::Int && v.i != 0) ||
                      (v.kind == ConfValue::Kind::String && !v.s.empty()) ||
                      (v.kind == ConfValue::Kind::List && !v.list.empty());
-    if (key == "spice_tls") {
-        return set ? "TLS for SPICE consoles is not supported yet: the console would be offered without it" : nullptr;
-    }
     if (key == "spice_password") {
         return set ? "a default SPICE password is not supported yet: set passwd= on each <graphics>" : nullptr;
     }
@@ -63,9 +60,29 @@ const char* unenforcedSetting(const std::string& key, const ConfValue& v) {
     if (key == "cgroup_device_acl") {
         return set ? "QEMU's devices are limited by its private /dev, not a device list" : nullptr;
     }
-    // spice_tls_x509_cert_dir: only read with TLS on. log_timestamp,
-    // set_process_name: how QEMU's log and process name look (docs/qemu.md lists them).
+    // log_timestamp, set_process_name: how QEMU's log and process name look (docs/qemu.md lists them).
     return nullptr;
+}
+
+/// A console's certificate directory: the one qemu.conf names, else the service's own where it
+/// exists, else default_tls_x509_cert_dir (libvirt's order).
+std::string serviceCertDir(const std::string& named, const char* serviceDir, const std::string& defaultDir) {
+    if (!named.empty()) {
+        return named;
+    }
+    struct stat st {};
+    return ::stat(serviceDir, &st) == 0 && S_ISDIR(st.st_mode) ? serviceDir : defaultDir;
+}
+
+/// Found missing at the first start, a guest would fail; found now, the daemon does.
+Result<void> requireServerTlsFiles(const ConfFile& file, const char* setting, const std::string& dir) {
+    for (const char* name : kServerTlsRequired) {
+        const std::string needed = dir + "/" + name;
+        if (::access(needed.c_str(), R_OK) != 0) {
+            return failErrno(errno, file.path + ": " + setting + " = 1 needs '" + needed + "'");
+        }
+    }
+    return {};
 }
 
 Unexpected badValue(const ConfFile& file, const std::string& key, const ConfValue& v, const std::string& want) {
@@ -78,28 +95,29 @@ Result<QemuDriverConfig> loadQemuConfig(const std::string& path) {
     CORRAL_ASSIGN_OR_RETURN(ConfFile file, readConfFile(path));
     QemuDriverConfig cfg;
     std::optional<bool> vncVerify, defaultVerify;
-    std::string vncDir, defaultDir = "/etc/pki/qemu";
+    std::string vncDir, spiceDir, defaultDir = "/etc/pki/qemu";
     for (const auto& [key, v] : file.entries) {
         if (!kKnownKeys.contains(key)) {
             return fail(ErrorCode::ConfSyntax,
                         file.path + ":" + std::to_string(v.line) + ": unknown setting '" + key + "'", ErrorDomain::Config);
         }
-        if (key == "vnc_tls" || key == "vnc_tls_x509_verify" || key == "default_tls_x509_verify") {
+        if (key == "vnc_tls" || key == "vnc_tls_x509_verify" || key == "default_tls_x509_verify" || key == "spice_tls") {
             if (v.kind != ConfValue::Kind::Int || (v.i != 0 && v.i != 1)) {
                 return badValue(file, key, v, "0 or 1");
             }
-            if (key == "vnc_tls") {
-                cfg.vncTls = v.i == 1;
+            if (key == "vnc_tls" || key == "spice_tls") {
+                (key == "vnc_tls" ? cfg.vncTls : cfg.spiceTls) = v.i == 1;
             } else if (key == "vnc_tls_x509_verify") {
                 vncVerify = v.i == 1;
             } else {
                 defaultVerify = v.i == 1;
             }
-        } else if (key == "vnc_tls_x509_cert_dir" || key == "default_tls_x509_cert_dir") {
+        } else if (key == "vnc_tls_x509_cert_dir" || key == "default_tls_x509_cert_dir" ||
+                   key == "spice_tls_x509_cert_dir") {
             if (v.kind != ConfValue::Kind::String || !v.s.starts_with("/")) {
                 return badValue(file, key, v, "a quoted absolute directory");
             }
-            (key == "vnc_tls_x509_cert_dir" ? vncDir : defaultDir) = v.s;
+            (key == "vnc_tls_x509_cert_dir" ? vncDir : key == "spice_tls_x509_cert_dir" ? spiceDir : defaultDir) = v.s;
         } else if (key == "vnc_password") {
             if (v.kind != ConfValue::Kind::String) {
                 return badValue(file, key, v, "a quoted password");
@@ -187,23 +205,17 @@ Result<QemuDriverConfig> loadQemuConfig(const std::string& path) {
         }
     }
     cfg.vncTlsVerify = vncVerify.value_or(defaultVerify.value_or(true));
-    if (vncDir.empty()) {
-        struct stat st {};
-        vncDir = ::stat("/etc/pki/libvirt-vnc", &st) == 0 && S_ISDIR(st.st_mode) ? "/etc/pki/libvirt-vnc" : defaultDir;
-    }
-    cfg.vncTlsCertDir = vncDir;
+    cfg.vncTlsCertDir = serviceCertDir(vncDir, "/etc/pki/libvirt-vnc", defaultDir);
+    cfg.spiceTlsCertDir = serviceCertDir(spiceDir, "/etc/pki/libvirt-spice", defaultDir);
     if (cfg.vncTls) {
-        // Found missing at the first start, the guest would fail; found now, the daemon does.
-        for (const char* name : kVncTlsRequired) {
-            const std::string needed = vncDir + "/" + name;
-            if (::access(needed.c_str(), R_OK) != 0) {
-                return failErrno(errno, file.path + ": vnc_tls = 1 needs '" + needed + "'");
-            }
-        }
+        CORRAL_TRY(requireServerTlsFiles(file, "vnc_tls", cfg.vncTlsCertDir));
+    }
+    if (cfg.spiceTls) {
+        CORRAL_TRY(requireServerTlsFiles(file, "spice_tls", cfg.spiceTlsCertDir));
     }
     return cfg;
 }
 
-std::vector<std::string> vncTlsFiles() { return {std::begin(kVncTlsRequired), std::end(kVncTlsRequired)}; }
+std::vector<std::string> serverTlsFiles() { return {std::begin(kServerTlsRequired), std::end(kServerTlsRequired)}; }
 
 }  // namespace corral::drivers::qemu

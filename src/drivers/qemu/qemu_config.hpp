@@ -23,6 +23,10 @@ struct QemuDriverConfig {
     bool vncTlsVerify = true;  ///< vnc_tls_x509_verify, else default_tls_x509_verify, else on
     /// qemu.conf vnc_password: the password of every VNC display whose <graphics> sets none.
     std::string vncPassword;
+    // SPICE over TLS: spice_tls and spice_tls_x509_cert_dir (else /etc/pki/libvirt-spice where
+    // it exists, else default_tls_x509_cert_dir). SPICE asks no client certificate.
+    bool spiceTls = false;
+    std::string spiceTlsCertDir;
     bool seccompSandbox = true;
     std::string emulator = "qemu-system-x86_64";  ///< used when a definition names no <emulator>
     /// Seconds a destroy waits after SIGTERM before SIGKILL.
@@ -50,8 +54,8 @@ struct QemuDriverConfig {
 /// accepted; an unknown key or a bad value is an error naming the file, line and key.
 Result<QemuDriverConfig> loadQemuConfig(const std::string& path);
 
-/// The files a VNC TLS certificate directory must hold (ca-cert.pem, server-cert.pem,
-/// server-key.pem).
-std::vector<std::string> vncTlsFiles();
+/// The files a console's TLS certificate directory must hold (ca-cert.pem, server-cert.pem,
+/// server-key.pem), for VNC and SPICE alike.
+std::vector<std::string> serverTlsFiles();
 
 }  // namespace corral::drivers::qemu

@@ -231,13 +231,13 @@ Result<std::unique_ptr<host::ChildConfinement>> QemuBackend::confine(Runtime& rt
         rt.securedDef = std::make_shared<const conf::DomainDef>(liveDef);
         rt.securedFiles = files;
     }
-    if (!rt.vncTlsDir.empty()) {
+    for (const auto& copy : rt.tlsCopies) {
         if (plan.changeIdentity) {
-            CORRAL_TRY(handVncTlsCredentials(rt.vncTlsDir, plan.uid, plan.gid));
+            CORRAL_TRY(handTlsCredentials(copy.dir, plan.uid, plan.gid));
         }
         // Named through the descriptor QEMU inherits: the rules are opened in the child, as
         // the guest, which cannot walk the daemon's run directory by name.
-        plan.landlockRules.push_back(rule("/proc/self/fd/" + std::to_string(rt.vncTlsDirFd), false, false, false));
+        plan.landlockRules.push_back(rule("/proc/self/fd/" + std::to_string(copy.fd), false, false, false));
     }
     CORRAL_TRY(createCgroup(rt, liveDef));
     if (rt.cgroup.valid()) {
@@ -289,9 +289,11 @@ void QemuBackend::adoptConfinement(Runtime& rt, const conf::DomainDef& liveDef) 
     if (config_.privateDevices) {
         rt.devStagingDir = pathForName(paths_.runDir, liveDef.name, ".dev");
     }
-    // A running guest's copy of the VNC certificates goes when it stops.
-    if (std::string tls = pathForName(paths_.runDir, liveDef.name, ".vnc-tls"); ::access(tls.c_str(), F_OK) == 0) {
-        rt.vncTlsDir = tls;
+    // A running guest's copies of the console certificates go when it stops.
+    for (const char* suffix : {".vnc-tls", ".spice-tls"}) {
+        if (std::string tls = pathForName(paths_.runDir, liveDef.name, suffix); ::access(tls.c_str(), F_OK) == 0) {
+            rt.tlsCopies.push_back({tls, -1});
+        }
     }
 }
 

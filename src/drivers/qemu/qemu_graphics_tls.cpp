@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// stageVncTlsCredentials, handVncTlsCredentials, removeVncTlsCredentials.
+// stageTlsCredentials, handTlsCredentials, removeTlsCredentials.
 #include "drivers/qemu/qemu_graphics_tls.hpp"
 
 #include <dirent.h>
@@ -39,8 +39,9 @@ Result<void> copyInto(const std::string& from, int dirFd, const char* name) {
 }
 }  // namespace
 
-Result<UniqueFd> stageVncTlsCredentials(const std::string& sourceDir, const std::string& stageDir) {
-    removeVncTlsCredentials(stageDir);  // a copy a crashed daemon left, possibly another guest's owner
+Result<UniqueFd> stageTlsCredentials(const std::string& sourceDir, const std::string& stageDir,
+                                     std::string_view setting) {
+    removeTlsCredentials(stageDir);  // a copy a crashed daemon left, possibly another guest's owner
     if (::mkdir(stageDir.c_str(), 0711) != 0) {
         return failErrno(errno, "cannot create '" + stageDir + "'");
     }
@@ -48,31 +49,31 @@ Result<UniqueFd> stageVncTlsCredentials(const std::string& sourceDir, const std:
     if (!dir) {
         return failErrno(errno, "cannot open '" + stageDir + "'");
     }
-    for (const auto& name : vncTlsFiles()) {
+    for (const auto& name : serverTlsFiles()) {
         const std::string from = sourceDir + "/" + name;
         if (auto copied = copyInto(from, dir.get(), name.c_str()); !copied) {
-            removeVncTlsCredentials(stageDir);
-            return unexpected(std::move(copied).withContext("vnc_tls: '" + from + "'").error());
+            removeTlsCredentials(stageDir);
+            return unexpected(std::move(copied).withContext(std::string(setting) + ": '" + from + "'").error());
         }
     }
     for (const char* name : kOptional) {
         const std::string from = sourceDir + "/" + name;
         if (::access(from.c_str(), F_OK) == 0) {
             if (auto copied = copyInto(from, dir.get(), name); !copied) {
-                removeVncTlsCredentials(stageDir);
-                return unexpected(std::move(copied).withContext("vnc_tls: '" + from + "'").error());
+                removeTlsCredentials(stageDir);
+                return unexpected(std::move(copied).withContext(std::string(setting) + ": '" + from + "'").error());
             }
         }
     }
     return dir;
 }
 
-Result<void> handVncTlsCredentials(const std::string& stageDir, uid_t uid, gid_t gid) {
+Result<void> handTlsCredentials(const std::string& stageDir, uid_t uid, gid_t gid) {
     UniqueFd dir(::open(stageDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir) {
         return failErrno(errno, "cannot open '" + stageDir + "'");
     }
-    std::vector<std::string> names = vncTlsFiles();
+    std::vector<std::string> names = serverTlsFiles();
     names.insert(names.end(), std::begin(kOptional), std::end(kOptional));
     for (const auto& name : names) {
         if (::fchownat(dir.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0 && errno != ENOENT) {
@@ -82,7 +83,7 @@ Result<void> handVncTlsCredentials(const std::string& stageDir, uid_t uid, gid_t
     return {};
 }
 
-void removeVncTlsCredentials(const std::string& stageDir) {
+void removeTlsCredentials(const std::string& stageDir) {
     if (DIR* d = ::opendir(stageDir.c_str())) {
         while (const dirent* e = ::readdir(d)) {
             std::string name = e->d_name;

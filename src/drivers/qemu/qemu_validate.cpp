@@ -41,11 +41,11 @@ Result<void> refuseUnappliedTuning(const conf::DomainTuning& t, bool cgroups) {
 }  // namespace
 
 Result<void> checkQemuGuestDefinition(const conf::DomainDef& def, const security::SecurityManager* security,
-                                      bool cgroups) {
+                                      bool cgroups, bool spiceTls) {
     // Everything read from here on is what start acts on: the command line, the security
     // drivers' labels, the cgroup tuning. What is left unread is refused below.
     conf::XmlReadTracker reads;
-    CORRAL_TRY(checkQemuDefinition(def));
+    CORRAL_TRY(checkQemuDefinition(def, spiceTls));
     if (security != nullptr) {
         CORRAL_TRY(security->checkDefinition(def));
     }
@@ -54,7 +54,7 @@ Result<void> checkQemuGuestDefinition(const conf::DomainDef& def, const security
 }
 
 Result<void> QemuBackend::checkDefinition(const conf::DomainDef& def) {
-    return checkQemuGuestDefinition(def, security_.get(), config_.cgroups);
+    return checkQemuGuestDefinition(def, security_.get(), config_.cgroups, config_.spiceTls);
 }
 
 }  // namespace corral::drivers::qemu

@@ -11,9 +11,10 @@ namespace corral::drivers::qemu {
 
 /// Accepts `def` only if a start would act on every part of it: the command line, the labels of
 /// `security` (may be null: no security drivers), the cgroup tuning (`cgroups` false: qemu.conf
-/// turned cgroups off). Everything else is refused with ConfigUnsupported naming it
+/// turned cgroups off), qemu.conf's spice_tls (`spiceTls`: SPICE TLS ports and secure channels
+/// can be offered). Everything else is refused with ConfigUnsupported naming it
 /// (conf::refuseUnreadParts), as are values the driver cannot apply.
 Result<void> checkQemuGuestDefinition(const conf::DomainDef& def, const security::SecurityManager* security,
-                                      bool cgroups);
+                                      bool cgroups, bool spiceTls = false);
 
 }  // namespace corral::drivers::qemu

@@ -5,6 +5,7 @@
 
 #include "conf/network_def.hpp"
 #include "drivers/lxc/container_definition.hpp"
+#include "drivers/qemu/qemu_command.hpp"
 #include "drivers/qemu/qemu_validate.hpp"
 
 namespace corral::drivers {
@@ -73,10 +74,44 @@ TEST(AcceptedMeansEnforced, QemuInterfaceBandwidthIsNotSilentlyDropped) {
 
 TEST(AcceptedMeansEnforced, QemuGraphicsKeymapAndSpiceTlsPortAreNotSilentlyDropped) {
     EXPECT_REFUSED(qemuCheck(vm("<graphics type='vnc' port='5900' keymap='fr'/>")), "<graphics keymap='fr'>");
+    // Without spice_tls in qemu.conf nothing may ask for TLS: it would be offered in the clear.
     EXPECT_REFUSED(qemuCheck(vm("<graphics type='spice' port='5901' tlsPort='5902'/>")),
-                   "<graphics tlsPort='5902'>");
+                   "<graphics type='spice' tlsPort='5902'>: needs spice_tls = 1 in qemu.conf");
     EXPECT_REFUSED(qemuCheck(vm("<graphics type='spice' autoport='yes' defaultMode='secure'/>")),
-                   "<graphics defaultMode='secure'>");
+                   "a secure channel needs spice_tls = 1");
+    EXPECT_REFUSED(qemuCheck(vm("<graphics type='spice' autoport='yes'><channel name='main' mode='secure'/></graphics>")),
+                   "a secure channel needs spice_tls = 1");
+    EXPECT_REFUSED(qemuCheck(vm("<graphics type='spice' autoport='yes'><channel name='audio' mode='secure'/></graphics>")),
+                   "<channel name='audio' mode='secure'>: not a SPICE channel");
+}
+
+// With spice_tls the same definitions run as asked: the TLS port, the certificates and each
+// channel's security on QEMU's command line; a plain port only where a channel may be plain.
+TEST(AcceptedMeansEnforced, QemuSpiceTlsPortsAndChannelModesReachTheCommandLine) {
+    auto argvOf = [](const std::string& graphics) {
+        auto def = define(vm(graphics));
+        qemu::QemuLaunchContext ctx;
+        ctx.monitorFd = 3;
+        ctx.spiceTlsDirFd = 7;
+        auto argv = qemu::buildQemuCommandLine(*def, ctx);
+        EXPECT_TRUE(argv) << argv.error().message;
+        for (std::size_t i = 0; argv && i + 1 < argv->size(); ++i) {
+            if ((*argv)[i] == "-spice") {
+                return (*argv)[i + 1];
+            }
+        }
+        return std::string("no -spice");
+    };
+    EXPECT_EQ(argvOf("<graphics type='spice' port='5901' tlsPort='5902'><channel name='inputs' mode='insecure'/>"
+                     "<channel name='main' mode='secure'/></graphics>"),
+              "port=5901,tls-port=5902,addr=127.0.0.1,disable-ticketing=on,x509-dir=/proc/self/fd/7,"
+              "plaintext-channel=inputs,tls-channel=main");
+    EXPECT_EQ(argvOf("<graphics type='spice' port='5901' tlsPort='5902' defaultMode='secure'/>"),
+              "tls-port=5902,addr=127.0.0.1,disable-ticketing=on,x509-dir=/proc/self/fd/7,tls-channel=default");
+    EXPECT_EQ(argvOf("<graphics type='spice' port='5901' tlsPort='5902' defaultMode='insecure'/>"),
+              "port=5901,addr=127.0.0.1,disable-ticketing=on,plaintext-channel=default");
+    auto def = define(vm("<graphics type='spice' autoport='yes' defaultMode='secure'/>"));
+    EXPECT_TRUE(qemu::checkQemuDefinition(*def, true));
 }
 
 // virt-install's default devices for a Linux guest: accepted as it writes them (the test

