@@ -102,3 +102,34 @@ def test_clashing_addresses_are_refused_at_define(qemu, tmpdir_path):
 def qemu_xml(qemu, name, devices, machine='pc'):
     return f"""<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory>
   <os><type arch='x86_64' machine='{machine}'>hvm</type></os><devices>{devices}</devices></domain>"""
+
+
+def test_a_disk_added_to_a_running_q35_guest_goes_on_the_spare_root_port(qemu, tmpdir_path):
+    # q35's root bus takes no hotplug: libvirt's spare root port, added at define, is where a
+    # disk goes live; the live definition records it, and the guest sees the disk arrive.
+    nic = "<interface type='user'><model type='virtio'/></interface>"
+    serial = qemu.start_and_boot('q35hp', machine='q35', extra_devices=nic, cmdline_extra='corral.watch_disks=1')
+    wait_for(lambda: 'CORRAL-GUEST-DISKS' in serial_text(serial), what='the guest to list its disks')
+    ports = re.findall(r"<controller type='pci' index='(\d+)' model='pcie-root-port'",
+                       virsh(qemu.uri, 'dumpxml', '--inactive', 'q35hp').out)
+    assert ports == ['1', '2'], ports  # the interface's and the spare
+    image = os.path.join(tmpdir_path, 'q35hp.raw')
+    subprocess.run(['truncate', '-s', '4M', image], check=True)
+    xml = os.path.join(tmpdir_path, 'q35hp-vda.xml')
+    with open(xml, 'w') as f:
+        f.write(f"<disk type='file' device='disk'><source file='{image}'/><target dev='vda' bus='virtio'/></disk>")
+    r = virsh(qemu.uri, 'attach-device', 'q35hp', xml, '--live')
+    assert r.rc == 0, r.err
+    live = virsh(qemu.uri, 'dumpxml', 'q35hp').out
+    assert re.search(r"<target dev='vda' bus='virtio'/>\s*<address type='pci' domain='0x0000' bus='0x02' "
+                     r"slot='0x00' function='0x0'/>", live), live
+    wait_for(lambda: any(l.startswith('CORRAL-GUEST-DISKS') and 'vda' in l.split()
+                         for l in serial_text(serial).splitlines()),
+             timeout=60, what='the guest to see the disk on the root port')
+    # No port is left: a second disk is refused, naming why, and the guest keeps running.
+    other = os.path.join(tmpdir_path, 'q35hp-vdb.xml')
+    with open(other, 'w') as f:
+        f.write(f"<disk type='file' device='disk'><source file='{image}'/><target dev='vdb' bus='virtio'/>"
+                "<readonly/></disk>")
+    r = virsh(qemu.uri, 'attach-device', 'q35hp', other, '--live')
+    assert r.rc != 0 and 'no free pcie-root-port' in r.err, r.err
