@@ -5,6 +5,7 @@
 # --graphics vnc and --graphics none, and one with --autoconsole text on a terminal, where
 # virt-install's own console reaches the guest.
 import os
+import re
 import shutil
 import signal
 import xml.etree.ElementTree as ET
@@ -106,7 +107,14 @@ def test_detected_os_gets_the_usb2_companions_and_runs(qemu, guest_files, tmpdir
               .findall("devices/controller[@type='usb']")]
     assert sorted(models) == ['ich9-ehci1', 'ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3'], models
     argv = qemu_argv('vi-detect')
-    assert 'ich9-usb-uhci3,masterbus=usb.0,firstport=4' in argv, argv
+    # In one slot as libvirt places them: the EHCI at function 7, the companions at 0 to 2.
+    joined = ' '.join(argv)
+    # (bus pci.0 on pc, pcie.0 on q35, where the slot is ICH9's own 0x1d)
+    slot = re.search(r'ich9-usb-ehci1,id=usb,bus=(pcie?\.0),addr=(0x[0-9a-f]+)\.0x7', joined)
+    assert slot, joined
+    bus, at = slot.groups()
+    assert f'ich9-usb-uhci1,masterbus=usb.0,firstport=0,bus={bus},multifunction=on,addr={at} ' in joined, joined
+    assert f'ich9-usb-uhci3,masterbus=usb.0,firstport=4,bus={bus},addr={at}.0x2' in argv, argv
     console_echo(qemu.uri, 'vi-detect', b'detected')
     assert virsh(qemu.uri, 'destroy', 'vi-detect').rc == 0
 

@@ -143,6 +143,7 @@ Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std
     };
     CORRAL_TRY(conf::postParseDomainDef(*def, ctx));
     CORRAL_TRY(conf::validateDomainDef(*def));
+    CORRAL_TRY(backend_->completeDefinition(*def, false));
     CORRAL_TRY(backend_->checkDefinition(*def));
     for (const auto& note : conf::describeUnknownElements(*def)) {
         logWarning("domain '" + def->name + "': kept unmodelled XML verbatim: " + note);

@@ -44,11 +44,13 @@ std::vector<conf::XmlNode>::const_iterator findDisk(const conf::DomainDef& def, 
 Result<void> DomainManager::attachDevice(const DomainRef& ref, const std::string& xml, unsigned flags) {
     CORRAL_ASSIGN_OR_RETURN(conf::XmlNode device, parseDevice(xml));
     const std::string target = device.childAttr("target", "dev");
-    auto add = [&](conf::DomainDef& def, bool) -> Result<void> {
+    auto add = [&](conf::DomainDef& def, bool live) -> Result<void> {
         if (findDisk(def, target) != def.devices.end()) {
             return fail(ErrorCode::OperationInvalid, "target " + target + " already exists", ErrorDomain::Domain);
         }
         def.devices.push_back(device);
+        // The new disk takes a free place among those the definition keeps; no other moves.
+        CORRAL_TRY(backend_->completeDefinition(def, live));
         return backend_->checkDefinition(def);  // what the guest could not start with is refused now
     };
     auto plug = [&](objects::DomainObj& dom, conf::DomainDef& newLive) -> Result<void> {

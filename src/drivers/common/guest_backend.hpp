@@ -65,6 +65,16 @@ public:
     /// naming the element.
     virtual Result<void> checkDefinition(const conf::DomainDef& def) = 0;
 
+    /// Writes into a definition what this driver decides for it once and keeps (QEMU: PCI
+    /// addresses, libvirt's way), before checkDefinition: at define and create, and for a
+    /// device added to a definition. `running`: `def` is a running guest's live definition, so
+    /// nothing the guest lacks (a new bus) may be added. Errors refuse the definition.
+    virtual Result<void> completeDefinition(conf::DomainDef& def, bool running) {
+        (void)def;
+        (void)running;
+        return {};
+    }
+
     /// Starts the guest. `liveDef` is the domain's private live copy: the backend records runtime
     /// facts in it (allocated ports, aliases). `paused` leaves the vCPUs stopped.
     virtual Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) = 0;

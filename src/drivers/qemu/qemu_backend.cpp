@@ -21,6 +21,7 @@
 #include "drivers/qemu/qemu_backend_runtime.hpp"
 #include "drivers/qemu/qemu_graphics_tls.hpp"
 #include "drivers/qemu/qemu_command.hpp"
+#include "drivers/qemu/qemu_pci_addresses.hpp"
 #include "drivers/qemu/qmp_events.hpp"
 #include "drivers/qemu/qmp_monitor.hpp"
 #include "host/netdev.hpp"
@@ -285,6 +286,9 @@ std::shared_ptr<QemuBackend::Runtime> QemuBackend::newRuntime(const conf::Domain
 }
 
 Result<void> QemuBackend::start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) {
+    // A definition stored before addresses were kept gets them here, in the live copy (a
+    // restore below keeps the layout its saved state has).
+    CORRAL_TRY(assignPciAddresses(liveDef));
     return launchRetryingLostPorts(dom, liveDef, paused, -1);
 }
 

@@ -48,6 +48,7 @@ public:
         networkBridge_ = std::move(resolver);
     }
     Result<void> checkDefinition(const conf::DomainDef& def) override;
+    Result<void> completeDefinition(conf::DomainDef& def, bool running) override;
     Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
     Result<void> destroy(objects::DomainObj& dom, bool graceful) override;
     Result<bool> shutdown(objects::DomainObj& dom, unsigned flags) override;

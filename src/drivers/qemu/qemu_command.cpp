@@ -307,9 +307,7 @@ void CommandBuilder::ensureScsiController(unsigned index) {
     if (scsiControllers_.insert(index).second) {
         QemuOpts scsi(pciOrMmio("virtio-scsi"));
         scsi.add("id", "scsi" + std::to_string(index));
-        if (const std::string& addr = controllerAddress_["scsi" + std::to_string(index)]; !addr.empty()) {
-            scsi.add("addr", addr);
-        }
+        addControllerPlacement(scsi, "scsi" + std::to_string(index));
         add("-device", scsi);
     }
 }
@@ -317,7 +315,10 @@ void CommandBuilder::ensureScsiController(unsigned index) {
 void CommandBuilder::ensureAhci() {
     if (!ahciAdded_ && machine_.family == MachineFamily::I440fx) {
         ahciAdded_ = true;
-        add("-device", QemuOpts("ahci").add("id", "sata0"));
+        QemuOpts ahci("ahci");
+        ahci.add("id", "sata0");
+        addControllerPlacement(ahci, "sata0");
+        add("-device", ahci);
     }
 }
 
@@ -535,6 +536,13 @@ Result<std::vector<std::string>> CommandBuilder::build() {
     CORRAL_TRY(ensureAudiodev());
 
     CORRAL_TRY(planControllerAddresses());
+    // PCI controllers first, as libvirt orders them: a device on a root port's bus needs the
+    // port to exist when QEMU creates it, whatever the order of the definition.
+    for (const auto& dev : def_.devices) {
+        if (dev.name == "controller" && dev.attrOr("type") == "pci") {
+            CORRAL_TRY(addPciController(dev));
+        }
+    }
     for (const auto& dev : def_.devices) {
         CORRAL_TRY(addDevice(dev));
     }

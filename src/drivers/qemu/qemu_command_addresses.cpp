@@ -29,56 +29,98 @@ Result<void> CommandBuilder::planControllerAddresses() {
         if ((pc && type == "ide" && at(1, 1)) || (q35 && type == "sata" && at(0x1f, 2))) {
             continue;  // the machine's own controller, where the machine has it
         }
-        if (pc && type == "usb" && (model.empty() || model == "piix3-uhci") && at(1, 2)) {
-            controllerAddress_["usb0"] = "0x1.0x2";  // PIIX3's USB function, as libvirt places it
-            continue;
-        }
-        if (type != "usb" && type != "scsi" && type != "virtio-serial" && !(type == "pci" && model == "pcie-root-port")) {
+        // The controllers Corral adds: USB (pc's UHCI at PIIX3's function 1.2, as libvirt places
+        // it), SCSI, virtio-serial, pc's AHCI, q35's root ports.
+        if (type != "usb" && type != "scsi" && type != "virtio-serial" && !(pc && type == "sata") &&
+            !(type == "pci" && model == "pcie-root-port")) {
             return unsupported(where + ": the " + type + " controller is the machine's own and stays where it is");
         }
-        CORRAL_ASSIGN_OR_RETURN(controllerAddress_[type + index], pciSlot(dev));
+        // A companion shares its EHCI's index: each is placed by its model.
+        const std::string key = type + index + (model.starts_with("ich9-uhci") ? model : std::string());
+        CORRAL_ASSIGN_OR_RETURN(controllerPlace_[key], pciPlacement(dev));
     }
     return {};
 }
 
-Result<std::string> CommandBuilder::pciSlot(const conf::XmlNode& device) const {
+bool CommandBuilder::hasRootPort(unsigned bus) const {
+    for (const auto& dev : def_.devices) {
+        if (dev.name == "controller" && dev.attrOr("type") == "pci" && dev.attrOr("model") == "pcie-root-port" &&
+            dev.attrOr("index") == std::to_string(bus)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+Result<CommandBuilder::Placement> CommandBuilder::pciPlacement(const conf::XmlNode& device) const {
     const conf::XmlNode* address = device.child("address");
     if (address == nullptr) {
-        return std::string();
+        return Placement();
     }
     const std::string where = "<" + device.name + "> <address type='" + address->attrOr("type") + "'>";
     if (address->attrOr("type") != "pci") {
         return unsupported(where + ": a PCI device takes a PCI address here");
     }
     CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(device));
-    if (const std::string* mf = address->attr("multifunction"); mf != nullptr && *mf != "off") {
-        return unsupported(where + ": multifunction='" + *mf + "' is not supported");
+    const std::string multifunction = address->attrOr("multifunction", "off");
+    if (multifunction != "on" && multifunction != "off") {
+        return unsupported(where + ": multifunction='" + multifunction + "' must be 'on' or 'off'");
     }
     if (!pci || pci->unassigned()) {
-        return std::string();  // libvirt's "put it where it goes": QEMU's next free slot
+        // A definition stored before addresses were kept (QemuBackend gives a start's one
+        // addresses; a restore keeps the layout of its saved state): QEMU's next free slot.
+        return Placement();
     }
     if (machine_.family == MachineFamily::Microvm) {
         return unsupported(where + ": machine 'microvm' has no PCI bus");
     }
-    if (pci->domain != 0 || pci->bus != 0) {
-        // Bridges and root ports are not modelled: a device is never put anywhere but where
-        // the definition asks, so an address behind one is refused.
+    const bool q35 = machine_.family == MachineFamily::Q35;
+    std::string bus;
+    if (pci->domain == 0 && pci->bus == 0) {
+        bus = q35 ? "pcie.0" : "pci.0";
+    } else if (pci->domain == 0 && q35 && hasRootPort(pci->bus)) {
+        if (pci->slot != 0) {
+            return unsupported(where + ": a pcie-root-port's bus has one slot, slot 0");
+        }
+        bus = "pci." + std::to_string(pci->bus);
+    } else {
+        // Bridges are not modelled: a device is never put anywhere but where the definition
+        // asks, so an address behind one is refused.
         return unsupported(where + ": bus " + std::to_string(pci->bus) +
-                           " is not supported (devices go on the root bus, bus 0)");
+                           " is not supported (devices go on the root bus, bus 0, or on q35 on a pcie-root-port)");
     }
-    if (pci->slot == 0 || pci->slot > 31 || pci->function != 0) {
-        return unsupported(where + ": on the root bus only slots 1 to 31, function 0, are supported");
+    if ((pci->bus == 0 && pci->slot == 0) || pci->slot > 31 || pci->function > 7) {
+        return unsupported(where + ": on the root bus only slots 1 to 31, functions 0 to 7, are supported");
     }
-    char slot[8];
-    std::snprintf(slot, sizeof slot, "0x%x", pci->slot);
-    return std::string(slot);
+    char addr[16];
+    if (pci->function == 0) {
+        std::snprintf(addr, sizeof addr, "0x%x", pci->slot);
+    } else {
+        std::snprintf(addr, sizeof addr, "0x%x.0x%x", pci->slot, pci->function);
+    }
+    Placement place{{"bus", bus}};
+    if (multifunction == "on") {
+        place.emplace_back("multifunction", "on");
+    }
+    place.emplace_back("addr", addr);
+    return place;
+}
+
+void CommandBuilder::addPlacement(QemuOpts& opts, const Placement& place) {
+    for (const auto& [key, value] : place) {
+        opts.add(key, value);
+    }
+}
+
+void CommandBuilder::addControllerPlacement(QemuOpts& opts, const std::string& key) const {
+    if (auto it = controllerPlace_.find(key); it != controllerPlace_.end()) {
+        addPlacement(opts, it->second);
+    }
 }
 
 Result<void> CommandBuilder::addPciAddress(QemuOpts& opts, const conf::XmlNode& device) const {
-    CORRAL_ASSIGN_OR_RETURN(std::string slot, pciSlot(device));
-    if (!slot.empty()) {
-        opts.add("addr", slot);
-    }
+    CORRAL_ASSIGN_OR_RETURN(Placement place, pciPlacement(device));
+    addPlacement(opts, place);
     return {};
 }
 

@@ -79,19 +79,25 @@ private:
     void ensureVirtioSerial();
     /// The -machine option: type, and what <features> and <memory dumpCore> switch.
     Result<QemuOpts> machineOption();
-    /// addr=0xN for a device's <address type='pci'> on the root bus (where a hotplug put it);
-    /// nothing without one. Any other address is refused: the bridges and root ports it would
-    /// name are not modelled, and a device is never put somewhere other than asked.
+    /// Where a PCI device goes, as QEMU options: bus=pci.0 (pcie.0 on q35, pci.N for a
+    /// pcie-root-port's bus), multifunction=on where asked, addr=0xS[.0xF].
+    using Placement = std::vector<std::pair<std::string, std::string>>;
+    /// bus=...,addr=... for a device's <address type='pci'> (qemu_pci_addresses.cpp gave it at
+    /// define); nothing without one. An address on a bus no pcie-root-port provides is refused:
+    /// other bridges are not modelled, and a device is never put somewhere other than asked.
     Result<void> addPciAddress(QemuOpts& device, const conf::XmlNode& node) const;
+    Result<Placement> pciPlacement(const conf::XmlNode& node) const;
+    static void addPlacement(QemuOpts& device, const Placement& place);
+    /// The placement planControllerAddresses read for controller `key` ("usb0", "scsi0").
+    void addControllerPlacement(QemuOpts& device, const std::string& key) const;
+    bool hasRootPort(unsigned bus) const;
     /// port=N for a USB device's <address type='usb' bus='0' port='N'>; refuses others.
     Result<void> addUsbAddress(QemuOpts& device, const conf::XmlNode& node) const;
-    /// "0x5" for a device's <address type='pci'> on the root bus; "" without one; refuses others.
-    Result<std::string> pciSlot(const conf::XmlNode& node) const;
     /// Checks a disk's <address type='drive'> against where its target name puts it.
     Result<void> checkDriveAddress(const conf::XmlNode& disk, const std::string& bus, int index) const;
     /// Reads every controller's <address> before any device needs its controller: where the
-    /// machine has it built in (pc's IDE and UHCI, q35's AHCI) it must say so; the controllers
-    /// Corral adds (USB, SCSI, virtio-serial) go where it says on the root bus.
+    /// machine has it built in (pc's IDE, q35's AHCI) it must say so; the controllers Corral
+    /// adds (USB, SCSI, virtio-serial, pc's AHCI, root ports) go where it says.
     Result<void> planControllerAddresses();
     /// bootindex=N: the device's own <boot order=...>, else the first device of its kind when
     /// <os><boot dev=...> names that kind.
@@ -117,9 +123,9 @@ private:
     /// QEMU's -action watchdog=... for the one <watchdog>; empty without one.
     std::string watchdogAction_;
     std::set<unsigned> scsiControllers_;
-    /// The addr=... of the controllers Corral adds, by type and index ("usb0", "scsi0"):
-    /// "0x5", or "0x1.0x2" for PIIX3's own USB function.
-    std::map<std::string, std::string> controllerAddress_;
+    /// Where the controllers Corral adds go, by type and index ("usb0", "scsi0"; a USB
+    /// companion adds its model: "usb0ich9-uhci1").
+    std::map<std::string, Placement> controllerPlace_;
     /// Boot order from <os><boot dev=...>: first disk, cdrom and interface get bootindex.
     std::map<std::string, int> bootIndexByKind_;
     std::set<std::string> kindsBooted_;

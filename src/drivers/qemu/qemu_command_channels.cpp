@@ -12,9 +12,7 @@ void CommandBuilder::ensureVirtioSerial() {
     virtioSerialAdded_ = true;
     QemuOpts serial(pciOrMmio("virtio-serial"));
     serial.add("id", "virtio-serial0");
-    if (const std::string& addr = controllerAddress_["virtio-serial0"]; !addr.empty()) {
-        serial.add("addr", addr);
-    }
+    addControllerPlacement(serial, "virtio-serial0");
     add("-device", serial);
 }
 

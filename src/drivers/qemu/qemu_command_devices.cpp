@@ -323,7 +323,7 @@ Result<void> CommandBuilder::addController(const conf::XmlNode& controller) {
         return {};
     }
     if (type == "pci") {
-        return addPciController(controller);
+        return {};  // build() adds them before any device
     }
     if (type == "ide" || type == "virtio-serial") {
         if (index != "0") {
@@ -375,9 +375,14 @@ Result<void> CommandBuilder::addPciController(const conf::XmlNode& controller) {
         }
     }
     QemuOpts dev("pcie-root-port");
-    dev.add("port", port).add("chassis", chassis).add("id", "pci." + index).add("bus", "pcie.0");
-    if (auto at = controllerAddress_.find("pci" + index); at != controllerAddress_.end() && !at->second.empty()) {
-        dev.add("addr", at->second);
+    dev.add("port", port).add("chassis", chassis).add("id", "pci." + index);
+    if (auto place = controllerPlace_.find("pci" + index); place != controllerPlace_.end() && !place->second.empty()) {
+        if (place->second.front().second != "pcie.0") {
+            return unsupported(where + " <address>: a root port goes on the root bus (bus 0)");
+        }
+        addPlacement(dev, place->second);
+    } else {
+        dev.add("bus", "pcie.0");
     }
     add("-device", dev);
     return {};

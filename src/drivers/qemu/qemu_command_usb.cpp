@@ -83,9 +83,7 @@ Result<void> CommandBuilder::ensureUsbController() {
         }
         usb.add("p2", n).add("p3", n);
     }
-    if (const std::string& addr = controllerAddress_["usb0"]; !addr.empty()) {
-        usb.add("addr", addr);
-    }
+    addControllerPlacement(usb, "usb0");
     usbAdded_ = true;
     add("-device", usb);
     for (const auto* c : companions) {
@@ -97,12 +95,10 @@ Result<void> CommandBuilder::ensureUsbController() {
             return unsupported("<controller type='usb' model='" + m + "'><master startport='" + start +
                                "'>: a companion starts at port 0, 2 or 4 of its ich9-ehci1");
         }
-        if (c->child("address") != nullptr) {
-            return unsupported("<controller type='usb' model='" + m +
-                               "'> <address>: USB companion controllers are placed by QEMU here "
-                               "(leave out the address)");
-        }
-        add("-device", QemuOpts(usbModels().at(m)).add("masterbus", "usb.0").add("firstport", first));
+        QemuOpts companion(usbModels().at(m));
+        companion.add("masterbus", "usb.0").add("firstport", first);
+        addControllerPlacement(companion, "usb0" + m);
+        add("-device", companion);
     }
     return {};
 }

@@ -15,6 +15,7 @@
 #include "conf/domain_def.hpp"
 #include "drivers/qemu/qemu_backend_runtime.hpp"
 #include "drivers/qemu/qemu_command.hpp"
+#include "drivers/qemu/qemu_command_builder.hpp"
 #include "util/json.hpp"
 #include "util/logging.hpp"
 #include "util/unique_fd.hpp"
@@ -55,6 +56,11 @@ std::optional<std::int64_t> taggedFdset(QmpMonitor& monitor, const std::string& 
     return std::nullopt;
 }
 
+/// A PCI place: the bus (0, or a q35 pcie-root-port's index) and the slot on it.
+struct HotplugPlace {
+    unsigned bus = 0, slot = 0;
+};
+
 std::string fdsetArgs(std::int64_t fdset) {
     JsonWriter w;
     w.beginObject().key("fdset-id").value(fdset).endObject();
@@ -70,16 +76,19 @@ std::string QemuBackend::deviceAlias(const conf::XmlNode& device) {
     return GuestBackend::deviceAlias(device);
 }
 
-/// Where a disk added to a running guest goes: the slot its <address type='pci'> asks for, when
-/// it asks for one and that slot of the guest's root bus is free, else the lowest free slot
-/// (from query-pci). An address of all zeros (or without a slot) asks for nothing, as in
-/// libvirt. Addresses off the root bus, other functions than 0 and other address types are
-/// refused: hotplug here goes to the root bus's slots only.
-Result<int> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& disk) {
+/// Where a disk added to a running guest goes: the slot its <address type='pci'> asks for (the
+/// definition's free place, given when the disk joined the live definition), when that slot of
+/// the guest's root bus is free, else the lowest free slot (from query-pci). An address of all
+/// zeros (or without a slot) asks for nothing, as in libvirt. A slot on a q35 pcie-root-port's
+/// bus (slot 0) is the port's: QEMU refuses it if taken. Other addresses are refused.
+Result<HotplugPlace> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& disk) {
     const std::string target = disk.childAttr("target", "dev");
     std::optional<long> wanted;
     if (const conf::XmlNode* address = disk.child("address")) {
         CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(disk));
+        if (pci && pci->domain == 0 && pci->bus != 0 && pci->slot == 0 && pci->function == 0) {
+            return HotplugPlace{pci->bus, 0};  // a root port's bus, placed at define
+        }
         if (!pci || (!pci->unassigned() && (pci->domain != 0 || pci->bus != 0 || pci->function != 0 ||
                                             pci->slot < 1 || pci->slot > 31))) {
             std::string given;
@@ -88,7 +97,7 @@ Result<int> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& disk) {
             return fail(ErrorCode::ConfigUnsupported,
                         "<disk> with target '" + target + "': " + given +
                             ": a disk added to a running guest can only ask for a PCI address on bus 0, slot 1 to "
-                            "0x1f, function 0",
+                            "0x1f, function 0, or slot 0 of a pcie-root-port",
                         ErrorDomain::Qemu);
         }
         if (!pci->unassigned()) {
@@ -116,11 +125,11 @@ Result<int> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& disk) {
                             ")",
                         ErrorDomain::Qemu);
         }
-        return static_cast<int>(*wanted);
+        return HotplugPlace{0, static_cast<unsigned>(*wanted)};
     }
-    for (int slot = 1; slot < 32; ++slot) {
+    for (unsigned slot = 1; slot < 32; ++slot) {
         if (used.count(slot) == 0) {
-            return slot;
+            return HotplugPlace{0, slot};
         }
     }
     return fail(ErrorCode::OperationFailed, "no free PCI slot left on the guest's root bus", ErrorDomain::Qemu);
@@ -139,7 +148,7 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
     }
     // The slot is chosen first and recorded in the definition: a restore or a daemon's restart
     // of the same state must put the disk where the guest found it.
-    CORRAL_ASSIGN_OR_RETURN(int slot, hotplugPciSlot(*rt->monitor, disk));
+    CORRAL_ASSIGN_OR_RETURN(HotplugPlace place, hotplugPciSlot(*rt->monitor, disk));
     const std::string source = conf::diskSourcePath(disk);
     const bool readonly = disk.child("readonly") != nullptr;
     UniqueFd image(::open(source.c_str(), (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY));
@@ -168,10 +177,13 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
         return failedTo("adding disk " + target, r.error());
     }
     char addr[8];
-    std::snprintf(addr, sizeof addr, "0x%x", slot);
+    std::snprintf(addr, sizeof addr, "0x%x", place.slot);
+    const bool q35 = detail::machineFamilyOf(liveDef.os.machine.empty() ? "pc" : liveDef.os.machine) ==
+                     detail::MachineFamily::Q35;
+    const std::string bus = place.bus != 0 ? "pci." + std::to_string(place.bus) : q35 ? "pcie.0" : "pci.0";
     JsonWriter device;
     device.beginObject().key("driver").value("virtio-blk-pci").key("id").value(alias).key("drive").value(nodes->formatNode);
-    device.key("bus").value("pci.0").key("addr").value(addr);
+    device.key("bus").value(bus).key("addr").value(addr);
     if (nodes->shareable) {
         device.key("share-rw").value(true);
     }
@@ -185,12 +197,13 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
         dropFdset();
         return failedTo("adding disk " + target, r.error());
     }
-    char slotText[8];
-    std::snprintf(slotText, sizeof slotText, "0x%02x", slot);
+    char busText[8], slotText[8];
+    std::snprintf(busText, sizeof busText, "0x%02x", place.bus);
+    std::snprintf(slotText, sizeof slotText, "0x%02x", place.slot);
     // Recorded in libvirt's full form whichever way the slot was chosen.
     std::erase_if(disk.children, [](const conf::XmlNode& child) { return child.name == "address"; });
     disk.children.push_back(conf::XmlNode{
-        "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", "0x00"}, {"slot", slotText}, {"function", "0x0"}}, {}, {}, 0});
+        "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", busText}, {"slot", slotText}, {"function", "0x0"}}, {}, {}, 0});
     std::lock_guard lock(rt->unplugMutex);
     rt->hotplugFdsets[target] = fdset;
     rt->hotplugDef = std::make_shared<const conf::DomainDef>(liveDef);

@@ -7,6 +7,7 @@
 #include "conf/domain_tuning.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/qemu/qemu_command.hpp"
+#include "drivers/qemu/qemu_pci_addresses.hpp"
 
 namespace corral::drivers::qemu {
 
@@ -55,6 +56,10 @@ Result<void> checkQemuGuestDefinition(const conf::DomainDef& def, const security
 
 Result<void> QemuBackend::checkDefinition(const conf::DomainDef& def) {
     return checkQemuGuestDefinition(def, security_.get(), config_.cgroups, config_.spiceTls);
+}
+
+Result<void> QemuBackend::completeDefinition(conf::DomainDef& def, bool running) {
+    return assignPciAddresses(def, !running);
 }
 
 }  // namespace corral::drivers::qemu

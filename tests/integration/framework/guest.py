@@ -6,7 +6,8 @@
 # (kernel argument corral.panic_after=SECONDS) so the pvpanic device reports it, and starts an
 # i6300esb watchdog it never feeds on request (corral.watchdog=1), and reports its disks as
 # they come and go (corral.watch_disks=1), writing to each new one (corral.write_new_disks=1),
-# and suspends itself to RAM once (corral.pm_suspend=N, at counter N), and keeps its vCPU busy
+# and suspends itself to RAM once (corral.pm_suspend=N, at counter N), lists its PCI devices
+# (corral.list_pci=1: "CORRAL-GUEST-PCI 0000:00:03.0=0x1af4:0x1000 ..."), and keeps its vCPU busy
 # (corral.busy=1: a shell loop that never sleeps). Each line typed on its serial port comes back
 # as "CORRAL-GUEST-ECHO LINE".
 import glob
@@ -87,6 +88,12 @@ if [ -f /counter-start ]; then start=$(cat /counter-start); fi
 if grep -q corral.busy=1 /proc/cmdline; then
     (while :; do :; done) &
     echo CORRAL-GUEST-BUSY > /dev/ttyS0
+fi
+# corral.list_pci=1: the PCI devices the guest found, each as ADDRESS=VENDOR:DEVICE.
+if grep -q corral.list_pci=1 /proc/cmdline; then
+    pci=''
+    for d in /sys/bus/pci/devices/*; do pci="$pci ${d##*/}=$(cat $d/vendor):$(cat $d/device)"; done
+    echo "CORRAL-GUEST-PCI$pci" > /dev/ttyS0
 fi
 # What is typed on the first serial port (virsh console) comes back line by line, prefixed.
 (while read -r line; do echo "CORRAL-GUEST-ECHO $line"; done < /dev/ttyS0 > /dev/ttyS0) &
