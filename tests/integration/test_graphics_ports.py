@@ -81,6 +81,8 @@ def test_a_port_taken_between_the_search_and_qemu_is_replaced_by_another(daemon,
     assert argv is not None, f'the wrapper never ran with {option}'
     address, chosen = chosen_port(argv, option)
     taker = socket.socket()
+    # As corrald's search and QEMU do: a connection of an earlier test may linger in TIME_WAIT.
+    taker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         taker.bind((address, chosen))
         taker.listen()
