@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 
 #include "drivers/secret/secret_cipher.hpp"
@@ -24,13 +25,13 @@ Unexpected invalid(const std::string& message) {
     return fail(ErrorCode::OperationInvalid, message, ErrorDomain::Secret);
 }
 
+/// libvirt's refusal of flags a call does not know: "unsupported flags (0x4) in function F".
 Result<void> checkNoFlags(unsigned flags, std::string_view api) {
     if (flags != 0) {
-        return fail(ErrorCode::InvalidArg, "unsupported flags (0x" + [flags] {
-            char buf[16];
-            std::snprintf(buf, sizeof buf, "%x", flags);
-            return std::string(buf);
-        }() + ") in function " + std::string(api), ErrorDomain::Secret);
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "0x%x", flags);
+        return fail(ErrorCode::InvalidArg, "unsupported flags (" + std::string(hex) + ") in function " + std::string(api),
+                    ErrorDomain::Secret);
     }
     return {};
 }
@@ -150,10 +151,7 @@ Result<SecretRef> SecretManager::lookupSecretByUsage(int usageType, const std::s
 
 Result<std::vector<SecretRef>> SecretManager::listAllSecrets(unsigned flags) {
     using namespace secret_list_flags;
-    if ((flags & ~(kEphemeral | kNoEphemeral | kPrivate | kNoPrivate)) != 0) {
-        CORRAL_TRY(checkNoFlags(flags & ~(kEphemeral | kNoEphemeral | kPrivate | kNoPrivate),
-                                "virConnectListAllSecrets"));
-    }
+    CORRAL_TRY(checkNoFlags(flags & ~(kEphemeral | kNoEphemeral | kPrivate | kNoPrivate), "virConnectListAllSecrets"));
     auto selects = [](unsigned f, unsigned yes, unsigned no, bool value) {
         // Neither or both bits of a pair: no filter on that property.
         if ((f & (yes | no)) == 0 || (f & (yes | no)) == (yes | no)) {
