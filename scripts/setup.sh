@@ -40,6 +40,8 @@ packages=(
     libgnutls28-dev gnutls-bin
     libsasl2-dev libsasl2-modules libsasl2-modules-db sasl2-bin
     openssh-server openssh-client netcat-openbsd
+    # secrets: stored values sealed with AES-256-GCM (nettle)
+    nettle-dev
 )
 
 missing=()

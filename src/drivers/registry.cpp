@@ -9,6 +9,7 @@
 #include "drivers/common/host_hypervisor.hpp"
 #include "drivers/common/unstartable_backend.hpp"
 #include "drivers/network/network_manager.hpp"
+#include "drivers/secret/secret_manager.hpp"
 #include "drivers/lxc/lxc_backend.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/test/test_driver.hpp"
@@ -99,6 +100,14 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     registry->networks_ = std::make_unique<network::NetworkManager>(store, std::move(netPaths));
     CORRAL_TRY(registry->networks_->load().withContext("loading virtual networks"));
     network::NetworkManager* networks = registry->networks_.get();
+    // Stored secret values are sealed with a key kept in the configuration directory, apart
+    // from the secrets themselves (a copy of the state directory alone does not reveal them).
+    secret::SecretPaths secretPaths;
+    if (!paths.runDir.empty()) {
+        secretPaths = {paths.stateDir + "/secrets", paths.configDir + "/secrets-encryption-key"};
+    }
+    registry->secrets_ = std::make_unique<secret::SecretManager>(std::move(secretPaths));
+    CORRAL_TRY(registry->secrets_->load().withContext("loading secrets"));
 
     std::unique_ptr<GuestBackend> qemuBackend;
     std::string qemuManagedSaveDir;
@@ -119,6 +128,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     auto qemuDriver = makeHostDriver(std::move(qemu), store, registry.get(), std::move(qemuBackend),
                                      std::move(qemuManagedSaveDir));
     qemuDriver->setNetworks(networks);
+    qemuDriver->setSecrets(registry->secrets_.get());
     CORRAL_TRY(qemuDriver->load().withContext("loading QEMU domain definitions"));
 
     HostHypervisorTraits lxc;
@@ -147,6 +157,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     }
     auto lxcDriver = makeHostDriver(std::move(lxc), store, registry.get(), std::move(lxcBackend));
     lxcDriver->setNetworks(networks);
+    lxcDriver->setSecrets(registry->secrets_.get());
     CORRAL_TRY(lxcDriver->load().withContext("loading LXC domain definitions"));
 
     registry->drivers_.push_back(std::move(qemuDriver));

@@ -17,6 +17,9 @@ namespace corral::drivers {
 namespace network {
 class NetworkManager;
 }
+namespace secret {
+class SecretManager;
+}
 
 /// Where the host drivers keep their files (corrald's --root layout). Empty paths give host
 /// drivers that keep definitions but cannot start guests (unit tests).
@@ -59,6 +62,7 @@ public:
 private:
     // Declared first so that it outlives the drivers that resolve networks through it.
     std::unique_ptr<network::NetworkManager> networks_;
+    std::unique_ptr<secret::SecretManager> secrets_;
     std::vector<std::unique_ptr<HypervisorDriver>> drivers_;
 };
 

@@ -35,6 +35,9 @@ public:
     NetworkFacet* networks() override { return networks_; }
     /// The host's network driver, shared by the host drivers; not owned.
     void setNetworks(NetworkFacet* networks) { networks_ = networks; }
+    SecretFacet* secrets() override { return secrets_; }
+    /// The host's secret driver, shared by the host drivers; not owned.
+    void setSecrets(SecretFacet* secrets) { secrets_ = secrets; }
 
 private:
     // HostInfo
@@ -60,6 +63,7 @@ private:
 
     HostHypervisorTraits traits_;
     NetworkFacet* networks_ = nullptr;
+    SecretFacet* secrets_ = nullptr;
 };
 
 }  // namespace corral::drivers

@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "drivers/common/managed_driver.hpp"
+#include "drivers/secret/secret_manager.hpp"
 #include "drivers/test/test_backend.hpp"
 
 namespace corral::drivers {
@@ -207,9 +208,11 @@ public:
 
     std::string name() const override { return "test"; }
     HostInfo* host() override { return &host_; }
+    SecretFacet* secrets() override { return &secrets_; }
 
 private:
     TestHostInfo host_;
+    secret::SecretManager secrets_{secret::SecretPaths{}};  // in memory, as libvirt's test driver
 };
 
 }  // namespace
