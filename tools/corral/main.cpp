@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     registerNetworkCommands();
     registerDomainConsoleCommands();
     registerTopCommands();
+    registerDomainResizeCommands();
 
     std::string uriArg;
     bool readOnly = false;
