@@ -41,6 +41,7 @@ def resize_steps(conn):
         outcome(lambda: dom.setVcpusFlags(dom.vcpusFlags(MAXIMUM | LIVE) + 1, LIVE)),  # above the maximum
         outcome(lambda: dom.setVcpusFlags(3, CONFIG | MAXIMUM)),
         outcome(lambda: dom.vcpusFlags(CONFIG | MAXIMUM)),
+        outcome(lambda: dom.setVcpusFlags(100000, CONFIG | MAXIMUM)),  # above the driver's maximum
         outcome(lambda: dom.vcpusFlags(CONFIG)),
         outcome(lambda: dom.rename('other', 0)),                       # running: refused
     ]
@@ -215,6 +216,8 @@ def test_qemu_guest_balloon_and_vcpu_hotplug(qemu):
     serial = qemu.define('rs', vcpus=2, extra_devices="<memballoon model='virtio'/>")
     # --config first: one vCPU of two, and 176 MiB of 192, for the next start.
     assert virsh(uri, 'setvcpus', 'rs', '1', '--config').rc == 0
+    huge = virsh(uri, 'setvcpus', 'rs', '100000', '--maximum', '--config')
+    assert huge.rc == 1 and 'exceeds maximum supported amount (100000 > 255)' in huge.err, huge.err
     assert virsh(uri, 'setmem', 'rs', '176M', '--config').rc == 0
     bad = virsh(uri, 'setmem', 'rs', '200M', '--config')
     assert bad.rc == 1 and 'cannot set memory higher than max memory' in bad.err, bad.err

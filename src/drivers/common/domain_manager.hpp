@@ -33,6 +33,8 @@ struct DomainManagerOptions {
     std::function<bool(const std::string& mac)> macInUseOnHost;
     /// Where managed-save images live (NAME.save); empty: no managed save.
     std::string managedSaveDir;
+    /// The most vCPUs setvcpus --maximum may give a domain (virConnectGetMaxVcpus); 0: no limit.
+    unsigned maxVcpus = 0;
 };
 
 class DomainManager final : public DomainLookup,

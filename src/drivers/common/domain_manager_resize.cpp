@@ -93,6 +93,12 @@ Result<void> DomainManager::setVcpus(const DomainRef& ref, unsigned count, unsig
                 return fail(ErrorCode::InvalidArg, "maximum vcpu count of a live domain can't be modified",
                             ErrorDomain::Domain);
             }
+            if (options_.maxVcpus != 0 && count > options_.maxVcpus) {
+                return fail(ErrorCode::InvalidArg,
+                            "requested cpu amount exceeds maximum supported amount (" + std::to_string(count) +
+                                " > " + std::to_string(options_.maxVcpus) + ")",
+                            ErrorDomain::Domain);
+            }
             // As libvirt: the vCPUs online stay online unless the new maximum is below them.
             const unsigned online = std::min(onlineVcpus(def), count);
             def.vcpus = count;
