@@ -321,6 +321,13 @@ void registerConfig(Dispatcher& d) {
             return xdr_void{};
         });
 
+    d.add<proto::REMOTE_PROC_DOMAIN_RENAME>(
+        [](CallContext& ctx, const proto::remote_domain_rename_args& a) -> Result<proto::remote_domain_rename_ret> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, configFacet(ctx, "virDomainRename"));
+            CORRAL_TRY(f->rename(fromWire(a.dom), a.new_name.value_or(""), a.flags));
+            return proto::remote_domain_rename_ret{0};
+        });
+
     d.add<proto::REMOTE_PROC_DOMAIN_GET_METADATA>(
         [](CallContext& ctx, const proto::remote_domain_get_metadata_args& a)
             -> Result<proto::remote_domain_get_metadata_ret> {

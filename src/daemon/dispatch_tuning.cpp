@@ -87,6 +87,40 @@ void registerTuningHandlers(Dispatcher& d) {
             return xdr_void{};
         });
 
+    // setmem/setmaxmem/setvcpus. The old calls take the flags libvirt's drivers give them:
+    // virDomainSetMemory and virDomainSetVcpus are live, virDomainSetMaxMemory the current
+    // definition's maximum.
+    d.add<proto::REMOTE_PROC_DOMAIN_SET_MEMORY>(
+        [](CallContext& ctx, const proto::remote_domain_set_memory_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, tuningFacet(ctx, "virDomainSetMemory"));
+            CORRAL_TRY(f->setMemory(fromWire(a.dom), a.memory, drivers::affect_flags::kLive));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_SET_MAX_MEMORY>(
+        [](CallContext& ctx, const proto::remote_domain_set_max_memory_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, tuningFacet(ctx, "virDomainSetMaxMemory"));
+            CORRAL_TRY(f->setMemory(fromWire(a.dom), a.memory, drivers::memory_flags::kMaximum));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS>(
+        [](CallContext& ctx, const proto::remote_domain_set_memory_flags_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, tuningFacet(ctx, "virDomainSetMemoryFlags"));
+            CORRAL_TRY(f->setMemory(fromWire(a.dom), a.memory, a.flags));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_SET_VCPUS>(
+        [](CallContext& ctx, const proto::remote_domain_set_vcpus_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, tuningFacet(ctx, "virDomainSetVcpus"));
+            CORRAL_TRY(f->setVcpus(fromWire(a.dom), a.nvcpus, drivers::affect_flags::kLive));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS>(
+        [](CallContext& ctx, const proto::remote_domain_set_vcpus_flags_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, tuningFacet(ctx, "virDomainSetVcpusFlags"));
+            CORRAL_TRY(f->setVcpus(fromWire(a.dom), a.nvcpus, a.flags));
+            return xdr_void{};
+        });
+
     // Memory and blkio gets follow libvirt's two-step convention: nparams 0 asks how many.
     d.add<proto::REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS>(
         [](CallContext& ctx, const proto::remote_domain_get_memory_parameters_args& a)

@@ -82,6 +82,22 @@ void DomainObjList::remove(const DomainObjPtr& dom) {
     }
 }
 
+Result<void> DomainObjList::replaceRenamed(const DomainObjPtr& dom, const DomainObjPtr& renamed) {
+    std::unique_lock lock(mutex_);
+    auto it = byUuid_.find(dom->uuid());
+    if (it == byUuid_.end() || it->second != dom || renamed->uuid() != dom->uuid()) {
+        return fail(ErrorCode::NoDomain, "domain '" + dom->name() + "' is no longer defined", ErrorDomain::Domain);
+    }
+    if (byName_.count(renamed->name()) != 0) {
+        return fail(ErrorCode::OperationInvalid, "domain with name '" + renamed->name() + "' already exists",
+                    ErrorDomain::Domain);
+    }
+    byName_.erase(dom->name());
+    byName_.emplace(renamed->name(), renamed);
+    it->second = renamed;
+    return {};
+}
+
 void DomainObjList::setRunningId(const DomainObjPtr& dom, int id) {
     std::unique_lock lock(mutex_);
     int old = dom->id();

@@ -36,6 +36,11 @@ public:
 
     void remove(const DomainObjPtr& dom);
 
+    /// Puts `renamed` (same UUID, another name) in the place of `dom`, atomically for lookups.
+    /// Fails (OperationInvalid, libvirt's wording) when the new name is taken, or when `dom`
+    /// is no longer registered.
+    Result<void> replaceRenamed(const DomainObjPtr& dom, const DomainObjPtr& renamed);
+
     /// Records that `dom` now runs with `id` (or stopped, id -1) in the id index.
     void setRunningId(const DomainObjPtr& dom, int id);
     /// A fresh id for a starting domain: 1, 2, 3... never reused while the daemon runs.

@@ -3,6 +3,7 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdarg>
 
 #include <cstdio>
@@ -141,6 +142,32 @@ std::optional<unsigned> impactFlags(const Context& ctx) {
         return std::nullopt;
     }
     return (ctx.args.flag("live") ? 1u : 0u) | (ctx.args.flag("config") ? 2u : 0u);
+}
+
+std::vector<OptSpec> withDomainAndImpact(std::vector<OptSpec> opts) {
+    opts.insert(opts.begin(), OptSpec{"domain", OptKind::String, true, true, "domain name, id or uuid"});
+    opts.push_back({"config", OptKind::Bool, false, false, "affect next boot"});
+    opts.push_back({"live", OptKind::Bool, false, false, "affect running domain"});
+    opts.push_back({"current", OptKind::Bool, false, false, "affect current domain"});
+    return opts;
+}
+
+std::optional<std::uint64_t> parseScaledKiB(const std::string& text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+        ++digits;
+    }
+    auto n = parseUnsigned(text.substr(0, digits));
+    const std::string unit = text.substr(digits);
+    static const std::pair<const char*, std::uint64_t> kUnits[] = {
+        {"", 1}, {"k", 1}, {"K", 1}, {"KiB", 1}, {"m", 1024}, {"M", 1024}, {"MiB", 1024}, {"g", 1048576},
+        {"G", 1048576}, {"GiB", 1048576}};
+    for (const auto& [u, factor] : kUnits) {
+        if (n && unit == u && *n <= UINT64_MAX / factor) {
+            return *n * factor;
+        }
+    }
+    return std::nullopt;
 }
 
 void printError(const std::string& context, const Error& err) {

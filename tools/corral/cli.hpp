@@ -88,6 +88,14 @@ std::optional<Target> openTarget(Context& ctx, bool tryId = true);
 /// the error printed, when --current comes with either.
 std::optional<unsigned> impactFlags(const Context& ctx);
 
+/// A virsh scaled integer in KiB: digits, then no unit (KiB) or k/K/KiB, m/M/MiB, g/G/GiB;
+/// nullopt when it is not one (or overflows).
+std::optional<std::uint64_t> parseScaledKiB(const std::string& text);
+
+/// `opts` after a positional DOMAIN and before --config, --live, --current (the options of
+/// virsh's commands that take virDomainModificationImpact).
+std::vector<OptSpec> withDomainAndImpact(std::vector<OptSpec> opts);
+
 /// virsh's -q for the whole run: printExtra prints nothing and tables lose their header.
 void setQuiet(bool quiet);
 /// What virsh prints with vshPrintExtra: the informational lines ("Domain 'x' started") that
@@ -137,5 +145,6 @@ void registerSecretCommands();
 void registerDomainTuneCommands();
 void registerDomainConsoleCommands();
 void registerTopCommands();
+void registerDomainResizeCommands();
 
 }  // namespace corral::cli

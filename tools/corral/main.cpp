@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     registerSecretCommands();
     registerDomainConsoleCommands();
     registerTopCommands();
+    registerDomainResizeCommands();
 
     std::string uriArg;
     bool readOnly = false;

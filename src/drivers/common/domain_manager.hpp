@@ -33,6 +33,8 @@ struct DomainManagerOptions {
     std::function<bool(const std::string& mac)> macInUseOnHost;
     /// Where managed-save images live (NAME.save); empty: no managed save.
     std::string managedSaveDir;
+    /// The most vCPUs setvcpus --maximum may give a domain (virConnectGetMaxVcpus); 0: no limit.
+    unsigned maxVcpus = 0;
 };
 
 class DomainManager final : public DomainLookup,
@@ -95,6 +97,7 @@ public:
     Result<void> setAutostart(const DomainRef& dom, bool autostart) override;
     Result<void> setMetadata(const DomainRef& dom, int type, const std::string& text, unsigned flags) override;
     Result<std::string> getMetadata(const DomainRef& dom, int type, unsigned flags) override;
+    Result<DomainRef> rename(const DomainRef& dom, const std::string& newName, unsigned flags) override;
 
     // DomainLifecycle
     Result<DomainRef> create(const DomainRef& dom, unsigned flags) override;
@@ -151,6 +154,9 @@ public:
     Result<std::vector<std::uint8_t>> emulatorPinInfo(const DomainRef& dom, unsigned flags) override;
     Result<void> pinIothread(const DomainRef& dom, unsigned iothread, const std::vector<std::uint8_t>& cpumap,
                              unsigned flags) override;
+    // Memory, vCPUs and renaming (domain_manager_resize.cpp)
+    Result<void> setMemory(const DomainRef& dom, std::uint64_t kib, unsigned flags) override;
+    Result<void> setVcpus(const DomainRef& dom, unsigned count, unsigned flags) override;
 
     // DomainDevices (domain_manager_devices.cpp)
     Result<void> attachDevice(const DomainRef& dom, const std::string& xml, unsigned flags) override;

@@ -195,6 +195,24 @@ public:
                     ErrorDomain::Domain);
     }
 
+    /// Makes the running guest's memory follow `newLive.currentMemoryKiB` (its balloon target;
+    /// at most newLive.memoryKiB, checked by the manager).
+    virtual Result<void> setMemoryLive(objects::DomainObj& dom, const conf::DomainDef& newLive) {
+        (void)newLive;
+        return fail(ErrorCode::OperationUnsupported,
+                    "the memory of running domain '" + dom.name() + "' cannot be changed in this driver",
+                    ErrorDomain::Domain);
+    }
+    /// Brings the running guest from `previous` online vCPUs to newLive's current count (at most
+    /// its maximum, checked by the manager).
+    virtual Result<void> setVcpusLive(objects::DomainObj& dom, const conf::DomainDef& newLive, unsigned previous) {
+        (void)newLive;
+        (void)previous;
+        return fail(ErrorCode::OperationUnsupported,
+                    "the vCPUs of running domain '" + dom.name() + "' cannot be changed in this driver",
+                    ErrorDomain::Domain);
+    }
+
     /// The resource control in force for the running guest, read from the host (cgroups).
     virtual Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) {
         return fail(ErrorCode::OperationUnsupported,

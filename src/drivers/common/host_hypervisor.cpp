@@ -26,11 +26,17 @@ unsigned wordsizeOf(const std::string& arch) {
                : 32;
 }
 
+DomainManagerOptions withMaxVcpus(DomainManagerOptions options, int maxVcpus) {
+    options.maxVcpus = static_cast<unsigned>(maxVcpus);
+    return options;
+}
+
 }  // namespace
 
 HostHypervisorDriver::HostHypervisorDriver(HostHypervisorTraits traits, DomainManagerOptions options,
                                            std::unique_ptr<GuestBackend> backend)
-    : ManagedDriver(std::move(options), std::move(backend)), traits_(std::move(traits)) {}
+    : ManagedDriver(withMaxVcpus(std::move(options), traits.maxVcpus), std::move(backend)),
+      traits_(std::move(traits)) {}
 
 Result<NodeInfo> HostHypervisorDriver::nodeInfo() {
     CORRAL_ASSIGN_OR_RETURN(host::HostFacts facts, host::readHostFacts());

@@ -41,6 +41,27 @@ public:
     virtual Result<std::vector<std::uint8_t>> emulatorPinInfo(const DomainRef& dom, unsigned flags) = 0;
     virtual Result<void> pinIothread(const DomainRef& dom, unsigned iothread, const std::vector<std::uint8_t>& cpumap,
                                      unsigned flags) = 0;
+    /// virDomainSetMemoryFlags (virsh setmem; setmaxmem with memory_flags::kMaximum), in KiB.
+    /// Live, the guest's balloon is asked to reach the size; the maximum of a running guest
+    /// cannot change. Errors: InvalidArg above the maximum, OperationInvalid live on a guest
+    /// without a balloon or with kMaximum, OperationUnsupported where the driver cannot.
+    virtual Result<void> setMemory(const DomainRef& dom, std::uint64_t kib, unsigned flags) = 0;
+    /// virDomainSetVcpusFlags (virsh setvcpus): the vCPUs online (or, with vcpu_flags::kMaximum,
+    /// the maximum of the persistent definition). Live, vCPUs are plugged into the running guest.
+    /// Errors: InvalidArg above the maximum or for the maximum of a running guest,
+    /// OperationUnsupported for what the driver cannot do to a running guest.
+    virtual Result<void> setVcpus(const DomainRef& dom, unsigned count, unsigned flags) = 0;
 };
+
+/// Flags of virDomainSetMemoryFlags beyond affect_flags.
+namespace memory_flags {
+inline constexpr unsigned kMaximum = 1u << 2;
+}
+/// Flags of virDomainSetVcpusFlags beyond affect_flags.
+namespace vcpu_flags {
+inline constexpr unsigned kMaximum = 1u << 2;
+inline constexpr unsigned kGuest = 1u << 3;
+inline constexpr unsigned kHotpluggable = 1u << 4;
+}  // namespace vcpu_flags
 
 }  // namespace corral::drivers

@@ -148,6 +148,11 @@ public:
     virtual Result<void> setMetadata(const DomainRef& dom, int type, const std::string& text, unsigned flags) = 0;
     /// virDomainGetMetadata. Errors: NoDomainMetadata when the domain has none of that type.
     virtual Result<std::string> getMetadata(const DomainRef& dom, int type, unsigned flags) = 0;
+    /// virDomainRename: a persistent, inactive domain without a managed-save image takes
+    /// `newName` (the rules of new names, and no '/', ',' or a name of "." or ".."). Raises
+    /// undefined (renamed) for the old name and defined (renamed) for the new one. Errors:
+    /// OperationInvalid for an active or transient domain, the same name, or a name in use.
+    virtual Result<DomainRef> rename(const DomainRef& dom, const std::string& newName, unsigned flags) = 0;
 };
 
 /// Facet: devices added to and removed from a domain (virsh attach-device, detach-device,

@@ -69,6 +69,9 @@ public:
     std::string osType(const conf::DomainDef&) override { return "hvm"; }
     Result<void> applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) override;
     Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) override;
+    // Memory through the balloon and vCPU hotplug (qemu_resize.cpp).
+    Result<void> setMemoryLive(objects::DomainObj& dom, const conf::DomainDef& newLive) override;
+    Result<void> setVcpusLive(objects::DomainObj& dom, const conf::DomainDef& newLive, unsigned previous) override;
     // Disk hotplug (qemu_hotplug.cpp): file disks on bus virtio, the image opened by the daemon
     // and passed in through an fdset.
     std::string deviceAlias(const conf::XmlNode& device) override;
@@ -117,6 +120,8 @@ private:
     /// Moves the emulator, vCPU and IOThread threads into their groups and applies the tuning.
     Result<void> placeThreads(Runtime& rt, const conf::DomainDef& liveDef);
     Result<void> applyGroupTuning(Runtime& rt, const conf::DomainDef& liveDef);
+    /// After a vCPU hotplug: the threads without a group yet get theirs, then the tuning.
+    Result<void> placeNewThreads(Runtime& rt, const conf::DomainDef& liveDef);
     /// After a daemon restart: the running guest's labels, files and cgroup are its again.
     void adoptConfinement(Runtime& rt, const conf::DomainDef& liveDef);
     void onEvent(const std::shared_ptr<Runtime>& rt, const std::string& event, const JsonValue& data);

@@ -184,6 +184,23 @@ Result<void> QemuBackend::placeThreads(Runtime& rt, const conf::DomainDef& liveD
     return applyGroupTuning(rt, liveDef);
 }
 
+Result<void> QemuBackend::placeNewThreads(Runtime& rt, const conf::DomainDef& liveDef) {
+    if (!rt.cgroup.valid()) {
+        return {};
+    }
+    CORRAL_ASSIGN_OR_RETURN(auto threads, guestThreads(*rt.monitor));
+    for (const auto& t : threads) {
+        if (rt.cgroup.child(t.group).exists()) {
+            continue;  // placed at start or by an earlier hotplug
+        }
+        CORRAL_TRY(requireQemuThread(rt, t));
+        CORRAL_ASSIGN_OR_RETURN(host::Cgroup group,
+                                host::Cgroup::create(rt.cgroup.layout(), rt.cgroup.path() + "/" + t.group, true));
+        CORRAL_TRY(onQemuThread(rt, t, [&] { return group.addThread(t.tid); }));
+    }
+    return applyGroupTuning(rt, liveDef);
+}
+
 Result<void> QemuBackend::applyGroupTuning(Runtime& rt, const conf::DomainDef& liveDef) {
     const conf::DomainTuning t = conf::readTuning(liveDef);
     const host::Cgroup& guest = rt.cgroup;

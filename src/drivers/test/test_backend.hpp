@@ -21,6 +21,10 @@ public:
     /// (there is no process to confine), so schedinfo, pinning and their events can be tested.
     Result<void> applyTuning(objects::DomainObj& dom, const conf::DomainDef& liveDef) override;
     Result<conf::DomainTuning> readLiveTuning(objects::DomainObj& dom) override;
+    /// Memory and vCPUs of a running test guest change at once, as in libvirt's test driver
+    /// (recorded in the live definition; vCPUs may go down as well as up).
+    Result<void> setMemoryLive(objects::DomainObj&, const conf::DomainDef&) override { return {}; }
+    Result<void> setVcpusLive(objects::DomainObj&, const conf::DomainDef&, unsigned) override { return {}; }
     /// A test guest has no memory to save: its image holds the definition and a marker, as
     /// libvirt's test driver's does, so save, restore and managed save work end to end.
     Result<void> saveState(objects::DomainObj& dom, int fd) override;

@@ -12,6 +12,9 @@ namespace corral::drivers {
 
 namespace {
 
+/// libvirt's test driver's virConnectGetMaxVcpus.
+constexpr unsigned kMaxVcpus = 32;
+
 // The same identity and sizes as libvirt's default test domain, so scripts written against
 // test:///default find what they expect.
 constexpr const char* kDefaultDomainXml = R"(<domain type='test'>
@@ -149,7 +152,7 @@ public:
         info.threads = 2;
         return info;
     }
-    Result<int> maxVcpus(const std::string&) override { return 32; }
+    Result<int> maxVcpus(const std::string&) override { return static_cast<int>(kMaxVcpus); }
 
     // libvirt's test driver answers these with fixed values; scripts tested against it expect them.
     Result<std::vector<NodeCounter>> nodeCpuStats(int, int nparams) override {
@@ -199,7 +202,8 @@ public:
 
 class TestDriver final : public ManagedDriver {
 public:
-    TestDriver() : ManagedDriver(DomainManagerOptions{"test", nullptr, nullptr, {}}, std::make_unique<TestBackend>()) {}
+    TestDriver()
+        : ManagedDriver(DomainManagerOptions{"test", nullptr, nullptr, {}, kMaxVcpus}, std::make_unique<TestBackend>()) {}
 
     Result<void> seed() {
         CORRAL_TRY(manager_.seedDomain(kDefaultDomainXml, true, true));

@@ -51,3 +51,28 @@ TEST(DomainObj, SecondJobWaitsAndTimesOutNamingTheFirst) {
     dom.endJob();
     EXPECT_TRUE(dom.beginJob(lock, "destroy", std::chrono::milliseconds(10)));
 }
+
+TEST(DomainObjList, ReplaceRenamedSwapsTheNameAtomically) {
+    DomainObjList list;
+    Uuid a = Uuid::generate();
+    auto old = list.add(a, "a");
+    ASSERT_TRUE(old);
+    ASSERT_TRUE(list.add(Uuid::generate(), "taken"));
+    auto clash = std::make_shared<DomainObj>(a, "taken");
+    auto refused = list.replaceRenamed(*old, clash);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().message, "domain with name 'taken' already exists");
+    EXPECT_EQ(list.findByName("a"), *old);
+
+    auto renamed = std::make_shared<DomainObj>(a, "b");
+    ASSERT_TRUE(list.replaceRenamed(*old, renamed));
+    EXPECT_EQ(list.findByName("a"), nullptr);
+    EXPECT_EQ(list.findByName("b"), renamed);
+    EXPECT_EQ(list.findByUuid(a), renamed);
+    // The old object is gone: a second rename through it (a client that held it) is refused.
+    auto late = list.replaceRenamed(*old, std::make_shared<DomainObj>(a, "c"));
+    ASSERT_FALSE(late);
+    EXPECT_EQ(late.error().code, ErrorCode::NoDomain);
+    EXPECT_EQ(list.findByName("c"), nullptr);
+    EXPECT_EQ(list.size(), 2u);
+}

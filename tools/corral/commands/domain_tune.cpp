@@ -133,19 +133,8 @@ std::optional<std::uint64_t> sizeOption(const Context& ctx, const std::string& n
     if (*text == "-1") {
         return kMemoryUnlimited;  // virsh: -1 means unlimited
     }
-    std::size_t digits = 0;
-    while (digits < text->size() && std::isdigit(static_cast<unsigned char>((*text)[digits]))) {
-        ++digits;
-    }
-    auto n = parseUnsigned(text->substr(0, digits));
-    std::string unit = text->substr(digits);
-    static const std::pair<const char*, std::uint64_t> kUnits[] = {
-        {"", 1}, {"k", 1}, {"K", 1}, {"KiB", 1}, {"m", 1024}, {"M", 1024}, {"MiB", 1024}, {"g", 1048576},
-        {"G", 1048576}, {"GiB", 1048576}};
-    for (const auto& [u, factor] : kUnits) {
-        if (n && unit == u) {
-            return *n * factor;
-        }
+    if (auto kib = parseScaledKiB(*text)) {
+        return kib;
     }
     printError("Unable to parse integer parameter " + name);
     bad = true;
@@ -260,15 +249,7 @@ int blkiotune(Context& ctx) {
 }  // namespace
 
 void registerDomainTuneCommands() {
-    OptSpec domain{"domain", OptKind::String, true, true, "domain name, id or uuid"};
-    std::vector<OptSpec> impact{{"config", OptKind::Bool, false, false, "affect next boot"},
-                                {"live", OptKind::Bool, false, false, "affect running domain"},
-                                {"current", OptKind::Bool, false, false, "affect current domain"}};
-    auto with = [&](std::vector<OptSpec> opts) {
-        opts.insert(opts.begin(), domain);
-        opts.insert(opts.end(), impact.begin(), impact.end());
-        return opts;
-    };
+    const auto with = withDomainAndImpact;
     registerCommand({"schedinfo", "show/set scheduler parameters",
                      with({{"set", OptKind::String, false, false, "parameter=value"}}), schedinfo});
     registerCommand({"memtune", "Get or set memory parameters",
