@@ -79,6 +79,8 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerEventHandlers(*this);
     registerStatsHandlers(*this);
     registerNetworkHandlers(*this);
+    registerNodeDeviceHandlers(*this);
+    registerInterfaceHandlers(*this);
     registerTuningHandlers(*this);
     registerContainerHandlers(*this);
     registerAuthHandlers(*this);

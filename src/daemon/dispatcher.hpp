@@ -185,6 +185,8 @@ void registerDeviceHandlers(Dispatcher& d);
 void registerEventHandlers(Dispatcher& d);
 void registerStatsHandlers(Dispatcher& d);
 void registerNetworkHandlers(Dispatcher& d);
+void registerNodeDeviceHandlers(Dispatcher& d);
+void registerInterfaceHandlers(Dispatcher& d);
 void registerTuningHandlers(Dispatcher& d);
 void registerContainerHandlers(Dispatcher& d);
 void registerAuthHandlers(Dispatcher& d);

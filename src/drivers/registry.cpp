@@ -9,9 +9,11 @@
 #include "drivers/common/host_hypervisor.hpp"
 #include "drivers/common/unstartable_backend.hpp"
 #include "drivers/network/network_manager.hpp"
+#include "drivers/nodedev/node_device_driver.hpp"
 #include "drivers/lxc/lxc_backend.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/test/test_driver.hpp"
+#include "drivers/test/test_node_devices.hpp"
 #include "host/node_info.hpp"
 #include "util/strings.hpp"
 
@@ -79,6 +81,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
                                                                bool testOnly) {
     auto registry = std::make_unique<DriverRegistry>();
     CORRAL_ASSIGN_OR_RETURN(auto test, createTestDriver());
+    registry->testDevices_ = createTestNodeDeviceDriver();
     if (testOnly) {
         registry->drivers_.push_back(std::move(test));
         return registry;
@@ -99,6 +102,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     registry->networks_ = std::make_unique<network::NetworkManager>(store, std::move(netPaths));
     CORRAL_TRY(registry->networks_->load().withContext("loading virtual networks"));
     network::NetworkManager* networks = registry->networks_.get();
+    registry->hostDevices_ = nodedev::createHostNodeDeviceDriver();
 
     std::unique_ptr<GuestBackend> qemuBackend;
     std::string qemuManagedSaveDir;
@@ -178,6 +182,14 @@ Result<HypervisorDriver*> DriverRegistry::driverForUri(const std::string& rawUri
         }
     }
     return fail(ErrorCode::NoConnect, "no connection driver available for " + rawUri);
+}
+
+NodeDeviceFacet* DriverRegistry::nodeDevicesFor(const HypervisorDriver& driver) const {
+    return driver.name() == "test" ? testDevices_.get() : hostDevices_.get();
+}
+
+InterfaceFacet* DriverRegistry::interfacesFor(const HypervisorDriver& driver) const {
+    return driver.name() == "test" ? testDevices_.get() : hostDevices_.get();
 }
 
 HypervisorDriver* DriverRegistry::defaultDriver() const { return drivers_.front().get(); }

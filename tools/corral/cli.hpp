@@ -133,6 +133,7 @@ void registerEventCommands();
 void registerDomainSaveCommands();
 void registerDomainStatsCommands();
 void registerNetworkCommands();
+void registerNodeDeviceCommands();
 void registerDomainTuneCommands();
 void registerDomainConsoleCommands();
 void registerTopCommands();

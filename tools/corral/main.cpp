@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     registerDomainStatsCommands();
     registerDomainTuneCommands();
     registerNetworkCommands();
+    registerNodeDeviceCommands();
     registerDomainConsoleCommands();
     registerTopCommands();
 
