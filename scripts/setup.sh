@@ -9,6 +9,8 @@ packages=(
     libfmt-dev libsqlite3-dev
     # containers: the seccomp filter and the capability sets of their init
     libseccomp-dev libcap-ng-dev
+    # node devices: PCI vendor and product names from pci.ids, as libvirt's nodedev driver reads them
+    libpciaccess-dev pci.ids
     libgtest-dev libgmock-dev
     # libFuzzer targets (clang's runtime)
     clang libclang-rt-14-dev

@@ -80,6 +80,8 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerStatsHandlers(*this);
     registerNetworkHandlers(*this);
     registerSecretHandlers(*this);
+    registerNodeDeviceHandlers(*this);
+    registerInterfaceHandlers(*this);
     registerTuningHandlers(*this);
     registerContainerHandlers(*this);
     registerAuthHandlers(*this);

@@ -186,6 +186,8 @@ void registerEventHandlers(Dispatcher& d);
 void registerStatsHandlers(Dispatcher& d);
 void registerNetworkHandlers(Dispatcher& d);
 void registerSecretHandlers(Dispatcher& d);
+void registerNodeDeviceHandlers(Dispatcher& d);
+void registerInterfaceHandlers(Dispatcher& d);
 void registerTuningHandlers(Dispatcher& d);
 void registerContainerHandlers(Dispatcher& d);
 void registerAuthHandlers(Dispatcher& d);

@@ -10,9 +10,11 @@
 #include "drivers/common/unstartable_backend.hpp"
 #include "drivers/network/network_manager.hpp"
 #include "drivers/secret/secret_manager.hpp"
+#include "drivers/nodedev/node_device_driver.hpp"
 #include "drivers/lxc/lxc_backend.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/test/test_driver.hpp"
+#include "drivers/test/test_node_devices.hpp"
 #include "host/node_info.hpp"
 #include "util/strings.hpp"
 
@@ -80,6 +82,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
                                                                bool testOnly) {
     auto registry = std::make_unique<DriverRegistry>();
     CORRAL_ASSIGN_OR_RETURN(auto test, createTestDriver());
+    registry->testDevices_ = createTestNodeDeviceDriver();
     if (testOnly) {
         registry->drivers_.push_back(std::move(test));
         return registry;
@@ -108,6 +111,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     }
     registry->secrets_ = std::make_unique<secret::SecretManager>(std::move(secretPaths));
     CORRAL_TRY(registry->secrets_->load().withContext("loading secrets"));
+    registry->hostDevices_ = nodedev::createHostNodeDeviceDriver();
 
     std::unique_ptr<GuestBackend> qemuBackend;
     std::string qemuManagedSaveDir;
@@ -189,6 +193,14 @@ Result<HypervisorDriver*> DriverRegistry::driverForUri(const std::string& rawUri
         }
     }
     return fail(ErrorCode::NoConnect, "no connection driver available for " + rawUri);
+}
+
+NodeDeviceFacet* DriverRegistry::nodeDevicesFor(const HypervisorDriver& driver) const {
+    return driver.name() == "test" ? testDevices_.get() : hostDevices_.get();
+}
+
+InterfaceFacet* DriverRegistry::interfacesFor(const HypervisorDriver& driver) const {
+    return driver.name() == "test" ? testDevices_.get() : hostDevices_.get();
 }
 
 HypervisorDriver* DriverRegistry::defaultDriver() const { return drivers_.front().get(); }

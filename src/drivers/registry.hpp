@@ -20,6 +20,11 @@ class NetworkManager;
 namespace secret {
 class SecretManager;
 }
+namespace nodedev {
+class NodeDeviceDriver;
+}
+class NodeDeviceFacet;
+class InterfaceFacet;
 
 /// Where the host drivers keep their files (corrald's --root layout). Empty paths give host
 /// drivers that keep definitions but cannot start guests (unit tests).
@@ -54,6 +59,12 @@ public:
     /// Starts the autostart networks, then the autostart domains of the host drivers.
     void autostartAll();
 
+    /// The host-device and host-interface facets of a connection to `driver`. As in libvirt, they
+    /// are drivers of their own beside the hypervisor's: qemu and lxc connections share the
+    /// host's (read from sysfs), the test driver has libvirt's test fixtures.
+    NodeDeviceFacet* nodeDevicesFor(const HypervisorDriver& driver) const;
+    InterfaceFacet* interfacesFor(const HypervisorDriver& driver) const;
+
     /// True when any domain of any driver uses `mac` on one of its interfaces.
     bool macInUse(const std::string& mac) const;
 
@@ -63,6 +74,8 @@ private:
     // Declared first so that it outlives the drivers that resolve networks through it.
     std::unique_ptr<network::NetworkManager> networks_;
     std::unique_ptr<secret::SecretManager> secrets_;
+    std::unique_ptr<nodedev::NodeDeviceDriver> hostDevices_;
+    std::unique_ptr<nodedev::NodeDeviceDriver> testDevices_;
     std::vector<std::unique_ptr<HypervisorDriver>> drivers_;
 };
 

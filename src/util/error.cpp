@@ -54,7 +54,13 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::XmlInvalidSchema: return "XML document failed to validate against schema";
         case ErrorCode::DeviceMissing: return "device not found";
     }
-    return "";
+    // Codes only the node-device and interface facets raise (drivers/interfaces/node_devices.hpp
+    // names them); kept out of the enum so that adding them did not touch every file.
+    switch (static_cast<int>(code)) {
+        case 53: return "Node device not found";
+        case 57: return "Interface not found";
+        default: return "";
+    }
 }
 
 std::string Error::wireMessage() const {

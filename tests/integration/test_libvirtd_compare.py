@@ -4,45 +4,10 @@
 # raw protocol probes, the same error codes and texts.
 import os
 import re
-import shutil
-import subprocess
-import tempfile
-import time
 
-import pytest
-
+from framework.libvirtd import libvirtd  # noqa: F401 (fixture)
 from framework.rawclient import RawClient, error_of
 from framework.tools import domain_xml, virsh
-
-LIBVIRTD = '/usr/sbin/libvirtd'
-
-
-@pytest.fixture(scope='module')
-def libvirtd():
-    if not os.access(LIBVIRTD, os.X_OK):
-        pytest.skip('libvirtd is not installed (scripts/setup.sh installs libvirt-daemon)')
-    if os.geteuid() != 0:
-        pytest.skip('needs root to run libvirtd as nobody')
-    base = tempfile.mkdtemp(prefix='corral-libvirtd-')
-    os.chmod(base, 0o777)
-    env = {'HOME': base, 'XDG_RUNTIME_DIR': f'{base}/run', 'XDG_CONFIG_HOME': f'{base}/config',
-           'XDG_CACHE_HOME': f'{base}/cache', 'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'}
-    log = open(os.path.join(base, 'libvirtd.log'), 'w')
-    proc = subprocess.Popen(['runuser', '-u', 'nobody', '--', 'env'] + [f'{k}={v}' for k, v in env.items()] +
-                            [LIBVIRTD], stdout=log, stderr=log)
-    sock = f'{base}/run/libvirt/libvirt-sock'
-    deadline = time.monotonic() + 30
-    while not os.path.exists(sock):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail('libvirtd did not start: ' + open(os.path.join(base, 'libvirtd.log')).read()[-2000:])
-        time.sleep(0.1)
-    yield sock
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def shape(text):

@@ -142,6 +142,7 @@ void registerDomainSaveCommands();
 void registerDomainStatsCommands();
 void registerNetworkCommands();
 void registerSecretCommands();
+void registerNodeDeviceCommands();
 void registerDomainTuneCommands();
 void registerDomainConsoleCommands();
 void registerTopCommands();

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
     registerDomainTuneCommands();
     registerNetworkCommands();
     registerSecretCommands();
+    registerNodeDeviceCommands();
     registerDomainConsoleCommands();
     registerTopCommands();
     registerDomainResizeCommands();
