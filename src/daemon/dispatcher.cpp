@@ -79,6 +79,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerEventHandlers(*this);
     registerStatsHandlers(*this);
     registerNetworkHandlers(*this);
+    registerStorageHandlers(*this);
     registerTuningHandlers(*this);
     registerContainerHandlers(*this);
     registerAuthHandlers(*this);

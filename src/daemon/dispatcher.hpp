@@ -185,6 +185,7 @@ void registerDeviceHandlers(Dispatcher& d);
 void registerEventHandlers(Dispatcher& d);
 void registerStatsHandlers(Dispatcher& d);
 void registerNetworkHandlers(Dispatcher& d);
+void registerStorageHandlers(Dispatcher& d);
 void registerTuningHandlers(Dispatcher& d);
 void registerContainerHandlers(Dispatcher& d);
 void registerAuthHandlers(Dispatcher& d);

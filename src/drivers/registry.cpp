@@ -9,6 +9,7 @@
 #include "drivers/common/host_hypervisor.hpp"
 #include "drivers/common/unstartable_backend.hpp"
 #include "drivers/network/network_manager.hpp"
+#include "drivers/storage/storage_manager.hpp"
 #include "drivers/lxc/lxc_backend.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/test/test_driver.hpp"
@@ -99,6 +100,9 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     registry->networks_ = std::make_unique<network::NetworkManager>(store, std::move(netPaths));
     CORRAL_TRY(registry->networks_->load().withContext("loading virtual networks"));
     network::NetworkManager* networks = registry->networks_.get();
+    registry->storage_ = std::make_unique<storage::StorageManager>(store);
+    CORRAL_TRY(registry->storage_->load().withContext("loading storage pools"));
+    registry->storage_->setPathUsers([r = registry.get()](const std::string& path) { return r->runningDomainsUsing(path); });
 
     std::unique_ptr<GuestBackend> qemuBackend;
     std::string qemuManagedSaveDir;
@@ -119,6 +123,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     auto qemuDriver = makeHostDriver(std::move(qemu), store, registry.get(), std::move(qemuBackend),
                                      std::move(qemuManagedSaveDir));
     qemuDriver->setNetworks(networks);
+    qemuDriver->setStorage(registry->storage_.get());
     CORRAL_TRY(qemuDriver->load().withContext("loading QEMU domain definitions"));
 
     HostHypervisorTraits lxc;
@@ -147,6 +152,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     }
     auto lxcDriver = makeHostDriver(std::move(lxc), store, registry.get(), std::move(lxcBackend));
     lxcDriver->setNetworks(networks);
+    lxcDriver->setStorage(registry->storage_.get());
     CORRAL_TRY(lxcDriver->load().withContext("loading LXC domain definitions"));
 
     registry->drivers_.push_back(std::move(qemuDriver));
@@ -187,11 +193,26 @@ void DriverRegistry::autostartAll() {
     if (networks_) {
         networks_->autostartAll();
     }
+    if (storage_) {
+        storage_->autostartAll();
+    }
     for (const auto& d : drivers_) {
         if (auto* host = dynamic_cast<HostHypervisorDriver*>(d.get())) {
             host->manager().autostartAll();
         }
     }
+}
+
+std::vector<std::string> DriverRegistry::runningDomainsUsing(const std::string& path) const {
+    std::vector<std::string> out;
+    for (const auto& d : drivers_) {
+        if (auto* host = dynamic_cast<HostHypervisorDriver*>(d.get())) {
+            for (auto& name : host->manager().runningDomainsUsingPath(path)) {
+                out.push_back(std::move(name));
+            }
+        }
+    }
+    return out;
 }
 
 bool DriverRegistry::macInUse(const std::string& mac) const {

@@ -17,6 +17,9 @@ namespace corral::drivers {
 namespace network {
 class NetworkManager;
 }
+namespace storage {
+class StorageManager;
+}
 
 /// Where the host drivers keep their files (corrald's --root layout). Empty paths give host
 /// drivers that keep definitions but cannot start guests (unit tests).
@@ -48,17 +51,21 @@ public:
     DriverRegistry(const DriverRegistry&) = delete;
     DriverRegistry& operator=(const DriverRegistry&) = delete;
 
-    /// Starts the autostart networks, then the autostart domains of the host drivers.
+    /// Starts the autostart networks and storage pools, then the autostart domains of the host
+    /// drivers.
     void autostartAll();
 
     /// True when any domain of any driver uses `mac` on one of its interfaces.
     bool macInUse(const std::string& mac) const;
+    /// Names of the running host-driver domains with a disk on `path` (storage's in-use check).
+    std::vector<std::string> runningDomainsUsing(const std::string& path) const;
 
     const std::vector<std::unique_ptr<HypervisorDriver>>& all() const { return drivers_; }
 
 private:
     // Declared first so that it outlives the drivers that resolve networks through it.
     std::unique_ptr<network::NetworkManager> networks_;
+    std::unique_ptr<storage::StorageManager> storage_;
     std::vector<std::unique_ptr<HypervisorDriver>> drivers_;
 };
 

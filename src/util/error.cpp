@@ -37,6 +37,9 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::Rpc: return "";
         case ErrorCode::NoDomain: return "Domain not found";
         case ErrorCode::NoNetwork: return "Network not found";
+        case ErrorCode::NoStoragePool: return "Storage pool not found";
+        case ErrorCode::NoStorageVol: return "Storage volume not found";
+        case ErrorCode::StorageVolExist: return "this storage volume exists already";
         case ErrorCode::InvalidMac: return "invalid MAC address";
         case ErrorCode::AuthFailed: return "authentication failed";
         case ErrorCode::NoSecurityModel: return "Security model not found";

@@ -37,6 +37,8 @@ enum class ErrorCode : int {
     NoNetwork = 43,
     InvalidMac = 44,
     AuthFailed = 45,
+    NoStoragePool = 49,
+    NoStorageVol = 50,
     NoSecurityModel = 54,
     OperationInvalid = 55,
     NoNwfilter = 62,
@@ -49,6 +51,7 @@ enum class ErrorCode : int {
     OperationUnsupported = 84,
     ResourceBusy = 87,
     AccessDenied = 88,
+    StorageVolExist = 90,
     XmlInvalidSchema = 92,
     DeviceMissing = 99,
 };

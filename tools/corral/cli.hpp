@@ -133,6 +133,8 @@ void registerEventCommands();
 void registerDomainSaveCommands();
 void registerDomainStatsCommands();
 void registerNetworkCommands();
+void registerStoragePoolCommands();
+void registerStorageVolCommands();
 void registerDomainTuneCommands();
 void registerDomainConsoleCommands();
 void registerTopCommands();

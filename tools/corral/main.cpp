@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
     registerDomainStatsCommands();
     registerDomainTuneCommands();
     registerNetworkCommands();
+    registerStoragePoolCommands();
+    registerStorageVolCommands();
     registerDomainConsoleCommands();
     registerTopCommands();
 

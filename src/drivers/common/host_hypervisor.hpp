@@ -35,6 +35,9 @@ public:
     NetworkFacet* networks() override { return networks_; }
     /// The host's network driver, shared by the host drivers; not owned.
     void setNetworks(NetworkFacet* networks) { networks_ = networks; }
+    StorageFacet* storage() override { return storage_; }
+    /// The host's storage driver, shared by the host drivers; not owned.
+    void setStorage(StorageFacet* storage) { storage_ = storage; }
 
 private:
     // HostInfo
@@ -60,6 +63,7 @@ private:
 
     HostHypervisorTraits traits_;
     NetworkFacet* networks_ = nullptr;
+    StorageFacet* storage_ = nullptr;
 };
 
 }  // namespace corral::drivers

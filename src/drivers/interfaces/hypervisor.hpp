@@ -395,6 +395,7 @@ public:
 };
 
 class NetworkFacet;
+class StorageFacet;
 
 /// A hypervisor driver: each facet it does not support is nullptr, which the daemon's
 /// dispatcher turns into VIR_ERR_NO_SUPPORT in one place.
@@ -419,6 +420,8 @@ public:
     virtual DomainContainers* containers() { return nullptr; }
     /// Virtual networks; the host drivers share one network driver.
     virtual NetworkFacet* networks() { return nullptr; }
+    /// Storage pools and volumes; the host drivers share one storage driver.
+    virtual StorageFacet* storage() { return nullptr; }
 
     /// Adds a subscriber; returns an id for removeEventSink. Thread-safe.
     virtual int addEventSink(DomainEventSink sink) = 0;

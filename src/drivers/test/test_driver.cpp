@@ -6,6 +6,7 @@
 
 #include "drivers/common/managed_driver.hpp"
 #include "drivers/test/test_backend.hpp"
+#include "drivers/test/test_storage.hpp"
 
 namespace corral::drivers {
 
@@ -207,9 +208,11 @@ public:
 
     std::string name() const override { return "test"; }
     HostInfo* host() override { return &host_; }
+    StorageFacet* storage() override { return storage_.get(); }
 
 private:
     TestHostInfo host_;
+    std::unique_ptr<StorageFacet> storage_ = createTestStorage();
 };
 
 }  // namespace
