@@ -14,7 +14,7 @@ import libvirt
 import pytest
 
 from framework.qemu_fixtures import guest_files, qemu, state  # noqa: F401
-from framework.tools import virsh
+from framework.tools import corral, virsh
 
 
 def qemu_img_info(path):
@@ -365,3 +365,32 @@ def test_test_driver_default_pool(daemon):
     r = virsh(uri, 'vol-create-as', 'default-pool', '../x', '1G')
     assert r.rc == 1 and 'cannot contain' in r.err
     assert not os.path.exists('/default-pool')
+
+
+def test_corral_prints_what_virsh_prints(daemon, bin_dir, tmpdir_path):
+    uri = daemon.uri('qemu')
+    target = os.path.join(tmpdir_path, 'cli')
+    r = corral(bin_dir, uri, 'pool-define-as', 'cli', 'dir', '--target', target)
+    assert r.rc == 0 and r.out.startswith('Pool cli defined'), r.err
+    assert corral(bin_dir, uri, 'pool-build', 'cli').rc == 0
+    assert corral(bin_dir, uri, 'pool-start', 'cli').rc == 0
+    r = corral(bin_dir, uri, 'vol-create-as', 'cli', 'v.qcow2', '1G', '--format', 'qcow2')
+    assert r.rc == 0 and 'Vol v.qcow2 created' in r.out, r.err
+    for args in (('pool-list', '--all'), ('pool-list', '--details'), ('pool-info', 'cli'), ('vol-list', 'cli'),
+                 ('vol-list', 'cli', '--details'), ('vol-info', '--pool', 'cli', 'v.qcow2'),
+                 ('vol-path', '--pool', 'cli', 'v.qcow2'), ('vol-pool', os.path.join(target, 'v.qcow2')),
+                 ('pool-dumpxml', 'cli'), ('vol-dumpxml', '--pool', 'cli', 'v.qcow2')):
+        ours, theirs = corral(bin_dir, uri, *args), virsh(uri, *args)
+        assert (ours.rc, ours.out) == (theirs.rc, theirs.out), args
+    pools = json.loads(corral(bin_dir, uri, '--json', 'pool-list', '--all').out)
+    assert [p['name'] for p in pools] == ['cli'] and pools[0]['state'] == 'running'
+    vols = json.loads(corral(bin_dir, uri, '--json', 'vol-list', 'cli').out)
+    assert vols == [{'name': 'v.qcow2', 'path': os.path.join(target, 'v.qcow2'), 'type': 'file',
+                     'capacity': 1 << 30, 'allocation': vols[0]['allocation']}]
+    assert json.loads(corral(bin_dir, uri, '--json', 'vol-info', '--pool', 'cli', 'v.qcow2').out)['capacity'] == 1 << 30
+    r = corral(bin_dir, uri, 'vol-resize', '--pool', 'cli', 'v.qcow2', '512M')
+    assert r.rc == 1 and 'shrink' in r.err
+    assert corral(bin_dir, uri, 'vol-delete', '--pool', 'cli', 'v.qcow2').rc == 0
+    assert corral(bin_dir, uri, 'pool-destroy', 'cli').rc == 0
+    assert corral(bin_dir, uri, 'pool-delete', 'cli').rc == 0
+    assert corral(bin_dir, uri, 'pool-undefine', 'cli').rc == 0
