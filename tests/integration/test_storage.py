@@ -11,7 +11,6 @@ import subprocess
 import threading
 
 import libvirt
-import pytest
 
 from framework.qemu_fixtures import guest_files, qemu, state  # noqa: F401
 from framework.tools import corral, virsh
@@ -300,7 +299,6 @@ def test_two_clients_create_the_same_volume(daemon, tmpdir_path):
     assert virsh(uri, 'vol-list', 'cp').out.count(' race.raw ') == 1
 
 
-@pytest.mark.daemon_log_errors()
 def test_pools_survive_kill9_and_restart(daemon, tmpdir_path):
     uri = daemon.uri('qemu')
     target = os.path.join(tmpdir_path, 'kp')
@@ -364,6 +362,13 @@ def test_test_driver_default_pool(daemon):
     assert 'Allocation:     1.00 GiB' in virsh(uri, 'pool-info', 'default-pool').out
     r = virsh(uri, 'vol-create-as', 'default-pool', '../x', '1G')
     assert r.rc == 1 and 'cannot contain' in r.err
+    # A read-only connection lists but does not change.
+    ro = daemon.uri('test', readonly=True)
+    assert 'default-pool' in virsh(ro, 'pool-list').out
+    for args in (('vol-create-as', 'default-pool', 'v2', '1M'), ('vol-delete', '--pool', 'default-pool', 'v1'),
+                 ('pool-destroy', 'default-pool')):
+        r = virsh(ro, *args)
+        assert r.rc == 1 and 'read only access prevents' in r.err, (args, r.err)
     assert not os.path.exists('/default-pool')
 
 
