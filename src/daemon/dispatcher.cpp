@@ -82,6 +82,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerSecretHandlers(*this);
     registerNodeDeviceHandlers(*this);
     registerInterfaceHandlers(*this);
+    registerStorageHandlers(*this);
     registerTuningHandlers(*this);
     registerContainerHandlers(*this);
     registerAuthHandlers(*this);

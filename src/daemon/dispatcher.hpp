@@ -188,6 +188,7 @@ void registerNetworkHandlers(Dispatcher& d);
 void registerSecretHandlers(Dispatcher& d);
 void registerNodeDeviceHandlers(Dispatcher& d);
 void registerInterfaceHandlers(Dispatcher& d);
+void registerStorageHandlers(Dispatcher& d);
 void registerTuningHandlers(Dispatcher& d);
 void registerContainerHandlers(Dispatcher& d);
 void registerAuthHandlers(Dispatcher& d);

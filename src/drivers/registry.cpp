@@ -11,6 +11,7 @@
 #include "drivers/network/network_manager.hpp"
 #include "drivers/secret/secret_manager.hpp"
 #include "drivers/nodedev/node_device_driver.hpp"
+#include "drivers/storage/storage_manager.hpp"
 #include "drivers/lxc/lxc_backend.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/test/test_driver.hpp"
@@ -112,6 +113,9 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     registry->secrets_ = std::make_unique<secret::SecretManager>(std::move(secretPaths));
     CORRAL_TRY(registry->secrets_->load().withContext("loading secrets"));
     registry->hostDevices_ = nodedev::createHostNodeDeviceDriver();
+    registry->storage_ = std::make_unique<storage::StorageManager>(store);
+    CORRAL_TRY(registry->storage_->load().withContext("loading storage pools"));
+    registry->storage_->setPathUsers([r = registry.get()](const std::string& path) { return r->runningDomainsUsing(path); });
 
     std::unique_ptr<GuestBackend> qemuBackend;
     std::string qemuManagedSaveDir;
@@ -133,6 +137,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
                                      std::move(qemuManagedSaveDir));
     qemuDriver->setNetworks(networks);
     qemuDriver->setSecrets(registry->secrets_.get());
+    qemuDriver->setStorage(registry->storage_.get());
     CORRAL_TRY(qemuDriver->load().withContext("loading QEMU domain definitions"));
 
     HostHypervisorTraits lxc;
@@ -162,6 +167,7 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     auto lxcDriver = makeHostDriver(std::move(lxc), store, registry.get(), std::move(lxcBackend));
     lxcDriver->setNetworks(networks);
     lxcDriver->setSecrets(registry->secrets_.get());
+    lxcDriver->setStorage(registry->storage_.get());
     CORRAL_TRY(lxcDriver->load().withContext("loading LXC domain definitions"));
 
     registry->drivers_.push_back(std::move(qemuDriver));
@@ -210,11 +216,26 @@ void DriverRegistry::autostartAll() {
     if (networks_) {
         networks_->autostartAll();
     }
+    if (storage_) {
+        storage_->autostartAll();
+    }
     for (const auto& d : drivers_) {
         if (auto* host = dynamic_cast<HostHypervisorDriver*>(d.get())) {
             host->manager().autostartAll();
         }
     }
+}
+
+std::vector<std::string> DriverRegistry::runningDomainsUsing(const std::string& path) const {
+    std::vector<std::string> out;
+    for (const auto& d : drivers_) {
+        if (auto* host = dynamic_cast<HostHypervisorDriver*>(d.get())) {
+            for (auto& name : host->manager().runningDomainsUsingPath(path)) {
+                out.push_back(std::move(name));
+            }
+        }
+    }
+    return out;
 }
 
 bool DriverRegistry::macInUse(const std::string& mac) const {

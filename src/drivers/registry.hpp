@@ -25,6 +25,9 @@ class NodeDeviceDriver;
 }
 class NodeDeviceFacet;
 class InterfaceFacet;
+namespace storage {
+class StorageManager;
+}
 
 /// Where the host drivers keep their files (corrald's --root layout). Empty paths give host
 /// drivers that keep definitions but cannot start guests (unit tests).
@@ -56,7 +59,8 @@ public:
     DriverRegistry(const DriverRegistry&) = delete;
     DriverRegistry& operator=(const DriverRegistry&) = delete;
 
-    /// Starts the autostart networks, then the autostart domains of the host drivers.
+    /// Starts the autostart networks and storage pools, then the autostart domains of the host
+    /// drivers.
     void autostartAll();
 
     /// The host-device and host-interface facets of a connection to `driver`. As in libvirt, they
@@ -67,6 +71,8 @@ public:
 
     /// True when any domain of any driver uses `mac` on one of its interfaces.
     bool macInUse(const std::string& mac) const;
+    /// Names of the running host-driver domains with a disk on `path` (storage's in-use check).
+    std::vector<std::string> runningDomainsUsing(const std::string& path) const;
 
     const std::vector<std::unique_ptr<HypervisorDriver>>& all() const { return drivers_; }
 
@@ -76,6 +82,7 @@ private:
     std::unique_ptr<secret::SecretManager> secrets_;
     std::unique_ptr<nodedev::NodeDeviceDriver> hostDevices_;
     std::unique_ptr<nodedev::NodeDeviceDriver> testDevices_;
+    std::unique_ptr<storage::StorageManager> storage_;
     std::vector<std::unique_ptr<HypervisorDriver>> drivers_;
 };
 

@@ -37,6 +37,9 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::Rpc: return "";
         case ErrorCode::NoDomain: return "Domain not found";
         case ErrorCode::NoNetwork: return "Network not found";
+        case ErrorCode::NoStoragePool: return "Storage pool not found";
+        case ErrorCode::NoStorageVol: return "Storage volume not found";
+        case ErrorCode::StorageVolExist: return "this storage volume exists already";
         case ErrorCode::InvalidMac: return "invalid MAC address";
         case ErrorCode::AuthFailed: return "authentication failed";
         case ErrorCode::NoSecurityModel: return "Security model not found";
@@ -53,14 +56,10 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::AccessDenied: return "access denied";
         case ErrorCode::XmlInvalidSchema: return "XML document failed to validate against schema";
         case ErrorCode::DeviceMissing: return "device not found";
+        case ErrorCode::NoNodeDevice: return "Node device not found";
+        case ErrorCode::NoInterface: return "Interface not found";
     }
-    // Codes only the node-device and interface facets raise (drivers/interfaces/node_devices.hpp
-    // names them); kept out of the enum so that adding them did not touch every file.
-    switch (static_cast<int>(code)) {
-        case 53: return "Node device not found";
-        case 57: return "Interface not found";
-        default: return "";
-    }
+    return "";
 }
 
 std::string Error::wireMessage() const {

@@ -33,11 +33,11 @@ def installed(qemu):
             os.kill(pid, signal.SIGKILL)
 
 
-def virt_install(qemu, guest_files, tmpdir_path, installed, name, *extra, terminal=False):
+def virt_install(qemu, guest_files, tmpdir_path, installed, name, *extra, terminal=False, disk='none'):
     installed.append(name)
     kernel, initrd = guest_files
     argv = ['virt-install', '--connect', qemu.uri, '--name', name, '--memory', '192', '--vcpus', '1',
-            '--virt-type', 'qemu', '--import', '--disk', 'none', '--network', 'none',
+            '--virt-type', 'qemu', '--import', '--disk', disk, '--network', 'none',
             '--boot', f'kernel={kernel},initrd={initrd},kernel_args=console=ttyS0 quiet'] + list(extra)
     env = {'XDG_CACHE_HOME': os.path.join(tmpdir_path, 'cache'), 'XDG_CONFIG_HOME': os.path.join(tmpdir_path, 'config')}
     if terminal:
@@ -143,3 +143,33 @@ def test_autoconsole_text_reaches_the_guest(qemu, guest_files, tmpdir_path, inst
         term.close()
     assert virsh(qemu.uri, 'domstate', 'vi-text').out.strip() == 'running'
     assert virsh(qemu.uri, 'destroy', 'vi-text').rc == 0
+
+
+def test_disks_from_storage_pools(qemu, guest_files, tmpdir_path, installed):
+    # virt-install makes its disks through the storage API: a new image by path (in a pool it
+    # defines for the directory), a size alone (in the pool named 'default'), a size in a named pool.
+    uri = qemu.uri
+    pid = os.getpid()
+    for pool in ('default', 'vipool'):
+        assert virsh(uri, 'pool-define-as', pool, 'dir', '--target', os.path.join(tmpdir_path, pool)).rc == 0
+        assert virsh(uri, 'pool-build', pool).rc == 0
+        assert virsh(uri, 'pool-start', pool).rc == 0
+    images = os.path.join(tmpdir_path, 'images')
+    os.mkdir(images, 0o711)
+    cases = ((f'vi-path-{pid}', f'path={images}/bypath.qcow2,size=1,format=qcow2', images),
+             (f'vi-size-{pid}', 'size=1', os.path.join(tmpdir_path, 'default')),
+             (f'vi-pool-{pid}', 'pool=vipool,size=1', os.path.join(tmpdir_path, 'vipool')))
+    for name, disk, where in cases:
+        virt_install(qemu, guest_files, tmpdir_path, installed, name, '--osinfo', 'linux2022', '--graphics', 'none',
+                     '--noautoconsole', disk=disk)
+        xml = virsh(uri, 'dumpxml', name).out
+        source = xml.split("<source file='", 1)[1].split("'", 1)[0]
+        assert os.path.dirname(source) == where, (disk, xml)
+        assert virsh(uri, 'domstate', name).out.strip() == 'running'
+        # The image is a volume corrald made, 1 GiB, found by its path.
+        assert 'Capacity:       1.00 GiB' in virsh(uri, 'vol-info', source).out
+        # ... and protected while the guest runs.
+        r = virsh(uri, 'vol-delete', source)
+        assert r.rc == 1 and f"in use by running domain '{name}'" in r.err
+        assert virsh(uri, 'destroy', name).rc == 0
+    assert 'images' in virsh(uri, 'pool-list', '--all').out

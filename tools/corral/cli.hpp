@@ -143,6 +143,8 @@ void registerDomainStatsCommands();
 void registerNetworkCommands();
 void registerSecretCommands();
 void registerNodeDeviceCommands();
+void registerStoragePoolCommands();
+void registerStorageVolCommands();
 void registerDomainTuneCommands();
 void registerDomainConsoleCommands();
 void registerTopCommands();

@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
     registerNetworkCommands();
     registerSecretCommands();
     registerNodeDeviceCommands();
+    registerStoragePoolCommands();
+    registerStorageVolCommands();
     registerDomainConsoleCommands();
     registerTopCommands();
     registerDomainResizeCommands();

@@ -122,6 +122,23 @@ bool DomainManager::usesMac(const std::string& mac) const {
     return false;
 }
 
+std::vector<std::string> DomainManager::runningDomainsUsingPath(const std::string& path) const {
+    std::vector<std::string> out;
+    for (const auto& dom : domains_.snapshot()) {
+        std::lock_guard lock(dom->mutex());
+        if (!dom->isActive() || dom->def == nullptr) {
+            continue;
+        }
+        for (const auto& dev : dom->def->devices) {
+            if (dev.name == "disk" && conf::diskSourcePath(dev) == path) {
+                out.push_back(dom->def->name);
+                break;
+            }
+        }
+    }
+    return out;
+}
+
 Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std::string& xml, bool strict,
                                                                        bool newName) {
     conf::ParseOptions parseOptions;

@@ -79,6 +79,8 @@ public:
 
     /// True when an interface of a domain of this driver uses `mac`.
     bool usesMac(const std::string& mac) const;
+    /// Names of the running domains of this driver with a <disk> whose source is `path`.
+    std::vector<std::string> runningDomainsUsingPath(const std::string& path) const;
 
     EventBus& events() { return events_; }
     objects::DomainObjList& domains() { return domains_; }

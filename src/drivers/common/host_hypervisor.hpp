@@ -38,6 +38,9 @@ public:
     SecretFacet* secrets() override { return secrets_; }
     /// The host's secret driver, shared by the host drivers; not owned.
     void setSecrets(SecretFacet* secrets) { secrets_ = secrets; }
+    StorageFacet* storage() override { return storage_; }
+    /// The host's storage driver, shared by the host drivers; not owned.
+    void setStorage(StorageFacet* storage) { storage_ = storage; }
 
 private:
     // HostInfo
@@ -64,6 +67,7 @@ private:
     HostHypervisorTraits traits_;
     NetworkFacet* networks_ = nullptr;
     SecretFacet* secrets_ = nullptr;
+    StorageFacet* storage_ = nullptr;
 };
 
 }  // namespace corral::drivers

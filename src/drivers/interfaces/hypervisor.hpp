@@ -401,6 +401,7 @@ public:
 
 class NetworkFacet;
 class SecretFacet;
+class StorageFacet;
 
 /// A hypervisor driver: each facet it does not support is nullptr, which the daemon's
 /// dispatcher turns into VIR_ERR_NO_SUPPORT in one place.
@@ -427,6 +428,8 @@ public:
     virtual NetworkFacet* networks() { return nullptr; }
     /// Secrets; the host drivers share one secret driver.
     virtual SecretFacet* secrets() { return nullptr; }
+    /// Storage pools and volumes; the host drivers share one storage driver.
+    virtual StorageFacet* storage() { return nullptr; }
 
     /// Adds a subscriber; returns an id for removeEventSink. Thread-safe.
     virtual int addEventSink(DomainEventSink sink) = 0;

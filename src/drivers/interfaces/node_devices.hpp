@@ -17,11 +17,11 @@
 namespace corral::drivers {
 
 /// libvirt's VIR_ERR_NO_NODE_DEVICE and VIR_ERR_NO_INTERFACE, and the error domains
-/// VIR_FROM_NODEDEV and VIR_FROM_INTERFACE (util/error.cpp gives the two codes their prefixes).
-inline constexpr ErrorCode kNoNodeDevice = static_cast<ErrorCode>(53);
-inline constexpr ErrorCode kNoInterface = static_cast<ErrorCode>(57);
-inline constexpr ErrorDomain kFromNodeDev = static_cast<ErrorDomain>(22);
-inline constexpr ErrorDomain kFromInterface = static_cast<ErrorDomain>(26);
+/// VIR_FROM_NODEDEV and VIR_FROM_INTERFACE, by the names the facets use.
+inline constexpr ErrorCode kNoNodeDevice = ErrorCode::NoNodeDevice;
+inline constexpr ErrorCode kNoInterface = ErrorCode::NoInterface;
+inline constexpr ErrorDomain kFromNodeDev = ErrorDomain::NodeDev;
+inline constexpr ErrorDomain kFromInterface = ErrorDomain::Interface;
 
 /// "unsupported flags (0x4) in function NAME", libvirt's words for flags a call does not know.
 inline Unexpected unsupportedFlags(unsigned flags, std::string_view function, ErrorDomain domain) {

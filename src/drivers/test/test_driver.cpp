@@ -7,6 +7,7 @@
 #include "drivers/common/managed_driver.hpp"
 #include "drivers/secret/secret_manager.hpp"
 #include "drivers/test/test_backend.hpp"
+#include "drivers/test/test_storage.hpp"
 
 namespace corral::drivers {
 
@@ -213,10 +214,12 @@ public:
     std::string name() const override { return "test"; }
     HostInfo* host() override { return &host_; }
     SecretFacet* secrets() override { return &secrets_; }
+    StorageFacet* storage() override { return storage_.get(); }
 
 private:
     TestHostInfo host_;
     secret::SecretManager secrets_{secret::SecretPaths{}};  // in memory, as libvirt's test driver
+    std::unique_ptr<StorageFacet> storage_ = createTestStorage();
 };
 
 }  // namespace
