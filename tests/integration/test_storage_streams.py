@@ -389,3 +389,20 @@ def test_corral_vol_upload_and_download(daemon, pool, bin_dir, tmpdir_path):
     r = corral(bin_dir, uri, 'vol-upload', 'c.img', src, '--pool', 'sp', '--length', '10')
     assert r.rc == 1 and 'goes past the length 10' in r.err, r.err
     assert read_bytes(os.path.join(target, 'c.img'))[:len(data)] == data
+
+
+def test_daemon_stops_cleanly_with_an_upload_open(daemon, pool):
+    # SIGTERM while a client holds an upload half sent: the stream ends, the storage driver
+    # waits for it, the daemon exits 0 and the volume is as it was.
+    uri, target = pool
+    assert virsh(uri, 'vol-create-as', 'sp', 't.img', '64K', '--format', 'raw').rc == 0
+    vol = os.path.join(target, 't.img')
+    old = read_bytes(vol)
+    raw, serial = raw_upload(daemon, vol)
+    raw.send_raw(stream_packet(serial, 3, 2, b'T' * 4096))
+    raw.send_raw(stream_packet(serial, 3, 2, b'T' * 1000)[:300])
+    assert daemon.stop() == 0
+    raw.close()
+    assert read_bytes(vol) == old and sorted(os.listdir(target)) == ['t.img']
+    daemon.start()
+    assert virsh(uri, 'vol-upload', '--pool', 'sp', 't.img', '/dev/null').rc == 0
