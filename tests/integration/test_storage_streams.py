@@ -241,6 +241,9 @@ def test_a_file_left_between_naming_and_renaming_is_removed(daemon, pool):
     assert virsh(uri, 'pool-refresh', 'sp').rc == 0
     assert '.corral-upload' not in virsh(uri, 'vol-list', 'sp').out
     assert not os.path.exists(left)
+    # And no volume can take such a name.
+    r = virsh(uri, 'vol-create-as', 'sp', '.corral-upload-mine', '1M')
+    assert r.rc == 1 and "volume name '.corral-upload-mine' is reserved" in r.err, r.err
 
 
 def test_abort_disconnect_and_a_second_upload(daemon, pool, tmpdir_path):
