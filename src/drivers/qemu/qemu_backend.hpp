@@ -47,6 +47,10 @@ public:
     void setNetworkResolver(std::function<Result<std::string>(const std::string&)> resolver) {
         networkBridge_ = std::move(resolver);
     }
+    /// How <disk type='volume'> finds its file at start (the storage facet's volumePathFor).
+    void setVolumeResolver(std::function<Result<std::string>(const std::string&, const std::string&)> resolver) {
+        volumePath_ = std::move(resolver);
+    }
     Result<void> checkDefinition(const conf::DomainDef& def) override;
     Result<void> completeDefinition(conf::DomainDef& def, bool running) override;
     Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
@@ -160,6 +164,11 @@ private:
     std::unique_ptr<security::SecurityManager> security_;
     GuestEventSink* sink_ = nullptr;
     std::function<Result<std::string>(const std::string&)> networkBridge_;
+    std::function<Result<std::string>(const std::string&, const std::string&)> volumePath_;
+    /// Turns each <disk type='volume'> of the live definition into the file disk it names in
+    /// its pool (qemu_volume_disks.cpp): what follows (the command line, DAC hand-over and
+    /// restore, cgroup rules, the storage driver's in-use checks) sees an ordinary file disk.
+    Result<void> resolveVolumeDisks(conf::DomainDef& liveDef) const;
 
     QemuCapsCache capsCache_;
     std::mutex kvmMutex_;
