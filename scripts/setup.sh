@@ -26,6 +26,9 @@ packages=(
     virtinst
     # Sys::Virt, the Perl binding (its list_networks uses the old list calls)
     libsys-virt-perl
+    # ansible with community.libvirt (virt, virt_net, virt_pool; the last two need lxml):
+    # test_ansible.py drives every command they offer
+    ansible python3-lxml
     # the QEMU driver's tests: real QEMU (TCG), qemu-img, and the tiny guest they build from
     # Debian's kernel and a static busybox; iproute2 for the bridge the tap test uses
     qemu-system-x86 qemu-utils busybox-static linux-image-amd64 iproute2

@@ -150,3 +150,67 @@ def test_old_list_calls_name_active_and_inactive_networks(qemu, write_file):
         conn.close()
         assert virsh(uri, 'net-destroy', active).rc == 0
         assert virsh(uri, 'net-undefine', inactive).rc == 0
+
+
+def test_static_hosts_change_live_and_leases_are_listed(qemu, write_file):
+    """virsh net-update adds a static DHCP host to a running network: the guest with that MAC
+    gets that address, net-dhcp-leases lists the lease; bad entries and wrong targets are
+    refused, and a refused update changes nothing."""
+    uri = qemu.uri
+    octet = 100 + (os.getpid() + 3) % 100
+    bridge = f'crlupd{os.getpid() % 10000}'
+    name = f'upd{os.getpid() % 10000}'
+    mac = '52:54:00:aa:cc:42'
+    assert virsh(uri, 'net-define', write_file('n.xml', net_xml(name, bridge, octet))).rc == 0
+    assert virsh(uri, 'net-start', name).rc == 0
+    try:
+        host = f"<host mac='{mac}' name='fixed42' ip='10.{octet}.0.42'/>"
+        r = virsh(uri, 'net-update', name, 'add-last', 'ip-dhcp-host', host, '--live', '--config')
+        assert r.rc == 0, r.err
+        assert f"ip='10.{octet}.0.42'" in virsh(uri, 'net-dumpxml', name).out
+        assert f"ip='10.{octet}.0.42'" in virsh(uri, 'net-dumpxml', '--inactive', name).out
+        # The same entry twice, an address outside the network, a name that would add dnsmasq
+        # options, another section, a read-only client: refused, the network as it was.
+        before = virsh(uri, 'net-dumpxml', name).out
+        for args, needle in (
+                (['add-last', 'ip-dhcp-host', host], 'existing dhcp host entry'),
+                (['add-last', 'ip-dhcp-host', f"<host mac='52:54:00:aa:cc:43' ip='10.{(octet + 1) % 256}.0.5'/>"],
+                 'outside the network'),
+                (['add-last', 'ip-dhcp-host', f"<host mac='52:54:00:aa:cc:44' name='a,dhcp-option=3' "
+                                              f"ip='10.{octet}.0.44'/>"], 'not a host name'),
+                (['add-last', 'dns-host', "<host ip='1.2.3.4'><hostname>x</hostname></host>"], "'dns-host'"),
+                (['delete', 'ip-dhcp-host', "<host mac='52:54:00:aa:cc:99'/>"], 'matching dhcp host entry')):
+            r = virsh(uri, 'net-update', name, *args, '--live')
+            assert r.rc == 1 and needle in r.err, (args, r.err)
+        r = virsh(uri, 'net-update', name, 'delete', 'ip-dhcp-host', host, '--live', readonly=True)
+        assert r.rc == 1 and ('read only' in r.err.lower() or 'read-only' in r.err.lower()), r.err
+        assert virsh(uri, 'net-dumpxml', name).out == before
+
+        serial = qemu.define('updguest', cmdline_extra='corral.dhcp=1',
+                             extra_devices=f"<interface type='network'><mac address='{mac}'/>"
+                                           f"<source network='{name}'/><model type='virtio'/></interface>")
+        assert virsh(uri, 'start', 'updguest').rc == 0
+        wait_for(lambda: 'CORRAL-GUEST-LEASE' in serial_text(serial), timeout=120, what='a DHCP lease')
+        assert serial_text(serial).split('CORRAL-GUEST-LEASE ')[1].split()[0] == f'10.{octet}.0.42'
+        leases = virsh(uri, 'net-dhcp-leases', name).out
+        assert mac in leases and f'10.{octet}.0.42/24' in leases and 'ipv4' in leases
+        assert f'10.{octet}.0.42/24' in virsh(uri, 'net-dhcp-leases', name, '--mac', mac.upper()).out
+        assert mac not in virsh(uri, 'net-dhcp-leases', name, '--mac', '52:54:00:00:00:01').out
+        assert virsh(uri, 'destroy', 'updguest').rc == 0
+
+        r = virsh(uri, 'net-update', name, 'delete', 'ip-dhcp-host', f"<host mac='{mac}'/>", '--live', '--config')
+        assert r.rc == 0, r.err
+        assert 'fixed42' not in virsh(uri, 'net-dumpxml', name).out
+        assert 'fixed42' not in virsh(uri, 'net-dumpxml', '--inactive', name).out
+    finally:
+        virsh(uri, 'net-destroy', name)
+        virsh(uri, 'net-undefine', name)
+    # A transient network has no persistent definition to change.
+    t = f'updt{os.getpid() % 10000}'
+    assert virsh(uri, 'net-create', write_file('t.xml', net_xml(t, bridge + 't', (octet + 2) % 256))).rc == 0
+    try:
+        r = virsh(uri, 'net-update', t, 'add-last', 'ip-dhcp-host',
+                  f"<host mac='{mac}' ip='10.{(octet + 2) % 256}.0.42'/>", '--config')
+        assert r.rc == 1 and 'transient' in r.err
+    finally:
+        virsh(uri, 'net-destroy', t)
