@@ -45,6 +45,7 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::NoSecurityModel: return "Security model not found";
         case ErrorCode::OperationInvalid: return "Requested operation is not valid";
         case ErrorCode::NoNwfilter: return "Network filter not found";
+        case ErrorCode::InvalidSecret: return "Invalid secret";
         case ErrorCode::NoSecret: return "Secret not found";
         case ErrorCode::ConfigUnsupported: return "unsupported configuration";
         case ErrorCode::OperationTimeout: return "Timed out during operation";

@@ -44,6 +44,7 @@ enum class ErrorCode : int {
     OperationInvalid = 55,
     NoInterface = 57,
     NoNwfilter = 62,
+    InvalidSecret = 65,
     NoSecret = 66,
     ConfigUnsupported = 67,
     OperationTimeout = 68,

@@ -134,7 +134,7 @@ def test_private_value_never_leaves_and_cannot_be_made_public(daemon, write_file
     assert virsh(uri, 'secret-define', write_file('s.xml', secret_xml(flags="private='yes'"))).rc == 0
     assert virsh(uri, 'secret-set-value', UUID, base64.b64encode(b'hidden').decode()).rc == 0
     r = virsh(uri, 'secret-get-value', UUID)
-    assert r.rc == 1 and 'is private' in r.err
+    assert r.rc == 1 and 'Invalid secret: secret is private' in r.err
     conn = libvirt.open(uri)
     try:
         s = conn.secretLookupByUUIDString(UUID)

@@ -263,8 +263,8 @@ Result<SecretBytes> SecretManager::secretValue(const SecretRef& secret, unsigned
     std::lock_guard lock(mutex_);
     CORRAL_ASSIGN_OR_RETURN(Entry * e, findLocked(secret.uuid));
     if (e->def.isPrivate) {
-        return fail(ErrorCode::OperationDenied, "secret '" + secret.uuid.toString() + "' is private",
-                    ErrorDomain::Secret);
+        // libvirt's code and text, which clients match on.
+        return fail(ErrorCode::InvalidSecret, "secret is private", ErrorDomain::Secret);
     }
     if (!e->value) {
         return fail(ErrorCode::NoSecret, "secret '" + secret.uuid.toString() + "' does not have a value",

@@ -129,7 +129,7 @@ TEST_F(SecretStoreTest, PrivateValueReachesTheHypervisorButNoClient) {
     ASSERT_TRUE(m->setSecretValue(*ref, bytesOf("hidden"), 0).has_value());
     auto value = m->secretValue(*ref, 0);
     ASSERT_FALSE(value.has_value());
-    EXPECT_EQ(value.error().code, ErrorCode::OperationDenied);
+    EXPECT_EQ(value.error().code, ErrorCode::InvalidSecret);
     // A flag (libvirt's internal-call bit) does not open the door.
     EXPECT_FALSE(m->secretValue(*ref, 1).has_value());
     EXPECT_TRUE(m->valueForHypervisor(ref->uuid).has_value());
