@@ -186,6 +186,9 @@ void ConsoleStream::relay() {
             continue;
         }
         ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && errno == ENOTSOCK) {
+            n = ::read(fd_.get(), buf, sizeof buf);  // a file (a screenshot): always ready, 0 at its end
+        }
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
         }

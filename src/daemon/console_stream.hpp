@@ -4,7 +4,8 @@
 // client as STREAM packets of the OPEN_CONSOLE call's serial; what the client types arrives on
 // the I/O thread, is queued here and written by the same thread as the guest takes it, so a
 // guest that never reads its console cannot block the I/O thread (the client is held back
-// instead, ClientSession::consoleInputPending). Either side ending closes it.
+// instead, ClientSession::consoleInputPending). Either side ending closes it. The descriptor may
+// also be a file, sent to its end (virDomainScreenshot's image).
 //
 // ConsoleRegistry: who holds which console. As libvirt, a console already open is refused to a
 // second client unless it forces (VIR_DOMAIN_CONSOLE_FORCE), which ends the first one's stream.

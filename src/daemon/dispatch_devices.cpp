@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Device procedures: virDomainAttachDevice(Flags) and virDomainDetachDevice(Flags), what virsh's
-// attach-device, detach-device, attach-disk and detach-disk call.
+// attach-device, detach-device, attach-disk and detach-disk call, and virDomainUpdateDeviceFlags
+// (update-device, virt-xml --update).
 #include "daemon/dispatcher.hpp"
 #include "daemon/wire_convert.hpp"
 #include "drivers/interfaces/domain_tuning.hpp"
@@ -29,6 +30,12 @@ void registerDeviceHandlers(Dispatcher& d) {
         [](CallContext& ctx, const proto::remote_domain_detach_device_flags_args& a) -> Result<xdr_void> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, devicesFacet(ctx, "virDomainDetachDeviceFlags"));
             CORRAL_TRY(f->detachDevice(fromWire(a.dom), a.xml, a.flags));
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS>(
+        [](CallContext& ctx, const proto::remote_domain_update_device_flags_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, devicesFacet(ctx, "virDomainUpdateDeviceFlags"));
+            CORRAL_TRY(f->updateDevice(fromWire(a.dom), a.xml, a.flags));
             return xdr_void{};
         });
     // The calls without flags act on the running guest (libvirt: VIR_DOMAIN_AFFECT_LIVE).

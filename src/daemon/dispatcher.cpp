@@ -76,6 +76,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerHostHandlers(*this);
     registerDomainHandlers(*this);
     registerDeviceHandlers(*this);
+    registerDomainOpsHandlers(*this);
     registerEventHandlers(*this);
     registerStatsHandlers(*this);
     registerNetworkHandlers(*this);

@@ -182,6 +182,7 @@ void registerConnectHandlers(Dispatcher& d);
 void registerHostHandlers(Dispatcher& d);
 void registerDomainHandlers(Dispatcher& d);
 void registerDeviceHandlers(Dispatcher& d);
+void registerDomainOpsHandlers(Dispatcher& d);
 void registerEventHandlers(Dispatcher& d);
 void registerStatsHandlers(Dispatcher& d);
 void registerNetworkHandlers(Dispatcher& d);

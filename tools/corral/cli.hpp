@@ -149,5 +149,6 @@ void registerDomainTuneCommands();
 void registerDomainConsoleCommands();
 void registerTopCommands();
 void registerDomainResizeCommands();
+void registerDomainOpsCommands();
 
 }  // namespace corral::cli

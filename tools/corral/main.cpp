@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     registerDomainConsoleCommands();
     registerTopCommands();
     registerDomainResizeCommands();
+    registerDomainOpsCommands();
 
     std::string uriArg;
     bool readOnly = false;

@@ -110,6 +110,9 @@ public:
     Result<void> suspend(const DomainRef& dom) override;
     Result<void> resume(const DomainRef& dom) override;
     Result<void> pmWakeup(const DomainRef& dom, unsigned flags) override;
+    Result<void> sendKey(const DomainRef& dom, unsigned codeset, unsigned holdtimeMs, const std::vector<unsigned>& keycodes,
+                         unsigned flags) override;
+    Result<void> abortJob(const DomainRef& dom) override;
 
     // DomainQueries
     Result<DomainInfo> getInfo(const DomainRef& dom) override;
@@ -121,6 +124,8 @@ public:
     Result<bool> hasManagedSaveImage(const DomainRef& dom) override;
     Result<int> getVcpusFlags(const DomainRef& dom, unsigned flags) override;
     Result<std::uint64_t> getMaxMemory(const DomainRef& dom) override;
+    Result<BlockInfo> blockInfo(const DomainRef& dom, const std::string& path, unsigned flags) override;
+    Result<JobInfo> jobInfo(const DomainRef& dom) override;
 
     // DomainSaveRestore (domain_manager_save.cpp)
     Result<void> save(const DomainRef& dom, const std::string& path, const std::string& dxml, unsigned flags) override;
@@ -163,9 +168,11 @@ public:
     // DomainDevices (domain_manager_devices.cpp)
     Result<void> attachDevice(const DomainRef& dom, const std::string& xml, unsigned flags) override;
     Result<void> detachDevice(const DomainRef& dom, const std::string& xml, unsigned flags) override;
+    Result<void> updateDevice(const DomainRef& dom, const std::string& xml, unsigned flags) override;
 
     // DomainConsole
     Result<UniqueFd> openConsole(const DomainRef& dom, const std::string& devName, unsigned flags) override;
+    Result<std::pair<std::string, UniqueFd>> screenshot(const DomainRef& dom, unsigned screen, unsigned flags) override;
 
     // DomainContainers
     Result<DomainRef> createWithFiles(const DomainRef& dom, std::span<const int> files, unsigned flags) override;

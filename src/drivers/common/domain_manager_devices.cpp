@@ -3,6 +3,8 @@
 // attach-disk, detach-disk), in the live definition, the persistent one, or both.
 #include "drivers/common/domain_manager.hpp"
 
+#include <strings.h>
+
 #include <algorithm>
 
 #include "conf/domain_def.hpp"
@@ -18,6 +20,9 @@ namespace {
 /// How long a live detach waits for the guest to let go of the device before it returns (the
 /// removal then completes when the guest gets to it), as libvirt's QEMU driver does.
 constexpr std::chrono::milliseconds kDetachWait{5000};
+
+/// VIR_DOMAIN_DEVICE_MODIFY_FORCE: eject a locked cdrom tray (nothing more to do here).
+constexpr unsigned kUpdateForce = 4;
 
 /// The one device element of an attach or detach request. Disks only, for now.
 Result<conf::XmlNode> parseDevice(const std::string& xml) {
@@ -119,6 +124,121 @@ Result<void> DomainManager::detachDevice(const DomainRef& ref, const std::string
         CORRAL_TRY(changeDefinition(ref, affect_flags::kConfig, "domainDetachDeviceFlags", remove, nullptr));
     }
     return {};
+}
+
+namespace {
+
+/// The device of `def` that an update request `request` names: an <interface> by its MAC (or
+/// the only interface when the request has none), a cdrom or floppy <disk> by its target.
+Result<std::vector<conf::XmlNode>::const_iterator> findUpdated(const conf::DomainDef& def, const conf::XmlNode& request) {
+    if (request.name == "interface") {
+        const std::string mac = request.childAttr("mac", "address");
+        std::vector<std::vector<conf::XmlNode>::const_iterator> found;
+        for (auto it = def.devices.begin(); it != def.devices.end(); ++it) {
+            if (it->name == "interface" && (mac.empty() || strcasecmp(it->childAttr("mac", "address").c_str(), mac.c_str()) == 0)) {
+                found.push_back(it);
+            }
+        }
+        if (found.size() == 1) {
+            return found.front();
+        }
+        if (found.empty()) {
+            return fail(ErrorCode::DeviceMissing,
+                        mac.empty() ? std::string("no interface found") : "no interface with MAC address " + mac + " found",
+                        ErrorDomain::Domain);
+        }
+        return fail(ErrorCode::OperationFailed, "several interfaces match: give the <mac address> of the one to update",
+                    ErrorDomain::Domain);
+    }
+    if (request.name == "disk") {
+        const std::string target = request.childAttr("target", "dev");
+        const std::string kind = request.attrOr("device", "disk");
+        if (kind != "cdrom" && kind != "floppy") {
+            return fail(ErrorCode::OperationUnsupported,
+                        "disk '" + target + "': only the media of a cdrom or floppy can be changed (device='" + kind +
+                            "')",
+                        ErrorDomain::Domain);
+        }
+        auto it = findDisk(def, target);
+        if (it == def.devices.end()) {
+            return fail(ErrorCode::DeviceMissing, "disk " + target + " not found", ErrorDomain::Domain);
+        }
+        return it;
+    }
+    return fail(ErrorCode::OperationUnsupported, "<" + request.name + ">: only interfaces and cdrom or floppy disks can be "
+                "updated", ErrorDomain::Domain);
+}
+
+/// `dev` as text without the children in `ignored`, to compare two forms of one device.
+std::string formWithout(conf::XmlNode dev, std::initializer_list<std::string_view> ignored) {
+    std::erase_if(dev.children, [&](const conf::XmlNode& child) {
+        return std::find(ignored.begin(), ignored.end(), child.name) != ignored.end();
+    });
+    std::string text;
+    conf::formatXmlNode(dev, 0, text);
+    return text;
+}
+
+}  // namespace
+
+Result<void> DomainManager::updateDevice(const DomainRef& ref, const std::string& xml, unsigned flags) {
+    if ((flags & ~(affect_flags::kAll | kUpdateForce)) != 0) {
+        return unsupportedFlags(flags, "domainUpdateDeviceFlags");
+    }
+    flags &= affect_flags::kAll;
+    CORRAL_ASSIGN_OR_RETURN(conf::XmlNode request, conf::parseXmlDocument(xml, "(device_definition)"));
+    if (request.name == "disk") {
+        conf::fillDiskDefaults(request);
+    }
+    auto replace = [&](conf::DomainDef& def, bool live) -> Result<void> {
+        CORRAL_ASSIGN_OR_RETURN(auto it, findUpdated(def, request));
+        auto& slot = def.devices[static_cast<std::size_t>(it - def.devices.begin())];
+        conf::XmlNode updated = request;
+        // The place the definition gave the device stays, whatever the request says of it.
+        std::erase_if(updated.children, [](const conf::XmlNode& child) { return child.name == "address"; });
+        for (const auto& child : slot.children) {
+            if (child.name == "address") {
+                updated.children.push_back(child);
+            }
+        }
+        if (live) {
+            // What a running guest's driver can change: an interface's link state; the rest of
+            // the device must stay as it is (the live definition's runtime parts, <target dev>
+            // of a tap and <alias>, may be left out of the request).
+            const bool sameRest = request.name == "interface" &&
+                                  formWithout(slot, {"link", "address", "alias", "target"}) ==
+                                      formWithout(updated, {"link", "address", "alias", "target"});
+            if (!sameRest) {
+                std::string what = request.name == "interface"
+                                       ? "interface " + slot.childAttr("mac", "address") + ": only its link state"
+                                       : "disk " + slot.childAttr("target", "dev") + ": nothing";
+                return fail(ErrorCode::OperationUnsupported, what + " can be changed on a running guest",
+                            ErrorDomain::Domain);
+            }
+            for (const auto& child : slot.children) {
+                if (child.name == "target" || child.name == "alias") {
+                    std::erase_if(updated.children, [&](const conf::XmlNode& c) { return c.name == child.name; });
+                    updated.children.push_back(child);
+                }
+            }
+        }
+        slot = std::move(updated);
+        return backend_->checkDefinition(def);
+    };
+    auto apply = [&](objects::DomainObj& dom, conf::DomainDef& newLive) -> Result<void> {
+        std::shared_ptr<const conf::DomainDef> before;
+        {
+            std::lock_guard lock(dom.mutex());
+            before = dom.def;
+        }
+        auto it = findUpdated(newLive, request);
+        auto old = findUpdated(*before, request);
+        if (!it || !old) {
+            return fail(ErrorCode::InternalError, "updated device missing from the definition");
+        }
+        return backend_->updateDevice(dom, **it, **old);
+    };
+    return changeDefinition(ref, flags, "domainUpdateDeviceFlags", replace, apply);
 }
 
 void DomainManager::guestDeviceRemoved(const Uuid& uuid, const std::string& alias) {

@@ -195,6 +195,25 @@ public:
                     ErrorDomain::Domain);
     }
 
+    /// Makes the running guest's device `device` (the element in the new live definition) what
+    /// `previous` was with the changes the manager found allowed (an interface's link state).
+    virtual Result<void> updateDevice(objects::DomainObj& dom, const conf::XmlNode& device,
+                                      const conf::XmlNode& previous) {
+        (void)device;
+        (void)previous;
+        return fail(ErrorCode::OperationUnsupported,
+                    "devices of running domain '" + dom.name() + "' cannot be changed in this driver",
+                    ErrorDomain::Domain);
+    }
+    /// Presses `qnums` (QEMU's qnum codes, translated by the manager) together for
+    /// `holdtimeMs` (0: the hypervisor's default).
+    virtual Result<void> sendKey(objects::DomainObj& dom, const std::vector<unsigned>& qnums, unsigned holdtimeMs) {
+        (void)qnums;
+        (void)holdtimeMs;
+        return fail(ErrorCode::OperationUnsupported,
+                    "keys cannot be sent to domain '" + dom.name() + "' in this driver", ErrorDomain::Domain);
+    }
+
     /// Makes the running guest's memory follow `newLive.currentMemoryKiB` (its balloon target;
     /// at most newLive.memoryKiB, checked by the manager).
     virtual Result<void> setMemoryLive(objects::DomainObj& dom, const conf::DomainDef& newLive) {
@@ -246,6 +265,14 @@ public:
         (void)force;
         return fail(ErrorCode::OperationUnsupported,
                     "consoles of domain '" + dom.name() + "' are not available in this driver", ErrorDomain::Domain);
+    }
+
+    /// The running guest's screen `screen` as an image in a descriptor positioned at its start,
+    /// and the image's MIME type.
+    virtual Result<std::pair<std::string, UniqueFd>> screenshot(objects::DomainObj& dom, unsigned screen) {
+        (void)screen;
+        return fail(ErrorCode::OperationUnsupported,
+                    "screenshots of domain '" + dom.name() + "' are not available in this driver", ErrorDomain::Domain);
     }
 
     /// Passes a command to the guest's hypervisor monitor as it is (administrators only).

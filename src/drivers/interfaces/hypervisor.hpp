@@ -170,6 +170,11 @@ public:
     /// is raised, when it has (libvirt's semantics: a guest that takes longer still completes
     /// later). Errors: DeviceMissing when no such device exists.
     virtual Result<void> detachDevice(const DomainRef& dom, const std::string& xml, unsigned flags) = 0;
+    /// Changes a device in place (virDomainUpdateDeviceFlags, virt-xml --update): an <interface>
+    /// found by its MAC, a cdrom or floppy <disk> by its target. The persistent definition takes
+    /// the new element; a running guest only what its driver can change live (an interface's
+    /// link state). Errors: DeviceMissing, OperationUnsupported naming what cannot change.
+    virtual Result<void> updateDevice(const DomainRef& dom, const std::string& xml, unsigned flags) = 0;
 };
 
 /// Facet: starting, stopping, pausing.
@@ -188,6 +193,13 @@ public:
     /// virDomainPMWakeup: wakes a guest that suspended itself to RAM (state pmsuspended); the
     /// guest's own wake-up is reported as it happens (pmwakeup, Started Wakeup).
     virtual Result<void> pmWakeup(const DomainRef& dom, unsigned flags) = 0;
+    /// virDomainSendKey: presses `keycodes` (of libvirt's keycode set `codeset`, at most 16)
+    /// together for `holdtimeMs` (0: the hypervisor's default). Errors: InvalidArg for a set or
+    /// a code the driver cannot translate, OperationInvalid when the guest is not running.
+    virtual Result<void> sendKey(const DomainRef& dom, unsigned codeset, unsigned holdtimeMs,
+                                 const std::vector<unsigned>& keycodes, unsigned flags) = 0;
+    /// virDomainAbortJob. Errors: OperationInvalid "no job is active on the domain".
+    virtual Result<void> abortJob(const DomainRef& dom) = 0;
 };
 
 /// Facet: saving a running guest's memory to a file and starting it again from there.
@@ -205,6 +217,20 @@ public:
     virtual Result<void> managedSaveRemove(const DomainRef& dom, unsigned flags) = 0;
     /// The definition inside a save image (virsh save-image-dumpxml); flags as getXmlDesc.
     virtual Result<std::string> saveImageXml(const std::string& path, unsigned flags) = 0;
+};
+
+/// virDomainGetBlockInfo: the sizes of a disk's image, in bytes.
+struct BlockInfo {
+    std::uint64_t capacity = 0;    ///< what the guest sees
+    std::uint64_t allocation = 0;  ///< host bytes in use (st_blocks * 512)
+    std::uint64_t physical = 0;    ///< the image file's size
+};
+
+/// virDomainGetJobInfo: `type` is virDomainJobType (0 none, 1 bounded, 2 unbounded, 3 completed,
+/// 4 failed, 5 cancelled); the counters are libvirt's, zero when not known.
+struct JobInfo {
+    int type = 0;
+    std::uint64_t timeElapsedMs = 0;
 };
 
 /// Facet: queries that never modify.
@@ -225,6 +251,10 @@ public:
     /// Live or configured vCPU count per virDomainGetVcpusFlags flags.
     virtual Result<int> getVcpusFlags(const DomainRef& dom, unsigned flags) = 0;
     virtual Result<std::uint64_t> getMaxMemory(const DomainRef& dom) = 0;
+    /// virDomainGetBlockInfo for the disk whose target or source is `path`.
+    virtual Result<BlockInfo> blockInfo(const DomainRef& dom, const std::string& path, unsigned flags) = 0;
+    /// virDomainGetJobInfo of a running domain.
+    virtual Result<JobInfo> jobInfo(const DomainRef& dom) = 0;
 };
 
 /// One counter of virNodeGetCPUStats ("kernel", "user", "idle", "iowait", in ns) or
@@ -366,6 +396,11 @@ public:
     /// A connected descriptor: what the guest writes to its console can be read from it, what
     /// is written to it is typed on the console. `devName` "" is the first console.
     virtual Result<UniqueFd> openConsole(const DomainRef& dom, const std::string& devName, unsigned flags) = 0;
+    /// virDomainScreenshot: the image of screen `screen` of the running guest, read from the
+    /// returned descriptor to its end, and its MIME type. Errors: OperationInvalid for a guest
+    /// with no screen.
+    virtual Result<std::pair<std::string, UniqueFd>> screenshot(const DomainRef& dom, unsigned screen,
+                                                                unsigned flags) = 0;
 };
 
 /// Facet: security labels of running guests (virsh dominfo's Security label).

@@ -451,6 +451,10 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
             }
         }
     }
+    if (auto links = applyLinkStates(*rt->monitor, liveDef); !links) {
+        rt->monitor->close();
+        return failStart(std::move(links).error());
+    }
     // <currentMemory> below <memory>: the balloon takes the difference back at once, as libvirt
     // does (checkQemuDefinition made sure there is a balloon). A restored guest brings its own.
     if (incomingFd < 0 && liveDef.currentMemoryKiB != 0 && liveDef.currentMemoryKiB < liveDef.memoryKiB) {

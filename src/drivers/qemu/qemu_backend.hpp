@@ -33,6 +33,8 @@ struct QemuPaths {
     std::string stateDir;  ///< lib/corral/qemu: managed save images
 };
 
+class QmpMonitor;
+
 class QemuBackend final : public GuestBackend {
 public:
     /// Resolves qemu.conf's identity and security settings (an unknown user, a security driver
@@ -83,6 +85,11 @@ public:
                               const conf::DomainDef& liveDef) override;
     Result<void> detachDevice(objects::DomainObj& dom, const conf::XmlNode& device, const std::string& alias,
                               std::chrono::milliseconds wait) override;
+    // Devices changed in place and keys pressed (qemu_input.cpp).
+    Result<void> updateDevice(objects::DomainObj& dom, const conf::XmlNode& device,
+                              const conf::XmlNode& previous) override;
+    Result<void> sendKey(objects::DomainObj& dom, const std::vector<unsigned>& qnums, unsigned holdtimeMs) override;
+    Result<std::pair<std::string, UniqueFd>> screenshot(objects::DomainObj& dom, unsigned screen) override;
     void reconnectsDone(const std::vector<Uuid>& running) override;
     Result<std::string> monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) override;
     // Consoles (qemu_console.cpp).
@@ -99,6 +106,8 @@ private:
     std::shared_ptr<Runtime> runtimeOf(const objects::DomainObj& dom) const;
     Result<std::shared_ptr<Runtime>> requireRuntime(const objects::DomainObj& dom) const;
     Result<void> runStateCommand(objects::DomainObj& dom, const char* command);
+    /// At start: the interfaces whose <link state='down'> lose their link before the guest runs.
+    static Result<void> applyLinkStates(QmpMonitor& monitor, const conf::DomainDef& liveDef);
     /// start() and startFromState(): with `incomingFd` >= 0 QEMU reads a saved state from it.
     Result<void> launch(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused, int incomingFd);
     /// launch, again with another port while QEMU finds the chosen graphics port taken.

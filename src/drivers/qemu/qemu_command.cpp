@@ -459,6 +459,10 @@ Result<void> CommandBuilder::addInterface(const conf::XmlNode& iface, std::size_
     if (type != "user") {
         iface.markChildAttrRead("target", "dev");
     }
+    // <link state='down'>: the backend takes the link down (set_link) before the guest runs.
+    if (const std::string link = iface.childAttr("link", "state"); !link.empty() && link != "up" && link != "down") {
+        return unsupported(where + ": <link state='" + link + "'> is not a link state (up, down)");
+    }
     if (type == "user") {
         add("-netdev", QemuOpts("user").add("id", "hostnet" + id));
     } else if (type == "bridge" || type == "ethernet" || type == "network") {

@@ -78,6 +78,13 @@ if grep -q corral.watch_disks=1 /proc/cmdline; then
         sleep 0.5
     done) &
 fi
+if grep -q corral.watch_link=1 /proc/cmdline; then
+    (last=-; while true; do
+        now=$(cat /sys/class/net/eth0/carrier 2>/dev/null)
+        if [ "$now" != "$last" ]; then echo "CORRAL-GUEST-LINK $now" > /dev/ttyS0; last=$now; fi
+        sleep 0.2
+    done) &
+fi
 mkdir -p /etc/acpi/PWRF
 printf '#!/bin/sh\necho CORRAL-GUEST-POWEROFF > /dev/ttyS0\npoweroff -f\n' > /etc/acpi/PWRF/00000080
 chmod +x /etc/acpi/PWRF/00000080

@@ -116,6 +116,30 @@ int deviceFromFile(Context& ctx, bool attaching) {
     return 0;
 }
 
+/// virsh update-device: always the call with flags (current when none is given), and --force.
+int updateDevice(Context& ctx) {
+    std::string file = *ctx.args.get("file");
+    auto target = openTarget(ctx);
+    if (!target) {
+        return 1;
+    }
+    auto flags = deviceFlags(ctx, *target);
+    auto xml = readFile(file);
+    if (!flags || !xml) {
+        return 1;
+    }
+    constexpr unsigned kForce = 4;  // VIR_DOMAIN_DEVICE_MODIFY_FORCE
+    proto::remote_domain_update_device_flags_args a{target->dom, *xml,
+                                                    flags->flags | (ctx.args.flag("force") ? kForce : 0u)};
+    auto done = target->conn->call<proto::REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS>(a);
+    if (!done) {
+        printError("Failed to update device from " + file, done.error());
+        return 1;
+    }
+    printExtra("Device updated successfully\n");
+    return 0;
+}
+
 int attachDevice(Context& ctx) { return deviceFromFile(ctx, true); }
 int detachDevice(Context& ctx) { return deviceFromFile(ctx, false); }
 
@@ -251,6 +275,8 @@ void registerDomainDeviceCommands() {
     OptSpec file{"file", OptKind::String, true, true, "XML file"};
     registerCommand({"attach-device", "attach device from an XML file", with({domain, file}), attachDevice});
     registerCommand({"detach-device", "detach device from an XML file", with({domain, file}), detachDevice});
+    registerCommand({"update-device", "update device from an XML file",
+                     with({domain, file, {"force", OptKind::Bool, false, false, "force device update"}}), updateDevice});
     registerCommand({"attach-disk", "attach disk device",
                      with({domain,
                            {"source", OptKind::String, true, true, "source of disk device"},
