@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "drivers/common/guest_backend.hpp"
+#include "drivers/interfaces/secret.hpp"
 #include "drivers/qemu/qemu_config.hpp"
 #include "drivers/qemu/qemu_probe.hpp"
 #include "host/kvm_probe.hpp"
@@ -47,6 +49,10 @@ public:
     void setNetworkResolver(std::function<Result<std::string>(const std::string&)> resolver) {
         networkBridge_ = std::move(resolver);
     }
+    /// How an encrypted disk's passphrase is found (the secret driver, wired by the registry):
+    /// by the secret's UUID or, when that is "", by its volume usage id. Errors name the secret.
+    using DiskSecretResolver = std::function<Result<SecretBytes>(const std::string& uuid, const std::string& usage)>;
+    void setDiskSecretResolver(DiskSecretResolver resolver) { diskSecret_ = std::move(resolver); }
     Result<void> checkDefinition(const conf::DomainDef& def) override;
     Result<void> completeDefinition(conf::DomainDef& def, bool running) override;
     Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
@@ -108,6 +114,10 @@ private:
     /// One descriptor per <interface> (invalid for user networking): tap devices created,
     /// attached to their bridge and named in the live definition's <target dev=...>.
     Result<std::vector<UniqueFd>> prepareTaps(conf::DomainDef& liveDef);
+    /// One sealed memfd per disk with <encryption> (qemu_disk_secrets.cpp), holding its
+    /// passphrase from the secret driver, by target. A secret that is missing, has no value or
+    /// is not a volume's is refused here, before QEMU runs.
+    Result<std::map<std::string, UniqueFd>> prepareDiskSecrets(const conf::DomainDef& liveDef);
     /// Stops the process: SIGTERM, then SIGKILL after the grace period (none with `graceful`
     /// false and grace 0). True when it is gone.
     bool killProcess(Runtime& rt, bool allowKill);
@@ -160,6 +170,7 @@ private:
     std::unique_ptr<security::SecurityManager> security_;
     GuestEventSink* sink_ = nullptr;
     std::function<Result<std::string>(const std::string&)> networkBridge_;
+    DiskSecretResolver diskSecret_;
 
     QemuCapsCache capsCache_;
     std::mutex kvmMutex_;
