@@ -94,6 +94,7 @@ def files_holding(root, needle):
 def boot_with_mark(q, name, disk, mark):
     """Defines `name` with `disk` as its first disk, starts it, waits until its guest has written
     `mark`; returns what the guest found there from an earlier boot."""
+    virsh(q.uri, 'undefine', name)  # a definition from an earlier boot (another mark)
     serial = q.define(name, extra_devices=disk, cmdline_extra=f'corral.disk_marker={mark}')
     before = len(serial_text(serial))
     r = virsh(q.uri, 'start', name)
@@ -151,7 +152,6 @@ def test_bad_secrets_are_refused_before_qemu_runs(qemu, tmpdir_path):
     define_secret(uri, SECRET, volume_usage(image))  # no value yet
     tls_secret = '22222222-3333-4444-8555-666666666666'
     define_secret(uri, tls_secret, "<usage type='tls'><name>console</name></usage>", passphrase)
-    log = os.path.join(qemu.daemon.root, 'log', 'corral', 'qemu', 'bad.log')
 
     cases = [
         (f"uuid='{MISSING}'", f"no secret with matching uuid '{MISSING}'"),
@@ -160,14 +160,16 @@ def test_bad_secrets_are_refused_before_qemu_runs(qemu, tmpdir_path):
         # A TLS key (with a value) does not double as a disk's passphrase.
         (f"uuid='{tls_secret}'", f"secret '{tls_secret}' is of usage type 'tls', not 'volume'"),
     ]
-    for attr, message in cases:
-        qemu.define('bad', extra_devices=encrypted_disk(image, 'luks', attr))
-        r = virsh(uri, 'start', 'bad')
+    for i, (attr, message) in enumerate(cases):
+        name = f'bad{i}'
+        qemu.define(name, extra_devices=encrypted_disk(image, 'luks', attr))
+        r = virsh(uri, 'start', name)
         assert r.rc == 1 and message in r.err and "<disk> with target 'vda'" in r.err, (attr, r.err)
-        assert qemu_pids('bad') == []
+        assert qemu_pids(name) == []
+        assert virsh(uri, 'domstate', name).out.strip() == 'shut off'
         # Refused before a command line was even built: QEMU's log never saw a start.
+        log = os.path.join(qemu.daemon.root, 'log', 'corral', 'qemu', name + '.log')
         assert not os.path.exists(log) or 'starting domain' not in open(log).read(), attr
-    assert virsh(uri, 'domstate', 'bad').out.strip() == 'shut off'
 
     # A wrong passphrase cannot be known before LUKS is opened: QEMU says so and is gone.
     conn = libvirt.open(uri)
@@ -175,10 +177,10 @@ def test_bad_secrets_are_refused_before_qemu_runs(qemu, tmpdir_path):
         conn.secretLookupByUUIDString(SECRET).setValue(b'not the passphrase')
     finally:
         conn.close()
-    qemu.define('bad', extra_devices=encrypted_disk(image, 'luks', f"uuid='{SECRET}'"))
-    r = virsh(uri, 'start', 'bad')
+    qemu.define('wrong', extra_devices=encrypted_disk(image, 'luks', f"uuid='{SECRET}'"))
+    r = virsh(uri, 'start', 'wrong')
     assert r.rc == 1 and 'Invalid password, cannot unlock any keyslot' in r.err, r.err
-    assert qemu_pids('bad') == []
+    assert qemu_pids('wrong') == []
     assert passphrase not in r.err and 'not the passphrase' not in r.err
 
 
