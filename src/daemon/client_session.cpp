@@ -2,7 +2,7 @@
 // ClientSession: output queueing and teardown.
 #include "daemon/client_session.hpp"
 
-#include "daemon/console_stream.hpp"
+#include "daemon/daemon_stream.hpp"
 
 #include <sys/socket.h>
 
@@ -261,19 +261,19 @@ void ClientSession::markClosed() {
     }
 }
 
-void ClientSession::addStream(std::shared_ptr<ConsoleStream> stream) {
+void ClientSession::addStream(std::shared_ptr<DaemonStream> stream) {
     std::lock_guard lock(streamMutex_);
     streams_[stream->serial()] = std::move(stream);
 }
 
-std::shared_ptr<ConsoleStream> ClientSession::stream(std::uint32_t serial) const {
+std::shared_ptr<DaemonStream> ClientSession::stream(std::uint32_t serial) const {
     std::lock_guard lock(streamMutex_);
     auto it = streams_.find(serial);
     return it == streams_.end() ? nullptr : it->second;
 }
 
 void ClientSession::removeStream(std::uint32_t serial) {
-    std::shared_ptr<ConsoleStream> gone;  // released outside the lock
+    std::shared_ptr<DaemonStream> gone;  // released outside the lock
     std::lock_guard lock(streamMutex_);
     auto it = streams_.find(serial);
     if (it != streams_.end()) {
@@ -282,7 +282,7 @@ void ClientSession::removeStream(std::uint32_t serial) {
     }
 }
 
-std::size_t ClientSession::consoleInputPending() const {
+std::size_t ClientSession::streamInputPending() const {
     std::lock_guard lock(streamMutex_);
     std::size_t total = 0;
     for (const auto& [serial, stream] : streams_) {
@@ -292,7 +292,7 @@ std::size_t ClientSession::consoleInputPending() const {
 }
 
 void ClientSession::closeStreams() {
-    std::map<std::uint32_t, std::shared_ptr<ConsoleStream>> all;
+    std::map<std::uint32_t, std::shared_ptr<DaemonStream>> all;
     {
         std::lock_guard lock(streamMutex_);
         all.swap(streams_);

@@ -47,7 +47,7 @@ struct EventCallback {
     bool legacy = false;         ///< registered with the pre-callback procedures (167)
 };
 
-class ConsoleStream;
+class DaemonStream;
 
 class ClientSession {
 public:
@@ -143,15 +143,16 @@ public:
     /// before the session is served, immutable after.
     std::size_t maxQueuedEvents = 4u << 20;
 
-    // --- streams (open consoles), by the serial of the call that opened them ---
-    void addStream(std::shared_ptr<ConsoleStream> stream);
-    [[nodiscard]] std::shared_ptr<ConsoleStream> stream(std::uint32_t serial) const;
+    // --- streams (consoles, volume uploads and downloads), by the serial of the call that
+    // opened them ---
+    void addStream(std::shared_ptr<DaemonStream> stream);
+    [[nodiscard]] std::shared_ptr<DaemonStream> stream(std::uint32_t serial) const;
     void removeStream(std::uint32_t serial);
     /// Closes every stream (the client went away).
     void closeStreams();
-    /// Console keys this client sent that the guests have not taken yet: past
-    /// ConsoleStream::kMaxPendingInput the I/O thread stops reading the client.
-    [[nodiscard]] std::size_t consoleInputPending() const;
+    /// What this client sent on its streams that they have not used yet (console keys, upload
+    /// data): past DaemonStream::kMaxPendingInput the I/O thread stops reading the client.
+    [[nodiscard]] std::size_t streamInputPending() const;
     /// Asks the I/O thread to look at this client again (a stream took the keys it held).
     void wake() {
         if (wakeIo_) {
@@ -200,7 +201,7 @@ private:
     mutable std::mutex eventMutex_;
     mutable std::mutex subscriptionMutex_;
     mutable std::mutex streamMutex_;
-    std::map<std::uint32_t, std::shared_ptr<ConsoleStream>> streams_;
+    std::map<std::uint32_t, std::shared_ptr<DaemonStream>> streams_;
 };
 
 }  // namespace corral::daemon

@@ -10,7 +10,6 @@
 #include <cerrno>
 
 #include "daemon/client_session.hpp"
-#include "rpc/generated/remote_protocol.hpp"
 
 namespace corral::daemon {
 
@@ -72,7 +71,12 @@ void ConsoleStream::close() {
 }
 
 void ConsoleStream::takeOver() {
-    takenOver_ = true;
+    endError_ = EndError::TakenOver;
+    close();
+}
+
+void ConsoleStream::hole(std::span<const std::uint8_t> /*payload*/) {
+    endError_ = EndError::UnexpectedHole;
     close();
 }
 
@@ -105,7 +109,7 @@ bool ConsoleStream::writeInput() {
     return true;
 }
 
-void ConsoleStream::finishByClient() {
+void ConsoleStream::finishByClient(bool /*abort*/) {
     bool relayDone = false;
     {
         std::lock_guard lock(endMutex_);
@@ -143,25 +147,19 @@ void ConsoleStream::end(ClientSession& session) {
     // After the end of data the stream stays known until the client finishes or aborts it (it
     // waits for an answer then; libvirt's client drops a connection on a confirmation it did
     // not ask for), holding no descriptor.
-    rpc::MessageHeader last = header_;
-    if (takenOver_) {
-        // An error the client's stream reports at its next read or write.
-        last.status = rpc::MessageStatus::Error;
+    if (endError_ != EndError::None) {
         Error err;
-        err.code = ErrorCode::OperationFailed;
-        err.domain = ErrorDomain::Domain;
-        err.message = "the console has been taken over by another client (--force)";
-        rpc::proto::remote_error wire{};
-        wire.code = static_cast<std::int32_t>(err.code);
-        wire.domain = static_cast<std::int32_t>(err.domain);
-        wire.message = err.wireMessage();
-        wire.level = 2;  // VIR_ERR_ERROR
-        session.send(rpc::buildPacket(last, wire));
+        err.code = endError_ == EndError::TakenOver ? ErrorCode::OperationFailed : ErrorCode::Rpc;
+        err.domain = endError_ == EndError::TakenOver ? ErrorDomain::Domain : ErrorDomain::Rpc;
+        err.message = endError_ == EndError::TakenOver
+                          ? "the console has been taken over by another client (--force)"
+                          : "Unexpected stream hole";
+        session.send(buildStreamError(header_, err));
         // As libvirt: a client whose stream failed does not abort it (nothing would answer).
         session.removeStream(header_.serial);
     } else {
         // The guest's side ended: empty data is the end of the stream.
-        session.send(rpc::buildPacket(last, std::span<const std::uint8_t>()));
+        session.send(rpc::buildPacket(header_, std::span<const std::uint8_t>()));
     }
 }
 

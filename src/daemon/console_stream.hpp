@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "daemon/daemon_stream.hpp"
 #include "rpc/packet.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
@@ -27,33 +28,32 @@ namespace corral::daemon {
 
 class ClientSession;
 
-class ConsoleStream : public std::enable_shared_from_this<ConsoleStream> {
+class ConsoleStream final : public DaemonStream, public std::enable_shared_from_this<ConsoleStream> {
 public:
-    /// Keys queued for a guest that does not take them: past this the client is not read from.
-    static constexpr std::size_t kMaxPendingInput = 256u << 10;
-
     /// `call` is the OPEN_CONSOLE call; its program, procedure and serial name the stream.
     ConsoleStream(std::weak_ptr<ClientSession> session, const rpc::MessageHeader& call, UniqueFd fd);
-    ~ConsoleStream();
+    ~ConsoleStream() override;
     ConsoleStream(const ConsoleStream&) = delete;
     ConsoleStream& operator=(const ConsoleStream&) = delete;
 
     /// Starts relaying to the client (after the call's reply went out: data must follow it).
     void start();
     /// Keys from the client (a STREAM packet with status CONTINUE): queued, never blocking.
-    void write(std::span<const std::uint8_t> data);
+    void write(std::span<const std::uint8_t> data) override;
+    /// A console is no sparse stream: a hole ends it, as libvirt's "Unexpected stream hole".
+    void hole(std::span<const std::uint8_t> payload) override;
     /// The client finished (status OK) or aborted (status ERROR) the stream: it is answered
     /// (an empty OK) once the relay is done, and forgotten.
-    void finishByClient();
+    void finishByClient(bool abort) override;
     /// Stops relaying (the client went away, or the daemon is done with it).
-    void close();
+    void close() override;
     /// Another client forced the console open: this stream ends with an error saying so.
     void takeOver();
 
-    [[nodiscard]] std::uint32_t serial() const { return header_.serial; }
+    [[nodiscard]] std::uint32_t serial() const override { return header_.serial; }
     [[nodiscard]] bool closed() const { return closed_.load(); }
     /// Keys queued and not yet taken by the guest.
-    [[nodiscard]] std::size_t pendingInput() const;
+    [[nodiscard]] std::size_t pendingInput() const override;
 
 private:
     void relay();
@@ -70,7 +70,9 @@ private:
     UniqueFd fd_;
     UniqueFd wake_;  ///< an eventfd: new keys to write, or close()
     std::atomic<bool> closed_{false};
-    std::atomic<bool> takenOver_{false};
+    /// Why the stream ends with an error rather than the end of data.
+    enum class EndError : std::uint8_t { None, TakenOver, UnexpectedHole };
+    std::atomic<EndError> endError_{EndError::None};
     std::mutex endMutex_;
     bool clientEnded_ = false;  ///< guarded by endMutex_
     bool relayDone_ = false;    ///< guarded by endMutex_

@@ -19,6 +19,7 @@ constexpr int kFeatureTypedParamString = 9;
 constexpr int kFeatureProgramKeepalive = 10;
 constexpr int kFeatureRemoteEventCallback = 14;
 constexpr int kFeatureRemoteCloseCallback = 15;
+constexpr int kFeatureNetworkUpdateHasCorrectOrder = 16;  // virNetworkUpdate takes command, then section
 
 // libvirt 9.0.0 as major*1000000 + minor*1000 + micro: the API level we implement.
 constexpr std::uint64_t kLibVersion = 9000000;
@@ -56,6 +57,7 @@ void registerConnectHandlers(Dispatcher& d) {
                 case kFeatureTypedParamString:
                 case kFeatureRemoteEventCallback:
                 case kFeatureRemoteCloseCallback:
+                case kFeatureNetworkUpdateHasCorrectOrder:
                     ret.supported = 1;
                     break;
                 default:

@@ -168,6 +168,14 @@ void registerConfig(Dispatcher& d) {
             CORRAL_TRY(f->destroyNetwork(fromWire(a.net)));
             return xdr_void{};
         });
+    d.add<proto::REMOTE_PROC_NETWORK_UPDATE>(
+        [](CallContext& ctx, const proto::remote_network_update_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, networkFacet(ctx, "virNetworkUpdate"));
+            // The fields are in the documented order: this server answers feature 16
+            // (NETWORK_UPDATE_HAS_CORRECT_ORDER), so clients do not swap them.
+            CORRAL_TRY(f->updateNetwork(fromWire(a.net), a.command, a.section, a.parentIndex, a.xml, a.flags));
+            return xdr_void{};
+        });
     d.add<proto::REMOTE_PROC_NETWORK_SET_AUTOSTART>(
         [](CallContext& ctx, const proto::remote_network_set_autostart_args& a) -> Result<xdr_void> {
             CORRAL_ASSIGN_OR_RETURN(auto* f, networkFacet(ctx, "virNetworkSetAutostart"));
@@ -206,6 +214,37 @@ void registerQueries(Dispatcher& d) {
             CORRAL_ASSIGN_OR_RETURN(auto* f, networkFacet(ctx, "virNetworkIsActive"));
             CORRAL_ASSIGN_OR_RETURN(bool on, f->networkIsActive(fromWire(a.net)));
             return proto::remote_network_is_active_ret{on ? 1 : 0};
+        });
+    d.add<proto::REMOTE_PROC_NETWORK_GET_DHCP_LEASES>(
+        [](CallContext& ctx, const proto::remote_network_get_dhcp_leases_args& a)
+            -> Result<proto::remote_network_get_dhcp_leases_ret> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, networkFacet(ctx, "virNetworkGetDHCPLeases"));
+            if (a.flags != 0) {
+                return fail(ErrorCode::InvalidArg, "unsupported flags in function networkGetDHCPLeases",
+                            ErrorDomain::Network);
+            }
+            CORRAL_ASSIGN_OR_RETURN(auto leases, f->networkDhcpLeases(fromWire(a.net), a.mac.value_or("")));
+            proto::remote_network_get_dhcp_leases_ret ret;
+            ret.ret = static_cast<std::uint32_t>(leases.size());
+            if (a.need_results != 0) {
+                for (auto& l : leases) {
+                    proto::remote_network_dhcp_lease w;
+                    w.iface = std::move(l.iface);
+                    w.expirytime = l.expiryTime;
+                    w.type = 0;  // VIR_IP_ADDR_TYPE_IPV4
+                    w.mac = std::move(l.mac);
+                    w.ipaddr = std::move(l.ipAddress);
+                    w.prefix = l.prefix;
+                    if (!l.hostname.empty()) {
+                        w.hostname = std::move(l.hostname);
+                    }
+                    if (!l.clientId.empty()) {
+                        w.clientid = std::move(l.clientId);
+                    }
+                    ret.leases.push_back(std::move(w));
+                }
+            }
+            return ret;
         });
     d.add<proto::REMOTE_PROC_NETWORK_IS_PERSISTENT>(
         [](CallContext& ctx, const proto::remote_network_is_persistent_args& a)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Storage pool and volume procedures (virsh pool-*, vol-*), served by the host's storage driver
 // on qemu and lxc connections and by the test driver's in-memory pools.
+#include "daemon/client_session.hpp"
 #include "daemon/dispatcher.hpp"
+#include "daemon/volume_stream.hpp"
 #include "daemon/wire_convert.hpp"
 #include "drivers/interfaces/storage.hpp"
 
@@ -375,6 +377,31 @@ void registerVolumeChanges(Dispatcher& d) {
         });
 }
 
+void registerVolumeStreams(Dispatcher& d) {
+    // The reply goes out first, then the stream's data: the stream is known to the session
+    // before the reply (the client may send data as soon as it has it) and starts after it.
+    d.add<proto::REMOTE_PROC_STORAGE_VOL_UPLOAD>(
+        [](CallContext& ctx, const proto::remote_storage_vol_upload_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, storageFacet(ctx, "virStorageVolUpload"));
+            CORRAL_ASSIGN_OR_RETURN(auto upload, f->openVolUpload(fromWire(a.vol), a.offset, a.length, a.flags));
+            const bool sparse = (a.flags & drivers::storage_flags::kVolUploadSparse) != 0;
+            auto stream = std::make_shared<VolumeUploadStream>(ctx.session, ctx.header, std::move(upload), sparse);
+            ctx.session->addStream(stream);
+            ctx.afterReply = [stream] { stream->start(); };
+            return xdr_void{};
+        });
+    d.add<proto::REMOTE_PROC_STORAGE_VOL_DOWNLOAD>(
+        [](CallContext& ctx, const proto::remote_storage_vol_download_args& a) -> Result<xdr_void> {
+            CORRAL_ASSIGN_OR_RETURN(auto* f, storageFacet(ctx, "virStorageVolDownload"));
+            CORRAL_ASSIGN_OR_RETURN(auto download,
+                                    f->openVolDownload(fromWire(a.vol), a.offset, a.length, a.flags));
+            auto stream = std::make_shared<VolumeDownloadStream>(ctx.session, ctx.header, std::move(download));
+            ctx.session->addStream(stream);
+            ctx.afterReply = [stream] { stream->start(); };
+            return xdr_void{};
+        });
+}
+
 void registerVolumeQueries(Dispatcher& d) {
     d.add<proto::REMOTE_PROC_STORAGE_VOL_GET_XML_DESC>(
         [](CallContext& ctx, const proto::remote_storage_vol_get_xml_desc_args& a)
@@ -425,6 +452,7 @@ void registerStorageHandlers(Dispatcher& d) {
     registerPoolQueries(d);
     registerVolumeLookups(d);
     registerVolumeChanges(d);
+    registerVolumeStreams(d);
     registerVolumeQueries(d);
 }
 

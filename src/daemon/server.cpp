@@ -2,7 +2,7 @@
 // Server: the epoll loop, listeners, packet assembly, keepalive and hand-off to workers.
 #include "daemon/server.hpp"
 
-#include "daemon/console_stream.hpp"
+#include "daemon/daemon_stream.hpp"
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -81,6 +81,12 @@ Server::Server(Dispatcher& dispatcher, ServerLimits limits)
 Server::~Server() {
     workers_.stop();
     prioWorkers_.stop();
+    // Streams end with their clients: an upload still open lets go of its volume before the
+    // drivers go (the storage driver waits for its uploads when it is destroyed).
+    for (auto& [fd, io] : clients_) {
+        io.session->markClosed();
+        io.session->closeStreams();
+    }
     for (auto& l : listeners_) {
         if (!l.tcp && !l.path.empty()) {
             ::unlink(l.path.c_str());
@@ -446,13 +452,16 @@ void Server::handlePacket(ClientIo& io, rpc::Packet packet) {
         }
         return;  // a PONG needs nothing beyond the receive time already recorded
     }
-    if (h.type == rpc::MessageType::Stream) {
-        // Console input, or the client ending its side of a stream.
+    if (h.type == rpc::MessageType::Stream || h.type == rpc::MessageType::StreamHole) {
+        // Console keys, upload data and holes, or the client ending its side of a stream. A
+        // packet for a stream that is gone (it failed, and said so) is dropped.
         if (auto stream = session->stream(h.serial)) {
-            if (h.status == rpc::MessageStatus::Continue) {
+            if (h.type == rpc::MessageType::StreamHole) {
+                stream->hole(packet.payload);
+            } else if (h.status == rpc::MessageStatus::Continue) {
                 stream->write(packet.payload);
             } else {
-                stream->finishByClient();
+                stream->finishByClient(h.status == rpc::MessageStatus::Error);
             }
         }
         return;
@@ -483,7 +492,7 @@ bool Server::mustHoldPackets(const ClientIo& io) const {
     // Or console keys the guest has not taken: a guest that never reads holds its typist back.
     return io.session->inFlight.load() >= limits_.maxClientRequests ||
            io.session->queuedBytes() > limits_.maxQueuedOutput ||
-           io.session->consoleInputPending() > ConsoleStream::kMaxPendingInput;
+           io.session->streamInputPending() > DaemonStream::kMaxPendingInput;
 }
 
 bool Server::mustPauseReading(const ClientIo& io) const { return io.waitingForMemory || mustHoldPackets(io); }

@@ -135,6 +135,10 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
                                                                             const std::string& usage) {
             return secrets->diskPassphrase(uuid, usage);
         });
+        StorageFacet* storage = registry->storage_.get();
+        backend->setVolumeResolver([storage](const std::string& pool, const std::string& volume) {
+            return storage->volumePathFor(pool, volume);
+        });
         qemuBackend = std::move(backend);
     }
     auto qemuDriver = makeHostDriver(std::move(qemu), store, registry.get(), std::move(qemuBackend),

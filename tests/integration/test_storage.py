@@ -3,7 +3,8 @@
 # started, listed, refreshed and removed; its raw and qcow2 volumes are made by qemu-img with the
 # sizes, formats and backing stores asked for; pools survive a kill -9. The attacks: names that
 # leave the pool, a target that is a symbolic link, a link planted in a pool, a backing store on
-# a host file, two clients creating one volume at once, deleting what a running guest uses.
+# a host file, two clients creating one volume at once, deleting what a running guest uses. A
+# guest's <disk type='volume'> is resolved at start and handed over as a file disk is.
 import json
 import os
 import stat
@@ -12,7 +13,7 @@ import threading
 
 import libvirt
 
-from framework.qemu_fixtures import guest_files, qemu, state  # noqa: F401
+from framework.qemu_fixtures import guest_files, qemu, qemu_pids, state  # noqa: F401
 from framework.tools import corral, virsh
 
 
@@ -347,6 +348,49 @@ def test_volume_of_a_running_guest_is_protected(qemu, tmpdir_path):
     assert virsh(uri, 'destroy', 'withdisk').rc == 0
     assert virsh(uri, 'vol-delete', '--pool', 'gp', 'disk.qcow2').rc == 0
     assert not os.path.exists(disk)
+
+
+def volume_disk(pool, volume, dev='vdb'):
+    return (f"<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/>"
+            f"<source pool='{pool}' volume='{volume}'/><target dev='{dev}' bus='virtio'/></disk>")
+
+
+def test_guest_on_a_type_volume_disk(qemu, tmpdir_path):
+    uri = qemu.uri
+    target = os.path.join(tmpdir_path, 'vp')
+    # Define accepts a pool that does not exist yet, as libvirt: the start resolves it.
+    qemu.define('volguest', extra_devices=volume_disk('vp', 'data.qcow2'))
+    r = virsh(uri, 'start', 'volguest')
+    assert r.rc == 1 and "no storage pool with matching name 'vp'" in r.err, r.err
+    make_pool(uri, 'vp', target)
+    r = virsh(uri, 'start', 'volguest')
+    assert r.rc == 1 and "no storage vol with matching name 'data.qcow2'" in r.err, r.err
+    assert virsh(uri, 'vol-create-as', 'vp', 'data.qcow2', '16M', '--format', 'qcow2').rc == 0
+    assert virsh(uri, 'pool-destroy', 'vp').rc == 0
+    r = virsh(uri, 'start', 'volguest')
+    assert r.rc == 1 and "storage pool 'vp' is not active" in r.err, r.err
+    assert virsh(uri, 'pool-start', 'vp').rc == 0
+
+    disk = os.path.join(target, 'data.qcow2')
+    os.chown(disk, 1234, 5678)
+    assert virsh(uri, 'start', 'volguest').rc == 0
+    [pid] = qemu_pids('volguest')
+    with open(f'/proc/{pid}/cmdline', 'rb') as f:
+        assert disk.encode() in f.read()
+    # The volume's file is handed to the guest's own identity, as a file disk is.
+    guest_uid = os.stat(disk).st_uid
+    assert guest_uid >= 200000
+    assert disk in virsh(uri, 'domblklist', 'volguest').out
+    # The stored definition still names the pool and the volume.
+    inactive = virsh(uri, 'dumpxml', '--inactive', 'volguest').out
+    assert "<disk type='volume'" in inactive and "pool='vp'" in inactive and "volume='data.qcow2'" in inactive
+    # The storage driver sees the guest using the volume.
+    r = virsh(uri, 'vol-delete', '--pool', 'vp', 'data.qcow2')
+    assert r.rc == 1 and "in use by running domain 'volguest'" in r.err, r.err
+    r = virsh(uri, 'vol-upload', '--pool', 'vp', 'data.qcow2', '/dev/null')
+    assert r.rc == 1 and "in use by running domain 'volguest'" in r.err, r.err
+    assert virsh(uri, 'destroy', 'volguest').rc == 0
+    assert (os.stat(disk).st_uid, os.stat(disk).st_gid) == (1234, 5678)
 
 
 def test_test_driver_default_pool(daemon):

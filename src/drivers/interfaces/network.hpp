@@ -3,6 +3,7 @@
 // on the host drivers' connections (qemu:///system, lxc:///) as libvirtd does.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,23 @@ inline constexpr unsigned kAutostart = 1u << 4;
 inline constexpr unsigned kNoAutostart = 1u << 5;
 }  // namespace network_list_flags
 
+/// One DHCP lease a network's server handed out (virNetworkDHCPLease).
+struct NetworkDhcpLease {
+    std::string iface;          ///< the network's bridge
+    std::int64_t expiryTime = 0;  ///< seconds since the epoch; 0: never
+    std::string mac;
+    std::string ipAddress;
+    unsigned prefix = 0;
+    std::string hostname;       ///< "" when the client sent none
+    std::string clientId;       ///< "" when the client sent none
+};
+
+/// virNetworkUpdate flags.
+namespace network_update_flags {
+inline constexpr unsigned kAffectLive = 1u << 0;
+inline constexpr unsigned kAffectConfig = 1u << 1;
+}  // namespace network_update_flags
+
 class NetworkFacet {
 public:
     virtual ~NetworkFacet() = default;
@@ -46,6 +64,14 @@ public:
     virtual Result<void> setNetworkAutostart(const NetworkRef& net, bool on) = 0;
     virtual Result<bool> networkIsActive(const NetworkRef& net) = 0;
     virtual Result<bool> networkIsPersistent(const NetworkRef& net) = 0;
+    /// The unexpired IPv4 leases of an active network (none for an inactive one); `mac` ""
+    /// gives all, else only that MAC's.
+    virtual Result<std::vector<NetworkDhcpLease>> networkDhcpLeases(const NetworkRef& net, const std::string& mac) = 0;
+    /// virNetworkUpdate: command and section as libvirt numbers them (virNetworkUpdateCommand,
+    /// virNetworkUpdateSection); flags network_update_flags (none: the live network when it runs,
+    /// else the definition).
+    virtual Result<void> updateNetwork(const NetworkRef& net, unsigned command, unsigned section, int parentIndex,
+                                       const std::string& xml, unsigned flags) = 0;
 };
 
 }  // namespace corral::drivers

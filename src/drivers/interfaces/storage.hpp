@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,7 +75,37 @@ inline constexpr unsigned kVolResizeAllocate = 1u << 0;
 inline constexpr unsigned kVolResizeDelta = 1u << 1;
 inline constexpr unsigned kVolResizeShrink = 1u << 2;
 inline constexpr unsigned kVolGetPhysical = 1u << 0;
+inline constexpr unsigned kVolUploadSparse = 1u << 0;    ///< VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM
+inline constexpr unsigned kVolDownloadSparse = 1u << 0;  ///< VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM
 }  // namespace storage_flags
+
+/// A volume being uploaded (virStorageVolUpload). The bytes go to a file apart from the volume;
+/// finish() puts them in place at once, so the volume holds either its old content or the whole
+/// upload, never a part of it. Dropping the object without finish() abandons the upload.
+class VolumeUpload {
+public:
+    virtual ~VolumeUpload() = default;
+    /// The next bytes of the upload.
+    virtual Result<void> write(std::span<const std::uint8_t> data) = 0;
+    /// `length` bytes of zeros that need no storage (a sparse stream's hole).
+    virtual Result<void> skip(std::uint64_t length) = 0;
+    /// The upload is complete: the volume gets the new content, its sizes are read again.
+    virtual Result<void> finish() = 0;
+};
+
+/// What VolumeDownload::read() found at the current position: `data` bytes were read into the
+/// buffer, or a hole of `hole` bytes starts here (sparse downloads only); both 0 at the end.
+struct VolumeChunk {
+    std::size_t data = 0;
+    std::uint64_t hole = 0;
+};
+
+/// A volume being downloaded (virStorageVolDownload): its file's bytes as they are.
+class VolumeDownload {
+public:
+    virtual ~VolumeDownload() = default;
+    virtual Result<VolumeChunk> read(std::span<std::uint8_t> buffer) = 0;
+};
 
 /// Every method is thread-safe. Errors: NoStoragePool / NoStorageVol for a handle that names
 /// nothing, OperationInvalid for a call the object's state forbids (starting an active pool,
@@ -128,6 +160,27 @@ public:
     virtual Result<StorageVolInfo> volInfo(const StorageVolRef& vol, unsigned flags) = 0;
     virtual Result<std::string> volPath(const StorageVolRef& vol) = 0;
     virtual Result<void> resizeVol(const StorageVolRef& vol, std::uint64_t capacity, unsigned flags) = 0;
+    /// For guests' <disk type='volume'>: the file of volume `volume` of the active pool `pool`,
+    /// resolved when the guest starts. NoStoragePool, NoStorageVol, OperationInvalid when the
+    /// pool is not active.
+    virtual Result<std::string> volumePathFor(const std::string& pool, const std::string& volume) {
+        (void)volume;
+        return fail(ErrorCode::NoSupport, "storage pool '" + pool + "' cannot hold guest disks here",
+                    ErrorDomain::Storage);
+    }
+    /// Starts replacing the bytes of `vol` from `offset` (`length` 0: as many as come; else at
+    /// most that many); flags: kVolUploadSparse. One upload of a volume at a time.
+    virtual Result<std::unique_ptr<VolumeUpload>> openVolUpload(const StorageVolRef& vol, std::uint64_t offset,
+                                                                std::uint64_t length, unsigned flags) {
+        (void)vol, (void)offset, (void)length, (void)flags;
+        return fail(ErrorCode::NoSupport, "storage pool doesn't support volume upload", ErrorDomain::Storage);
+    }
+    /// Reads `vol` from `offset` (`length` 0: to its end); flags: kVolDownloadSparse.
+    virtual Result<std::unique_ptr<VolumeDownload>> openVolDownload(const StorageVolRef& vol, std::uint64_t offset,
+                                                                    std::uint64_t length, unsigned flags) {
+        (void)vol, (void)offset, (void)length, (void)flags;
+        return fail(ErrorCode::NoSupport, "storage pool doesn't support volume download", ErrorDomain::Storage);
+    }
 };
 
 }  // namespace corral::drivers

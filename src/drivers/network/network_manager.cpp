@@ -5,10 +5,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <fstream>
 #include <set>
 
 #include "conf/object_name.hpp"
+#include "conf/network_update.hpp"
+#include "drivers/network/network_leases.hpp"
 #include "drivers/network/network_plan.hpp"
 #include "host/netdev.hpp"
 #include "host/nftables.hpp"
@@ -397,18 +400,50 @@ Result<void> NetworkManager::startLocked(Net& net) {
     return {};
 }
 
-Result<void> NetworkManager::startDnsmasq(const conf::NetworkDef& live) {
+NetworkRuntime NetworkManager::runtimeOf(const conf::NetworkDef& live) const {
     NetworkRuntime rt;
     rt.bridge = live.bridge;
     rt.pidFile = pidFile(live.name);
     rt.leaseFile = pathForName(paths_.stateDir, live.name, ".leases");
     rt.hostsFile = pathForName(paths_.runDir, live.name, ".hostsfile");
+    return rt;
+}
+
+Result<bool> NetworkManager::writeDnsmasqFiles(const conf::NetworkDef& live) {
+    const NetworkRuntime rt = runtimeOf(live);
     std::string hosts;
     for (const auto& h : live.dhcpHosts) {
         hosts += h.mac + "," + h.ip + (h.name.empty() ? "" : "," + h.name) + "\n";
     }
     CORRAL_TRY(writeFile(rt.hostsFile, hosts));
-    CORRAL_TRY(writeFile(confFile(live.name), dnsmasqConfig(live, rt)));
+    const std::string config = dnsmasqConfig(live, rt);
+    auto old = readTextFile(confFile(live.name));
+    const bool changed = !old || *old != config;
+    if (changed) {
+        CORRAL_TRY(writeFile(confFile(live.name), config));
+    }
+    return changed;
+}
+
+Result<void> NetworkManager::refreshDnsmasq(const conf::NetworkDef& live) {
+    CORRAL_ASSIGN_OR_RETURN(bool configChanged, writeDnsmasqFiles(live));
+    const pid_t pid = liveDnsmasq(pidFile(live.name), confFile(live.name));
+    if (!needsDnsmasq(live)) {
+        return {};
+    }
+    if (configChanged || pid <= 0) {
+        return startDnsmasq(live);
+    }
+    // dnsmasq reads its dhcp-hostsfile again on SIGHUP (libvirt refreshes it the same way).
+    if (::kill(pid, SIGHUP) != 0) {
+        return fail(ErrorCode::SystemError, "cannot signal dnsmasq of network '" + live.name + "'",
+                    ErrorDomain::Network);
+    }
+    return {};
+}
+
+Result<void> NetworkManager::startDnsmasq(const conf::NetworkDef& live) {
+    CORRAL_TRY(writeDnsmasqFiles(live));
     stopDnsmasq(live.name);
     // dnsmasq forks into the background only once its sockets are bound, so its launcher's exit
     // status says whether it is serving; it then runs in its own session, outliving corrald.
@@ -521,6 +556,64 @@ Result<bool> NetworkManager::networkIsPersistent(const NetworkRef& ref) {
     std::lock_guard lock(mutex_);
     CORRAL_ASSIGN_OR_RETURN(auto net, findLocked(ref));
     return net->persistent;
+}
+
+Result<std::vector<NetworkDhcpLease>> NetworkManager::networkDhcpLeases(const NetworkRef& ref, const std::string& mac) {
+    std::lock_guard lock(mutex_);
+    CORRAL_ASSIGN_OR_RETURN(auto net, findLocked(ref));
+    if (!net->live) {
+        return std::vector<NetworkDhcpLease>{};
+    }
+    // No file yet: dnsmasq has handed nothing out.
+    auto text = readTextFile(runtimeOf(*net->live).leaseFile);
+    if (!text) {
+        return std::vector<NetworkDhcpLease>{};
+    }
+    return parseDnsmasqLeases(*text, mac, static_cast<std::int64_t>(::time(nullptr)), net->live->bridge,
+                              net->live->prefix);
+}
+
+Result<void> NetworkManager::updateNetwork(const NetworkRef& ref, unsigned command, unsigned section,
+                                           int parentIndex, const std::string& xml, unsigned flags) {
+    using namespace network_update_flags;
+    if ((flags & ~(kAffectLive | kAffectConfig)) != 0) {
+        return fail(ErrorCode::InvalidArg, "unsupported flags in function networkUpdate", ErrorDomain::Network);
+    }
+    std::lock_guard lock(mutex_);
+    CORRAL_ASSIGN_OR_RETURN(auto net, findLocked(ref));
+    // VIR_NETWORK_UPDATE_AFFECT_CURRENT (0): the running network when there is one.
+    const bool live = (flags & kAffectLive) != 0 || (flags == 0 && net->live);
+    const bool config = (flags & kAffectConfig) != 0 || (flags == 0 && !net->live);
+    if (live && !net->live) {
+        return fail(ErrorCode::OperationInvalid, "network '" + ref.name + "' is not active", ErrorDomain::Network);
+    }
+    if (config && !net->persistent) {
+        return fail(ErrorCode::OperationInvalid, "cannot change persistent config of a transient network",
+                    ErrorDomain::Network);
+    }
+    // Both results are made before anything changes: a refused update changes neither.
+    std::shared_ptr<conf::NetworkDef> newDef;
+    std::shared_ptr<conf::NetworkDef> newLive;
+    if (config) {
+        CORRAL_ASSIGN_OR_RETURN(auto d, conf::applyNetworkUpdate(*net->def, command, section, parentIndex, xml));
+        newDef = std::make_shared<conf::NetworkDef>(std::move(d));
+    }
+    if (live) {
+        CORRAL_ASSIGN_OR_RETURN(auto d, conf::applyNetworkUpdate(*net->live, command, section, parentIndex, xml));
+        newLive = std::make_shared<conf::NetworkDef>(std::move(d));
+    }
+    if (newDef) {
+        if (store_ != nullptr) {
+            CORRAL_TRY(store_->putDefinition(kDriver, newDef->uuid, newDef->name, conf::formatNetworkXml(*newDef)));
+        }
+        net->def = newDef;
+    }
+    if (newLive) {
+        CORRAL_TRY(refreshDnsmasq(*newLive));
+        net->live = newLive;
+        saveStatusLocked(*net);
+    }
+    return {};
 }
 
 }  // namespace corral::drivers::network

@@ -14,6 +14,7 @@
 
 #include "conf/network_def.hpp"
 #include "drivers/interfaces/network.hpp"
+#include "drivers/network/network_plan.hpp"
 
 namespace corral::objects {
 class Store;
@@ -57,6 +58,9 @@ public:
     Result<void> setNetworkAutostart(const NetworkRef& net, bool on) override;
     Result<bool> networkIsActive(const NetworkRef& net) override;
     Result<bool> networkIsPersistent(const NetworkRef& net) override;
+    Result<std::vector<NetworkDhcpLease>> networkDhcpLeases(const NetworkRef& net, const std::string& mac) override;
+    Result<void> updateNetwork(const NetworkRef& net, unsigned command, unsigned section, int parentIndex,
+                               const std::string& xml, unsigned flags) override;
 
 private:
     struct Net {
@@ -71,6 +75,12 @@ private:
     Result<void> startLocked(Net& net);
     void stopLocked(Net& net);
     Result<void> startDnsmasq(const conf::NetworkDef& live);
+    /// dnsmasq's configuration and static-hosts files for `live`; true when the configuration
+    /// changed (a running dnsmasq must then restart; a new hosts file needs only SIGHUP).
+    Result<bool> writeDnsmasqFiles(const conf::NetworkDef& live);
+    /// After a live change of the static hosts: the files rewritten, dnsmasq told.
+    Result<void> refreshDnsmasq(const conf::NetworkDef& live);
+    NetworkRuntime runtimeOf(const conf::NetworkDef& live) const;
     void stopDnsmasq(const std::string& name);
     /// A network an older daemon started (files named with the bare name, a table whose name
     /// other networks could share): its dnsmasq is stopped (load() starts it again under the new

@@ -283,6 +283,7 @@ Result<void> QemuBackend::saveState(objects::DomainObj& dom, int fd) {
 }
 
 Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused, int incomingFd) {
+    CORRAL_TRY(resolveVolumeDisks(liveDef));
     CORRAL_TRY(makeDirectories(paths_.runDir, 0700));
     CORRAL_TRY(makeDirectories(paths_.logDir, 0700));
     // An encrypted disk's secret is looked up first: one that is missing, has no value or is

@@ -53,6 +53,10 @@ public:
     /// by the secret's UUID or, when that is "", by its volume usage id. Errors name the secret.
     using DiskSecretResolver = std::function<Result<SecretBytes>(const std::string& uuid, const std::string& usage)>;
     void setDiskSecretResolver(DiskSecretResolver resolver) { diskSecret_ = std::move(resolver); }
+    /// How <disk type='volume'> finds its file at start (the storage facet's volumePathFor).
+    void setVolumeResolver(std::function<Result<std::string>(const std::string&, const std::string&)> resolver) {
+        volumePath_ = std::move(resolver);
+    }
     Result<void> checkDefinition(const conf::DomainDef& def) override;
     Result<void> completeDefinition(conf::DomainDef& def, bool running) override;
     Result<void> start(objects::DomainObj& dom, conf::DomainDef& liveDef, bool paused) override;
@@ -171,6 +175,11 @@ private:
     GuestEventSink* sink_ = nullptr;
     std::function<Result<std::string>(const std::string&)> networkBridge_;
     DiskSecretResolver diskSecret_;
+    std::function<Result<std::string>(const std::string&, const std::string&)> volumePath_;
+    /// Turns each <disk type='volume'> of the live definition into the file disk it names in
+    /// its pool (qemu_volume_disks.cpp): what follows (the command line, DAC hand-over and
+    /// restore, cgroup rules, the storage driver's in-use checks) sees an ordinary file disk.
+    Result<void> resolveVolumeDisks(conf::DomainDef& liveDef) const;
 
     QemuCapsCache capsCache_;
     std::mutex kvmMutex_;

@@ -95,10 +95,22 @@ Result<DiskNodes> planDiskNodes(const conf::XmlNode& disk, const std::string& pa
     if (device != "disk" && device != "cdrom") {
         return unsupported(where + ": device='" + device + "' is not supported (disk, cdrom)");
     }
-    if (type != "file" && type != "block") {
-        return unsupported(where + ": type='" + type + "' is not supported by this driver (file, block)");
+    if (type != "file" && type != "block" && type != "volume") {
+        return unsupported(where + ": type='" + type + "' is not supported by this driver (file, block, volume)");
     }
-    const std::string source = disk.childAttr("source", type == "file" ? "file" : "dev");
+    std::string source;
+    if (type == "volume") {
+        // The start makes it the file disk it names (QemuBackend::resolveVolumeDisks); the
+        // check of a definition sees the pool and the volume, which need not exist yet.
+        const std::string pool = disk.childAttr("source", "pool");
+        const std::string volume = disk.childAttr("source", "volume");
+        if (pool.empty() || volume.empty()) {
+            return unsupported(where + ": a disk of type 'volume' needs <source pool=... volume=...>");
+        }
+        source = "volume '" + volume + "' of pool '" + pool + "'";
+    } else {
+        source = disk.childAttr("source", type == "file" ? "file" : "dev");
+    }
     if (const std::string driverName = disk.childAttr("driver", "name"); !driverName.empty() && driverName != "qemu") {
         return unsupported(where + ": <driver name='" + driverName + "'>: this driver's disks are QEMU's ('qemu')");
     }
@@ -141,7 +153,7 @@ Result<DiskNodes> planDiskNodes(const conf::XmlNode& disk, const std::string& pa
     };
     JsonWriter storage;
     storage.beginObject()
-        .key("driver").value(type == "file" ? "file" : "host_device")
+        .key("driver").value(type == "block" ? "host_device" : "file")
         .key("filename").value(passedImage.empty() ? source : passedImage)
         .key("node-name").value(storageNode);
     if (passedImage.empty()) {

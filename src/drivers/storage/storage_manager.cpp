@@ -443,6 +443,14 @@ Result<void> StorageManager::refreshLocked(Pool& pool) {
         if (name == "." || name == ".." || !conf::checkVolumeName(name)) {
             continue;
         }
+        if (isUploadFileName(name)) {
+            // An upload's file is never a volume. With no upload running, it is one a killed
+            // daemon left between naming it and renaming it over its volume.
+            if (pool.busyVolumes == 0) {
+                ::unlinkat(::dirfd(d), name.c_str(), 0);
+            }
+            continue;
+        }
         auto old = pool.vols.find(name);
         if (old != pool.vols.end() && old->second->busy) {
             found[name] = old->second;  // being written: its facts come when it is done

@@ -5,6 +5,7 @@
 // restarted (or killed) daemon finds its active pools again and rescans them.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "conf/storage_def.hpp"
 #include "drivers/interfaces/storage.hpp"
 #include "drivers/storage/volume_files.hpp"
+#include "drivers/storage/volume_transfer.hpp"
 
 namespace corral::objects {
 class Store;
@@ -29,6 +31,10 @@ public:
 
     /// `store` may be nullptr (nothing persists).
     explicit StorageManager(objects::Store* store);
+    /// Waits for the uploads still open (their streams are ending) to let go of their volumes.
+    ~StorageManager() override;
+    StorageManager(const StorageManager&) = delete;
+    StorageManager& operator=(const StorageManager&) = delete;
 
     /// Definitions from the store, then the pools that were active, rescanned.
     Result<void> load();
@@ -36,9 +42,7 @@ public:
     void autostartAll();
     void setPathUsers(PathUsers users) { pathUsers_ = std::move(users); }
 
-    /// For guests: the file of volume `volume` in active pool `pool`. NoStoragePool,
-    /// NoStorageVol, OperationInvalid when the pool is not active.
-    Result<std::string> volumePathFor(const std::string& pool, const std::string& volume);
+    Result<std::string> volumePathFor(const std::string& pool, const std::string& volume) override;
 
     // StorageFacet: pools (storage_manager.cpp)
     Result<StoragePoolRef> lookupPoolByName(const std::string& name) override;
@@ -77,7 +81,14 @@ public:
     Result<std::string> volPath(const StorageVolRef& vol) override;
     Result<void> resizeVol(const StorageVolRef& vol, std::uint64_t capacity, unsigned flags) override;
 
+    // StorageFacet: uploads and downloads (storage_transfers.cpp)
+    Result<std::unique_ptr<VolumeUpload>> openVolUpload(const StorageVolRef& vol, std::uint64_t offset,
+                                                        std::uint64_t length, unsigned flags) override;
+    Result<std::unique_ptr<VolumeDownload>> openVolDownload(const StorageVolRef& vol, std::uint64_t offset,
+                                                            std::uint64_t length, unsigned flags) override;
+
 private:
+    friend class ManagedUpload;
     struct Vol {
         std::string name;
         std::string format;  ///< the format corrald made it with, or read from its header once
@@ -113,6 +124,8 @@ private:
     Result<VolHandle> findVolLocked(const StorageVolRef& ref) const;
     StorageVolRef volRefLocked(const Pool& pool, const Vol& vol) const;
     Result<void> refuseWhileUsed(const Pool& pool, const Vol& vol, std::string_view action) const;
+    /// Whether `path` is the file of a volume of an active pool.
+    [[nodiscard]] bool isPoolVolumeLocked(const std::string& path) const;
     Result<StorageVolRef> createVolCommon(const StoragePoolRef& poolRef, const std::string& xml,
                                           const StorageVolRef* source, unsigned flags);
 
@@ -120,6 +133,8 @@ private:
     PathUsers pathUsers_;
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Pool>> pools_;  ///< by name; guarded by mutex_
+    int openUploads_ = 0;                 ///< ManagedUpload objects alive; guarded by mutex_
+    std::condition_variable uploadsGone_;  ///< openUploads_ reached 0
 };
 
 }  // namespace corral::drivers::storage

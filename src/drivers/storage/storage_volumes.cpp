@@ -164,6 +164,13 @@ Result<StorageVolRef> StorageManager::createVolCommon(const StoragePoolRef& pool
                                                       const StorageVolRef* source, unsigned flags) {
     CORRAL_ASSIGN_OR_RETURN(auto parsed, conf::parseStorageVolXml(xml));
     conf::StorageVolDef def = std::move(*parsed);
+    if (isUploadFileName(def.name)) {
+        // A refresh takes such a file for one a killed upload left, and removes it.
+        return fail(ErrorCode::InvalidArg,
+                    "volume name '" + def.name + "' is reserved: names starting with '" +
+                        std::string(kUploadFilePrefix) + "' are uploads in progress",
+                    ErrorDomain::Storage);
+    }
     const bool preallocMetadata = (flags & storage_flags::kVolCreatePreallocMetadata) != 0;
     if (preallocMetadata && def.format != "qcow2") {
         return fail(ErrorCode::OperationUnsupported, "metadata preallocation only available with qcow2",

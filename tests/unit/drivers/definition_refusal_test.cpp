@@ -266,6 +266,16 @@ TEST(AcceptedMeansEnforced, QemuDiskEncryptionIsLuksWithOnePassphraseSecret) {
     EXPECT_REFUSED(encrypted("<encryption format='luks'>" + secret + secret + "</encryption>"), "<disk><encryption><secret");
 }
 
+TEST(AcceptedMeansEnforced, QemuVolumeDiskReadsPoolAndVolumeOnly) {
+    // Define accepts a pool and a volume that need not exist (the start resolves them); a
+    // <source> part the start would not act on is refused.
+    const std::string vol = "<disk type='volume' device='disk'><target dev='vdb' bus='virtio'/>";
+    EXPECT_EQ(qemuCheck(vm(vol + "<source pool='nowhere' volume='v.img'/></disk>")), "accepted");
+    EXPECT_REFUSED(qemuCheck(vm(vol + "<source pool='p'/></disk>")), "needs <source pool=... volume=...>");
+    EXPECT_REFUSED(qemuCheck(vm(vol + "<source pool='p' volume='v' mode='direct'/></disk>")),
+                   "<disk><source mode='direct'>");
+}
+
 TEST(AcceptedMeansEnforced, ContainerHostdevAndSeclabelAreRefused) {
     EXPECT_REFUSED(lxcCheck(ct("<hostdev mode='capabilities' type='storage'><source><block>/dev/sda</block></source>"
                                "</hostdev>")),

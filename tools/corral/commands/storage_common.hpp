@@ -17,6 +17,9 @@ std::optional<rpc::proto::remote_nonnull_storage_pool> lookupPool(client::Connec
 std::optional<rpc::proto::remote_nonnull_storage_vol> lookupVol(client::Connection& conn, const std::string& text,
                                                                 const std::optional<std::string>& pool);
 
+/// vol-upload and vol-download (storage_vol_stream.cpp), registered with the other vol-*.
+void registerStorageVolStreamCommands();
+
 /// vshPrettyCapacity: "10.00 MiB", "0.00 B".
 std::string prettyCapacity(std::uint64_t bytes);
 

@@ -429,6 +429,7 @@ void registerStorageVolCommands() {
                      [](Context& ctx) { return volLine(ctx, 'k'); }});
     registerCommand({"vol-pool", "returns the storage pool for a given volume key or path", {vol, bool_("uuid")},
                      [](Context& ctx) { return volLine(ctx, 'o'); }});
+    registerStorageVolStreamCommands();
 }
 
 }  // namespace corral::cli

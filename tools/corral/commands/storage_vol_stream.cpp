@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// vol-upload and vol-download as virsh's: a file's bytes to a volume, a volume's bytes to a
+// file, through the call's data stream (--offset, --length). Sparse streams are virsh's.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <vector>
+
+#include "../cli.hpp"
+#include "storage_common.hpp"
+#include "util/unique_fd.hpp"
+
+namespace corral::cli {
+
+namespace proto = rpc::proto;
+
+namespace {
+
+/// What the server said on the stream so far.
+struct StreamState {
+    bool endOfData = false;  ///< a download's empty data packet
+    bool ended = false;      ///< the server's STREAM/OK or STREAM/ERROR
+    std::optional<Error> error;
+};
+
+void onStreamEnd(const rpc::Packet& p, StreamState& state) {
+    state.ended = true;
+    if (p.header.status != rpc::MessageStatus::Error) {
+        return;
+    }
+    proto::remote_error err{};
+    if (proto::decodeFromBytes(p.payload, err)) {
+        state.error = Error{static_cast<ErrorCode>(err.code), static_cast<ErrorDomain>(err.domain),
+                            err.message.value_or("")};
+        state.error->verbatim = true;
+    } else {
+        state.error = Error{ErrorCode::Rpc, ErrorDomain::Rpc, "the stream failed"};
+    }
+}
+
+/// --offset and --length as virsh reads them (scaled integers, bytes without a suffix).
+bool offsetAndLength(Context& ctx, std::uint64_t& offset, std::uint64_t& length) {
+    for (auto [name, out] : {std::pair{"offset", &offset}, std::pair{"length", &length}}) {
+        *out = 0;
+        if (auto text = ctx.args.get(name)) {
+            auto v = parseSize(*text);
+            if (!v) {
+                printError(std::string("Unable to parse integer parameter to --") + name);
+                return false;
+            }
+            *out = *v;
+        }
+    }
+    return true;
+}
+
+/// Waits for the server's end of the stream (its answer to our finish).
+Result<void> awaitEnd(client::Connection& conn, StreamState& state) {
+    return conn.pump(std::chrono::steady_clock::now() + std::chrono::hours(24), [&] { return state.ended; });
+}
+
+int volUpload(Context& ctx) {
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
+        return 1;
+    }
+    auto vol = lookupVol(*conn, *ctx.args.get("vol"), ctx.args.get("pool"));
+    std::uint64_t offset = 0, length = 0;
+    if (!vol || !offsetAndLength(ctx, offset, length)) {
+        return 1;
+    }
+    const std::string file = *ctx.args.get("file");
+    UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) {
+        printError("cannot read " + file);
+        return 1;
+    }
+    proto::remote_storage_vol_upload_args a{*vol, offset, length, 0};
+    if (auto r = conn->call<proto::REMOTE_PROC_STORAGE_VOL_UPLOAD>(a); !r) {
+        printError("cannot upload to volume " + vol->name, r.error());
+        return 1;
+    }
+    const std::uint32_t serial = conn->lastSerial();
+    StreamState state;
+    conn->setStreamHandler([&](const rpc::Packet& p) {
+        if (p.header.serial == serial && p.header.status != rpc::MessageStatus::Continue) {
+            onStreamEnd(p, state);
+        }
+    });
+    std::vector<std::uint8_t> buf(256 * 1024);
+    Result<void> sent;
+    while (sent && !state.ended) {
+        ssize_t n = ::read(in.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            (void)conn->finishStream(proto::REMOTE_PROC_STORAGE_VOL_UPLOAD, serial, true);
+            printError("cannot read " + file);
+            return 1;
+        }
+        if (n == 0) {
+            break;
+        }
+        sent = conn->sendStream(proto::REMOTE_PROC_STORAGE_VOL_UPLOAD, serial,
+                                std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)));
+        if (sent) {
+            sent = conn->pumpAvailable();  // an error the server sent meanwhile ends the upload
+        }
+    }
+    if (sent && !state.ended) {
+        sent = conn->finishStream(proto::REMOTE_PROC_STORAGE_VOL_UPLOAD, serial, false);
+    }
+    if (sent && !state.ended) {
+        sent = awaitEnd(*conn, state);
+    }
+    conn->setStreamHandler(nullptr);
+    if (!sent || state.error) {
+        printError("cannot close volume " + vol->name, state.error ? *state.error : sent.error());
+        return 1;
+    }
+    return 0;
+}
+
+int volDownload(Context& ctx) {
+    client::Connection* conn = openConnection(ctx);
+    if (conn == nullptr) {
+        return 1;
+    }
+    auto vol = lookupVol(*conn, *ctx.args.get("vol"), ctx.args.get("pool"));
+    std::uint64_t offset = 0, length = 0;
+    if (!vol || !offsetAndLength(ctx, offset, length)) {
+        return 1;
+    }
+    const std::string file = *ctx.args.get("file");
+    UniqueFd out(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+    if (!out) {
+        printError("cannot create " + file);
+        return 1;
+    }
+    proto::remote_storage_vol_download_args a{*vol, offset, length, 0};
+    if (auto r = conn->call<proto::REMOTE_PROC_STORAGE_VOL_DOWNLOAD>(a); !r) {
+        printError("cannot download from volume " + vol->name, r.error());
+        return 1;
+    }
+    const std::uint32_t serial = conn->lastSerial();
+    StreamState state;
+    bool writeFailed = false;
+    conn->setStreamHandler([&](const rpc::Packet& p) {
+        if (p.header.serial != serial) {
+            return;
+        }
+        if (p.header.status != rpc::MessageStatus::Continue) {
+            onStreamEnd(p, state);
+            return;
+        }
+        if (p.payload.empty()) {
+            state.endOfData = true;
+            return;
+        }
+        for (std::size_t done = 0; done < p.payload.size() && !writeFailed;) {
+            ssize_t n = ::write(out.get(), p.payload.data() + done, p.payload.size() - done);
+            if (n < 0 && errno != EINTR) {
+                writeFailed = true;
+            }
+            done += n > 0 ? static_cast<std::size_t>(n) : 0;
+        }
+    });
+    auto pumped = conn->pump(std::chrono::steady_clock::now() + std::chrono::hours(24),
+                             [&] { return state.endOfData || state.ended || writeFailed; });
+    if (pumped && !state.ended) {
+        pumped = conn->finishStream(proto::REMOTE_PROC_STORAGE_VOL_DOWNLOAD, serial, writeFailed);
+        if (pumped) {
+            pumped = awaitEnd(*conn, state);
+        }
+    }
+    conn->setStreamHandler(nullptr);
+    if (writeFailed) {
+        printError("cannot write " + file);
+        return 1;
+    }
+    if (!pumped || state.error) {
+        printError("cannot receive data from volume " + vol->name, state.error ? *state.error : pumped.error());
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void registerStorageVolStreamCommands() {
+    OptSpec vol{"vol", OptKind::String, true, true, "vol name, key or path"};
+    OptSpec file{"file", OptKind::String, true, true, "file"};
+    OptSpec pool{"pool", OptKind::String, false, false, "pool name or uuid"};
+    OptSpec offset{"offset", OptKind::String, false, false, "volume offset to upload to"};
+    OptSpec length{"length", OptKind::String, false, false, "amount of data to upload"};
+    registerCommand({"vol-upload", "upload file contents to a volume", {vol, file, pool, offset, length}, volUpload});
+    registerCommand({"vol-download", "download volume contents to a file", {vol, file, pool, offset, length},
+                     volDownload});
+}
+
+}  // namespace corral::cli
