@@ -131,6 +131,10 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
         CORRAL_ASSIGN_OR_RETURN(auto backend,
                                 qemu::QemuBackend::create(std::move(qemuPaths), std::move(qemuConfig), store));
         backend->setNetworkResolver([networks](const std::string& name) { return networks->bridgeFor(name); });
+        backend->setDiskSecretResolver([secrets = registry->secrets_.get()](const std::string& uuid,
+                                                                            const std::string& usage) {
+            return secrets->diskPassphrase(uuid, usage);
+        });
         StorageFacet* storage = registry->storage_.get();
         backend->setVolumeResolver([storage](const std::string& pool, const std::string& volume) {
             return storage->volumePathFor(pool, volume);

@@ -40,6 +40,7 @@ Result<std::string> render(const std::string& name) {
     launch.monitorFd = 3;
     launch.pidFile = pathForName("/run/corral/qemu", def->name, ".pid");  // as the backend names it
     launch.tapFds = {30, 31, 32, 33};
+    launch.diskSecretFds = {{"vda", 50}, {"vdb", 51}};  // encrypted disks' passphrase memfds
     int nextConsoleFd = 40;  // the listening sockets of 'pty' consoles, in the order asked for
     launch.chardevSocket = [&](const std::string&) -> Result<int> { return nextConsoleFd++; };
     if (name.find("-restore") != std::string::npos) {

@@ -286,6 +286,9 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     CORRAL_TRY(resolveVolumeDisks(liveDef));
     CORRAL_TRY(makeDirectories(paths_.runDir, 0700));
     CORRAL_TRY(makeDirectories(paths_.logDir, 0700));
+    // An encrypted disk's secret is looked up first: one that is missing, has no value or is
+    // another kind of secret stops the start before anything is made for QEMU.
+    CORRAL_ASSIGN_OR_RETURN(auto diskSecrets, prepareDiskSecrets(liveDef));
     auto rt = newRuntime(liveDef);
     ::unlink(rt->pidFile.c_str());
 
@@ -308,6 +311,10 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     QemuLaunchContext ctx;
     for (const auto& tap : *taps) {
         ctx.tapFds.push_back(tap.get());
+    }
+    for (const auto& [target, fd] : diskSecrets) {
+        ctx.diskSecretFds[target] = fd.get();
+        rt->diskSecretFds.push_back(fd.get());
     }
     // Each console with TLS gets this guest's own copy of its certificates.
     std::vector<UniqueFd> tlsDirs;
@@ -379,6 +386,9 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     for (const auto& fd : tlsDirs) {
         spawn.inheritFds.push_back(fd.get());
     }
+    for (int fd : rt->diskSecretFds) {
+        spawn.inheritFds.push_back(fd);
+    }
     if (incomingFd >= 0) {
         spawn.inheritFds.push_back(incomingFd);
     }
@@ -391,6 +401,8 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     listening->reset();  // QEMU holds the listening sockets and the taps now
     consoleListeners.clear();
     taps->clear();
+    rt->diskSecretFds.clear();
+    diskSecrets.clear();  // QEMU reads its own copies
     recordConsoles(*rt, liveDef);
     if (auto written = writePidFile(rt->pidFile, rt->pid); !written) {
         logWarning("domain '" + liveDef.name + "': " + written.error().wireMessage() +

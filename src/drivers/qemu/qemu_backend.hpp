@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "drivers/common/guest_backend.hpp"
+#include "drivers/interfaces/secret.hpp"
 #include "drivers/qemu/qemu_config.hpp"
 #include "drivers/qemu/qemu_probe.hpp"
 #include "host/kvm_probe.hpp"
@@ -49,6 +51,10 @@ public:
     void setNetworkResolver(std::function<Result<std::string>(const std::string&)> resolver) {
         networkBridge_ = std::move(resolver);
     }
+    /// How an encrypted disk's passphrase is found (the secret driver, wired by the registry):
+    /// by the secret's UUID or, when that is "", by its volume usage id. Errors name the secret.
+    using DiskSecretResolver = std::function<Result<SecretBytes>(const std::string& uuid, const std::string& usage)>;
+    void setDiskSecretResolver(DiskSecretResolver resolver) { diskSecret_ = std::move(resolver); }
     /// How <disk type='volume'> finds its file at start (the storage facet's volumePathFor).
     void setVolumeResolver(std::function<Result<std::string>(const std::string&, const std::string&)> resolver) {
         volumePath_ = std::move(resolver);
@@ -121,6 +127,10 @@ private:
     /// One descriptor per <interface> (invalid for user networking): tap devices created,
     /// attached to their bridge and named in the live definition's <target dev=...>.
     Result<std::vector<UniqueFd>> prepareTaps(conf::DomainDef& liveDef);
+    /// One sealed memfd per disk with <encryption> (qemu_disk_secrets.cpp), holding its
+    /// passphrase from the secret driver, by target. A secret that is missing, has no value or
+    /// is not a volume's is refused here, before QEMU runs.
+    Result<std::map<std::string, UniqueFd>> prepareDiskSecrets(const conf::DomainDef& liveDef);
     /// Stops the process: SIGTERM, then SIGKILL after the grace period (none with `graceful`
     /// false and grace 0). True when it is gone.
     bool killProcess(Runtime& rt, bool allowKill);
@@ -173,6 +183,7 @@ private:
     std::unique_ptr<security::SecurityManager> security_;
     GuestEventSink* sink_ = nullptr;
     std::function<Result<std::string>(const std::string&)> networkBridge_;
+    DiskSecretResolver diskSecret_;
     std::function<Result<std::string>(const std::string&, const std::string&)> volumePath_;
     /// Turns each <disk type='volume'> of the live definition into the file disk it names in
     /// its pool (qemu_volume_disks.cpp): what follows (the command line, DAC hand-over and

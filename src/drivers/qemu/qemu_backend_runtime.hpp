@@ -47,6 +47,9 @@ struct QemuBackend::Runtime {
         int fd = -1;
     };
     std::vector<TlsCopy> tlsCopies;
+    // The encrypted disks' passphrase descriptors (sealed memfds) while QEMU starts: confine()
+    // gives them to the guest's identity. Closed once QEMU holds its copies.
+    std::vector<int> diskSecretFds;
     std::vector<std::string> chardevSockets;  // the 'pty' devices' sockets, removed at stop
     // The connection of each console's client, by chardev id: a second client is refused (or
     // takes over with force) while it is open.

@@ -353,6 +353,18 @@ Result<void> CommandBuilder::addDisk(const conf::XmlNode& disk) {
         serial = serialNode->text;
     }
     diskCount_++;
+    if (nodes.secret) {
+        // The passphrase never appears here: QEMU reads it from the descriptor it inherits.
+        auto fd = ctx_.diskSecretFds.find(target);
+        if (!ctx_.planOnly && fd == ctx_.diskSecretFds.end()) {
+            return fail(ErrorCode::InternalError, where + ": no passphrase descriptor was prepared", ErrorDomain::Qemu);
+        }
+        QemuOpts secret("secret");
+        secret.add("id", nodes.secret->objectId)
+            .add("format", "raw")
+            .add("file", "/proc/self/fd/" + std::to_string(ctx_.planOnly ? 3 : fd->second));
+        add("-object", secret);
+    }
     if (!nodes.formatNode.empty()) {
         add({"-blockdev", nodes.storageJson, "-blockdev", nodes.formatJson});
     }

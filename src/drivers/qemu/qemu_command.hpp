@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,10 @@ struct QemuLaunchContext {
     /// Descriptors of the tap devices, one per <interface> of type bridge/ethernet/network in
     /// document order (-1 for interfaces that need none).
     std::vector<int> tapFds;
+    /// For each disk with <encryption format='luks'>, by target ("vda"): a descriptor QEMU
+    /// inherits holding the passphrase (a sealed memfd QemuBackend makes), which its secret
+    /// object reads once as /proc/self/fd/N. Unused with planOnly.
+    std::map<std::string, int> diskSecretFds;
     /// The incoming migration source for restore ("defer" or "fd:N"); "" for a normal start.
     std::string incoming;
     /// A check before start (checkQemuDefinition): tap descriptors and graphics ports do not
@@ -90,6 +95,14 @@ std::vector<ConsoleDevice> consoleDevices(const conf::DomainDef& def);
 std::string diskFormatNodeName(const std::string& target);
 std::string diskStorageNodeName(const std::string& target);
 
+/// The secret an encrypted <disk> is opened with: QEMU's secret object `objectId`, whose value
+/// the daemon looks up by `uuid` or by `usage` (a volume secret's usage id) at start.
+struct DiskSecret {
+    std::string objectId;  ///< "corral-secret-vda"
+    std::string uuid;      ///< one of uuid and usage is set
+    std::string usage;
+};
+
 /// A <disk>'s block nodes as QEMU takes them, the same JSON for -blockdev and blockdev-add,
 /// and what its device needs to use them.
 struct DiskNodes {
@@ -97,6 +110,9 @@ struct DiskNodes {
     std::string formatNode;               ///< empty likewise
     bool shareable = false;
     std::optional<bool> writeCache;       ///< set by an explicit <driver cache>
+    /// <encryption format='luks'>: the format node (luks, or qcow2's encrypt) names this
+    /// secret object, which must exist before the node is added.
+    std::optional<DiskSecret> secret;
 };
 /// Checks the disk (type, source, format, cache, discard) as a start does and plans its nodes.
 /// `passedImage` ("/dev/fdset/N"), when given, is where QEMU finds the image the daemon opened

@@ -239,6 +239,13 @@ Result<std::unique_ptr<host::ChildConfinement>> QemuBackend::confine(Runtime& rt
         // the guest, which cannot walk the daemon's run directory by name.
         plan.landlockRules.push_back(rule("/proc/self/fd/" + std::to_string(copy.fd), false, false, false));
     }
+    for (int fd : rt.diskSecretFds) {
+        // QEMU opens /proc/self/fd/N again as the guest's identity: the memfd (0400) is that
+        // identity's, and no other guest's.
+        if (plan.changeIdentity && ::fchown(fd, plan.uid, plan.gid) != 0) {
+            return failErrno(errno, "cannot give a disk's passphrase to domain '" + liveDef.name + "'");
+        }
+    }
     CORRAL_TRY(createCgroup(rt, liveDef));
     if (rt.cgroup.valid()) {
         plan.cgroupJoinFiles = rt.cgroup.selfJoinFiles();

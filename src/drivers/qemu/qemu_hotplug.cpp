@@ -146,6 +146,15 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
                     "<disk> with target '" + target + "': only file disks on bus virtio can be added to a running guest",
                     ErrorDomain::Qemu);
     }
+    if (disk.child("encryption") != nullptr) {
+        // Not done yet: the passphrase would have to reach the running QEMU (a secret object
+        // added through the monitor) before the disk's nodes.
+        return fail(ErrorCode::ConfigUnsupported,
+                    "<disk> with target '" + target +
+                        "': an encrypted disk (<encryption>) cannot be added to a running guest yet; add it to "
+                        "the definition and start the guest",
+                    ErrorDomain::Qemu);
+    }
     // The slot is chosen first and recorded in the definition: a restore or a daemon's restart
     // of the same state must put the disk where the guest found it.
     CORRAL_ASSIGN_OR_RETURN(HotplugPlace place, hotplugPciSlot(*rt->monitor, disk));

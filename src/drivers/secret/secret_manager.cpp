@@ -282,4 +282,36 @@ Result<SecretBytes> SecretManager::valueForHypervisor(const Uuid& uuid) {
     return *e->value;
 }
 
+Result<SecretBytes> SecretManager::diskPassphrase(const std::string& uuid, const std::string& usage) {
+    Uuid wanted;
+    {
+        std::lock_guard lock(mutex_);
+        const Entry* found = nullptr;
+        if (!uuid.empty()) {
+            auto parsed = Uuid::parse(uuid);
+            if (!parsed) {
+                return fail(ErrorCode::NoSecret, "no secret with matching uuid '" + uuid + "'", ErrorDomain::Secret);
+            }
+            CORRAL_ASSIGN_OR_RETURN(found, findLocked(*parsed));
+        } else {
+            for (const auto& [id, e] : secrets_) {
+                if (e.def.usage == conf::SecretUsage::Volume && e.def.usageId == usage) {
+                    found = &e;
+                }
+            }
+            if (found == nullptr) {
+                return fail(ErrorCode::NoSecret, "no secret with matching usage '" + usage + "'", ErrorDomain::Secret);
+            }
+        }
+        // As libvirt: a disk opens only with a volume secret. A TLS key or a Ceph password
+        // defined for something else must not double as a disk's passphrase.
+        if (found->def.usage != conf::SecretUsage::Volume) {
+            return invalid("secret '" + found->def.uuid.toString() + "' is of usage type '" +
+                           std::string(conf::secretUsageName(found->def.usage)) + "', not 'volume' (a disk's passphrase)");
+        }
+        wanted = found->def.uuid;
+    }
+    return valueForHypervisor(wanted);
+}
+
 }  // namespace corral::drivers::secret

@@ -42,6 +42,11 @@ public:
     /// it goes to the hypervisor, never back to a client. NoSecret when the secret is not
     /// defined, OperationInvalid when it has no value; both name the UUID.
     Result<SecretBytes> valueForHypervisor(const Uuid& uuid);
+    /// An encrypted disk's passphrase, for the hypervisor: the value of the secret `uuid` or,
+    /// when that is "", of the volume secret whose usage id is `usage`. Refused, naming the
+    /// secret: none matches (NoSecret), it is not a volume secret or has no value
+    /// (OperationInvalid).
+    Result<SecretBytes> diskPassphrase(const std::string& uuid, const std::string& usage);
 
 private:
     struct Entry {

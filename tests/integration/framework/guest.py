@@ -6,6 +6,7 @@
 # (kernel argument corral.panic_after=SECONDS) so the pvpanic device reports it, and starts an
 # i6300esb watchdog it never feeds on request (corral.watchdog=1), and reports its disks as
 # they come and go (corral.watch_disks=1), writing to each new one (corral.write_new_disks=1),
+# reads back and leaves a mark on its first disk (corral.disk_marker=WORD),
 # and suspends itself to RAM once (corral.pm_suspend=N, at counter N), lists its PCI devices
 # (corral.list_pci=1: "CORRAL-GUEST-PCI 0000:00:03.0=0x1af4:0x1000 ..."), and keeps its vCPU busy
 # (corral.busy=1: a shell loop that never sleeps). Each line typed on its serial port comes back
@@ -36,6 +37,18 @@ if [ -b /dev/vda ]; then
     dd if=/dev/vda of=/dev/null bs=4096 count=64 2>/dev/null && echo CORRAL-GUEST-DISK-READ > /dev/ttyS0
 fi
 ip link set eth0 up 2>/dev/null
+# corral.disk_marker=WORD (encrypted disk tests): report the mark an earlier boot left at the
+# start of the first disk ("CORRAL-GUEST-DISK-HAD WORD", empty when none), then fill its first
+# MiB with this boot's mark, past the page cache, and report it.
+disk_marker=$(sed -n 's/.*corral.disk_marker=\([A-Za-z0-9-]*\).*/\1/p' /proc/cmdline)
+if [ -n "$disk_marker" ] && [ -b /dev/vda ]; then
+    had=$(dd if=/dev/vda bs=512 count=1 2>/dev/null | tr -cd 'A-Za-z0-9<>-' |
+          sed -n 's/^[^<]*MARK<\([A-Za-z0-9-]*\)>.*/\1/p')
+    echo "CORRAL-GUEST-DISK-HAD $had" > /dev/ttyS0
+    yes "MARK<$disk_marker>" | head -c 1048576 > /tmp/mark
+    dd if=/tmp/mark of=/dev/vda bs=65536 oflag=direct conv=fsync 2>/dev/null &&
+        echo "CORRAL-GUEST-DISK-MARKED $disk_marker" > /dev/ttyS0
+fi
 # Events on request: corral.rtc_shift=1 sets the guest's clock exactly 365 days ahead of its
 # own (whatever today's date) and writes it to the RTC (QEMU reports RTC_CHANGE);
 # corral.write_disk=1 writes 4 MiB to the first disk (on a full host file system QEMU pauses the

@@ -231,9 +231,39 @@ TEST(AcceptedMeansEnforced, QemuDiskPartsAreActedOnOrRefused) {
     const std::string disk = "<disk type='file' device='disk'><source file='/a.img'/><target dev='vda' bus='virtio'/>";
     EXPECT_REFUSED(qemuCheck(vm(disk + "<iotune><total_bytes_sec>10</total_bytes_sec></iotune></disk>")),
                    "<disk><iotune>");
-    EXPECT_REFUSED(qemuCheck(vm(disk + "<encryption format='luks'/></disk>")), "<disk><encryption");
+    EXPECT_REFUSED(qemuCheck(vm(disk + "<encryption format='luks'/></disk>")), "needs <secret type='passphrase'");
     EXPECT_REFUSED(qemuCheck(vm(disk + "<serial>a,b=c</serial></disk>")), "may hold only letters");
     EXPECT_EQ(qemuCheck(vm(disk + "<serial>disk-0</serial></disk>")), "accepted");
+}
+
+TEST(AcceptedMeansEnforced, QemuDiskEncryptionIsLuksWithOnePassphraseSecret) {
+    const std::string disk = "<disk type='file' device='disk'><source file='/a.img'/><target dev='vda' bus='virtio'/>";
+    const std::string secret = "<secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/>";
+    auto encrypted = [&](const std::string& encryption) { return qemuCheck(vm(disk + encryption + "</disk>")); };
+    EXPECT_EQ(encrypted("<encryption format='luks'>" + secret + "</encryption>"), "accepted");
+    EXPECT_EQ(qemuCheck(vm("<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/a.qcow2'/>"
+                           "<target dev='vda' bus='virtio'/><encryption format='luks'><secret type='passphrase' "
+                           "usage='/a.qcow2'/></encryption></disk>")),
+              "accepted");
+    // libvirt's other formats are named, not silently opened without their key.
+    EXPECT_REFUSED(encrypted("<encryption format='qcow'>" + secret + "</encryption>"), "format='qcow'> is not supported");
+    EXPECT_REFUSED(encrypted("<encryption>" + secret + "</encryption>"), "format='default'> is not supported");
+    EXPECT_REFUSED(encrypted("<encryption format='luks'><secret type='ceph' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/>"
+                             "</encryption>"),
+                   "<secret type='ceph'> is not supported");
+    EXPECT_REFUSED(encrypted("<encryption format='luks'><secret type='passphrase'/></encryption>"),
+                   "needs one of uuid= and usage=");
+    EXPECT_REFUSED(encrypted("<encryption format='luks'><secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-"
+                             "21ccc2f80d6f' usage='/a.img'/></encryption>"),
+                   "needs one of uuid= and usage=");
+    EXPECT_REFUSED(encrypted("<encryption format='luks'><secret type='passphrase' uuid='nope'/></encryption>"),
+                   "uuid='nope'> is not a UUID");
+    // Creation parameters and another engine are not acted on when opening: refused by name.
+    EXPECT_REFUSED(encrypted("<encryption format='luks'><cipher name='aes' size='256' mode='xts'/>" + secret +
+                             "</encryption>"),
+                   "<disk><encryption><cipher");
+    EXPECT_REFUSED(encrypted("<encryption format='luks' engine='librbd'>" + secret + "</encryption>"), "engine='librbd'");
+    EXPECT_REFUSED(encrypted("<encryption format='luks'>" + secret + secret + "</encryption>"), "<disk><encryption><secret");
 }
 
 TEST(AcceptedMeansEnforced, QemuVolumeDiskReadsPoolAndVolumeOnly) {

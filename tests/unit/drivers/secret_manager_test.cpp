@@ -139,6 +139,42 @@ TEST_F(SecretStoreTest, PrivateValueReachesTheHypervisorButNoClient) {
     EXPECT_FALSE(m->secretValue(*ref, 0).has_value());
 }
 
+TEST_F(SecretStoreTest, DiskPassphraseNeedsAVolumeSecretWithAValue) {
+    auto m = open();
+    auto ref = m->defineSecret(volumeSecret(kUuid, "/img/disk.luks", "private='yes'"), 0);
+    ASSERT_TRUE(ref.has_value());
+    // No value yet: refused naming the secret.
+    auto none = m->diskPassphrase(kUuid, "");
+    ASSERT_FALSE(none.has_value());
+    EXPECT_NE(none.error().message.find(kUuid), std::string::npos) << none.error().message;
+    EXPECT_NE(none.error().message.find("does not have a value"), std::string::npos);
+    ASSERT_TRUE(m->setSecretValue(*ref, bytesOf("luks pass"), 0).has_value());
+    auto byUuid = m->diskPassphrase(kUuid, "");
+    ASSERT_TRUE(byUuid.has_value());
+    EXPECT_EQ(std::string(byUuid->bytes().begin(), byUuid->bytes().end()), "luks pass");
+    auto byUsage = m->diskPassphrase("", "/img/disk.luks");
+    ASSERT_TRUE(byUsage.has_value());
+    EXPECT_EQ(byUsage->size(), 9u);
+
+    auto missing = m->diskPassphrase(kOther, "");
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error().code, ErrorCode::NoSecret);
+    EXPECT_NE(missing.error().message.find(kOther), std::string::npos);
+    EXPECT_FALSE(m->diskPassphrase("", "/img/other.luks").has_value());
+
+    // A TLS key's secret (with a value) is not a disk's passphrase, whatever its UUID says.
+    auto tls = m->defineSecret(std::string("<secret><uuid>") + kOther + "</uuid><usage type='tls'><name>t</name></usage>"
+                               "</secret>", 0);
+    ASSERT_TRUE(tls.has_value());
+    ASSERT_TRUE(m->setSecretValue(*tls, bytesOf("tls key"), 0).has_value());
+    auto wrongKind = m->diskPassphrase(kOther, "");
+    ASSERT_FALSE(wrongKind.has_value());
+    EXPECT_EQ(wrongKind.error().code, ErrorCode::OperationInvalid);
+    EXPECT_NE(wrongKind.error().message.find("usage type 'tls'"), std::string::npos) << wrongKind.error().message;
+    // Nor is it found as a volume by its name.
+    EXPECT_FALSE(m->diskPassphrase("", "t").has_value());
+}
+
 TEST_F(SecretStoreTest, UsageAndUuidCollisionsAreRefused) {
     auto m = open();
     ASSERT_TRUE(m->defineSecret(volumeSecret(kUuid, "/img/x"), 0).has_value());
