@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# docs/compatibility.md from real runs: the client tests (ansible's community.libvirt, Sys::Virt)
+# docs/compatibility.md from real runs: the client tests (ansible's community.libvirt, Sys::Virt,
+# libvirt-dbus)
 # run against corrald and Debian's libvirtd on this machine, each step's outcome recorded
 # (tests/integration/framework/clients.py), and this script writes the table client x step.
 #
@@ -17,8 +18,10 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLIENT_TESTS = {'ansible': 'tests/integration/test_ansible.py', 'sys-virt': 'tests/integration/test_sys_virt.py'}
-TITLES = {'ansible': "ansible community.libvirt (virt, virt_net, virt_pool)", 'sys-virt': 'Sys::Virt (Perl)'}
+CLIENT_TESTS = {'ansible': 'tests/integration/test_ansible.py', 'sys-virt': 'tests/integration/test_sys_virt.py',
+                'libvirt-dbus': 'tests/integration/test_libvirt_dbus.py'}
+TITLES = {'ansible': "ansible community.libvirt (virt, virt_net, virt_pool)", 'sys-virt': 'Sys::Virt (Perl)',
+          'libvirt-dbus': 'libvirt-dbus (the D-Bus API, through GDBus)'}
 
 
 def cell(entry):

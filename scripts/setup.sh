@@ -29,6 +29,9 @@ packages=(
     # ansible with community.libvirt (virt, virt_net, virt_pool; the last two need lxml):
     # test_ansible.py drives every command they offer
     ansible python3-lxml
+    # libvirt-dbus on a private bus (dbus-daemon), driven through GDBus (python3-gi):
+    # test_libvirt_dbus.py
+    libvirt-dbus dbus-daemon python3-gi
     # the QEMU driver's tests: real QEMU (TCG), qemu-img, and the tiny guest they build from
     # Debian's kernel and a static busybox; iproute2 for the bridge the tap test uses
     qemu-system-x86 qemu-utils busybox-static linux-image-amd64 iproute2
