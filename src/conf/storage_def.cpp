@@ -339,6 +339,24 @@ Result<std::unique_ptr<StorageVolDef>> parseStorageVolXml(std::string_view xml) 
             if (const XmlNode* ts = c.child("timestamps")) {
                 ts->markSubtreeRead();  // output only: the file's times
             }
+            if (const XmlNode* enc = c.child("encryption")) {
+                // Only the format and the passphrase's secret: <cipher>, <ivgen> and the
+                // engine stay unread, so refused (qemu-img's defaults are what is made).
+                def->encryptionFormat = enc->attrOr("format");
+                if (def->encryptionFormat != "luks") {
+                    return unsupported("<encryption format='" + printableText(def->encryptionFormat) +
+                                       "'>: only 'luks' volumes can be created");
+                }
+                const XmlNode* secret = enc->child("secret");
+                if (secret == nullptr || secret->attrOr("type") != "passphrase") {
+                    return xmlError("<encryption format='luks'> needs <secret type='passphrase' uuid='...'/>");
+                }
+                def->encryptionSecretUuid = secret->attrOr("uuid");
+                def->encryptionSecretUsage = secret->attrOr("usage");
+                if (def->encryptionSecretUuid.empty() == def->encryptionSecretUsage.empty()) {
+                    return xmlError("<encryption><secret> needs either uuid or usage");
+                }
+            }
             if (const XmlNode* cluster = c.child("clusterSize")) {
                 cluster->markSubtreeRead();  // output only
             }
@@ -382,6 +400,9 @@ Result<std::unique_ptr<StorageVolDef>> parseStorageVolXml(std::string_view xml) 
     if (!def->backingPath.empty() && !isNormalAbsolutePath(def->backingPath)) {
         return xmlError("backing store path '" + printableText(def->backingPath) + "' must be absolute and normal");
     }
+    if (!def->encryptionFormat.empty() && (!def->backingPath.empty() || def->allocation)) {
+        return unsupported("an encrypted volume with a backing store or an <allocation> is not supported");
+    }
     if (!def->backingFormat.empty() && def->backingFormat != "raw" && def->backingFormat != "qcow2") {
         return unsupported("backing store format '" + printableText(def->backingFormat) +
                            "' is not supported (raw, qcow2)");
@@ -405,6 +426,17 @@ std::string formatStorageVolXml(const StorageVolDef& def) {
     }
     if (def.lazyRefcounts) {
         out += "    <features>\n      <lazy_refcounts/>\n    </features>\n";
+    }
+    if (!def.encryptionFormat.empty()) {
+        out += "    <encryption format='" + xmlEscape(def.encryptionFormat) + "'";
+        if (def.encryptionSecretUuid.empty() && def.encryptionSecretUsage.empty()) {
+            out += "/>\n";  // found by a refresh: the file does not say which secret opens it
+        } else {
+            out += ">\n      <secret type='passphrase' " +
+                   (def.encryptionSecretUuid.empty() ? "usage='" + xmlEscape(def.encryptionSecretUsage)
+                                                     : "uuid='" + xmlEscape(def.encryptionSecretUuid)) +
+                   "'/>\n    </encryption>\n";
+        }
     }
     out += "  </target>\n";
     if (!def.backingPath.empty()) {

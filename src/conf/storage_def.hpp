@@ -51,6 +51,11 @@ struct StorageVolDef {
     std::string backingFormat;  ///< <backingStore><format type>
     bool lazyRefcounts = false;  ///< <target><features><lazy_refcounts/> (qcow2)
     std::string compat;          ///< <target><compat> (qcow2: "0.10" or "1.1")
+    /// <target><encryption format='luks'>: "" = none. The passphrase is a volume secret named
+    /// by <secret type='passphrase' uuid= or usage=> (one of the two).
+    std::string encryptionFormat;
+    std::string encryptionSecretUuid;
+    std::string encryptionSecretUsage;
     // Facts the driver fills in for formatting; present in input they are output of an earlier
     // dumpxml (virsh vol-clone sends one back) and recomputed, as libvirt does.
     std::string key;

@@ -116,6 +116,10 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
     registry->storage_ = std::make_unique<storage::StorageManager>(store);
     CORRAL_TRY(registry->storage_->load().withContext("loading storage pools"));
     registry->storage_->setPathUsers([r = registry.get()](const std::string& path) { return r->runningDomainsUsing(path); });
+    registry->storage_->setVolumeSecrets([secrets = registry->secrets_.get()](const std::string& uuid,
+                                                                             const std::string& usage) {
+        return secrets->diskPassphrase(uuid, usage);
+    });
 
     std::unique_ptr<GuestBackend> qemuBackend;
     std::string qemuManagedSaveDir;

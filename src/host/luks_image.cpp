@@ -3,6 +3,7 @@
 #include "host/luks_image.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -64,12 +65,22 @@ Result<void> createLuksImage(const LuksImageRequest& request) {
                                      "-f",            request.format, "-o",       keyOption,
                                      request.path,    std::to_string(request.capacityBytes)};
     std::string input(reinterpret_cast<const char*>(request.passphrase.data()), request.passphrase.size());
-    auto run = runCommand(argv, input);
+    // QEMU times PBKDF2 on the thread's CPU clock to choose the iterations; on a loaded host a
+    // round can measure 0 ms and it gives up ("Unable to get accurate CPU usage") before writing
+    // anything. That is a measurement, not a refusal: try again, a few times.
+    Result<CommandResult> run = runCommand(argv, input);
+    for (int tries = 1; tries < 4 && run && run->exitStatus != 0 &&
+                        run->output.find("Unable to get accurate CPU usage") != std::string::npos;
+         ++tries) {
+        ::unlink(request.path.c_str());
+        run = runCommand(argv, input);
+    }
     std::fill(input.begin(), input.end(), '\0');
     if (!run) {
         return unexpected(run.error());
     }
     if (run->exitStatus != 0) {
+        ::unlink(request.path.c_str());  // what qemu-img began: the path was free before it ran
         std::string message = run->output;
         while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
             message.pop_back();

@@ -222,3 +222,72 @@ def test_another_guest_cannot_open_the_passphrase(qemu, tmpdir_path):
     r = virsh(uri, 'attach-device', 'holder', xml, '--live')
     assert r.rc == 1 and 'an encrypted disk (<encryption>) cannot be added to a running guest yet' in r.err, r.err
     assert "target dev='vdb'" not in virsh(uri, 'dumpxml', 'holder').out
+
+
+def test_volumes_created_encrypted_open_with_their_secret(qemu, tmpdir_path, write_file):
+    """vol-create with <encryption format='luks'>: the storage driver makes a raw LUKS volume
+    (secret by UUID) and a qcow2 one encrypted with LUKS (secret by usage) keyed with the secret's
+    value; a guest opens the first with that secret; what cannot be made is refused before any
+    file is written."""
+    uri = qemu.uri
+    target = os.path.join(tmpdir_path, 'encpool')
+    assert virsh(uri, 'pool-define-as', 'encp', 'dir', '--target', target).rc == 0
+    assert virsh(uri, 'pool-build', 'encp').rc == 0 and virsh(uri, 'pool-start', 'encp').rc == 0
+    passphrase = 'corral-vol-' + secrets.token_hex(16)
+    raw_path, qcow_path = os.path.join(target, 'enc.img'), os.path.join(target, 'enc.qcow2')
+    define_secret(uri, SECRET, volume_usage(raw_path), passphrase)
+    other = '0a81f5b2-8403-7b23-c8d6-21ccc2f80d70'
+    define_secret(uri, other, volume_usage(qcow_path), passphrase + '-q')
+
+    def vol_xml(name, fmt, secret_attr, extra=''):
+        return (f"<volume><name>{name}</name><capacity unit='M'>16</capacity><target><format type='{fmt}'/>"
+                f"<encryption format='luks'><secret type='passphrase' {secret_attr}/>{extra}</encryption>"
+                "</target></volume>")
+
+    r = virsh(uri, 'vol-create', 'encp', write_file('v1.xml', vol_xml('enc.img', 'raw', f"uuid='{SECRET}'")))
+    assert r.rc == 0, r.err
+    r = virsh(uri, 'vol-create', 'encp', write_file('v2.xml', vol_xml('enc.qcow2', 'qcow2', f"usage='{qcow_path}'")))
+    assert r.rc == 0, r.err
+    for path, fmt, key in ((raw_path, 'luks', passphrase), (qcow_path, 'qcow2', passphrase + '-q')):
+        info = subprocess.run(['qemu-img', 'info', '-U', path], capture_output=True, text=True).stdout
+        assert f'file format: {fmt}' in info and ('encrypted: yes' in info), info
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        # It opens with its secret's value and with nothing else.
+        opts = f'driver={fmt},file.filename={path},' + ('key-secret=s' if fmt == 'luks' else 'encrypt.key-secret=s')
+        for data, opens in ((key, True), (key + 'x', False)):
+            # qemu-io reads the payload: that needs the key (qemu-img info reads only the header).
+            p = subprocess.run(['qemu-io', '--object', f'secret,id=s,data={data}', '--image-opts', opts,
+                                '-c', 'read 0 4096'], capture_output=True, text=True)
+            assert (p.returncode == 0) == opens, p.stderr
+    xml = virsh(uri, 'vol-dumpxml', '--pool', 'encp', 'enc.img').out
+    assert "<encryption format='luks'>" in xml and f"uuid='{SECRET}'" in xml and "<format type='raw'/>" in xml
+    assert f"usage='{qcow_path}'" in virsh(uri, 'vol-dumpxml', '--pool', 'encp', 'enc.qcow2').out
+    # The guest sees the capacity asked for, not the header's extra.
+    assert 'Capacity:       16.00 MiB' in virsh(uri, 'vol-info', '--pool', 'encp', 'enc.img').out
+    assert 'Capacity:       16.00 MiB' in virsh(uri, 'vol-info', '--pool', 'encp', 'enc.qcow2').out
+
+    disk = encrypted_disk(raw_path, 'luks', f"uuid='{SECRET}'")
+    mark = f'VOLENC{os.getpid()}'
+    assert boot_with_mark(qemu, 'encvol', disk, mark) == ''
+    assert virsh(uri, 'destroy', 'encvol').rc == 0
+    with open(raw_path, 'rb') as f:
+        assert mark.encode() not in f.read()
+
+    # Refused, naming what is wrong, and no file made.
+    tls = '0a81f5b2-8403-7b23-c8d6-21ccc2f80d71'
+    define_secret(uri, tls, "<usage type='tls'><name>t</name></usage>", 'x')
+    novalue = '0a81f5b2-8403-7b23-c8d6-21ccc2f80d72'
+    define_secret(uri, novalue, volume_usage('/nowhere'))
+    for name, text, needle in (
+            ('a.img', vol_xml('a.img', 'raw', f"uuid='{MISSING}'"), MISSING),
+            ('b.img', vol_xml('b.img', 'raw', f"uuid='{tls}'"), "usage type 'tls'"),
+            ('c.img', vol_xml('c.img', 'raw', f"uuid='{novalue}'"), 'value'),
+            ('d.img', vol_xml('d.img', 'raw', f"uuid='{SECRET}'", extra="<cipher name='aes' size='256'/>"), '<cipher'),
+            ('e.img', vol_xml('e.img', 'raw', f"uuid='{SECRET}'").replace("format='luks'", "format='qcow'"), "'qcow'"),
+            ('f.img', vol_xml('f.img', 'raw', "type2='x'").replace("<secret type='passphrase' type2='x'/>", ''),
+             "<secret type='passphrase'"),
+            ('enc.img', vol_xml('enc.img', 'raw', f"uuid='{SECRET}'"), 'exists already')):
+        r = virsh(uri, 'vol-create', 'encp', write_file(name + '.xml', text))
+        assert r.rc == 1 and needle in r.err, (name, r.err)
+    assert sorted(os.listdir(target)) == ['enc.img', 'enc.qcow2']
+    assert virsh(uri, 'pool-destroy', 'encp').rc == 0

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "conf/storage_def.hpp"
+#include "drivers/interfaces/secret.hpp"
 #include "drivers/interfaces/storage.hpp"
 #include "drivers/storage/volume_files.hpp"
 #include "drivers/storage/volume_transfer.hpp"
@@ -41,6 +42,10 @@ public:
     /// Starts every inactive autostart pool; failures are logged.
     void autostartAll();
     void setPathUsers(PathUsers users) { pathUsers_ = std::move(users); }
+    /// The passphrase of a volume secret (by uuid, or by usage when uuid is ""), for volumes
+    /// created with <encryption format='luks'>; without one such volumes are refused.
+    using VolumeSecrets = std::function<Result<SecretBytes>(const std::string& uuid, const std::string& usage)>;
+    void setVolumeSecrets(VolumeSecrets secrets) { volumeSecrets_ = std::move(secrets); }
 
     Result<std::string> volumePathFor(const std::string& pool, const std::string& volume) override;
 
@@ -93,6 +98,9 @@ private:
         std::string name;
         std::string format;  ///< the format corrald made it with, or read from its header once
         VolumeFacts facts;
+        /// The secret named at creation of an encrypted volume (the file does not say; a
+        /// volume found by a refresh shows <encryption format='luks'/> alone, as libvirt's).
+        std::string encryptionSecretUuid, encryptionSecretUsage;
         /// Being written (created, copied, wiped, resized) by a call that released the lock:
         /// other calls that would touch the file are refused until it is done.
         bool busy = false;
@@ -131,6 +139,7 @@ private:
 
     objects::Store* store_;
     PathUsers pathUsers_;
+    VolumeSecrets volumeSecrets_;
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Pool>> pools_;  ///< by name; guarded by mutex_
     int openUploads_ = 0;                 ///< ManagedUpload objects alive; guarded by mutex_

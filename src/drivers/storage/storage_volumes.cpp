@@ -172,6 +172,21 @@ Result<StorageVolRef> StorageManager::createVolCommon(const StoragePoolRef& pool
                     ErrorDomain::Storage);
     }
     const bool preallocMetadata = (flags & storage_flags::kVolCreatePreallocMetadata) != 0;
+    // The passphrase first: a missing secret, one without a value or of another usage is
+    // refused before anything is reserved or written.
+    SecretBytes passphrase;
+    if (!def.encryptionFormat.empty()) {
+        if (source != nullptr || preallocMetadata) {
+            return fail(ErrorCode::OperationUnsupported,
+                        "an encrypted volume can only be created empty, without metadata preallocation",
+                        ErrorDomain::Storage);
+        }
+        if (!volumeSecrets_) {
+            return fail(ErrorCode::OperationUnsupported, "encrypted volumes need the secret driver",
+                        ErrorDomain::Storage);
+        }
+        CORRAL_ASSIGN_OR_RETURN(passphrase, volumeSecrets_(def.encryptionSecretUuid, def.encryptionSecretUsage));
+    }
     if (preallocMetadata && def.format != "qcow2") {
         return fail(ErrorCode::OperationUnsupported, "metadata preallocation only available with qcow2",
                     ErrorDomain::Storage);
@@ -252,8 +267,9 @@ Result<StorageVolRef> StorageManager::createVolCommon(const StoragePoolRef& pool
         }
         dir = pool->def->targetPath;
     }
-    auto made = source == nullptr ? createVolumeFile(dir, def, preallocMetadata)
-                                  : copyVolumeFile(dir, def, sourcePath, sourceFormat, preallocMetadata);
+    auto made = !def.encryptionFormat.empty() ? createEncryptedVolumeFile(dir, def, passphrase.bytes())
+                : source == nullptr               ? createVolumeFile(dir, def, preallocMetadata)
+                                                  : copyVolumeFile(dir, def, sourcePath, sourceFormat, preallocMetadata);
     Result<VolumeFacts> facts = made ? probeVolume(dir, def.name, def.format) : Result<VolumeFacts>(unexpected(made.error()));
     std::lock_guard lock(mutex_);
     --pool->busyVolumes;
@@ -266,6 +282,8 @@ Result<StorageVolRef> StorageManager::createVolCommon(const StoragePoolRef& pool
         return unexpected(facts.error());
     }
     vol->facts = std::move(*facts);
+    vol->encryptionSecretUuid = def.encryptionSecretUuid;
+    vol->encryptionSecretUsage = def.encryptionSecretUsage;
     vol->busy = false;
     updateSizesLocked(*pool);
     return volRefLocked(*pool, *vol);
@@ -337,6 +355,11 @@ Result<std::string> StorageManager::volXml(const StorageVolRef& ref, unsigned fl
     def.perms.mode = f.mode;
     def.perms.uid = f.uid;
     def.perms.gid = f.gid;
+    def.encryptionFormat = f.encryption;
+    if (!f.encryption.empty()) {
+        def.encryptionSecretUuid = h.vol->encryptionSecretUuid;
+        def.encryptionSecretUsage = h.vol->encryptionSecretUsage;
+    }
     if (def.format == "qcow2") {
         def.compat = f.compat;
         def.lazyRefcounts = f.lazyRefcounts;

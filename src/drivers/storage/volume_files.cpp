@@ -6,9 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <vector>
 
+#include "host/luks_image.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
 #include "util/unique_fd.hpp"
@@ -19,6 +22,7 @@ namespace {
 
 constexpr std::uint32_t kQcow2Magic = 0x514649fb;  // "QFI\xfb"
 constexpr std::uint32_t kQcow2BackingFormatExt = 0xe2792aca;
+constexpr std::uint32_t kQcow2CryptLuks = 2;  // the header's crypt_method
 
 Unexpected sysFail(int err, const std::string& message) {
     Error e = failErrno(err, message).error;
@@ -58,6 +62,9 @@ void probeQcow2(int fd, VolumeFacts& facts) {
     }
     facts.format = "qcow2";
     facts.capacity = be(h.data() + 24, 8);
+    if (be(h.data() + 32, 4) == kQcow2CryptLuks) {
+        facts.encryption = "luks";
+    }
     facts.compat = version == 2 ? "0.10" : "1.1";
     std::uint64_t headerLength = 72;
     if (version == 3 && h.size() >= 104) {
@@ -88,6 +95,22 @@ void probeQcow2(int fd, VolumeFacts& facts) {
             facts.backingFormat.assign(fmt.begin(), fmt.end());
         }
         at += 8 + ((len + 7) & ~std::uint64_t{7});
+    }
+}
+
+/// A raw file that is a LUKS (version 1, what qemu-img makes) image: the guest sees what follows
+/// the header, so that is its capacity. The guest writes only the decrypted payload, never the
+/// header, so what the header says is the creator's.
+void probeLuks(int fd, VolumeFacts& facts) {
+    auto h = readAt(fd, 0, 108);
+    static constexpr unsigned char kMagic[6] = {'L', 'U', 'K', 'S', 0xba, 0xbe};
+    if (h.size() < 108 || !std::equal(std::begin(kMagic), std::end(kMagic), h.begin()) || be(h.data() + 6, 2) != 1) {
+        return;
+    }
+    const std::uint64_t payload = be(h.data() + 104, 4) * 512;
+    if (payload <= facts.physical) {
+        facts.encryption = "luks";
+        facts.capacity = facts.physical - payload;
     }
 }
 
@@ -181,6 +204,9 @@ Result<VolumeFacts> probeVolume(const std::string& dir, const std::string& name,
     if (knownFormat.empty() || knownFormat == "qcow2") {
         probeQcow2(fd.get(), facts);
     }
+    if (facts.format == "raw") {
+        probeLuks(fd.get(), facts);
+    }
     return facts;
 }
 
@@ -190,6 +216,33 @@ Result<void> applyPermissions(const std::string& path, const conf::StoragePerms&
         return sysFail(errno, "cannot open '" + path + "'");
     }
     return applyPermsFd(fd.get(), path, perms);
+}
+
+Result<void> createEncryptedVolumeFile(const std::string& dir, const conf::StorageVolDef& def,
+                                       std::span<const std::uint8_t> passphrase) {
+    const std::string path = dir + "/" + def.name;
+    host::LuksImageRequest request;
+    request.path = path;
+    request.format = def.format == "qcow2" ? "qcow2" : "luks";
+    request.capacityBytes = def.capacity;
+    request.passphrase = passphrase;
+    // It refuses a name that exists (a planted link included) rather than write through it.
+    CORRAL_TRY(host::createLuksImage(request));
+    auto done = [&]() -> Result<void> {
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+        if (!fd) {
+            return sysFail(errno, "cannot open volume '" + path + "'");
+        }
+        conf::StoragePerms perms = def.perms;
+        if (!perms.mode) {
+            perms.mode = 0600;
+        }
+        return applyPermsFd(fd.get(), path, perms);
+    }();
+    if (!done) {
+        ::unlink(path.c_str());
+    }
+    return done;
 }
 
 Result<void> createVolumeFile(const std::string& dir, const conf::StorageVolDef& def, bool preallocMetadata) {

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "conf/storage_def.hpp"
@@ -25,6 +26,7 @@ struct VolumeFacts {
     std::string backingFormat;
     std::string compat;           ///< qcow2: "0.10" (v2) or "1.1" (v3)
     bool lazyRefcounts = false;
+    std::string encryption;       ///< "luks": a raw LUKS file, or qcow2 encrypted with LUKS
     unsigned mode = 0;
     uid_t uid = 0;
     gid_t gid = 0;
@@ -42,6 +44,12 @@ Result<VolumeFacts> probeVolume(const std::string& dir, const std::string& name,
 /// `preallocMetadata`). A failure removes the file. Errors: StorageVolExist when a file of
 /// that name exists; OperationFailed with qemu-img's words.
 Result<void> createVolumeFile(const std::string& dir, const conf::StorageVolDef& def, bool preallocMetadata);
+
+/// As createVolumeFile for a volume with <encryption format='luks'>: a raw LUKS image (format
+/// raw) or a qcow2 image encrypted with LUKS, keyed with `passphrase` (host::createLuksImage:
+/// the value reaches qemu-img on a pipe, never on its command line or in a file).
+Result<void> createEncryptedVolumeFile(const std::string& dir, const conf::StorageVolDef& def,
+                                       std::span<const std::uint8_t> passphrase);
 
 /// As createVolumeFile, the content copied from `sourcePath` (format `sourceFormat`) by
 /// qemu-img convert; a larger capacity in `def` then grows the copy.

@@ -99,3 +99,30 @@ TEST(StoragePoolCapabilities, MarksSupportedTypes) {
     EXPECT_NE(caps.find("<pool type='dir' supported='yes'>"), std::string::npos);
     EXPECT_NE(caps.find("<pool type='logical' supported='no'/>"), std::string::npos);
 }
+
+TEST(StorageVolDef, LuksEncryptionWithItsSecretAndNothingElse) {
+    auto v = parseStorageVolXml(
+        "<volume><name>e.img</name><capacity unit='M'>16</capacity><target><format type='raw'/>"
+        "<encryption format='luks'><secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/>"
+        "</encryption></target></volume>");
+    ASSERT_TRUE(v) << v.error().wireMessage();
+    EXPECT_EQ((*v)->encryptionFormat, "luks");
+    EXPECT_EQ((*v)->encryptionSecretUuid, "0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f");
+    (*v)->path = "/p/e.img";
+    EXPECT_NE(formatStorageVolXml(**v).find("<encryption format='luks'>\n      <secret type='passphrase' "
+                                            "uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/>"),
+              std::string::npos);
+    const std::pair<const char*, const char*> refused[] = {
+        {"<encryption format='qcow'><secret type='passphrase' uuid='u'/></encryption>", "'qcow'"},
+        {"<encryption format='luks'/>", "needs <secret"},
+        {"<encryption format='luks'><secret type='passphrase'/></encryption>", "either uuid or usage"},
+        {"<encryption format='luks'><secret type='passphrase' uuid='u' usage='x'/></encryption>", "either uuid or usage"},
+        {"<encryption format='luks'><secret type='passphrase' uuid='u'/><cipher name='aes'/></encryption>", "<cipher"},
+    };
+    for (const auto& [enc, needle] : refused) {
+        auto r = parseStorageVolXml(std::string("<volume><name>e.img</name><capacity>1</capacity><target>") + enc +
+                                    "</target></volume>");
+        ASSERT_FALSE(r) << enc;
+        EXPECT_NE(r.error().message.find(needle), std::string::npos) << enc << ": " << r.error().message;
+    }
+}
