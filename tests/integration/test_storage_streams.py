@@ -108,6 +108,9 @@ def test_upload_download_round_trip(daemon, pool, tmpdir_path):
     assert vol_info(uri, 'sp', 'v.img')[0] == 4 * MiB
 
     # A bigger upload grows the volume; capacity and allocation are read again.
+    # The file the first upload left is alive while the second one's file is made, so their
+    # inodes differ (the original's inode, freed by the first upload, may be reused).
+    replaced = os.stat(os.path.join(target, 'v.img'))
     big = os.urandom(6 * MiB)
     write_bytes(src, big)
     assert virsh(uri, 'vol-upload', '--pool', 'sp', 'v.img', src).rc == 0
@@ -117,7 +120,7 @@ def test_upload_download_round_trip(daemon, pool, tmpdir_path):
     assert read_bytes(out) == big
     # The owner and mode the volume had are kept (the file is a new one).
     st = os.stat(os.path.join(target, 'v.img'))
-    assert st.st_ino != before.st_ino
+    assert st.st_ino != replaced.st_ino
     assert (st.st_mode, st.st_uid, st.st_gid) == (before.st_mode, before.st_uid, before.st_gid)
 
     # A qcow2 volume is downloaded as the file it is, header and all.
