@@ -5,12 +5,11 @@
 # state at each step, the pool's and the network's facts).
 import os
 import shutil
-import stat
 
 import pytest
 
 from framework.clients import record, run_ansible_playbook
-from framework.libvirtd import libvirtd  # noqa: F401 (fixture)
+from framework.libvirtd import guest_files_for_libvirtd, libvirtd  # noqa: F401 (fixture)
 from framework.qemu_fixtures import guest_files, guest_xml, pytestmark, qemu_pids  # noqa: F401
 from framework.tools import virsh
 
@@ -43,17 +42,7 @@ def results(steps, name):
 
 def run_on_libvirtd(sock, guest_files, octet):
     """The playbook against Debian's libvirtd (qemu:///session, as nobody)."""
-    base = os.path.dirname(os.path.dirname(os.path.dirname(sock)))
-    work = os.path.join(base, 'ansible')
-    os.makedirs(work)
-    shutil.chown(work, 'nobody')
-    # The session daemon's QEMU runs as nobody: it gets its own copies of the guest's files.
-    copies = []
-    for path in guest_files:
-        copy = os.path.join(work, os.path.basename(path))
-        shutil.copyfile(path, copy)
-        os.chmod(copy, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        copies.append(copy)
+    work, copies = guest_files_for_libvirtd(sock, 'ansible', guest_files)
     return run_ansible_playbook('ansible_libvirt.yml', playbook_vars(
         f'qemu:///session?socket={sock}', copies, work, f'crlanl{os.getpid() % 10000}', octet))
 

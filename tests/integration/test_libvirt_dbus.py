@@ -6,12 +6,11 @@
 # daemon, reached by libvirt-dbus --session); every step it passes passes here.
 import os
 import shutil
-import stat
 
 import pytest
 
 from framework.clients import record
-from framework.libvirtd import libvirtd  # noqa: F401 (fixture)
+from framework.libvirtd import guest_files_for_libvirtd, libvirtd  # noqa: F401 (fixture)
 from framework.qemu_fixtures import guest_files, guest_xml, pytestmark, qemu_pids  # noqa: F401
 
 pytestmark = [pytestmark, pytest.mark.skipif(shutil.which('libvirt-dbus') is None or shutil.which('dbus-daemon') is None,
@@ -40,16 +39,8 @@ def value(steps, name):
 
 def test_libvirt_dbus_works_on_corrald_as_on_libvirtd(daemon, libvirtd, tmpdir_path, guest_files):
     octet = 100 + (os.getpid() + 11) % 100
-    base = os.path.dirname(os.path.dirname(os.path.dirname(libvirtd)))
-    their_dir = os.path.join(base, 'dbus')
-    os.makedirs(their_dir)
-    shutil.chown(their_dir, 'nobody')
-    copies = []
-    for path in guest_files:
-        copy = os.path.join(their_dir, os.path.basename(path))
-        shutil.copyfile(path, copy)
-        os.chmod(copy, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        copies.append(copy)
+    their_dir, copies = guest_files_for_libvirtd(libvirtd, 'dbus', guest_files)
+    base = os.path.dirname(their_dir)
     theirs = run_steps(session_runtime_dir=os.path.join(base, 'run'),
                        inputs=inputs(their_dir, copies, f'crldl{os.getpid() % 10000}', octet))
     record('libvirt-dbus', 'libvirtd', theirs)

@@ -5,12 +5,11 @@
 # libvirtd; every step it passes passes here, and the values printed are the true ones.
 import os
 import shutil
-import stat
 
 import pytest
 
 from framework.clients import record, run_sys_virt_script
-from framework.libvirtd import libvirtd  # noqa: F401 (fixture)
+from framework.libvirtd import guest_files_for_libvirtd, libvirtd  # noqa: F401 (fixture)
 from framework.qemu_fixtures import guest_files, guest_xml, pytestmark, qemu_pids  # noqa: F401
 
 pytestmark = [pytestmark, pytest.mark.skipif(shutil.which('perl') is None, reason='perl is not installed')]
@@ -45,17 +44,8 @@ def value(steps, name):
 
 def test_the_perl_binding_works_on_corrald_as_on_libvirtd(daemon, libvirtd, tmpdir_path, guest_files):
     octet = 100 + (os.getpid() + 7) % 100
-    # Debian's libvirtd as nobody (qemu:///session): its QEMU gets its own readable copies.
-    base = os.path.dirname(os.path.dirname(os.path.dirname(libvirtd)))
-    their_dir = os.path.join(base, 'perl')
-    os.makedirs(their_dir)
-    shutil.chown(their_dir, 'nobody')
-    copies = []
-    for path in guest_files:
-        copy = os.path.join(their_dir, os.path.basename(path))
-        shutil.copyfile(path, copy)
-        os.chmod(copy, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        copies.append(copy)
+    # Debian's libvirtd as nobody (qemu:///session).
+    their_dir, copies = guest_files_for_libvirtd(libvirtd, 'perl', guest_files)
     theirs = run(f'qemu:///session?socket={libvirtd}',
                  write_inputs(their_dir, copies, f'crlpl{os.getpid() % 10000}', octet))
     record('sys-virt', 'libvirtd', theirs)

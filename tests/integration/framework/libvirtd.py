@@ -51,3 +51,20 @@ def libvirtd():
         pytest.fail(str(e))
     yield sock
     stop_libvirtd(proc, base)
+
+
+def guest_files_for_libvirtd(sock, name, guest_files):
+    """A directory of the libvirtd at `sock` owned by nobody, and in it readable copies of the
+    tiny guest's kernel and initramfs: the session daemon's QEMU runs as nobody. Returns
+    (directory, copies)."""
+    base = os.path.dirname(os.path.dirname(os.path.dirname(sock)))
+    work = os.path.join(base, name)
+    os.makedirs(work)
+    shutil.chown(work, 'nobody')
+    copies = []
+    for path in guest_files:
+        copy = os.path.join(work, os.path.basename(path))
+        shutil.copyfile(path, copy)
+        os.chmod(copy, 0o444)
+        copies.append(copy)
+    return work, copies
