@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "../cli.hpp"
@@ -61,17 +63,39 @@ Result<void> awaitEnd(client::Connection& conn, StreamState& state) {
     return conn.pump(std::chrono::steady_clock::now() + std::chrono::hours(24), [&] { return state.ended; });
 }
 
-int volUpload(Context& ctx) {
-    client::Connection* conn = openConnection(ctx);
-    if (conn == nullptr) {
-        return 1;
-    }
-    auto vol = lookupVol(*conn, *ctx.args.get("vol"), ctx.args.get("pool"));
+/// What both directions start from: the connection, the volume, the range and the local file;
+/// nullopt once an error is printed.
+struct Transfer {
+    client::Connection* conn = nullptr;
+    proto::remote_nonnull_storage_vol vol;
     std::uint64_t offset = 0, length = 0;
-    if (!vol || !offsetAndLength(ctx, offset, length)) {
+    std::string file;
+};
+
+std::optional<Transfer> beginTransfer(Context& ctx) {
+    Transfer t;
+    t.conn = openConnection(ctx);
+    if (t.conn == nullptr) {
+        return std::nullopt;
+    }
+    auto vol = lookupVol(*t.conn, *ctx.args.get("vol"), ctx.args.get("pool"));
+    if (!vol || !offsetAndLength(ctx, t.offset, t.length)) {
+        return std::nullopt;
+    }
+    t.vol = *vol;
+    t.file = *ctx.args.get("file");
+    return t;
+}
+
+int volUpload(Context& ctx) {
+    auto t = beginTransfer(ctx);
+    if (!t) {
         return 1;
     }
-    const std::string file = *ctx.args.get("file");
+    client::Connection* conn = t->conn;
+    const auto* vol = &t->vol;
+    const std::uint64_t offset = t->offset, length = t->length;
+    const std::string& file = t->file;
     UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) {
         printError("cannot read " + file);
@@ -125,16 +149,14 @@ int volUpload(Context& ctx) {
 }
 
 int volDownload(Context& ctx) {
-    client::Connection* conn = openConnection(ctx);
-    if (conn == nullptr) {
+    auto t = beginTransfer(ctx);
+    if (!t) {
         return 1;
     }
-    auto vol = lookupVol(*conn, *ctx.args.get("vol"), ctx.args.get("pool"));
-    std::uint64_t offset = 0, length = 0;
-    if (!vol || !offsetAndLength(ctx, offset, length)) {
-        return 1;
-    }
-    const std::string file = *ctx.args.get("file");
+    client::Connection* conn = t->conn;
+    const auto* vol = &t->vol;
+    const std::uint64_t offset = t->offset, length = t->length;
+    const std::string& file = t->file;
     UniqueFd out(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
     if (!out) {
         printError("cannot create " + file);
