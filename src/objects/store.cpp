@@ -121,6 +121,18 @@ bool isDamaged(int code) {
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+/// Column i as a uuid; a malformed one (a store edited by hand, or damaged) is an error naming
+/// the store rather than a definition silently dropped.
+Result<Uuid> columnUuid(sqlite3_stmt* s, int i, const std::string& storePath) {
+    std::string text = columnText(s, i);
+    auto uuid = Uuid::parse(text);
+    if (!uuid) {
+        return fail(ErrorCode::OperationFailed,
+                    "store " + quoted(storePath) + " holds a malformed uuid " + quoted(text));
+    }
+    return *uuid;
+}
+
 }  // namespace
 
 Store::~Store() {
@@ -532,13 +544,7 @@ Result<std::vector<DefinitionRecord>> Store::loadDefinitions(std::string_view dr
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         DefinitionRecord rec;
         rec.driver = std::string(driver);
-        std::string text = columnText(s, 0);
-        auto uuid = Uuid::parse(text);
-        if (!uuid) {
-            return fail(ErrorCode::OperationFailed,
-                        "store " + quoted(path_) + " holds a malformed uuid " + quoted(text));
-        }
-        rec.uuid = *uuid;
+        CORRAL_ASSIGN_OR_RETURN(rec.uuid, columnUuid(s, 0, path_));
         rec.name = columnText(s, 1);
         rec.xml = columnText(s, 2);
         rec.autostart = sqlite3_column_int(s, 3) != 0;
@@ -586,13 +592,7 @@ Result<std::vector<StatusRecord>> Store::loadStatuses(std::string_view driver) {
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         StatusRecord rec;
         rec.driver = std::string(driver);
-        std::string text = columnText(s, 0);
-        auto uuid = Uuid::parse(text);
-        if (!uuid) {
-            return fail(ErrorCode::OperationFailed,
-                        "store " + quoted(path_) + " holds a malformed uuid " + quoted(text));
-        }
-        rec.uuid = *uuid;
+        CORRAL_ASSIGN_OR_RETURN(rec.uuid, columnUuid(s, 0, path_));
         rec.name = columnText(s, 1);
         rec.status = columnText(s, 2);
         out.push_back(std::move(rec));

@@ -405,3 +405,21 @@ TEST(Store, ConcurrentWritersLoseNothing) {
     EXPECT_EQ(store->loadDefinitions("qemu")->size(), static_cast<std::size_t>(kThreads * kEach));
     EXPECT_EQ(store->loadStatuses("qemu")->size(), static_cast<std::size_t>(kThreads * kEach));
 }
+
+TEST(Store, AMalformedUuidIsAnErrorNamingTheStoreNotARowDropped) {
+    TempDir dir;
+    std::string path = dir.path + "/s.db";
+    ASSERT_TRUE(openOrDie(path));
+    EXPECT_EQ(rawQuery(path, "INSERT INTO definitions (driver, uuid, name, xml, autostart) "
+                             "VALUES ('qemu', 'not-a-uuid', 'g', '<domain/>', 0)"), "");
+    EXPECT_EQ(rawQuery(path, "INSERT INTO statuses (driver, uuid, name, status) "
+                             "VALUES ('qemu', 'also-not', 'g', '{}')"), "");
+    auto store = openOrDie(path);
+    ASSERT_TRUE(store);
+    auto defs = store->loadDefinitions("qemu");
+    ASSERT_FALSE(defs);
+    EXPECT_EQ(defs.error().message, "store '" + path + "' holds a malformed uuid 'not-a-uuid'");
+    auto statuses = store->loadStatuses("qemu");
+    ASSERT_FALSE(statuses);
+    EXPECT_EQ(statuses.error().message, "store '" + path + "' holds a malformed uuid 'also-not'");
+}
