@@ -16,6 +16,7 @@
 #include "conf/domain_coverage.hpp"
 #include "conf/domain_def.hpp"
 #include "drivers/qemu/qemu_command.hpp"
+#include "drivers/qemu/qemu_implicit_devices.hpp"
 #include "drivers/qemu/qemu_pci_addresses.hpp"
 #include "golden_files.hpp"
 #include "util/name_escape.hpp"
@@ -35,7 +36,8 @@ Result<std::string> render(const std::string& name) {
     conf::PostParseContext ctx = golden::deterministicPostParse(counter);
     CORRAL_TRY(conf::postParseDomainDef(*def, ctx));
     CORRAL_TRY(conf::validateDomainDef(*def));
-    CORRAL_TRY(drivers::qemu::assignPciAddresses(*def));  // as a define does (completeDefinition)
+    drivers::qemu::addImplicitDevices(*def);  // as a define does (completeDefinition)
+    CORRAL_TRY(drivers::qemu::assignPciAddresses(*def));
     drivers::qemu::QemuLaunchContext launch;
     launch.monitorFd = 3;
     launch.pidFile = pathForName("/run/corral/qemu", def->name, ".pid");  // as the backend names it

@@ -213,7 +213,14 @@ def test_corral_commands_match_virsh(daemon, bin_dir, write_file):
 
 def test_qemu_guest_balloon_and_vcpu_hotplug(qemu):
     uri = qemu.uri
-    serial = qemu.define('rs', vcpus=2, extra_devices="<memballoon model='virtio'/>")
+    # The definition names no balloon: a define adds libvirt's virtio balloon (and its PS/2
+    # inputs and audio backend), but not libvirt's USB controller.
+    serial = qemu.define('rs', vcpus=2)
+    defined = virsh(uri, 'dumpxml', 'rs', '--inactive').out
+    for wanted in ("<memballoon model='virtio'>", "<input type='mouse' bus='ps2'/>",
+                   "<input type='keyboard' bus='ps2'/>", "<audio id='1' type='none'/>"):
+        assert wanted in defined, (wanted, defined)
+    assert "<controller type='usb'" not in defined, defined
     # --config first: one vCPU of two, and 176 MiB of 192, for the next start.
     assert virsh(uri, 'setvcpus', 'rs', '1', '--config').rc == 0
     huge = virsh(uri, 'setvcpus', 'rs', '100000', '--maximum', '--config')
@@ -255,8 +262,8 @@ def test_qemu_guest_balloon_and_vcpu_hotplug(qemu):
     inactive = virsh(uri, 'dumpxml', 'rs', '--inactive').out
     assert "current='1'>2</vcpu>" in inactive and "<currentMemory unit='KiB'>180224</currentMemory>" in inactive
 
-    # Without a balloon the memory of a running guest cannot change.
-    qemu.define('nb')
+    # Without a balloon (asked for: model='none') the memory of a running guest cannot change.
+    qemu.define('nb', extra_devices="<memballoon model='none'/>")
     assert virsh(uri, 'start', 'nb').rc == 0
     nb = virsh(uri, 'setmem', 'nb', '128M')
     assert nb.rc == 1 and 'without the balloon device' in nb.err, nb.err

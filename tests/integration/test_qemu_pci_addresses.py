@@ -112,7 +112,7 @@ def test_a_disk_added_to_a_running_q35_guest_goes_on_the_spare_root_port(qemu, t
     wait_for(lambda: 'CORRAL-GUEST-DISKS' in serial_text(serial), what='the guest to list its disks')
     ports = re.findall(r"<controller type='pci' index='(\d+)' model='pcie-root-port'",
                        virsh(qemu.uri, 'dumpxml', '--inactive', 'q35hp').out)
-    assert ports == ['1', '2'], ports  # the interface's and the spare
+    assert ports == ['1', '2', '3'], ports  # the interface's, the balloon's and the spare
     image = os.path.join(tmpdir_path, 'q35hp.raw')
     subprocess.run(['truncate', '-s', '4M', image], check=True)
     xml = os.path.join(tmpdir_path, 'q35hp-vda.xml')
@@ -121,7 +121,7 @@ def test_a_disk_added_to_a_running_q35_guest_goes_on_the_spare_root_port(qemu, t
     r = virsh(qemu.uri, 'attach-device', 'q35hp', xml, '--live')
     assert r.rc == 0, r.err
     live = virsh(qemu.uri, 'dumpxml', 'q35hp').out
-    assert re.search(r"<target dev='vda' bus='virtio'/>\s*<address type='pci' domain='0x0000' bus='0x02' "
+    assert re.search(r"<target dev='vda' bus='virtio'/>\s*<address type='pci' domain='0x0000' bus='0x03' "
                      r"slot='0x00' function='0x0'/>", live), live
     wait_for(lambda: any(l.startswith('CORRAL-GUEST-DISKS') and 'vda' in l.split()
                          for l in serial_text(serial).splitlines()),

@@ -7,6 +7,7 @@
 #include "conf/domain_tuning.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/qemu/qemu_command.hpp"
+#include "drivers/qemu/qemu_implicit_devices.hpp"
 #include "drivers/qemu/qemu_pci_addresses.hpp"
 
 namespace corral::drivers::qemu {
@@ -59,6 +60,9 @@ Result<void> QemuBackend::checkDefinition(const conf::DomainDef& def) {
 }
 
 Result<void> QemuBackend::completeDefinition(conf::DomainDef& def, bool running) {
+    if (!running) {
+        addImplicitDevices(def);  // before the addresses: the balloon takes a PCI slot
+    }
     return assignPciAddresses(def, !running);
 }
 
