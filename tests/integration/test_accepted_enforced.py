@@ -28,7 +28,8 @@ def vm(name, devices='', extra='', os_attrs=''):
      '<interface><filterref>'),
     ('shaped', vm('shaped', "<interface type='user'><bandwidth><inbound average='1000'/></bandwidth></interface>"),
      '<interface><bandwidth>'),
-    ('keymap', vm('keymap', "<graphics type='vnc' autoport='yes' keymap='de'/>"), "<graphics keymap='de'>"),
+    ('connected', vm('connected', "<graphics type='vnc' autoport='yes' passwd='x' connected='fail'/>"),
+     "<graphics connected='fail'>"),
     ('efi', vm('efi', os_attrs=" firmware='efi'"), "<os firmware='efi'>"),
 ])
 def test_qemu_definition_that_would_run_without_what_it_asks_is_refused(daemon, name, xml, part):

@@ -461,6 +461,16 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
                 rt->monitor->close();
                 return failStart(std::move(set).error());
             }
+            // passwdValidTo: QEMU refuses the password from then on (checked at define).
+            if (auto expiry = graphicsPasswordExpiry(dev); expiry && *expiry) {
+                JsonWriter when;
+                when.beginObject().key("protocol").value(*dev.attr("type")).key("time").value(std::to_string(**expiry))
+                    .endObject();
+                if (auto expire = rt->monitor->execute("expire_password", when.str()); !expire) {
+                    rt->monitor->close();
+                    return failStart(std::move(expire).error());
+                }
+            }
         }
     }
     if (auto links = applyLinkStates(*rt->monitor, liveDef); !links) {

@@ -4,6 +4,7 @@
 // by the caller and passed in QemuLaunchContext.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -62,6 +63,10 @@ struct SpicePorts {
     std::vector<std::pair<std::string, std::string>> channelModes;  ///< ("default"|NAME, mode)
 };
 Result<SpicePorts> spicePortsNeeded(const conf::XmlNode& graphics, bool spiceTls);
+
+/// <graphics passwdValidTo='2030-01-01T00:00:00'> (UTC, libvirt's format) as seconds since the
+/// epoch; nullopt without it; an XML error naming the value when it is not such a time.
+Result<std::optional<std::int64_t>> graphicsPasswordExpiry(const conf::XmlNode& graphics);
 
 /// Builds argv (argv[0] is the emulator). Errors: ConfigUnsupported naming the element QEMU
 /// cannot run (bad machine type, unknown disk bus, a device kind this driver does not drive).

@@ -64,6 +64,8 @@ private:
     Result<void> addSerial(const conf::XmlNode& chr, unsigned index);
     Result<void> addConsole(const conf::XmlNode& console, unsigned index);
     Result<void> addGraphics(const conf::XmlNode& graphics);
+    /// <graphics keymap>: QEMU's -k, one for the guest.
+    Result<void> addKeymap(const conf::XmlNode& graphics);
     Result<void> addVideo(const conf::XmlNode& video, unsigned index);
     Result<void> addController(const conf::XmlNode& controller);
     /// The root bus (index 0) and, on q35, pcie-root-port controllers.
@@ -120,6 +122,7 @@ private:
     bool hasSpice_ = false;  // a <graphics type='spice'>: what spicevmc devices and audio need
     unsigned channelCount_ = 0, redirCount_ = 0, soundCount_ = 0;
     std::string audiodev_;  // the -audiodev id once added
+    std::string keymap_;    // the -k once added
     /// QEMU's -action watchdog=... for the one <watchdog>; empty without one.
     std::string watchdogAction_;
     std::set<unsigned> scsiControllers_;

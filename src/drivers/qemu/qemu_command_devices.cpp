@@ -131,14 +131,36 @@ Result<void> CommandBuilder::addConsole(const conf::XmlNode& console, unsigned i
     return {};
 }
 
+Result<void> CommandBuilder::addKeymap(const conf::XmlNode& graphics) {
+    const std::string* keymap = graphics.attr("keymap");
+    if (keymap == nullptr) {
+        return {};
+    }
+    // QEMU reads the file of that name from its keymaps directory: a name, never a path.
+    if (!isQemuTypeName(*keymap) || keymap->find("..") != std::string::npos) {
+        return invalidXml("<graphics keymap='" + conf::printableText(*keymap) + "'>: not a keymap name");
+    }
+    if (!keymap_.empty() && keymap_ != *keymap) {
+        return unsupported("<graphics keymap='" + *keymap + "'>: another display of this guest has keymap '" +
+                           keymap_ + "' (QEMU has one keymap)");
+    }
+    if (keymap_.empty()) {
+        keymap_ = *keymap;
+        add({"-k", *keymap});
+    }
+    return {};
+}
+
 Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
     const std::string type = graphics.attrOr("type");
     std::string listen = graphics.attrOr("listen");
+    bool listensNowhere = false;
     if (const conf::XmlNode* l = graphics.child("listen")) {
         const std::string listenType = l->attrOr("type", "address");
-        if (listenType != "address") {
+        listensNowhere = listenType == "none" && type == "vnc";
+        if (listenType != "address" && !listensNowhere) {
             return unsupported("<graphics type='" + type + "'><listen type='" + listenType +
-                               "'>: only listen type 'address' is supported");
+                               "'>: not supported (address" + (type == "vnc" ? ", none" : "") + ")");
         }
         if (!l->attrOr("address").empty()) {
             listen = l->attrOr("address");
@@ -166,17 +188,33 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
     if (ctx_.planOnly && (autoport == "yes" || port < 0)) {
         port = 5900;  // a stand-in: the real one is chosen at start
     }
+    CORRAL_TRY(addKeymap(graphics));
+    CORRAL_ASSIGN_OR_RETURN(auto expiry, graphicsPasswordExpiry(graphics));
+    const bool hasPassword = graphics.attr("passwd") != nullptr || (type == "vnc" && ctx_.vncDefaultPassword);
+    if (expiry && !hasPassword) {
+        // An expiry promises a console that closes; without a password it never was closed.
+        return unsupported("<graphics type='" + type + "' passwdValidTo>: needs a password (passwd=" +
+                           (type == "vnc" ? ", or qemu.conf's vnc_password)" : ")"));
+    }
     if (type == "vnc") {
         if (hasGraphics_) {
             return unsupported("<graphics type='vnc'>: only one VNC display per guest");
         }
-        if (port < 5900) {
+        if (port < 5900 && !listensNowhere) {
             return unsupported("<graphics type='vnc'>: port " + portText + " was not allocated (5900 or above)");
         }
         std::string host = listen.find(':') != std::string::npos ? "[" + listen + "]" : listen;
-        QemuOpts vnc(host + ":" + std::to_string(port - 5900));
-        if (graphics.attr("passwd") != nullptr || ctx_.vncDefaultPassword) {
+        // <listen type='none'>: QEMU keeps the display and listens nowhere (screenshots only).
+        QemuOpts vnc(listensNowhere ? std::string("none") : host + ":" + std::to_string(port - 5900));
+        if (hasPassword) {
             vnc.add("password", "on");  // the password itself goes through QMP set_password
+        }
+        if (const std::string* share = graphics.attr("sharePolicy")) {
+            if (*share != "allow-exclusive" && *share != "force-shared" && *share != "ignore") {
+                return unsupported("<graphics type='vnc' sharePolicy='" + conf::printableText(*share) +
+                                   "'>: not a share policy (allow-exclusive, force-shared, ignore)");
+            }
+            vnc.add("share", *share);
         }
         if (ctx_.vncTlsDirFd >= 0) {
             // The directory is reached through the inherited descriptor: QEMU, as the guest's

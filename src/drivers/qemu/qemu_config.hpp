@@ -23,6 +23,9 @@ struct QemuDriverConfig {
     bool vncTlsVerify = true;  ///< vnc_tls_x509_verify, else default_tls_x509_verify, else on
     /// qemu.conf vnc_password: the password of every VNC display whose <graphics> sets none.
     std::string vncPassword;
+    /// remote_display_port_min/max: the ports autoport gives VNC and SPICE displays.
+    int displayPortMin = 5900;
+    int displayPortMax = 65535;
     // SPICE over TLS: spice_tls and spice_tls_x509_cert_dir (else /etc/pki/libvirt-spice where
     // it exists, else default_tls_x509_cert_dir). SPICE asks no client certificate.
     bool spiceTls = false;

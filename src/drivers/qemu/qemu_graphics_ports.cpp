@@ -58,8 +58,8 @@ bool hasAutomaticGraphicsPort(const conf::DomainDef& def) {
 
 Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& rt, conf::DomainDef& liveDef) {
     for (auto& dev : liveDef.devices) {
-        if (dev.name != "graphics") {
-            continue;
+        if (dev.name != "graphics" || dev.childAttr("listen", "type") == "none") {
+            continue;  // <listen type='none'>: no port to give
         }
         const std::string* portAttr = dev.attr("port");
         const std::string* autoport = dev.attr("autoport");
@@ -83,7 +83,7 @@ Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& 
         }
         std::lock_guard lock(portsMutex_);
         auto choose = [&](const char* attr) -> Result<void> {
-            for (int port = 5900; port < 65535; ++port) {
+            for (int port = config_.displayPortMin; port <= config_.displayPortMax; ++port) {
                 if (!portsInUse_.contains(port) && tcpPortFree(listen, port)) {
                     portsInUse_.insert(port);
                     rt->ports.push_back(port);
@@ -91,7 +91,10 @@ Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& 
                     return {};
                 }
             }
-            return fail(ErrorCode::InternalError, "no free port for <graphics type='" + dev.attrOr("type") + "'> from 5900 up");
+            // libvirt's words (virPortAllocatorAcquire), naming qemu.conf's range.
+            return fail(ErrorCode::InternalError, "Unable to find an unused port in range 'display' (" +
+                                                      std::to_string(config_.displayPortMin) + "-" +
+                                                      std::to_string(config_.displayPortMax) + ")");
         };
         if (plainAuto) {
             CORRAL_TRY(choose("port"));
