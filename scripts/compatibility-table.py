@@ -1,8 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # docs/compatibility.md from real runs: the client tests (ansible's community.libvirt, Sys::Virt,
-# libvirt-dbus)
-# run against corrald and Debian's libvirtd on this machine, each step's outcome recorded
+# libvirt-dbus, virt-install/virt-xml/virt-clone) run against corrald and Debian's libvirtd on this machine, each step's outcome recorded
 # (tests/integration/framework/clients.py), and this script writes the table client x step.
 #
 #   scripts/compatibility-table.py [--bin build/bin] [--out docs/compatibility.md]
@@ -19,9 +18,11 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIENT_TESTS = {'ansible': 'tests/integration/test_ansible.py', 'sys-virt': 'tests/integration/test_sys_virt.py',
-                'libvirt-dbus': 'tests/integration/test_libvirt_dbus.py'}
+                'libvirt-dbus': 'tests/integration/test_libvirt_dbus.py',
+                'virt-tools': 'tests/integration/test_virt_tools.py'}
 TITLES = {'ansible': "ansible community.libvirt (virt, virt_net, virt_pool)", 'sys-virt': 'Sys::Virt (Perl)',
-          'libvirt-dbus': 'libvirt-dbus (the D-Bus API, through GDBus)'}
+          'libvirt-dbus': 'libvirt-dbus (the D-Bus API, through GDBus)',
+          'virt-tools': 'virt-install, virt-xml and virt-clone (virtinst)'}
 
 
 def cell(entry):
@@ -38,8 +39,9 @@ def render(out_dir):
              'each step of each client against corrald (the QEMU driver) and against Debian\'s libvirtd',
              '(`qemu:///session`, run as nobody: an unprivileged libvirtd cannot create the bridge of a',
              'virtual network, which is why network starts fail there). Steps a test expects to fail (a',
-             'lookup of a deleted object, the value of a private secret) fail on both. virt-install,',
-             'virt-clone and virt-xml are covered by test_virt_install.py, test_virt_clone.py and',
+             'lookup of a deleted object, the value of a private secret, a name already in use) fail on',
+             'both. A virtinst step is the tool\'s run and a check of what it made, read back with virsh;',
+             'the deeper checks of those tools are in test_virt_install.py, test_virt_clone.py and',
              'test_virt_xml.py (docs/testing.md). Do not edit by hand: run the script.', '']
     for client, title in TITLES.items():
         results = {}
