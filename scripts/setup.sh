@@ -32,6 +32,9 @@ packages=(
     # libvirt-dbus on a private bus (dbus-daemon), driven through GDBus (python3-gi):
     # test_libvirt_dbus.py
     libvirt-dbus dbus-daemon python3-gi
+    # a guest's screen in a browser: noVNC in a headless chromium, driven by chromedriver
+    # (test_graphics_novnc.py)
+    novnc chromium chromium-driver python3-selenium
     # the QEMU driver's tests: real QEMU (TCG), qemu-img, and the tiny guest they build from
     # Debian's kernel and a static busybox; iproute2 for the bridge the tap test uses
     qemu-system-x86 qemu-utils busybox-static linux-image-amd64 iproute2

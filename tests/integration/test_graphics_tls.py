@@ -155,6 +155,48 @@ def test_vnc_with_tls_offers_only_x509_vencrypt_and_refuses_clients_without_a_ce
     t.close()
 
 
+def websocket_upgrade(port, pki, client_dir=None):
+    """A TLS connection to a websocket port and an HTTP upgrade request; the answer's status line."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(os.path.join(pki.ca_dir, 'cacert.pem'))
+    if client_dir:
+        ctx.load_cert_chain(os.path.join(client_dir, 'clientcert.pem'), os.path.join(client_dir, 'clientkey.pem'))
+    raw = socket.create_connection(('127.0.0.1', port), timeout=30)
+    t = ctx.wrap_socket(raw, server_hostname='127.0.0.1')
+    try:
+        t.sendall(b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+                  b'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'
+                  b'Sec-WebSocket-Protocol: binary\r\n\r\n')
+        answer = t.recv(200)
+        if not answer:
+            raise ConnectionError('closed')
+        return answer.split(b'\r\n', 1)[0].decode()
+    finally:
+        t.close()
+
+
+def test_the_websocket_speaks_tls_with_the_displays_certificates(tls_vnc):
+    # noVNC's way in (docs/graphics.md) is held to the same rules as the display: TLS, and a
+    # client certificate signed by the CA.
+    tls_vnc.configure()
+    tls_vnc.start('tls', "<graphics type='vnc' autoport='yes' websocket='-1'/>")
+    ws = int(re.search(r"<graphics [^>]*?websocket='(\d+)'", virsh(tls_vnc.daemon.uri('qemu'), 'dumpxml', 'tls').out)
+             .group(1))
+    # In the clear: no websocket handshake is answered.
+    plain = socket.create_connection(('127.0.0.1', ws), timeout=30)
+    plain.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+    try:
+        assert not plain.recv(200).startswith(b'HTTP/1.1 101')
+    except OSError:
+        pass
+    finally:
+        plain.close()
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+        websocket_upgrade(ws, tls_vnc.pki)
+    viewer = tls_vnc.pki.client('viewer', 'C=GB,O=Test,CN=viewer')
+    assert websocket_upgrade(ws, tls_vnc.pki, viewer) == 'HTTP/1.1 101 Switching Protocols'
+
+
 def test_without_verification_a_client_needs_no_certificate(tls_vnc):
     # The refusal above is the verification's doing: turned off, the same client gets through.
     tls_vnc.configure('vnc_tls_x509_verify = 0\n')

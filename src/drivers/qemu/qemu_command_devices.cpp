@@ -209,6 +209,22 @@ Result<void> CommandBuilder::addGraphics(const conf::XmlNode& graphics) {
         if (hasPassword) {
             vnc.add("password", "on");  // the password itself goes through QMP set_password
         }
+        if (const std::string* websocket = graphics.attr("websocket")) {
+            // VNC over a websocket (noVNC in a browser), on the display's address, with the
+            // display's password and TLS. -1: a port from qemu.conf's websocket range at start.
+            int ws = -1;
+            if (auto p = parseSigned(*websocket); p && *p > 0 && *p < 65536) {
+                ws = static_cast<int>(*p);
+            } else if (*websocket == "-1" && ctx_.planOnly) {
+                ws = 5700;  // a stand-in: the real one is chosen at start
+            }
+            if (ws < 0 || listensNowhere) {
+                return unsupported("<graphics type='vnc' websocket='" + conf::printableText(*websocket) + "'>: " +
+                                   (listensNowhere ? "a display that listens nowhere has no websocket"
+                                                   : "not a port (1-65535, or -1 for one chosen at start)"));
+            }
+            vnc.add("websocket", host + ":" + std::to_string(ws));
+        }
         if (const std::string* share = graphics.attr("sharePolicy")) {
             if (*share != "allow-exclusive" && *share != "force-shared" && *share != "ignore") {
                 return unsupported("<graphics type='vnc' sharePolicy='" + conf::printableText(*share) +

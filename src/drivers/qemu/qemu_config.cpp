@@ -23,7 +23,8 @@ const std::set<std::string, std::less<>> kKnownKeys = {
     "spice_password", "seccomp_sandbox", "cgroup_controllers", "cgroup_device_acl", "nvram",
     "max_processes", "max_files", "log_timestamp", "set_process_name", "emulator", "destroy_grace_seconds",
     "max_threads_per_process", "namespaces", "guest_id_min", "guest_id_count", "landlock",
-    "default_tls_x509_cert_dir", "default_tls_x509_verify", "remote_display_port_min", "remote_display_port_max"};
+    "default_tls_x509_cert_dir", "default_tls_x509_verify", "remote_display_port_min", "remote_display_port_max",
+    "remote_websocket_port_min", "remote_websocket_port_max"};
 
 /// The files QEMU's tls-creds-x509 object reads from its directory as a server; the others
 /// (ca-crl.pem, dh-params.pem) are used where they exist.
@@ -203,6 +204,11 @@ Result<QemuDriverConfig> loadQemuConfig(const std::string& path) {
                 return badValue(file, key, v, "a port from 5900 to 65535");
             }
             (key == "remote_display_port_min" ? cfg.displayPortMin : cfg.displayPortMax) = static_cast<int>(v.i);
+        } else if (key == "remote_websocket_port_min" || key == "remote_websocket_port_max") {
+            if (v.kind != ConfValue::Kind::Int || v.i < 5700 || v.i > 65535) {
+                return badValue(file, key, v, "a port from 5700 to 65535");
+            }
+            (key == "remote_websocket_port_min" ? cfg.websocketPortMin : cfg.websocketPortMax) = static_cast<int>(v.i);
         } else if (key == "destroy_grace_seconds") {
             if (v.kind != ConfValue::Kind::Int || v.i < 0 || v.i > 600) {
                 return badValue(file, key, v, "a number of seconds (0-600)");
@@ -215,6 +221,13 @@ Result<QemuDriverConfig> loadQemuConfig(const std::string& path) {
                                                std::to_string(cfg.displayPortMin) +
                                                ") must not be greater than remote_display_port_max (" +
                                                std::to_string(cfg.displayPortMax) + ")",
+                    ErrorDomain::Config);
+    }
+    if (cfg.websocketPortMin > cfg.websocketPortMax) {
+        return fail(ErrorCode::ConfSyntax, file.path + ": remote_websocket_port_min (" +
+                                               std::to_string(cfg.websocketPortMin) +
+                                               ") must not be greater than remote_websocket_port_max (" +
+                                               std::to_string(cfg.websocketPortMax) + ")",
                     ErrorDomain::Config);
     }
     cfg.vncTlsVerify = vncVerify.value_or(defaultVerify.value_or(true));

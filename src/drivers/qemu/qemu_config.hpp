@@ -26,6 +26,9 @@ struct QemuDriverConfig {
     /// remote_display_port_min/max: the ports autoport gives VNC and SPICE displays.
     int displayPortMin = 5900;
     int displayPortMax = 65535;
+    /// remote_websocket_port_min/max: the ports websocket='-1' gives VNC's websocket.
+    int websocketPortMin = 5700;
+    int websocketPortMax = 65535;
     // SPICE over TLS: spice_tls and spice_tls_x509_cert_dir (else /etc/pki/libvirt-spice where
     // it exists, else default_tls_x509_cert_dir). SPICE asks no client certificate.
     bool spiceTls = false;

@@ -74,7 +74,8 @@ Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& 
         const std::string* tlsAttr = dev.attr("tlsPort");
         const bool plainAuto = needs.plain && (autoportOn || portAttr == nullptr || *portAttr == "-1");
         const bool tlsAuto = needs.tls && (autoportOn || tlsAttr == nullptr || *tlsAttr == "-1");
-        if (!plainAuto && !tlsAuto) {
+        const bool websocketAuto = dev.attrOr("type") == "vnc" && dev.attrOr("websocket") == "-1";
+        if (!plainAuto && !tlsAuto && !websocketAuto) {
             continue;
         }
         std::string listen = config_.vncListen;
@@ -83,7 +84,10 @@ Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& 
         }
         std::lock_guard lock(portsMutex_);
         auto choose = [&](const char* attr) -> Result<void> {
-            for (int port = config_.displayPortMin; port <= config_.displayPortMax; ++port) {
+            const bool websocket = std::string_view(attr) == "websocket";
+            const int low = websocket ? config_.websocketPortMin : config_.displayPortMin;
+            const int high = websocket ? config_.websocketPortMax : config_.displayPortMax;
+            for (int port = low; port <= high; ++port) {
                 if (!portsInUse_.contains(port) && tcpPortFree(listen, port)) {
                     portsInUse_.insert(port);
                     rt->ports.push_back(port);
@@ -92,15 +96,21 @@ Result<void> QemuBackend::allocateGraphicsPorts(const std::shared_ptr<Runtime>& 
                 }
             }
             // libvirt's words (virPortAllocatorAcquire), naming qemu.conf's range.
-            return fail(ErrorCode::InternalError, "Unable to find an unused port in range 'display' (" +
-                                                      std::to_string(config_.displayPortMin) + "-" +
-                                                      std::to_string(config_.displayPortMax) + ")");
+            return fail(ErrorCode::InternalError, std::string("Unable to find an unused port in range '") +
+                                                      (websocket ? "websocket" : "display") + "' (" +
+                                                      std::to_string(low) + "-" + std::to_string(high) + ")");
         };
         if (plainAuto) {
             CORRAL_TRY(choose("port"));
         }
         if (tlsAuto) {
             CORRAL_TRY(choose("tlsPort"));
+        }
+        if (websocketAuto) {
+            CORRAL_TRY(choose("websocket"));
+        }
+        if (!plainAuto && !tlsAuto) {
+            continue;  // only the websocket was automatic
         }
         dev.setAttr("autoport", "yes");
         if (dev.attr("listen") == nullptr) {
