@@ -49,7 +49,7 @@ public:
 
     Result<std::string> volumePathFor(const std::string& pool, const std::string& volume) override;
 
-    // StorageFacet: pools (storage_manager.cpp)
+    // StorageFacet: pools (storage_manager.cpp; what they show: storage_pool_queries.cpp)
     Result<StoragePoolRef> lookupPoolByName(const std::string& name) override;
     Result<StoragePoolRef> lookupPoolByUuid(const Uuid& uuid) override;
     Result<StoragePoolRef> lookupPoolByTargetPath(const std::string& path) override;
@@ -114,11 +114,15 @@ private:
         int busyVolumes = 0;  ///< volumes being written: the pool cannot stop meanwhile
     };
 
+    /// libvirt's default mode for a pool directory it builds.
+    static constexpr unsigned kDefaultPoolMode = 0711;
+
     // Pools (storage_manager.cpp). Callers hold mutex_.
     Result<std::shared_ptr<Pool>> findLocked(const StoragePoolRef& ref) const;
     Result<std::shared_ptr<Pool>> findActiveLocked(const std::string& poolName) const;
     Result<std::shared_ptr<conf::StoragePoolDef>> parseAndPrepareLocked(const std::string& xml);
-    Result<void> startLocked(Pool& pool);
+    /// `mount`: an fs pool not mounted is mounted (false at daemon start: it becomes inactive).
+    Result<void> startLocked(Pool& pool, bool mount = true);
     Result<void> refreshLocked(Pool& pool);
     void updateSizesLocked(Pool& pool);
     void saveStatusLocked(const Pool& pool);
