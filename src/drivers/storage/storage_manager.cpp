@@ -24,6 +24,8 @@ namespace corral::drivers::storage {
 
 namespace {
 
+namespace pool_event = storage_pool_event;
+
 constexpr const char* kDriver = "storage";
 Unexpected noPool(const std::string& what) {
     return fail(ErrorCode::NoStoragePool, "no storage pool with matching " + what, ErrorDomain::Storage);
@@ -128,6 +130,8 @@ void StorageManager::autostartAll() {
         if (pool->autostart && !pool->active) {
             if (auto started = startLocked(*pool); !started) {
                 logError("autostart of storage pool '" + name + "' failed: " + started.error().wireMessage());
+            } else {
+                events_.lifecycle(refOf(*pool->def), pool_event::kStarted);
             }
         }
     }
@@ -271,6 +275,7 @@ Result<StoragePoolRef> StorageManager::definePool(const std::string& xml, unsign
     }
     slot->def = def;
     slot->persistent = true;
+    events_.lifecycle(refOf(*def), pool_event::kDefined);
     return refOf(*def);
 }
 
@@ -292,6 +297,7 @@ Result<StoragePoolRef> StorageManager::createPoolXml(const std::string& xml, uns
     CORRAL_TRY(startLocked(*pool));
     pools_[def->name] = pool;
     saveStatusLocked(*pool);
+    events_.lifecycle(refOf(*def), pool_event::kStarted);
     return refOf(*def);
 }
 
@@ -338,7 +344,9 @@ Result<void> StorageManager::buildPool(const StoragePoolRef& ref, unsigned flags
     if (pool->active) {
         return invalid("storage pool '" + ref.name + "' is already active");
     }
-    return buildLocked(*pool, flags);
+    CORRAL_TRY(buildLocked(*pool, flags));
+    events_.lifecycle(refOf(*pool->def), pool_event::kCreated);
+    return {};
 }
 
 Result<void> StorageManager::undefinePool(const StoragePoolRef& ref) {
@@ -353,6 +361,7 @@ Result<void> StorageManager::undefinePool(const StoragePoolRef& ref) {
     if (store_ != nullptr) {
         CORRAL_TRY(store_->removeDefinition(kDriver, pool->def->uuid));
     }
+    events_.lifecycle(refOf(*pool->def), pool_event::kUndefined);
     pools_.erase(pool->def->name);
     return {};
 }
@@ -403,6 +412,7 @@ Result<void> StorageManager::startPool(const StoragePoolRef& ref, unsigned flags
     }
     CORRAL_TRY(startLocked(*pool));
     saveStatusLocked(*pool);
+    events_.lifecycle(refOf(*pool->def), pool_event::kStarted);
     return {};
 }
 
@@ -422,6 +432,7 @@ Result<void> StorageManager::destroyPool(const StoragePoolRef& ref) {
     pool->active = false;
     pool->vols.clear();
     saveStatusLocked(*pool);
+    events_.lifecycle(refOf(*pool->def), pool_event::kStopped);
     if (!pool->persistent) {
         pools_.erase(pool->def->name);
     }
@@ -445,6 +456,7 @@ Result<void> StorageManager::deletePool(const StoragePoolRef& ref, unsigned flag
         e.domain = ErrorDomain::Storage;
         return unexpected(std::move(e));
     }
+    events_.lifecycle(refOf(*pool->def), pool_event::kDeleted);
     return {};
 }
 
@@ -536,11 +548,13 @@ Result<void> StorageManager::refreshPool(const StoragePoolRef& ref, unsigned fla
         pool->active = false;
         pool->vols.clear();
         saveStatusLocked(*pool);
+        events_.lifecycle(refOf(*pool->def), pool_event::kStopped);
         if (!pool->persistent) {
             pools_.erase(pool->def->name);
         }
         return r;
     }
+    events_.refresh(refOf(*pool->def));
     return {};
 }
 

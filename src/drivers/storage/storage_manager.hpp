@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "conf/storage_def.hpp"
+#include "drivers/common/pool_event_bus.hpp"
 #include "drivers/interfaces/secret.hpp"
 #include "drivers/interfaces/storage.hpp"
 #include "drivers/storage/volume_files.hpp"
@@ -70,6 +71,8 @@ public:
     Result<bool> poolIsActive(const StoragePoolRef& pool) override;
     Result<bool> poolIsPersistent(const StoragePoolRef& pool) override;
     Result<std::vector<StorageVolRef>> listAllVolumes(const StoragePoolRef& pool) override;
+    int addPoolEventSink(StoragePoolEventSink sink) override { return events_.subscribe(std::move(sink)); }
+    void removePoolEventSink(int id) override { events_.unsubscribe(id); }
 
     // StorageFacet: volumes (storage_volumes.cpp)
     Result<StorageVolRef> lookupVolByName(const StoragePoolRef& pool, const std::string& name) override;
@@ -146,6 +149,7 @@ private:
     VolumeSecrets volumeSecrets_;
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Pool>> pools_;  ///< by name; guarded by mutex_
+    PoolEventBus events_;  ///< emitted with mutex_ held, so events keep the calls' order
     int openUploads_ = 0;                 ///< ManagedUpload objects alive; guarded by mutex_
     std::condition_variable uploadsGone_;  ///< openUploads_ reached 0
 };
