@@ -313,3 +313,39 @@ def test_fs_pool_hostile_inputs(daemon, tmpdir_path, write_file, loops, unmount_
     # pool-build cannot make an "auto" file system.
     r = virsh(uri, 'pool-build', 'mx', '--overwrite')
     assert r.rc == 1 and "its <source><format> is 'auto'" in r.err, r.err
+
+
+def test_fs_pool_on_a_block_device(daemon, tmpdir_path, loops, unmount_left):
+    """A pool on a block device (a loop device the test binds): mkfs is refused while another
+    holds the device exclusively (the mount table shows nothing then: a partition of it mounted,
+    swap, a device-mapper table; here the test's own O_EXCL open), even with --overwrite; then
+    made, mounted directly (no loop device of corrald's own), unmounted at destroy."""
+    uri = daemon.uri('qemu')
+    image = make_image(os.path.join(tmpdir_path, 'disk.img'), 32)
+    r = subprocess.run(['losetup', '-f', '--show', image], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    disk = r.stdout.strip()
+    try:
+        target = os.path.join(tmpdir_path, 'bd')
+        define_fs(uri, 'bd', disk, target)
+        assert virsh(uri, 'pool-build', 'bd').rc == 0
+        held = os.open(disk, os.O_RDONLY | os.O_EXCL)
+        try:
+            r = virsh(uri, 'pool-build', 'bd', '--overwrite')
+            assert r.rc == 1 and f"device '{disk}' is in use" in r.err, r.err
+        finally:
+            os.close(held)
+        assert blkid_type(disk) == ''
+        r = virsh(uri, 'pool-build', 'bd', '--no-overwrite')
+        assert r.rc == 0, r.err
+        assert blkid_type(disk) == 'ext4'
+        assert virsh(uri, 'pool-start', 'bd').rc == 0
+        [m] = mounts_at(target)
+        assert m['source'] == disk and 'nosuid' in m['options'] and 'nodev' in m['options']
+        assert loops_of(image) == [disk]  # no second loop device over the image
+        assert virsh(uri, 'vol-create-as', 'bd', 'v.raw', '4M').rc == 0
+        assert virsh(uri, 'pool-destroy', 'bd').rc == 0
+        assert mounts_at(target) == []
+        assert virsh(uri, 'pool-undefine', 'bd').rc == 0
+    finally:
+        subprocess.run(['losetup', '-d', disk], check=True)

@@ -165,6 +165,16 @@ Result<void> makeFsPoolFileSystem(const conf::StoragePoolDef& def, bool overwrit
     if (mounted) {
         return invalid("device '" + dev + "' is mounted at '" + mounted->mountPoint + "'");
     }
+    if (id.blockDevice) {
+        // An exclusive open fails while the kernel holds the device or any partition of it
+        // (mounted, swap, a device-mapper table): the mount table alone would miss
+        // /dev/sdb1 mounted under a pool on /dev/sdb.
+        UniqueFd held(::open(dev.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC));
+        if (!held) {
+            return errno == EBUSY ? invalid("device '" + dev + "' is in use (mounted, or a partition of it is)")
+                                  : storageErrno(errno, "cannot open device '" + dev + "'");
+        }
+    }
     if (!overwrite) {
         CORRAL_ASSIGN_OR_RETURN(std::string found, host::probeFileSystem(dev));
         if (found == def.sourceFormat) {
