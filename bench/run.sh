@@ -23,12 +23,13 @@ fi
 /usr/bin/python3 bench/lxc_lifecycle.py --runs "$runs"
 /usr/bin/python3 bench/qemu_lifecycle.py --runs "$runs"
 /usr/bin/python3 bench/scale.py --domains "$domains" --runs "$(( runs < 7 ? runs : 7 ))"
+/usr/bin/python3 bench/storage_volumes.py --count "$domains"
 
 {
     echo "# Corral and libvirt side by side"
     echo
     echo "Written by bench/run.sh on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs."
-    for b in lxc_lifecycle qemu_lifecycle scale; do
+    for b in lxc_lifecycle qemu_lifecycle scale storage_volumes; do
         echo
         sed 's/^# /## /' "bench/results/$b.md"
     done

@@ -11,6 +11,8 @@ packages=(
     libseccomp-dev libcap-ng-dev
     # node devices: PCI vendor and product names from pci.ids, as libvirt's nodedev driver reads them
     libpciaccess-dev pci.ids
+    # fs storage pools: what a device holds before mkfs or mount (libblkid, as libvirt probes)
+    libblkid-dev
     libgtest-dev libgmock-dev
     # libFuzzer targets (clang's runtime)
     clang libclang-rt-14-dev

@@ -302,6 +302,15 @@ Result<void> Connection::finishStream(std::int32_t proc, std::uint32_t serial, b
     return sendAll(rpc::buildPacket(streamHeader(proc, serial, status), std::span<const std::uint8_t>{}));
 }
 
+Result<void> Connection::sendStreamHole(std::int32_t proc, std::uint32_t serial, std::uint64_t length) {
+    rpc::MessageHeader h = streamHeader(proc, serial, rpc::MessageStatus::Continue);
+    h.type = rpc::MessageType::StreamHole;
+    proto::remote_stream_hole hole{};
+    hole.length = static_cast<std::int64_t>(length);
+    hole.flags = 0;
+    return sendAll(rpc::buildPacket(h, hole));
+}
+
 void Connection::handleAsync(const rpc::Packet& packet) {
     if (packet.header.prog == proto::KEEPALIVE_PROGRAM && packet.header.proc == proto::KEEPALIVE_PROC_PING) {
         rpc::MessageHeader h = packet.header;
@@ -312,7 +321,8 @@ void Connection::handleAsync(const rpc::Packet& packet) {
     if (packet.header.type == rpc::MessageType::Message && onMessage_) {
         onMessage_(packet);
     }
-    if (packet.header.type == rpc::MessageType::Stream && onStream_) {
+    if ((packet.header.type == rpc::MessageType::Stream || packet.header.type == rpc::MessageType::StreamHole) &&
+        onStream_) {
         onStream_(packet);
     }
 }

@@ -71,7 +71,8 @@ public:
     Result<void> pump(std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop);
 
     // --- streams (virsh console): the call that opens one names it by its serial ---
-    /// STREAM packets of open streams go here as they arrive (during calls and pumps).
+    /// STREAM and STREAM_HOLE packets of open streams go here as they arrive (during calls and
+    /// pumps).
     void setStreamHandler(MessageHandler handler) { onStream_ = std::move(handler); }
     /// The serial of the last call made, which names the stream it opened.
     [[nodiscard]] std::uint32_t lastSerial() const { return serial_ - 1; }
@@ -79,6 +80,8 @@ public:
     /// and `finish`), or aborts it (STREAM/ERROR).
     Result<void> sendStream(std::int32_t proc, std::uint32_t serial, std::span<const std::uint8_t> data);
     Result<void> finishStream(std::int32_t proc, std::uint32_t serial, bool abort);
+    /// Sends a hole of `length` bytes (STREAM_HOLE) on a sparse stream.
+    Result<void> sendStreamHole(std::int32_t proc, std::uint32_t serial, std::uint64_t length);
     /// The socket, for a caller that polls it beside other descriptors (the console's stdin).
     [[nodiscard]] int pollFd() const { return fd_.get(); }
     /// Reads what has arrived without waiting and handles each whole packet.

@@ -47,6 +47,12 @@ struct EventCallback {
     bool legacy = false;         ///< registered with the pre-callback procedures (167)
 };
 
+/// One storage pool event registration (virConnectStoragePoolEventRegisterAny).
+struct PoolEventCallback {
+    int eventId = 0;
+    std::optional<Uuid> pool;  ///< only events of this pool
+};
+
 class DaemonStream;
 
 class ClientSession {
@@ -131,6 +137,9 @@ public:
     std::mutex& subscriptionMutex() const { return subscriptionMutex_; }
     drivers::HypervisorDriver* eventDriver = nullptr;  ///< guarded by subscriptionMutex()
     int eventSinkId = 0;                               ///< guarded by subscriptionMutex()
+    std::map<int, PoolEventCallback> poolEventCallbacks;  ///< by callbackID, guarded by eventMutex()
+    drivers::StorageFacet* poolEventSource = nullptr;     ///< guarded by subscriptionMutex()
+    int poolEventSinkId = 0;                              ///< guarded by subscriptionMutex()
 
     // --- keepalive (I/O thread only, except `keepaliveEnabled`) ---
     std::atomic<bool> keepaliveEnabled{false};

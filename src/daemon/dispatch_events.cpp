@@ -4,19 +4,15 @@
 #include <atomic>
 
 #include "daemon/dispatcher.hpp"
+#include "daemon/event_send.hpp"
 #include "daemon/wire_convert.hpp"
+#include "drivers/interfaces/storage.hpp"
 #include "util/logging.hpp"
 
 namespace corral::daemon {
 
 namespace proto = rpc::proto;
 using proto::xdr_void;
-
-namespace {
-
-namespace event_id = drivers::event_id;
-
-std::atomic<int> gNextCallbackId{1};
 
 std::vector<std::uint8_t> eventPacket(std::int32_t proc, std::vector<std::uint8_t> body) {
     rpc::MessageHeader h{};
@@ -28,6 +24,24 @@ std::vector<std::uint8_t> eventPacket(std::int32_t proc, std::vector<std::uint8_
     h.status = rpc::MessageStatus::Ok;
     return rpc::buildPacket(h, std::span<const std::uint8_t>(body));
 }
+
+void sendEventPackets(ClientSession& session, std::vector<std::vector<std::uint8_t>> packets) {
+    for (auto& p : packets) {
+        if (!session.sendEvent(std::move(p), session.maxQueuedEvents)) {
+            logWarning("client " + std::to_string(session.id()) + " (" + session.peer().address +
+                       ") does not read its events: more than " + std::to_string(session.maxQueuedEvents / 1024) +
+                       " KiB of them wait; closing the connection");
+            session.markClosed();
+            return;
+        }
+    }
+}
+
+namespace {
+
+namespace event_id = drivers::event_id;
+
+std::atomic<int> gNextCallbackId{1};
 
 /// One event for one registration: the bare message for the old API (legacy procedure), or the
 /// message wrapped with the callback id for the newer one.
@@ -237,15 +251,7 @@ void deliver(ClientSession& session, const drivers::DomainEvent& ev) {
             }
         }
     }
-    for (auto& p : packets) {
-        if (!session.sendEvent(std::move(p), session.maxQueuedEvents)) {
-            logWarning("client " + std::to_string(session.id()) + " (" + session.peer().address +
-                       ") does not read its events: more than " + std::to_string(session.maxQueuedEvents / 1024) +
-                       " KiB of them wait; closing the connection");
-            session.markClosed();
-            return;
-        }
-    }
+    sendEventPackets(session, std::move(packets));
 }
 
 Result<void> checkEventId(int eventId) {
@@ -288,6 +294,11 @@ void Dispatcher::clientClosed(ClientSession& session) {
     if (session.eventSinkId != 0 && session.eventDriver != nullptr) {
         session.eventDriver->removeEventSink(session.eventSinkId);
         session.eventSinkId = 0;
+    }
+    if (session.poolEventSinkId != 0 && session.poolEventSource != nullptr) {
+        session.poolEventSource->removePoolEventSink(session.poolEventSinkId);
+        session.poolEventSinkId = 0;
+        session.poolEventSource = nullptr;
     }
 }
 

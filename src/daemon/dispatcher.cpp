@@ -84,6 +84,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerNodeDeviceHandlers(*this);
     registerInterfaceHandlers(*this);
     registerStorageHandlers(*this);
+    registerPoolEventHandlers(*this);
     registerTuningHandlers(*this);
     registerContainerHandlers(*this);
     registerAuthHandlers(*this);

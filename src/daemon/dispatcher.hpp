@@ -136,6 +136,9 @@ public:
 
     /// Sends lifecycle events of `session`'s driver to it per its registrations (events.cpp).
     void subscribeEvents(const std::shared_ptr<ClientSession>& session);
+    /// Sends the pool events of `storage` (the session's storage facet) to the session per its
+    /// pool event registrations (dispatch_pool_events.cpp). NoSupport when it raises none.
+    Result<void> subscribePoolEvents(const std::shared_ptr<ClientSession>& session, drivers::StorageFacet& storage);
 
 private:
     /// Decodes Proc's arguments, runs `fn`, encodes its reply.
@@ -184,12 +187,15 @@ void registerDomainHandlers(Dispatcher& d);
 void registerDeviceHandlers(Dispatcher& d);
 void registerDomainOpsHandlers(Dispatcher& d);
 void registerEventHandlers(Dispatcher& d);
+/// An event MESSAGE of REMOTE procedure `proc` carrying `body` (dispatch_events.cpp).
+std::vector<std::uint8_t> eventPacket(std::int32_t proc, std::vector<std::uint8_t> body);
 void registerStatsHandlers(Dispatcher& d);
 void registerNetworkHandlers(Dispatcher& d);
 void registerSecretHandlers(Dispatcher& d);
 void registerNodeDeviceHandlers(Dispatcher& d);
 void registerInterfaceHandlers(Dispatcher& d);
 void registerStorageHandlers(Dispatcher& d);
+void registerPoolEventHandlers(Dispatcher& d);
 void registerTuningHandlers(Dispatcher& d);
 void registerContainerHandlers(Dispatcher& d);
 void registerAuthHandlers(Dispatcher& d);

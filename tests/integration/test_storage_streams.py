@@ -163,6 +163,46 @@ def test_sparse_upload_and_download_keep_holes(daemon, pool, tmpdir_path):
 
 
 
+def test_corral_sparse_upload_and_download_as_virsh(daemon, pool, tmpdir_path, bin_dir):
+    """corral vol-upload/vol-download --sparse send and keep holes as virsh's do: the same bytes,
+    the same few allocated blocks, nothing printed; without --sparse the download is all data."""
+    uri, target = pool
+    src = os.path.join(tmpdir_path, 'c-holes.bin')
+    chunk_a, chunk_b = os.urandom(64 * 1024), os.urandom(64 * 1024)
+    with open(src, 'wb') as f:
+        f.seek(8 * MiB)  # a leading hole
+        f.write(chunk_a)
+        f.seek(32 * MiB)
+        f.write(chunk_b)
+        f.truncate(64 * MiB)  # and a trailing one
+    if allocated(src) > 4 * MiB:
+        pytest.skip('the test directory keeps no holes')
+    expected = read_bytes(src)
+    vol = os.path.join(target, 'c.img')
+    outputs = {}
+    for tool in ('virsh', 'corral'):
+        assert virsh(uri, 'vol-create-as', 'sp', 'c.img', '1M', '--format', 'raw').rc == 0
+        run = (lambda *a: virsh(uri, *a)) if tool == 'virsh' else (lambda *a: corral(bin_dir, uri, *a))
+        r = run('vol-upload', '--sparse', '--pool', 'sp', 'c.img', src)
+        assert r.rc == 0, (tool, r.err)
+        assert read_bytes(vol) == expected, tool
+        assert allocated(vol) < 4 * MiB, (tool, allocated(vol))
+        out = os.path.join(tmpdir_path, f'c-out-{tool}.bin')
+        r2 = run('vol-download', '--sparse', '--pool', 'sp', 'c.img', out)
+        assert r2.rc == 0, (tool, r2.err)
+        assert read_bytes(out) == expected and allocated(out) < 4 * MiB, tool
+        outputs[tool] = (r.out, r2.out)
+        assert virsh(uri, 'vol-delete', '--pool', 'sp', 'c.img').rc == 0
+    assert outputs['corral'] == outputs['virsh']
+    # Without --sparse the holes arrive as zeros, all of them written.
+    assert virsh(uri, 'vol-create-as', 'sp', 'c.img', '1M', '--format', 'raw').rc == 0
+    assert corral(bin_dir, uri, 'vol-upload', '--pool', 'sp', 'c.img', src).rc == 0
+    assert read_bytes(vol) == expected
+    dense = os.path.join(tmpdir_path, 'c-dense.bin')
+    assert corral(bin_dir, uri, 'vol-download', '--pool', 'sp', 'c.img', dense).rc == 0
+    assert read_bytes(dense) == expected
+
+
 def test_offset_and_length(daemon, pool, tmpdir_path):
     uri, target = pool
     assert virsh(uri, 'vol-create-as', 'sp', 'o.img', '64K', '--format', 'raw').rc == 0

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,6 +44,29 @@ struct StorageVolInfo {
     std::uint64_t capacity = 0;
     std::uint64_t allocation = 0;
 };
+
+/// Storage pool events (virConnectStoragePoolEventRegisterAny): the event ids, and the
+/// lifecycle events' values (virStoragePoolEventLifecycleType; their detail is always 0).
+namespace storage_pool_event {
+inline constexpr int kIdLifecycle = 0;
+inline constexpr int kIdRefresh = 1;
+inline constexpr int kIdLast = kIdRefresh;
+inline constexpr int kDefined = 0;
+inline constexpr int kUndefined = 1;
+inline constexpr int kStarted = 2;
+inline constexpr int kStopped = 3;
+inline constexpr int kCreated = 4;  ///< built (pool-build)
+inline constexpr int kDeleted = 5;  ///< pool-delete
+}  // namespace storage_pool_event
+
+struct StoragePoolEvent {
+    StoragePoolRef pool;
+    int eventId = storage_pool_event::kIdLifecycle;
+    int event = 0;  ///< lifecycle only
+    int detail = 0;
+};
+/// Must not block and must not call back into the driver: it runs with the driver's lock held.
+using StoragePoolEventSink = std::function<void(const StoragePoolEvent&)>;
 
 /// virConnectListAllStoragePools flags.
 namespace storage_pool_list_flags {
@@ -168,6 +192,13 @@ public:
         return fail(ErrorCode::NoSupport, "storage pool '" + pool + "' cannot hold guest disks here",
                     ErrorDomain::Storage);
     }
+    /// Adds a subscriber to this driver's pool events; returns its id (never 0), or 0 when the
+    /// driver raises none. Thread-safe.
+    virtual int addPoolEventSink(StoragePoolEventSink sink) {
+        (void)sink;
+        return 0;
+    }
+    virtual void removePoolEventSink(int id) { (void)id; }
     /// Starts replacing the bytes of `vol` from `offset` (`length` 0: as many as come; else at
     /// most that many); flags: kVolUploadSparse. One upload of a volume at a time.
     virtual Result<std::unique_ptr<VolumeUpload>> openVolUpload(const StorageVolRef& vol, std::uint64_t offset,

@@ -13,6 +13,8 @@
 #include <iterator>
 
 #include "conf/object_name.hpp"
+#include "drivers/storage/fs_pool.hpp"
+#include "drivers/storage/storage_errors.hpp"
 #include "objects/store.hpp"
 #include "util/files.hpp"
 #include "util/logging.hpp"
@@ -22,24 +24,15 @@ namespace corral::drivers::storage {
 
 namespace {
 
-constexpr const char* kDriver = "storage";
-/// libvirt's default mode for a pool directory it builds.
-constexpr unsigned kDefaultPoolMode = 0711;
+namespace pool_event = storage_pool_event;
 
+constexpr const char* kDriver = "storage";
 Unexpected noPool(const std::string& what) {
     return fail(ErrorCode::NoStoragePool, "no storage pool with matching " + what, ErrorDomain::Storage);
 }
 
-Unexpected invalid(const std::string& message) {
-    return fail(ErrorCode::OperationInvalid, message, ErrorDomain::Storage);
-}
-
-Unexpected badFlags(unsigned flags, std::string_view api) {
-    char hex[16];
-    std::snprintf(hex, sizeof hex, "0x%x", flags);
-    return fail(ErrorCode::InvalidArg, "unsupported flags (" + std::string(hex) + ") in function " + std::string(api),
-                ErrorDomain::Storage);
-}
+Unexpected invalid(const std::string& message) { return storageInvalid(message); }
+Unexpected badFlags(unsigned flags, std::string_view api) { return storageBadFlags(flags, api); }
 
 StoragePoolRef refOf(const conf::StoragePoolDef& def) { return StoragePoolRef{def.name, def.uuid}; }
 
@@ -55,7 +48,14 @@ unsigned typeBit(const std::string& type) {
 }
 
 /// The pool types this driver runs; the others are refused naming the type.
-bool runsType(const std::string& type) { return type == "dir"; }
+bool runsType(const std::string& type) { return type == "dir" || type == "fs"; }
+
+/// pool-create/-start's build flags as pool-build's.
+unsigned buildFlagsOf(unsigned createFlags) {
+    using namespace storage_flags;
+    return ((createFlags & kPoolCreateWithBuildOverwrite) != 0 ? kPoolBuildOverwrite : 0u) |
+           ((createFlags & kPoolCreateWithBuildNoOverwrite) != 0 ? kPoolBuildNoOverwrite : 0u);
+}
 
 /// A directory the pool may use: it exists, is a directory, and is not a symbolic link (a link
 /// swapped in for a pool's target would send every volume written there somewhere else).
@@ -111,7 +111,8 @@ Result<void> StorageManager::load() {
             slot = std::make_shared<Pool>();  // a transient pool that was active
             slot->def = std::move(*def);
         }
-        if (auto started = startLocked(*slot); !started) {
+        // An fs pool whose mount vanished while the daemon was down is not mounted again.
+        if (auto started = startLocked(*slot, false); !started) {
             logWarning("storage pool '" + rec.name + "' was active but cannot be started again: " +
                        started.error().wireMessage());
             (void)store_->removeStatus(kDriver, rec.uuid);
@@ -129,6 +130,8 @@ void StorageManager::autostartAll() {
         if (pool->autostart && !pool->active) {
             if (auto started = startLocked(*pool); !started) {
                 logError("autostart of storage pool '" + name + "' failed: " + started.error().wireMessage());
+            } else {
+                events_.lifecycle(refOf(*pool->def), pool_event::kStarted);
             }
         }
     }
@@ -207,19 +210,22 @@ Result<std::vector<StoragePoolRef>> StorageManager::listAllPools(unsigned flags)
     return out;
 }
 
-Result<std::string> StorageManager::poolCapabilities() { return conf::formatStoragePoolCapabilities({"dir"}); }
+Result<std::string> StorageManager::poolCapabilities() { return conf::formatStoragePoolCapabilities({"dir", "fs"}); }
 
 Result<std::shared_ptr<conf::StoragePoolDef>> StorageManager::parseAndPrepareLocked(const std::string& xml) {
     CORRAL_ASSIGN_OR_RETURN(auto parsed, conf::parseStoragePoolXml(xml));
     std::shared_ptr<conf::StoragePoolDef> def(std::move(parsed));
     if (!runsType(def->type)) {
         return fail(ErrorCode::ConfigUnsupported,
-                    "storage pool type '" + def->type + "' is not supported by this host's storage driver (supported: dir)",
+                    "storage pool type '" + def->type + "' is not supported by this host's storage driver (supported: dir, fs)",
                     ErrorDomain::Storage);
     }
-    if (!def->sourceDevice.empty() || !def->sourceFormat.empty()) {
+    if (def->type == "dir" && (!def->sourceDevice.empty() || !def->sourceFormat.empty())) {
         return fail(ErrorCode::ConfigUnsupported, "a 'dir' storage pool takes no <source> device or format",
                     ErrorDomain::Storage);
+    }
+    if (def->type == "fs") {
+        CORRAL_TRY(checkFsPoolDefinition(*def));
     }
     CORRAL_TRY(conf::validateNewName(def->name, ErrorDomain::Storage));
     auto existing = pools_.find(def->name);
@@ -245,6 +251,7 @@ Result<std::shared_ptr<conf::StoragePoolDef>> StorageManager::parseAndPrepareLoc
             return fail(ErrorCode::OperationFailed, "Storage source conflict with pool: '" + name + "'",
                         ErrorDomain::Storage);
         }
+        CORRAL_TRY(checkFsPoolConflicts(*def, name, *pool->def));
     }
     return def;
 }
@@ -268,6 +275,7 @@ Result<StoragePoolRef> StorageManager::definePool(const std::string& xml, unsign
     }
     slot->def = def;
     slot->persistent = true;
+    events_.lifecycle(refOf(*def), pool_event::kDefined);
     return refOf(*def);
 }
 
@@ -284,11 +292,12 @@ Result<StoragePoolRef> StorageManager::createPoolXml(const std::string& xml, uns
     auto pool = std::make_shared<Pool>();
     pool->def = def;
     if ((flags & (kPoolCreateWithBuild | kPoolCreateWithBuildOverwrite | kPoolCreateWithBuildNoOverwrite)) != 0) {
-        CORRAL_TRY(buildLocked(*pool, 0));
+        CORRAL_TRY(buildLocked(*pool, buildFlagsOf(flags)));
     }
     CORRAL_TRY(startLocked(*pool));
     pools_[def->name] = pool;
     saveStatusLocked(*pool);
+    events_.lifecycle(refOf(*def), pool_event::kStarted);
     return refOf(*def);
 }
 
@@ -321,7 +330,12 @@ Result<void> StorageManager::buildLocked(Pool& pool, unsigned flags) {
     if (!perms.mode) {
         perms.mode = kDefaultPoolMode;
     }
-    return applyPermissions(path, perms);
+    CORRAL_TRY(applyPermissions(path, perms));
+    // As libvirt: without a flag an fs pool's build makes the directory only.
+    if (pool.def->type == "fs" && flags != 0) {
+        return makeFsPoolFileSystem(*pool.def, (flags & kPoolBuildOverwrite) != 0);
+    }
+    return {};
 }
 
 Result<void> StorageManager::buildPool(const StoragePoolRef& ref, unsigned flags) {
@@ -330,7 +344,9 @@ Result<void> StorageManager::buildPool(const StoragePoolRef& ref, unsigned flags
     if (pool->active) {
         return invalid("storage pool '" + ref.name + "' is already active");
     }
-    return buildLocked(*pool, flags);
+    CORRAL_TRY(buildLocked(*pool, flags));
+    events_.lifecycle(refOf(*pool->def), pool_event::kCreated);
+    return {};
 }
 
 Result<void> StorageManager::undefinePool(const StoragePoolRef& ref) {
@@ -345,21 +361,37 @@ Result<void> StorageManager::undefinePool(const StoragePoolRef& ref) {
     if (store_ != nullptr) {
         CORRAL_TRY(store_->removeDefinition(kDriver, pool->def->uuid));
     }
+    events_.lifecycle(refOf(*pool->def), pool_event::kUndefined);
     pools_.erase(pool->def->name);
     return {};
 }
 
-Result<void> StorageManager::startLocked(Pool& pool) {
+Result<void> StorageManager::startLocked(Pool& pool, bool mount) {
     if (!runsType(pool.def->type)) {
         return fail(ErrorCode::ConfigUnsupported, "storage pool type '" + pool.def->type + "' is not supported",
                     ErrorDomain::Storage);
     }
     CORRAL_TRY(checkTargetDirectory(pool.def->targetPath)
                    .withContext("starting storage pool '" + conf::printableText(pool.def->name) + "'"));
+    bool mountedHere = false;
+    if (pool.def->type == "fs") {
+        CORRAL_ASSIGN_OR_RETURN(bool mounted, fsPoolIsMounted(*pool.def));
+        if (!mounted && !mount) {
+            return invalid("storage pool source '" + pool.def->sourceDevice + "' is no longer mounted on '" +
+                           pool.def->targetPath + "'");
+        }
+        if (!mounted) {
+            CORRAL_TRY(mountFsPool(*pool.def));
+            mountedHere = true;
+        }
+    }
     pool.active = true;
     if (auto r = refreshLocked(pool); !r) {
         pool.active = false;
         pool.vols.clear();
+        if (mountedHere) {
+            (void)unmountFsPool(*pool.def);
+        }
         return r;
     }
     return {};
@@ -376,10 +408,11 @@ Result<void> StorageManager::startPool(const StoragePoolRef& ref, unsigned flags
         return invalid("storage pool '" + ref.name + "' is already active");
     }
     if ((flags & (kPoolCreateWithBuild | kPoolCreateWithBuildOverwrite | kPoolCreateWithBuildNoOverwrite)) != 0) {
-        CORRAL_TRY(buildLocked(*pool, 0));
+        CORRAL_TRY(buildLocked(*pool, buildFlagsOf(flags)));
     }
     CORRAL_TRY(startLocked(*pool));
     saveStatusLocked(*pool);
+    events_.lifecycle(refOf(*pool->def), pool_event::kStarted);
     return {};
 }
 
@@ -392,9 +425,14 @@ Result<void> StorageManager::destroyPool(const StoragePoolRef& ref) {
     if (pool->busyVolumes > 0) {
         return invalid("pool '" + ref.name + "' has asynchronous jobs running");
     }
+    if (pool->def->type == "fs") {
+        // As libvirt, no check of guests here: a disk still open keeps the unmount from happening.
+        CORRAL_TRY(unmountFsPool(*pool->def));
+    }
     pool->active = false;
     pool->vols.clear();
     saveStatusLocked(*pool);
+    events_.lifecycle(refOf(*pool->def), pool_event::kStopped);
     if (!pool->persistent) {
         pools_.erase(pool->def->name);
     }
@@ -418,12 +456,20 @@ Result<void> StorageManager::deletePool(const StoragePoolRef& ref, unsigned flag
         e.domain = ErrorDomain::Storage;
         return unexpected(std::move(e));
     }
+    events_.lifecycle(refOf(*pool->def), pool_event::kDeleted);
     return {};
 }
 
 Result<void> StorageManager::refreshLocked(Pool& pool) {
     const std::string& dir = pool.def->targetPath;
     CORRAL_TRY(checkTargetDirectory(dir));
+    if (pool.def->type == "fs") {
+        // Unmounted behind the daemon's back: the directory below is not the pool.
+        CORRAL_ASSIGN_OR_RETURN(bool mounted, fsPoolIsMounted(*pool.def));
+        if (!mounted) {
+            return invalid("storage pool source '" + pool.def->sourceDevice + "' is no longer mounted on '" + dir + "'");
+        }
+    }
     UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dirFd) {
         Error e = failErrno(errno, "cannot open directory '" + dir + "'").error;
@@ -502,11 +548,13 @@ Result<void> StorageManager::refreshPool(const StoragePoolRef& ref, unsigned fla
         pool->active = false;
         pool->vols.clear();
         saveStatusLocked(*pool);
+        events_.lifecycle(refOf(*pool->def), pool_event::kStopped);
         if (!pool->persistent) {
             pools_.erase(pool->def->name);
         }
         return r;
     }
+    events_.refresh(refOf(*pool->def));
     return {};
 }
 
@@ -522,42 +570,6 @@ void StorageManager::saveStatusLocked(const Pool& pool) {
     }
 }
 
-Result<std::string> StorageManager::poolXml(const StoragePoolRef& ref, unsigned flags) {
-    if ((flags & ~storage_flags::kPoolXmlInactive) != 0) {
-        return badFlags(flags, "virStoragePoolGetXMLDesc");
-    }
-    std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(auto pool, findLocked(ref));
-    conf::StoragePoolDef shown = *pool->def;
-    if (!shown.perms.mode) {
-        shown.perms.mode = kDefaultPoolMode;
-    }
-    if (!pool->active) {
-        shown.capacity = shown.allocation = shown.available = 0;
-    }
-    return conf::formatStoragePoolXml(shown, true);
-}
-
-Result<StoragePoolInfo> StorageManager::poolInfo(const StoragePoolRef& ref) {
-    std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(auto pool, findLocked(ref));
-    StoragePoolInfo info;
-    if (pool->active) {
-        updateSizesLocked(*pool);
-        info.state = StoragePoolState::Running;
-        info.capacity = pool->def->capacity;
-        info.allocation = pool->def->allocation;
-        info.available = pool->def->available;
-    }
-    return info;
-}
-
-Result<bool> StorageManager::poolAutostart(const StoragePoolRef& ref) {
-    std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(auto pool, findLocked(ref));
-    return pool->autostart;
-}
-
 Result<void> StorageManager::setPoolAutostart(const StoragePoolRef& ref, bool on) {
     std::lock_guard lock(mutex_);
     CORRAL_ASSIGN_OR_RETURN(auto pool, findLocked(ref));
@@ -569,31 +581,6 @@ Result<void> StorageManager::setPoolAutostart(const StoragePoolRef& ref, bool on
     }
     pool->autostart = on;
     return {};
-}
-
-Result<bool> StorageManager::poolIsActive(const StoragePoolRef& ref) {
-    std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(auto pool, findLocked(ref));
-    return pool->active;
-}
-
-Result<bool> StorageManager::poolIsPersistent(const StoragePoolRef& ref) {
-    std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(auto pool, findLocked(ref));
-    return pool->persistent;
-}
-
-Result<std::vector<StorageVolRef>> StorageManager::listAllVolumes(const StoragePoolRef& ref) {
-    std::lock_guard lock(mutex_);
-    CORRAL_ASSIGN_OR_RETURN(auto pool, findLocked(ref));
-    if (!pool->active) {
-        return invalid("storage pool '" + ref.name + "' is not active");
-    }
-    std::vector<StorageVolRef> out;
-    for (const auto& [name, vol] : pool->vols) {
-        out.push_back(volRefLocked(*pool, *vol));
-    }
-    return out;
 }
 
 }  // namespace corral::drivers::storage

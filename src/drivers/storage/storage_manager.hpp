@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "conf/storage_def.hpp"
+#include "drivers/common/pool_event_bus.hpp"
 #include "drivers/interfaces/secret.hpp"
 #include "drivers/interfaces/storage.hpp"
 #include "drivers/storage/volume_files.hpp"
@@ -49,7 +50,7 @@ public:
 
     Result<std::string> volumePathFor(const std::string& pool, const std::string& volume) override;
 
-    // StorageFacet: pools (storage_manager.cpp)
+    // StorageFacet: pools (storage_manager.cpp; what they show: storage_pool_queries.cpp)
     Result<StoragePoolRef> lookupPoolByName(const std::string& name) override;
     Result<StoragePoolRef> lookupPoolByUuid(const Uuid& uuid) override;
     Result<StoragePoolRef> lookupPoolByTargetPath(const std::string& path) override;
@@ -70,6 +71,8 @@ public:
     Result<bool> poolIsActive(const StoragePoolRef& pool) override;
     Result<bool> poolIsPersistent(const StoragePoolRef& pool) override;
     Result<std::vector<StorageVolRef>> listAllVolumes(const StoragePoolRef& pool) override;
+    int addPoolEventSink(StoragePoolEventSink sink) override { return events_.subscribe(std::move(sink)); }
+    void removePoolEventSink(int id) override { events_.unsubscribe(id); }
 
     // StorageFacet: volumes (storage_volumes.cpp)
     Result<StorageVolRef> lookupVolByName(const StoragePoolRef& pool, const std::string& name) override;
@@ -114,11 +117,15 @@ private:
         int busyVolumes = 0;  ///< volumes being written: the pool cannot stop meanwhile
     };
 
+    /// libvirt's default mode for a pool directory it builds.
+    static constexpr unsigned kDefaultPoolMode = 0711;
+
     // Pools (storage_manager.cpp). Callers hold mutex_.
     Result<std::shared_ptr<Pool>> findLocked(const StoragePoolRef& ref) const;
     Result<std::shared_ptr<Pool>> findActiveLocked(const std::string& poolName) const;
     Result<std::shared_ptr<conf::StoragePoolDef>> parseAndPrepareLocked(const std::string& xml);
-    Result<void> startLocked(Pool& pool);
+    /// `mount`: an fs pool not mounted is mounted (false at daemon start: it becomes inactive).
+    Result<void> startLocked(Pool& pool, bool mount = true);
     Result<void> refreshLocked(Pool& pool);
     void updateSizesLocked(Pool& pool);
     void saveStatusLocked(const Pool& pool);
@@ -142,6 +149,7 @@ private:
     VolumeSecrets volumeSecrets_;
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Pool>> pools_;  ///< by name; guarded by mutex_
+    PoolEventBus events_;  ///< emitted with mutex_ held, so events keep the calls' order
     int openUploads_ = 0;                 ///< ManagedUpload objects alive; guarded by mutex_
     std::condition_variable uploadsGone_;  ///< openUploads_ reached 0
 };

@@ -7,10 +7,13 @@
 
 #include "conf/object_name.hpp"
 #include "conf/storage_def.hpp"
+#include "drivers/common/pool_event_bus.hpp"
 
 namespace corral::drivers {
 
 namespace {
+
+namespace pool_event = storage_pool_event;
 
 // libvirt's test driver defaults (src/test/test_driver.c): the pool, its size, nothing used.
 constexpr const char* kDefaultPoolXml =
@@ -92,6 +95,7 @@ public:
         }
         slot->def = std::move(def);
         slot->persistent = true;
+        events_.lifecycle(refOf(*slot), pool_event::kDefined);
         return refOf(*slot);
     }
     Result<StoragePoolRef> createPoolXml(const std::string& xml, unsigned) override {
@@ -105,6 +109,7 @@ public:
         pool->active = true;
         resetSizes(*pool);
         pools_[pool->def->name] = pool;
+        events_.lifecycle(refOf(*pool), pool_event::kStarted);
         return refOf(*pool);
     }
     Result<void> buildPool(const StoragePoolRef& ref, unsigned) override {
@@ -113,6 +118,7 @@ public:
         if (p->active) {
             return invalid("storage pool '" + ref.name + "' is already active");
         }
+        events_.lifecycle(refOf(*p), pool_event::kCreated);
         return {};
     }
     Result<void> undefinePool(const StoragePoolRef& ref) override {
@@ -121,6 +127,7 @@ public:
         if (p->active) {
             return invalid("storage pool '" + ref.name + "' is still active");
         }
+        events_.lifecycle(refOf(*p), pool_event::kUndefined);
         pools_.erase(p->def->name);
         return {};
     }
@@ -132,6 +139,7 @@ public:
         }
         p->active = true;
         resetSizes(*p);
+        events_.lifecycle(refOf(*p), pool_event::kStarted);
         return {};
     }
     Result<void> destroyPool(const StoragePoolRef& ref) override {
@@ -142,6 +150,7 @@ public:
         }
         p->active = false;
         p->vols.clear();
+        events_.lifecycle(refOf(*p), pool_event::kStopped);
         if (!p->persistent) {
             pools_.erase(p->def->name);
         }
@@ -153,6 +162,7 @@ public:
         if (p->active) {
             return invalid("storage pool '" + ref.name + "' is still active");
         }
+        events_.lifecycle(refOf(*p), pool_event::kDeleted);
         return {};
     }
     Result<void> refreshPool(const StoragePoolRef& ref, unsigned) override {
@@ -161,8 +171,11 @@ public:
         if (!p->active) {
             return invalid("storage pool '" + ref.name + "' is not active");
         }
+        events_.refresh(refOf(*p));
         return {};
     }
+    int addPoolEventSink(StoragePoolEventSink sink) override { return events_.subscribe(std::move(sink)); }
+    void removePoolEventSink(int id) override { events_.unsubscribe(id); }
     Result<std::string> poolXml(const StoragePoolRef& ref, unsigned) override {
         std::lock_guard lock(mutex_);
         CORRAL_ASSIGN_OR_RETURN(auto p, find(ref));
@@ -381,6 +394,7 @@ private:
     }
 
     std::mutex mutex_;
+    PoolEventBus events_;  ///< emitted with mutex_ held, so events keep the calls' order
     std::map<std::string, std::shared_ptr<Pool>> pools_;
 };
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // vol-upload and vol-download as virsh's: a file's bytes to a volume, a volume's bytes to a
-// file, through the call's data stream (--offset, --length). Sparse streams are virsh's.
+// file, through the call's data stream (--offset, --length). With --sparse, holes travel as
+// STREAM_HOLE records instead of zeros, both ways, as virsh sends and keeps them.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <optional>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "../cli.hpp"
+#include "rpc/generated/netmessage_protocol.hpp"
 #include "storage_common.hpp"
 #include "util/unique_fd.hpp"
 
@@ -58,6 +61,42 @@ bool offsetAndLength(Context& ctx, std::uint64_t& offset, std::uint64_t& length)
     return true;
 }
 
+/// virStorageVolUpload/Download's flag asking for a sparse stream.
+constexpr std::uint32_t kSparseStream = 1;
+
+/// Where `fd`'s offset stands: in data or in a hole, and how far that section goes (0 at the
+/// end of the file). The offset is left where it was.
+struct Section {
+    bool data = false;
+    std::uint64_t length = 0;
+};
+std::optional<Section> sectionAt(int fd) {
+    const off_t cur = ::lseek(fd, 0, SEEK_CUR);
+    const off_t end = ::lseek(fd, 0, SEEK_END);
+    if (cur < 0 || end < 0) {
+        return std::nullopt;
+    }
+    Section s;
+    const off_t nextData = ::lseek(fd, cur, SEEK_DATA);
+    if (nextData < 0 && errno != ENXIO) {
+        return std::nullopt;
+    }
+    if (nextData < 0 || nextData > cur) {  // a hole, to the next data or to the end
+        s.length = static_cast<std::uint64_t>((nextData < 0 ? end : nextData) - cur);
+    } else {
+        const off_t nextHole = ::lseek(fd, cur, SEEK_HOLE);
+        if (nextHole < 0) {
+            return std::nullopt;
+        }
+        s.data = true;
+        s.length = static_cast<std::uint64_t>(nextHole - cur);
+    }
+    if (::lseek(fd, cur, SEEK_SET) < 0) {
+        return std::nullopt;
+    }
+    return s;
+}
+
 /// Waits for the server's end of the stream (its answer to our finish).
 Result<void> awaitEnd(client::Connection& conn, StreamState& state) {
     return conn.pump(std::chrono::steady_clock::now() + std::chrono::hours(24), [&] { return state.ended; });
@@ -101,7 +140,8 @@ int volUpload(Context& ctx) {
         printError("cannot read " + file);
         return 1;
     }
-    proto::remote_storage_vol_upload_args a{*vol, offset, length, 0};
+    const bool sparse = ctx.args.flag("sparse");
+    proto::remote_storage_vol_upload_args a{*vol, offset, length, sparse ? kSparseStream : 0};
     if (auto r = conn->call<proto::REMOTE_PROC_STORAGE_VOL_UPLOAD>(a); !r) {
         printError("cannot upload to volume " + vol->name, r.error());
         return 1;
@@ -116,7 +156,30 @@ int volUpload(Context& ctx) {
     std::vector<std::uint8_t> buf(256 * 1024);
     Result<void> sent;
     while (sent && !state.ended) {
-        ssize_t n = ::read(in.get(), buf.data(), buf.size());
+        std::size_t want = buf.size();
+        if (sparse) {
+            auto section = sectionAt(in.get());
+            if (!section) {
+                (void)conn->finishStream(proto::REMOTE_PROC_STORAGE_VOL_UPLOAD, serial, true);
+                printError("cannot read " + file);
+                return 1;
+            }
+            if (section->length == 0) {
+                break;  // the end of the file
+            }
+            if (!section->data) {
+                sent = conn->sendStreamHole(proto::REMOTE_PROC_STORAGE_VOL_UPLOAD, serial, section->length);
+                if (sent && ::lseek(in.get(), static_cast<off_t>(section->length), SEEK_CUR) < 0) {
+                    sent = failErrno(errno, "cannot seek in " + file);
+                }
+                if (sent) {
+                    sent = conn->pumpAvailable();
+                }
+                continue;
+            }
+            want = std::min<std::uint64_t>(want, section->length);
+        }
+        ssize_t n = ::read(in.get(), buf.data(), want);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -162,7 +225,8 @@ int volDownload(Context& ctx) {
         printError("cannot create " + file);
         return 1;
     }
-    proto::remote_storage_vol_download_args a{*vol, offset, length, 0};
+    const bool sparse = ctx.args.flag("sparse");
+    proto::remote_storage_vol_download_args a{*vol, offset, length, sparse ? kSparseStream : 0};
     if (auto r = conn->call<proto::REMOTE_PROC_STORAGE_VOL_DOWNLOAD>(a); !r) {
         printError("cannot download from volume " + vol->name, r.error());
         return 1;
@@ -176,6 +240,18 @@ int volDownload(Context& ctx) {
         }
         if (p.header.status != rpc::MessageStatus::Continue) {
             onStreamEnd(p, state);
+            return;
+        }
+        if (p.header.type == rpc::MessageType::StreamHole) {
+            // virsh's way: seek past the hole and set the file's size there, so a trailing hole
+            // still makes the file as long as the volume.
+            proto::remote_stream_hole hole{};
+            off_t at = -1;
+            if (!proto::decodeFromBytes(p.payload, hole) || hole.length < 0 ||
+                (at = ::lseek(out.get(), static_cast<off_t>(hole.length), SEEK_CUR)) < 0 ||
+                ::ftruncate(out.get(), at) != 0) {
+                writeFailed = true;
+            }
             return;
         }
         if (p.payload.empty()) {
@@ -218,8 +294,11 @@ void registerStorageVolStreamCommands() {
     OptSpec pool{"pool", OptKind::String, false, false, "pool name or uuid"};
     OptSpec offset{"offset", OptKind::String, false, false, "volume offset to upload to"};
     OptSpec length{"length", OptKind::String, false, false, "amount of data to upload"};
-    registerCommand({"vol-upload", "upload file contents to a volume", {vol, file, pool, offset, length}, volUpload});
-    registerCommand({"vol-download", "download volume contents to a file", {vol, file, pool, offset, length},
+    OptSpec sparse{"sparse", OptKind::Bool, false, false, "preserve sparseness of volume"};
+    
+    registerCommand(
+        {"vol-upload", "upload file contents to a volume", {vol, file, pool, offset, length, sparse}, volUpload});
+    registerCommand({"vol-download", "download volume contents to a file", {vol, file, pool, offset, length, sparse},
                      volDownload});
 }
 
