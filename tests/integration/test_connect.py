@@ -48,7 +48,7 @@ def test_qemu_nodeinfo_reports_this_host(daemon):
 def test_python_libvirt_connection_calls(daemon):
     conn = libvirt.open(daemon.uri('test'))
     try:
-        assert conn.getType() == 'Test'
+        assert conn.getType() == 'TEST'
         assert conn.getVersion() == 2
         assert conn.getLibVersion() == 9000000
         assert conn.getHostname()

@@ -238,7 +238,7 @@ TEST_F(ServerTest, TruncatedArgumentsAreAnErrorNotACrash) {
     // The connection still works.
     auto type = client->callOk<proto::remote_connect_get_type_ret>(proto::REMOTE_PROC_CONNECT_GET_TYPE,
                                                                    proto::xdr_void{});
-    EXPECT_EQ(type.type, "Test");
+    EXPECT_EQ(type.type, "TEST");
 }
 
 TEST_F(ServerTest, OversizedLengthClosesTheConnection) {
