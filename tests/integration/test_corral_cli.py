@@ -3,6 +3,10 @@
 import json
 
 from framework.tools import corral, domain_xml, virsh
+import pytest  # noqa: E402
+
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
 
 
 def same(daemon, bin_dir, *args):

@@ -7,6 +7,10 @@ import libvirt
 
 from framework.event_loop import ensure_event_loop
 from framework.tools import domain_xml, event_lines, until_printed, virsh, watch, watch_events
+import pytest  # noqa: E402
+
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
 
 EXPECTED = [
     "event 'lifecycle' for domain 'ev': Defined Added",
