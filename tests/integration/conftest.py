@@ -140,16 +140,13 @@ def daemon(bin_dir, tmpdir_path, request):
 
 @pytest.fixture
 def held_test_state(daemon):
-    """Keeps one connection to the daemon's test:///default open for the test, so that what one
-    virsh call changes there is still there for the next: like libvirt's, the test driver's state
-    goes back to its fixtures when its last connection closes (docs/test-driver.md)."""
-    import libvirt
-    conn = libvirt.open(daemon.uri('test'))
-    yield conn
-    try:
-        conn.close()
-    except libvirt.libvirtError:
-        pass  # the test restarted the daemon: the connection went with it
+    """Keeps one connection to the daemon's test:///default open for the test (reopened when the
+    test restarts the daemon), so that what one virsh call changes there is still there for the
+    next: like libvirt's, the test driver's state goes back to its fixtures when its last
+    connection closes (docs/test-driver.md)."""
+    daemon.hold_test_state()
+    yield
+    daemon.release_test_state()
 
 
 @pytest.fixture

@@ -339,7 +339,7 @@ TEST_F(ServerTest, GetInfoOfABusyDomainWaitsOnAWorkerNotTheIoThread) {
     auto dom = client->callOk<proto::remote_domain_lookup_by_name_ret>(proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, lookup);
     auto driver = server->registry().driverForUri("test:///default");
     ASSERT_TRUE(driver);
-    auto held = dynamic_cast<drivers::ManagedDriver&>(**driver).manager().domains().findByName("test");
+    auto held = dynamic_cast<drivers::DomainManager&>(*(*driver)->lookup()).domains().findByName("test");
     ASSERT_TRUE(held);
     proto::remote_domain_get_info_args info{};
     info.dom = dom.dom;
