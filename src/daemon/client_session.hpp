@@ -128,6 +128,9 @@ public:
     std::string saslMechanism;                 ///< the one AUTH_SASL_START chose
     std::string saslClaimedUser;               ///< the user name the client gave so far (AuthGuard)
     drivers::HypervisorDriver* driver = nullptr;
+    /// The connection's hold on `driver` (HypervisorDriver::holdConnection): released with the
+    /// session, once no call of it runs any more.
+    std::shared_ptr<void> driverHold;
     bool closeCallbackRegistered = false;
 
     // --- events. Lock order: a driver's event bus may call in with eventMutex() taken after its

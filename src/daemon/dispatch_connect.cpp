@@ -81,6 +81,7 @@ void registerConnectHandlers(Dispatcher& d) {
                 return fail(ErrorCode::InternalError, "connection already open", ErrorDomain::Rpc);
             }
             ctx.session->driver = driver;
+            ctx.session->driverHold = driver->holdConnection();
             // Bit 0 of the open flags is VIR_CONNECT_RO; the -ro socket forces it regardless.
             if ((args.flags & 1u) != 0) {
                 ctx.session->readOnly = true;

@@ -15,7 +15,6 @@
 #include "drivers/lxc/lxc_backend.hpp"
 #include "drivers/qemu/qemu_backend.hpp"
 #include "drivers/test/test_driver.hpp"
-#include "drivers/test/test_node_devices.hpp"
 #include "host/node_info.hpp"
 #include "util/strings.hpp"
 
@@ -83,7 +82,6 @@ Result<std::unique_ptr<DriverRegistry>> DriverRegistry::create(objects::Store* s
                                                                bool testOnly) {
     auto registry = std::make_unique<DriverRegistry>();
     CORRAL_ASSIGN_OR_RETURN(auto test, createTestDriver());
-    registry->testDevices_ = createTestNodeDeviceDriver();
     if (testOnly) {
         registry->drivers_.push_back(std::move(test));
         return registry;
@@ -197,6 +195,14 @@ Result<HypervisorDriver*> DriverRegistry::driverForUri(const std::string& rawUri
         wanted = "lxc";
     } else if (uri == "test:///default") {
         wanted = "test";
+    } else if (uri.rfind("test:///", 0) == 0) {
+        // A test-driver file named by a remote client is never opened: its contents, and whether
+        // it exists, stay unknown to the client (docs/security.md). Each such URI gets these words.
+        return fail(ErrorCode::NoConnect,
+                    "no connection driver available for " + rawUri +
+                        ": corrald serves test:///default only; test-driver files are loaded by the embedded "
+                        "driver alone",
+                    ErrorDomain::None);
     } else if (uri == "qemu:///session") {
         return fail(ErrorCode::NoConnect,
                     "no connection driver available for qemu:///session: corrald serves system "
@@ -213,12 +219,14 @@ Result<HypervisorDriver*> DriverRegistry::driverForUri(const std::string& rawUri
     return fail(ErrorCode::NoConnect, "no connection driver available for " + rawUri);
 }
 
-NodeDeviceFacet* DriverRegistry::nodeDevicesFor(const HypervisorDriver& driver) const {
-    return driver.name() == "test" ? testDevices_.get() : hostDevices_.get();
+NodeDeviceFacet* DriverRegistry::nodeDevicesFor(HypervisorDriver& driver) const {
+    NodeDeviceFacet* own = driver.ownNodeDevices();
+    return own != nullptr ? own : hostDevices_.get();
 }
 
-InterfaceFacet* DriverRegistry::interfacesFor(const HypervisorDriver& driver) const {
-    return driver.name() == "test" ? testDevices_.get() : hostDevices_.get();
+InterfaceFacet* DriverRegistry::interfacesFor(HypervisorDriver& driver) const {
+    InterfaceFacet* own = driver.ownInterfaces();
+    return own != nullptr ? own : hostDevices_.get();
 }
 
 HypervisorDriver* DriverRegistry::defaultDriver() const { return drivers_.front().get(); }

@@ -66,8 +66,8 @@ public:
     /// The host-device and host-interface facets of a connection to `driver`. As in libvirt, they
     /// are drivers of their own beside the hypervisor's: qemu and lxc connections share the
     /// host's (read from sysfs), the test driver has libvirt's test fixtures.
-    NodeDeviceFacet* nodeDevicesFor(const HypervisorDriver& driver) const;
-    InterfaceFacet* interfacesFor(const HypervisorDriver& driver) const;
+    NodeDeviceFacet* nodeDevicesFor(HypervisorDriver& driver) const;
+    InterfaceFacet* interfacesFor(HypervisorDriver& driver) const;
 
     /// True when any domain of any driver uses `mac` on one of its interfaces.
     bool macInUse(const std::string& mac) const;
@@ -81,7 +81,6 @@ private:
     std::unique_ptr<network::NetworkManager> networks_;
     std::unique_ptr<secret::SecretManager> secrets_;
     std::unique_ptr<nodedev::NodeDeviceDriver> hostDevices_;
-    std::unique_ptr<nodedev::NodeDeviceDriver> testDevices_;
     std::unique_ptr<storage::StorageManager> storage_;
     std::vector<std::unique_ptr<HypervisorDriver>> drivers_;
 };

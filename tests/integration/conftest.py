@@ -139,6 +139,17 @@ def daemon(bin_dir, tmpdir_path, request):
 
 
 @pytest.fixture
+def held_test_state(daemon):
+    """Keeps one connection to the daemon's test:///default open for the test (reopened when the
+    test restarts the daemon), so that what one virsh call changes there is still there for the
+    next: like libvirt's, the test driver's state goes back to its fixtures when its last
+    connection closes (docs/test-driver.md)."""
+    daemon.hold_test_state()
+    yield
+    daemon.release_test_state()
+
+
+@pytest.fixture
 def write_file(tmpdir_path):
     def write(name, text):
         path = os.path.join(tmpdir_path, name)

@@ -21,8 +21,8 @@ def test_virsh_host_commands(daemon):
     uri = daemon.uri('test')
     v = virsh(uri, 'version', '--daemon')
     assert v.rc == 0, v.err
-    assert 'Using API: Test 9.0.0' in v.out
-    assert 'Running hypervisor: Test 0.0.2' in v.out
+    assert 'Using API: TEST 9.0.0' in v.out
+    assert 'Running hypervisor: TEST 0.0.2' in v.out
     assert 'Running against daemon: 9.0.0' in v.out
     h = virsh(uri, 'hostname')
     assert h.rc == 0 and h.out.strip()
@@ -48,7 +48,7 @@ def test_qemu_nodeinfo_reports_this_host(daemon):
 def test_python_libvirt_connection_calls(daemon):
     conn = libvirt.open(daemon.uri('test'))
     try:
-        assert conn.getType() == 'Test'
+        assert conn.getType() == 'TEST'
         assert conn.getVersion() == 2
         assert conn.getLibVersion() == 9000000
         assert conn.getHostname()

@@ -11,6 +11,9 @@ from framework.daemon import process_cpu_seconds
 from framework.qemu_fixtures import guest_files, qemu, qemu_pids, serial_text  # noqa: F401
 from framework.tools import corral, domain_xml, virsh
 
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
+
 HEADER = re.compile(r'^Domains: (\d+) total, (\d+) running   CPU: ([\d.]+)%$')
 
 

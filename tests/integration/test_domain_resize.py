@@ -13,6 +13,9 @@ import pytest
 from framework.qemu_fixtures import guest_files, pytestmark, qemu, serial_text, wait_for  # noqa: F401
 from framework.tools import corral, domain_xml, virsh
 
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
+
 LIBVIRT = 'test:///default'
 LIVE, CONFIG = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG
 MAXIMUM = libvirt.VIR_DOMAIN_VCPU_MAXIMUM

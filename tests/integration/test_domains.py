@@ -7,6 +7,9 @@ import pytest
 
 from framework.tools import domain_xml, virsh
 
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
+
 LIBVIRT = 'test:///default'
 
 
@@ -29,11 +32,9 @@ def test_list_matches_libvirt_test_driver(daemon):
 def test_dominfo_shape_matches_libvirt(daemon):
     ours, theirs = both(daemon, 'dominfo', 'test')
     assert ours.rc == 0, ours.err
-    # libvirt's test driver reports a fake 'testSecurity' model; ours reports 'none' until the
-    # security drivers land (issue 6): compare the rest, and check ours says none.
-    strip = lambda text: [l for l in shape(text) if not l.startswith('Security')]
-    assert strip(ours.out) == strip(theirs.out)
-    assert 'Security model: none' in ours.out
+    # Both report libvirt's test driver's 'testSecurity' model and 'libvirt-test' label.
+    assert shape(ours.out) == shape(theirs.out)
+    assert 'Security model: testSecurity' in ours.out
 
 
 def test_lookup_errors_match_libvirt(daemon):

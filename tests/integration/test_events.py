@@ -7,6 +7,10 @@ import libvirt
 
 from framework.event_loop import ensure_event_loop
 from framework.tools import domain_xml, event_lines, until_printed, virsh, watch, watch_events
+import pytest  # noqa: E402
+
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
 
 EXPECTED = [
     "event 'lifecycle' for domain 'ev': Defined Added",
@@ -113,7 +117,7 @@ def test_tunable_metadata_and_job_events(daemon, bin_dir, tmpdir_path):
     ids = [conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_TUNABLE, tunable, None),
            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, metadata, None),
            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, job, None)]
-    steps = [['schedinfo', 'test', '--live', 'cpu_shares=512'],
+    steps = [['emulatorpin', 'test', '1', '--live'],
              ['vcpupin', 'test', '0', '0', '--live'],
              ['desc', 'test', '--live', '--title', 'web frontend'],
              ['desc', 'test', '--config', 'serves the shop'],
@@ -134,7 +138,7 @@ def test_tunable_metadata_and_job_events(daemon, bin_dir, tmpdir_path):
         w.interrupt()
     outs = [w.communicate(timeout=30)[0] for w in watchers]
 
-    assert got[0] == ('tunable', 'test', {'cputune.cpu_shares': 512}), got
+    assert got[0] == ('tunable', 'test', {'cputune.emulatorpin': '1'}), got
     assert got[1] == ('tunable', 'test', {'cputune.vcpupin0': '0'}), got
     assert got[2] == ('metadata', 'test', libvirt.VIR_DOMAIN_METADATA_TITLE, None), got
     assert got[3] == ('metadata', 'test', libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, None), got
@@ -145,7 +149,7 @@ def test_tunable_metadata_and_job_events(daemon, bin_dir, tmpdir_path):
     virsh_lines, corral_lines = (event_lines(out, ("event '", '\t')) for out in outs)
     assert corral_lines == virsh_lines, (virsh_lines, corral_lines)
     text = '\n'.join(virsh_lines)
-    assert "event 'tunable' for domain 'test':\n\tcputune.cpu_shares: 512" in text
+    assert "event 'tunable' for domain 'test':\n\tcputune.emulatorpin: 1" in text
     assert "event 'metadata-change' for domain 'test': type title, uri <null>" in text
     assert "event 'job-completed' for domain 'test':\n\toperation: 2" in text
     assert "event 'lifecycle' for domain 'test': Stopped Saved" in text

@@ -8,6 +8,10 @@ import re
 from framework.libvirtd import libvirtd  # noqa: F401 (fixture)
 from framework.rawclient import RawClient, error_of
 from framework.tools import domain_xml, virsh
+import pytest  # noqa: E402
+
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
 
 
 def shape(text):

@@ -685,11 +685,15 @@ def test_pass_fds_hands_a_listening_socket_to_init_as_fd3(lxc, tmpdir_path):
 def test_pass_fds_is_refused_where_guests_cannot_take_them(lxc, tmpdir_path):
     listener, _ = listening_socket()
     uri = lxc.daemon.uri('test')
-    assert virsh(uri, 'destroy', 'test').rc == 0
-    r = virsh(uri, 'start', 'test', '--pass-fds', str(listener.fileno()), pass_fds=[listener.fileno()])
-    assert r.rc != 0
-    assert 'this function is not supported by the connection driver: virDomainCreateWithFiles' in r.err
-    assert virsh(uri, 'domstate', 'test').out.strip() == 'shut off'  # nothing else happened to it
+    lxc.daemon.hold_test_state()  # test:///default keeps the destroy between the virsh calls
+    try:
+        assert virsh(uri, 'destroy', 'test').rc == 0
+        r = virsh(uri, 'start', 'test', '--pass-fds', str(listener.fileno()), pass_fds=[listener.fileno()])
+        assert r.rc != 0
+        assert 'this function is not supported by the connection driver: virDomainCreateWithFiles' in r.err
+        assert virsh(uri, 'domstate', 'test').out.strip() == 'shut off'  # nothing else happened to it
+    finally:
+        lxc.daemon.release_test_state()
 
 
 def test_lxc_enter_namespace_runs_a_command_inside(lxc):

@@ -73,13 +73,16 @@ def guest(driver, name, uuid):
 
 def test_page_has_host_and_guest_series(daemon, metrics, bin_dir, write_file):
     path = write_file('web.xml', domain_xml('web', memory_mib=256))
-    assert corral(bin_dir, daemon.uri('test'), 'create', path).rc == 0
-    web_uuid = corral(bin_dir, daemon.uri('test'), 'domuuid', 'web').out.strip()
-    conn = libvirt.open(daemon.uri('test'))  # one client held open while scraping
+    # One client held open while scraping; it also keeps test:///default's state (with 'web')
+    # from going back to the fixtures between the corral calls.
+    conn = libvirt.open(daemon.uri('test'))
     try:
+        assert corral(bin_dir, daemon.uri('test'), 'create', path).rc == 0
+        web_uuid = corral(bin_dir, daemon.uri('test'), 'domuuid', 'web').out.strip()
         status, ctype, page = scrape(metrics)
-    finally:
+    except BaseException:
         conn.close()
+        raise
     assert status == 200
     assert ctype == 'text/plain; version=0.0.4; charset=utf-8'
     assert '# HELP corral_up ' in page and '# TYPE corral_up gauge' in page
@@ -117,6 +120,7 @@ def test_page_has_host_and_guest_series(daemon, metrics, bin_dir, write_file):
     assert stopped[f'corral_domain_state{{{test}}}'] == 5
     assert f'corral_domain_cpu_seconds_total{{{test}}}' not in stopped
     assert stopped['corral_domains{driver="test",state="shutoff"}'] == 1
+    conn.close()
 
 
 def test_anything_but_get_metrics_is_refused(daemon, metrics):

@@ -5,6 +5,9 @@ import pytest
 
 from framework.tools import domain_xml, virsh
 
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
+
 
 @pytest.mark.parametrize('args', [
     ['destroy', 'test'], ['suspend', 'test'], ['resume', 'test'], ['shutdown', 'test'],

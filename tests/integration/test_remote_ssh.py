@@ -84,6 +84,7 @@ def test_host_key_problems_name_the_fix(sshd, daemon, bin_dir):
     assert r.rc != 0 and '/nonexistent/sock' in r.err, r.err
 
 
+@pytest.mark.usefixtures('held_test_state')  # the defined guest must outlive the virsh call
 def test_hostile_uri_parameters_are_never_run_by_a_shell(sshd, daemon, bin_dir, tmpdir_path):
     """Each URI part that reaches the far host's shell (socket=, netcat=, the path, a domain's
     name) carries a command (`;`, `$()`, backquotes, quotes, a newline, spaces), percent-encoded

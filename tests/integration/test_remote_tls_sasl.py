@@ -21,6 +21,9 @@ from framework.tools import virsh
 
 pytestmark = pytest.mark.skipif(not os.path.exists('/usr/bin/certtool') or not os.path.exists('/usr/sbin/saslpasswd2'),
                                 reason='gnutls-bin and sasl2-bin are needed (scripts/setup.sh installs them)')
+# For the tests whose virsh calls build on each other: test:///default goes back to its
+# fixtures when its last connection closes.
+holds_test_state = pytest.mark.usefixtures('held_test_state')
 
 
 @pytest.fixture
@@ -49,6 +52,7 @@ def audit_rows(daemon, until=lambda rows: True, timeout=10):
         time.sleep(0.05)
 
 
+@holds_test_state
 def test_virsh_over_tls_with_a_client_certificate(daemon, pki):
     ports = remote_config(daemon, 'tls_allowed_dn_list = ["C=GB,O=Test,CN=client*"]\n')
     good = pki.client('good', 'C=GB,O=Test,CN=client1')
@@ -67,6 +71,7 @@ def test_virsh_over_tls_with_a_client_certificate(daemon, pki):
                for row in audit_rows(daemon))
 
 
+@holds_test_state
 def test_corral_over_tls(daemon, pki, bin_dir):
     from framework.tools import corral
     ports = remote_config(daemon)
@@ -96,6 +101,7 @@ def loaded_gnutls(run_result):
     return re.search(r'file=libgnutls\.so', run_result.err) is not None
 
 
+@holds_test_state
 def test_gnutls_is_mapped_only_once_tls_is_set_up(daemon, pki, bin_dir):
     # README: "GnuTLS is opened only when TLS is set up" (docs/remote.md: a daemon serving unix
     # sockets never maps it). Calls that go through the RPC layer, the event and auth code first.
@@ -252,6 +258,7 @@ def access_rules(daemon, text):
     return rules, remote_config(daemon, 'access_rules_file = "access.conf"\n')
 
 
+@holds_test_state
 def test_access_rules_by_certificate_and_by_unix_uid(daemon, pki, tmpdir_path):
     rules, ports = access_rules(daemon, '# operators may look and start/stop; other Test clients nothing\n'
                                         'allow x509="C=GB,O=Test,CN=operator*" ops=read,lifecycle\n'
@@ -295,6 +302,7 @@ def test_access_rules_by_certificate_and_by_unix_uid(daemon, pki, tmpdir_path):
     assert p.returncode != 0 and 'access.conf:5' in p.stderr and "'reboot'" in p.stderr, p.stderr
 
 
+@holds_test_state
 def test_secure_xml_needs_console_or_config_on_that_domain(daemon, pki, tmpdir_path):
     """Issue 27.6: dumpxml --security-info counted as a read, so an identity allowed only to
     look (or only at domain a) read domain b's VNC password, however it named b."""

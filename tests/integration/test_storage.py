@@ -15,6 +15,10 @@ import libvirt
 
 from framework.qemu_fixtures import guest_files, qemu, qemu_pids, state  # noqa: F401
 from framework.tools import corral, virsh
+import pytest  # noqa: E402
+
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
 
 
 def qemu_img_info(path):

@@ -11,6 +11,9 @@ import pytest
 
 from framework.qemu_fixtures import wait_for
 
+# What one virsh call changes on test:///default must still be there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
+
 OPENAT = {'x86_64': 257, 'aarch64': 56}.get(platform.machine())
 MAX_WORKERS = 2
 

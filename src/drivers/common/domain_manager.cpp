@@ -180,6 +180,8 @@ Result<DomainRef> DomainManager::seedDomain(const std::string& xml, bool persist
     }
     if (running) {
         CORRAL_TRY(startLocked(dom, lock, false));
+        // A fixture was found running, not booted (libvirt's test driver: "running (unknown)").
+        dom->setState(objects::DomainState::Running, static_cast<int>(objects::RunningReason::Unknown));
     }
     return refOf(*dom);
 }

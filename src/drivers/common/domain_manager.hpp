@@ -63,7 +63,8 @@ public:
     /// logged per domain and do not stop the others.
     void autostartAll();
 
-    /// Adds a domain from already-trusted XML (driver fixtures) and optionally starts it.
+    /// Adds a domain from already-trusted XML (driver fixtures) and optionally starts it; a
+    /// started one is running for an unknown reason, as a domain found running.
     Result<DomainRef> seedDomain(const std::string& xml, bool persistent, bool running);
 
     /// For backends: the guest stopped on its own (shutdown finished, crash). Records the state,

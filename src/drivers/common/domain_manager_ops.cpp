@@ -40,6 +40,9 @@ Result<BlockInfo> DomainManager::blockInfo(const DomainRef& ref, const std::stri
         }
         disk = *it;
     }
+    if (auto fixed = backend_->blockInfoWithoutImage(disk)) {
+        return *fixed;
+    }
     const std::string target = disk.childAttr("target", "dev");
     const std::string source = conf::diskSourcePath(disk);
     if (source.empty()) {

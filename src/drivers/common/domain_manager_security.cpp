@@ -18,6 +18,9 @@ Result<std::vector<std::pair<std::string, std::string>>> DomainManager::security
     if (!dom->isActive()) {
         return out;  // labels exist only while the guest runs
     }
+    if (auto fixed = backend_->fixedSecurityLabels()) {
+        return *fixed;
+    }
     for (const auto& [model, doi] : backend_->securityModels()) {
         (void)doi;
         for (const auto& e : dom->def->elements) {

@@ -31,9 +31,6 @@ std::string lower(std::string s) {
     return s;
 }
 
-/// Every online host CPU, as a libvirt cpumap.
-std::vector<std::uint8_t> allHostCpus() { return host::readHostCpuMap().online; }
-
 void addCounter(std::vector<TypedValue>& out, const std::string& field, std::int64_t v) {
     if (v >= 0) {
         out.push_back({field, static_cast<std::uint64_t>(v)});
@@ -82,7 +79,7 @@ Result<std::vector<std::vector<std::uint8_t>>> DomainManager::vcpuPinInfo(const 
     }
     const conf::DomainDef& def = config && dom->newDef ? *dom->newDef : *dom->def;
     // <vcpu cpuset='...'> pins every vCPU; per-vCPU <vcpupin> is issue 6's.
-    std::vector<std::uint8_t> map = allHostCpus();
+    std::vector<std::uint8_t> map = backend_->onlineHostCpus();
     if (!def.vcpuCpuset.empty()) {
         std::fill(map.begin(), map.end(), 0);
         for (unsigned cpu : parseCpuList(def.vcpuCpuset)) {
@@ -165,7 +162,7 @@ Result<std::vector<IothreadStats>> DomainManager::iothreadInfo(const DomainRef& 
     }
     std::vector<IothreadStats> out;
     for (unsigned id = 1; id <= count; ++id) {
-        out.push_back({id, allHostCpus()});
+        out.push_back({id, backend_->onlineHostCpus()});
     }
     return out;
 }

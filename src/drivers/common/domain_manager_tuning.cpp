@@ -144,10 +144,9 @@ conf::BlkioDeviceTune& deviceEntry(conf::BlkioTune& blkio, const std::string& pa
     return blkio.devices.back();
 }
 
-Result<std::string> cpusetFromMap(const std::vector<std::uint8_t>& cpumap) {
+Result<std::string> cpusetFromMap(const std::vector<std::uint8_t>& cpumap, const std::vector<std::uint8_t>& hostCpus) {
     auto cpus = cpumapToList(cpumap);
-    auto host = host::readHostCpuMap();
-    auto online = cpumapToList(host.online);
+    auto online = cpumapToList(hostCpus);
     for (unsigned cpu : cpus) {
         if (std::find(online.begin(), online.end(), cpu) == online.end()) {
             return fail(ErrorCode::InvalidArg, "CPU " + std::to_string(cpu) + " is not online on this host",
@@ -320,10 +319,17 @@ Result<DomainTuning> DomainManager::readTuningFor(const DomainRef& ref, unsigned
 
 Result<std::pair<std::string, int>> DomainManager::schedulerType(const DomainRef& ref) {
     CORRAL_TRY(find(ref));
+    if (auto fixed = backend_->fixedScheduler()) {
+        return std::make_pair(fixed->type, 1);
+    }
     return std::make_pair(std::string("posix"), static_cast<int>(1 + 2 * backend_->cpuBandwidthGroups().size()));
 }
 
 Result<std::vector<TypedValue>> DomainManager::schedulerParameters(const DomainRef& ref, unsigned flags) {
+    if (auto fixed = backend_->fixedScheduler()) {
+        CORRAL_TRY(readTuningFor(ref, flags, "domainGetSchedulerParameters"));  // the flags and the domain
+        return std::vector<TypedValue>{{fixed->parameter, fixed->value}};
+    }
     CORRAL_ASSIGN_OR_RETURN(DomainTuning t, readTuningFor(ref, flags, "domainGetSchedulerParameters"));
     std::vector<TypedValue> out;
     out.push_back({"cpu_shares", t.cpu.shares.value_or(0)});
@@ -337,6 +343,17 @@ Result<std::vector<TypedValue>> DomainManager::schedulerParameters(const DomainR
 
 Result<void> DomainManager::setSchedulerParameters(const DomainRef& ref, const std::vector<TypedValue>& params,
                                                    unsigned flags) {
+    if (auto fixed = backend_->fixedScheduler()) {
+        for (const auto& p : params) {
+            if (p.field != fixed->parameter) {
+                return fail(ErrorCode::InvalidArg, "argument unsupported: parameter '" + p.field + "' not supported",
+                            ErrorDomain::Domain);
+            }
+            CORRAL_TRY(unsignedParam(p));
+        }
+        return changeTuning(ref, flags, "domainSetSchedulerParameters",
+                            [](DomainTuning&, const conf::DomainDef&, bool) -> Result<void> { return {}; });
+    }
     const auto groups = backend_->cpuBandwidthGroups();
     for (const auto& p : params) {
         bool known = p.field == "cpu_shares" || std::any_of(groups.begin(), groups.end(), [&](const std::string& g) {
@@ -463,7 +480,7 @@ Result<void> DomainManager::setBlkioParameters(const DomainRef& ref, const std::
 
 Result<void> DomainManager::pinVcpu(const DomainRef& ref, unsigned vcpu, const std::vector<std::uint8_t>& cpumap,
                                     unsigned flags) {
-    CORRAL_ASSIGN_OR_RETURN(std::string cpuset, cpusetFromMap(cpumap));
+    CORRAL_ASSIGN_OR_RETURN(std::string cpuset, cpusetFromMap(cpumap, backend_->onlineHostCpus()));
     return changeTuning(ref, flags, "domainPinVcpuFlags",
                         [&](DomainTuning& t, const conf::DomainDef& def, bool live) -> Result<void> {
                             if (vcpu >= def.vcpus) {
@@ -479,7 +496,7 @@ Result<void> DomainManager::pinVcpu(const DomainRef& ref, unsigned vcpu, const s
 }
 
 Result<void> DomainManager::pinEmulator(const DomainRef& ref, const std::vector<std::uint8_t>& cpumap, unsigned flags) {
-    CORRAL_ASSIGN_OR_RETURN(std::string cpuset, cpusetFromMap(cpumap));
+    CORRAL_ASSIGN_OR_RETURN(std::string cpuset, cpusetFromMap(cpumap, backend_->onlineHostCpus()));
     return changeTuning(ref, flags, "domainPinEmulator", [&](DomainTuning& t, const conf::DomainDef&, bool) {
         t.cpu.emulatorpin = cpuset;
         return Result<void>{};
@@ -496,16 +513,16 @@ Result<std::vector<std::uint8_t>> DomainManager::emulatorPinInfo(const DomainRef
     // Live pinning is recorded in the live definition as it is applied, so the definition answers.
     const conf::DomainDef& def = definitionFor(*dom, live);
     std::string cpuset = conf::readTuning(def).cpu.emulatorpin;
-    auto host = host::readHostCpuMap();
+    const std::vector<std::uint8_t> online = backend_->onlineHostCpus();
     if (cpuset.empty()) {
-        return host.online;
+        return online;
     }
-    return cpumapFromList(parseCpuList(cpuset), host.online.size());
+    return cpumapFromList(parseCpuList(cpuset), online.size());
 }
 
 Result<void> DomainManager::pinIothread(const DomainRef& ref, unsigned iothread, const std::vector<std::uint8_t>& cpumap,
                                         unsigned flags) {
-    CORRAL_ASSIGN_OR_RETURN(std::string cpuset, cpusetFromMap(cpumap));
+    CORRAL_ASSIGN_OR_RETURN(std::string cpuset, cpusetFromMap(cpumap, backend_->onlineHostCpus()));
     return changeTuning(ref, flags, "domainPinIOThread",
                         [&](DomainTuning& t, const conf::DomainDef& def, bool) -> Result<void> {
                             if (iothread == 0 || iothread > iothreadCount(def)) {

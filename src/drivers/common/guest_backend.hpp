@@ -14,6 +14,7 @@
 #include "conf/host_caps.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
 #include "drivers/interfaces/hypervisor.hpp"
+#include "host/node_info.hpp"
 #include "objects/domain_obj.hpp"
 #include "util/result.hpp"
 #include "util/unique_fd.hpp"
@@ -283,8 +284,34 @@ public:
                     ErrorDomain::Domain);
     }
 
+    /// virDomainGetBlockInfo of a disk of the definition, when the backend answers it without
+    /// reading the image (a test guest's images are not files of the host); nullopt: the
+    /// manager reads the image.
+    virtual std::optional<BlockInfo> blockInfoWithoutImage(const conf::XmlNode& disk) const {
+        (void)disk;
+        return std::nullopt;
+    }
+
+    /// The host CPUs its guests may be pinned to (one bit each, libvirt's cpumap bytes): the
+    /// host's online ones, or the test driver's sixteen.
+    virtual std::vector<std::uint8_t> onlineHostCpus() const { return host::readHostCpuMap().online; }
+
+    /// A scheduler of the backend's own, with one fixed unsigned parameter, instead of the cgroup
+    /// one (cpu_shares and the bandwidth groups): libvirt's test driver has "fair", whose
+    /// "weight" is always 50 and which accepts and forgets a new weight.
+    struct FixedScheduler {
+        std::string type, parameter;
+        unsigned value = 0;  ///< a VIR_TYPED_PARAM_UINT
+    };
+    virtual std::optional<FixedScheduler> fixedScheduler() const { return std::nullopt; }
+
     /// (model, doi) of the security drivers confining this backend's guests, primary first.
     virtual std::vector<std::pair<std::string, std::string>> securityModels() const { return {}; }
+    /// The (model, label) pairs of a running guest when the backend gives every guest the same
+    /// ones (libvirt's test driver); nullopt to read them from the <seclabel> elements.
+    virtual std::optional<std::vector<std::pair<std::string, std::string>>> fixedSecurityLabels() const {
+        return std::nullopt;
+    }
 
     /// The OS type virDomainGetOSType reports ("hvm", "exe"; libvirt's test driver says "linux").
     virtual std::string osType(const conf::DomainDef& def) = 0;

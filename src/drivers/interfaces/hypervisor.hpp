@@ -280,7 +280,7 @@ struct DomainCapsQuery {
 class HostInfo {
 public:
     virtual ~HostInfo() = default;
-    /// "QEMU", "LXC" or "Test", as virConnectGetType.
+    /// "QEMU", "LXC" or "TEST", as virConnectGetType.
     virtual std::string type() const = 0;
     /// Hypervisor version, major * 1,000,000 + minor * 1,000 + micro.
     virtual std::uint64_t version() const = 0;
@@ -437,6 +437,8 @@ public:
 class NetworkFacet;
 class SecretFacet;
 class StorageFacet;
+class NodeDeviceFacet;
+class InterfaceFacet;
 
 /// A hypervisor driver: each facet it does not support is nullptr, which the daemon's
 /// dispatcher turns into VIR_ERR_NO_SUPPORT in one place.
@@ -465,6 +467,15 @@ public:
     virtual SecretFacet* secrets() { return nullptr; }
     /// Storage pools and volumes; the host drivers share one storage driver.
     virtual StorageFacet* storage() { return nullptr; }
+    /// Host devices and interfaces of the driver's own; nullptr for the host's (shared by the
+    /// host drivers, read from sysfs).
+    virtual NodeDeviceFacet* ownNodeDevices() { return nullptr; }
+    virtual InterfaceFacet* ownInterfaces() { return nullptr; }
+
+    /// A connection's hold on the driver, taken when it opens and released when it is gone (no
+    /// call of it still running). nullptr where the driver's state does not depend on its
+    /// connections; the test driver resets test:///default when the last hold goes, as libvirt's.
+    virtual std::shared_ptr<void> holdConnection() { return nullptr; }
 
     /// Adds a subscriber; returns an id for removeEventSink. Thread-safe.
     virtual int addEventSink(DomainEventSink sink) = 0;

@@ -26,6 +26,9 @@ struct NetworkPaths {
     std::string runDir;    ///< run/corral/network: dnsmasq pid and configuration files
     std::string stateDir;  ///< lib/corral/network: DHCP leases
     std::string logDir;    ///< log/corral/network
+    /// Networks that exist only as state (the test driver's): starting one gives it its bridge
+    /// name but makes no bridge, firewall or DHCP server, and it has no leases to read.
+    bool stateOnly = false;
 };
 
 class NetworkManager final : public NetworkFacet {

@@ -35,7 +35,11 @@ Result<bool> TestBackend::shutdown(objects::DomainObj&, unsigned flags) {
     return true;  // a test guest powers off at once
 }
 
-Result<void> TestBackend::reboot(objects::DomainObj&, unsigned) { return {}; }
+Result<void> TestBackend::reboot(objects::DomainObj& dom, unsigned) {
+    // A test guest's on_reboot is carried out at once: it runs again, just booted.
+    dom.setState(objects::DomainState::Running, static_cast<int>(objects::RunningReason::Booted));
+    return {};
+}
 Result<void> TestBackend::suspend(objects::DomainObj&) { return {}; }
 // State-only guests live as long as the driver; there is nothing to find again.
 Result<bool> TestBackend::reconnect(objects::DomainObj&, conf::DomainDef&) { return true; }

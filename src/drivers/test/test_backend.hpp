@@ -30,6 +30,17 @@ public:
     Result<void> saveState(objects::DomainObj& dom, int fd) override;
     Result<void> startFromState(objects::DomainObj& dom, conf::DomainDef& liveDef, int fd) override;
     std::string osType(const conf::DomainDef& def) override;
+    /// Made-up figures that grow with the time of day, as libvirt's test driver's
+    /// (test_domain_stats.cpp).
+    Result<std::vector<VcpuStats>> vcpuStats(objects::DomainObj& dom) override;
+    Result<std::vector<BlockStats>> blockStats(objects::DomainObj& dom) override;
+    Result<std::vector<InterfaceStats>> interfaceStats(objects::DomainObj& dom) override;
+    Result<std::vector<MemoryStat>> memoryStats(objects::DomainObj& dom) override;
+    /// libvirt's test driver's figures for every disk: a test guest's images are never read, so
+    /// a client cannot learn of the host's files by naming them as a disk.
+    std::optional<BlockInfo> blockInfoWithoutImage(const conf::XmlNode&) const override {
+        return BlockInfo{1099506450432ull, 1099511627776ull, 1099511627776ull};
+    }
     /// Devices plug in and out of a test guest at once (no guest to ask), so attach-device,
     /// detach-device and their events can be tested without QEMU.
     void attach(GuestEventSink& sink) override { sink_ = &sink; }
@@ -39,6 +50,14 @@ public:
                               std::chrono::milliseconds wait) override;
     /// As libvirt's test driver: keys the manager could translate reach no guest, and succeed.
     Result<void> sendKey(objects::DomainObj&, const std::vector<unsigned>&, unsigned) override { return {}; }
+
+    std::vector<std::uint8_t> onlineHostCpus() const override;
+    std::optional<FixedScheduler> fixedScheduler() const override { return FixedScheduler{"fair", "weight", 50}; }
+    /// libvirt's test driver's security model, and the label every running guest of it has.
+    std::vector<std::pair<std::string, std::string>> securityModels() const override { return {{"testSecurity", ""}}; }
+    std::optional<std::vector<std::pair<std::string, std::string>>> fixedSecurityLabels() const override {
+        return std::vector<std::pair<std::string, std::string>>{{"testSecurity", "libvirt-test"}};
+    }
 
 private:
     GuestEventSink* sink_ = nullptr;

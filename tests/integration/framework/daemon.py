@@ -88,7 +88,36 @@ class CorralDaemon:
         self._exit_seen = False
         if wait:
             self.wait_ready()
+            if self._test_state_wanted:
+                self._open_test_state_hold()
         return self
+
+    # test:///default goes back to its fixtures when its last connection closes (as libvirt's).
+    # A test whose virsh calls build on each other holds one connection open, across restarts.
+    _test_state_wanted = False
+    _test_state_conn = None
+
+    def hold_test_state(self):
+        self._test_state_wanted = True
+        self._open_test_state_hold()
+
+    def release_test_state(self):
+        self._test_state_wanted = False
+        self._close_test_state_hold()
+
+    def _open_test_state_hold(self):
+        import libvirt
+        self._close_test_state_hold()
+        self._test_state_conn = libvirt.open(self.uri('test'))
+
+    def _close_test_state_hold(self):
+        import libvirt
+        conn, self._test_state_conn = self._test_state_conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except libvirt.libvirtError:
+                pass  # the daemon went first
 
     def wait_ready(self, timeout=20):
         deadline = time.monotonic() + timeout
@@ -126,6 +155,7 @@ class CorralDaemon:
         if self.proc is None or self.proc.poll() is not None:
             self._note_unseen_exit()
             return self.proc.returncode if self.proc else None
+        self._close_test_state_hold()
         self.proc.send_signal(signal.SIGTERM)
         self._exit_seen = True
         try:
@@ -143,6 +173,7 @@ class CorralDaemon:
         self._exit_seen = True
         self.proc.kill()
         self.proc.wait()
+        self._close_test_state_hold()
 
     def allow_log_errors(self, *patterns):
         """Error lines matching these regular expressions are what the test provokes."""

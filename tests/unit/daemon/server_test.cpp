@@ -238,7 +238,7 @@ TEST_F(ServerTest, TruncatedArgumentsAreAnErrorNotACrash) {
     // The connection still works.
     auto type = client->callOk<proto::remote_connect_get_type_ret>(proto::REMOTE_PROC_CONNECT_GET_TYPE,
                                                                    proto::xdr_void{});
-    EXPECT_EQ(type.type, "Test");
+    EXPECT_EQ(type.type, "TEST");
 }
 
 TEST_F(ServerTest, OversizedLengthClosesTheConnection) {
@@ -339,7 +339,7 @@ TEST_F(ServerTest, GetInfoOfABusyDomainWaitsOnAWorkerNotTheIoThread) {
     auto dom = client->callOk<proto::remote_domain_lookup_by_name_ret>(proto::REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, lookup);
     auto driver = server->registry().driverForUri("test:///default");
     ASSERT_TRUE(driver);
-    auto held = dynamic_cast<drivers::ManagedDriver&>(**driver).manager().domains().findByName("test");
+    auto held = dynamic_cast<drivers::DomainManager&>(*(*driver)->lookup()).domains().findByName("test");
     ASSERT_TRUE(held);
     proto::remote_domain_get_info_args info{};
     info.dom = dom.dom;

@@ -182,7 +182,9 @@ TEST_F(TestDriverFixture, WrongDomainTypeIsRefused) {
 TEST_F(TestDriverFixture, TryGetInfoDoesNotWaitForABusyDomain) {
     auto ref = driver->lookup()->lookupByName("test");
     ASSERT_TRUE(ref);
-    auto& manager = dynamic_cast<ManagedDriver&>(*driver).manager();
+    // The test driver's facets are its DomainManager's (its state is replaced on reset, so the
+    // driver itself is no ManagedDriver).
+    auto& manager = dynamic_cast<DomainManager&>(*driver->lookup());
     auto dom = manager.domains().findByName("test");
     ASSERT_TRUE(dom);
     {

@@ -88,6 +88,14 @@ int dominfo(Context& ctx) {
     if (model && !model->model.empty() && model->model[0] != '\0') {
         field("Security model:", std::string(model->model.data()));
         field("Security DOI:", model->doi.empty() ? std::string() : std::string(model->doi.data()));
+        // As virsh: the label of a running guest, and whether it is enforced.
+        proto::remote_domain_get_security_label_args la;
+        la.dom = dom;
+        auto label = conn->call<proto::REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL>(la);
+        if (label && !label->label.empty() && label->label[0] != '\0') {
+            field("Security label:", std::string(label->label.data()) +
+                                         (label->enforcing != 0 ? " (enforcing)" : " (permissive)"));
+        }
     }
     return 0;
 }
