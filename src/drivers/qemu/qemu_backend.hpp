@@ -172,6 +172,8 @@ private:
 
     /// Whether KVM guests can run here (host::probeKvm), probed again when /dev/kvm changes.
     host::KvmVerdict kvmVerdict();
+    /// Refuses more vCPUs than the machine type takes (query-machines' cpu-max).
+    Result<void> checkMachineLimits(const conf::DomainDef& def);
     /// Accepts or refuses a sample definition the way define does (domain capabilities).
     Result<void> checkSample(const std::string& xml);
     /// The <features> of a capabilities <guest>: those the checks take on `machine`.
