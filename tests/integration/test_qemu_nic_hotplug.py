@@ -15,7 +15,7 @@ import libvirt
 
 from framework.event_loop import ensure_event_loop
 from framework.qemu_fixtures import guest_files, pytestmark, qemu, qemu_pids, serial_text, wait_for  # noqa: F401
-from framework.tools import stop_watching, virsh
+from framework.tools import corral, stop_watching, virsh
 
 TAG = os.getpid() % 10000
 
@@ -196,7 +196,7 @@ def test_nic_hotplug_on_a_network_and_a_bridge(qemu, write_file):
     assert ('added', 'net0') in got and ('removed', 'net0') in got and ('removed', 'net1') in got, got
 
 
-def test_nic_hotplug_refusals_leave_nothing_behind(qemu, write_file):
+def test_nic_hotplug_refusals_leave_nothing_behind(qemu, write_file, bin_dir):
     uri = qemu.uri
     bridge = f'crlnrb{TAG}'
     net = f'nhoff{TAG}'
@@ -244,6 +244,20 @@ def test_nic_hotplug_refusals_leave_nothing_behind(qemu, write_file):
         assert iface.find('address').get('slot') == '0x00' and iface.find('address').get('bus') != '0x00'
         wait_for(lambda: list((guest_nics(serial) or {}).values()) == [mac(27)], timeout=60,
                  what='the guest to see the NIC on the root port')
+
+        # corral's own attach-interface and detach-interface: virsh's document and words.
+        args = ['attach-interface', 'nhr', 'bridge', bridge, '--mac', mac(28), '--model', 'virtio']
+        assert corral(bin_dir, uri, *args, '--print-xml').out == virsh(uri, *args, '--print-xml').out
+        r = corral(bin_dir, uri, 'detach-interface', 'nhr', 'bridge', '--mac', mac(27), '--live')
+        assert r.rc == 0 and 'Interface detached successfully' in r.out, r.err
+        wait_for(lambda: guest_nics(serial) == {}, timeout=60, what='the guest to lose the NIC')
+        wait_for(lambda: taps_of(mac(27)) == [], timeout=30, what='the tap to go')
+        r = corral(bin_dir, uri, 'detach-interface', 'nhr', 'bridge', '--mac', mac(27), '--live')
+        assert r.rc == 1 and f'No interface with MAC address {mac(27)} was found' in r.err, r.err
+        r = corral(bin_dir, uri, *args, '--live')
+        assert r.rc == 0 and 'Interface attached successfully' in r.out, r.err
+        wait_for(lambda: list((guest_nics(serial) or {}).values()) == [mac(28)], timeout=60,
+                 what='the guest to see the NIC corral attached')
     finally:
         virsh(uri, 'destroy', 'nhr')
         virsh(uri, 'net-undefine', net)
