@@ -224,7 +224,8 @@ def test_nic_hotplug_refusals_leave_nothing_behind(qemu, write_file, bin_dir):
             (nic(22, f"<source bridge='crlnone{TAG}'/>"), f"bridge 'crlnone{TAG}' does not exist"),
             (nic(23, "<source bridge='a,b'/>"), "bridge 'a,b' does not exist"),
             (nic(24, "<source bridge='..'/>"), ''),
-            (nic(25, extra="<address type='pci' domain='0x0000' bus='0x00' slot='0x09' function='0x0'/>"), ''),
+            (nic(25, extra="<address type='pci' domain='0x0000' bus='0x00' slot='0x09' function='0x0'/>"),
+             'does not support hotplugging'),
             (nic(26, typ='user', source=''), 'only interfaces of type network, bridge or ethernet'),
         ]
         for n, (xml_text, words) in enumerate(cases):
