@@ -99,6 +99,10 @@ struct PostParseContext {
 /// currentMemory, on_* actions, vcpu placement, console/serial pairing, os defaults.
 Result<void> postParseDomainDef(DomainDef& def, const PostParseContext& ctx);
 
+/// Gives each <interface> of `def` without a MAC a free one (part of postParseDomainDef; also
+/// for an interface attached on its own).
+Result<void> assignMacs(DomainDef& def, const PostParseContext& ctx);
+
 /// A <disk>'s defaults as libvirt fills them in: device='disk', and the target's bus from its
 /// name (hd ide, sd scsi, vd virtio, xvd xen, ubd uml, fd fdc). Part of postParseDomainDef;
 /// also for a disk attached on its own.

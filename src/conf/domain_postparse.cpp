@@ -18,41 +18,6 @@ std::string formatMac(std::uint32_t r) {
     return buf;
 }
 
-Result<void> assignMacs(DomainDef& def, const PostParseContext& ctx) {
-    std::set<std::string> taken;
-    for (const auto& m : def.macAddresses()) {
-        taken.insert(m);
-    }
-    for (auto& d : def.devices) {
-        if (d.name != "interface") {
-            continue;
-        }
-        XmlNode* mac = d.child("mac");
-        if (mac != nullptr && mac->attr("address") != nullptr) {
-            continue;
-        }
-        std::string chosen;
-        // 2^24 addresses: a free one is found in a few tries unless the host is absurdly full.
-        for (int attempt = 0; attempt < 1000 && chosen.empty(); ++attempt) {
-            std::string candidate = formatMac(ctx.random32 ? ctx.random32() : 0);
-            if (taken.count(candidate) == 0 && !(ctx.macInUse && ctx.macInUse(candidate))) {
-                chosen = candidate;
-            }
-        }
-        if (chosen.empty()) {
-            return fail(ErrorCode::InternalError, "cannot find a free MAC address for an interface");
-        }
-        taken.insert(chosen);
-        if (mac == nullptr) {
-            XmlNode node;
-            node.name = "mac";
-            d.children.insert(d.children.begin(), std::move(node));
-            mac = &d.children.front();
-        }
-        mac->setAttr("address", chosen);
-    }
-    return {};
-}
 
 /// libvirt pairs the first console with a serial port on hvm guests: a console of target type
 /// serial gets a matching <serial> when none exists, and both carry port 0.
@@ -168,6 +133,42 @@ void fillDiskDefaults(XmlNode& disk) {
             return;
         }
     }
+}
+
+Result<void> assignMacs(DomainDef& def, const PostParseContext& ctx) {
+    std::set<std::string> taken;
+    for (const auto& m : def.macAddresses()) {
+        taken.insert(m);
+    }
+    for (auto& d : def.devices) {
+        if (d.name != "interface") {
+            continue;
+        }
+        XmlNode* mac = d.child("mac");
+        if (mac != nullptr && mac->attr("address") != nullptr) {
+            continue;
+        }
+        std::string chosen;
+        // 2^24 addresses: a free one is found in a few tries unless the host is absurdly full.
+        for (int attempt = 0; attempt < 1000 && chosen.empty(); ++attempt) {
+            std::string candidate = formatMac(ctx.random32 ? ctx.random32() : 0);
+            if (taken.count(candidate) == 0 && !(ctx.macInUse && ctx.macInUse(candidate))) {
+                chosen = candidate;
+            }
+        }
+        if (chosen.empty()) {
+            return fail(ErrorCode::InternalError, "cannot find a free MAC address for an interface");
+        }
+        taken.insert(chosen);
+        if (mac == nullptr) {
+            XmlNode node;
+            node.name = "mac";
+            d.children.insert(d.children.begin(), std::move(node));
+            mac = &d.children.front();
+        }
+        mac->setAttr("address", chosen);
+    }
+    return {};
 }
 
 Result<void> postParseDomainDef(DomainDef& def, const PostParseContext& ctx) {

@@ -32,6 +32,9 @@ std::unique_ptr<HostHypervisorDriver> makeHostDriver(HostHypervisorTraits traits
     options.store = store;
     options.managedSaveDir = std::move(managedSaveDir);
     options.macInUseOnHost = [registry](const std::string& mac) { return registry->macInUse(mac); };
+    options.macOwnerOnHost = [registry](const std::string& mac, const Uuid& except) {
+        return registry->macOwner(mac, except);
+    };
     if (!backend) {
         backend = std::make_unique<UnstartableBackend>(traits.name, traits.domainTypes, traits.guestOsType);
     }
@@ -267,6 +270,17 @@ bool DriverRegistry::macInUse(const std::string& mac) const {
         }
     }
     return false;
+}
+
+std::string DriverRegistry::macOwner(const std::string& mac, const Uuid& except) const {
+    for (const auto& d : drivers_) {
+        if (auto* host = dynamic_cast<HostHypervisorDriver*>(d.get())) {
+            if (std::string owner = host->manager().domainUsingMac(mac, except); !owner.empty()) {
+                return owner;
+            }
+        }
+    }
+    return "";
 }
 
 }  // namespace corral::drivers

@@ -71,6 +71,8 @@ public:
 
     /// True when any domain of any driver uses `mac` on one of its interfaces.
     bool macInUse(const std::string& mac) const;
+    /// The name of a domain other than `except` of any driver using `mac` ("" when none).
+    std::string macOwner(const std::string& mac, const Uuid& except) const;
     /// Names of the running host-driver domains with a disk on `path` (storage's in-use check).
     std::vector<std::string> runningDomainsUsing(const std::string& path) const;
 

@@ -5,12 +5,13 @@
 # maximum of a running guest, names that would escape a directory, renaming onto a taken name,
 # and clients renaming at once.
 import json
+import xml.etree.ElementTree as ET
 import threading
 
 import libvirt
 import pytest
 
-from framework.qemu_fixtures import guest_files, pytestmark, qemu, serial_text, wait_for  # noqa: F401
+from framework.qemu_fixtures import guest_files, guest_xml, pytestmark, qemu, serial_text, wait_for  # noqa: F401
 from framework.tools import corral, domain_xml, virsh
 
 # What one virsh call changes on test:///default must still be there for the next.
@@ -297,3 +298,40 @@ def test_read_only_clients_cannot_resize_or_rename(daemon):
         assert r.rc == 1 and 'read only access prevents' in r.err, (args, r.err)
     assert virsh(uri, 'vcpucount', 'test', readonly=True).rc == 0
     assert 'test' in virsh(uri, 'list', '--name').out.split()
+
+
+def machine_limits(uri):
+    """{machine name: maxCpus} of the x86_64 qemu guest in the capabilities."""
+    caps = ET.fromstring(virsh(uri, 'capabilities').out)
+    for guest in caps.findall('guest'):
+        if guest.find('arch').get('name') == 'x86_64':
+            return {m.text: int(m.get('maxCpus')) for m in guest.find('arch').findall('machine')}
+    raise AssertionError('no x86_64 guest in the capabilities')
+
+
+def test_qemu_vcpus_above_the_machine_limit_are_refused(qemu, write_file, guest_files):
+    # libvirt refuses more vCPUs than the machine type takes (at start); corral at define, with
+    # libvirt's words and error code, against the limit QEMU reports for that machine.
+    limits = machine_limits(qemu.uri)
+    pc, q35 = limits['pc'], limits['q35']
+    conn = libvirt.open(qemu.uri)
+    try:
+        for count, machine in ((100000, 'pc'), (pc + 1, 'pc'), (q35 + 1, 'q35')):
+            xml = guest_xml('toomany', guest_files, '/dev/null', vcpus=count, machine=machine)
+            with pytest.raises(libvirt.libvirtError) as err:
+                conn.defineXML(xml)
+            limit = pc if machine == 'pc' else q35
+            assert err.value.get_error_code() == libvirt.VIR_ERR_CONFIG_UNSUPPORTED
+            assert f'Maximum CPUs greater than specified machine type limit {limit}' in err.value.get_error_message()
+            r = virsh(qemu.uri, 'define', write_file('toomany.xml', xml))
+            assert r.rc == 1 and f'machine type limit {limit}' in r.err, r.err
+        assert virsh(qemu.uri, 'list', '--all', '--name').out.split() == []
+        # At the limit it is accepted; one more through setvcpus --maximum is refused (by the
+        # host's maximum, virConnectGetMaxVcpus, which is the same figure here).
+        conn.defineXML(guest_xml('atlimit', guest_files, '/dev/null', vcpus=pc, machine='pc'))
+        r = virsh(qemu.uri, 'setvcpus', 'atlimit', str(pc + 1), '--maximum', '--config')
+        assert r.rc == 1 and f'({pc + 1} > {pc})' in r.err, r.err
+        assert conn.lookupByName('atlimit').vcpusFlags(libvirt.VIR_DOMAIN_VCPU_MAXIMUM | CONFIG) == pc
+        conn.lookupByName('atlimit').undefine()
+    finally:
+        conn.close()

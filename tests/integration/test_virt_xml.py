@@ -110,9 +110,9 @@ def test_updates_a_running_guest_cannot_take(qemu, tmpdir_path, write_file):
     r = virt_xml(uri, tmpdir_path, 'vx-refuse', '--edit', 'target=hdc', '--disk', f'path={iso}', '--update')
     assert r.rc != 0 and 'disk hdc: nothing can be changed on a running guest' in r.err, r.err
     assert virsh(uri, 'dumpxml', 'vx-refuse').out == before
-    # A NIC cannot be plugged into a running guest here: the refusal says so.
+    # User networking cannot be plugged into a running guest (a tap-backed NIC can): refused by name.
     r = virt_xml(uri, tmpdir_path, 'vx-refuse', '--add-device', '--network', 'user', '--update')
-    assert r.rc != 0 and 'only disks can be attached and detached so far' in r.err, r.err
+    assert r.rc != 0 and 'only interfaces of type network, bridge or ethernet' in r.err, r.err
     assert len(definition(uri, 'vx-refuse').findall('devices/interface')) == 1
     # update-device of an interface the guest does not have, through virsh and corral.
     other = write_file('other.xml', "<interface type='user'><mac address='52:54:00:00:00:99'/></interface>")
@@ -128,3 +128,35 @@ def test_updates_a_running_guest_cannot_take(qemu, tmpdir_path, write_file):
     cd = definition(uri, 'vx-refuse', inactive=True).find("devices/disk[@device='cdrom']")
     assert cd.find('source').get('file') == iso
     assert definition(uri, 'vx-refuse').find("devices/disk[@device='cdrom']/source") is None
+
+
+def test_live_nic_add_and_remove(qemu, tmpdir_path, write_file):
+    # virt-xml plugs a NIC on a virtual network into the running guest (and the definition); the
+    # guest sees its MAC; --remove-device --update takes it out of both.
+    uri = qemu.uri
+    net, bridge = f'vxnet{os.getpid() % 10000}', f'crlvxn{os.getpid() % 10000}'
+    octet = 100 + (os.getpid() + 3) % 100
+    assert virsh(uri, 'net-create', write_file('vxn.xml', f"<network><name>{net}</name><bridge name='{bridge}'/>"
+                                                           f"<ip address='10.{octet}.2.1' netmask='255.255.255.0'/>"
+                                                           "</network>")).rc == 0
+    try:
+        serial = qemu.start_and_boot('vx-nic', cmdline_extra='corral.watch_nics=1')
+        wait_for(lambda: 'CORRAL-GUEST-NICS\n' in serial_text(serial), what='the guest to list its NICs')
+        r = virt_xml(uri, tmpdir_path, 'vx-nic', '--add-device', '--network', f'network={net},model=virtio', '--update')
+        assert r.rc == 0, r.out + r.err
+        (live,) = definition(uri, 'vx-nic').findall('devices/interface')
+        (config,) = definition(uri, 'vx-nic', inactive=True).findall('devices/interface')
+        mac = live.find('mac').get('address')
+        assert config.find('mac').get('address') == mac
+        assert live.find('source').get('bridge') == bridge
+        wait_for(lambda: f'={mac}' in serial_text(serial), timeout=60, what='the guest to see the NIC')
+        r = virt_xml(uri, tmpdir_path, 'vx-nic', '--remove-device', '--network', f'mac={mac}', '--update')
+        assert r.rc == 0, r.out + r.err
+        wait_for(lambda: definition(uri, 'vx-nic').findall('devices/interface') == [], timeout=60,
+                 what='the NIC to leave the live definition')
+        assert definition(uri, 'vx-nic', inactive=True).findall('devices/interface') == []
+        wait_for(lambda: [l for l in serial_text(serial).splitlines() if l.startswith('CORRAL-GUEST-NICS')][-1] ==
+                 'CORRAL-GUEST-NICS', timeout=60, what='the guest to lose the NIC')
+    finally:
+        virsh(uri, 'destroy', 'vx-nic')
+        virsh(uri, 'net-destroy', net)

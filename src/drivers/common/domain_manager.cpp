@@ -2,6 +2,8 @@
 // DomainManager: registry, persistence, state machine and events shared by every driver.
 #include "drivers/common/domain_manager.hpp"
 
+#include <strings.h>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -122,6 +124,26 @@ bool DomainManager::usesMac(const std::string& mac) const {
     return false;
 }
 
+std::string DomainManager::domainUsingMac(const std::string& mac, const Uuid& except) const {
+    for (const auto& dom : domains_.snapshot()) {
+        std::lock_guard lock(dom->mutex());
+        if (dom->def->uuid == except) {
+            continue;
+        }
+        for (const auto* def : {dom->def.get(), dom->newDef.get()}) {
+            if (def == nullptr) {
+                continue;
+            }
+            for (const auto& used : def->macAddresses()) {
+                if (strcasecmp(used.c_str(), mac.c_str()) == 0) {
+                    return dom->name();
+                }
+            }
+        }
+    }
+    return "";
+}
+
 std::vector<std::string> DomainManager::runningDomainsUsingPath(const std::string& path) const {
     std::vector<std::string> out;
     for (const auto& dom : domains_.snapshot()) {
@@ -139,15 +161,7 @@ std::vector<std::string> DomainManager::runningDomainsUsingPath(const std::strin
     return out;
 }
 
-Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std::string& xml, bool strict,
-                                                                       bool newName) {
-    conf::ParseOptions parseOptions;
-    parseOptions.validateSchemaStrict = strict;
-    CORRAL_ASSIGN_OR_RETURN(std::unique_ptr<conf::DomainDef> def,
-                            conf::parseDomainXml(xml, parseOptions));
-    if (newName) {
-        CORRAL_TRY(conf::validateNewName(def->name, ErrorDomain::Domain));
-    }
+conf::PostParseContext DomainManager::postParseContext() const {
     conf::PostParseContext ctx;
     ctx.generateUuid = [] { return Uuid::generate(); };
     ctx.macInUse = [this](const std::string& mac) {
@@ -158,7 +172,19 @@ Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std
         return static_cast<std::uint32_t>(u.bytes[0]) << 24 | static_cast<std::uint32_t>(u.bytes[1]) << 16 |
                static_cast<std::uint32_t>(u.bytes[2]) << 8 | u.bytes[3];
     };
-    CORRAL_TRY(conf::postParseDomainDef(*def, ctx));
+    return ctx;
+}
+
+Result<std::shared_ptr<conf::DomainDef>> DomainManager::parseForDriver(const std::string& xml, bool strict,
+                                                                       bool newName) {
+    conf::ParseOptions parseOptions;
+    parseOptions.validateSchemaStrict = strict;
+    CORRAL_ASSIGN_OR_RETURN(std::unique_ptr<conf::DomainDef> def,
+                            conf::parseDomainXml(xml, parseOptions));
+    if (newName) {
+        CORRAL_TRY(conf::validateNewName(def->name, ErrorDomain::Domain));
+    }
+    CORRAL_TRY(conf::postParseDomainDef(*def, postParseContext()));
     CORRAL_TRY(conf::validateDomainDef(*def));
     CORRAL_TRY(backend_->completeDefinition(*def, false));
     CORRAL_TRY(backend_->checkDefinition(*def));

@@ -35,6 +35,9 @@ struct DomainManagerOptions {
     std::string managedSaveDir;
     /// The most vCPUs setvcpus --maximum may give a domain (virConnectGetMaxVcpus); 0: no limit.
     unsigned maxVcpus = 0;
+    /// The name of a domain other than `except` (of any driver) with an interface using `mac`,
+    /// "" when none: a MAC given to an interface attached to a running guest must be free.
+    std::function<std::string(const std::string& mac, const Uuid& except)> macOwnerOnHost = nullptr;
 };
 
 class DomainManager final : public DomainLookup,
@@ -80,6 +83,8 @@ public:
 
     /// True when an interface of a domain of this driver uses `mac`.
     bool usesMac(const std::string& mac) const;
+    /// The name of a domain of this driver other than `except` using `mac` ("" when none).
+    std::string domainUsingMac(const std::string& mac, const Uuid& except) const;
     /// Names of the running domains of this driver with a <disk> whose source is `path`.
     std::vector<std::string> runningDomainsUsingPath(const std::string& path) const;
 
@@ -227,6 +232,11 @@ private:
     /// Parses, post-parses and validates `xml` for this driver. `newName`: the definition comes
     /// from a client (define, create), so its name must follow the rules for new names.
     Result<std::shared_ptr<conf::DomainDef>> parseForDriver(const std::string& xml, bool strict, bool newName = false);
+    /// What post-parse needs from this driver: UUIDs, random numbers, the host's MACs in use.
+    conf::PostParseContext postParseContext() const;
+    /// An <interface> to attach: a MAC made for it as at define when it has none; one that
+    /// another domain on the host uses is refused. Takes the domains' locks: call unlocked.
+    Result<void> prepareAttachedInterface(const DomainRef& ref, conf::XmlNode& iface);
     /// Boots the guest (or restores it `from` a saved state); `files` go to its first process.
     Result<void> startLocked(const objects::DomainObjPtr& dom, std::unique_lock<std::mutex>& lock,
                              bool paused, const RestoreSource* from = nullptr, std::span<const int> files = {});

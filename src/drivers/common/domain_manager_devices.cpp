@@ -24,12 +24,17 @@ constexpr std::chrono::milliseconds kDetachWait{5000};
 /// VIR_DOMAIN_DEVICE_MODIFY_FORCE: eject a locked cdrom tray (nothing more to do here).
 constexpr unsigned kUpdateForce = 4;
 
-/// The one device element of an attach or detach request. Disks only, for now.
+/// The one device element of an attach or detach request: a <disk> (known by its target) or
+/// an <interface> (known by its MAC).
 Result<conf::XmlNode> parseDevice(const std::string& xml) {
     CORRAL_ASSIGN_OR_RETURN(conf::XmlNode device, conf::parseXmlDocument(xml, "(device_definition)"));
+    if (device.name == "interface") {
+        return device;
+    }
     if (device.name != "disk") {
         return fail(ErrorCode::ConfigUnsupported,
-                    "<" + device.name + ">: only disks can be attached and detached so far", ErrorDomain::Domain);
+                    "<" + device.name + ">: only disks and interfaces can be attached and detached so far",
+                    ErrorDomain::Domain);
     }
     if (device.childAttr("target", "dev").empty()) {
         return fail(ErrorCode::XmlError, "missing <target dev='...'/> in <disk>", ErrorDomain::Domain);
@@ -38,42 +43,125 @@ Result<conf::XmlNode> parseDevice(const std::string& xml) {
     return device;
 }
 
-/// The <disk> of `def` with target `target`.
-std::vector<conf::XmlNode>::const_iterator findDisk(const conf::DomainDef& def, const std::string& target) {
-    return std::find_if(def.devices.begin(), def.devices.end(),
-                        [&](const conf::XmlNode& dev) { return conf::isDiskWithTarget(dev, target); });
+/// How messages name the device of a request: "disk vdb", "interface 52:54:00:00:00:01".
+std::string deviceName(const conf::XmlNode& device) {
+    if (device.name == "interface") {
+        const std::string mac = device.childAttr("mac", "address");
+        return mac.empty() ? std::string("interface") : "interface " + mac;
+    }
+    return "disk " + device.childAttr("target", "dev");
+}
+
+/// The device of `def` that `request` names: a disk with its target; an interface with its MAC
+/// (case aside), or the only interface when the request gives none. end() when there is none,
+/// or when a MAC-less request matches several.
+std::vector<conf::XmlNode>::const_iterator findDevice(const conf::DomainDef& def, const conf::XmlNode& request) {
+    if (request.name == "disk") {
+        const std::string target = request.childAttr("target", "dev");
+        return std::find_if(def.devices.begin(), def.devices.end(),
+                            [&](const conf::XmlNode& dev) { return conf::isDiskWithTarget(dev, target); });
+    }
+    const std::string mac = request.childAttr("mac", "address");
+    auto found = def.devices.end();
+    for (auto it = def.devices.begin(); it != def.devices.end(); ++it) {
+        if (it->name != "interface" ||
+            (!mac.empty() && strcasecmp(it->childAttr("mac", "address").c_str(), mac.c_str()) != 0)) {
+            continue;
+        }
+        if (found != def.devices.end()) {
+            return def.devices.end();  // several without a MAC to tell them apart
+        }
+        found = it;
+    }
+    return found;
+}
+
+/// The refusal of a request whose device the definition does not have (libvirt's words for
+/// interfaces: "no device matching MAC address ... found").
+Unexpected missingDevice(const conf::XmlNode& request) {
+    if (request.name == "interface") {
+        const std::string mac = request.childAttr("mac", "address");
+        return fail(ErrorCode::DeviceMissing,
+                    mac.empty() ? std::string("no single interface matches: give the <mac address> of the one to "
+                                              "detach")
+                                : "no device matching MAC address " + mac + " found",
+                    ErrorDomain::Domain);
+    }
+    return fail(ErrorCode::DeviceMissing, "disk " + request.childAttr("target", "dev") + " not found",
+                ErrorDomain::Domain);
 }
 
 }  // namespace
 
 Result<void> DomainManager::attachDevice(const DomainRef& ref, const std::string& xml, unsigned flags) {
     CORRAL_ASSIGN_OR_RETURN(conf::XmlNode device, parseDevice(xml));
-    const std::string target = device.childAttr("target", "dev");
+    if (device.name == "interface") {
+        CORRAL_TRY(prepareAttachedInterface(ref, device));
+    }
     auto add = [&](conf::DomainDef& def, bool live) -> Result<void> {
-        if (findDisk(def, target) != def.devices.end()) {
-            return fail(ErrorCode::OperationInvalid, "target " + target + " already exists", ErrorDomain::Domain);
+        if (findDevice(def, device) != def.devices.end()) {
+            if (device.name == "interface") {
+                return fail(ErrorCode::OperationInvalid,
+                            "interface with MAC address " + device.childAttr("mac", "address") + " already exists",
+                            ErrorDomain::Domain);
+            }
+            return fail(ErrorCode::OperationInvalid, "target " + device.childAttr("target", "dev") + " already exists",
+                        ErrorDomain::Domain);
         }
         def.devices.push_back(device);
-        // The new disk takes a free place among those the definition keeps; no other moves.
+        // The new device takes a free place among those the definition keeps; no other moves.
         CORRAL_TRY(backend_->completeDefinition(def, live));
         return backend_->checkDefinition(def);  // what the guest could not start with is refused now
     };
     auto plug = [&](objects::DomainObj& dom, conf::DomainDef& newLive) -> Result<void> {
-        auto it = std::find_if(newLive.devices.begin(), newLive.devices.end(),
-                               [&](const conf::XmlNode& dev) { return conf::isDiskWithTarget(dev, target); });
-        if (it == newLive.devices.end()) {
-            return fail(ErrorCode::InternalError, "attached disk " + target + " missing from the new definition");
+        auto found = findDevice(newLive, device);
+        if (found == newLive.devices.end()) {
+            return fail(ErrorCode::InternalError, deviceName(device) + ": missing from the new definition");
         }
-        return backend_->attachDevice(dom, *it, newLive);
+        return backend_->attachDevice(dom, newLive.devices[static_cast<std::size_t>(found - newLive.devices.begin())],
+                                      newLive);
     };
-    auto announce = [&](const DomainObjPtr& dom, const conf::DomainDef&, const conf::DomainDef&) {
+    auto announce = [&](const DomainObjPtr& dom, const conf::DomainDef&, const conf::DomainDef& after) {
+        // The alias is the one the backend gave the device in the live definition.
+        auto found = findDevice(after, device);
         DomainEvent ev;
         ev.dom = refOf(*dom);
         ev.eventId = event_id::kDeviceAdded;
-        ev.devAlias = backend_->deviceAlias(device);
+        ev.devAlias = backend_->deviceAlias(found != after.devices.end() ? *found : device);
         events_.emit(ev);
     };
     return changeDefinition(ref, flags, "domainAttachDeviceFlags", add, plug, announce);
+}
+
+Result<void> DomainManager::prepareAttachedInterface(const DomainRef& ref, conf::XmlNode& iface) {
+    const std::string type = iface.attrOr("type");
+    if (type.empty()) {
+        return fail(ErrorCode::XmlError, "missing type attribute in <interface>", ErrorDomain::Domain);
+    }
+    CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
+    Uuid self;
+    {
+        std::lock_guard lock(dom->mutex());
+        self = dom->def->uuid;
+    }
+    if (iface.childAttr("mac", "address").empty()) {
+        // A MAC made as at define: free on the whole host. Made once, so a --live --config
+        // attach puts the same interface in both definitions.
+        conf::DomainDef one;
+        one.devices.push_back(iface);
+        CORRAL_TRY(conf::assignMacs(one, postParseContext()));
+        iface = std::move(one.devices.front());
+        return {};
+    }
+    // Checked here, outside the domain's lock: the search takes every domain's lock in turn.
+    const std::string mac = iface.childAttr("mac", "address");
+    const std::string owner = options_.macOwnerOnHost ? options_.macOwnerOnHost(mac, self) : std::string();
+    if (!owner.empty()) {
+        return fail(ErrorCode::OperationInvalid,
+                    "interface with MAC address " + mac + ": the MAC address is already used by domain '" + owner + "'",
+                    ErrorDomain::Domain);
+    }
+    return {};
 }
 
 Result<void> DomainManager::detachDevice(const DomainRef& ref, const std::string& xml, unsigned flags) {
@@ -81,31 +169,29 @@ Result<void> DomainManager::detachDevice(const DomainRef& ref, const std::string
         return unsupportedFlags(flags, "domainDetachDeviceFlags");
     }
     CORRAL_ASSIGN_OR_RETURN(conf::XmlNode request, parseDevice(xml));
-    const std::string target = request.childAttr("target", "dev");
     CORRAL_ASSIGN_OR_RETURN(DomainObjPtr dom, find(ref));
     std::unique_lock lock(dom->mutex());
     CORRAL_ASSIGN_OR_RETURN(const ChangeTargets targets, changeTargets(*dom, flags));
     const bool live = targets.live;
     const bool config = targets.config;
-    // Both definitions must have the disk before either changes.
-    auto missing = [&] { return fail(ErrorCode::DeviceMissing, "disk " + target + " not found", ErrorDomain::Domain); };
+    // Both definitions must have the device before either changes.
     const conf::DomainDef& persistent = dom->isActive() && dom->newDef ? *dom->newDef : *dom->def;
-    if ((live && findDisk(*dom->def, target) == dom->def->devices.end()) ||
-        (config && findDisk(persistent, target) == persistent.devices.end())) {
-        return missing();
+    if ((live && findDevice(*dom->def, request) == dom->def->devices.end()) ||
+        (config && findDevice(persistent, request) == persistent.devices.end())) {
+        return missingDevice(request);
     }
     if (live) {
         CORRAL_TRY(dom->beginJob(lock, "domainDetachDeviceFlags"));
         objects::JobGuard guard(*dom);
-        auto it = findDisk(*dom->def, target);
+        auto it = findDevice(*dom->def, request);
         if (it == dom->def->devices.end()) {
-            return missing();  // gone while we waited for the job
+            return missingDevice(request);  // gone while we waited for the job
         }
-        const conf::XmlNode disk = *it;
-        const std::string alias = backend_->deviceAlias(disk);
+        const conf::XmlNode device = *it;
+        const std::string alias = backend_->deviceAlias(device);
         // The backend reports the removal through guestDeviceRemoved, which takes the lock.
         lock.unlock();
-        auto asked = backend_->detachDevice(*dom, disk, alias, kDetachWait);
+        auto asked = backend_->detachDevice(*dom, device, alias, kDetachWait);
         lock.lock();
         if (!asked) {
             return std::move(asked).withContext("domain '" + dom->name() + "'");
@@ -114,9 +200,9 @@ Result<void> DomainManager::detachDevice(const DomainRef& ref, const std::string
     lock.unlock();
     if (config) {
         auto remove = [&](conf::DomainDef& def, bool) -> Result<void> {
-            auto it = findDisk(def, target);
+            auto it = findDevice(def, request);
             if (it == def.devices.end()) {
-                return missing();
+                return missingDevice(request);
             }
             def.devices.erase(it);
             return {};
@@ -159,9 +245,9 @@ Result<std::vector<conf::XmlNode>::const_iterator> findUpdated(const conf::Domai
                             "')",
                         ErrorDomain::Domain);
         }
-        auto it = findDisk(def, target);
+        auto it = findDevice(def, request);
         if (it == def.devices.end()) {
-            return fail(ErrorCode::DeviceMissing, "disk " + target + " not found", ErrorDomain::Domain);
+            return missingDevice(request);
         }
         return it;
     }
@@ -252,7 +338,9 @@ void DomainManager::guestDeviceRemoved(const Uuid& uuid, const std::string& alia
     }
     auto def = std::make_shared<conf::DomainDef>(*dom->def);
     auto it = std::find_if(def->devices.begin(), def->devices.end(),
-                           [&](const conf::XmlNode& dev) { return dev.name == "disk" && backend_->deviceAlias(dev) == alias; });
+                           [&](const conf::XmlNode& dev) {
+                               return (dev.name == "disk" || dev.name == "interface") && backend_->deviceAlias(dev) == alias;
+                           });
     if (it == def->devices.end()) {
         return;  // not a device we track (or already gone)
     }

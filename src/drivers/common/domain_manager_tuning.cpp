@@ -207,6 +207,12 @@ bool hasDisk(const conf::DomainDef& def, const std::string& target) {
                        [&](const conf::XmlNode& dev) { return conf::isDiskWithTarget(dev, target); });
 }
 
+bool hasInterface(const conf::DomainDef& def, const std::string& mac) {
+    return std::any_of(def.devices.begin(), def.devices.end(), [&](const conf::XmlNode& dev) {
+        return dev.name == "interface" && dev.childAttr("mac", "address") == mac;
+    });
+}
+
 }  // namespace
 
 Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flags, const char* function,
@@ -252,8 +258,12 @@ Result<void> DomainManager::changeDefinition(const DomainRef& ref, unsigned flag
                             ErrorDomain::Domain);
             }
             if (dom->def != liveBase) {
-                // The guest let go of a disk meanwhile (guestDeviceRemoved needs no job): keep it gone.
+                // The guest let go of a device meanwhile (guestDeviceRemoved needs no job): keep it gone.
                 std::erase_if(newLive->devices, [&](const conf::XmlNode& dev) {
+                    if (dev.name == "interface") {
+                        const std::string mac = dev.childAttr("mac", "address");
+                        return !hasInterface(*dom->def, mac) && hasInterface(*liveBase, mac);
+                    }
                     return dev.name == "disk" && !hasDisk(*dom->def, dev.childAttr("target", "dev")) &&
                            hasDisk(*liveBase, dev.childAttr("target", "dev"));
                 });

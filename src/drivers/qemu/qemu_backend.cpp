@@ -17,14 +17,12 @@
 #include <sstream>
 
 #include "conf/domain_def.hpp"
-#include "drivers/common/interface_bridge.hpp"
 #include "drivers/qemu/qemu_backend_runtime.hpp"
 #include "drivers/qemu/qemu_graphics_tls.hpp"
 #include "drivers/qemu/qemu_command.hpp"
 #include "drivers/qemu/qemu_pci_addresses.hpp"
 #include "drivers/qemu/qmp_events.hpp"
 #include "drivers/qemu/qmp_monitor.hpp"
-#include "host/netdev.hpp"
 #include "util/json.hpp"
 #include "util/logging.hpp"
 #include "util/process.hpp"
@@ -501,44 +499,6 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     return {};
 }
 
-Result<std::vector<UniqueFd>> QemuBackend::prepareTaps(conf::DomainDef& liveDef) {
-    std::vector<UniqueFd> fds;
-    for (auto& dev : liveDef.devices) {
-        if (dev.name != "interface") {
-            continue;
-        }
-        const std::string type = dev.attrOr("type");
-        const std::string mac = dev.childAttr("mac", "address");
-        std::string bridge;
-        if (type == "bridge" || type == "network") {
-            CORRAL_ASSIGN_OR_RETURN(bridge, interfaceBridge(dev, networkBridge_, ErrorDomain::Qemu));
-        }
-        if (type != "bridge" && type != "ethernet" && type != "network") {
-            fds.emplace_back();  // user networking needs no host device
-            continue;
-        }
-        conf::XmlNode* target = dev.child("target");
-        std::string wanted = target && target->attr("dev") ? *target->attr("dev") : "vnet%d";
-        CORRAL_ASSIGN_OR_RETURN(host::TapDevice tap, host::createTap(wanted));
-        if (mac.size() == 17) {
-            // The host side gets the guest's MAC with 0xfe first, as libvirt does, so the bridge
-            // never learns the guest's own address on the tap.
-            CORRAL_TRY(host::setInterfaceMac(tap.name, "fe" + mac.substr(2)));
-        }
-        if (!bridge.empty()) {
-            CORRAL_TRY(host::attachToBridge(bridge, tap.name));
-        }
-        CORRAL_TRY(host::setInterfaceUp(tap.name));
-        if (target == nullptr) {
-            dev.children.push_back(conf::XmlNode{"target", {}, {}, {}});
-            target = &dev.children.back();
-        }
-        target->setAttr("dev", tap.name);
-        fds.push_back(std::move(tap.fd));
-    }
-    return fds;
-}
-
 void QemuBackend::releaseGuestResources(Runtime& rt) {
     if (rt.released.exchange(true)) {
         return;
@@ -861,6 +821,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
     moveLegacyFile(paths_.logDir, liveDef.name, ".log");
     auto rt = newRuntime(liveDef);
     recordConsoles(*rt, liveDef, true);
+    nameInterfaces(liveDef, false);  // a guest an older daemon started has no <alias> on them
     // Whether it runs or not, what it held is known now: kept if it runs, given back if not.
     adoptConfinement(*rt, liveDef);
     for (const auto& dev : liveDef.devices) {

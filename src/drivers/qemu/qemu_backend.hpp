@@ -124,9 +124,21 @@ private:
     Result<void> openMonitor(const std::shared_ptr<Runtime>& rt, int connectedFd, std::chrono::milliseconds timeout);
     Result<void> allocateGraphicsPorts(const std::shared_ptr<Runtime>& rt, conf::DomainDef& liveDef);
     void releasePorts(Runtime& rt);
+    // Interfaces on the host side (qemu_interfaces.cpp).
     /// One descriptor per <interface> (invalid for user networking): tap devices created,
-    /// attached to their bridge and named in the live definition's <target dev=...>.
+    /// attached to their bridge and named in the live definition's <target dev=...>; each
+    /// interface gets its QEMU id as <alias name='netN'/>.
     Result<std::vector<UniqueFd>> prepareTaps(conf::DomainDef& liveDef);
+    /// The tap of one interface (invalid for user networking), made as prepareTaps makes it.
+    Result<UniqueFd> prepareTap(conf::XmlNode& iface);
+    /// Gives each interface its id in document order, as the command line numbers them: all of
+    /// them (`renumber`, at start) or those without one.
+    static void nameInterfaces(conf::DomainDef& liveDef, bool renumber);
+    /// Adds `iface` (the element of `liveDef`) to the running guest: tap, getfd, netdev_add,
+    /// device_add; each step undone when a later one fails. Records its address and alias.
+    Result<void> attachInterface(Runtime& rt, conf::XmlNode& iface, const conf::DomainDef& liveDef);
+    /// The guest let go of interface `alias`: its netdev (and so its tap) goes.
+    void finishInterfaceUnplug(Runtime& rt, const std::string& alias);
     /// One sealed memfd per disk with <encryption> (qemu_disk_secrets.cpp), holding its
     /// passphrase from the secret driver, by target. A secret that is missing, has no value or
     /// is not a volume's is refused here, before QEMU runs.
@@ -160,6 +172,8 @@ private:
 
     /// Whether KVM guests can run here (host::probeKvm), probed again when /dev/kvm changes.
     host::KvmVerdict kvmVerdict();
+    /// Refuses more vCPUs than the machine type takes (query-machines' cpu-max).
+    Result<void> checkMachineLimits(const conf::DomainDef& def);
     /// Accepts or refuses a sample definition the way define does (domain capabilities).
     Result<void> checkSample(const std::string& xml);
     /// The <features> of a capabilities <guest>: those the checks take on `machine`.

@@ -91,4 +91,19 @@ struct QemuBackend::Runtime {
     }
 };
 
+/// Where a device added to a running guest goes: the bus (0, or a q35 pcie-root-port's index)
+/// and the slot on it (qemu_hotplug.cpp).
+struct HotplugPlace {
+    unsigned bus = 0, slot = 0;
+};
+/// The place for `device` (named `what` in messages): the one its <address> asks for when free,
+/// else the lowest free slot of the root bus (query-pci).
+Result<HotplugPlace> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& device, const std::string& what);
+/// QEMU's name of the bus of `place` ("pci.0", "pcie.0", a root port's "pci.N").
+std::string hotplugBus(const HotplugPlace& place, const conf::DomainDef& liveDef);
+/// Writes `place` into `device` as libvirt's full <address type='pci'>.
+void recordPciAddress(conf::XmlNode& device, const HotplugPlace& place);
+/// A monitor command's failure with what was being done in front.
+Unexpected failedTo(const std::string& what, const Error& error);
+
 }  // namespace corral::drivers::qemu

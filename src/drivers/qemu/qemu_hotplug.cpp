@@ -30,13 +30,6 @@ std::string nodeArgs(const std::string& node) {
     return w.str();
 }
 
-/// A monitor command's failure with what was being done in front.
-Unexpected failedTo(const std::string& what, const Error& error) {
-    Error e = error;
-    e.withContext(what);
-    return unexpected(std::move(e));
-}
-
 /// The opaque text an image's fdset carries in QEMU (query-fdsets shows it).
 std::string fdsetTag(const std::string& target) { return "corral-disk-" + target; }
 
@@ -56,11 +49,6 @@ std::optional<std::int64_t> taggedFdset(QmpMonitor& monitor, const std::string& 
     return std::nullopt;
 }
 
-/// A PCI place: the bus (0, or a q35 pcie-root-port's index) and the slot on it.
-struct HotplugPlace {
-    unsigned bus = 0, slot = 0;
-};
-
 std::string fdsetArgs(std::int64_t fdset) {
     JsonWriter w;
     w.beginObject().key("fdset-id").value(fdset).endObject();
@@ -69,23 +57,47 @@ std::string fdsetArgs(std::int64_t fdset) {
 
 }  // namespace
 
+Unexpected failedTo(const std::string& what, const Error& error) {
+    Error e = error;
+    e.withContext(what);
+    return unexpected(std::move(e));
+}
+
 std::string QemuBackend::deviceAlias(const conf::XmlNode& device) {
     if (device.name == "disk") {
         return diskDeviceAlias(device.childAttr("target", "dev"), device.childAttr("target", "bus"));
     }
+    if (device.name == "interface") {
+        return device.childAttr("alias", "name");  // given at start or at attach (qemu_interfaces.cpp)
+    }
     return GuestBackend::deviceAlias(device);
 }
 
-/// Where a disk added to a running guest goes: the slot its <address type='pci'> asks for (the
+std::string hotplugBus(const HotplugPlace& place, const conf::DomainDef& liveDef) {
+    const bool q35 = detail::machineFamilyOf(liveDef.os.machine.empty() ? "pc" : liveDef.os.machine) ==
+                     detail::MachineFamily::Q35;
+    return place.bus != 0 ? "pci." + std::to_string(place.bus) : q35 ? "pcie.0" : "pci.0";
+}
+
+void recordPciAddress(conf::XmlNode& device, const HotplugPlace& place) {
+    char busText[8], slotText[8];
+    std::snprintf(busText, sizeof busText, "0x%02x", place.bus);
+    std::snprintf(slotText, sizeof slotText, "0x%02x", place.slot);
+    // Recorded in libvirt's full form whichever way the slot was chosen.
+    std::erase_if(device.children, [](const conf::XmlNode& child) { return child.name == "address"; });
+    device.children.push_back(conf::XmlNode{
+        "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", busText}, {"slot", slotText}, {"function", "0x0"}}, {}, {}, 0});
+}
+
+/// Where a device added to a running guest goes: the slot its <address type='pci'> asks for (the
 /// definition's free place, given when the disk joined the live definition), when that slot of
 /// the guest's root bus is free, else the lowest free slot (from query-pci). An address of all
 /// zeros (or without a slot) asks for nothing, as in libvirt. A slot on a q35 pcie-root-port's
 /// bus (slot 0) is the port's: QEMU refuses it if taken. Other addresses are refused.
-Result<HotplugPlace> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& disk) {
-    const std::string target = disk.childAttr("target", "dev");
+Result<HotplugPlace> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& device, const std::string& what) {
     std::optional<long> wanted;
-    if (const conf::XmlNode* address = disk.child("address")) {
-        CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(disk));
+    if (const conf::XmlNode* address = device.child("address")) {
+        CORRAL_ASSIGN_OR_RETURN(auto pci, conf::pciAddressOf(device));
         if (pci && pci->domain == 0 && pci->bus != 0 && pci->slot == 0 && pci->function == 0) {
             return HotplugPlace{pci->bus, 0};  // a root port's bus, placed at define
         }
@@ -95,8 +107,7 @@ Result<HotplugPlace> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& di
             conf::formatXmlNode(*address, 0, given);
             given.pop_back();  // the newline
             return fail(ErrorCode::ConfigUnsupported,
-                        "<disk> with target '" + target + "': " + given +
-                            ": a disk added to a running guest can only ask for a PCI address on bus 0, slot 1 to "
+                        what + ": " + given + ": a device added to a running guest can only ask for a PCI address on bus 0, slot 1 to "
                             "0x1f, function 0, or slot 0 of a pcie-root-port",
                         ErrorDomain::Qemu);
         }
@@ -120,8 +131,8 @@ Result<HotplugPlace> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& di
             std::snprintf(where, sizeof where, "0000:00:%02lx.0", *wanted);
             // libvirt's words and error code (an XML error), which scripts may match.
             return fail(ErrorCode::XmlError,
-                        std::string("Attempted double use of PCI Address ") + where + " (<disk> with target '" +
-                            target + "'" + (it->second.empty() ? std::string() : "; device '" + it->second + "' is there") +
+                        std::string("Attempted double use of PCI Address ") + where + " (" + what +
+                            (it->second.empty() ? std::string() : "; device '" + it->second + "' is there") +
                             ")",
                         ErrorDomain::Qemu);
         }
@@ -138,6 +149,9 @@ Result<HotplugPlace> hotplugPciSlot(QmpMonitor& monitor, const conf::XmlNode& di
 Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& disk,
                                        const conf::DomainDef& liveDef) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    if (disk.name == "interface") {
+        return attachInterface(*rt, disk, liveDef);
+    }
     const std::string target = disk.childAttr("target", "dev");
     const std::string alias = deviceAlias(disk);
     if (disk.attrOr("type", "file") != "file" || disk.attrOr("device", "disk") != "disk" ||
@@ -157,7 +171,7 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
     }
     // The slot is chosen first and recorded in the definition: a restore or a daemon's restart
     // of the same state must put the disk where the guest found it.
-    CORRAL_ASSIGN_OR_RETURN(HotplugPlace place, hotplugPciSlot(*rt->monitor, disk));
+    CORRAL_ASSIGN_OR_RETURN(HotplugPlace place, hotplugPciSlot(*rt->monitor, disk, "<disk> with target '" + target + "'"));
     const std::string source = conf::diskSourcePath(disk);
     const bool readonly = disk.child("readonly") != nullptr;
     UniqueFd image(::open(source.c_str(), (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY));
@@ -187,9 +201,7 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
     }
     char addr[8];
     std::snprintf(addr, sizeof addr, "0x%x", place.slot);
-    const bool q35 = detail::machineFamilyOf(liveDef.os.machine.empty() ? "pc" : liveDef.os.machine) ==
-                     detail::MachineFamily::Q35;
-    const std::string bus = place.bus != 0 ? "pci." + std::to_string(place.bus) : q35 ? "pcie.0" : "pci.0";
+    const std::string bus = hotplugBus(place, liveDef);
     JsonWriter device;
     device.beginObject().key("driver").value("virtio-blk-pci").key("id").value(alias).key("drive").value(nodes->formatNode);
     device.key("bus").value(bus).key("addr").value(addr);
@@ -206,13 +218,7 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
         dropFdset();
         return failedTo("adding disk " + target, r.error());
     }
-    char busText[8], slotText[8];
-    std::snprintf(busText, sizeof busText, "0x%02x", place.bus);
-    std::snprintf(slotText, sizeof slotText, "0x%02x", place.slot);
-    // Recorded in libvirt's full form whichever way the slot was chosen.
-    std::erase_if(disk.children, [](const conf::XmlNode& child) { return child.name == "address"; });
-    disk.children.push_back(conf::XmlNode{
-        "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", busText}, {"slot", slotText}, {"function", "0x0"}}, {}, {}, 0});
+    recordPciAddress(disk, place);
     std::lock_guard lock(rt->unplugMutex);
     rt->hotplugFdsets[target] = fdset;
     rt->hotplugDef = std::make_shared<const conf::DomainDef>(liveDef);
@@ -222,8 +228,13 @@ Result<void> QemuBackend::attachDevice(objects::DomainObj& dom, conf::XmlNode& d
 Result<void> QemuBackend::detachDevice(objects::DomainObj& dom, const conf::XmlNode& disk, const std::string& alias,
                                        std::chrono::milliseconds wait) {
     CORRAL_ASSIGN_OR_RETURN(auto rt, requireRuntime(dom));
+    const bool nic = disk.name == "interface";
     const std::string target = disk.childAttr("target", "dev");
-    if (alias.rfind("virtio-disk", 0) != 0) {
+    const std::string what = nic ? "interface " + disk.childAttr("mac", "address") : "disk " + target;
+    if (nic && alias.rfind("net", 0) != 0) {
+        return fail(ErrorCode::InternalError, what + ": the running guest has no id for it", ErrorDomain::Qemu);
+    }
+    if (!nic && alias.rfind("virtio-disk", 0) != 0) {
         return fail(ErrorCode::ConfigUnsupported,
                     "<disk> with target '" + target + "': only disks on bus virtio can be removed from a running guest",
                     ErrorDomain::Qemu);
@@ -247,7 +258,7 @@ Result<void> QemuBackend::detachDevice(objects::DomainObj& dom, const conf::XmlN
         if (auto asked = rt->monitor->execute("device_del", args.str()); !asked) {
             std::lock_guard lock(rt->unplugMutex);
             rt->unplugs.erase(alias);
-            return failedTo("removing disk " + target, asked.error());
+            return failedTo("removing " + what, asked.error());
         }
     }
     bool deleted = false;
@@ -263,7 +274,7 @@ Result<void> QemuBackend::detachDevice(objects::DomainObj& dom, const conf::XmlN
     if (deleted) {
         finishUnplug(rt, alias, target);
     } else {
-        logInfo("disk " + target + " of domain '" + rt->name + "': the guest has not released it yet; it goes when "
+        logInfo(what + " of domain '" + rt->name + "': the guest has not released it yet; it goes when "
                 "the guest does (device-removed event)");
     }
     return {};
@@ -278,15 +289,17 @@ void QemuBackend::onDeviceDeleted(const std::shared_ptr<Runtime>& rt, const std:
         if (it == rt->unplugs.end()) {
             // Not a removal we asked for in this daemon's life (the guest ejected it, or the
             // daemon restarted meanwhile): a disk of ours still goes, as libvirt does it.
+            bool ours = false;
             if (auto def = rt->hotplugDef ? rt->hotplugDef : rt->securedDef) {
                 for (const auto& dev : def->devices) {
-                    if (dev.name == "disk" && deviceAlias(dev) == alias) {
+                    if ((dev.name == "disk" || dev.name == "interface") && deviceAlias(dev) == alias) {
                         target = dev.childAttr("target", "dev");
+                        ours = true;
                     }
                 }
             }
-            if (target.empty()) {
-                return;  // no disk of ours
+            if (!ours) {
+                return;  // no device of ours
             }
             finishHere = true;
         } else {
@@ -306,6 +319,13 @@ void QemuBackend::onDeviceDeleted(const std::shared_ptr<Runtime>& rt, const std:
 }
 
 void QemuBackend::finishUnplug(const std::shared_ptr<Runtime>& rt, const std::string& alias, const std::string& target) {
+    if (alias.rfind("net", 0) == 0) {
+        finishInterfaceUnplug(*rt, alias);
+        if (sink_ != nullptr) {
+            sink_->guestDeviceRemoved(rt->uuid, alias);
+        }
+        return;
+    }
     for (const std::string& node : {diskFormatNodeName(target), diskStorageNodeName(target)}) {
         if (auto r = rt->monitor->execute("blockdev-del", nodeArgs(node)); !r) {
             logWarning("domain '" + rt->name + "': cannot delete block node " + node + ": " + r.error().wireMessage());

@@ -20,8 +20,7 @@ namespace corral::drivers::qemu {
 
 namespace {
 
-/// The id the command line gave the NIC with MAC `mac` ("net" and its place among the
-/// definition's interfaces, as CommandBuilder::addInterface numbers them); "" if none has it.
+/// The id QEMU knows the NIC with MAC `mac` by (its <alias>); "" if none has it.
 std::string nicId(const conf::DomainDef& def, const std::string& mac) {
     std::size_t index = 0;
     for (const auto& dev : def.devices) {
@@ -29,7 +28,10 @@ std::string nicId(const conf::DomainDef& def, const std::string& mac) {
             continue;
         }
         if (strcasecmp(dev.childAttr("mac", "address").c_str(), mac.c_str()) == 0) {
-            return "net" + std::to_string(index);
+            // The id given at start or at attach (qemu_interfaces.cpp); by place for a live
+            // definition older than those.
+            std::string alias = dev.childAttr("alias", "name");
+            return alias.empty() ? "net" + std::to_string(index) : alias;
         }
         ++index;
     }

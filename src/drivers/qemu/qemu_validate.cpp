@@ -56,7 +56,29 @@ Result<void> checkQemuGuestDefinition(const conf::DomainDef& def, const security
 }
 
 Result<void> QemuBackend::checkDefinition(const conf::DomainDef& def) {
-    return checkQemuGuestDefinition(def, security_.get(), config_.cgroups, config_.spiceTls);
+    CORRAL_TRY(checkQemuGuestDefinition(def, security_.get(), config_.cgroups, config_.spiceTls));
+    return checkMachineLimits(def);
+}
+
+Result<void> QemuBackend::checkMachineLimits(const conf::DomainDef& def) {
+    // Only the driver's own emulator is probed (a definition must not make the daemon run a
+    // program of its choosing); one that cannot be probed here is left to fail at start.
+    auto emulator = resolveEmulator(config_.emulator);
+    if (!emulator || (!def.emulator.empty() && def.emulator != *emulator)) {
+        return {};
+    }
+    auto caps = capsCache_.get(*emulator);
+    if (!caps) {
+        return {};
+    }
+    const QemuMachine* machine = findMachine(**caps, def.os.machine.empty() ? "pc" : def.os.machine);
+    // libvirt's words and error code (it checks at start; refused here at define already).
+    if (machine != nullptr && machine->maxCpus != 0 && def.vcpus > machine->maxCpus) {
+        return fail(ErrorCode::ConfigUnsupported,
+                    "Maximum CPUs greater than specified machine type limit " + std::to_string(machine->maxCpus),
+                    ErrorDomain::Qemu);
+    }
+    return {};
 }
 
 Result<void> QemuBackend::completeDefinition(conf::DomainDef& def, bool running) {

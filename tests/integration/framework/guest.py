@@ -5,7 +5,8 @@
 # (busybox acpid), fills its memory on request (corral.hog_mib=MIB), panics on request
 # (kernel argument corral.panic_after=SECONDS) so the pvpanic device reports it, and starts an
 # i6300esb watchdog it never feeds on request (corral.watchdog=1), and reports its disks as
-# they come and go (corral.watch_disks=1), writing to each new one (corral.write_new_disks=1),
+# they come and go (corral.watch_disks=1), its NICs with their MACs as they come and go
+# (corral.watch_nics=1: "CORRAL-GUEST-NICS eth0=52:54:00:00:00:01 ..."), writing to each new one (corral.write_new_disks=1),
 # reads back and leaves a mark on its first disk (corral.disk_marker=WORD),
 # and suspends itself to RAM once (corral.pm_suspend=N, at counter N), lists its PCI devices
 # (corral.list_pci=1: "CORRAL-GUEST-PCI 0000:00:03.0=0x1af4:0x1000 ..."), and keeps its vCPU busy
@@ -88,6 +89,17 @@ if grep -q corral.watch_disks=1 /proc/cmdline; then
             done
             last=$now
         fi
+        sleep 0.5
+    done) &
+fi
+# corral.watch_nics=1: report the guest's network interfaces (name=MAC) whenever the set changes.
+if grep -q corral.watch_nics=1 /proc/cmdline; then
+    (last=-; while true; do
+        now=''
+        for n in /sys/class/net/*; do
+            [ "${n##*/}" = lo ] || now="$now ${n##*/}=$(cat $n/address 2>/dev/null)"
+        done
+        if [ "$now" != "$last" ]; then echo "CORRAL-GUEST-NICS$now" > /dev/ttyS0; last=$now; fi
         sleep 0.5
     done) &
 fi

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Devices of a domain, as virsh has them: attach-device, detach-device, attach-disk, detach-disk,
-// domblklist.
+// attach-interface, detach-interface, domblklist.
+#include <strings.h>
+
 #include <cstdio>
 
 #include "../cli.hpp"
@@ -232,6 +234,88 @@ int detachDisk(Context& ctx) {
     return 0;
 }
 
+int attachInterface(Context& ctx) {
+    auto target = openTarget(ctx);
+    if (!target) {
+        return 1;
+    }
+    auto flags = deviceFlags(ctx, *target);
+    if (!flags) {
+        return 1;
+    }
+    const std::string type = *ctx.args.get("type");
+    // The same document virsh writes: only what was asked for, in its order.
+    conf::XmlNode iface{"interface", {{"type", type}}, {}, {}, 0};
+    const char* sourceAttr = type == "network" ? "network" : type == "bridge" ? "bridge" : "dev";
+    iface.children.push_back({"source", {{sourceAttr, *ctx.args.get("source")}}, {}, {}, 0});
+    if (auto dev = ctx.args.get("target")) {
+        iface.children.push_back({"target", {{"dev", *dev}}, {}, {}, 0});
+    }
+    if (auto mac = ctx.args.get("mac")) {
+        iface.children.push_back({"mac", {{"address", *mac}}, {}, {}, 0});
+    }
+    if (auto model = ctx.args.get("model")) {
+        iface.children.push_back({"model", {{"type", *model}}, {}, {}, 0});
+    }
+    std::string xml;
+    conf::formatXmlNode(iface, 0, xml);
+    if (ctx.args.flag("print-xml")) {
+        std::printf("%s", xml.c_str());
+        return 0;
+    }
+    if (auto done = attach(*target, xml, *flags); !done) {
+        printError("Failed to attach interface", done.error());
+        return 1;
+    }
+    printExtra("Interface attached successfully\n");
+    return 0;
+}
+
+int detachInterface(Context& ctx) {
+    auto target = openTarget(ctx);
+    if (!target) {
+        return 1;
+    }
+    auto flags = deviceFlags(ctx, *target);
+    if (!flags) {
+        return 1;
+    }
+    auto domain = domainDefinition(*target, (flags->flags & kConfig) != 0 && (flags->flags & kLive) == 0);
+    if (!domain) {
+        return 1;
+    }
+    const std::string type = *ctx.args.get("type");
+    const auto mac = ctx.args.get("mac");
+    std::vector<const conf::XmlNode*> found;
+    if (const conf::XmlNode* devices = domain->child("devices")) {
+        for (const auto& dev : devices->children) {
+            if (dev.name == "interface" && dev.attrOr("type") == type &&
+                (!mac || strcasecmp(dev.childAttr("mac", "address").c_str(), mac->c_str()) == 0)) {
+                found.push_back(&dev);
+            }
+        }
+    }
+    // virsh's words for each case.
+    if (found.empty()) {
+        printError(mac ? "No interface with MAC address " + *mac + " was found"
+                       : "No interface found whose type is " + type);
+        return 1;
+    }
+    if (found.size() > 1) {
+        printError("Domain has " + std::to_string(found.size()) +
+                   " interfaces. Please specify which one to detach using --mac");
+        return 1;
+    }
+    std::string xml;
+    conf::formatXmlNode(*found.front(), 0, xml);
+    if (auto done = detach(*target, xml, *flags); !done) {
+        printError("Failed to detach interface", done.error());
+        return 1;
+    }
+    printExtra("Interface detached successfully\n");
+    return 0;
+}
+
 /// The disks of the live (or, with --inactive, persistent) definition, as virsh lists them.
 int domblklist(Context& ctx) {
     auto target = openTarget(ctx);
@@ -290,6 +374,19 @@ void registerDomainDeviceCommands() {
                            {"sourcetype", OptKind::String, false, false, "type of source (block|file)"},
                            {"print-xml", OptKind::Bool, false, false, "print XML document rather than attach the disk"}}),
                      attachDisk});
+    registerCommand({"attach-interface", "attach network interface",
+                     with({domain,
+                           {"type", OptKind::String, true, true, "network interface type"},
+                           {"source", OptKind::String, true, true, "source of network interface"},
+                           {"target", OptKind::String, false, false, "target network name"},
+                           {"mac", OptKind::String, false, false, "MAC address"},
+                           {"model", OptKind::String, false, false, "model type"},
+                           {"print-xml", OptKind::Bool, false, false, "print XML document rather than attach the interface"}}),
+                     attachInterface});
+    registerCommand({"detach-interface", "detach network interface",
+                     with({domain, {"type", OptKind::String, true, true, "network interface type"},
+                           {"mac", OptKind::String, false, false, "MAC address"}}),
+                     detachInterface});
     registerCommand({"domblklist", "list all domain blocks",
                      {domain, {"inactive", OptKind::Bool, false, false, "get inactive rather than running configuration"},
                       {"details", OptKind::Bool, false, false, "additionally display the type and device value"}},
