@@ -85,6 +85,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerInterfaceHandlers(*this);
     registerStorageHandlers(*this);
     registerTuningHandlers(*this);
+    registerAgentHandlers(*this);
     registerContainerHandlers(*this);
     registerAuthHandlers(*this);
 }

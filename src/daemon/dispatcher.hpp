@@ -191,6 +191,7 @@ void registerNodeDeviceHandlers(Dispatcher& d);
 void registerInterfaceHandlers(Dispatcher& d);
 void registerStorageHandlers(Dispatcher& d);
 void registerTuningHandlers(Dispatcher& d);
+void registerAgentHandlers(Dispatcher& d);
 void registerContainerHandlers(Dispatcher& d);
 void registerAuthHandlers(Dispatcher& d);
 

@@ -13,6 +13,7 @@
 #include "conf/domain_tuning.hpp"
 #include "conf/host_caps.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
+#include "drivers/interfaces/guest_agent.hpp"
 #include "drivers/interfaces/hypervisor.hpp"
 #include "objects/domain_obj.hpp"
 #include "util/result.hpp"
@@ -282,6 +283,9 @@ public:
         return fail(ErrorCode::NoSupport, "domain '" + dom.name() + "' has no hypervisor monitor in this driver",
                     ErrorDomain::Domain);
     }
+
+    /// The calls the guests' agent answers; nullptr when this driver's guests have none.
+    virtual GuestAgentBackend* guestAgent() { return nullptr; }
 
     /// (model, doi) of the security drivers confining this backend's guests, primary first.
     virtual std::vector<std::pair<std::string, std::string>> securityModels() const { return {}; }
