@@ -290,7 +290,8 @@ int setUserPassword(Context& ctx) {
     if (failed(target->conn->call<proto::REMOTE_PROC_DOMAIN_SET_USER_PASSWORD>(a))) {
         return 1;
     }
-    printExtra("Password set successfully for %s in %s\n", user.c_str(), target->dom.name.c_str());
+    // No newline: virsh's end-of-command one ends the line.
+    printExtra("Password set successfully for %s in %s", user.c_str(), target->dom.name.c_str());
     return 0;
 }
 
