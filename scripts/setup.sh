@@ -39,7 +39,7 @@ packages=(
     novnc chromium chromium-driver python3-selenium
     # the QEMU driver's tests: real QEMU (TCG), qemu-img, and the tiny guest they build from
     # Debian's kernel and a static busybox; iproute2 for the bridge the tap test uses
-    qemu-system-x86 qemu-utils busybox-static linux-image-amd64 iproute2
+    qemu-system-x86 qemu-guest-agent qemu-utils busybox-static linux-image-amd64 iproute2
     # the cgroup v2 host (test_cgroup_v2.py): the container's ext4 root (mke2fs -d) and the
     # guest's modprobe, both from this host's /usr
     e2fsprogs kmod

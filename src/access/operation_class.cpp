@@ -177,8 +177,9 @@ constexpr NamedClass kQemuExceptions[] = {
     {"DOMAIN_MONITOR_COMMAND_WITH_FILES", OC::Admin},
     // Raw QMP events: everything QEMU says about the guest, at least what a console shows.
     {"CONNECT_DOMAIN_MONITOR_EVENT_REGISTER", OC::Console},
-    // guest-exec and guest-file-* run commands and write files in the guest.
-    {"DOMAIN_AGENT_COMMAND", OC::Console},
+    // guest-exec and guest-file-* run commands and write files in the guest as root: the whole
+    // guest system, beyond what a console gives (a login prompt), so the strongest right too.
+    {"DOMAIN_AGENT_COMMAND", OC::Admin},
     // Adopts an arbitrary host process, by pid, as a guest.
     {"DOMAIN_ATTACH", OC::Admin},
 };

@@ -14,6 +14,7 @@
 #include "rpc/tls_transport.hpp"
 #include "client/uri.hpp"
 #include "rpc/generated/lxc_protocol.hpp"
+#include "rpc/generated/qemu_protocol.hpp"
 #include "rpc/generated/remote_protocol.hpp"
 #include "rpc/packet.hpp"
 #include "util/result.hpp"
@@ -63,6 +64,14 @@ public:
         CORRAL_ASSIGN_OR_RETURN(std::vector<std::uint8_t> payload,
                                 callRaw(rpc::proto::LXC_PROGRAM, P, rpc::proto::encodeToBytes(args), {}, &replyFds));
         return decodeReply<typename rpc::proto::LxcProc<P>::Ret>(payload, rpc::proto::LxcProc<P>::name);
+    }
+
+    /// Calls QEMU-program procedure P (qemu-agent-command).
+    template <std::int32_t P>
+    Result<typename rpc::proto::QemuProc<P>::Ret> callQemu(const typename rpc::proto::QemuProc<P>::Args& args) {
+        CORRAL_ASSIGN_OR_RETURN(std::vector<std::uint8_t> payload,
+                                callRaw(rpc::proto::QEMU_PROGRAM, P, rpc::proto::encodeToBytes(args), {}, nullptr));
+        return decodeReply<typename rpc::proto::QemuProc<P>::Ret>(payload, rpc::proto::QemuProc<P>::name);
     }
 
     /// Receives MESSAGE packets (events) until `deadline` or until `stop` returns true.

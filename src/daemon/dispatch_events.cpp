@@ -214,6 +214,17 @@ std::optional<std::vector<std::uint8_t>> encodeEvent(const drivers::DomainEvent&
             }
             return paramsEvent<proto::remote_domain_event_callback_job_completed_msg>(
                 callbackId, proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, ev);
+        case event_id::kAgentLifecycle: {
+            if (legacy) {
+                return std::nullopt;
+            }
+            proto::remote_domain_event_callback_agent_lifecycle_msg msg;
+            msg.callbackID = callbackId;
+            msg.dom = toWire(ev.dom);
+            msg.state = ev.detail;
+            msg.reason = static_cast<int>(ev.number);
+            return eventPacket(proto::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, proto::encodeToBytes(msg));
+        }
         case event_id::kMetadataChange: {
             if (legacy) {
                 return std::nullopt;

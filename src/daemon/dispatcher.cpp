@@ -86,6 +86,7 @@ Dispatcher::Dispatcher(drivers::DriverRegistry& registry) : registry_(registry) 
     registerStorageHandlers(*this);
     registerPoolEventHandlers(*this);
     registerTuningHandlers(*this);
+    registerAgentHandlers(*this);
     registerContainerHandlers(*this);
     registerAuthHandlers(*this);
 }

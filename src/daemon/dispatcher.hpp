@@ -197,6 +197,7 @@ void registerInterfaceHandlers(Dispatcher& d);
 void registerStorageHandlers(Dispatcher& d);
 void registerPoolEventHandlers(Dispatcher& d);
 void registerTuningHandlers(Dispatcher& d);
+void registerAgentHandlers(Dispatcher& d);
 void registerContainerHandlers(Dispatcher& d);
 void registerAuthHandlers(Dispatcher& d);
 

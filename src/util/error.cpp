@@ -53,10 +53,12 @@ std::string_view errorCodePrefix(ErrorCode code) {
         case ErrorCode::OperationAborted: return "operation aborted";
         case ErrorCode::NoDomainMetadata: return "metadata not found";
         case ErrorCode::OperationUnsupported: return "Operation not supported";
+        case ErrorCode::AgentUnresponsive: return "Guest agent is not responding";
         case ErrorCode::ResourceBusy: return "resource busy";
         case ErrorCode::AccessDenied: return "access denied";
         case ErrorCode::XmlInvalidSchema: return "XML document failed to validate against schema";
         case ErrorCode::DeviceMissing: return "device not found";
+        case ErrorCode::NoHostname: return "no hostname found";
         case ErrorCode::NoNodeDevice: return "Node device not found";
         case ErrorCode::NoInterface: return "Interface not found";
     }

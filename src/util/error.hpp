@@ -52,11 +52,13 @@ enum class ErrorCode : int {
     OperationAborted = 78,
     NoDomainMetadata = 80,
     OperationUnsupported = 84,
+    AgentUnresponsive = 86,
     ResourceBusy = 87,
     AccessDenied = 88,
     StorageVolExist = 90,
     XmlInvalidSchema = 92,
     DeviceMissing = 99,
+    NoHostname = 108,
 };
 
 /// libvirt's public virErrorDomain values (which subsystem raised the error).

@@ -72,6 +72,14 @@ def test_raw_qmp_needs_admin_even_from_a_guests_full_owner(daemon, tmpdir_path):
                     "for x509 client 'C=GB,O=Test,CN=owner'") in r.err, r.err
         r = virsh(admin, 'qemu-monitor-command', 'mon-1', query)
         assert r.rc == 0 and json.loads(r.out)['return']['status'] == 'running', r.out + r.err
+        # The guest agent's raw commands run as root in the guest (guest-exec): admin too. This
+        # guest has no agent channel, so the administrator gets past the rules to the driver.
+        ping = '{"execute":"guest-ping"}'
+        r = virsh(owner, 'qemu-agent-command', 'mon-1', ping)
+        assert r.rc != 0 and ("access denied: 'admin' operation QEMU_DOMAIN_AGENT_COMMAND on domain 'mon-1' "
+                              "is not allowed") in r.err, r.err
+        r = virsh(admin, 'qemu-agent-command', 'mon-1', ping)
+        assert r.rc != 0 and 'QEMU guest agent is not configured' in r.err, r.err
         # A DN the rules do not name is refused everything, passthrough included.
         stranger = uri('stranger')
         r = virsh(stranger, 'list', '--all')

@@ -148,6 +148,7 @@ void registerStorageVolCommands();
 void registerDomainTuneCommands();
 void registerDomainConsoleCommands();
 void registerTopCommands();
+void registerDomainAgentCommands();
 void registerDomainResizeCommands();
 void registerDomainOpsCommands();
 

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
     registerTopCommands();
     registerDomainResizeCommands();
     registerDomainOpsCommands();
+    registerDomainAgentCommands();
 
     std::string uriArg;
     bool readOnly = false;

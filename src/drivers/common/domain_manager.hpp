@@ -14,7 +14,9 @@
 #include "drivers/common/guest_backend.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
 #include "drivers/interfaces/domain_tuning.hpp"
+#include "drivers/interfaces/guest_agent.hpp"
 #include "drivers/interfaces/hypervisor.hpp"
+#include "drivers/interfaces/network.hpp"
 #include "objects/domain_obj_list.hpp"
 
 namespace corral::objects {
@@ -48,6 +50,7 @@ class DomainManager final : public DomainLookup,
                             public DomainStatsQueries,
                             public DomainTuningControl,
                             public DomainMonitorPassthrough,
+                            public DomainGuestAgent,
                             public DomainSecurity,
                             public DomainConsole,
                             public DomainContainers,
@@ -187,6 +190,26 @@ public:
 
     // DomainMonitorPassthrough
     Result<std::string> monitorCommand(const DomainRef& dom, const std::string& command, bool hmp) override;
+
+    // DomainGuestAgent (domain_manager_agent.cpp)
+    Result<GuestTime> getTime(const DomainRef& dom, unsigned flags) override;
+    Result<void> setTime(const DomainRef& dom, GuestTime time, unsigned flags) override;
+    Result<std::string> getHostname(const DomainRef& dom, unsigned flags) override;
+    Result<std::vector<GuestInterface>> interfaceAddresses(const DomainRef& dom, unsigned source,
+                                                           unsigned flags) override;
+    Result<std::vector<GuestFsInfo>> getFsInfo(const DomainRef& dom, unsigned flags) override;
+    Result<int> fsFreeze(const DomainRef& dom, const std::vector<std::string>& mountpoints, unsigned flags) override;
+    Result<int> fsThaw(const DomainRef& dom, const std::vector<std::string>& mountpoints, unsigned flags) override;
+    Result<void> setUserPassword(const DomainRef& dom, const std::string& user, const std::string& password,
+                                 unsigned flags) override;
+    Result<std::vector<TypedValue>> getGuestInfo(const DomainRef& dom, unsigned types, unsigned flags) override;
+    Result<std::string> agentCommand(const DomainRef& dom, const std::string& command, int timeout,
+                                     unsigned flags) override;
+    Result<void> setAgentResponseTimeout(const DomainRef& dom, int timeout, unsigned flags) override;
+    /// Where domifaddr --source lease reads a network's DHCP leases (the network driver's).
+    using LeaseSource =
+        std::function<Result<std::vector<NetworkDhcpLease>>(const std::string& network, const std::string& mac)>;
+    void setLeaseSource(LeaseSource source) { leases_ = std::move(source); }
     /// (model, doi) of the backend's security drivers, primary first.
     std::vector<std::pair<std::string, std::string>> securityModels() const { return backend_->securityModels(); }
     /// The backend, for the host facts only it knows (emulators, machine types).
@@ -284,8 +307,14 @@ private:
     bool admitGuestEvent(const objects::DomainObj& dom);
     static DomainRef refOf(const objects::DomainObj& dom);
 
+    /// The running guest's agent calls, or libvirt's error for a driver without an agent.
+    Result<std::pair<objects::DomainObjPtr, GuestAgentBackend*>> agentOf(const DomainRef& ref);
+    Result<std::vector<GuestInterface>> leaseAddresses(const objects::DomainObj& dom);
+    Result<std::vector<GuestInterface>> arpAddresses(const objects::DomainObj& dom);
+
     DomainManagerOptions options_;
     std::unique_ptr<GuestBackend> backend_;
+    LeaseSource leases_;
     objects::DomainObjList domains_;
     EventBus events_;
     /// Events a guest raises on its own: a burst of 100, then 20 a second per guest. Far above

@@ -13,6 +13,7 @@
 #include "conf/domain_tuning.hpp"
 #include "conf/host_caps.hpp"
 #include "drivers/interfaces/domain_stats.hpp"
+#include "drivers/interfaces/guest_agent.hpp"
 #include "drivers/interfaces/hypervisor.hpp"
 #include "host/node_info.hpp"
 #include "objects/domain_obj.hpp"
@@ -304,6 +305,8 @@ public:
         unsigned value = 0;  ///< a VIR_TYPED_PARAM_UINT
     };
     virtual std::optional<FixedScheduler> fixedScheduler() const { return std::nullopt; }
+    /// The calls the guests' agent answers; nullptr when this driver's guests have none.
+    virtual GuestAgentBackend* guestAgent() { return nullptr; }
 
     /// (model, doi) of the security drivers confining this backend's guests, primary first.
     virtual std::vector<std::pair<std::string, std::string>> securityModels() const { return {}; }

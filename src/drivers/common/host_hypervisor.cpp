@@ -38,6 +38,19 @@ HostHypervisorDriver::HostHypervisorDriver(HostHypervisorTraits traits, DomainMa
     : ManagedDriver(withMaxVcpus(std::move(options), traits.maxVcpus), std::move(backend)),
       traits_(std::move(traits)) {}
 
+void HostHypervisorDriver::setNetworks(NetworkFacet* networks) {
+    networks_ = networks;
+    if (networks == nullptr) {
+        manager_.setLeaseSource(nullptr);
+        return;
+    }
+    manager_.setLeaseSource([networks](const std::string& name, const std::string& mac)
+                                -> Result<std::vector<NetworkDhcpLease>> {
+        CORRAL_ASSIGN_OR_RETURN(NetworkRef net, networks->lookupNetworkByName(name));
+        return networks->networkDhcpLeases(net, mac);
+    });
+}
+
 Result<NodeInfo> HostHypervisorDriver::nodeInfo() {
     CORRAL_ASSIGN_OR_RETURN(host::HostFacts facts, host::readHostFacts());
     NodeInfo info;

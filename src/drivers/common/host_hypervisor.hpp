@@ -34,7 +34,7 @@ public:
     HostInfo* host() override { return this; }
     NetworkFacet* networks() override { return networks_; }
     /// The host's network driver, shared by the host drivers; not owned.
-    void setNetworks(NetworkFacet* networks) { networks_ = networks; }
+    void setNetworks(NetworkFacet* networks);
     SecretFacet* secrets() override { return secrets_; }
     /// The host's secret driver, shared by the host drivers; not owned.
     void setSecrets(SecretFacet* secrets) { secrets_ = secrets; }

@@ -24,6 +24,7 @@ public:
     DomainStatsQueries* stats() override { return &manager_; }
     DomainTuningControl* tuning() override { return &manager_; }
     DomainMonitorPassthrough* monitor() override { return &manager_; }
+    DomainGuestAgent* guestAgent() override { return &manager_; }
     DomainSecurity* security() override { return &manager_; }
     DomainConsole* console() override { return &manager_; }
     DomainDevices* devices() override { return &manager_; }

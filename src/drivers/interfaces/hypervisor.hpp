@@ -355,6 +355,7 @@ inline constexpr int kPmSuspend = 12;
 inline constexpr int kBalloonChange = 13;
 inline constexpr int kDeviceRemoved = 15;
 inline constexpr int kTunable = 17;
+inline constexpr int kAgentLifecycle = 18;  ///< detail: state, number: reason
 inline constexpr int kDeviceAdded = 19;
 inline constexpr int kJobCompleted = 21;
 inline constexpr int kMetadataChange = 23;
@@ -388,6 +389,7 @@ using DomainEventSink = std::function<void(const DomainEvent&)>;
 
 class DomainStatsQueries;
 class DomainTuningControl;
+class DomainGuestAgent;
 
 /// Facet: a running guest's console (virsh console).
 class DomainConsole {
@@ -457,6 +459,8 @@ public:
     virtual DomainStatsQueries* stats() { return nullptr; }
     virtual DomainTuningControl* tuning() { return nullptr; }
     virtual DomainMonitorPassthrough* monitor() { return nullptr; }
+    /// The calls a guest agent answers, and domifaddr's lease and ARP sources.
+    virtual DomainGuestAgent* guestAgent() { return nullptr; }
     virtual DomainSecurity* security() { return nullptr; }
     virtual DomainConsole* console() { return nullptr; }
     virtual DomainDevices* devices() { return nullptr; }

@@ -402,6 +402,7 @@ Result<void> QemuBackend::launch(objects::DomainObj& dom, conf::DomainDef& liveD
     rt->diskSecretFds.clear();
     diskSecrets.clear();  // QEMU reads its own copies
     recordConsoles(*rt, liveDef);
+    prepareAgent(*rt, liveDef);
     if (auto written = writePidFile(rt->pidFile, rt->pid); !written) {
         logWarning("domain '" + liveDef.name + "': " + written.error().wireMessage() +
                    " (a daemon restart will not find this guest)");
@@ -731,6 +732,10 @@ void QemuBackend::onEvent(const std::shared_ptr<Runtime>& rt, const std::string&
         }
         return;
     }
+    if (event == "VSERPORT_CHANGE") {
+        onAgentPort(rt, data);
+        return;
+    }
     if (event == "DEVICE_DELETED") {
         // Devices without an id (a device's internal parts) are none of ours.
         if (std::string alias = data["device"].asString(); !alias.empty()) {
@@ -822,6 +827,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
     auto rt = newRuntime(liveDef);
     recordConsoles(*rt, liveDef, true);
     nameInterfaces(liveDef, false);  // a guest an older daemon started has no <alias> on them
+    prepareAgent(*rt, liveDef);  // before the monitor's events can name its port
     // Whether it runs or not, what it held is known now: kept if it runs, given back if not.
     adoptConfinement(*rt, liveDef);
     for (const auto& dev : liveDef.devices) {
@@ -878,6 +884,7 @@ Result<bool> QemuBackend::reconnect(objects::DomainObj& dom, conf::DomainDef& li
         portsInUse_.insert(rt->ports.begin(), rt->ports.end());
     }
     rt->runStateAtReconnect = runState;
+    refreshAgentState(*rt);
     setRuntime(dom, rt);
     return true;
 }

@@ -37,7 +37,7 @@ struct QemuPaths {
 
 class QmpMonitor;
 
-class QemuBackend final : public GuestBackend {
+class QemuBackend final : public GuestBackend, private GuestAgentBackend {
 public:
     /// Resolves qemu.conf's identity and security settings (an unknown user, a security driver
     /// the host lacks: errors naming them). `store` keeps the file-owner journal (may be null).
@@ -98,6 +98,8 @@ public:
     Result<std::pair<std::string, UniqueFd>> screenshot(objects::DomainObj& dom, unsigned screen) override;
     void reconnectsDone(const std::vector<Uuid>& running) override;
     Result<std::string> monitorCommand(objects::DomainObj& dom, const std::string& command, bool hmp) override;
+    // The guest agent (qemu_agent_calls.cpp, qemu_agent_info.cpp).
+    GuestAgentBackend* guestAgent() override { return this; }
     // Consoles (qemu_console.cpp).
     Result<UniqueFd> openConsole(objects::DomainObj& dom, const std::string& devName, bool force) override;
     std::vector<std::pair<std::string, std::string>> securityModels() const override;
@@ -187,6 +189,33 @@ private:
     /// the console is, as libvirt shows its pty) and remembers the sockets to remove at stop.
     /// `existingOnly` (a reconnect): only the sockets that are there.
     void recordConsoles(Runtime& rt, conf::DomainDef& liveDef, bool existingOnly = false) const;
+    // GuestAgentBackend
+    Result<GuestTime> agentGetTime(objects::DomainObj& dom) override;
+    Result<void> agentSetTime(objects::DomainObj& dom, std::optional<GuestTime> time) override;
+    Result<std::string> agentHostname(objects::DomainObj& dom) override;
+    Result<std::vector<GuestInterface>> agentInterfaces(objects::DomainObj& dom) override;
+    Result<std::vector<GuestFsInfo>> agentFsInfo(objects::DomainObj& dom) override;
+    Result<int> agentFsFreeze(objects::DomainObj& dom, const std::vector<std::string>& mountpoints) override;
+    Result<int> agentFsThaw(objects::DomainObj& dom) override;
+    Result<void> agentSetUserPassword(objects::DomainObj& dom, const std::string& user, const std::string& password,
+                                      bool crypted) override;
+    Result<std::vector<TypedValue>> agentGuestInfo(objects::DomainObj& dom, unsigned types) override;
+    Result<std::string> agentRawCommand(objects::DomainObj& dom, const std::string& command,
+                                        int timeoutSeconds) override;
+    Result<void> setAgentTimeout(objects::DomainObj& dom, int timeoutSeconds) override;
+    /// Finds the live definition's org.qemu.guest_agent.0 channel and makes its client.
+    void prepareAgent(Runtime& rt, const conf::DomainDef& liveDef) const;
+    /// After a reconnect: whether the guest's agent has its port open (query-chardev).
+    static void refreshAgentState(Runtime& rt);
+    /// VSERPORT_CHANGE of the agent's port: connected or not, and the agent-lifecycle event.
+    void onAgentPort(const std::shared_ptr<Runtime>& rt, const JsonValue& data);
+    /// Runs one agent command for the running guest `dom`, after libvirt's checks (running,
+    /// agent configured and connected); `timeout` overrides the guest's agent timeout.
+    Result<JsonValue> agentCall(objects::DomainObj& dom, std::string_view command, std::string_view argumentsJson,
+                                std::optional<int> timeout = std::nullopt);
+    /// The target ("vda") of the live definition's disk at the PCI address the agent reports.
+    static std::optional<std::string> diskForAgentAddress(const conf::DomainDef& def, const JsonValue& disk);
+
     std::string pidFilePath(const std::string& name) const;
     std::string monitorPath(const std::string& name) const;
     std::string logPath(const std::string& name) const;

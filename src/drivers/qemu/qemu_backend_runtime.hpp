@@ -17,6 +17,7 @@
 #include "drivers/qemu/qemu_backend.hpp"
 #include "host/cgroup.hpp"
 #include "security/security_driver.hpp"
+#include "drivers/qemu/qemu_agent.hpp"
 #include "drivers/qemu/qmp_monitor.hpp"
 #include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
@@ -51,6 +52,13 @@ struct QemuBackend::Runtime {
     // gives them to the guest's identity. Closed once QEMU holds its copies.
     std::vector<int> diskSecretFds;
     std::vector<std::string> chardevSockets;  // the 'pty' devices' sockets, removed at stop
+    // The guest agent (qemu_agent_calls.cpp): its client, made at start when the guest has an
+    // org.qemu.guest_agent.0 channel (immutable after), whether the guest's agent has the port
+    // open (VSERPORT_CHANGE), and the wait of its calls (virDomainAgentSetResponseTimeout).
+    std::unique_ptr<QemuAgent> agent;
+    std::string agentChannelId;  // "channel0"
+    std::atomic<bool> agentConnected{false};
+    std::atomic<int> agentTimeout{AgentWait::kDefault};
     // The connection of each console's client, by chardev id: a second client is refused (or
     // takes over with force) while it is open.
     std::mutex consoleMutex;

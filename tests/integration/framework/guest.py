@@ -11,7 +11,10 @@
 # and suspends itself to RAM once (corral.pm_suspend=N, at counter N), lists its PCI devices
 # (corral.list_pci=1: "CORRAL-GUEST-PCI 0000:00:03.0=0x1af4:0x1000 ..."), and keeps its vCPU busy
 # (corral.busy=1: a shell loop that never sleeps). Each line typed on its serial port comes back
-# as "CORRAL-GUEST-ECHO LINE".
+# as "CORRAL-GUEST-ECHO LINE" ("write WORD" also writes /mnt/WORD, "settime EPOCH" sets the
+# clock and not the RTC). The image built with
+# agent=True also carries Debian's qemu-guest-agent, started by corral.agent=1 (see INIT_SCRIPT);
+# guests that do not ask boot as before.
 import glob
 import gzip
 import hashlib
@@ -19,6 +22,7 @@ import io
 import os
 import shutil
 import stat
+import subprocess
 
 INIT_SCRIPT = r'''#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -127,8 +131,63 @@ if grep -q corral.list_pci=1 /proc/cmdline; then
     for d in /sys/bus/pci/devices/*; do pci="$pci ${d##*/}=$(cat $d/vendor):$(cat $d/device)"; done
     echo "CORRAL-GUEST-PCI$pci" > /dev/ttyS0
 fi
+# corral.agent=MODE (guests built with the agent): the virtio console driver, the agent's port
+# under its usual name, and then MODE: 1 runs Debian's qemu-ga on it (the host name set from
+# corral.hostname=NAME first, the clock reported each second as "CORRAL-GUEST-CLOCK EPOCH");
+# the hostile modes put something else on the port: silent (opens it, never writes), garbage
+# (random bytes without end), flood (a 0xFF, then one line that never ends).
+agent=$(sed -n 's/.*corral.agent=\([a-z0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$agent" ]; then
+    insmod /lib/modules/virtio_console.ko 2>/dev/null
+    host=$(sed -n 's/.*corral.hostname=\([A-Za-z0-9.-]*\).*/\1/p' /proc/cmdline)
+    [ -n "$host" ] && hostname "$host"
+    port=''
+    for i in $(seq 1 100); do
+        for p in /sys/class/virtio-ports/*; do
+            [ "$(cat $p/name 2>/dev/null)" = org.qemu.guest_agent.0 ] && port=/dev/${p##*/}
+        done
+        [ -n "$port" ] && [ -c "$port" ] && break
+        sleep 0.1
+    done
+    mkdir -p /dev/virtio-ports /sbin /run /var/run /etc /mnt
+    ln -sf "$port" /dev/virtio-ports/org.qemu.guest_agent.0
+    ln -sf /bin/busybox /sbin/hwclock
+    # qemu-ga sets passwords with chpasswd ("USER:PASSWORD" lines, -e: already hashed); busybox
+    # has none, so this one writes /etc/shadow with busybox's mkpasswd.
+    echo 'root:x:0:0:root:/:/bin/sh' > /etc/passwd
+    echo 'root:*:19000:0:99999:7:::' > /etc/shadow
+    printf '%s\n' '#!/bin/sh' 'while IFS=: read -r user pass; do' \
+        '  if [ "$1" = -e ]; then hash=$pass; else hash=$(mkpasswd -m sha512 "$pass") || exit 1; fi' \
+        '  grep -q "^$user:" /etc/shadow || exit 1' \
+        '  sed -i "s|^$user:[^:]*:|$user:$hash:|" /etc/shadow' \
+        'done' > /bin/chpasswd
+    chmod +x /bin/chpasswd
+    # corral.agent_disk=1: an ext2 file system on the first disk, mounted at /mnt (freeze tests);
+    # each line "write WORD" typed on the serial port writes /mnt/WORD, reported before and after.
+    if grep -q corral.agent_disk=1 /proc/cmdline && [ -b /dev/vda ]; then
+        for m in crc16 mbcache jbd2 crc32c_generic ext4; do insmod /lib/modules/$m.ko 2>/dev/null; done
+        mke2fs -q /dev/vda && mount -t ext2 /dev/vda /mnt && echo CORRAL-GUEST-MOUNTED > /dev/ttyS0
+    fi
+    export PATH=/bin:/sbin
+    case "$agent" in
+        1) qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /run 2>/dev/null &
+           echo CORRAL-GUEST-AGENT > /dev/ttyS0 ;;
+        silent) exec 4<>"$port"; echo CORRAL-GUEST-AGENT-SILENT > /dev/ttyS0 ;;
+        garbage) (while :; do head -c 65536 /dev/urandom; done > "$port") &
+                 echo CORRAL-GUEST-AGENT-GARBAGE > /dev/ttyS0 ;;
+        flood) (printf '\377{"return": '; yes 1234567890 | tr -d '\n') > "$port" &
+               echo CORRAL-GUEST-AGENT-FLOOD > /dev/ttyS0 ;;
+    esac
+fi
 # What is typed on the first serial port (virsh console) comes back line by line, prefixed.
-(while read -r line; do echo "CORRAL-GUEST-ECHO $line"; done < /dev/ttyS0 > /dev/ttyS0) &
+(while read -r line; do
+    echo "CORRAL-GUEST-ECHO $line"
+    case "$line" in
+        "write "*) w=${line#write }; echo "CORRAL-GUEST-WRITING $w"
+                   echo "$w" > "/mnt/$w" && sync && echo "CORRAL-GUEST-WROTE $w" ;;
+        "settime "*) date -s "@${line#settime }" > /dev/null ;;
+    esac
+done < /dev/ttyS0 > /dev/ttyS0) &
 echo CORRAL-GUEST-READY > /dev/ttyS0
 hog_mib=$(sed -n 's/.*corral.hog_mib=\([0-9]*\).*/\1/p' /proc/cmdline)
 if [ -n "$hog_mib" ]; then
@@ -141,6 +200,7 @@ pm_suspend_at=$(sed -n 's/.*corral.pm_suspend=\([0-9]*\).*/\1/p' /proc/cmdline)
 n=$start
 while true; do
     echo "counter $n" > /dev/ttyS0
+    [ "$agent" = 1 ] && echo "CORRAL-GUEST-CLOCK $(date +%s)" > /dev/ttyS0
     # corral.pm_suspend=N: at counter N, suspend to RAM (ACPI S3) once; the host wakes it up.
     if [ -n "$pm_suspend_at" ] && [ "$n" -eq "$pm_suspend_at" ]; then
         echo CORRAL-GUEST-SUSPENDING > /dev/ttyS0
@@ -174,6 +234,30 @@ MODULES = {
     'i6300esb': 'kernel/drivers/watchdog/i6300esb.ko',
 }
 
+# Only in the image with the guest agent (build_guest(agent=True)): the agent's port and the
+# file system its freeze tests mount.
+AGENT_MODULES = {
+    'virtio_console': 'kernel/drivers/char/virtio_console.ko',
+    'crc16': 'kernel/lib/crc16.ko',
+    'mbcache': 'kernel/fs/mbcache.ko',
+    'jbd2': 'kernel/fs/jbd2/jbd2.ko',
+    'crc32c_generic': 'kernel/crypto/crc32c_generic.ko',
+    'ext4': 'kernel/fs/ext4/ext4.ko',
+}
+QEMU_GA = '/usr/sbin/qemu-ga'
+
+
+def _libraries(binary):
+    """The shared libraries `binary` loads (ldd), the dynamic loader included."""
+    out = subprocess.run(['ldd', binary], capture_output=True, text=True, check=True).stdout
+    libs = []
+    for line in out.splitlines():
+        parts = line.split()
+        path = parts[2] if '=>' in parts and len(parts) > 2 else parts[0]
+        if path.startswith('/'):
+            libs.append(path)
+    return libs
+
 
 def find_kernel():
     kernels = sorted(glob.glob('/boot/vmlinuz-*'))
@@ -194,17 +278,19 @@ def _cpio_entry(out, name, mode, data=b'', ino=[1000]):
     out.write(b'\0' * ((4 - len(data) % 4) % 4))
 
 
-def build_guest(cache_dir):
-    """Returns (kernel, initrd) paths, building the initramfs into cache_dir once."""
+def build_guest(cache_dir, agent=False):
+    """Returns (kernel, initrd) paths, building the initramfs into cache_dir once. With `agent`
+    the image also holds Debian's qemu-ga with its libraries (None when it is not installed)."""
     found = find_kernel()
     busybox = shutil.which('busybox')
-    if not found or not busybox:
+    if not found or not busybox or (agent and not os.path.exists(QEMU_GA)):
         return None
     kernel, release = found
     os.makedirs(cache_dir, exist_ok=True)
+    modules = dict(MODULES, **AGENT_MODULES) if agent else MODULES
     # The name changes with what goes in, so an older cached image is never reused.
-    digest = hashlib.sha256((INIT_SCRIPT + repr(sorted(MODULES.items())) + release).encode()).hexdigest()[:12]
-    initrd = os.path.join(cache_dir, f'corral-test-guest-{digest}.cpio.gz')
+    digest = hashlib.sha256((INIT_SCRIPT + repr(sorted(modules.items())) + release + repr(agent)).encode()).hexdigest()[:12]
+    initrd = os.path.join(cache_dir, f'corral-test-guest-{"agent-" if agent else ""}{digest}.cpio.gz')
     if os.path.exists(initrd):
         return kernel, initrd
     buf = io.BytesIO()
@@ -213,7 +299,20 @@ def build_guest(cache_dir):
     with open(busybox, 'rb') as f:
         _cpio_entry(buf, 'bin/busybox', stat.S_IFREG | 0o755, f.read())
     _cpio_entry(buf, 'init', stat.S_IFREG | 0o755, INIT_SCRIPT.encode())
-    for name, rel in MODULES.items():
+    if agent:
+        files = [QEMU_GA] + _libraries(QEMU_GA)
+        made = set()
+        for path in files:
+            parts = path.strip('/').split('/')
+            for i in range(1, len(parts)):
+                d = '/'.join(parts[:i])
+                if d not in made and d not in ('bin', 'lib', 'etc', 'tmp', 'dev', 'proc', 'sys'):
+                    _cpio_entry(buf, d, stat.S_IFDIR | 0o755)
+                made.add(d)
+            with open(os.path.realpath(path), 'rb') as f:
+                name = 'bin/qemu-ga' if path == QEMU_GA else path.strip('/')
+                _cpio_entry(buf, name, stat.S_IFREG | 0o755, f.read())
+    for name, rel in modules.items():
         path = os.path.join('/lib/modules', release, rel)
         if os.path.exists(path):
             with open(path, 'rb') as f:

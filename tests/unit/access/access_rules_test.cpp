@@ -203,7 +203,7 @@ TEST(OperationClass, QemuAndLxcPassthroughAreConsole) {
     EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_MONITOR_COMMAND), OperationClass::Admin);
     EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES), OperationClass::Admin);
     EXPECT_EQ(qemu(proto::QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER), OperationClass::Console);
-    EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_AGENT_COMMAND), OperationClass::Console);
+    EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_AGENT_COMMAND), OperationClass::Admin);
     EXPECT_EQ(qemu(proto::QEMU_PROC_DOMAIN_ATTACH), OperationClass::Admin);
     EXPECT_EQ(classifyProcedure(Program::Lxc,
                                 *proto::findLxcProcedure(proto::LXC_PROC_DOMAIN_OPEN_NAMESPACE)),
