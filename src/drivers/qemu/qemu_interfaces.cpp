@@ -104,9 +104,9 @@ Result<void> QemuBackend::attachInterface(Runtime& rt, conf::XmlNode& iface, con
     const std::string type = iface.attrOr("type");
     const std::string mac = iface.childAttr("mac", "address");
     const std::string where = interfaceWhere(iface);
-    if (type != "bridge" && type != "network" && type != "ethernet") {
+    if (type != "bridge" && type != "network" && type != "ethernet" && type != "user") {
         return fail(ErrorCode::ConfigUnsupported,
-                    where + ": only interfaces of type network, bridge or ethernet can be added to a running guest",
+                    where + ": only interfaces of type network, bridge, ethernet or user can be added to a running guest",
                     ErrorDomain::Qemu);
     }
     if (iface.childAttr("link", "state") == "down") {
@@ -144,18 +144,26 @@ Result<void> QemuBackend::attachInterface(Runtime& rt, conf::XmlNode& iface, con
     const std::string fdName = "fd-" + netdev;
 
     CORRAL_ASSIGN_OR_RETURN(HotplugPlace place, hotplugPciSlot(*rt.monitor, iface, where));
-    // Made exactly as at start: the tap, its MAC, its bridge (a network's must be active).
-    CORRAL_ASSIGN_OR_RETURN(UniqueFd tap, prepareTap(iface));
-    if (auto r = rt.monitor->executeWithFd("getfd", idArgs("fdname", fdName), tap.get()); !r) {
-        return failedTo("adding interface " + mac, r.error());
-    }
     JsonWriter netdevArgs;
-    netdevArgs.beginObject().key("type").value("tap").key("id").value(netdev).key("fd").value(fdName).endObject();
-    if (auto r = rt.monitor->execute("netdev_add", netdevArgs.str()); !r) {
-        (void)rt.monitor->execute("closefd", idArgs("fdname", fdName));
-        return failedTo("adding interface " + mac, r.error());
+    if (type == "user") {
+        // QEMU's own user-mode stack, inside the confined process: no host device to make.
+        netdevArgs.beginObject().key("type").value("user").key("id").value(netdev).endObject();
+        if (auto r = rt.monitor->execute("netdev_add", netdevArgs.str()); !r) {
+            return failedTo("adding interface " + mac, r.error());
+        }
+    } else {
+        // Made exactly as at start: the tap, its MAC, its bridge (a network's must be active).
+        CORRAL_ASSIGN_OR_RETURN(UniqueFd tap, prepareTap(iface));
+        if (auto r = rt.monitor->executeWithFd("getfd", idArgs("fdname", fdName), tap.get()); !r) {
+            return failedTo("adding interface " + mac, r.error());
+        }
+        netdevArgs.beginObject().key("type").value("tap").key("id").value(netdev).key("fd").value(fdName).endObject();
+        if (auto r = rt.monitor->execute("netdev_add", netdevArgs.str()); !r) {
+            (void)rt.monitor->execute("closefd", idArgs("fdname", fdName));
+            return failedTo("adding interface " + mac, r.error());
+        }
     }
-    // QEMU holds the tap now; ours closes at return, and QEMU's closes with the netdev.
+    // QEMU holds the tap now (ours closed above), and QEMU's closes with the netdev.
     char addr[8];
     std::snprintf(addr, sizeof addr, "0x%x", place.slot);
     const std::string driver = model == "virtio" ? "virtio-net-pci" : model;
