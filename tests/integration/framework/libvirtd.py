@@ -14,7 +14,9 @@ LIBVIRTD = '/usr/sbin/libvirtd'
 
 def start_libvirtd():
     """Starts libvirtd; returns (process, socket path, base directory)."""
-    base = tempfile.mkdtemp(prefix='corral-libvirtd-')
+    # Short: libvirtd's unix sockets (a guest's agent channel, under
+    # $XDG_CONFIG_HOME/libvirt/qemu/channel/target/domain-N-NAME/) must fit in 107 bytes.
+    base = tempfile.mkdtemp(prefix='crl-lv-')
     os.chmod(base, 0o777)
     env = {'HOME': base, 'XDG_RUNTIME_DIR': f'{base}/run', 'XDG_CONFIG_HOME': f'{base}/config',
            'XDG_CACHE_HOME': f'{base}/cache', 'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'}
