@@ -42,6 +42,7 @@ def test_corral_over_ssh_through_the_helper_and_through_netcat(sshd, daemon, bin
     assert corral(bin_dir, ro, '-r', 'domstate', 'test').out.strip() == 'running'
 
 
+@pytest.mark.usefixtures('held_test_state')  # the suspended guest must outlive the virsh call
 def test_real_virsh_over_ssh(sshd, daemon, tmpdir_path):
     # virsh runs plain ssh; a wrapper keeps its known_hosts in the test's directory.
     wrapper = os.path.join(tmpdir_path, 'ssh-wrapper')

@@ -15,6 +15,10 @@ import pytest
 
 from framework.tools import corral, virsh
 
+# test:///default's state lives while a connection is open (docs/test-driver.md): one is held
+# so that a secret defined by one virsh call is there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
+
 UUID = '0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'
 OTHER = '11111111-2222-4333-8444-555555555555'
 

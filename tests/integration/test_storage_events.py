@@ -10,10 +10,15 @@ import threading
 import time
 
 import libvirt
+import pytest
 
 from framework.event_loop import ensure_event_loop
 from framework.libvirtd import libvirtd  # noqa: F401 (fixture)
 from framework.tools import virsh, watch
+
+# test:///default's state lives while a connection is open (docs/test-driver.md): one is held
+# so that a pool defined by one virsh call is there for the next.
+pytestmark = pytest.mark.usefixtures('held_test_state')
 
 PROBE = f'corral-probe-pool-{os.getpid()}'
 
