@@ -9,6 +9,7 @@
 #include <iterator>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "util/conf_file.hpp"
 
@@ -216,19 +217,15 @@ Result<QemuDriverConfig> loadQemuConfig(const std::string& path) {
             cfg.destroyGraceSeconds = static_cast<unsigned>(v.i);
         }
     }
-    if (cfg.displayPortMin > cfg.displayPortMax) {
-        return fail(ErrorCode::ConfSyntax, file.path + ": remote_display_port_min (" +
-                                               std::to_string(cfg.displayPortMin) +
-                                               ") must not be greater than remote_display_port_max (" +
-                                               std::to_string(cfg.displayPortMax) + ")",
-                    ErrorDomain::Config);
-    }
-    if (cfg.websocketPortMin > cfg.websocketPortMax) {
-        return fail(ErrorCode::ConfSyntax, file.path + ": remote_websocket_port_min (" +
-                                               std::to_string(cfg.websocketPortMin) +
-                                               ") must not be greater than remote_websocket_port_max (" +
-                                               std::to_string(cfg.websocketPortMax) + ")",
-                    ErrorDomain::Config);
+    for (const auto& [range, low, high] : {std::tuple{"display", cfg.displayPortMin, cfg.displayPortMax},
+                                           std::tuple{"websocket", cfg.websocketPortMin, cfg.websocketPortMax}}) {
+        if (low > high) {
+            const std::string key = std::string("remote_") + range + "_port_";
+            return fail(ErrorCode::ConfSyntax,
+                        file.path + ": " + key + "min (" + std::to_string(low) + ") must not be greater than " +
+                            key + "max (" + std::to_string(high) + ")",
+                        ErrorDomain::Config);
+        }
     }
     cfg.vncTlsVerify = vncVerify.value_or(defaultVerify.value_or(true));
     cfg.vncTlsCertDir = serviceCertDir(vncDir, "/etc/pki/libvirt-vnc", defaultDir);

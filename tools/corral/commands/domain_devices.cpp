@@ -3,6 +3,7 @@
 // attach-interface, detach-interface, domblklist.
 #include <strings.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "../cli.hpp"
@@ -145,6 +146,29 @@ int updateDevice(Context& ctx) {
 int attachDevice(Context& ctx) { return deviceFromFile(ctx, true); }
 int detachDevice(Context& ctx) { return deviceFromFile(ctx, false); }
 
+/// Sends `device` to be attached or detached (or, for attach --print-xml, prints it instead),
+/// with virsh's words for `what` ("disk", "interface"): the end every attach-* and detach-*
+/// command shares.
+int sendDevice(Context& ctx, Target& target, const conf::XmlNode& device, const DeviceFlags& flags, bool attaching,
+               const std::string& what) {
+    std::string xml;
+    conf::formatXmlNode(device, 0, xml);
+    if (attaching && ctx.args.flag("print-xml")) {
+        std::printf("%s", xml.c_str());
+        return 0;
+    }
+    auto done = attaching ? attach(target, xml, flags) : detach(target, xml, flags);
+    const std::string verb = attaching ? "attach" : "detach";
+    if (!done) {
+        printError("Failed to " + verb + " " + what, done.error());
+        return 1;
+    }
+    std::string capitalised = what;
+    capitalised[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(capitalised[0])));
+    printExtra("%s %sed successfully\n", capitalised.c_str(), verb.c_str());
+    return 0;
+}
+
 int attachDisk(Context& ctx) {
     auto target = openTarget(ctx);
     if (!target) {
@@ -183,18 +207,7 @@ int attachDisk(Context& ctx) {
         }
         disk.children.push_back({*mode, {}, {}, {}, 0});
     }
-    std::string xml;
-    conf::formatXmlNode(disk, 0, xml);
-    if (ctx.args.flag("print-xml")) {
-        std::printf("%s", xml.c_str());
-        return 0;
-    }
-    if (auto done = attach(*target, xml, *flags); !done) {
-        printError("Failed to attach disk", done.error());
-        return 1;
-    }
-    printExtra("Disk attached successfully\n");
-    return 0;
+    return sendDevice(ctx, *target, disk, *flags, true, "disk");
 }
 
 int detachDisk(Context& ctx) {
@@ -224,14 +237,7 @@ int detachDisk(Context& ctx) {
         printError("No disk found whose source path or target is " + wanted);
         return 1;
     }
-    std::string xml;
-    conf::formatXmlNode(*found, 0, xml);
-    if (auto done = detach(*target, xml, *flags); !done) {
-        printError("Failed to detach disk", done.error());
-        return 1;
-    }
-    printExtra("Disk detached successfully\n");
-    return 0;
+    return sendDevice(ctx, *target, *found, *flags, false, "disk");
 }
 
 int attachInterface(Context& ctx) {
@@ -257,18 +263,7 @@ int attachInterface(Context& ctx) {
     if (auto model = ctx.args.get("model")) {
         iface.children.push_back({"model", {{"type", *model}}, {}, {}, 0});
     }
-    std::string xml;
-    conf::formatXmlNode(iface, 0, xml);
-    if (ctx.args.flag("print-xml")) {
-        std::printf("%s", xml.c_str());
-        return 0;
-    }
-    if (auto done = attach(*target, xml, *flags); !done) {
-        printError("Failed to attach interface", done.error());
-        return 1;
-    }
-    printExtra("Interface attached successfully\n");
-    return 0;
+    return sendDevice(ctx, *target, iface, *flags, true, "interface");
 }
 
 int detachInterface(Context& ctx) {
@@ -306,14 +301,7 @@ int detachInterface(Context& ctx) {
                    " interfaces. Please specify which one to detach using --mac");
         return 1;
     }
-    std::string xml;
-    conf::formatXmlNode(*found.front(), 0, xml);
-    if (auto done = detach(*target, xml, *flags); !done) {
-        printError("Failed to detach interface", done.error());
-        return 1;
-    }
-    printExtra("Interface detached successfully\n");
-    return 0;
+    return sendDevice(ctx, *target, *found.front(), *flags, false, "interface");
 }
 
 /// The disks of the live (or, with --inactive, persistent) definition, as virsh lists them.
